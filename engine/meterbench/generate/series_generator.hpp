@@ -1,0 +1,62 @@
+#pragma once
+// Generates one usage series with labelled injections as a pure function of (scenario, seed, series index):
+// the same inputs give the same bits on any thread, in any block, in any order.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "meterbench/generate/scenario.hpp"
+#include "meterbench/io/dataset.hpp"
+
+namespace meterbench {
+
+/// One injection placed on a series, before its effect is applied.
+struct PlannedInjection {
+  AnomalyKind kind = AnomalyKind::normal;
+  std::int64_t start = 0;
+  std::int64_t end = 0;    ///< inclusive
+  double size = 0.0;       ///< drawn size in noise-scale units
+  double sign = 1.0;       ///< direction of shifts, trend changes and unit errors
+  double phase = 0.0;      ///< phase of a seasonality change
+};
+
+/// Per-thread scratch for SeriesGenerator; sized on first use, then reused without allocation.
+struct GeneratorWorkspace {
+  std::vector<double> clean_mean;   ///< mean usage per step without injections
+  std::vector<double> mean;         ///< mean usage per step with structural injections
+  std::vector<double> observed;     ///< noisy usage per step
+  std::vector<std::uint8_t> taken;  ///< steps claimed by an event or its guard band
+  std::vector<PlannedInjection> planned;
+};
+
+/// Facts about one generated series that the dataset does not store but a run reports.
+struct GeneratedSeriesStats {
+  std::int64_t unplaced_injections = 0;  ///< injections that found no free place apart from the others
+};
+
+class SeriesGenerator {
+ public:
+  SeriesGenerator(const Scenario& scenario, std::uint64_t seed);
+
+  /// Writes values and labels (grid.steps each), the series record, and appends its events (sorted by start).
+  GeneratedSeriesStats generate(std::int64_t series_index, GeneratorWorkspace& workspace, std::span<float> values,
+                                std::span<std::uint8_t> labels, SeriesRecord& record, std::vector<EventRecord>& events) const;
+
+  [[nodiscard]] const Scenario& scenario() const { return scenario_; }
+  /// Steps kept free around every event, so events never touch: 7 days (at least one step).
+  [[nodiscard]] std::int64_t guard_steps() const { return guard_; }
+
+ private:
+  Scenario scenario_;
+  std::uint64_t seed_;
+  std::int64_t guard_ = 1;
+  double span_years_ = 0.0;
+  // The shared calendar, computed once per grid: per-step day of week, years since start, yearly phase, hour.
+  std::vector<std::uint8_t> day_of_week_;
+  std::vector<double> years_;
+  std::vector<double> year_sin_, year_cos_;
+  std::vector<double> week_sin_, week_cos_;
+  std::vector<double> hour_cos_;
+};
+
+}  // namespace meterbench

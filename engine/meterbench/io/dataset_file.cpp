@@ -1,0 +1,546 @@
+#include "meterbench/io/dataset_file.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+#include <hdf5.h>
+
+#include "meterbench/core/check.hpp"
+
+namespace meterbench {
+
+void SeriesRecord::set_ids(std::string_view customer, std::string_view meter) {
+  if (customer.size() > kIdCapacity)
+    throw std::invalid_argument(fmt::format("customer id '{}' is {} bytes long; at most {} are supported", customer, customer.size(), kIdCapacity));
+  if (meter.size() > kIdCapacity)
+    throw std::invalid_argument(fmt::format("meter id '{}' is {} bytes long; at most {} are supported", meter, meter.size(), kIdCapacity));
+  std::memset(customer_id, 0, kIdCapacity);
+  std::memset(meter_id, 0, kIdCapacity);
+  std::memcpy(customer_id, customer.data(), customer.size());
+  std::memcpy(meter_id, meter.data(), meter.size());
+}
+
+void SeriesBlock::reset(std::int64_t first, std::int64_t n, std::int64_t t, bool with_labels) {
+  first_series = first;
+  count = n;
+  steps = t;
+  values.resize(static_cast<std::size_t>(n * t));
+  labels.resize(with_labels ? static_cast<std::size_t>(n * t) : 0);
+  series.resize(static_cast<std::size_t>(n));
+  events.clear();
+}
+
+std::int64_t default_chunk_series(std::int64_t steps) {
+  constexpr std::int64_t kTargetBytes = 1 << 20;
+  return std::clamp<std::int64_t>(kTargetBytes / (std::max<std::int64_t>(steps, 1) * 4), 1, 4096);
+}
+
+namespace {
+
+// HDF5 is not thread-safe as Debian builds it: every call below holds this lock.
+std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Silences HDF5's own error stack printing once: we report errors ourselves, naming the file.
+void silence_hdf5_errors() {
+  static const bool done = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+// Owns one HDF5 identifier and closes it with the matching function.
+class Hid {
+ public:
+  Hid() = default;
+  Hid(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Hid(Hid&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)), close_(other.close_) {}
+  Hid& operator=(Hid&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      close_ = other.close_;
+    }
+    return *this;
+  }
+  ~Hid() { reset(); }
+  void reset() {
+    if (id_ >= 0 && close_ != nullptr) close_(id_);
+    id_ = H5I_INVALID_HID;
+  }
+  [[nodiscard]] hid_t get() const { return id_; }
+  [[nodiscard]] bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+struct Context {
+  std::string file;  // for messages
+  [[noreturn]] void fail(const std::string& what) const { throw DatasetError(fmt::format("{}: {}", file, what)); }
+  hid_t check_id(hid_t id, const std::string& what) const {
+    if (id < 0) fail(what);
+    return id;
+  }
+  void check(herr_t status, const std::string& what) const {
+    if (status < 0) fail(what);
+  }
+};
+
+Hid fixed_string_type(std::size_t size) {
+  Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t.get(), size);
+  H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
+  return t;
+}
+
+// Memory layout of SeriesRecord / EventRecord; the file type is the same, packed (no padding bytes on disk).
+Hid series_memory_type() {
+  Hid t(H5Tcreate(H5T_COMPOUND, sizeof(SeriesRecord)), H5Tclose);
+  const Hid id_type = fixed_string_type(kIdCapacity);
+  H5Tinsert(t.get(), "customer_id", HOFFSET(SeriesRecord, customer_id), id_type.get());
+  H5Tinsert(t.get(), "meter_id", HOFFSET(SeriesRecord, meter_id), id_type.get());
+  H5Tinsert(t.get(), "price_per_unit", HOFFSET(SeriesRecord, price_per_unit), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "noise_scale", HOFFSET(SeriesRecord, noise_scale), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "first_event", HOFFSET(SeriesRecord, first_event), H5T_NATIVE_UINT64);
+  H5Tinsert(t.get(), "event_count", HOFFSET(SeriesRecord, event_count), H5T_NATIVE_UINT32);
+  H5Tinsert(t.get(), "profile", HOFFSET(SeriesRecord, profile), H5T_NATIVE_UINT8);
+  return t;
+}
+
+Hid event_memory_type() {
+  Hid t(H5Tcreate(H5T_COMPOUND, sizeof(EventRecord)), H5Tclose);
+  H5Tinsert(t.get(), "series", HOFFSET(EventRecord, series), H5T_NATIVE_UINT64);
+  H5Tinsert(t.get(), "kind", HOFFSET(EventRecord, kind), H5T_NATIVE_UINT8);
+  H5Tinsert(t.get(), "start", HOFFSET(EventRecord, start), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "end", HOFFSET(EventRecord, end), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "effect_end", HOFFSET(EventRecord, effect_end), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "size_sigma", HOFFSET(EventRecord, size_sigma), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "size_units", HOFFSET(EventRecord, size_units), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "impact_usd", HOFFSET(EventRecord, impact_usd), H5T_NATIVE_DOUBLE);
+  return t;
+}
+
+// A code -> name lookup table (anomaly kinds, usage profiles), so readers need no meterbench headers.
+struct NamedCode {
+  std::uint8_t code;
+  char name[24];
+};
+
+Hid named_code_type() {
+  Hid t(H5Tcreate(H5T_COMPOUND, sizeof(NamedCode)), H5Tclose);
+  const Hid name_type = fixed_string_type(sizeof(NamedCode::name));
+  H5Tinsert(t.get(), "code", HOFFSET(NamedCode, code), H5T_NATIVE_UINT8);
+  H5Tinsert(t.get(), "name", HOFFSET(NamedCode, name), name_type.get());
+  return t;
+}
+
+Hid packed_copy(const Hid& memory_type) {
+  Hid t(H5Tcopy(memory_type.get()), H5Tclose);
+  H5Tpack(t.get());
+  return t;
+}
+
+void write_string_attribute(const Context& ctx, hid_t object, const char* name, const std::string& value) {
+  Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(ctx.check_id(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), name), H5Aclose);
+  const char* data = value.c_str();
+  ctx.check(H5Awrite(attr.get(), type.get(), &data), fmt::format("cannot write attribute '{}'", name));
+}
+
+template <typename T>
+void write_scalar_attribute(const Context& ctx, hid_t object, const char* name, hid_t file_type, hid_t memory_type, T value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(ctx.check_id(H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), name), H5Aclose);
+  ctx.check(H5Awrite(attr.get(), memory_type, &value), fmt::format("cannot write attribute '{}'", name));
+}
+
+bool has_attribute(hid_t object, const char* name) { return H5Aexists(object, name) > 0; }
+
+std::string read_string_attribute(const Context& ctx, hid_t object, const char* name) {
+  if (!has_attribute(object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
+  Hid attr(ctx.check_id(H5Aopen(object, name, H5P_DEFAULT), name), H5Aclose);
+  Hid type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING) ctx.fail(fmt::format("attribute '{}' is not a string", name));
+  Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
+  if (H5Tis_variable_str(type.get()) > 0) {
+    H5Tset_size(memory.get(), H5T_VARIABLE);
+    char* data = nullptr;
+    ctx.check(H5Aread(attr.get(), memory.get(), &data), fmt::format("cannot read attribute '{}'", name));
+    std::string value = data != nullptr ? data : "";
+    Hid space(H5Aget_space(attr.get()), H5Sclose);
+    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, &data);
+    return value;
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  std::string value(size, '\0');
+  H5Tset_size(memory.get(), size);
+  ctx.check(H5Aread(attr.get(), memory.get(), value.data()), fmt::format("cannot read attribute '{}'", name));
+  value.resize(::strnlen(value.data(), size));
+  return value;
+}
+
+template <typename T>
+T read_scalar_attribute(const Context& ctx, hid_t object, const char* name, hid_t memory_type) {
+  if (!has_attribute(object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
+  Hid attr(ctx.check_id(H5Aopen(object, name, H5P_DEFAULT), name), H5Aclose);
+  T value{};
+  ctx.check(H5Aread(attr.get(), memory_type, &value), fmt::format("cannot read attribute '{}' as a number", name));
+  return value;
+}
+
+template <std::size_t N>
+void write_code_table(const Context& ctx, hid_t file, const char* name, const std::array<std::string_view, N>& names) {
+  std::vector<NamedCode> rows(N);
+  for (std::size_t i = 0; i < N; ++i) {
+    rows[i].code = static_cast<std::uint8_t>(i);
+    std::memset(rows[i].name, 0, sizeof(rows[i].name));
+    std::memcpy(rows[i].name, names[i].data(), std::min(names[i].size(), sizeof(rows[i].name)));
+  }
+  const Hid memory = named_code_type();
+  const Hid file_type = packed_copy(memory);
+  const hsize_t dims[1] = {N};
+  Hid space(H5Screate_simple(1, dims, nullptr), H5Sclose);
+  Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_obj_track_times(dcpl.get(), false);
+  Hid dset(ctx.check_id(H5Dcreate2(file, name, file_type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), name), H5Dclose);
+  ctx.check(H5Dwrite(dset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), fmt::format("cannot write /{}", name));
+}
+
+// Selects rows [first, first + count) of a 1-D or 2-D dataset and writes or reads them.
+void select_rows(const Context& ctx, hid_t space, std::int64_t first, std::int64_t count, std::int64_t columns) {
+  const hsize_t start[2] = {static_cast<hsize_t>(first), 0};
+  const hsize_t extent[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(columns)};
+  ctx.check(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, extent, nullptr), "cannot select rows");
+}
+
+void transfer_rows(const Context& ctx, bool write, hid_t dataset, hid_t memory_type, std::int64_t first, std::int64_t count,
+                   std::int64_t columns, void* data, const char* what) {
+  if (count == 0) return;
+  const int rank = columns > 0 ? 2 : 1;
+  Hid file_space(H5Dget_space(dataset), H5Sclose);
+  select_rows(ctx, file_space.get(), first, count, std::max<std::int64_t>(columns, 1));
+  const hsize_t mdims[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(std::max<std::int64_t>(columns, 1))};
+  Hid memory_space(H5Screate_simple(rank, mdims, nullptr), H5Sclose);
+  const herr_t status = write ? H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, data)
+                              : H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, data);
+  ctx.check(status, fmt::format("cannot {} {} rows {}..{}", write ? "write" : "read", what, first, first + count - 1));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- writer
+
+struct DatasetWriter::Impl {
+  Context ctx;
+  DatasetInfo info;
+  std::int64_t chunk_rows = 0;
+  Hid file, values, labels, series, events;
+  Hid series_type = series_memory_type();
+  Hid event_type = event_memory_type();
+  std::int64_t next_series = 0;       // first series of the next block expected
+  std::int64_t chunk_start = 0;       // first series of the chunk being staged
+  std::int64_t staged = 0;            // rows staged for that chunk
+  std::vector<float> staged_values;
+  std::vector<std::uint8_t> staged_labels;
+  std::vector<SeriesRecord> staged_series;
+  std::uint64_t events_assigned = 0;  // events given a row so far
+  std::vector<EventRecord> pending_events;  // assigned, not yet written
+  std::int64_t events_written = 0;
+  static constexpr std::int64_t kEventChunkRows = 8192;
+  bool finished = false;
+
+  Hid create_dataset(const char* name, hid_t file_type, int rank, const hsize_t* dims, const hsize_t* max_dims,
+                     const hsize_t* chunk, int compression_level) {
+    Hid space(H5Screate_simple(rank, dims, max_dims), H5Sclose);
+    Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    ctx.check(H5Pset_chunk(dcpl.get(), rank, chunk), fmt::format("cannot chunk /{}", name));
+    if (compression_level > 0) {
+      H5Pset_shuffle(dcpl.get());
+      H5Pset_deflate(dcpl.get(), static_cast<unsigned>(compression_level));
+    }
+    H5Pset_obj_track_times(dcpl.get(), false);  // timestamps would make identical data give different files
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);  // every chunk is written whole
+    // No chunk cache: each chunk is written once, whole and in order, so the file layout never depends on
+    // cache eviction order (and so not on block size or thread count).
+    Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+    H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
+    return Hid(ctx.check_id(H5Dcreate2(file.get(), name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
+                         fmt::format("cannot create dataset /{}", name)),
+               H5Dclose);
+  }
+
+  void flush_chunk(const float* chunk_values, const std::uint8_t* chunk_labels, SeriesRecord* chunk_series, std::int64_t rows) {
+    const std::int64_t t = info.grid.steps;
+    transfer_rows(ctx, true, values.get(), H5T_NATIVE_FLOAT, chunk_start, rows, t, const_cast<float*>(chunk_values), "values");
+    if (info.has_labels)
+      transfer_rows(ctx, true, labels.get(), H5T_NATIVE_UINT8, chunk_start, rows, t, const_cast<std::uint8_t*>(chunk_labels), "labels");
+    transfer_rows(ctx, true, series.get(), series_type.get(), chunk_start, rows, 0, chunk_series, "series");
+    chunk_start += rows;
+    flush_events(false);
+  }
+
+  // Writes whole event chunks whose series are all on disk already (or everything at the end), so the
+  // interleaving of event and value writes is a function of the data alone.
+  void flush_events(bool all) {
+    std::size_t ready = 0;
+    while (ready < pending_events.size() && static_cast<std::int64_t>(pending_events[ready].series) < chunk_start) ++ready;
+    const std::size_t take = all ? pending_events.size() : ready - ready % kEventChunkRows;
+    for (std::size_t offset = 0; offset < take;) {
+      const std::size_t n = std::min<std::size_t>(take - offset, kEventChunkRows);
+      const hsize_t new_size[1] = {static_cast<hsize_t>(events_written) + n};
+      ctx.check(H5Dset_extent(events.get(), new_size), "cannot extend /events");
+      transfer_rows(ctx, true, events.get(), event_type.get(), events_written, static_cast<std::int64_t>(n), 0,
+                    pending_events.data() + offset, "events");
+      events_written += static_cast<std::int64_t>(n);
+      offset += n;
+    }
+    pending_events.erase(pending_events.begin(), pending_events.begin() + static_cast<std::ptrdiff_t>(take));
+  }
+};
+
+DatasetWriter::DatasetWriter(const std::filesystem::path& path, const DatasetInfo& info, DatasetWriteOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  std::lock_guard lock(hdf5_mutex());
+  silence_hdf5_errors();
+  Impl& w = *impl_;
+  w.ctx.file = path.string();
+  w.info = info;
+  info.grid.validate();
+  if (info.series_count <= 0) w.ctx.fail(fmt::format("a dataset needs at least one series, got {}", info.series_count));
+  if (options.compression_level < 0 || options.compression_level > 9)
+    w.ctx.fail(fmt::format("compression level must be 0..9, got {}", options.compression_level));
+  const std::int64_t t = info.grid.steps;
+  w.chunk_rows = std::min(options.chunk_series > 0 ? options.chunk_series : default_chunk_series(t), info.series_count);
+  w.staged_values.resize(static_cast<std::size_t>(w.chunk_rows * t));
+  if (info.has_labels) w.staged_labels.resize(static_cast<std::size_t>(w.chunk_rows * t));
+  w.staged_series.resize(static_cast<std::size_t>(w.chunk_rows));
+
+  Hid fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  H5Pset_obj_track_times(fcpl.get(), false);
+  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), H5P_DEFAULT), "cannot create the file"), H5Fclose);
+  const hid_t root = w.file.get();
+  write_string_attribute(w.ctx, root, "format", std::string(kDatasetFormatName));
+  write_scalar_attribute(w.ctx, root, "format_version", H5T_STD_I64LE, H5T_NATIVE_INT64, info.format_version);
+  write_string_attribute(w.ctx, root, "tool_version", info.tool_version);
+  write_string_attribute(w.ctx, root, "source", info.source);
+  write_string_attribute(w.ctx, root, "scenario", info.scenario);
+  write_scalar_attribute(w.ctx, root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, info.seed);
+  write_string_attribute(w.ctx, root, "start", format_utc_timestamp(info.grid.start_unix_seconds));
+  write_scalar_attribute(w.ctx, root, "start_unix_seconds", H5T_STD_I64LE, H5T_NATIVE_INT64, info.grid.start_unix_seconds);
+  write_string_attribute(w.ctx, root, "step", format_step(info.grid.step_seconds));
+  write_scalar_attribute(w.ctx, root, "step_seconds", H5T_STD_I64LE, H5T_NATIVE_INT64, info.grid.step_seconds);
+  write_scalar_attribute(w.ctx, root, "series_count", H5T_STD_I64LE, H5T_NATIVE_INT64, info.series_count);
+  write_scalar_attribute(w.ctx, root, "steps", H5T_STD_I64LE, H5T_NATIVE_INT64, t);
+  write_scalar_attribute(w.ctx, root, "has_labels", H5T_STD_U8LE, H5T_NATIVE_UINT8, static_cast<std::uint8_t>(info.has_labels));
+
+  const hsize_t dims2[2] = {static_cast<hsize_t>(info.series_count), static_cast<hsize_t>(t)};
+  const hsize_t chunk2[2] = {static_cast<hsize_t>(w.chunk_rows), static_cast<hsize_t>(t)};
+  w.values = w.create_dataset("values", H5T_IEEE_F32LE, 2, dims2, nullptr, chunk2, options.compression_level);
+  if (info.has_labels) w.labels = w.create_dataset("labels", H5T_STD_U8LE, 2, dims2, nullptr, chunk2, options.compression_level);
+  const Hid series_file_type = packed_copy(w.series_type);
+  const hsize_t dims1[1] = {static_cast<hsize_t>(info.series_count)};
+  const hsize_t chunk1[1] = {static_cast<hsize_t>(w.chunk_rows)};
+  w.series = w.create_dataset("series", series_file_type.get(), 1, dims1, nullptr, chunk1, options.compression_level);
+  if (info.has_labels) {
+    const Hid event_file_type = packed_copy(w.event_type);
+    const hsize_t zero[1] = {0};
+    const hsize_t unlimited[1] = {H5S_UNLIMITED};
+    const hsize_t event_chunk[1] = {static_cast<hsize_t>(Impl::kEventChunkRows)};
+    w.events = w.create_dataset("events", event_file_type.get(), 1, zero, unlimited, event_chunk, options.compression_level);
+    write_code_table(w.ctx, root, "anomaly_kinds", kAnomalyKindNames);
+  }
+  write_code_table(w.ctx, root, "usage_profiles", kUsageProfileNames);
+}
+
+DatasetWriter::~DatasetWriter() = default;
+
+void DatasetWriter::write(SeriesBlock& block) {
+  std::lock_guard lock(hdf5_mutex());
+  Impl& w = *impl_;
+  METERBENCH_CHECK(!w.finished);
+  const std::int64_t t = w.info.grid.steps;
+  if (block.first_series != w.next_series || block.steps != t || block.first_series + block.count > w.info.series_count)
+    w.ctx.fail(fmt::format("block of series {}..{} ({} steps) does not follow series {} of {} ({} steps)", block.first_series,
+                           block.first_series + block.count - 1, block.steps, w.next_series, w.info.series_count, t));
+  if (w.info.has_labels && static_cast<std::int64_t>(block.labels.size()) != block.count * t)
+    w.ctx.fail("block has no labels but the dataset does");
+
+  // Give every event its row in /events and every series its first_event / event_count.
+  std::size_t e = 0;
+  for (std::int64_t i = 0; i < block.count; ++i) {
+    SeriesRecord& s = block.series[static_cast<std::size_t>(i)];
+    const auto index = static_cast<std::uint64_t>(block.first_series + i);
+    s.first_event = w.events_assigned + e;
+    while (e < block.events.size() && block.events[e].series == index) ++e;
+    s.event_count = static_cast<std::uint32_t>(w.events_assigned + e - s.first_event);
+  }
+  if (e != block.events.size()) w.ctx.fail("block events are not sorted by series or name a series outside the block");
+  w.events_assigned += e;
+  w.pending_events.insert(w.pending_events.end(), block.events.begin(), block.events.end());
+
+  // Re-cut the block into whole chunks: write straight from the block when a chunk lies inside it, else stage.
+  std::int64_t row = 0;
+  while (row < block.count) {
+    const std::int64_t rows_left = block.count - row;
+    if (w.staged == 0 && rows_left >= w.chunk_rows) {
+      w.flush_chunk(block.values.data() + row * t, w.info.has_labels ? block.labels.data() + row * t : nullptr,
+                    block.series.data() + row, w.chunk_rows);
+      row += w.chunk_rows;
+      continue;
+    }
+    const std::int64_t n = std::min(rows_left, w.chunk_rows - w.staged);
+    std::copy_n(block.values.data() + row * t, n * t, w.staged_values.data() + w.staged * t);
+    if (w.info.has_labels) std::copy_n(block.labels.data() + row * t, n * t, w.staged_labels.data() + w.staged * t);
+    std::copy_n(block.series.data() + row, n, w.staged_series.data() + w.staged);
+    w.staged += n;
+    row += n;
+    if (w.staged == w.chunk_rows) {
+      w.flush_chunk(w.staged_values.data(), w.staged_labels.data(), w.staged_series.data(), w.staged);
+      w.staged = 0;
+    }
+  }
+  w.next_series += block.count;
+}
+
+void DatasetWriter::finish() {
+  std::lock_guard lock(hdf5_mutex());
+  Impl& w = *impl_;
+  METERBENCH_CHECK(!w.finished);
+  if (w.next_series != w.info.series_count)
+    w.ctx.fail(fmt::format("only {} of {} series were written", w.next_series, w.info.series_count));
+  if (w.staged > 0) w.flush_chunk(w.staged_values.data(), w.staged_labels.data(), w.staged_series.data(), w.staged);
+  w.staged = 0;
+  if (w.info.has_labels) w.flush_events(true);
+  w.values.reset();
+  w.labels.reset();
+  w.series.reset();
+  w.events.reset();
+  w.ctx.check(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
+  w.file.reset();
+  w.finished = true;
+}
+
+// ---------------------------------------------------------------------------------------------- reader
+
+struct DatasetReader::Impl {
+  Context ctx;
+  std::filesystem::path path;
+  DatasetInfo info;
+  Hid file, values, labels, series, events;
+  Hid series_type = series_memory_type();
+  Hid event_type = event_memory_type();
+  std::int64_t event_rows = 0;
+
+  Hid open_dataset(const char* name, int rank, std::int64_t rows, std::int64_t columns) {
+    if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) ctx.fail(fmt::format("dataset /{} is missing", name));
+    Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+    H5Pset_chunk_cache(dapl.get(), 521, 16u << 20, H5D_CHUNK_CACHE_W0_DEFAULT);
+    Hid d(ctx.check_id(H5Dopen2(file.get(), name, dapl.get()), name), H5Dclose);
+    Hid space(H5Dget_space(d.get()), H5Sclose);
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(space.get()) != rank) ctx.fail(fmt::format("dataset /{} should have {} dimension(s)", name, rank));
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    if ((rows >= 0 && dims[0] != static_cast<hsize_t>(rows)) || (rank == 2 && dims[1] != static_cast<hsize_t>(columns)))
+      ctx.fail(fmt::format("dataset /{} has shape {}x{}, expected {}x{}", name, dims[0], rank == 2 ? dims[1] : 1, rows,
+                           rank == 2 ? columns : 1));
+    if (rows < 0) event_rows = static_cast<std::int64_t>(dims[0]);
+    return d;
+  }
+};
+
+DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
+  std::lock_guard lock(hdf5_mutex());
+  silence_hdf5_errors();
+  Impl& r = *impl_;
+  r.path = path;
+  r.ctx.file = path.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) r.ctx.fail("no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) r.ctx.fail("not an HDF5 file (or it is corrupt)");
+  r.file = Hid(r.ctx.check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the HDF5 file (corrupt or truncated?)"), H5Fclose);
+  const hid_t root = r.file.get();
+  if (!has_attribute(root, "format")) r.ctx.fail("not a meterbench dataset (the root group has no 'format' attribute)");
+  const std::string format = read_string_attribute(r.ctx, root, "format");
+  if (format != kDatasetFormatName)
+    r.ctx.fail(fmt::format("not a meterbench dataset (format is '{}', expected '{}')", format, kDatasetFormatName));
+  DatasetInfo& info = r.info;
+  info.format_version = read_scalar_attribute<std::int64_t>(r.ctx, root, "format_version", H5T_NATIVE_INT64);
+  if (info.format_version != kDatasetFormatVersion)
+    r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads version {})", info.format_version,
+                           kDatasetFormatVersion));
+  info.tool_version = read_string_attribute(r.ctx, root, "tool_version");
+  info.source = read_string_attribute(r.ctx, root, "source");
+  info.scenario = read_string_attribute(r.ctx, root, "scenario");
+  info.seed = read_scalar_attribute<std::uint64_t>(r.ctx, root, "seed", H5T_NATIVE_UINT64);
+  info.grid.start_unix_seconds = read_scalar_attribute<std::int64_t>(r.ctx, root, "start_unix_seconds", H5T_NATIVE_INT64);
+  info.grid.step_seconds = read_scalar_attribute<std::int64_t>(r.ctx, root, "step_seconds", H5T_NATIVE_INT64);
+  info.grid.steps = read_scalar_attribute<std::int64_t>(r.ctx, root, "steps", H5T_NATIVE_INT64);
+  info.series_count = read_scalar_attribute<std::int64_t>(r.ctx, root, "series_count", H5T_NATIVE_INT64);
+  info.has_labels = read_scalar_attribute<std::uint8_t>(r.ctx, root, "has_labels", H5T_NATIVE_UINT8) != 0;
+  try {
+    info.grid.validate();
+  } catch (const std::invalid_argument& e) {
+    r.ctx.fail(e.what());
+  }
+  if (info.series_count <= 0) r.ctx.fail(fmt::format("series_count is {}", info.series_count));
+  r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
+  r.series = r.open_dataset("series", 1, info.series_count, 0);
+  if (info.has_labels) {
+    r.labels = r.open_dataset("labels", 2, info.series_count, info.grid.steps);
+    r.events = r.open_dataset("events", 1, -1, 0);
+  }
+}
+
+DatasetReader::~DatasetReader() = default;
+
+const DatasetInfo& DatasetReader::info() const { return impl_->info; }
+const std::filesystem::path& DatasetReader::path() const { return impl_->path; }
+std::int64_t DatasetReader::event_count() const { return impl_->event_rows; }
+
+void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& block) {
+  std::lock_guard lock(hdf5_mutex());
+  Impl& r = *impl_;
+  const std::int64_t t = r.info.grid.steps;
+  if (first < 0 || count < 0 || first + count > r.info.series_count)
+    r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
+  block.reset(first, count, t, r.info.has_labels);
+  transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, block.values.data(), "values");
+  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series");
+  if (!r.info.has_labels || count == 0) return;
+  transfer_rows(r.ctx, false, r.labels.get(), H5T_NATIVE_UINT8, first, count, t, block.labels.data(), "labels");
+  const std::uint64_t event_begin = block.series.front().first_event;
+  const std::uint64_t event_end = block.series.back().first_event + block.series.back().event_count;
+  if (event_end < event_begin || event_end > static_cast<std::uint64_t>(r.event_rows))
+    r.ctx.fail(fmt::format("series {}..{} point at event rows {}..{} outside /events ({} rows)", first, first + count - 1,
+                           event_begin, event_end, r.event_rows));
+  block.events.resize(event_end - event_begin);
+  transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), static_cast<std::int64_t>(event_begin),
+                static_cast<std::int64_t>(event_end - event_begin), 0, block.events.data(), "events");
+  for (const EventRecord& ev : block.events)
+    if (ev.series < static_cast<std::uint64_t>(first) || ev.series >= static_cast<std::uint64_t>(first + count) || ev.start < 0 ||
+        ev.end < ev.start || ev.end >= t || ev.kind >= kAnomalyKindCount)
+      r.ctx.fail(fmt::format("event of series {} (kind {}, steps {}..{}) is inconsistent with the dataset", ev.series, ev.kind,
+                             ev.start, ev.end));
+}
+
+std::vector<EventRecord> DatasetReader::read_all_events() {
+  std::lock_guard lock(hdf5_mutex());
+  Impl& r = *impl_;
+  std::vector<EventRecord> out(static_cast<std::size_t>(r.event_rows));
+  if (r.info.has_labels) transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), 0, r.event_rows, 0, out.data(), "events");
+  return out;
+}
+
+}  // namespace meterbench

@@ -1,0 +1,82 @@
+#pragma once
+// The detector contract: a pure function of (one series' values with NaN gaps, its time grid, parameters,
+// a reusable per-thread workspace) that returns, per step, the expected value, the expected range and a
+// score, plus a fit status. Detectors are immutable after construction and shared by all threads; what can
+// be shared across series on the same grid (design matrices, factorizations) is computed in the constructor.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "meterbench/core/time_grid.hpp"
+
+namespace meterbench {
+
+/// Outcome of one series' fit. A bad series is a value, never an exception: runs of millions go on.
+enum class FitStatus : std::uint8_t {
+  ok = 0,
+  too_short,      ///< fewer observed steps than the model needs
+  all_missing,    ///< every step in the fit window is NaN
+  constant,       ///< no variation to estimate a scale from (includes all-zero series)
+  not_converged,  ///< the iterative fit hit its iteration limit; outputs are the last iterate
+};
+inline constexpr int kFitStatusCount = 5;
+std::string_view to_string(FitStatus status);
+
+/// Which steps a detection fits on and which it scores: [fit_begin, fit_end) and [score_begin, score_end).
+/// Retrospective: both are the whole grid. Forward: fit on the history before a week, score that week.
+struct DetectionWindow {
+  std::int64_t fit_begin = 0;
+  std::int64_t fit_end = 0;
+  std::int64_t score_begin = 0;
+  std::int64_t score_end = 0;
+
+  static DetectionWindow retrospective(std::int64_t steps) { return {0, steps, 0, steps}; }
+  static DetectionWindow forward(std::int64_t history_end, std::int64_t horizon_end) {
+    return {0, history_end, history_end, horizon_end};
+  }
+};
+
+/// Caller-owned per-step outputs, each of grid.steps entries. Only [score_begin, score_end) is written.
+/// expected/lower/upper are in the series' units; score = |y - expected| / scale (NaN where y is NaN).
+struct DetectionOutput {
+  std::span<float> expected;
+  std::span<float> lower;
+  std::span<float> upper;
+  std::span<float> score;
+};
+
+/// One series to detect on. `series_index` is its global index in the population (seeds `random`).
+struct SeriesInput {
+  std::span<const float> values;  ///< grid.steps values, NaN = not reported
+  std::uint64_t series_index = 0;
+};
+
+/// Per-thread scratch memory. Created once per thread; detect() never allocates.
+class DetectorWorkspace {
+ public:
+  virtual ~DetectorWorkspace() = default;
+};
+
+class Detector {
+ public:
+  virtual ~Detector() = default;
+  [[nodiscard]] virtual std::string_view name() const = 0;
+  /// The effective parameters (defaults filled in), as canonical name=value pairs for summaries.
+  [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>> parameters() const = 0;
+  [[nodiscard]] virtual std::unique_ptr<DetectorWorkspace> make_workspace() const = 0;
+  /// Fits and scores one series. Thread-safe given a workspace per thread.
+  virtual FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
+                           const DetectionOutput& out) const = 0;
+};
+
+/// Builds a detector by name for a grid from "name=value" settings; throws std::invalid_argument naming the
+/// detector, the parameter and the value on an unknown name, unknown parameter or out-of-range value.
+std::unique_ptr<Detector> make_detector(std::string_view name, std::span<const std::string> settings, const TimeGrid& grid);
+/// Names of the registered detectors, for help texts and error messages.
+std::vector<std::string> detector_names();
+
+}  // namespace meterbench
