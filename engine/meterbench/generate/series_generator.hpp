@@ -51,9 +51,9 @@ class SeriesGenerator {
   std::uint64_t seed_;
   std::int64_t guard_ = 1;
   double span_years_ = 0.0;
-  // The shared calendar, computed once per grid: per-step day of week, years since start, yearly phase, hour.
+  double years_per_step_ = 0.0;
+  // The shared calendar, computed once per grid: per-step day of week, yearly and weekly phase, hour.
   std::vector<std::uint8_t> day_of_week_;
-  std::vector<double> years_;
   std::vector<double> year_sin_, year_cos_;
   std::vector<double> week_sin_, week_cos_;
   std::vector<double> hour_cos_;

@@ -16,7 +16,7 @@ namespace meterbench {
 
 inline constexpr std::string_view kDatasetFormatName = "meterbench-dataset";
 inline constexpr std::int64_t kDatasetFormatVersion = 1;
-/// Capacity of the fixed-length customer and meter id fields (bytes, NUL-padded).
+/// Size of the fixed-length customer and meter id fields: up to 63 bytes of text and a terminating NUL.
 inline constexpr std::size_t kIdCapacity = 64;
 
 /// Per-series facts: who is billed, for what, at which price. One row of /series.
@@ -31,7 +31,7 @@ struct SeriesRecord {
 
   [[nodiscard]] std::string_view customer() const { return {customer_id, ::strnlen(customer_id, kIdCapacity)}; }
   [[nodiscard]] std::string_view meter() const { return {meter_id, ::strnlen(meter_id, kIdCapacity)}; }
-  /// Sets the ids; throws std::invalid_argument naming the id when it is longer than kIdCapacity bytes.
+  /// Sets the ids; throws std::invalid_argument naming the id when it is longer than kIdCapacity - 1 bytes.
   void set_ids(std::string_view customer, std::string_view meter);
 };
 

@@ -14,10 +14,10 @@
 namespace meterbench {
 
 void SeriesRecord::set_ids(std::string_view customer, std::string_view meter) {
-  if (customer.size() > kIdCapacity)
-    throw std::invalid_argument(fmt::format("customer id '{}' is {} bytes long; at most {} are supported", customer, customer.size(), kIdCapacity));
-  if (meter.size() > kIdCapacity)
-    throw std::invalid_argument(fmt::format("meter id '{}' is {} bytes long; at most {} are supported", meter, meter.size(), kIdCapacity));
+  if (customer.size() >= kIdCapacity)
+    throw std::invalid_argument(fmt::format("customer id '{}' is {} bytes long; at most {} are supported", customer, customer.size(), kIdCapacity - 1));
+  if (meter.size() >= kIdCapacity)
+    throw std::invalid_argument(fmt::format("meter id '{}' is {} bytes long; at most {} are supported", meter, meter.size(), kIdCapacity - 1));
   std::memset(customer_id, 0, kIdCapacity);
   std::memset(meter_id, 0, kIdCapacity);
   std::memcpy(customer_id, customer.data(), customer.size());
@@ -98,7 +98,7 @@ struct Context {
 Hid fixed_string_type(std::size_t size) {
   Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(t.get(), size);
-  H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
+  H5Tset_strpad(t.get(), H5T_STR_NULLTERM);  // foreign readers stop at the first NUL
   return t;
 }
 
@@ -174,6 +174,7 @@ std::string read_string_attribute(const Context& ctx, hid_t object, const char* 
   Hid type(H5Aget_type(attr.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING) ctx.fail(fmt::format("attribute '{}' is not a string", name));
   Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_cset(memory.get(), H5Tget_cset(type.get()));  // HDF5 does not convert between ASCII and UTF-8
   if (H5Tis_variable_str(type.get()) > 0) {
     H5Tset_size(memory.get(), H5T_VARIABLE);
     char* data = nullptr;

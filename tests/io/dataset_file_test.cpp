@@ -1,0 +1,186 @@
+// Contract: a dataset written in blocks reads back exactly (values bit for bit, NaN gaps, labels, series
+// records, events and their offsets) in any block size; the file's bytes do not depend on how the writer's
+// input was cut into blocks; files that are not meterbench datasets are refused with a message naming why.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include "meterbench/io/dataset_file.hpp"
+#include "support/test_support.hpp"
+
+namespace meterbench {
+namespace {
+
+using testing::ScratchDir;
+
+constexpr std::int64_t kSeries = 37;
+constexpr std::int64_t kSteps = 50;
+
+DatasetInfo small_info(bool labels = true) {
+  DatasetInfo info;
+  info.grid = {parse_utc_timestamp("2024-03-01"), kSecondsPerDay, kSteps};
+  info.series_count = kSeries;
+  info.has_labels = labels;
+  info.seed = 99;
+  info.scenario = "[population]\nseries = 37\n";
+  info.source = "test";
+  info.tool_version = "test";
+  return info;
+}
+
+// Deterministic content: series i has value i*1000 + t, NaN on every 7th step, and i % 3 events.
+SeriesBlock make_block(std::int64_t first, std::int64_t count, bool labels = true) {
+  SeriesBlock b;
+  b.reset(first, count, kSteps, labels);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::int64_t s = first + i;
+    for (std::int64_t t = 0; t < kSteps; ++t)
+      b.row(i)[static_cast<std::size_t>(t)] =
+          t % 7 == 3 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(s * 1000 + t) + 0.25f;
+    SeriesRecord& r = b.series[static_cast<std::size_t>(i)];
+    r.set_ids("customer-" + std::to_string(s), "meter-" + std::to_string(s % 4));
+    r.price_per_unit = 0.01 * static_cast<double>(s + 1);
+    r.noise_scale = 1.5;
+    r.profile = static_cast<std::uint8_t>(s % kUsageProfileCount);
+    if (!labels) continue;
+    for (std::int64_t e = 0; e < s % 3; ++e) {
+      EventRecord ev;
+      ev.series = static_cast<std::uint64_t>(s);
+      ev.kind = static_cast<std::uint8_t>(1 + (s + e) % 10);
+      ev.start = 10 * e + 1;
+      ev.end = 10 * e + 4;
+      ev.effect_end = ev.end;
+      ev.size_sigma = 5.0 + static_cast<double>(e);
+      ev.size_units = 7.5;
+      ev.impact_usd = 123.0 * static_cast<double>(s);
+      b.events.push_back(ev);
+      for (std::int64_t t = ev.start; t <= ev.end; ++t) b.label_row(i)[static_cast<std::size_t>(t)] = ev.kind;
+    }
+  }
+  return b;
+}
+
+void write_dataset(const std::filesystem::path& path, std::int64_t block_series, DatasetWriteOptions options = {},
+                   const DatasetInfo& info = small_info()) {
+  DatasetWriter writer(path, info, options);
+  for (std::int64_t first = 0; first < kSeries; first += block_series) {
+    SeriesBlock b = make_block(first, std::min(block_series, kSeries - first), info.has_labels);
+    writer.write(b);
+  }
+  writer.finish();
+}
+
+TEST(DatasetFile, ReadsBackExactlyWhatWasWrittenInAnyBlockSize) {
+  ScratchDir dir;
+  write_dataset(dir / "d.h5", 10, {.chunk_series = 8});
+  DatasetReader reader(dir / "d.h5");
+  EXPECT_EQ(reader.info().series_count, kSeries);
+  EXPECT_EQ(reader.info().grid.steps, kSteps);
+  EXPECT_EQ(reader.info().grid.start_unix_seconds, parse_utc_timestamp("2024-03-01"));
+  EXPECT_EQ(reader.info().seed, 99u);
+  EXPECT_EQ(reader.info().scenario, "[population]\nseries = 37\n");
+  const SeriesBlock all = make_block(0, kSeries);
+  EXPECT_EQ(reader.event_count(), static_cast<std::int64_t>(all.events.size()));
+  std::uint64_t expected_first_event = 0;
+  for (std::int64_t first = 0; first < kSeries; first += 16) {
+    SeriesBlock got;
+    const std::int64_t count = std::min<std::int64_t>(16, kSeries - first);
+    reader.read(first, count, got);
+    const SeriesBlock want = make_block(first, count);
+    ASSERT_EQ(got.values.size(), want.values.size());
+    EXPECT_EQ(std::memcmp(got.values.data(), want.values.data(), want.values.size() * sizeof(float)), 0);  // NaN bits too
+    EXPECT_EQ(got.labels, want.labels);
+    EXPECT_EQ(got.events, want.events);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const SeriesRecord& g = got.series[static_cast<std::size_t>(i)];
+      const SeriesRecord& w = want.series[static_cast<std::size_t>(i)];
+      EXPECT_EQ(g.customer(), w.customer());
+      EXPECT_EQ(g.meter(), w.meter());
+      EXPECT_EQ(g.price_per_unit, w.price_per_unit);
+      EXPECT_EQ(g.profile, w.profile);
+      EXPECT_EQ(g.first_event, expected_first_event);
+      EXPECT_EQ(g.event_count, static_cast<std::uint32_t>((first + i) % 3));
+      expected_first_event += g.event_count;
+    }
+  }
+  EXPECT_EQ(reader.read_all_events(), all.events);
+}
+
+TEST(DatasetFile, BytesDoNotDependOnTheWritersBlockSize) {
+  ScratchDir dir;
+  for (const int level : {0, 4}) {
+    const auto a = dir / ("a" + std::to_string(level) + ".h5");
+    const auto b = dir / ("b" + std::to_string(level) + ".h5");
+    write_dataset(a, 5, {.chunk_series = 8, .compression_level = level});
+    write_dataset(b, 13, {.chunk_series = 8, .compression_level = level});
+    EXPECT_EQ(testing::read_file(a), testing::read_file(b)) << "compression level " << level;
+  }
+}
+
+TEST(DatasetFile, DatasetWithoutLabelsHasNoLabelsOrEvents) {
+  ScratchDir dir;
+  write_dataset(dir / "u.h5", 37, {}, small_info(false));
+  DatasetReader reader(dir / "u.h5");
+  EXPECT_FALSE(reader.info().has_labels);
+  SeriesBlock got;
+  reader.read(0, kSeries, got);
+  EXPECT_TRUE(got.labels.empty());
+  EXPECT_TRUE(got.events.empty());
+  EXPECT_EQ(reader.event_count(), 0);
+}
+
+TEST(DatasetFile, WriterRefusesOutOfOrderBlocksAndIncompleteFiles) {
+  ScratchDir dir;
+  {
+    DatasetWriter writer(dir / "x.h5", small_info());
+    SeriesBlock late = make_block(5, 3);
+    EXPECT_THROW(writer.write(late), DatasetError);
+    SeriesBlock first = make_block(0, 3);
+    writer.write(first);
+    try {
+      writer.finish();
+      ADD_FAILURE() << "finish accepted a file with 3 of 37 series";
+    } catch (const DatasetError& e) {
+      EXPECT_NE(std::string(e.what()).find("only 3 of 37 series were written"), std::string::npos) << e.what();
+    }
+  }
+}
+
+std::string open_error(const std::filesystem::path& path) {
+  try {
+    DatasetReader reader(path);
+  } catch (const DatasetError& e) {
+    return e.what();
+  }
+  return "opened";
+}
+
+TEST(DatasetFile, RefusesFilesThatAreNotMeterbenchDatasets) {
+  ScratchDir dir;
+  EXPECT_EQ(open_error(dir / "missing.h5"), (dir / "missing.h5").string() + ": no such file");
+
+  testing::write_file(dir / "text.h5", "not hdf5 at all\n");
+  EXPECT_EQ(open_error(dir / "text.h5"), (dir / "text.h5").string() + ": not an HDF5 file (or it is corrupt)");
+
+  const hid_t f = H5Fcreate((dir / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  H5Fclose(f);
+  EXPECT_EQ(open_error(dir / "plain.h5"),
+            (dir / "plain.h5").string() + ": not a meterbench dataset (the root group has no 'format' attribute)");
+
+  DatasetInfo future = small_info();
+  future.format_version = 2;
+  write_dataset(dir / "future.h5", 37, {}, future);
+  EXPECT_EQ(open_error(dir / "future.h5"),
+            (dir / "future.h5").string() + ": dataset format version 2 is not supported (this meterbench reads version 1)");
+
+  write_dataset(dir / "good.h5", 37);
+  const std::string bytes = testing::read_file(dir / "good.h5");
+  testing::write_file(dir / "truncated.h5", bytes.substr(0, bytes.size() / 2));
+  EXPECT_NE(open_error(dir / "truncated.h5"), "opened");
+}
+
+}  // namespace
+}  // namespace meterbench
