@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, build, run every test; then the same suite again under
+# AddressSanitizer and UndefinedBehaviorSanitizer. Idempotent; exits non-zero if any test fails.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+jobs=$(nproc)
+for flavour in release sanitize; do
+  echo "== tests: $flavour build"
+  "$root/tools/setup.sh" "$flavour"
+  (cd "$root/build/$flavour" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
+done

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages meterbench needs (only those missing) and builds it.
+#   tools/setup.sh [release|sanitize]   -> build/release or build/sanitize
+# Idempotent: a second run installs nothing and rebuilds only what changed.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+flavour=${1:-release}
+
+packages=(cmake make g++ git pkg-config
+          libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
+          libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+case "$flavour" in
+  release) build_type=Release; extra=() ;;
+  sanitize) build_type=RelWithDebInfo; extra=(-DMETERBENCH_SANITIZE=ON -DMETERBENCH_BUILD_BENCH=OFF) ;;
+  *) echo "setup: unknown build '$flavour' (release or sanitize)" >&2; exit 2 ;;
+esac
+build="$root/build/$flavour"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" >/dev/null
+cmake --build "$build" -j "$(nproc)"
