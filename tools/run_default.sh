@@ -4,7 +4,7 @@
 # what it measured. Idempotent: outputs under out/default/ are replaced on every run.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$root/tools/setup.sh" release
+"$root/tools/setup.sh" release meterbench
 cli="$root/build/release/tools/meterbench"
 out="$root/out/default"
 mkdir -p "$out"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages meterbench needs (only those missing) and builds it.
-#   tools/setup.sh [release|sanitize]   -> build/release or build/sanitize
+#   tools/setup.sh [release|sanitize] [target...]   -> build/release or build/sanitize (all targets by default)
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 flavour=${1:-release}
+shift || true
+targets=("$@")
 
 packages=(cmake make g++ git pkg-config
           libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
@@ -31,4 +33,8 @@ case "$flavour" in
 esac
 build="$root/build/$flavour"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" >/dev/null
-cmake --build "$build" -j "$(nproc)"
+if ((${#targets[@]})); then
+  cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
+else
+  cmake --build "$build" -j "$(nproc)"
+fi

@@ -42,6 +42,9 @@ struct BadInput {
   std::string message;     // expected part of the error
 };
 
+// Test names show the case, not the struct's bytes.
+void PrintTo(const BadInput& bad, std::ostream* os) { *os << bad.name; }
+
 class CliGenerateBadInput : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(CliGenerateBadInput, FailsWithAClearMessageAndNoFile) {
