@@ -4,7 +4,6 @@
 //                          HDF5 file on disk, all threads, wall time; reports series/s, bytes/s, peak RSS.
 // The issue-2 target is BM_GenerateToFile/1000000 <= 30 s and < 1 GiB peak RSS on the 2-core machine:
 //   build/bench/generate_bench --benchmark_filter='ToFile/1000000' --benchmark_repetitions=3
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -18,6 +17,7 @@
 #include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/generate/series_generator.hpp"
 #include "meterbench/io/dataset_file.hpp"
+#include "meterbench/runtime/run_context.hpp"
 
 namespace mb = meterbench;
 
@@ -27,12 +27,6 @@ mb::Scenario default_scenario(std::int64_t series) {
   mb::Scenario s = mb::load_scenario(std::filesystem::path(METERBENCH_SOURCE_DIR) / "datasets/scenarios/default.toml");
   s.override_size(series, 730, std::nullopt);
   return s;
-}
-
-double peak_rss_bytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) * 1024.0;
 }
 
 // The labels of a generated series must be exactly its events, and gaps exactly its NaNs.
@@ -112,7 +106,7 @@ void BM_GenerateToFile(benchmark::State& state) {
   std::filesystem::remove_all(dir);
   state.SetItemsProcessed(state.iterations() * series);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(bytes));
-  state.counters["peak_rss_MiB"] = peak_rss_bytes() / (1 << 20);
+  state.counters["peak_rss_MiB"] = static_cast<double>(mb::peak_rss_bytes()) / (1 << 20);
   state.counters["file_MB"] = static_cast<double>(bytes) / 1e6;
 }
 BENCHMARK(BM_GenerateToFile)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);

@@ -21,12 +21,13 @@ enum class AnomalyKind : std::uint8_t {
   stuck_meter = 9,         ///< one constant value repeated over a period
   fraud_ramp = 10,         ///< slow fraudulent ramp of extra usage, ending abruptly
   gap = 11,                ///< not reported (NaN): recorded as an event, not an anomaly
+  reported = 12,           ///< an anomaly confirmed by a person (labels file), kind not stated
 };
-inline constexpr std::size_t kAnomalyKindCount = 12;
+inline constexpr std::size_t kAnomalyKindCount = 13;
 
 inline constexpr std::array<std::string_view, kAnomalyKindCount> kAnomalyKindNames = {
     "normal",       "spike",           "dip",         "level_shift", "trend_change", "seasonality_change",
-    "unit_error",   "double_counting", "dropped_reporting", "stuck_meter", "fraud_ramp", "gap"};
+    "unit_error",   "double_counting", "dropped_reporting", "stuck_meter", "fraud_ramp", "gap", "reported"};
 
 constexpr std::string_view to_string(AnomalyKind kind) { return kAnomalyKindNames[static_cast<std::size_t>(kind)]; }
 constexpr std::optional<AnomalyKind> anomaly_kind_from_string(std::string_view name) {
@@ -38,6 +39,8 @@ constexpr std::optional<AnomalyKind> anomaly_kind_from_string(std::string_view n
 constexpr bool is_persistent(AnomalyKind kind) {
   return kind == AnomalyKind::level_shift || kind == AnomalyKind::trend_change || kind == AnomalyKind::seasonality_change;
 }
+/// True for kinds a scenario can inject (everything but normal and reported).
+constexpr bool is_injectable(AnomalyKind kind) { return kind != AnomalyKind::normal && kind != AnomalyKind::reported; }
 /// True for labels that mark an anomaly a detector should flag (gaps and normal steps are not).
 constexpr bool is_anomaly(std::uint8_t label) {
   return label != static_cast<std::uint8_t>(AnomalyKind::normal) && label != static_cast<std::uint8_t>(AnomalyKind::gap);

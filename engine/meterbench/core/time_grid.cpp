@@ -76,6 +76,10 @@ std::int64_t parse_utc_timestamp(std::string_view text) {
     if (pos < text.size() && text[pos] == ':') {
       if (!read_digits(text, pos + 1, 2, second)) throw fail("not a time of day");
       pos += 3;
+      if (pos < text.size() && text[pos] == '.') {  // fractional seconds, as exports often write: ignored
+        ++pos;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+      }
     }
     if (pos < text.size() && text[pos] == 'Z') ++pos;
     if (pos != text.size()) throw fail("unexpected text after the time (only UTC is supported)");

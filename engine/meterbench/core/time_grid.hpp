@@ -22,7 +22,8 @@ std::int64_t days_from_civil(CivilDate date);
 /// The civil date of a day count since 1970-01-01.
 CivilDate civil_from_days(std::int64_t days);
 
-/// Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" or "YYYY-MM-DD HH:MM[:SS]" (UTC) into Unix seconds.
+/// Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fff]][Z]" or with a space for the T (UTC) into Unix seconds;
+/// fractions of a second are ignored.
 /// Throws std::invalid_argument naming the text when it is not such a date or time.
 std::int64_t parse_utc_timestamp(std::string_view text);
 /// Formats Unix seconds as "YYYY-MM-DD" when at midnight, else "YYYY-MM-DDTHH:MM:SSZ".

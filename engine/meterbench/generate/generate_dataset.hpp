@@ -11,10 +11,10 @@
 namespace meterbench {
 
 struct GenerateOptions {
-  std::filesystem::path out;          ///< the .h5 file to create
+  std::filesystem::path out{};          ///< the .h5 file to create
   bool overwrite = false;             ///< replace an existing file (--force)
   std::int64_t block_series = 0;      ///< series per pipeline block; 0 = about 4 MiB of values per block
-  DatasetWriteOptions write;          ///< chunking and compression
+  DatasetWriteOptions write{};          ///< chunking and compression
 };
 
 struct GenerateSummary {

@@ -211,6 +211,7 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
     TableReader in(*injections, "injections.", source);
     for (std::size_t k = 1; k < kAnomalyKindCount; ++k) {
       const auto kind = static_cast<AnomalyKind>(k);
+      if (!is_injectable(kind)) continue;
       const toml::table* table = in.subtable(to_string(kind));
       if (table == nullptr) continue;
       TableReader r(*table, fmt::format("injections.{}.", to_string(kind)), source);

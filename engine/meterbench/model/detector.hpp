@@ -3,6 +3,7 @@
 // a reusable per-thread workspace) that returns, per step, the expected value, the expected range and a
 // score, plus a fit status. Detectors are immutable after construction and shared by all threads; what can
 // be shared across series on the same grid (design matrices, factorizations) is computed in the constructor.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -67,10 +68,31 @@ class Detector {
   [[nodiscard]] virtual std::string_view name() const = 0;
   /// The effective parameters (defaults filled in), as canonical name=value pairs for summaries.
   [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>> parameters() const = 0;
+  /// The flag rule is score > flag_threshold(). Defaults to the detector's `z` parameter.
+  [[nodiscard]] virtual double flag_threshold() const {
+    for (const auto& [key, value] : parameters())
+      if (key == "z") return std::stod(value);
+    return 3.0;
+  }
   [[nodiscard]] virtual std::unique_ptr<DetectorWorkspace> make_workspace() const = 0;
   /// Fits and scores one series. Thread-safe given a workspace per thread.
   virtual FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                            const DetectionOutput& out) const = 0;
+
+  /// The weekly schedule: for each period [s, s + period) from `first_scored` to the grid's end, fit on the
+  /// history before s and score that period, as a service running every week would. Returns the first
+  /// non-ok status of its fits (ok when all were). This default runs one independent forward fit per
+  /// period; detectors override it to reuse last period's work (sliding updates, warm starts).
+  virtual FitStatus detect_rolling(const SeriesInput& series, std::int64_t first_scored, std::int64_t period,
+                                   DetectorWorkspace& workspace, const DetectionOutput& out) const {
+    const auto steps = static_cast<std::int64_t>(series.values.size());
+    FitStatus worst = FitStatus::ok;
+    for (std::int64_t s = first_scored; s < steps; s += period) {
+      const FitStatus status = detect(series, DetectionWindow::forward(s, std::min(s + period, steps)), workspace, out);
+      if (worst == FitStatus::ok) worst = status;
+    }
+    return worst;
+  }
 };
 
 /// Builds a detector by name for a grid from "name=value" settings; throws std::invalid_argument naming the

@@ -1,0 +1,48 @@
+#pragma once
+// `meterbench ingest`: real usage exports (long-format CSV, one row per series and step) into a dataset.
+// Series = distinct (customer, meter), sorted by customer then meter. The grid runs from the population's
+// first to last step; steps without a row are gaps (NaN), never zeros; rows of the same series and step
+// are summed. An optional labels file of confirmed anomalies (and "not an anomaly" verdicts) becomes the
+// ground truth. The file is read twice (discover, then fill), so memory holds the series keys and one
+// block of the output matrix, whatever the number of rows.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace meterbench {
+
+struct IngestOptions {
+  std::filesystem::path csv{};               ///< the usage export
+  std::vector<std::string> column_map{};     ///< "field=column" renames, e.g. "date=UsageDate"
+  std::string step = "1d";                 ///< grid step: 1d or 1h (any divisor of a day)
+  std::filesystem::path labels{};            ///< optional labels CSV: customer,meter,start,end[,kind][,verdict]
+  std::filesystem::path out{};               ///< the .h5 file to create
+  bool overwrite = false;                  ///< replace an existing output (--force)
+  bool skip_bad = false;                   ///< skip and count bad quantity rows instead of failing
+  std::size_t memory_budget_bytes = std::size_t{1} << 30;  ///< largest block of the output matrix held at once
+};
+
+struct IngestSummary {
+  std::int64_t rows = 0;            ///< data rows read (including skipped ones)
+  std::int64_t skipped_rows = 0;    ///< rows skipped with --skip-bad
+  std::int64_t summed_rows = 0;     ///< rows added to an earlier row of the same series and step
+  std::int64_t series = 0;
+  std::int64_t steps = 0;
+  std::int64_t observed_steps = 0;  ///< series x steps with a value
+  std::int64_t series_without_price = 0;
+  std::int64_t anomaly_labels = 0;  ///< labels marking an anomaly
+  std::int64_t normal_verdicts = 0; ///< labels marking "not an anomaly"
+  std::int64_t passes = 0;          ///< fill passes over the file (1 unless the matrix exceeds the budget)
+  std::string first_step, last_step;
+  double wall_seconds = 0.0;
+};
+
+/// The fields a usage export provides, in the order they are documented.
+inline constexpr const char* kUsageFields[] = {"customer", "meter", "date", "quantity", "price"};
+
+/// Ingests the CSV into options.out (staged, renamed when complete). Throws CsvError / OutputError /
+/// std::invalid_argument with messages naming the file, line, column and value.
+IngestSummary ingest_csv(const IngestOptions& options);
+
+}  // namespace meterbench

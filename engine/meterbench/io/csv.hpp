@@ -1,0 +1,60 @@
+#pragma once
+// Fast reading of large CSV files: the file is memory-mapped and scanned record by record without
+// allocation; fields follow RFC 4180 (quotes, doubled quotes inside quotes, CRLF or LF line ends).
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meterbench {
+
+/// A CSV input that cannot be read; the message names the file (and line, column and value when known).
+class CsvError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A read-only memory map of a whole file.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::filesystem::path& path);  ///< throws CsvError naming the file
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  [[nodiscard]] std::string_view text() const { return {data_, size_}; }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// Walks the records of CSV text. Field views stay valid until the next call of next().
+class CsvScanner {
+ public:
+  /// `source` names the text in error messages (usually the file name).
+  CsvScanner(std::string_view text, std::string source) : text_(text), source_(std::move(source)) {
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte order mark, as spreadsheet exports write it
+  }
+  /// Reads the next non-empty record into `fields`; false at the end of the text.
+  /// Throws CsvError naming the source and line on an unterminated quote or text after a closing quote.
+  bool next(std::vector<std::string_view>& fields);
+  /// 1-based line number where the last record started.
+  [[nodiscard]] std::int64_t line() const { return record_line_; }
+  /// Byte offset of the scanner in the text (progress reporting).
+  [[nodiscard]] std::size_t offset() const { return pos_; }
+
+ private:
+  std::string_view text_;
+  std::string source_;
+  std::size_t pos_ = 0;
+  std::int64_t next_line_ = 1;
+  std::int64_t record_line_ = 0;
+  std::vector<std::string> unescaped_;  // storage for quoted fields with doubled quotes
+  std::size_t unescaped_used_ = 0;
+};
+
+}  // namespace meterbench

@@ -1,0 +1,176 @@
+#pragma once
+// Internal to engine/meterbench/io: the small HDF5 toolkit the file formats share (handles, errors that name
+// the file, attributes, row transfers, the process-wide HDF5 lock). Only io/*.cpp include it.
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+#include <hdf5.h>
+
+#include "meterbench/io/dataset_file.hpp"
+
+namespace meterbench::hdf5 {
+
+// HDF5 is not thread-safe as Debian builds it: every call below holds this lock.
+inline std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Silences HDF5's own error stack printing once: we report errors ourselves, naming the file.
+inline void silence_hdf5_errors() {
+  static const bool done = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+// Owns one HDF5 identifier and closes it with the matching function.
+class Hid {
+ public:
+  Hid() = default;
+  Hid(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Hid(Hid&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)), close_(other.close_) {}
+  Hid& operator=(Hid&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      close_ = other.close_;
+    }
+    return *this;
+  }
+  ~Hid() { reset(); }
+  void reset() {
+    if (id_ >= 0 && close_ != nullptr) close_(id_);
+    id_ = H5I_INVALID_HID;
+  }
+  [[nodiscard]] hid_t get() const { return id_; }
+  [[nodiscard]] bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+struct Context {
+  std::string file;  // for messages
+  [[noreturn]] void fail(const std::string& what) const { throw DatasetError(fmt::format("{}: {}", file, what)); }
+  hid_t check_id(hid_t id, const std::string& what) const {
+    if (id < 0) fail(what);
+    return id;
+  }
+  void check(herr_t status, const std::string& what) const {
+    if (status < 0) fail(what);
+  }
+};
+
+inline Hid fixed_string_type(std::size_t size) {
+  Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t.get(), size);
+  H5Tset_strpad(t.get(), H5T_STR_NULLTERM);  // foreign readers stop at the first NUL
+  return t;
+}
+
+inline Hid packed_copy(const Hid& memory_type) {
+  Hid t(H5Tcopy(memory_type.get()), H5Tclose);
+  H5Tpack(t.get());
+  return t;
+}
+
+inline void write_string_attribute(const Context& ctx, hid_t object, const char* name, const std::string& value) {
+  Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(ctx.check_id(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), name), H5Aclose);
+  const char* data = value.c_str();
+  ctx.check(H5Awrite(attr.get(), type.get(), &data), fmt::format("cannot write attribute '{}'", name));
+}
+
+template <typename T>
+void write_scalar_attribute(const Context& ctx, hid_t object, const char* name, hid_t file_type, hid_t memory_type, T value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(ctx.check_id(H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), name), H5Aclose);
+  ctx.check(H5Awrite(attr.get(), memory_type, &value), fmt::format("cannot write attribute '{}'", name));
+}
+
+inline bool has_attribute(hid_t object, const char* name) { return H5Aexists(object, name) > 0; }
+
+inline std::string read_string_attribute(const Context& ctx, hid_t object, const char* name) {
+  if (!has_attribute(object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
+  Hid attr(ctx.check_id(H5Aopen(object, name, H5P_DEFAULT), name), H5Aclose);
+  Hid type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING) ctx.fail(fmt::format("attribute '{}' is not a string", name));
+  Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_cset(memory.get(), H5Tget_cset(type.get()));  // HDF5 does not convert between ASCII and UTF-8
+  if (H5Tis_variable_str(type.get()) > 0) {
+    H5Tset_size(memory.get(), H5T_VARIABLE);
+    char* data = nullptr;
+    ctx.check(H5Aread(attr.get(), memory.get(), &data), fmt::format("cannot read attribute '{}'", name));
+    std::string value = data != nullptr ? data : "";
+    Hid space(H5Aget_space(attr.get()), H5Sclose);
+    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, &data);
+    return value;
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  std::string value(size, '\0');
+  H5Tset_size(memory.get(), size);
+  ctx.check(H5Aread(attr.get(), memory.get(), value.data()), fmt::format("cannot read attribute '{}'", name));
+  value.resize(::strnlen(value.data(), size));
+  return value;
+}
+
+template <typename T>
+T read_scalar_attribute(const Context& ctx, hid_t object, const char* name, hid_t memory_type) {
+  if (!has_attribute(object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
+  Hid attr(ctx.check_id(H5Aopen(object, name, H5P_DEFAULT), name), H5Aclose);
+  T value{};
+  ctx.check(H5Aread(attr.get(), memory_type, &value), fmt::format("cannot read attribute '{}' as a number", name));
+  return value;
+}
+
+// Selects rows [first, first + count) of a 1-D or 2-D dataset and writes or reads them.
+inline void select_rows(const Context& ctx, hid_t space, std::int64_t first, std::int64_t count, std::int64_t columns) {
+  const hsize_t start[2] = {static_cast<hsize_t>(first), 0};
+  const hsize_t extent[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(columns)};
+  ctx.check(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, extent, nullptr), "cannot select rows");
+}
+
+inline void transfer_rows(const Context& ctx, bool write, hid_t dataset, hid_t memory_type, std::int64_t first, std::int64_t count,
+                          std::int64_t columns, void* data, const char* what) {
+  if (count == 0) return;
+  const int rank = columns > 0 ? 2 : 1;
+  Hid file_space(H5Dget_space(dataset), H5Sclose);
+  select_rows(ctx, file_space.get(), first, count, std::max<std::int64_t>(columns, 1));
+  const hsize_t mdims[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(std::max<std::int64_t>(columns, 1))};
+  Hid memory_space(H5Screate_simple(rank, mdims, nullptr), H5Sclose);
+  const herr_t status = write ? H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, data)
+                              : H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, data);
+  ctx.check(status, fmt::format("cannot {} {} rows {}..{}", write ? "write" : "read", what, first, first + count - 1));
+}
+
+/// Creates a chunked dataset (optionally shuffled + gzip), without object timestamps (identical data makes
+/// identical files) and without fill writes (chunks are written whole). `cache_bytes` is its chunk cache.
+inline Hid create_chunked_dataset(const Context& ctx, hid_t file, const char* name, hid_t file_type, int rank, const hsize_t* dims,
+                                  const hsize_t* max_dims, const hsize_t* chunk, int compression_level, std::size_t cache_bytes) {
+  Hid space(H5Screate_simple(rank, dims, max_dims), H5Sclose);
+  Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  ctx.check(H5Pset_chunk(dcpl.get(), rank, chunk), fmt::format("cannot chunk /{}", name));
+  if (compression_level > 0) {
+    H5Pset_shuffle(dcpl.get());
+    H5Pset_deflate(dcpl.get(), static_cast<unsigned>(compression_level));
+  }
+  H5Pset_obj_track_times(dcpl.get(), false);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+  H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, cache_bytes, H5D_CHUNK_CACHE_W0_DEFAULT);
+  return Hid(ctx.check_id(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
+                          fmt::format("cannot create dataset /{}", name)),
+             H5Dclose);
+}
+
+}  // namespace meterbench::hdf5
