@@ -6,12 +6,13 @@
 #include <cmath>
 #include <limits>
 #include <string_view>
-#include <unordered_map>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/io/csv.hpp"
@@ -25,17 +26,74 @@ namespace {
 enum Field { kCustomer, kMeter, kDate, kQuantity, kPrice, kFieldCount };
 constexpr int kMaxReportedBadRows = 5;
 
-// Transparent hashing: look series keys up by string_view without building a string per row.
-struct KeyHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+// Series keys ("customer\x1fmeter") -> series facts, by open addressing with linear probing over a
+// power-of-two table of (hash tag, entry) slots, keys in one arena. Every data row looks its series up
+// (twice over the two passes), so this avoids the node and string indirections of std::unordered_map.
+class SeriesKeyTable {
+ public:
+  struct Entry {
+    std::size_t key_offset = 0;
+    std::size_t key_size = 0;
+    std::int64_t index = -1;  // position after sorting
+    double price = std::numeric_limits<double>::quiet_NaN();
+    std::int64_t price_time = std::numeric_limits<std::int64_t>::min();
+  };
+
+  SeriesKeyTable() : slots_(1024, 0) {}
+
+  /// The entry of `key`; a new one when absent and `insert`, else nullptr.
+  Entry* find(std::string_view key, bool insert) {
+    const std::uint64_t h = hash(key);
+    const std::uint64_t tag = h >> 32;
+    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const std::uint64_t slot = slots_[i];
+      if (slot == 0) break;
+      if ((slot >> 32) == tag) {
+        Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
+        if (this->key(e) == key) return &e;
+      }
+    }
+    if (!insert) return nullptr;
+    if (2 * (entries_.size() + 1) > slots_.size()) rehash(2 * slots_.size());
+    entries_.push_back({arena_.size(), key.size()});
+    arena_.append(key);
+    place(h, entries_.size());
+    return &entries_.back();
+  }
+
+  [[nodiscard]] std::string_view key(const Entry& e) const { return std::string_view(arena_).substr(e.key_offset, e.key_size); }
+  [[nodiscard]] std::vector<Entry>& entries() { return entries_; }
+  [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  // 8 bytes at a time, multiply-xor, then a full avalanche.
+  static std::uint64_t hash(std::string_view key) {
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ key.size();
+    std::size_t i = 0;
+    for (; i + 8 <= key.size(); i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, key.data() + i, 8);
+      h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+      h ^= h >> 29;
+    }
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, key.data() + i, key.size() - i);
+    return mix64(h ^ tail);
+  }
+  void place(std::uint64_t h, std::size_t entry_number) {
+    std::size_t i = h & (slots_.size() - 1);
+    while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
+    slots_[i] = (h >> 32 << 32) | entry_number;
+  }
+  void rehash(std::size_t size) {
+    slots_.assign(size, 0);
+    for (std::size_t n = 0; n < entries_.size(); ++n) place(hash(key(entries_[n])), n + 1);
+  }
+
+  std::vector<std::uint64_t> slots_;
+  std::vector<Entry> entries_;
+  std::string arena_;
 };
-struct SeriesInfo {
-  std::int64_t index = -1;        // position after sorting
-  double price = std::numeric_limits<double>::quiet_NaN();
-  std::int64_t price_time = std::numeric_limits<std::int64_t>::min();
-};
-using SeriesMap = std::unordered_map<std::string, SeriesInfo, KeyHash, std::equal_to<>>;
 
 // customer \x1f meter: the unit separator cannot appear in sensible ids, so the key is unambiguous.
 void make_key(std::string& key, std::string_view customer, std::string_view meter) {
@@ -133,7 +191,7 @@ struct Label {
 };
 
 // The labels file: customer,meter,start,end[,kind][,verdict]; verdict "anomaly" (default) or "not_anomaly".
-std::vector<Label> read_labels(const std::filesystem::path& path, const SeriesMap& series, const TimeGrid& grid) {
+std::vector<Label> read_labels(const std::filesystem::path& path, SeriesKeyTable& series, const TimeGrid& grid) {
   const MappedFile file(path);
   const std::string name = path.string();
   CsvScanner scanner(file.text(), name);
@@ -156,10 +214,10 @@ std::vector<Label> read_labels(const std::filesystem::path& path, const SeriesMa
     Label l;
     l.line = scanner.line();
     make_key(key, fields[static_cast<std::size_t>(customer)], fields[static_cast<std::size_t>(meter)]);
-    const auto it = series.find(std::string_view(key));
-    if (it == series.end())
+    const SeriesKeyTable::Entry* entry = series.find(key, false);
+    if (entry == nullptr)
       throw fail(fmt::format("no usage for customer '{}' and meter '{}'", fields[static_cast<std::size_t>(customer)], fields[static_cast<std::size_t>(meter)]));
-    l.series = it->second.index;
+    l.series = entry->index;
     std::int64_t t0 = 0, t1 = 0;
     try {
       t0 = parse_utc_timestamp(fields[static_cast<std::size_t>(start)]);
@@ -222,13 +280,16 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   const std::vector<std::string> header_storage(fields.begin(), fields.end());
   const std::vector<std::string_view> header(header_storage.begin(), header_storage.end());
   const Columns columns = resolve_columns(name, header, options.column_map);
-  SeriesMap series;
+  SeriesKeyTable series;
   std::string key;
   ParsedRow row;
   std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
   std::vector<std::int64_t> bad_lines;
+  constexpr std::size_t kReleaseEvery = std::size_t{64} << 20;
+  std::size_t released = 0;
   while (scanner.next(fields)) {
     ++summary.rows;
+    if (scanner.offset() - released > kReleaseEvery) file.release_before(released = scanner.offset());
     const RowCheck check = parse_row(fields, columns, header, row);
     if (check.problem != RowProblem::none) {
       if (!(options.skip_bad && check.problem == RowProblem::quantity))
@@ -239,26 +300,25 @@ IngestSummary ingest_csv(const IngestOptions& options) {
       continue;
     }
     make_key(key, row.customer, row.meter);
-    auto it = series.find(std::string_view(key));
-    if (it == series.end()) it = series.emplace(key, SeriesInfo{}).first;
+    SeriesKeyTable::Entry& entry = *series.find(key, true);
     const std::int64_t t = floor_to_step(row.time, step);
     first = std::min(first, t);
     last = std::max(last, t);
-    if (!std::isnan(row.price) && t >= it->second.price_time) {  // the latest price is the series' price
-      it->second.price = row.price;
-      it->second.price_time = t;
+    if (!std::isnan(row.price) && t >= entry.price_time) {  // the latest price is the series' price
+      entry.price = row.price;
+      entry.price_time = t;
     }
   }
   if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
-  if (series.empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
+  if (series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
   if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
 
   // Sort series by (customer, meter): the dataset does not depend on row order.
-  std::vector<SeriesMap::value_type*> sorted;
-  sorted.reserve(series.size());
-  for (auto& entry : series) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i]->second.index = static_cast<std::int64_t>(i);
+  std::vector<SeriesKeyTable::Entry*> sorted;
+  sorted.reserve(series.entries().size());
+  for (auto& entry : series.entries()) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [&](const auto* a, const auto* b) { return series.key(*a) < series.key(*b); });
+  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i]->index = static_cast<std::int64_t>(i);
 
   TimeGrid grid{first, step, (last - first) / step + 1};
   summary.series = static_cast<std::int64_t>(sorted.size());
@@ -294,14 +354,16 @@ IngestSummary ingest_csv(const IngestOptions& options) {
     CsvScanner again(file.text(), name);
     again.next(fields);  // header
     bad_cursor = 0;
+    released = 0;
     while (again.next(fields)) {
+      if (again.offset() - released > kReleaseEvery) file.release_before(released = again.offset());
       if (bad_cursor < bad_lines.size() && bad_lines[bad_cursor] == again.line()) {
         ++bad_cursor;
         continue;
       }
       parse_row(fields, columns, header, row);
       make_key(key, row.customer, row.meter);
-      const std::int64_t index = series.find(std::string_view(key))->second.index;
+      const std::int64_t index = series.find(key, false)->index;
       if (index < lo || index >= hi) continue;
       double& cell = sums[static_cast<std::size_t>((index - lo) * grid.steps + (floor_to_step(row.time, step) - first) / step)];
       if (std::isnan(cell)) {
@@ -316,14 +378,15 @@ IngestSummary ingest_csv(const IngestOptions& options) {
       summary.observed_steps += !std::isnan(sums[i]);
     }
     for (std::int64_t i = lo; i < hi; ++i) {
-      const auto& entry = *sorted[static_cast<std::size_t>(i)];
+      const SeriesKeyTable::Entry& entry = *sorted[static_cast<std::size_t>(i)];
+      const std::string_view full = series.key(entry);
+      const auto sep = full.find('\x1f');
       SeriesRecord& r = out.series[static_cast<std::size_t>(i - lo)];
-      const auto sep = entry.first.find('\x1f');
-      r.set_ids(std::string_view(entry.first).substr(0, sep), std::string_view(entry.first).substr(sep + 1));
-      r.price_per_unit = entry.second.price;
+      r.set_ids(full.substr(0, sep), full.substr(sep + 1));
+      r.price_per_unit = entry.price;
       r.noise_scale = std::numeric_limits<double>::quiet_NaN();
       r.profile = static_cast<std::uint8_t>(UsageProfile::observed);
-      summary.series_without_price += std::isnan(entry.second.price);
+      summary.series_without_price += std::isnan(entry.price);
     }
     for (; label_cursor < labels.size() && labels[label_cursor].series < hi; ++label_cursor) {
       const Label& l = labels[label_cursor];

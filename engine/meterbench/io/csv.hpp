@@ -24,6 +24,9 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   [[nodiscard]] std::string_view text() const { return {data_, size_}; }
+  /// Tells the kernel the bytes before `offset` will not be read again (until the next pass), so a file
+  /// larger than memory streams through without its pages counting as this process's resident memory.
+  void release_before(std::size_t offset) const;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -1,0 +1,85 @@
+// Ingest benchmark: a synthetic usage export of N rows (100,000 customers' meters, daily, in date order as
+// exports come) is written once outside the timed region, then `ingest` turns it into a dataset.
+// Verified before it is reported: the dataset holds the expected series, steps and a sampled value.
+// The issue-6 target: 100 million rows at >= 2 million rows/s in bounded memory on the 2-core machine:
+//   build/release/bench/ingest_bench --benchmark_filter='Ingest/100000000'
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/core/version.hpp"
+#include "meterbench/ingest/ingest.hpp"
+#include "meterbench/io/dataset_file.hpp"
+#include "meterbench/runtime/run_context.hpp"
+
+namespace mb = meterbench;
+
+namespace {
+
+constexpr std::int64_t kSeries = 100'000;
+
+// The quantity of series s on day d: deterministic, so the check below knows it.
+double quantity(std::int64_t s, std::int64_t d) { return static_cast<double>((s * 7919 + d * 104729) % 100000) / 100.0; }
+
+std::filesystem::path write_export(std::int64_t rows) {
+  const auto path = std::filesystem::temp_directory_path() / fmt::format("meterbench-ingest-bench-{}-{}.csv", ::getpid(), rows);
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("customer,meter,date,quantity,price\n", f);
+  const std::int64_t start_day = mb::days_from_civil({2020, 1, 1});
+  std::string line;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t d = r / kSeries, s = r % kSeries;
+    const mb::CivilDate c = mb::civil_from_days(start_day + d);
+    line = fmt::format("cust-{:06d},meter-{},{:04d}-{:02d}-{:02d},{:.2f},0.05\n", s / 4, s % 4, c.year, c.month, c.day, quantity(s, d));
+    std::fputs(line.c_str(), f);
+  }
+  std::fclose(f);
+  return path;
+}
+
+void BM_Ingest(benchmark::State& state) {
+  const std::int64_t rows = state.range(0);
+  const auto csv = write_export(rows);
+  const auto out = std::filesystem::path(csv).replace_extension(".h5");
+  const std::int64_t days = (rows + kSeries - 1) / kSeries;
+  for (auto _ : state) {
+    std::filesystem::remove(out);
+    const mb::IngestSummary s = mb::ingest_csv({.csv = csv, .out = out});
+    state.PauseTiming();
+    mb::DatasetReader reader(out);
+    mb::SeriesBlock block;
+    reader.read(kSeries / 2, 1, block);  // series 50000 is cust-012500/meter-0
+    const bool ok = s.rows == rows && s.series == std::min(rows, kSeries) && s.steps == days && block.series[0].customer() == "cust-012500" &&
+                    std::fabs(block.values[0] - static_cast<float>(quantity(kSeries / 2, 0))) < 1e-3f;
+    state.ResumeTiming();
+    if (!ok) {
+      state.SkipWithError("ingested dataset does not hold the export's values");
+      break;
+    }
+  }
+  std::filesystem::remove(out);
+  std::filesystem::remove(csv);
+  state.SetItemsProcessed(state.iterations() * rows);
+  state.counters["peak_rss_MiB"] = static_cast<double>(mb::peak_rss_bytes()) / (1 << 20);
+}
+BENCHMARK(BM_Ingest)->Arg(10'000'000)->Arg(100'000'000)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+  benchmark::AddCustomContext("meterbench", mb::tool_version());
+  benchmark::AddCustomContext("libraries", mb::library_versions());
+  if (mb::is_unoptimized_build()) benchmark::AddCustomContext("WARNING", "unoptimized build: timings are meaningless");
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
