@@ -7,5 +7,7 @@ jobs=$(nproc)
 for flavour in release sanitize; do
   echo "== tests: $flavour build"
   "$root/tools/setup.sh" "$flavour"
-  (cd "$root/build/$flavour" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
+  # Tests labelled "exact" compare floating-point results with a baseline recorded from the Release build.
+  exclude=(); [[ $flavour == sanitize ]] && exclude=(-LE exact)
+  (cd "$root/build/$flavour" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs" "${exclude[@]}")
 done

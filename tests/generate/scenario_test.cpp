@@ -34,7 +34,9 @@ TEST(Scenario, DefaultScenarioHasEveryInjectionKind) {
   EXPECT_EQ(s.grid.step_seconds, kSecondsPerDay);
   EXPECT_EQ(s.grid.steps, 730);
   for (std::size_t k = 1; k < kAnomalyKindCount; ++k)
-    if (is_injectable(static_cast<AnomalyKind>(k))) EXPECT_GT(s.injections[k].rate, 0.0) << to_string(static_cast<AnomalyKind>(k));
+    if (is_injectable(static_cast<AnomalyKind>(k))) {
+      EXPECT_GT(s.injections[k].rate, 0.0) << to_string(static_cast<AnomalyKind>(k));
+    }
   EXPECT_DOUBLE_EQ(s.injections[static_cast<std::size_t>(AnomalyKind::unit_error)].factor, 1000.0);
 }
 

@@ -132,7 +132,9 @@ TEST_F(SeriesGeneratorTest, EachKindLeavesItsTrace) {
     }
   }
   for (std::size_t k = 1; k < kAnomalyKindCount; ++k)
-    if (is_injectable(static_cast<AnomalyKind>(k))) EXPECT_GT(seen[k], 0) << to_string(static_cast<AnomalyKind>(k));
+    if (is_injectable(static_cast<AnomalyKind>(k))) {
+      EXPECT_GT(seen[k], 0) << to_string(static_cast<AnomalyKind>(k));
+    }
 }
 
 TEST(SeriesGenerator, CleanScenarioHasNoEventsAndNoGaps) {

@@ -17,10 +17,11 @@ namespace meterbench::testing {
 /// A fresh directory removed at the end of the test.
 class ScratchDir {
  public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            (std::string("meterbench-") + info->test_suite_name() + "-" + info->name() + "-" + std::to_string(::getpid()));
+  /// Named after the running test.
+  ScratchDir() : ScratchDir(current_test_name()) {}
+  /// Named explicitly (for suite-level fixtures, where no test is running).
+  explicit ScratchDir(const std::string& name) {
+    path_ = std::filesystem::temp_directory_path() / ("meterbench-" + name + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -34,6 +35,10 @@ class ScratchDir {
   [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
  private:
+  static std::string current_test_name() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return info == nullptr ? "suite" : std::string(info->test_suite_name()) + "-" + info->name();
+  }
   std::filesystem::path path_;
 };
 

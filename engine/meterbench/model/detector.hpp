@@ -79,6 +79,11 @@ class Detector {
   virtual FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                            const DetectionOutput& out) const = 0;
 
+  /// True when detect_rolling() reuses one period's work for the next (warm starts, sliding updates). The
+  /// backtest then calls it series by series; otherwise it runs the periods week-major over a block of
+  /// series, so that per-window work a detector caches in its workspace is shared by the block.
+  [[nodiscard]] virtual bool reuses_work_across_periods() const { return false; }
+
   /// The weekly schedule: for each period [s, s + period) from `first_scored` to the grid's end, fit on the
   /// history before s and score that period, as a service running every week would. Returns the first
   /// non-ok status of its fits (ok when all were). This default runs one independent forward fit per

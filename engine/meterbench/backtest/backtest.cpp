@@ -1,0 +1,464 @@
+#include "meterbench/backtest/backtest.hpp"
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <memory>
+
+#include <fmt/format.h>
+#include <oneapi/tbb/concurrent_queue.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+#include <spdlog/spdlog.h>
+
+#include "meterbench/core/check.hpp"
+#include "meterbench/core/random.hpp"
+#include "meterbench/evaluate/metrics.hpp"
+#include "meterbench/io/bands_file.hpp"
+#include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/output_path.hpp"
+#include "meterbench/model/detector.hpp"
+#include "meterbench/runtime/parallel.hpp"
+#include "meterbench/runtime/progress.hpp"
+#include "meterbench/runtime/run_context.hpp"
+
+namespace meterbench {
+
+std::string_view to_string(Schedule schedule) { return schedule == Schedule::weekly ? "weekly" : "retrospective"; }
+
+Schedule schedule_from_string(std::string_view text) {
+  if (text == "retrospective") return Schedule::retrospective;
+  if (text == "weekly") return Schedule::weekly;
+  throw std::invalid_argument(fmt::format("unknown schedule '{}' (known: retrospective, weekly)", text));
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// A fast 64-bit content hash of one series' values (bit patterns, so NaN gaps count): the dataset's
+// fingerprint combines them in series order, so it does not depend on block size or thread count.
+std::uint64_t hash_values(std::span<const float> values) {
+  std::uint64_t h = 0x6A09E667F3BCC909ULL;
+  std::size_t i = 0;
+  for (; i + 2 <= values.size(); i += 2) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, values.data() + i, sizeof(word));
+    h = (h ^ mix64(word)) * 0x9E3779B97F4A7C15ULL;
+  }
+  if (i < values.size()) {
+    std::uint32_t last = 0;
+    std::memcpy(&last, values.data() + i, sizeof(last));
+    h = (h ^ mix64(last)) * 0x9E3779B97F4A7C15ULL;
+  }
+  return mix64(h);
+}
+
+// Per-block working memory, recycled across the pipeline's tokens.
+struct WorkBlock {
+  SeriesBlock data;
+  std::vector<float> expected, lower, upper, score;
+  std::vector<std::uint64_t> value_hashes;
+  std::vector<Alert> alerts;
+  std::vector<FlaggedStep> flags;
+  std::vector<FitStatus> status;
+  double detect_seconds = 0.0;
+  double evaluate_seconds = 0.0;
+
+  void size_outputs() {
+    const auto n = static_cast<std::size_t>(data.count * data.steps);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    expected.assign(n, nan);
+    lower.assign(n, nan);
+    upper.assign(n, nan);
+    score.assign(n, nan);
+    value_hashes.resize(static_cast<std::size_t>(data.count));
+    alerts.clear();
+    flags.clear();
+  }
+};
+
+// Per-thread state: the detector's scratch, the additive evaluation counts and fit status counts.
+struct ThreadState {
+  ThreadState(const Detector& detector, const EvaluationConfig& config) : workspace(detector.make_workspace()), evaluation(config) {}
+  std::unique_ptr<DetectorWorkspace> workspace;
+  EvaluationAccumulator evaluation;
+  std::array<std::int64_t, kFitStatusCount> status_counts{};
+};
+
+struct PassResult {
+  EvaluationReport report;
+  std::array<std::int64_t, kFitStatusCount> status_counts{};
+  std::uint64_t fingerprint = 0;
+  std::int64_t alerts = 0;
+  double wall_seconds = 0.0;
+  double read_seconds = 0.0, detect_seconds = 0.0, evaluate_seconds = 0.0, write_seconds = 0.0;
+};
+
+struct PassOutputs {
+  std::ofstream* alerts_csv = nullptr;   ///< alerts at z, in series order
+  BandsWriter* bands = nullptr;          ///< expected range per step
+  bool evaluate = true;                  ///< accumulate metrics (needs labels for most of them)
+  FlagCollector* flags = nullptr;        ///< flagged steps (the `detect` command)
+};
+
+}  // namespace
+
+void FlagCollector::collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, double z,
+                            std::vector<FlaggedStep>& into) const {
+  const SeriesRecord& record = block.series[static_cast<std::size_t>(i)];
+  const std::span<const float> values = block.row(i);
+  for (std::int64_t t = std::max<std::int64_t>(first_step, 0); t < block.steps; ++t) {
+    const auto k = static_cast<std::size_t>(t);
+    if (!(out.score[k] > z)) continue;  // NaN scores are never flags
+    const double impact = std::fabs(static_cast<double>(values[k]) - static_cast<double>(out.expected[k])) * record.price_per_unit;
+    if (std::isfinite(impact) && impact < min_impact_usd) continue;  // unknown impact is never filtered out
+    into.push_back({static_cast<std::uint64_t>(block.first_series + i), t, values[k], out.expected[k], out.lower[k], out.upper[k],
+                    out.score[k], impact});
+  }
+}
+
+namespace {
+
+std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(); }
+
+// Customers and meters are free text in real data: quote them as RFC 4180 asks.
+std::string csv_text(std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void write_alert_rows(std::ofstream& out, const WorkBlock& block, const TimeGrid& grid) {
+  for (const Alert& a : block.alerts) {
+    const SeriesRecord& s = block.data.series[static_cast<std::size_t>(static_cast<std::int64_t>(a.series_index) - block.data.first_series)];
+    out << csv_text(s.customer()) << ',' << csv_text(s.meter()) << ',' << format_utc_timestamp(grid.time_at(a.start)) << ','
+        << format_utc_timestamp(grid.time_at(a.end)) << ',' << csv_number(a.observed) << ',' << csv_number(a.expected) << ','
+        << csv_number(a.lower) << ',' << csv_number(a.upper) << ',' << csv_number(a.max_score) << ',' << csv_number(a.impact_usd) << ','
+        << format_utc_timestamp(grid.time_at(a.raised_at)) << ',' << (a.overlaps_event ? "true" : "false") << '\n';
+  }
+}
+
+// One streaming pass of `detector` over the dataset.
+PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_t block_series_option, const EvaluationConfig& config,
+                    std::int64_t first_scored, std::int64_t period, const PassOutputs& outputs, const char* label) {
+  const auto start = Clock::now();
+  const DatasetInfo& info = reader.info();
+  const TimeGrid& grid = info.grid;
+  const std::int64_t n_series = info.series_count;
+  const std::int64_t block_series = std::min(
+      n_series, block_series_option > 0 ? block_series_option : std::max<std::int64_t>(1, (4 << 20) / (grid.steps * 4)));
+  const int threads = static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
+  const int tokens = pipeline_tokens(threads);
+
+  std::vector<std::unique_ptr<WorkBlock>> blocks;
+  oneapi::tbb::concurrent_queue<WorkBlock*> free_blocks;
+  for (int i = 0; i < tokens; ++i) {
+    blocks.push_back(std::make_unique<WorkBlock>());
+    free_blocks.push(blocks.back().get());
+  }
+  oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(detector, config); });
+
+  PassResult result;
+  std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(grid.steps)));
+  ProgressReporter progress(label, "series", n_series);
+  std::int64_t next_first = 0;
+
+  oneapi::tbb::parallel_pipeline(
+      static_cast<std::size_t>(tokens),
+      // Serial, in order: HDF5 reads stay on one stage.
+      oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
+                                                 [&](oneapi::tbb::flow_control& fc) -> WorkBlock* {
+                                                   if (next_first >= n_series) {
+                                                     fc.stop();
+                                                     return nullptr;
+                                                   }
+                                                   const auto t0 = Clock::now();
+                                                   WorkBlock* block = nullptr;
+                                                   const bool popped = free_blocks.try_pop(block);
+                                                   METERBENCH_CHECK(popped);
+                                                   const std::int64_t count = std::min(block_series, n_series - next_first);
+                                                   reader.read(next_first, count, block->data);
+                                                   next_first += count;
+                                                   result.read_seconds += seconds_since(t0);
+                                                   return block;
+                                                 }) &
+          // Parallel: fit, score and evaluate each series with this thread's workspace and accumulator.
+          oneapi::tbb::make_filter<WorkBlock*, WorkBlock*>(
+              oneapi::tbb::filter_mode::parallel,
+              [&](WorkBlock* block) {
+                ThreadState& state = states.local();
+                SeriesBlock& b = block->data;
+                block->size_outputs();
+                const auto t = static_cast<std::size_t>(b.steps);
+                const auto output_of = [&](std::int64_t i) {
+                  const auto row = static_cast<std::size_t>(i) * t;
+                  return DetectionOutput{{block->expected.data() + row, t}, {block->lower.data() + row, t},
+                                         {block->upper.data() + row, t}, {block->score.data() + row, t}};
+                };
+                const auto input_of = [&](std::int64_t i) { return SeriesInput{b.row(i), static_cast<std::uint64_t>(b.first_series + i)}; };
+                // 1. Detection.
+                const auto t0 = Clock::now();
+                block->status.assign(static_cast<std::size_t>(b.count), FitStatus::ok);
+                if (period == 0) {
+                  for (std::int64_t i = 0; i < b.count; ++i)
+                    block->status[static_cast<std::size_t>(i)] =
+                        detector.detect(input_of(i), DetectionWindow::retrospective(b.steps), *state.workspace, output_of(i));
+                } else if (detector.reuses_work_across_periods()) {
+                  for (std::int64_t i = 0; i < b.count; ++i)
+                    block->status[static_cast<std::size_t>(i)] =
+                        detector.detect_rolling(input_of(i), first_scored, period, *state.workspace, output_of(i));
+                } else {
+                  // Week-major: every series of the block is fitted for one week before the next week starts,
+                  // so per-window work (design matrix, shared factorizations) is done once per block and week.
+                  for (std::int64_t s0 = first_scored; s0 < b.steps; s0 += period) {
+                    const DetectionWindow window = DetectionWindow::forward(s0, std::min(s0 + period, b.steps));
+                    for (std::int64_t i = 0; i < b.count; ++i) {
+                      const FitStatus status = detector.detect(input_of(i), window, *state.workspace, output_of(i));
+                      FitStatus& first_problem = block->status[static_cast<std::size_t>(i)];
+                      if (first_problem == FitStatus::ok) first_problem = status;
+                    }
+                  }
+                }
+                const auto t1 = Clock::now();
+                // 2. Evaluation and the outputs' inputs.
+                const std::uint64_t event_base = b.series.empty() ? 0 : b.series.front().first_event;
+                for (std::int64_t i = 0; i < b.count; ++i) {
+                  ++state.status_counts[static_cast<std::size_t>(block->status[static_cast<std::size_t>(i)])];
+                  const DetectionOutput out = output_of(i);
+                  const SeriesRecord& record = b.series[static_cast<std::size_t>(i)];
+                  SeriesEvaluationInput input;
+                  input.values = b.row(i);
+                  if (info.has_labels) {
+                    input.labels = b.label_row(i);
+                    input.events = std::span<const EventRecord>(b.events).subspan(record.first_event - event_base, record.event_count);
+                  }
+                  input.expected = out.expected;
+                  input.lower = out.lower;
+                  input.upper = out.upper;
+                  input.score = out.score;
+                  input.price_per_unit = record.price_per_unit;
+                  input.series_index = static_cast<std::uint64_t>(b.first_series + i);
+                  input.score_begin = first_scored;
+                  input.score_end = b.steps;
+                  if (outputs.evaluate) state.evaluation.add_series(input, outputs.alerts_csv != nullptr ? &block->alerts : nullptr);
+                  if (outputs.flags != nullptr) outputs.flags->collect(b, i, out, config.z, block->flags);
+                  block->value_hashes[static_cast<std::size_t>(i)] = hash_values(b.row(i));
+                }
+                block->detect_seconds = std::chrono::duration<double>(t1 - t0).count();
+                block->evaluate_seconds = seconds_since(t1);
+                return block;
+              }) &
+          // Serial, in order: outputs are written in series order, whatever the thread count.
+          oneapi::tbb::make_filter<WorkBlock*, void>(oneapi::tbb::filter_mode::serial_in_order, [&](WorkBlock* block) {
+            const auto t0 = Clock::now();
+            const SeriesBlock& b = block->data;
+            for (const std::uint64_t h : block->value_hashes) fingerprint = mix64(fingerprint ^ h);
+            if (outputs.alerts_csv != nullptr) write_alert_rows(*outputs.alerts_csv, *block, grid);
+            if (outputs.flags != nullptr) {
+              for (const FlaggedStep& f : block->flags)
+                outputs.flags->series.try_emplace(f.series_index, b.series[static_cast<std::size_t>(static_cast<std::int64_t>(f.series_index) - b.first_series)]);
+              outputs.flags->rows.insert(outputs.flags->rows.end(), block->flags.begin(), block->flags.end());
+            }
+            if (outputs.bands != nullptr)
+              outputs.bands->write(b.first_series, b.count, block->expected.data(), block->lower.data(), block->upper.data(),
+                                   block->score.data());
+            result.alerts += static_cast<std::int64_t>(block->alerts.size());
+            result.detect_seconds += block->detect_seconds;
+            result.evaluate_seconds += block->evaluate_seconds;
+            result.write_seconds += seconds_since(t0);
+            progress.advance(b.count);
+            free_blocks.push(block);
+          }));
+
+  // Integer counts: the merge order does not change the result.
+  EvaluationAccumulator total(config);
+  for (const ThreadState& state : states) {
+    total.merge(state.evaluation);
+    for (std::size_t s = 0; s < kFitStatusCount; ++s) result.status_counts[s] += state.status_counts[s];
+  }
+  result.report = total.report();
+  result.fingerprint = fingerprint;
+  result.wall_seconds = seconds_since(start);
+  progress.finish();
+  return result;
+}
+
+nlohmann::json status_json(const std::array<std::int64_t, kFitStatusCount>& counts) {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t s = 0; s < kFitStatusCount; ++s) j[std::string(to_string(static_cast<FitStatus>(s)))] = counts[s];
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json run_backtest(const BacktestOptions& options) {
+  const auto start = Clock::now();
+  if (options.weeks < 1) throw std::invalid_argument(fmt::format("--weeks must be at least 1, got {}", options.weeks));
+  if (options.block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", options.block_series));
+  if (!(options.impact_filter_usd >= 0.0))
+    throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.impact_filter_usd));
+  StagedOutput output(options.out_dir, options.overwrite);
+  DatasetReader reader(options.data);
+  const DatasetInfo& info = reader.info();
+  const TimeGrid& grid = info.grid;
+  const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);
+
+  const std::int64_t steps_per_day = std::max<std::int64_t>(1, grid.steps_per_day());
+  const std::int64_t week = 7 * steps_per_day;
+  std::int64_t first_scored = 0, period = 0;
+  if (options.schedule == Schedule::weekly) {
+    period = week;
+    first_scored = grid.steps - options.weeks * week;
+    if (first_scored < week)
+      throw std::invalid_argument(fmt::format("--weeks {} leaves no history to fit on: the dataset has {} steps ({} weeks)", options.weeks,
+                                              grid.steps, grid.steps / week));
+  }
+  EvaluationConfig config;
+  config.z = detector->flag_threshold();
+  config.delay_tolerance_steps = static_cast<std::int64_t>(std::llround(options.delay_tolerance_days * static_cast<double>(steps_per_day)));
+  config.impact_filter_usd = options.impact_filter_usd;
+  config.steps_per_week = week;
+  config.schedule_period_steps = period;
+  config.validate();
+  if (!info.has_labels) spdlog::warn("backtest: {} has no labels: alerts and throughput are reported, accuracy metrics are skipped", options.data.string());
+
+  std::filesystem::create_directories(output.temp_path());
+  const int threads = static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
+  spdlog::info("backtest: {} on {} ({} series x {} steps), {} schedule, {} threads -> {}", options.model, options.data.string(),
+               info.series_count, grid.steps, to_string(options.schedule), threads, options.out_dir.string());
+
+  std::ofstream alerts_csv;
+  if (options.write_alerts) {
+    alerts_csv.open(output.temp_path() / "alerts.csv");
+    alerts_csv << "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
+  }
+  std::unique_ptr<BandsWriter> bands;
+  nlohmann::json model_json = {{"name", options.model}, {"parameters", nlohmann::json::object()}, {"flag_threshold", config.z}};
+  for (const auto& [key, value] : detector->parameters()) model_json["parameters"][key] = value;
+  if (options.save_bands)
+    bands = std::make_unique<BandsWriter>(output.temp_path() / "bands.h5", info, options.data.string(), model_json.dump());
+
+  const PassResult main =
+      run_pass(reader, *detector, options.block_series, config, first_scored, period, {options.write_alerts ? &alerts_csv : nullptr, bands.get()},
+               "backtest");
+  if (bands) bands->finish();
+  if (options.write_alerts) {
+    alerts_csv.close();
+    if (!alerts_csv) throw OutputError(fmt::format("cannot write {}", (output.temp_path() / "alerts.csv").string()));
+  }
+
+  const std::int64_t points = info.series_count * (grid.steps - first_scored);
+  nlohmann::json summary;
+  summary["schema_version"] = 1;
+  summary["dataset"] = {{"path", options.data.string()},
+                        {"fingerprint", fmt::format("{:016x}", main.fingerprint)},
+                        {"series", info.series_count},
+                        {"steps", grid.steps},
+                        {"start", format_utc_timestamp(grid.start_unix_seconds)},
+                        {"step", format_step(grid.step_seconds)},
+                        {"seed", info.seed},
+                        {"source", info.source},
+                        {"has_labels", info.has_labels},
+                        {"format_version", info.format_version}};
+  summary["model"] = model_json;
+  summary["schedule"] = {{"name", to_string(options.schedule)},
+                         {"scored_from", format_utc_timestamp(grid.time_at(first_scored))},
+                         {"weeks", options.schedule == Schedule::weekly ? nlohmann::json(options.weeks) : nlohmann::json(nullptr)}};
+  summary["evaluation"] = {{"z", config.z}, {"delay_tolerance_days", options.delay_tolerance_days}, {"impact_filter_usd", options.impact_filter_usd}};
+  summary["fit_status"] = status_json(main.status_counts);
+  summary["alerts"] = main.alerts;
+  summary["metrics"] = info.has_labels ? main.report.to_json() : nlohmann::json(nullptr);
+
+  if (options.random_baseline && info.has_labels) {
+    const double flag_rate = main.report.flag_rate();
+    const std::vector<std::string> random_settings = {fmt::format("flag_rate={:.9g}", std::clamp(flag_rate, 1e-9, 1.0)),
+                                                      fmt::format("seed={}", info.seed % (std::uint64_t{1} << 53))};
+    const std::unique_ptr<Detector> random = make_detector("random", random_settings, grid);
+    EvaluationConfig random_config = config;
+    random_config.z = random->flag_threshold();
+    const PassResult baseline = run_pass(reader, *random, options.block_series, random_config, first_scored, 0, {}, "random baseline");
+    summary["baseline_random"] = {{"flag_rate", flag_rate}, {"metrics", baseline.report.to_json()}, {"wall_seconds", baseline.wall_seconds}};
+  }
+
+  const double wall = main.wall_seconds;
+  summary["throughput"] = {{"series_per_second", static_cast<double>(info.series_count) / wall},
+                           {"points_per_second", static_cast<double>(points) / wall},
+                           {"wall_seconds", wall},
+                           {"stage_seconds",
+                            {{"read", main.read_seconds}, {"fit_and_score", main.detect_seconds}, {"evaluate", main.evaluate_seconds}, {"write", main.write_seconds}}},
+                           {"stage_seconds_note", "read and write are serial wall time; fit_and_score and evaluate are summed over threads"}};
+  summary["peak_rss_bytes"] = peak_rss_bytes();
+  summary["context"] = to_json(current_run_context(threads));
+  summary["total_wall_seconds"] = seconds_since(start);
+
+  if (info.has_labels) {
+    std::ofstream per_kind(output.temp_path() / "per_kind.csv");
+    write_per_kind_csv(main.report, per_kind);
+    std::ofstream buckets(output.temp_path() / "per_size_bucket.csv");
+    write_per_size_bucket_csv(main.report, buckets);
+    std::ofstream curve(output.temp_path() / "pr_curve.csv");
+    write_pr_curve_csv(main.report, curve);
+  }
+  std::ofstream(output.temp_path() / "summary.json") << summary.dump(2) << '\n';
+  output.commit();
+  return summary;
+}
+
+DetectSummary run_detect(const DetectOptions& options) {
+  if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
+  if (!(options.min_impact_usd >= 0.0)) throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.min_impact_usd));
+  StagedOutput output(options.out, options.overwrite);
+  DatasetReader reader(options.data);
+  const DatasetInfo& info = reader.info();
+  const TimeGrid& grid = info.grid;
+  const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);
+  EvaluationConfig config;
+  config.z = detector->flag_threshold();
+  config.steps_per_week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());
+
+  FlagCollector flags;
+  flags.min_impact_usd = options.min_impact_usd;
+  if (options.last_days > 0)
+    flags.first_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
+  const PassResult pass = run_pass(reader, *detector, options.block_series, config, 0, 0, {.evaluate = false, .flags = &flags}, "detect");
+
+  // Largest known impact first; rows without a price after them, by score; ties in series and step order.
+  std::sort(flags.rows.begin(), flags.rows.end(), [](const FlaggedStep& a, const FlaggedStep& b) {
+    const bool ka = std::isfinite(a.impact_usd), kb = std::isfinite(b.impact_usd);
+    if (ka != kb) return ka;
+    if (ka && a.impact_usd != b.impact_usd) return a.impact_usd > b.impact_usd;
+    if (!ka && a.score != b.score) return a.score > b.score;
+    return std::tie(a.series_index, a.step) < std::tie(b.series_index, b.step);
+  });
+  DetectSummary summary;
+  {
+    std::ofstream out(output.temp_path());
+    out << "customer,meter,date,observed,expected,lower,upper,score,impact_usd\n";
+    for (const FlaggedStep& f : flags.rows) {
+      const SeriesRecord& s = flags.series.at(f.series_index);
+      out << csv_text(s.customer()) << ',' << csv_text(s.meter()) << ',' << format_utc_timestamp(grid.time_at(f.step)) << ','
+          << csv_number(f.observed) << ',' << csv_number(f.expected) << ',' << csv_number(f.lower) << ',' << csv_number(f.upper) << ','
+          << csv_number(f.score) << ',' << csv_number(f.impact_usd) << '\n';
+      summary.rows_without_price += !std::isfinite(f.impact_usd);
+    }
+    out.close();
+    if (!out) throw OutputError(fmt::format("cannot write {}", output.temp_path().string()));
+  }
+  output.commit();
+  summary.series = info.series_count;
+  summary.rows = static_cast<std::int64_t>(flags.rows.size());
+  summary.fit_status = status_json(pass.status_counts);
+  summary.wall_seconds = pass.wall_seconds;
+  return summary;
+}
+
+}  // namespace meterbench

@@ -1,0 +1,672 @@
+// The per-series pass of the evaluation: one sweep over the scored window builds the alerts at z, the point
+// counts, the score histograms and, for every threshold of the curve grid at once, the nested alerts
+// (an alert at a higher threshold lies inside one at a lower threshold, and the open alerts always form a
+// prefix of the grid), then one pass over the events decides what was caught.
+#include "meterbench/evaluate/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "meterbench/core/check.hpp"
+
+namespace meterbench {
+
+std::string_view to_string(PositionalBias bias) {
+  switch (bias) {
+    case PositionalBias::flat: return "flat";
+    case PositionalBias::front: return "front";
+    case PositionalBias::back: return "back";
+    case PositionalBias::middle: return "middle";
+  }
+  return "flat";
+}
+
+std::string size_bucket_name(std::size_t bucket) {
+  METERBENCH_CHECK(bucket < kSizeBucketCount);
+  if (bucket + 1 == kSizeBucketCount) return fmt::format("[{},inf)", kSizeBucketLower[bucket]);
+  return fmt::format("[{},{})", kSizeBucketLower[bucket], kSizeBucketLower[bucket + 1]);
+}
+
+std::size_t size_bucket(double size_sigma) {
+  if (std::isnan(size_sigma)) return kSizeBucketCount;
+  std::size_t b = 0;
+  while (b + 1 < kSizeBucketCount && size_sigma >= kSizeBucketLower[b + 1]) ++b;
+  return b;
+}
+
+void EvaluationConfig::validate() const {
+  auto fail = [](const std::string& message) { throw std::invalid_argument("evaluation: " + message); };
+  if (!std::isfinite(z) || z < 0.0) fail(fmt::format("z must be finite and >= 0, got {}", z));
+  if (delay_tolerance_steps < 0) fail(fmt::format("delay_tolerance_steps must be >= 0, got {}", delay_tolerance_steps));
+  if (delay_tolerance_steps > 1'000'000)
+    fail(fmt::format("delay_tolerance_steps must be at most 1000000, got {}", delay_tolerance_steps));
+  if (merge_gap_steps < 0) fail(fmt::format("merge_gap_steps must be >= 0, got {}", merge_gap_steps));
+  if (!(impact_filter_usd >= 0.0) || std::isinf(impact_filter_usd))
+    fail(fmt::format("impact_filter_usd must be finite and >= 0, got {}", impact_filter_usd));
+  if (steps_per_week < 1) fail(fmt::format("steps_per_week must be >= 1, got {}", steps_per_week));
+  if (schedule_period_steps < 0) fail(fmt::format("schedule_period_steps must be >= 0, got {}", schedule_period_steps));
+  if (!std::isfinite(curve_z_min) || curve_z_min < 0.0) fail(fmt::format("curve_z_min must be finite and >= 0, got {}", curve_z_min));
+  if (!std::isfinite(curve_z_max) || curve_z_max < curve_z_min)
+    fail(fmt::format("curve_z_max must be finite and >= curve_z_min, got {}", curve_z_max));
+  if (!std::isfinite(curve_z_step) || curve_z_step <= 0.0) fail(fmt::format("curve_z_step must be finite and > 0, got {}", curve_z_step));
+  if ((curve_z_max - curve_z_min) / curve_z_step > 10'000.0)
+    fail("curve_z_step must give at most 10000 thresholds between curve_z_min and curve_z_max");
+  if (!(tatbul_alpha >= 0.0 && tatbul_alpha <= 1.0)) fail(fmt::format("tatbul_alpha must be in [0, 1], got {}", tatbul_alpha));
+  if (dont_care_weeks < 0) fail(fmt::format("dont_care_weeks must be >= 0, got {}", dont_care_weeks));
+}
+
+std::vector<double> EvaluationConfig::curve_thresholds() const {
+  std::vector<double> th;
+  if (!sweep_thresholds) return {z};
+  const auto count = static_cast<std::int64_t>(std::floor((curve_z_max - curve_z_min) / curve_z_step + 1e-9)) + 1;
+  for (std::int64_t i = 0; i < count; ++i) th.push_back(curve_z_min + static_cast<double>(i) * curve_z_step);
+  th.push_back(z);
+  std::sort(th.begin(), th.end());
+  th.erase(std::unique(th.begin(), th.end()), th.end());
+  return th;
+}
+
+void OutcomeCounts::merge(const OutcomeCounts& o) {
+  events += o.events;
+  caught += o.caught;
+  caught_filtered += o.caught_filtered;
+  impact_cents += o.impact_cents;
+  caught_impact_cents += o.caught_impact_cents;
+  caught_filtered_impact_cents += o.caught_filtered_impact_cents;
+}
+
+void AlertCounts::merge(const AlertCounts& o) {
+  total += o.total;
+  true_alerts += o.true_alerts;
+  false_alerts += o.false_alerts;
+  dont_care += o.dont_care;
+  unlabelled += o.unlabelled;
+}
+
+namespace {
+
+template <typename T>
+void add_vector(std::vector<T>& into, const std::vector<T>& from) {
+  METERBENCH_CHECK(into.size() == from.size());
+  for (std::size_t i = 0; i < into.size(); ++i) {
+    if constexpr (std::is_same_v<T, AlertCounts>) {
+      into[i].merge(from[i]);
+    } else {
+      into[i] += from[i];
+    }
+  }
+}
+
+enum class AlertClass { false_alert, true_alert, dont_care, unlabelled };
+
+void count_alert(AlertCounts& counts, AlertClass cls, std::int64_t delta = 1) {
+  counts.total += delta;
+  switch (cls) {
+    case AlertClass::false_alert: counts.false_alerts += delta; break;
+    case AlertClass::true_alert: counts.true_alerts += delta; break;
+    case AlertClass::dont_care: counts.dont_care += delta; break;
+    case AlertClass::unlabelled: counts.unlabelled += delta; break;
+  }
+}
+
+// Sum of the positional bias over positions [p, q] (1-based) of a range of length len.
+double bias_sum(std::int64_t len, std::int64_t p, std::int64_t q, PositionalBias bias) {
+  if (p > q) return 0.0;
+  auto ascending = [](std::int64_t a, std::int64_t c) { return a > c ? 0.0 : static_cast<double>((a + c) * (c - a + 1)) / 2.0; };
+  auto descending = [&](std::int64_t a, std::int64_t c) {  // sum of len - i + 1 over i in [a, c]
+    return a > c ? 0.0 : static_cast<double>((c - a + 1) * (len + 1)) - ascending(a, c);
+  };
+  switch (bias) {
+    case PositionalBias::flat: return static_cast<double>(q - p + 1);
+    case PositionalBias::front: return descending(p, q);
+    case PositionalBias::back: return ascending(p, q);
+    case PositionalBias::middle: {
+      const std::int64_t half = len / 2;  // i <= len / 2 (real division) <=> i <= floor(len / 2)
+      return ascending(p, std::min(q, half)) + descending(std::max(p, half + 1), q);
+    }
+  }
+  return 0.0;
+}
+
+// omega(A, A ∩ [from, to]) of Tatbul et al. for range A = [a_start, a_end].
+double omega(std::int64_t a_start, std::int64_t a_end, std::int64_t from, std::int64_t to, PositionalBias bias) {
+  const std::int64_t len = a_end - a_start + 1;
+  const std::int64_t p = std::max(from, a_start) - a_start + 1;
+  const std::int64_t q = std::min(to, a_end) - a_start + 1;
+  return bias_sum(len, p, q, bias) / bias_sum(len, 1, len, bias);
+}
+
+// Round half away from zero without a libm call (llround is one on baseline x86-64); exact for |x| < 2^52.
+std::int64_t round_to_int(double x) {
+  return x >= 0.0 ? static_cast<std::int64_t>(x + 0.5) : -static_cast<std::int64_t>(-x + 0.5);
+}
+std::int64_t to_e9(double x) { return round_to_int(x * 1e9); }
+std::int64_t to_cents(double usd) { return round_to_int(usd * 100.0); }
+
+std::size_t score_bin(double s) {
+  if (!(s > 0.0)) return 0;
+  if (s > static_cast<double>(kScoreHistogramMax)) return kScoreBins + 1;
+  // ceil(s x 64), exact (scaling by a power of two); integer rounding avoids a libm call on baseline x86-64.
+  const double x = s * kScoreBinsPerUnit;
+  const auto i = static_cast<std::size_t>(x);
+  return static_cast<double>(i) < x ? i + 1 : i;
+}
+
+// |observed - expected| in double; 0 when the expected value is missing.
+double deviation(float observed, float expected) {
+  const double d = std::fabs(static_cast<double>(observed) - static_cast<double>(expected));
+  return std::isfinite(d) ? d : 0.0;
+}
+
+void check_length(const char* name, std::size_t size, std::size_t steps) {
+  if (size != steps)
+    throw std::invalid_argument(fmt::format("evaluation: {} has {} steps, values has {}", name, size, steps));
+}
+
+}  // namespace
+
+void EvaluationCounts::merge(const EvaluationCounts& o) {
+  series += o.series;
+  series_without_labels += o.series_without_labels;
+  scored_steps += o.scored_steps;
+  observed_steps += o.observed_steps;
+  flagged_steps += o.flagged_steps;
+  covered_steps += o.covered_steps;
+  covered_steps_labelled += o.covered_steps_labelled;
+  dont_care_steps += o.dont_care_steps;
+  point_tp += o.point_tp;
+  point_fp += o.point_fp;
+  point_fn += o.point_fn;
+  point_tn += o.point_tn;
+  events.merge(o.events);
+  events_unknown_impact += o.events_unknown_impact;
+  for (std::size_t i = 0; i < per_kind.size(); ++i) per_kind[i].merge(o.per_kind[i]);
+  for (std::size_t i = 0; i < per_size_bucket.size(); ++i) per_size_bucket[i].merge(o.per_size_bucket[i]);
+  alerts.merge(o.alerts);
+  alerts_filtered.merge(o.alerts_filtered);
+  alert_impact_cents += o.alert_impact_cents;
+  alerts_unknown_impact += o.alerts_unknown_impact;
+  range_recall_e9 += o.range_recall_e9;
+  range_recall_filtered_e9 += o.range_recall_filtered_e9;
+  range_precision_e9 += o.range_precision_e9;
+  range_precision_filtered_e9 += o.range_precision_filtered_e9;
+  add_vector(delay_histogram, o.delay_histogram);
+  add_vector(delay_histogram_filtered, o.delay_histogram_filtered);
+  add_vector(score_histogram_labelled, o.score_histogram_labelled);
+  add_vector(score_histogram_unlabelled, o.score_histogram_unlabelled);
+  add_vector(curve_tp_by_rank, o.curve_tp_by_rank);
+  add_vector(curve_fp_by_rank, o.curve_fp_by_rank);
+  add_vector(curve_caught_by_rank, o.curve_caught_by_rank);
+  add_vector(curve_caught_impact_by_rank, o.curve_caught_impact_by_rank);
+  add_vector(curve_caught_filtered_by_rank, o.curve_caught_filtered_by_rank);
+  add_vector(curve_caught_filtered_impact_by_rank, o.curve_caught_filtered_impact_by_rank);
+  add_vector(curve_alerts_diff, o.curve_alerts_diff);
+  add_vector(curve_alerts_filtered_diff, o.curve_alerts_filtered_diff);
+}
+
+EvaluationAccumulator::EvaluationAccumulator(const EvaluationConfig& config) : config_(config) {
+  config_.validate();
+  thresholds_ = config_.curve_thresholds();
+  const std::size_t g = thresholds_.size();
+  const auto k = static_cast<std::size_t>(config_.delay_tolerance_steps);
+  EvaluationCounts& c = counts_;
+  c.delay_histogram.assign(k + 1, 0);
+  c.delay_histogram_filtered.assign(k + 1, 0);
+  c.score_histogram_labelled.assign(kScoreHistogramSize, 0);
+  c.score_histogram_unlabelled.assign(kScoreHistogramSize, 0);
+  c.curve_tp_by_rank.assign(g + 1, 0);
+  c.curve_fp_by_rank.assign(g + 1, 0);
+  c.curve_caught_by_rank.assign(g + 1, 0);
+  c.curve_caught_impact_by_rank.assign(g + 1, 0);
+  c.curve_caught_filtered_by_rank.assign(g + 1, 0);
+  c.curve_caught_filtered_impact_by_rank.assign(g + 1, 0);
+  c.curve_alerts_diff.assign(g + 1, AlertCounts{});
+  c.curve_alerts_filtered_diff.assign(g + 1, AlertCounts{});
+  // Rank of every score bin: bin i >= 1 holds ((i - 1) / 64, i / 64]; the rank is the same for all its scores
+  // unless a threshold lies strictly inside the bin (then -1: search). Bin 0 (<= 0, NaN) has rank 0 since
+  // thresholds are >= 0; the overflow bin has rank G unless a threshold exceeds the histogram's range.
+  rank_by_bin_.assign(kScoreHistogramSize, 0);
+  for (std::size_t i = 1; i <= kScoreBins; ++i) {
+    const double lo = static_cast<double>(i - 1) / kScoreBinsPerUnit, hi = static_cast<double>(i) / kScoreBinsPerUnit;
+    std::int32_t below = 0;
+    bool split = false;
+    for (const double t : thresholds_) {
+      if (t <= lo) ++below;
+      if (t > lo && t < hi) split = true;
+    }
+    rank_by_bin_[i] = split ? -1 : below;
+  }
+  rank_by_bin_[kScoreBins + 1] = thresholds_.back() <= static_cast<double>(kScoreHistogramMax) ? static_cast<std::int32_t>(g) : -1;
+}
+
+void EvaluationAccumulator::merge(const EvaluationAccumulator& other) {
+  METERBENCH_CHECK(thresholds_ == other.thresholds_);
+  METERBENCH_CHECK(config_.delay_tolerance_steps == other.config_.delay_tolerance_steps);
+  counts_.merge(other.counts_);
+}
+
+// Number of curve thresholds strictly below `score` (0 for NaN): the score flags exactly thresholds [0, rank).
+std::int64_t EvaluationAccumulator::rank_of(double score) const {
+  const auto g = static_cast<std::int64_t>(thresholds_.size());
+  if (!(score > thresholds_.front())) return 0;
+  if (score > thresholds_.back()) return g;
+  // Start from the uniform-grid estimate, then correct (z may sit between grid points).
+  std::int64_t r = std::clamp<std::int64_t>(
+      static_cast<std::int64_t>((score - config_.curve_z_min) / config_.curve_z_step) + 1, 1, g);
+  while (r < g && thresholds_[static_cast<std::size_t>(r)] < score) ++r;
+  while (r > 0 && thresholds_[static_cast<std::size_t>(r - 1)] >= score) --r;
+  return r;
+}
+
+void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vector<Alert>* alerts_out) {
+  const std::size_t steps = in.values.size();
+  check_length("expected", in.expected.size(), steps);
+  check_length("lower", in.lower.size(), steps);
+  check_length("upper", in.upper.size(), steps);
+  check_length("score", in.score.size(), steps);
+  if (!in.labels.empty()) check_length("labels", in.labels.size(), steps);
+
+  const auto n = static_cast<std::int64_t>(steps);
+  const std::int64_t b = std::clamp<std::int64_t>(in.score_begin, 0, n);
+  const std::int64_t e = std::clamp<std::int64_t>(in.score_end, b, n);
+  const auto w = static_cast<std::size_t>(e - b);
+  const bool labelled = !in.labels.empty();
+  const double z = config_.z;
+  const double filter = config_.impact_filter_usd;
+  const double price = in.price_per_unit;
+  const bool price_known = !std::isnan(price);
+  const std::int64_t k = config_.delay_tolerance_steps;
+  const std::int64_t gap = config_.merge_gap_steps;
+
+  EvaluationCounts& c = counts_;
+  Scratch& s = scratch_;
+  ++c.series;
+  if (!labelled) ++c.series_without_labels;
+  c.scored_steps += e - b;
+
+  s.diff_event.assign(w + 1, 0);
+  s.diff_pre.assign(w + 1, 0);
+  s.diff_ext.assign(w + 1, 0);
+  s.prefix_event.resize(w + 1);
+  s.prefix_ignored.resize(w + 1);
+  s.prefix_observed.resize(w + 1);
+  s.deviation_prefix.resize(w + 1);
+  s.alert_of_step.resize(w);
+  s.alerts.clear();
+  s.event_start.clear();
+  s.event_last_eligible.clear();
+
+  // Mark evaluated event windows, windows of events that started before the scored window, and the
+  // do-not-care tails of persistent events, as +1/-1 differences over the window.
+  auto mark = [&](std::vector<std::int32_t>& diff, std::int64_t from, std::int64_t to) {
+    from = std::max(from, b);
+    to = std::min(to, e - 1);
+    if (from > to) return;
+    ++diff[static_cast<std::size_t>(from - b)];
+    --diff[static_cast<std::size_t>(to + 1 - b)];
+  };
+  // Events with end < start (malformed) are skipped rather than given an empty range.
+  auto evaluated = [&](const EventRecord& ev) { return is_anomaly(ev.kind) && ev.start >= b && ev.start < e && ev.end >= ev.start; };
+  if (labelled) {
+    const std::int64_t cap = config_.dont_care_weeks * config_.steps_per_week;
+    for (std::size_t i = 0; i < in.events.size(); ++i) {
+      const EventRecord& ev = in.events[i];
+      if (!is_anomaly(ev.kind)) continue;
+      mark(evaluated(ev) ? s.diff_event : s.diff_pre, ev.start, ev.end);
+      if (is_persistent(static_cast<AnomalyKind>(ev.kind))) {
+        std::int64_t last = std::min(ev.effect_end, ev.end + cap);
+        for (std::size_t j = i + 1; j < in.events.size(); ++j) {
+          if (is_anomaly(in.events[j].kind) && in.events[j].start > ev.end) {
+            last = std::min(last, in.events[j].start - 1);
+            break;
+          }
+        }
+        mark(s.diff_ext, ev.end + 1, last);
+      }
+      if (evaluated(ev)) {
+        // Eligible steps of the k-delay rule: [start, last_eligible], flags raised no later than start + k.
+        const std::int64_t limit = ev.start + k;
+        std::int64_t last_eligible = ev.start - 1;
+        for (std::int64_t t = ev.start; t <= std::min({ev.end, limit, e - 1}) && config_.raised_at(t, b) <= limit; ++t) last_eligible = t;
+        s.event_start.push_back(ev.start);
+        s.event_last_eligible.push_back(last_eligible);
+      }
+    }
+  }
+  s.event_filtered_rank.assign(s.event_start.size(), 0);
+
+  auto classify = [&](std::int64_t from, std::int64_t to) {
+    if (!labelled) return AlertClass::unlabelled;
+    const auto lo = static_cast<std::size_t>(from - b), hi = static_cast<std::size_t>(to + 1 - b);
+    if (s.prefix_event[hi] > s.prefix_event[lo]) return AlertClass::true_alert;
+    if (s.prefix_ignored[hi] > s.prefix_ignored[lo]) return AlertClass::dont_care;
+    return AlertClass::false_alert;
+  };
+  // Sum of |observed - expected| over the observed steps of [from, to], from the prefix sums: the grid and the
+  // alerts at z use this same expression, so their impacts (and filter decisions) agree bit for bit.
+  auto deviation_sum = [&](std::int64_t from, std::int64_t to) {
+    return s.deviation_prefix[static_cast<std::size_t>(to + 1 - b)] - s.deviation_prefix[static_cast<std::size_t>(from - b)];
+  };
+
+  std::int64_t last_obs = -1, first_obs = -1, missing_run = 0, grid_open = 0;
+  bool direct_open = false;
+  // Per-series alert counts of the curve as difference arrays over thresholds (rows of G + 1 entries): alert
+  // starts (counted when a group opens), then true / do-not-care alerts, with and without the filter; false
+  // alerts are the rest. Flushed into the counts at the end of the series.
+  const std::size_t row = thresholds_.size() + 1;
+  s.alert_diff.assign(6 * row, 0);
+  std::int64_t* starts = s.alert_diff.data();
+  std::int64_t* true_diff = starts + row;
+  std::int64_t* dont_care_diff = starts + 2 * row;
+  std::int64_t* kept_starts = starts + 3 * row;
+  std::int64_t* kept_true_diff = starts + 4 * row;
+  std::int64_t* kept_dont_care_diff = starts + 5 * row;
+  // Closes the alerts of thresholds [lo, hi), which all span [start, last_obs] (same steps, same impact, same
+  // class): O(1) whatever the number of thresholds. Most alerts touch no event and no do-not-care region: for
+  // them only the impact filter is decided.
+  auto close_group = [&](std::int64_t start, std::int64_t lo, std::int64_t hi) {
+    const auto from_i = static_cast<std::size_t>(start - b), to_i = static_cast<std::size_t>(last_obs + 1 - b);
+    const bool kept = !((s.deviation_prefix[to_i] - s.deviation_prefix[from_i]) * price < filter);  // NaN price: kept
+    if (kept) {
+      ++kept_starts[lo];
+      --kept_starts[hi];
+    }
+    if (s.prefix_event[to_i] == s.prefix_event[from_i] && s.prefix_ignored[to_i] == s.prefix_ignored[from_i]) return;
+    const AlertClass cls = classify(start, last_obs);
+    std::int64_t* d = cls == AlertClass::true_alert ? true_diff : dont_care_diff;
+    ++d[lo];
+    --d[hi];
+    if (kept) {
+      std::int64_t* kd = cls == AlertClass::true_alert ? kept_true_diff : kept_dont_care_diff;
+      ++kd[lo];
+      --kd[hi];
+    }
+    if (!kept || cls != AlertClass::true_alert) return;
+    // Every observed step of these alerts scores above th[hi - 1]: they catch (filtered) each event whose eligible
+    // steps hold one of their observed steps. Only events starting in [start - k, last_obs] can. The thresholds
+    // catching an event with the filter form a prefix (a lower threshold's alert is a superset: true, and kept
+    // since its impact is at least as large), so the largest hi is all there is to keep.
+    const auto first = s.event_start.begin();
+    for (auto j = std::upper_bound(first, s.event_start.end(), last_obs) - first;
+         j-- > 0 && s.event_start[static_cast<std::size_t>(j)] >= start - k;) {
+      const auto ju = static_cast<std::size_t>(j);
+      const std::int64_t from = std::max(start, s.event_start[ju]), to = std::min(last_obs, s.event_last_eligible[ju]);
+      if (from <= to && s.prefix_observed[static_cast<std::size_t>(to + 1 - b)] > s.prefix_observed[static_cast<std::size_t>(from - b)])
+        s.event_filtered_rank[ju] = std::max(s.event_filtered_rank[ju], hi);
+    }
+  };
+  // Closes the alerts of thresholds [from, grid_open). Open alerts form a stack of threshold groups, each group
+  // opened at one step; higher groups opened later.
+  auto close_grid_from = [&](std::int64_t from) {
+    while (!s.groups.empty() && s.groups.back().lo >= from) {
+      close_group(s.groups.back().start, s.groups.back().lo, s.groups.back().hi);
+      s.groups.pop_back();
+    }
+    if (!s.groups.empty() && s.groups.back().hi > from) {
+      close_group(s.groups.back().start, from, s.groups.back().hi);
+      s.groups.back().hi = from;
+    }
+    grid_open = std::min(grid_open, from);
+  };
+
+  // The hot loop: raw pointers and running values in locals (no reloads through the vectors or the counts).
+  const float* values = in.values.data();
+  const float* expected = in.expected.data();
+  const float* score = in.score.data();
+  const std::uint8_t* labels = labelled ? in.labels.data() : nullptr;
+  const std::int32_t* diff_event = s.diff_event.data();
+  const std::int32_t* diff_pre = s.diff_pre.data();
+  const std::int32_t* diff_ext = s.diff_ext.data();
+  std::int32_t* prefix_event = s.prefix_event.data();
+  std::int32_t* prefix_ignored = s.prefix_ignored.data();
+  std::int32_t* prefix_observed = s.prefix_observed.data();
+  double* deviation_prefix = s.deviation_prefix.data();
+  std::int32_t* alert_of_step = s.alert_of_step.data();
+  std::int64_t* hist_pos = c.score_histogram_labelled.data();
+  std::int64_t* hist_neg = c.score_histogram_unlabelled.data();
+  std::int64_t* tp_by_rank = c.curve_tp_by_rank.data();
+  std::int64_t* fp_by_rank = c.curve_fp_by_rank.data();
+  const std::int32_t* rank_by_bin = rank_by_bin_.data();
+  std::int32_t cov_event = 0, cov_pre = 0, cov_ext = 0, n_event = 0, n_ignored = 0, n_observed = 0;
+  std::int64_t flagged_steps = 0, dont_care = 0;
+  std::int64_t positives = 0, negatives = 0, tp = 0, fp = 0;  // branch-free register counts
+  double dev_sum = 0.0;
+  prefix_event[0] = 0;
+  prefix_ignored[0] = 0;
+  prefix_observed[0] = 0;
+  deviation_prefix[0] = 0.0;
+  s.groups.clear();
+  for (std::int64_t t = b; t < e; ++t) {
+    const auto i = static_cast<std::size_t>(t - b);
+    const auto ti = static_cast<std::size_t>(t);
+    cov_event += diff_event[i];
+    cov_pre += diff_pre[i];
+    cov_ext += diff_ext[i];
+    n_event += cov_event > 0 ? 1 : 0;
+    n_ignored += (cov_pre | cov_ext) > 0 ? 1 : 0;
+    prefix_event[i + 1] = n_event;
+    prefix_ignored[i + 1] = n_ignored;
+    alert_of_step[i] = -1;
+    const float v = values[ti];
+    if (std::isnan(v)) {
+      prefix_observed[i + 1] = n_observed;
+      deviation_prefix[i + 1] = dev_sum;
+      if (++missing_run > gap) {
+        direct_open = false;
+        if (grid_open > 0) close_grid_from(0);
+      }
+      continue;
+    }
+    prefix_observed[i + 1] = ++n_observed;
+    dev_sum += deviation(v, expected[ti]);
+    deviation_prefix[i + 1] = dev_sum;
+    missing_run = 0;
+    if (first_obs < 0) first_obs = t;
+    const double sc = score[ti];
+    const bool flagged = sc > z;  // false for NaN
+    const std::size_t bin = score_bin(sc);
+    const std::int32_t table_rank = rank_by_bin[bin];
+    const std::int64_t rank = table_rank >= 0 ? table_rank : rank_of(sc);
+
+    if (labels != nullptr) {
+      const bool positive = is_anomaly(labels[ti]);
+      if (!positive && cov_ext > 0) {
+        ++dont_care;
+      } else {
+        positives += positive ? 1 : 0;
+        negatives += positive ? 0 : 1;
+        tp += positive && flagged ? 1 : 0;
+        fp += !positive && flagged ? 1 : 0;
+        ++(positive ? hist_pos : hist_neg)[bin];
+        ++(positive ? tp_by_rank : fp_by_rank)[rank];
+      }
+    }
+
+    // Curve grid: thresholds >= rank see an observed unflagged step (their alerts close); thresholds below
+    // rank are flagged (the new ones open a group starting here).
+    if (rank < grid_open) {
+      close_grid_from(rank);
+    } else if (rank > grid_open) {
+      s.groups.push_back(Group{t, grid_open, rank});
+      ++starts[grid_open];
+      --starts[rank];
+      grid_open = rank;
+    }
+
+    // Alerts at z.
+    if (flagged) {
+      ++flagged_steps;
+      if (!direct_open) {
+        s.alerts.push_back(DirectAlert{t, t, t, sc, 0.0, true, false, 0, 0.0});
+        direct_open = true;
+      }
+      DirectAlert& a = s.alerts.back();
+      a.end = t;
+      if (sc > a.max_score) {
+        a.max_score = sc;
+        a.peak = t;
+      }
+      alert_of_step[i] = static_cast<std::int32_t>(s.alerts.size() - 1);
+    } else {
+      direct_open = false;
+    }
+    last_obs = t;
+  }
+  close_grid_from(0);
+  for (std::size_t g = 0; g < row; ++g) {
+    AlertCounts& all = c.curve_alerts_diff[g];
+    AlertCounts& kept = c.curve_alerts_filtered_diff[g];
+    all.total += starts[g];
+    kept.total += kept_starts[g];
+    if (labelled) {
+      all.true_alerts += true_diff[g];
+      all.dont_care += dont_care_diff[g];
+      all.false_alerts += starts[g] - true_diff[g] - dont_care_diff[g];
+      kept.true_alerts += kept_true_diff[g];
+      kept.dont_care += kept_dont_care_diff[g];
+      kept.false_alerts += kept_starts[g] - kept_true_diff[g] - kept_dont_care_diff[g];
+    } else {
+      all.unlabelled += starts[g];
+      kept.unlabelled += kept_starts[g];
+    }
+  }
+  c.observed_steps += n_observed;
+  c.flagged_steps += flagged_steps;
+  c.dont_care_steps += dont_care;
+  c.point_tp += tp;
+  c.point_fp += fp;
+  c.point_fn += positives - tp;
+  c.point_tn += negatives - fp;
+  if (first_obs >= 0) {
+    c.covered_steps += last_obs - first_obs + 1;
+    if (labelled) c.covered_steps_labelled += last_obs - first_obs + 1;
+  }
+
+  // Alerts at z: class, impact, filter, range-based precision.
+  for (DirectAlert& a : s.alerts) {
+    a.deviation = deviation_sum(a.start, a.end);
+    const double impact = price_known ? a.deviation * price : std::numeric_limits<double>::quiet_NaN();
+    a.kept = !(impact < filter);
+    const AlertClass cls = classify(a.start, a.end);
+    a.true_alert = cls == AlertClass::true_alert;
+    count_alert(c.alerts, cls);
+    if (a.kept) count_alert(c.alerts_filtered, cls);
+    if (price_known) {
+      c.alert_impact_cents += to_cents(impact);
+    } else {
+      ++c.alerts_unknown_impact;
+    }
+    a.overlaps = 0;
+    a.precision_sum = 0.0;
+    if (alerts_out != nullptr) {
+      const auto p = static_cast<std::size_t>(a.peak);
+      alerts_out->push_back(Alert{in.series_index, a.start, a.end, a.peak, in.values[p], in.expected[p], in.lower[p], in.upper[p],
+                                  in.score[p], impact, config_.raised_at(a.start, b), cls == AlertClass::true_alert,
+                                  cls == AlertClass::dont_care, a.kept});
+    }
+  }
+  if (!labelled) return;
+
+  // Events: caught at z (with and without the filter), delays, the curve, range-based recall.
+  std::size_t j = 0;  // index among evaluated events
+  for (const EventRecord& ev : in.events) {
+    if (!evaluated(ev)) continue;
+    const std::size_t event_j = j++;
+    std::int64_t cents = 0;
+    if (std::isfinite(ev.impact_usd)) {
+      cents = to_cents(ev.impact_usd);
+    } else {
+      ++c.events_unknown_impact;
+    }
+    const std::int64_t last_eligible = s.event_last_eligible[event_j];
+    bool caught = false, caught_filtered = false;
+    std::int64_t delay = 0, delay_filtered = 0;
+    double max_eligible = -std::numeric_limits<double>::infinity();
+    for (std::int64_t t = ev.start; t <= last_eligible; ++t) {
+      const std::int64_t raised = config_.raised_at(t, b);
+      if (std::isnan(in.values[static_cast<std::size_t>(t)])) continue;
+      const double sc = in.score[static_cast<std::size_t>(t)];
+      if (std::isnan(sc)) continue;
+      max_eligible = std::max(max_eligible, sc);
+      if (!(sc > z)) continue;
+      if (!caught) {
+        caught = true;
+        delay = raised - ev.start;
+      }
+      const std::int32_t alert = s.alert_of_step[static_cast<std::size_t>(t - b)];
+      if (!caught_filtered && s.alerts[static_cast<std::size_t>(alert)].kept) {
+        caught_filtered = true;
+        delay_filtered = raised - ev.start;
+      }
+    }
+    auto add_outcome = [&](OutcomeCounts& o) {
+      ++o.events;
+      o.impact_cents += cents;
+      if (caught) {
+        ++o.caught;
+        o.caught_impact_cents += cents;
+      }
+      if (caught_filtered) {
+        ++o.caught_filtered;
+        o.caught_filtered_impact_cents += cents;
+      }
+    };
+    add_outcome(c.events);
+    if (ev.kind < kAnomalyKindCount) add_outcome(c.per_kind[ev.kind]);
+    if (const std::size_t bucket = size_bucket(ev.size_sigma); bucket < kSizeBucketCount) add_outcome(c.per_size_bucket[bucket]);
+    if (caught) ++c.delay_histogram[static_cast<std::size_t>(delay)];
+    if (caught_filtered) ++c.delay_histogram_filtered[static_cast<std::size_t>(delay_filtered)];
+
+    // Curve: caught at threshold g iff the highest eligible score exceeds it; with the filter, iff a kept
+    // true alert at g contains an eligible step scoring above it.
+    std::int64_t rank = 0;
+    if (last_eligible >= ev.start) {
+      const std::int32_t table_rank = rank_by_bin_[score_bin(max_eligible)];
+      rank = table_rank >= 0 ? table_rank : rank_of(max_eligible);
+    }
+    ++c.curve_caught_by_rank[static_cast<std::size_t>(rank)];
+    c.curve_caught_impact_by_rank[static_cast<std::size_t>(rank)] += cents;
+    const std::int64_t filtered_rank = s.event_filtered_rank[event_j];
+    METERBENCH_CHECK(filtered_rank <= rank);
+    ++c.curve_caught_filtered_by_rank[static_cast<std::size_t>(filtered_rank)];
+    c.curve_caught_filtered_impact_by_rank[static_cast<std::size_t>(filtered_rank)] += cents;
+
+    // Range-based recall of this event's range against the alerts at z.
+    // Alerts are disjoint and sorted, so their ends increase: the overlapping ones follow the first ending at or
+    // after the event start. Each also gathers omega(alert, alert ∩ event) for its range-based precision.
+    const std::int64_t r_end = std::min(ev.end, e - 1);
+    std::int64_t overlaps = 0, overlaps_filtered = 0;
+    double sum = 0.0, sum_filtered = 0.0;
+    for (auto a = std::partition_point(s.alerts.begin(), s.alerts.end(), [&](const DirectAlert& x) { return x.end < ev.start; });
+         a != s.alerts.end() && a->start <= r_end; ++a) {
+      const double o = omega(ev.start, r_end, a->start, a->end, config_.tatbul_recall_bias);
+      ++overlaps;
+      sum += o;
+      if (a->kept) {
+        ++overlaps_filtered;
+        sum_filtered += o;
+      }
+      ++a->overlaps;
+      a->precision_sum += omega(a->start, a->end, ev.start, r_end, config_.tatbul_precision_bias);
+    }
+    auto recall = [&](std::int64_t count, double omega_sum) {
+      const double gamma = count > 1 ? 1.0 / static_cast<double>(count) : 1.0;
+      return config_.tatbul_alpha * (count > 0 ? 1.0 : 0.0) + (1.0 - config_.tatbul_alpha) * gamma * omega_sum;
+    };
+    c.range_recall_e9 += to_e9(recall(overlaps, sum));
+    c.range_recall_filtered_e9 += to_e9(recall(overlaps_filtered, sum_filtered));
+  }
+  // Range-based precision of the true alerts (false ones contribute 0); gamma = 1 / overlaps when > 1.
+  for (const DirectAlert& a : s.alerts) {
+    if (!a.true_alert) continue;
+    const std::int64_t contribution = to_e9(a.overlaps > 1 ? a.precision_sum / static_cast<double>(a.overlaps) : a.precision_sum);
+    c.range_precision_e9 += contribution;
+    if (a.kept) c.range_precision_filtered_e9 += contribution;
+  }
+}
+
+}  // namespace meterbench

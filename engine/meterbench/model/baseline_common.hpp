@@ -1,0 +1,70 @@
+#pragma once
+// Pieces the baseline detectors (seasonal-mad, stl-esd, random) share: the status screen of a fit window,
+// robust location/scale on scratch buffers, the score encoding of a flag decision, and the week period.
+// Everything here works on caller-provided scratch memory and never allocates.
+#include <cstdint>
+#include <span>
+
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/model/detector.hpp"
+
+namespace meterbench::baseline {
+
+/// MAD-to-sigma factor of the normal distribution: 1 / Phi^-1(3/4).
+inline constexpr double kMadToSigma = 1.482602218505602;
+
+/// What the status screen found in [fit_begin, fit_end).
+struct FitScreen {
+  FitStatus status = FitStatus::ok;
+  std::int64_t observed = 0;  ///< finite values in the fit window
+  double min = 0.0;           ///< over the observed values (0 when none)
+  double max = 0.0;
+};
+
+/// The shared status rules, in this order: all_missing (no finite value in the fit window), too_short
+/// (fewer than `min_observed` finite values, or a fit window shorter than `min_length` steps), constant
+/// (every finite value equal, which includes the all-zero series).
+FitScreen screen_fit_window(std::span<const float> values, const DetectionWindow& window, std::int64_t min_observed,
+                            std::int64_t min_length);
+
+/// Aborts (internal error) when the window or the output spans do not fit a grid of `steps` steps.
+void check_detect_arguments(const SeriesInput& series, const DetectionWindow& window, const DetectionOutput& out,
+                            std::int64_t steps);
+
+/// Writes NaN into expected/lower/upper/score over [score_begin, score_end): the output of a failed fit.
+void write_nan_outputs(const DetectionWindow& window, const DetectionOutput& out);
+
+/// The level fallback of a series whose own model cannot be fitted (too_short, constant), as the gam
+/// detector does: expected = median of the fit window's observed values, scale = max(1.4826 MAD, floor)
+/// with floor = floor_share x nonzero_median_abs_deviation of those values, band = expected +/- z scale,
+/// score = |y - expected| / scale. A constant series has scale 0: a band of width 0 at its value, score 0
+/// where y equals it and +inf elsewhere. NaN score at gap steps. `scratch` holds at least the fit window.
+void write_level_fallback(std::span<const float> values, const DetectionWindow& window, const DetectionOutput& out,
+                          double z, double floor_share, std::span<double> scratch);
+
+/// Median of `values`, reordering them (nth_element). `values` must not be empty.
+double median_in_place(std::span<double> values);
+
+/// Median and MAD of ascending `sorted` values (not empty), without reordering: the deviations from the
+/// median form two ascending runs (left of the middle going down, right going up), merged up to the middle.
+void sorted_median_mad(std::span<const double> sorted, double& median, double& mad);
+
+/// Median absolute deviation around `center`, overwriting `values` with the deviations.
+double mad_in_place(std::span<double> values, double center);
+
+/// The median of the non-zero absolute deviations |v - center|, overwriting `values`; 0 when every value
+/// equals `center`. Positive whenever the values are not all equal, unlike the MAD (0 as soon as half the
+/// values are equal, e.g. a mostly-zero series), and as robust to outliers as a median: the basis of the
+/// scale floors, which must never vanish on a non-constant series nor follow one huge outlier.
+double nonzero_median_abs_deviation(std::span<double> values, double center);
+
+/// The score written for a step whose flag decision is `flagged` at threshold `z`: the natural score clamped
+/// so that score > z (the float score compared with z in double) exactly when flagged. Keeps the ranking
+/// of scores on each side of z; NaN becomes z (not flagged) or the next float above z (flagged).
+float encode_flag_score(double natural_score, bool flagged, double z);
+
+/// Steps in one week on `grid` (7 daily, 168 hourly); throws std::invalid_argument naming `detector` when a
+/// week is not a whole number of steps.
+std::int64_t week_period_steps(std::string_view detector, const TimeGrid& grid);
+
+}  // namespace meterbench::baseline

@@ -1,0 +1,195 @@
+#pragma once
+// `gam`: a robust trend + seasonality regression (prophet's additive model, fitted in closed form).
+//
+// Model (in the transformed space u = y, or u = log1p(max(y, 0)) with transform=log1p):
+//   u(t) = b0 + k t + sum_j d_j max(t - tau_j, 0) + weekly + yearly + monthly (billing cycle) + daily
+// with t = (step - fit_begin) / n over the fit window of n steps, changepoint hinges tau_j spread over its
+// first changepoint_range, and Fourier terms on the calendar (see GamDesign). Columns are standardised over
+// the fit window; the objective is
+//   (1/n) sum_observed rho(u_i - x_i beta) + sum_j lambda_j beta_j^2
+// with lambda_j = changepoint_penalty on changepoint deltas, seasonality_penalty on Fourier coefficients and
+// 0 on intercept and trend (a unit-variance column orthogonal to the rest is shrunk by 1/(1 + lambda)). The
+// penalties are per window row, so a sparsely observed series is shrunk more, as under a prior.
+//
+// Fit: penalised least squares, then Huber's iteration with modified residuals: each iteration replaces
+// the residuals beyond c*s by +-c*s and solves with the same (shared) Gram matrix, which is IRLS for the
+// Huber loss without refactorisation; the scale s = 1.4826 * median |residual| (the MAD about the fit, as in
+// MASS::rlm) is estimated from the least-squares residuals and then held, which makes the iteration a
+// contraction; it stops when the RMS change of the fitted values is below tolerance * s. Bisquare continues
+// from the Huber fit with weighted IRLS at a fixed scale (the Gram matrix re-accumulated per iteration:
+// several times slower). Missing steps are absent rows, handled by one of two exact routes:
+//  - few and scattered (<= 10% of the window and <= 20% of every changepoint segment, no column dropped):
+//    the shared Gram matrix and factorisation of the fully observed window are kept and the missing rows
+//    are imputed by the current fit along the iterations (EM; its fixed point is the fit without them);
+//  - otherwise the Gram matrix of the observed rows is formed (the shared X'X downdated by the missing rows,
+//    or re-accumulated from the observed rows when most are missing) and factorised once for the series.
+// Products X beta run in single precision through the calendar structure (GamDesign::predict); X'y, Gram
+// matrices and solves run in double.
+//
+// Band: expected +/- z * scale, scale = 1.4826 * median |residual| of the final fit (robust; in the
+// transformed space). Score = |u - expected| / scale, in the transformed space; NaN where y is NaN. With
+// log1p the band is mapped back by expm1 and expected and lower are clamped at 0 (no clamp without a
+// transform). Outside the fit window (forward schedule) the trend continues with its last slope (prophet's
+// extrapolation without trend uncertainty), the seasonal terms follow the calendar and the scale is the
+// fit's.
+//
+// Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
+// - Changepoint j (at step c_j, segment [c_j, c_{j+1}) with c_{C+1} = fit end) is dropped (its delta fixed
+//   at 0, i.e. merged into the previous segment) when fewer than half of its segment's steps, or fewer than 2,
+//   are observed.
+// - The yearly term is in the design when the fit window spans >= yearly_min_days, and used for a series
+//   when its observed history (first to last observed step) spans >= yearly_min_days (default 548 = 1.5
+//   years; prophet uses 730).
+// - Statuses: all_missing (no observed step in the fit window: outputs NaN); constant (all observed values
+//   equal, incl. all zero: band of width 0 at that value, score 0 where equal and +inf elsewhere);
+//   too_short (fewer than max(min_observed, 2 x active columns) observed steps: falls back to the median
+//   and the MAD of the observed values); not_converged (iteration limit: outputs from the last iterate); ok.
+// - Allocation: none per series. A workspace is sized for the retrospective design; a forward fit window
+//   builds its design (and factorisation) once per window and thread, cached in the workspace; so does the
+//   rolling schedule (one design per (first scored step, period) and thread).
+//
+// Rolling schedule (detect_rolling, the weekly backtest; reuses_work_across_periods() is true except for
+// loss=bisquare, which keeps the default independent forward fits): one series' weekly forward fits cost
+// about a third of one independent fit each instead of a full fit, by sliding updates and warm starts:
+// - One design for all of the series' windows, that of [0, last period start). Week k (start s_k) fits the
+//   observed rows before s_k with penalties per window row (divided by s_k) and scaled to what detect()'s
+//   design standardised over [0, s_k) would give (lambda_j x the variance over [0, s_k) of column j), with
+//   the changepoints at or before the last one detect() places in [0, s_k) (so the last 20% of the history
+//   is one trend segment, as there) that pass the segment rule over their part before s_k, and the yearly
+//   term when the observed history spans yearly_min_days. Changepoints sit on this design's grid, not on
+//   each window's, so outputs approximate the independent fits (tests/model/gam_rolling_test.cpp: median
+//   difference < 0.08 band scale, 99th percentile < 1 scale, flags agreeing on >= 98% of steps).
+// - Statuses all_missing / constant / too_short are decided per week exactly as detect() decides them on
+//   [0, s_k) (same counts and active columns of its own design), with its fallback outputs; the first
+//   non-ok status is returned.
+// - Per week: the week's X'X (cached per design; its missing rows downdated), X'(u - offset) and Huber clip
+//   corrections of its new rows (clipped against the current fit at the held clip scale) are added, and the
+//   penalised normal equations are solved from last week's coefficients by conjugate gradients
+//   preconditioned with the last factorisation (refactorised when the active columns change). A full
+//   robust refit (Huber iterations to convergence on all rows, band scale = MAD of the final residuals,
+//   which is then also the clip scale) runs at the first regression week and every 6 weeks; in between,
+//   the band scale is held.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/model/detector.hpp"
+#include "meterbench/model/gam_design.hpp"
+#include "meterbench/model/parameters.hpp"
+
+namespace meterbench {
+
+/// Names, defaults, ranges and help of the gam parameters (the one source of truth).
+std::span<const ParameterSpec> gam_parameter_specs();
+/// Validates "name=value" settings into a GamConfig; throws std::invalid_argument with the offending
+/// parameter and value (also when both z and width are set).
+GamConfig gam_config_from_settings(std::span<const std::string> settings);
+/// Builds the gam detector for a grid.
+std::unique_ptr<Detector> make_gam_detector(std::span<const std::string> settings, const TimeGrid& grid);
+
+/// Two-sided standard normal quantile: the z with P(|Z| <= z) = width, for width in (0, 1).
+double normal_two_sided_quantile(double width);
+
+/// Scratch and last-fit results of the gam detector for one thread. Sized for the retrospective design at
+/// construction; a forward fit window builds (once per window and thread) its own design here.
+class GamWorkspace final : public DetectorWorkspace {
+ public:
+  explicit GamWorkspace(const GamDesign& design);
+
+  /// Standardised coefficients of the last fit (see GamDesign::column_mean / column_inv_sd).
+  /// Standardised coefficients of the last fit; the intercept excludes offset().
+  [[nodiscard]] const Eigen::VectorXd& coefficients() const { return beta_; }
+  /// Mean of the observed (transformed) values of the last fit: fitted = offset() + X coefficients().
+  [[nodiscard]] double offset() const { return offset_; }
+  [[nodiscard]] double scale() const { return scale_; }
+  [[nodiscard]] int iterations() const { return iterations_; }
+  /// Which columns the last fit used (changepoints dropped, yearly off for short history).
+  [[nodiscard]] const std::vector<std::uint8_t>& active_columns() const { return active_; }
+
+ private:
+  friend class GamDetector;
+  void ensure(const GamDesign& design);
+
+  Eigen::VectorXd y_;      // transformed values over the fit window minus offset_, 0 where missing
+  Eigen::VectorXf yhatf_;  // fitted values over the fit window, minus offset_
+  std::vector<float> predict_scratch_;
+  std::vector<double> cross_scratch_;
+  std::vector<std::uint8_t> observed_;
+  std::vector<float> residuals_;  // observed residuals, for the MAD
+  std::vector<float> select_;     // selection scratch
+  Eigen::MatrixXd gram_;           // per-series penalised Gram matrix (gaps, bisquare)
+  Eigen::LLT<Eigen::MatrixXd> factor_;
+  Eigen::MatrixXd chunk_;  // p x kChunk gathered rows for rank-k updates
+  Eigen::VectorXd b_, rhs_, rhs_prev_, beta_, beta_next_, delta_, tmp_, row_;
+  std::vector<std::uint8_t> active_;
+  std::unique_ptr<GamDesign> window_design_;  // design of the last non-retrospective fit window
+  // detect_rolling (see GamDetector): one design for all of a series' weekly windows, cached per thread.
+  std::unique_ptr<GamDesign> rolling_design_;   // design of [0, last period start)
+  std::int64_t rolling_first_ = -1;              // first scored step it was built for
+  Eigen::MatrixXd rolling_prefix_;               // X'X of its rows [0, rolling_first_) (lower triangle)
+  Eigen::MatrixXd rolling_weeks_;                // X'X of each period's rows, p x (p x periods) (lower triangles)
+  std::int64_t rolling_period_ = 0;
+  Eigen::MatrixXd rolling_xtx_;                  // per series: X'X of the observed rows so far (lower triangle)
+  Eigen::VectorXd rolling_b_, rolling_corr_;     // per series: X'(u - offset) and the Huber clip corrections
+  Eigen::VectorXd rolling_sum_, rolling_sq_;     // column sums and sums of squares over the rows so far
+  Eigen::VectorXd rolling_penalty_;              // the penalty matched to the current window (see detect_rolling)
+  std::vector<std::int64_t> observed_before_;    // per series: observed steps before each step (steps + 1)
+  std::vector<std::int64_t> changepoint_scratch_;  // changepoint steps of one forward window
+  std::vector<std::uint8_t> rolling_active_;     // active columns of the rolling fit
+  double scale_ = 0.0;
+  double offset_ = 0.0;      // mean of the observed transformed values, added back to the fit
+  double level_ = 0.0;       // fallback level (constant, too_short)
+  bool level_only_ = false;  // outputs come from level_ instead of the regression
+  int iterations_ = 0;
+};
+
+class GamDetector final : public Detector {
+ public:
+  GamDetector(const GamConfig& config, const TimeGrid& grid, std::vector<std::pair<std::string, std::string>> effective);
+
+  [[nodiscard]] std::string_view name() const override { return "gam"; }
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override { return effective_; }
+  [[nodiscard]] std::unique_ptr<DetectorWorkspace> make_workspace() const override;
+  FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
+                   const DetectionOutput& out) const override;
+  /// True except for loss=bisquare (whose rolling schedule is the default: independent forward fits).
+  [[nodiscard]] bool reuses_work_across_periods() const override { return config_.loss != GamConfig::Loss::bisquare; }
+  /// The weekly schedule by sliding updates and warm starts (see the header comment, "Rolling schedule").
+  FitStatus detect_rolling(const SeriesInput& series, std::int64_t first_scored, std::int64_t period, DetectorWorkspace& workspace,
+                           const DetectionOutput& out) const override;
+
+  [[nodiscard]] const GamConfig& config() const { return config_; }
+  /// The shared design of the retrospective window (the whole grid).
+  [[nodiscard]] const GamDesign& retrospective_design() const { return *retrospective_; }
+  /// The design a window fits with (the shared one, or the workspace's window design).
+  const GamDesign& design_for(const DetectionWindow& window, GamWorkspace& workspace) const;
+
+ private:
+  FitStatus fit(const GamDesign& design, std::span<const float> values, GamWorkspace& ws) const;
+  void build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
+  void finish_gram(const GamDesign& design, double inv_observed, GamWorkspace& ws) const;
+  void solve(const GamDesign& design, bool shared, bool same_gram, GamWorkspace& ws) const;
+  [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
+  [[nodiscard]] double transform(float value) const;
+  const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;
+  /// Forms the rolling penalised Gram matrix X'X_obs / rows + penalty (inactive columns unit) into ws.gram_.
+  void rolling_gram(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const;
+  /// Huber iterations of the rolling fit over the observed rows before `end`, from ws.beta_, with the clip
+  /// scale estimated from the current residuals when `estimate_clip` (else the one given); refactorises
+  /// ws.gram_. Returns whether it converged.
+  bool rolling_refit(const GamDesign& design, std::int64_t end, double offset, double floor, bool estimate_clip, double& clip_scale,
+                     GamWorkspace& ws) const;
+
+  GamConfig config_;
+  TimeGrid grid_;
+  std::vector<std::pair<std::string, std::string>> effective_;
+  std::unique_ptr<GamDesign> retrospective_;
+};
+
+}  // namespace meterbench

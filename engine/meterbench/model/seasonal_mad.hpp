@@ -1,0 +1,20 @@
+#pragma once
+// `seasonal-mad`: a robust z-score of each step against the median and MAD of the same phase of the week
+// (weekday on daily grids, hour of week on hourly grids) over the k nearest earlier weeks. See
+// seasonal_mad.cpp for the exact reference rule, the scale floor and the status rules.
+#include <memory>
+#include <span>
+#include <string>
+
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/model/detector.hpp"
+#include "meterbench/model/parameters.hpp"
+
+namespace meterbench {
+
+/// The parameters of `seasonal-mad` (names, defaults, ranges, help): the one source of truth for CLI and docs.
+std::span<const ParameterSpec> seasonal_mad_parameter_specs();
+/// Builds `seasonal-mad` for a grid from "name=value" settings; throws std::invalid_argument on bad settings.
+std::unique_ptr<Detector> make_seasonal_mad_detector(std::span<const std::string> settings, const TimeGrid& grid);
+
+}  // namespace meterbench

@@ -1,0 +1,161 @@
+// Contract: a backtest's metrics, alerts and dataset fingerprint are bit-identical for any thread count and
+// block size; the run directory holds the documented files and keys; a dataset without labels still runs;
+// the weekly schedule raises alerts at the end of the week of their first flag; an existing run directory is not replaced unless asked.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "meterbench/backtest/backtest.hpp"
+#include "meterbench/generate/generate_dataset.hpp"
+#include "meterbench/io/output_path.hpp"
+#include "meterbench/runtime/parallel.hpp"
+#include "support/test_support.hpp"
+
+namespace meterbench {
+namespace {
+
+using testing::ScratchDir;
+
+nlohmann::json read_json(const std::filesystem::path& path) { return nlohmann::json::parse(testing::read_file(path)); }
+
+std::string first_line(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+class BacktestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
+    const ThreadLimit limit(2);
+    generate_dataset(sc, {.out = dir / "data.h5", .write = {}});
+  }
+  nlohmann::json backtest(const std::string& name, int threads, std::int64_t block, const std::string& model = "gam",
+                          Schedule schedule = Schedule::retrospective) {
+    const ThreadLimit limit(threads);
+    BacktestOptions o;
+    o.data = dir / "data.h5";
+    o.model = model;
+    o.out_dir = dir / name;
+    o.block_series = block;
+    o.schedule = schedule;
+    o.weeks = 8;
+    return run_backtest(o);
+  }
+  ScratchDir dir;
+};
+
+TEST_F(BacktestTest, MetricsAndAlertsAreBitIdenticalForAnyThreadCountAndBlockSize) {
+  const nlohmann::json a = backtest("t1", 1, 7);
+  const nlohmann::json b = backtest("t2", 2, 50);
+  const nlohmann::json c = backtest("t2big", 2, 1000);
+  ASSERT_FALSE(a["metrics"].is_null());
+  EXPECT_EQ(a["metrics"].dump(), b["metrics"].dump());
+  EXPECT_EQ(a["metrics"].dump(), c["metrics"].dump());
+  EXPECT_EQ(a["baseline_random"]["metrics"].dump(), b["baseline_random"]["metrics"].dump());
+  EXPECT_EQ(a["fit_status"], b["fit_status"]);
+  EXPECT_EQ(a["dataset"]["fingerprint"], b["dataset"]["fingerprint"]);
+  EXPECT_EQ(a["dataset"]["fingerprint"], c["dataset"]["fingerprint"]);
+  EXPECT_EQ(testing::read_file(dir / "t1" / "alerts.csv"), testing::read_file(dir / "t2" / "alerts.csv"));
+  EXPECT_EQ(testing::read_file(dir / "t1" / "pr_curve.csv"), testing::read_file(dir / "t2big" / "pr_curve.csv"));
+  EXPECT_EQ(testing::read_file(dir / "t1" / "per_kind.csv"), testing::read_file(dir / "t2" / "per_kind.csv"));
+}
+
+TEST_F(BacktestTest, RunDirectoryHoldsTheDocumentedFilesAndKeys) {
+  const ThreadLimit limit(2);
+  BacktestOptions o;
+  o.data = dir / "data.h5";
+  o.out_dir = dir / "run";
+  o.save_bands = true;
+  run_backtest(o);
+  const nlohmann::json s = read_json(dir / "run" / "summary.json");
+  for (const char* key : {"/metrics/point/precision", "/metrics/point/recall", "/metrics/point/f1", "/metrics/event/precision",
+                          "/metrics/event/recall", "/metrics/event/f1", "/metrics/dollar_recall", "/metrics/false_alerts_per_1000_series_weeks",
+                          "/metrics/auc_pr", "/throughput/series_per_second", "/throughput/points_per_second", "/throughput/wall_seconds",
+                          "/peak_rss_bytes", "/dataset/fingerprint", "/model/name", "/model/parameters", "/schedule/name",
+                          "/fit_status/ok", "/context/cpu", "/context/build_type", "/context/libraries", "/schema_version",
+                          "/baseline_random/metrics/event/f1"})
+    EXPECT_TRUE(s.contains(nlohmann::json::json_pointer(key))) << key;
+  EXPECT_EQ(s["dataset"]["series"], 120);
+  EXPECT_EQ(s["model"]["name"], "gam");
+  EXPECT_EQ(first_line(dir / "run" / "alerts.csv"),
+            "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event");
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "per_kind.csv"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "pr_curve.csv"));
+  const auto dump = testing::run_command("h5dump -H " + (dir / "run" / "bands.h5").string());
+  for (const char* band : {"\"expected\"", "\"lower\"", "\"upper\"", "\"score\""})
+    EXPECT_NE(dump.output.find(std::string("DATASET ") + band), std::string::npos) << dump.output;
+  EXPECT_NE(dump.output.find("SIMPLE { ( 120, 400 )"), std::string::npos);
+}
+
+TEST_F(BacktestTest, ExistingRunDirectoryIsNotReplacedUnlessAsked) {
+  std::filesystem::create_directories(dir / "run");
+  testing::write_file(dir / "run" / "notes.txt", "mine");
+  EXPECT_THROW(backtest("run", 1, 0), OutputError);
+  EXPECT_EQ(testing::read_file(dir / "run" / "notes.txt"), "mine");
+}
+
+TEST_F(BacktestTest, WeeklyScheduleRaisesAlertsAtWeekEnds) {
+  const nlohmann::json s = backtest("weekly", 2, 0, "gam", Schedule::weekly);
+  EXPECT_EQ(s["schedule"]["name"], "weekly");
+  EXPECT_EQ(s["schedule"]["weeks"], 8);
+  std::ifstream in(dir / "weekly" / "alerts.csv");
+  std::string line;
+  std::getline(in, line);
+  int alerts = 0;
+  // The weekly runs happen at the end of each scored week: the last step (a Sunday here) of 8 weeks back.
+  const std::int64_t first_scored = parse_utc_timestamp("2024-01-01") + (400 - 8 * 7) * kSecondsPerDay;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 12u) << line;
+    // An alert is raised by the run that first sees its first flag: at the end of that flag's week, never
+    // before the alert starts and less than a week after.
+    const std::int64_t start = parse_utc_timestamp(cells[2]);
+    const std::int64_t raised = parse_utc_timestamp(cells[10]);
+    EXPECT_GE(raised, start) << line;
+    EXPECT_LT(raised - start, 7 * kSecondsPerDay) << line;
+    EXPECT_EQ((raised - first_scored) / kSecondsPerDay % 7, 6) << line;
+    ++alerts;
+  }
+  EXPECT_GT(alerts, 0);
+}
+
+TEST(Backtest, DatasetWithoutLabelsStillRunsWithoutMetrics) {
+  ScratchDir dir;
+  DatasetInfo info;
+  info.grid = {parse_utc_timestamp("2024-01-01"), kSecondsPerDay, 200};
+  info.series_count = 5;
+  info.has_labels = false;
+  info.source = "test";
+  {
+    DatasetWriter writer(dir / "u.h5", info);
+    SeriesBlock b;
+    b.reset(0, 5, 200, false);
+    for (std::int64_t i = 0; i < 5; ++i) {
+      for (std::int64_t t = 0; t < 200; ++t) b.row(i)[static_cast<std::size_t>(t)] = 100.0f + static_cast<float>((t * 7919 + i * 31) % 13);
+      b.row(i)[150] = 900.0f;  // an obvious spike
+      b.series[static_cast<std::size_t>(i)].set_ids("c" + std::to_string(i), "m");
+      b.series[static_cast<std::size_t>(i)].price_per_unit = 1.0;
+    }
+    writer.write(b);
+    writer.finish();
+  }
+  BacktestOptions o;
+  o.data = dir / "u.h5";
+  o.out_dir = dir / "run";
+  const ThreadLimit limit(1);
+  const nlohmann::json s = run_backtest(o);
+  EXPECT_TRUE(s["metrics"].is_null());
+  EXPECT_FALSE(s.contains("baseline_random"));
+  EXPECT_GE(s["alerts"].get<int>(), 5);
+  EXPECT_FALSE(std::filesystem::exists(dir / "run" / "per_kind.csv"));
+  EXPECT_NE(testing::read_file(dir / "run" / "alerts.csv").find("c3,m,2024-05-30"), std::string::npos);  // step 150
+}
+
+}  // namespace
+}  // namespace meterbench

@@ -1,0 +1,88 @@
+#pragma once
+// Test support for the baseline detector tests: a deterministic RNG (splitmix64 + Box-Muller, written here
+// so results do not depend on the standard library's distributions), grids, synthetic weekly series and
+// caller-owned output buffers.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <numbers>
+#include <vector>
+
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/model/detector.hpp"
+
+namespace meterbench::testing {
+
+inline constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+/// splitmix64 (Steele, Lea & Flood 2014) with uniform and Box-Muller normal draws.
+class TestRng {
+ public:
+  explicit TestRng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in (0, 1).
+  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1p-53; }
+  double normal() {
+    const double u1 = uniform();
+    const double u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+/// A grid starting Monday 2024-01-01 (UTC).
+inline TimeGrid daily_grid(std::int64_t days) {
+  return {days_from_civil({2024, 1, 1}) * kSecondsPerDay, kSecondsPerDay, days};
+}
+inline TimeGrid hourly_grid(std::int64_t days) {
+  return {days_from_civil({2024, 1, 1}) * kSecondsPerDay, kSecondsPerHour, days * 24};
+}
+
+/// level + weekly pattern (+ a daily cycle on sub-daily grids) + Gaussian noise of sd `noise`.
+inline std::vector<float> weekly_series(const TimeGrid& grid, double level, double noise, std::uint64_t seed) {
+  static constexpr double kWeekday[7] = {1.0, 1.1, 1.05, 1.0, 0.9, 0.4, 0.3};
+  TestRng rng(seed);
+  const std::int64_t per_day = grid.steps_per_day() > 0 ? grid.steps_per_day() : 1;
+  std::vector<float> y(static_cast<std::size_t>(grid.steps));
+  for (std::int64_t t = 0; t < grid.steps; ++t) {
+    const std::int64_t day = t / per_day;
+    const double hour = static_cast<double>(t % per_day) / static_cast<double>(per_day);
+    const double daily = per_day > 1 ? 1.0 + 0.3 * std::sin(2.0 * std::numbers::pi * hour) : 1.0;
+    y[static_cast<std::size_t>(t)] = static_cast<float>(level * kWeekday[day % 7] * daily + noise * rng.normal());
+  }
+  return y;
+}
+
+/// Output buffers of one series, pre-filled with a sentinel so untouched entries are visible.
+struct OutputBuffers {
+  explicit OutputBuffers(std::int64_t steps, float fill = -12345.0F)
+      : expected(static_cast<std::size_t>(steps), fill),
+        lower(static_cast<std::size_t>(steps), fill),
+        upper(static_cast<std::size_t>(steps), fill),
+        score(static_cast<std::size_t>(steps), fill) {}
+  DetectionOutput view() { return {expected, lower, upper, score}; }
+  /// Bitwise equality (NaN == NaN).
+  bool same_bits(const OutputBuffers& other) const {
+    const auto eq = [](const std::vector<float>& a, const std::vector<float>& b) {
+      return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    return eq(expected, other.expected) && eq(lower, other.lower) && eq(upper, other.upper) && eq(score, other.score);
+  }
+  std::vector<float> expected, lower, upper, score;
+};
+
+/// Runs one detection into fresh buffers.
+inline FitStatus run(const Detector& detector, DetectorWorkspace& workspace, const std::vector<float>& values,
+                     const DetectionWindow& window, OutputBuffers& out, std::uint64_t series_index = 0) {
+  return detector.detect({values, series_index}, window, workspace, out.view());
+}
+
+}  // namespace meterbench::testing

@@ -1,0 +1,293 @@
+// Contract and behaviour of the `seasonal-mad` detector: a robust z-score against the median and MAD of the
+// same phase of the week over the nearest `weeks` weeks, never including the step itself.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "meterbench/model/baseline_common.hpp"
+#include "meterbench/model/registry.hpp"
+#include "baseline_test_support.hpp"
+
+namespace meterbench {
+namespace {
+
+using testing::OutputBuffers;
+using testing::kNaN;
+
+std::unique_ptr<Detector> make(const TimeGrid& grid, std::vector<std::string> settings = {}) {
+  return make_detector("seasonal-mad", settings, grid);
+}
+
+// A +60% spike on one weekday of a noisy two-year daily series is flagged (score > z = 3) and has the
+// largest score. Fewer than 10% of the other (Gaussian noise) steps exceed z: a median and MAD of only 12
+// values make the score heavy-tailed (about 4% above 3 in simulations), by design of the method.
+TEST(SeasonalMad, FlagsPlantedSpikeAndFewOthers) {
+  const TimeGrid grid = testing::daily_grid(730);
+  auto y = testing::weekly_series(grid, 100.0, 3.0, 11);
+  y[400] += 60.0F;
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  OutputBuffers out(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  EXPECT_GT(out.score[400], 3.0F);
+  int others = 0;
+  for (std::int64_t t = 0; t < grid.steps; ++t) {
+    if (t == 400) continue;
+    EXPECT_LT(out.score[t], out.score[400]);
+    if (out.score[t] > 3.0F) ++others;
+  }
+  EXPECT_LT(others, 0.10 * 730) << others;
+}
+
+// The spike must not widen the band of later same-weekday steps: their expected value stays near the
+// clean pattern (the median ignores one outlier among 12).
+TEST(SeasonalMad, SpikeDoesNotMoveLaterReferences) {
+  const TimeGrid grid = testing::daily_grid(365);
+  const auto clean = testing::weekly_series(grid, 100.0, 0.0, 1);
+  auto y = clean;
+  y[200] += 500.0F;
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  OutputBuffers out(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  for (std::int64_t t = 201; t < grid.steps; ++t) EXPECT_NEAR(out.expected[t], clean[t], 1e-3) << t;
+}
+
+// A step's reference never contains its own value: changing y[t] leaves expected[t] and the band as they were.
+TEST(SeasonalMad, StepIsNotInItsOwnReference) {
+  const TimeGrid grid = testing::daily_grid(120);
+  auto y = testing::weekly_series(grid, 50.0, 2.0, 3);
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  const auto window = DetectionWindow::retrospective(grid.steps);
+  OutputBuffers before(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, window, before), FitStatus::ok);
+  for (const std::int64_t t : {0L, 3L, 30L, 119L}) {
+    auto changed = y;
+    changed[t] = 1e6F;
+    OutputBuffers after(grid.steps);
+    ASSERT_EQ(testing::run(*detector, *ws, changed, window, after), FitStatus::ok);
+    EXPECT_EQ(after.expected[t], before.expected[t]) << t;
+    EXPECT_EQ(after.upper[t], before.upper[t]) << t;
+  }
+}
+
+// A noise-free weekly series (MAD 0 in every reference) scores 0 everywhere instead of 0/0, and a departure
+// gets a finite score from the documented floor: 0.01 x the median non-zero absolute deviation of the series
+// from its median.
+TEST(SeasonalMad, PerfectlyRegularSeriesHasFiniteScores) {
+  const TimeGrid grid = testing::daily_grid(140);
+  auto y = testing::weekly_series(grid, 100.0, 0.0, 0);
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  OutputBuffers out(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  for (std::int64_t t = 0; t < grid.steps; ++t) {
+    EXPECT_EQ(out.score[t], 0.0F) << t;
+    EXPECT_EQ(out.expected[t], y[t]) << t;
+  }
+  y[70] += 10.0F;
+  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  EXPECT_TRUE(std::isfinite(out.score[70]));
+  EXPECT_GT(out.score[70], 3.0F);
+}
+
+// Status paths: all missing -> NaN outputs; too short -> level fallback (finite); constant and all-zero ->
+// band of width 0, score 0 at the value, +inf for another value in the scored week.
+TEST(SeasonalMad, StatusPaths) {
+  const TimeGrid grid = testing::daily_grid(100);
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  const auto retro = DetectionWindow::retrospective(grid.steps);
+  OutputBuffers out(grid.steps);
+
+  const std::vector<float> missing(grid.steps, kNaN);
+  EXPECT_EQ(testing::run(*detector, *ws, missing, retro, out), FitStatus::all_missing);
+  for (std::int64_t t = 0; t < grid.steps; ++t) EXPECT_TRUE(std::isnan(out.expected[t]) && std::isnan(out.score[t]));
+
+  auto y = testing::weekly_series(grid, 10.0, 1.0, 5);
+  EXPECT_EQ(testing::run(*detector, *ws, y, {0, 30, 0, 30}, out), FitStatus::too_short);  // 30 days < 5 weeks
+  for (std::int64_t t = 0; t < 30; ++t) EXPECT_TRUE(std::isfinite(out.expected[t]) && std::isfinite(out.score[t]));
+
+  for (const float level : {7.5F, 0.0F}) {
+    std::vector<float> flat(grid.steps, level);
+    flat[95] = level + 1.0F;
+    EXPECT_EQ(testing::run(*detector, *ws, flat, DetectionWindow::forward(91, 98), out), FitStatus::constant);
+    EXPECT_EQ(out.expected[92], level);
+    EXPECT_EQ(out.lower[92], level);
+    EXPECT_EQ(out.upper[92], level);
+    EXPECT_EQ(out.score[92], 0.0F);
+    EXPECT_TRUE(std::isinf(out.score[95]));
+  }
+}
+
+// Gaps: NaN score exactly at NaN steps; expected and bounds finite at every observed step.
+TEST(SeasonalMad, GapsGiveNaNScoreOnlyAtGaps) {
+  const TimeGrid grid = testing::daily_grid(365);
+  auto y = testing::weekly_series(grid, 100.0, 3.0, 7);
+  testing::TestRng rng(99);
+  for (auto& v : y)
+    if (rng.uniform() < 0.2) v = kNaN;
+  for (std::int64_t t = 150; t < 240; ++t) y[t] = kNaN;  // a 90-day outage
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  OutputBuffers out(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  for (std::int64_t t = 0; t < grid.steps; ++t) {
+    EXPECT_EQ(std::isnan(out.score[t]), std::isnan(y[t])) << t;
+    if (!std::isnan(y[t])) {
+      EXPECT_TRUE(std::isfinite(out.expected[t]) && std::isfinite(out.lower[t]) && std::isfinite(out.upper[t])) << t;
+      EXPECT_LE(out.lower[t], out.expected[t]);
+      EXPECT_LE(out.expected[t], out.upper[t]);
+    }
+  }
+}
+
+// The forward schedule writes only the scored week and uses nothing after the fit window.
+TEST(SeasonalMad, ForwardWindowUsesOnlyHistory) {
+  const TimeGrid grid = testing::daily_grid(200);
+  auto y = testing::weekly_series(grid, 100.0, 3.0, 13);
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  const auto window = DetectionWindow::forward(140, 147);
+  OutputBuffers a(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, window, a), FitStatus::ok);
+  for (std::int64_t t = 0; t < grid.steps; ++t) {
+    const bool scored = t >= 140 && t < 147;
+    EXPECT_EQ(a.expected[t] == -12345.0F, !scored) << t;
+  }
+  for (std::int64_t t = 140; t < grid.steps; ++t) y[t] += 1000.0F;  // future and scored values do not move the band
+  OutputBuffers b(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, window, b), FitStatus::ok);
+  for (std::int64_t t = 140; t < 147; ++t) {
+    EXPECT_EQ(a.expected[t], b.expected[t]);
+    EXPECT_GT(b.score[t], 3.0F);
+  }
+}
+
+// Results do not depend on what the workspace held before: A, B, A give bit-identical outputs for A.
+TEST(SeasonalMad, WorkspaceReuseIsInvisible) {
+  const TimeGrid grid = testing::hourly_grid(90);
+  auto a = testing::weekly_series(grid, 100.0, 5.0, 21);
+  auto b = testing::weekly_series(grid, 3.0, 1.0, 22);
+  for (std::int64_t t = 0; t < grid.steps; t += 17) b[t] = kNaN;
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  const auto window = DetectionWindow::retrospective(grid.steps);
+  OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, a, window, first), FitStatus::ok);
+  ASSERT_EQ(testing::run(*detector, *ws, b, window, middle), FitStatus::ok);
+  ASSERT_EQ(testing::run(*detector, *ws, a, window, again), FitStatus::ok);
+  EXPECT_TRUE(first.same_bits(again));
+}
+
+// Hourly grids compare the same hour of the week: a spike at one hour is flagged there.
+TEST(SeasonalMad, HourlyGridUsesHourOfWeek) {
+  const TimeGrid grid = testing::hourly_grid(90);
+  auto y = testing::weekly_series(grid, 100.0, 2.0, 31);
+  y[1500] += 80.0F;
+  const auto detector = make(grid);
+  const auto ws = detector->make_workspace();
+  OutputBuffers out(grid.steps);
+  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  EXPECT_GT(out.score[1500], 3.0F);
+  int others = 0;
+  for (std::int64_t t = 0; t < grid.steps; ++t)
+    if (t != 1500 && out.score[t] > 3.0F) ++others;
+  EXPECT_LT(others, 0.10 * static_cast<double>(grid.steps));  // see FlagsPlantedSpikeAndFewOthers
+}
+
+// The sorted-input median/MAD used per step equals nth_element-based median and MAD on random inputs
+// (sizes 1..40, with ties).
+TEST(SeasonalMad, SortedMedianMadMatchesSelection) {
+  testing::TestRng rng(123);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const auto n = static_cast<std::size_t>(1 + rng.next() % 40);
+    std::vector<double> v(n);
+    for (auto& x : v) x = static_cast<double>(rng.next() % 15) - (trial % 2 == 0 ? 0.0 : 6.5);
+    std::sort(v.begin(), v.end());
+    double median = 0.0;
+    double mad = 0.0;
+    baseline::sorted_median_mad(v, median, mad);
+    auto copy = v;
+    const double expected_median = baseline::median_in_place(copy);
+    EXPECT_EQ(median, expected_median);
+    EXPECT_EQ(mad, baseline::mad_in_place(copy, expected_median));
+  }
+}
+
+// The sliding-window implementation equals the rule as documented, computed naively per step (nearest
+// observed same-phase fit values before t, completed with those after t; median and floored MAD), bit for
+// bit, on gappy daily and hourly series, retrospective and forward windows, several `weeks`.
+TEST(SeasonalMad, MatchesNaiveReferenceRule) {
+  struct Case {
+    TimeGrid grid;
+    std::int64_t weeks;
+    std::int64_t min_history;
+    DetectionWindow window;
+  };
+  const TimeGrid daily = testing::daily_grid(400);
+  const TimeGrid hourly = testing::hourly_grid(60);
+  const Case cases[] = {
+      {daily, 12, 4, DetectionWindow::retrospective(400)}, {daily, 1, 1, DetectionWindow::retrospective(400)},
+      {daily, 5, 5, {10, 390, 0, 400}},                    {daily, 8, 2, DetectionWindow::forward(300, 321)},
+      {hourly, 12, 4, DetectionWindow::retrospective(hourly.steps)},
+      {hourly, 3, 2, DetectionWindow::forward(1000, 1168)},
+  };
+  for (const auto& c : cases) {
+    auto y = testing::weekly_series(c.grid, 50.0, 4.0, 300 + static_cast<std::uint64_t>(c.weeks));
+    testing::TestRng rng(400 + static_cast<std::uint64_t>(c.weeks));
+    for (auto& v : y)
+      if (rng.uniform() < 0.3) v = kNaN;
+    const std::int64_t gap = c.grid.steps / 5;  // a long outage: 80 days, or 12 days hourly
+    for (std::int64_t t = c.grid.steps / 3; t < c.grid.steps / 3 + gap; ++t) y[t] = kNaN;
+    const auto detector = make(c.grid, {"weeks=" + std::to_string(c.weeks), "min_history=" + std::to_string(c.min_history)});
+    const auto ws = detector->make_workspace();
+    OutputBuffers out(c.grid.steps);
+    ASSERT_EQ(testing::run(*detector, *ws, y, c.window, out), FitStatus::ok);
+
+    const std::int64_t period = 7 * c.grid.steps_per_day();
+    std::vector<double> fit;
+    for (std::int64_t t = c.window.fit_begin; t < c.window.fit_end; ++t)
+      if (!std::isnan(y[t])) fit.push_back(y[t]);
+    const double center = baseline::median_in_place(fit);
+    const double floor = 0.01 * baseline::nonzero_median_abs_deviation(fit, center);
+    for (std::int64_t t = c.window.score_begin; t < c.window.score_end; ++t) {
+      std::vector<double> ref;
+      for (std::int64_t p = t - period; p >= c.window.fit_begin && static_cast<std::int64_t>(ref.size()) < c.weeks; p -= period)
+        if (p < c.window.fit_end && !std::isnan(y[p])) ref.push_back(y[p]);
+      for (std::int64_t p = t + period; p < c.window.fit_end && static_cast<std::int64_t>(ref.size()) < c.weeks; p += period)
+        if (p >= c.window.fit_begin && !std::isnan(y[p])) ref.push_back(y[p]);
+      if (static_cast<std::int64_t>(ref.size()) < c.min_history) {
+        EXPECT_TRUE(std::isnan(out.expected[t]) && std::isnan(out.score[t])) << t;
+        continue;
+      }
+      const double median = baseline::median_in_place(ref);
+      const double scale = std::max(baseline::kMadToSigma * baseline::mad_in_place(ref, median), floor);
+      ASSERT_EQ(out.expected[t], static_cast<float>(median)) << t;
+      ASSERT_EQ(out.lower[t], static_cast<float>(median - 3.0 * scale)) << t;
+      ASSERT_EQ(out.upper[t], static_cast<float>(median + 3.0 * scale)) << t;
+      if (std::isnan(y[t]))
+        ASSERT_TRUE(std::isnan(out.score[t])) << t;
+      else
+        ASSERT_EQ(out.score[t], static_cast<float>(std::abs(y[t] - median) / scale)) << t;
+    }
+  }
+}
+
+TEST(SeasonalMad, RejectsMinHistoryAboveWeeks) {
+  const TimeGrid grid = testing::daily_grid(100);
+  try {
+    (void)make(grid, {"weeks=3", "min_history=5"});
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "seasonal-mad: parameter 'min_history' (5) must not exceed 'weeks' (3)");
+  }
+}
+
+}  // namespace
+}  // namespace meterbench
