@@ -64,6 +64,7 @@ struct WorkBlock {
   std::vector<float> expected, lower, upper, score;
   std::vector<std::uint64_t> value_hashes;
   std::vector<Alert> alerts;
+  std::string alerts_text;  // alerts.csv rows of the block
   std::vector<FlaggedStep> flags;
   std::vector<FitStatus> status;
   double detect_seconds = 0.0;
@@ -137,13 +138,41 @@ std::string csv_text(std::string_view text) {
   return out + "\"";
 }
 
-void write_alert_rows(std::ofstream& out, const WorkBlock& block, const TimeGrid& grid) {
+// Appending formatters: alerts.csv can hold tens of millions of rows, so no temporary strings per field.
+void append_number(std::string& out, double v) {
+  if (std::isfinite(v)) fmt::format_to(std::back_inserter(out), "{:.6g}", v);
+}
+
+void append_time(std::string& out, std::int64_t unix_seconds) {
+  const std::int64_t days = unix_seconds >= 0 ? unix_seconds / kSecondsPerDay : -((-unix_seconds + kSecondsPerDay - 1) / kSecondsPerDay);
+  const std::int64_t second_of_day = unix_seconds - days * kSecondsPerDay;
+  const CivilDate d = civil_from_days(days);
+  fmt::format_to(std::back_inserter(out), "{:04d}-{:02d}-{:02d}", d.year, d.month, d.day);
+  if (second_of_day != 0)
+    fmt::format_to(std::back_inserter(out), "T{:02d}:{:02d}:{:02d}Z", second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
+}
+
+// Formats a block's alert rows (in the parallel stage; the serial stage only writes the bytes).
+void format_alert_rows(WorkBlock& block, const TimeGrid& grid) {
+  std::string& out = block.alerts_text;
+  out.clear();
   for (const Alert& a : block.alerts) {
     const SeriesRecord& s = block.data.series[static_cast<std::size_t>(static_cast<std::int64_t>(a.series_index) - block.data.first_series)];
-    out << csv_text(s.customer()) << ',' << csv_text(s.meter()) << ',' << format_utc_timestamp(grid.time_at(a.start)) << ','
-        << format_utc_timestamp(grid.time_at(a.end)) << ',' << csv_number(a.observed) << ',' << csv_number(a.expected) << ','
-        << csv_number(a.lower) << ',' << csv_number(a.upper) << ',' << csv_number(a.max_score) << ',' << csv_number(a.impact_usd) << ','
-        << format_utc_timestamp(grid.time_at(a.raised_at)) << ',' << (a.overlaps_event ? "true" : "false") << '\n';
+    out += csv_text(s.customer());
+    out += ',';
+    out += csv_text(s.meter());
+    out += ',';
+    append_time(out, grid.time_at(a.start));
+    out += ',';
+    append_time(out, grid.time_at(a.end));
+    for (const double v : {static_cast<double>(a.observed), static_cast<double>(a.expected), static_cast<double>(a.lower),
+                           static_cast<double>(a.upper), static_cast<double>(a.max_score), a.impact_usd}) {
+      out += ',';
+      append_number(out, v);
+    }
+    out += ',';
+    append_time(out, grid.time_at(a.raised_at));
+    out += a.overlaps_event ? ",true\n" : ",false\n";
   }
 }
 
@@ -253,6 +282,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                   if (outputs.flags != nullptr) outputs.flags->collect(b, i, out, config.z, block->flags);
                   block->value_hashes[static_cast<std::size_t>(i)] = hash_values(b.row(i));
                 }
+                if (outputs.alerts_csv != nullptr) format_alert_rows(*block, grid);
                 block->detect_seconds = std::chrono::duration<double>(t1 - t0).count();
                 block->evaluate_seconds = seconds_since(t1);
                 return block;
@@ -262,7 +292,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
             const auto t0 = Clock::now();
             const SeriesBlock& b = block->data;
             for (const std::uint64_t h : block->value_hashes) fingerprint = mix64(fingerprint ^ h);
-            if (outputs.alerts_csv != nullptr) write_alert_rows(*outputs.alerts_csv, *block, grid);
+            if (outputs.alerts_csv != nullptr) outputs.alerts_csv->write(block->alerts_text.data(), static_cast<std::streamsize>(block->alerts_text.size()));
             if (outputs.flags != nullptr) {
               for (const FlaggedStep& f : block->flags)
                 outputs.flags->series.try_emplace(f.series_index, b.series[static_cast<std::size_t>(static_cast<std::int64_t>(f.series_index) - b.first_series)]);
