@@ -159,4 +159,3 @@ BENCHMARK(BM_Random_Hourly90)->Unit(benchmark::kMillisecond)->UseRealTime();
 }  // namespace
 }  // namespace meterbench
 
-BENCHMARK_MAIN();

@@ -212,13 +212,3 @@ void BM_MergeAndReport(benchmark::State& state) {
 BENCHMARK(BM_MergeAndReport);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  benchmark::AddCustomContext("meterbench", mb::tool_version());
-  benchmark::AddCustomContext("libraries", mb::library_versions());
-  if (mb::is_unoptimized_build()) benchmark::AddCustomContext("WARNING", "unoptimized build: timings are meaningless");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

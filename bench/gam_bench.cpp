@@ -223,13 +223,3 @@ BENCHMARK(BM_GamDaily730Weekly52Rolling)->Unit(benchmark::kMillisecond)->UseReal
 BENCHMARK(BM_GamDaily730Weekly52Independent)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  benchmark::AddCustomContext("meterbench", meterbench::tool_version());
-  benchmark::AddCustomContext("libraries", meterbench::library_versions());
-  if (meterbench::is_unoptimized_build()) benchmark::AddCustomContext("WARNING", "unoptimized build: timings are meaningless");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -11,7 +11,6 @@
 #include <filesystem>
 
 #include <benchmark/benchmark.h>
-#include <spdlog/spdlog.h>
 
 #include "meterbench/core/version.hpp"
 #include "meterbench/generate/generate_dataset.hpp"
@@ -112,14 +111,3 @@ void BM_GenerateToFile(benchmark::State& state) {
 BENCHMARK(BM_GenerateToFile)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  spdlog::set_level(spdlog::level::warn);  // progress lines would interleave with the results table
-  benchmark::AddCustomContext("meterbench", mb::tool_version());
-  benchmark::AddCustomContext("libraries", mb::library_versions());
-  if (mb::is_unoptimized_build()) benchmark::AddCustomContext("WARNING", "unoptimized build: timings are meaningless");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

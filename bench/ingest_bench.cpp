@@ -11,7 +11,6 @@
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/core/version.hpp"
@@ -72,14 +71,3 @@ void BM_Ingest(benchmark::State& state) {
 BENCHMARK(BM_Ingest)->Arg(10'000'000)->Arg(100'000'000)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  spdlog::set_level(spdlog::level::warn);
-  benchmark::AddCustomContext("meterbench", mb::tool_version());
-  benchmark::AddCustomContext("libraries", mb::library_versions());
-  if (mb::is_unoptimized_build()) benchmark::AddCustomContext("WARNING", "unoptimized build: timings are meaningless");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
