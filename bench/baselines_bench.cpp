@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
 
@@ -21,26 +22,6 @@ namespace meterbench {
 namespace {
 
 constexpr std::int64_t kBlock = 1024;
-
-class BenchRng {
- public:
-  explicit BenchRng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1p-53; }
-  double normal() {
-    const double u1 = uniform();
-    const double u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 struct Block {
   TimeGrid grid;
@@ -53,7 +34,7 @@ Block make_block(const TimeGrid& grid) {
   static constexpr double kWeekday[7] = {1.0, 1.1, 1.05, 1.0, 0.9, 0.4, 0.3};
   Block block{grid, std::vector<float>(static_cast<std::size_t>(kBlock * grid.steps)), std::vector<std::int64_t>(kBlock)};
   const std::int64_t per_day = grid.steps_per_day();
-  BenchRng rng(20240101);
+  Rng rng(20240101);  // the engine's deterministic generator
   for (std::int64_t s = 0; s < kBlock; ++s) {
     const double level = 20.0 * std::pow(100.0, rng.uniform());
     float* y = block.values.data() + s * grid.steps;

@@ -1,7 +1,6 @@
 #pragma once
-// Test support for the baseline detector tests: a deterministic RNG (splitmix64 + Box-Muller, written here
-// so results do not depend on the standard library's distributions), grids, synthetic weekly series and
-// caller-owned output buffers.
+// Test support for the baseline detector tests: grids, synthetic weekly series drawn with the engine's
+// deterministic generator, and caller-owned output buffers.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -9,6 +8,7 @@
 #include <numbers>
 #include <vector>
 
+#include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
 
@@ -16,27 +16,8 @@ namespace meterbench::testing {
 
 inline constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-/// splitmix64 (Steele, Lea & Flood 2014) with uniform and Box-Muller normal draws.
-class TestRng {
- public:
-  explicit TestRng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in (0, 1).
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1p-53; }
-  double normal() {
-    const double u1 = uniform();
-    const double u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-  }
-
- private:
-  std::uint64_t state_;
-};
+/// The engine's deterministic generator (own distributions, independent of the standard library).
+using TestRng = Rng;
 
 /// A grid starting Monday 2024-01-01 (UTC).
 inline TimeGrid daily_grid(std::int64_t days) {
