@@ -31,6 +31,8 @@ case "$flavour" in
   sanitize) build_type=RelWithDebInfo; extra=(-DMETERBENCH_SANITIZE=ON -DMETERBENCH_BUILD_BENCH=OFF) ;;
   *) echo "setup: unknown build '$flavour' (release or sanitize)" >&2; exit 2 ;;
 esac
+# ccache, when the machine has it, makes rebuilds across worktrees and flavours cheap (not required).
+command -v ccache >/dev/null && extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 build="$root/build/$flavour"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" >/dev/null
 if ((${#targets[@]})); then

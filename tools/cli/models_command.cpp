@@ -1,0 +1,13 @@
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "meterbench/model/registry.hpp"
+
+namespace meterbench::cli {
+
+void add_models_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand("models", "List the detectors and their parameters (name, default, range, meaning)");
+  cmd->callback([] { std::printf("%s", describe_all_detectors().c_str()); });
+}
+
+}  // namespace meterbench::cli
