@@ -40,12 +40,18 @@ NAB = "/work/shared/data/nab"
 BUDGET = 5.0     # false alerts per 1,000 series-weeks
 F1_TIE = 0.005   # F1 differences below this are ties, broken by dollar recall
 
+# Departures of the shipped defaults from the rule's choice, with the reason (results/README.md): the sweep
+# preferred gam without its yearly and billing-cycle terms (+0.016 event F1 on the test seed), but without
+# them the weekly rolling schedule strays from independent fits (tests/model/gam_rolling_test.cpp) and
+# 90-day gaps in yearly-seasonal series are bridged worse (gam_detector_test.cpp): kept on until looked into.
+OVERRIDES = {"gam": {"yearly_order": "10", "monthly_order": "2"}}
+
 # The defaults before this study (explicit, so the comparison stays valid after the code changes).
 OLD = {
     "gam": {"transform": "none", "loss": "huber", "z": "2.5758293035489004", "changepoints": "25",
             "changepoint_penalty": "0.01", "weekly_order": "3", "yearly_order": "10", "monthly_order": "2"},
     "seasonal-mad": {"weeks": "12", "min_history": "4", "z": "3", "scale_floor": "0.01"},
-    "stl-esd": {"seasonal_window": "35", "alpha": "0.05", "max_anoms": "0.05", "z": "3"},
+    "stl-esd": {"seasonal_window": "35", "alpha": "0.05", "max_anoms": "0.05", "z": "3", "scale_floor": "0.01"},
 }
 
 
@@ -198,21 +204,34 @@ def study_seasonal_mad(args, data):
     base = {"min_history": "4"}
     c = sweep_stage(args, "seasonal-mad", data, base, [{"weeks": w, "scale_floor": f} for w in ("4", "8", "12", "16")
                                                         for f in ("0.01", "0.05", "0.2")], "A weeks x scale_floor", table)
+    base = dict(c["settings"])  # the floor won at the grid's edge in stage A: extend it
+    c = sweep_stage(args, "seasonal-mad", data, base, [{"scale_floor": f} for f in ("0.2", "0.3", "0.5", "1")],
+                    "B scale_floor", table)
     write_table(args, "seasonal-mad", table)
     return dict(c["settings"], z=str(c["best_z"]))
 
 
 def study_stl_esd(args, data):
     table = []
-    base = {"seasonal_window": "35"}
+    base = {"seasonal_window": "35"}  # scale_floor at its default 0.01 until stage C
     c = sweep_stage(args, "stl-esd", data, base, [{"alpha": a, "max_anoms": m, "z": z} for a in ("0.05", "0.001")
                                                    for m in ("0.02", "0.05") for z in ("3", "5")],
                     "A alpha x max_anoms x z", table)
+    base = dict(c["settings"])  # max_anoms won at the grid's edge in stage A: extend it
+    c = sweep_stage(args, "stl-esd", data, base, [{"max_anoms": m} for m in ("0.005", "0.01", "0.02")],
+                    "A2 max_anoms", table)
     base = dict(c["settings"])
     c = sweep_stage(args, "stl-esd", data, base, [{"seasonal_window": s} for s in ("13", "35", "101")],
                     "B seasonal_window", table)
+    base = dict(c["settings"])  # the floor was seasonal-mad's largest lever: try it here too
+    c = sweep_stage(args, "stl-esd", data, base, [{"scale_floor": f} for f in ("0.01", "0.05", "0.2", "0.5")],
+                    "C scale_floor", table)
     write_table(args, "stl-esd", table)
     return c["settings"]
+
+
+def shipped(chosen, model):
+    return dict(chosen[model], **OVERRIDES.get(model, {}))
 
 
 def profile_false_alerts(data, run_dir):
@@ -236,10 +255,13 @@ def profile_false_alerts(data, run_dir):
 def confirm(args, paths, chosen):
     rows, prof = [], {}
     for model in ("gam", "seasonal-mad", "stl-esd"):
-        for name, settings in (("old", OLD[model]), ("new", chosen[model])):
+        variants = [("old", OLD[model]), ("shipped", shipped(chosen, model))]
+        if model in OVERRIDES:
+            variants.append(("sweep choice", chosen[model]))
+        for name, settings in variants:
             for dataset, schedule in (("test", "retrospective"), ("hourly", "retrospective")) + (
                     (("test", "weekly"),) if model == "gam" else ()):
-                out = os.path.join(args.work, "runs", f"confirm_{dataset}_{schedule}", model, name)
+                out = os.path.join(args.work, "runs", f"confirm_{dataset}_{schedule}", model, name.replace(" ", "_"))
                 backtest(args, paths[dataset], model, settings, out, ["--schedule", schedule])
                 with open(os.path.join(out, "summary.json")) as f:
                     s = json.load(f)
@@ -270,7 +292,7 @@ def nab(args, chosen):
         windows = json.load(f)
     work = os.path.join(args.work, "nab")
     os.makedirs(work, exist_ok=True)
-    rows = []
+    rows, pooled = [], {}
     for rel in sorted(windows):
         name = os.path.basename(rel)[:-4]
         d = pd.read_csv(os.path.join(NAB, rel), parse_dates=["timestamp"])
@@ -289,13 +311,22 @@ def nab(args, chosen):
         row = {"series": name, "hours": len(h), "zero_share": float((h == 0).mean()), "shift": shift,
                "windows": len(windows[rel])}
         for model in ("gam", "seasonal-mad", "stl-esd"):
-            for which, settings in (("old", OLD[model]), ("new", chosen[model])):
+            for which, settings in (("old", OLD[model]), ("shipped", shipped(chosen, model))):
                 out = os.path.join(work, "runs", name, model, which)
                 backtest(args, h5, model, settings, out, ["--no-baseline", "--min-impact", "0"])
                 with open(os.path.join(out, "summary.json")) as f:
                     e = json.load(f)["metrics"]["event"]
                 row[f"{model} {which}"] = f"{e['caught']}/{e['events']} caught, {e['true_alerts']}/{e['true_alerts'] + e['false_alerts']} alerts true"
+                for k in ("caught", "events", "true_alerts", "false_alerts"):
+                    pooled[(model, which, k)] = pooled.get((model, which, k), 0) + e[k]
         rows.append(row)
+    total = {"series": "all (pooled)"}
+    for model in ("gam", "seasonal-mad", "stl-esd"):
+        for which in ("old", "shipped"):
+            c, n, t, f = (pooled[(model, which, k)] for k in ("caught", "events", "true_alerts", "false_alerts"))
+            r, p = c / n, t / max(t + f, 1)
+            total[f"{model} {which}"] = f"recall {r:.2f}, precision {p:.2f}, F1 {2 * p * r / max(p + r, 1e-12):.2f}"
+    rows.append(total)
     d = pd.DataFrame(rows)
     d.to_csv(os.path.join(args.work, "nab.csv"), index=False)
     print(md(d))
@@ -320,7 +351,7 @@ def main():
             chosen[model] = fn(args, paths["tune"])
             with open(chosen_path, "w") as f:
                 json.dump(chosen, f, indent=1)
-    print(json.dumps(chosen, indent=1))
+    print(json.dumps({"rule's choice": chosen, "overrides": OVERRIDES}, indent=1))
     if "confirm" in steps:
         confirm(args, paths, chosen)
     if "nab" in steps:

@@ -319,7 +319,12 @@ TEST(GamParameters, SpecsAreCompleteAndDefaultsValid) {
                                "transform", "z", "width"})
     EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
   const GamConfig c = gam_config_from_settings({});
-  EXPECT_NEAR(c.z, 2.5758293035489004, 1e-12);
+  EXPECT_DOUBLE_EQ(c.z, 3.5);  // chosen by tools/defaults_study.py (results/README.md)
+  const ParameterSpec* width = nullptr;
+  for (const auto& s : specs)
+    if (s.name == "width") width = &s;
+  ASSERT_NE(width, nullptr);
+  EXPECT_NEAR(normal_two_sided_quantile(std::stod(width->default_value)), c.z, 1e-8) << "z and width disagree by default";
   EXPECT_EQ(c.loss, GamConfig::Loss::huber);
   EXPECT_EQ(c.changepoints, 25);
 }

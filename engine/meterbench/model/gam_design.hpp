@@ -16,6 +16,8 @@
 namespace meterbench {
 
 /// The validated settings of the `gam` detector (see gam_parameter_specs() for meaning, defaults, ranges).
+/// The member initialisers hold the pre-study z (2.576), which tests and benchmarks building a GamConfig directly
+/// rely on; the shipped defaults are gam_parameter_specs()'s (z 3.5; results/README.md, "Shipped defaults").
 struct GamConfig {
   enum class Loss { huber, bisquare, squared };
   int changepoints = 25;              ///< candidate changepoints

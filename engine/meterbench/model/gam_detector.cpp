@@ -40,8 +40,8 @@ std::vector<ParameterSpec> build_specs() {
       {"huber_c", T::real, "2", 0.5, 10, {}, "Huber constant in units of the robust scale"},
       {"bisquare_c", T::real, "4.685", 1, 20, {}, "bisquare constant in units of the robust scale"},
       {"transform", T::choice, "none", 0, 0, {"none", "log1p"}, "fit log1p(max(y, 0)) for multiplicative usage; bands are mapped back"},
-      {"z", T::real, "2.5758293035489004", 0.1, 10, {}, "band half-width in units of the scale (exclusive with width)"},
-      {"width", T::real, "0.99", 0.5, 0.999999, {}, "band coverage under normal noise; sets z = two-sided normal quantile (exclusive with z)"},
+      {"z", T::real, "3.5", 0.1, 10, {}, "band half-width in units of the scale (exclusive with width)"},
+      {"width", T::real, "0.9995347418419289", 0.5, 0.999999, {}, "band coverage under normal noise; sets z = two-sided normal quantile (exclusive with z)"},
       {"max_iterations", T::integer, "50", 1, 1000, {}, "iteration limit of the robust fit (status not_converged beyond it)"},
       {"tolerance", T::real, "0.005", 1e-12, 0.1, {}, "convergence: RMS change of the fitted values below tolerance x scale"},
       {"min_observed", T::integer, "28", 2, 1000000000, {}, "fewest observed steps in the fit window for a fit (also at least 2 x active columns)"},
@@ -102,7 +102,7 @@ GamConfig gam_config_from_settings(std::span<const std::string> settings) {
   c.huber_c = v.real("huber_c");
   c.bisquare_c = v.real("bisquare_c");
   c.log1p = v.choice("transform") == "log1p";
-  c.z = v.is_set("z") ? v.real("z") : normal_two_sided_quantile(v.real("width"));
+  c.z = v.is_set("width") ? normal_two_sided_quantile(v.real("width")) : v.real("z");
   c.max_iterations = static_cast<int>(v.integer("max_iterations"));
   c.tolerance = v.real("tolerance");
   c.min_observed = static_cast<int>(v.integer("min_observed"));

@@ -33,6 +33,9 @@
 // extrapolation without trend uncertainty), the seasonal terms follow the calendar and the scale is the
 // fit's.
 //
+// Shipped defaults (z 3.5, transform none, Huber, 25 changepoints) were chosen by the sweeps of
+// tools/defaults_study.py on realistic populations and checked on real series: results/README.md, "Shipped defaults".
+//
 // Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
 // - Changepoint j (at step c_j, segment [c_j, c_{j+1}) with c_{C+1} = fit end) is dropped (its delta fixed
 //   at 0, i.e. merged into the previous segment) when fewer than half of its segment's steps, or fewer than 2,

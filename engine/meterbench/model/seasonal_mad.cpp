@@ -21,7 +21,8 @@
 // small-sample MAD). On Gaussian noise, the share of steps above 3 / 4 / 5 is 7% / 3.3% / 1.7% with
 // weeks = 8 and 4% / 1.4% / 0.6% with the default weeks = 12 (simulated, daily and hourly alike); this is
 // the method as the reference service describes it, so it is left uncorrected: sweep z rather than trust
-// its nominal value.
+// its nominal value. The shipped z = 4.75 and scale_floor = 0.3 come from such a sweep (tools/defaults_study.py,
+// results/README.md "Shipped defaults"): the floor is what keeps intermittent and heavy-tailed series quiet.
 //
 // Status: all_missing (no observed value in the fit window: NaN outputs); too_short (fit window shorter
 // than min_history + 1 weeks) and constant (every observed value equal, including all zero) write the level
@@ -217,8 +218,8 @@ std::span<const ParameterSpec> seasonal_mad_parameter_specs() {
        "number of same-weekday (daily) or same-hour-of-week (hourly) values in each step's reference"},
       {"min_history", Type::integer, "4", 1, 260, {},
        "fewest observed reference values for a score (at most weeks); the fit window needs min_history + 1 weeks"},
-      {"z", Type::real, "3", 0.1, 100, {}, "band half-width in robust standard deviations: bounds = median +/- z x scale"},
-      {"scale_floor", Type::real, "0.01", 1e-9, 1, {},
+      {"z", Type::real, "4.75", 0.1, 100, {}, "band half-width in robust standard deviations: bounds = median +/- z x scale"},
+      {"scale_floor", Type::real, "0.3", 1e-9, 1, {},
        "lower bound of the scale, as a share of the median non-zero absolute deviation of the series from its median"},
   };
   return specs;
