@@ -1,6 +1,8 @@
 #include "meterbench/ingest/ingest.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -10,6 +12,10 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_reduce.h>
 #include <spdlog/spdlog.h>
 
 #include "meterbench/core/random.hpp"
@@ -18,6 +24,7 @@
 #include "meterbench/io/csv.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
+#include "meterbench/runtime/parallel.hpp"
 
 namespace meterbench {
 
@@ -25,10 +32,13 @@ namespace {
 
 enum Field { kCustomer, kMeter, kDate, kQuantity, kPrice, kFieldCount };
 constexpr int kMaxReportedBadRows = 5;
+// Series are split into this many buckets by key hash; one scatter task owns a bucket, so each cell of the
+// matrix is summed by one task in file order (deterministic for any thread count).
+constexpr std::uint32_t kBuckets = 64;
 
 // Series keys ("customer\x1fmeter") -> series facts, by open addressing with linear probing over a
 // power-of-two table of (hash tag, entry) slots, keys in one arena. Every data row looks its series up
-// (twice over the two passes), so this avoids the node and string indirections of std::unordered_map.
+// (in a per-thread table while parsing), so this avoids the node and string indirections of std::unordered_map.
 class SeriesKeyTable {
  public:
   struct Entry {
@@ -37,6 +47,17 @@ class SeriesKeyTable {
     std::int64_t index = -1;  // position after sorting
     double price = std::numeric_limits<double>::quiet_NaN();
     std::int64_t price_time = std::numeric_limits<std::int64_t>::min();
+    std::int64_t price_offset = -1;  // file offset of the priced row: the later row wins a tie of price_time
+    std::uint32_t bucket = 0;         // scatter bucket, from the key's hash
+
+    /// Keeps the price of the latest row by (step, file offset): the same as a serial read in file order
+    /// keeping the last of the rows on the latest step, whatever order chunks are merged in.
+    void offer_price(double p, std::int64_t time, std::int64_t offset) {
+      if (std::isnan(p) || std::tie(time, offset) < std::tie(price_time, price_offset)) return;
+      price = p;
+      price_time = time;
+      price_offset = offset;
+    }
   };
 
   SeriesKeyTable() : slots_(1024, 0) {}
@@ -56,6 +77,7 @@ class SeriesKeyTable {
     if (!insert) return nullptr;
     if (2 * (entries_.size() + 1) > slots_.size()) rehash(2 * slots_.size());
     entries_.push_back({arena_.size(), key.size()});
+    entries_.back().bucket = static_cast<std::uint32_t>(h >> 16) % kBuckets;
     arena_.append(key);
     place(h, entries_.size());
     return &entries_.back();
@@ -262,6 +284,170 @@ std::vector<Label> read_labels(const std::filesystem::path& path, SeriesKeyTable
   return labels;
 }
 
+// One parsed row of a chunk, 16 bytes: the series (an id in the chunk's key table), the step (counted from
+// the chunk's base step) and the quantity.
+struct Record {
+  std::uint32_t id = 0;
+  std::int32_t step = 0;
+  double quantity = 0.0;
+};
+static_assert(sizeof(Record) == 16);
+
+struct BadRow {
+  std::int64_t line = 0;
+  std::string message;
+};
+
+// A byte range of the file parsed by one task. A record belongs to the chunk its first byte is in; the last
+// one may run past `end` (a quoted field holding a line break), which the in-order check after the
+// parallel parse detects: the next chunk is then parsed again from where this one really ended.
+struct Chunk {
+  enum class State : std::uint8_t { pending, parsed, failed, skipped };
+  std::size_t begin = 0, end = 0;
+  State state = State::pending;
+  std::int64_t first_line = 1;  // line number the scanner started with (1 = local while parsing in parallel)
+  std::size_t end_offset = 0;   // just after the chunk's last record
+  std::int64_t end_line = 0;    // line number at end_offset
+  std::int64_t rows = 0, skipped = 0;
+  std::vector<BadRow> bad;      // the first few skipped rows (--skip-bad)
+  std::size_t table = 0;        // key table that Record::id indexes
+  std::int64_t base = 0;        // step number (unix time / step) that Record::step counts from
+  std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
+  std::vector<Record> records;  // grouped by bucket, in file order within a bucket
+  std::array<std::uint32_t, kBuckets + 1> bucket_begin{};
+
+  void clear_records() { std::vector<Record>().swap(records); }
+};
+
+struct ParseContext {
+  std::string_view text;
+  std::string name;
+  std::vector<std::string_view> header;
+  Columns columns;
+  std::int64_t step = 0;
+  bool skip_bad = false;
+};
+
+// Per-thread state: the series keys this thread has seen (ids stable across its chunks) and scratch.
+struct ThreadState {
+  SeriesKeyTable keys;
+  std::size_t number = 0;  // position among the key tables, assigned on first use
+  bool numbered = false;
+  std::vector<std::string_view> fields;
+  std::string key;
+  std::vector<Record> rows;
+  std::vector<std::uint8_t> buckets;
+};
+
+// Where a chunk's keys go: a thread's own table (discovery, inserting) or the finished global table
+// (later fill passes, read-only and so shared), with the series range kept.
+struct KeyLookup {
+  SeriesKeyTable* table = nullptr;
+  std::size_t table_number = 0;
+  bool discover = true;
+  std::int64_t lo = 0, hi = 0;  // fill passes: series kept
+};
+
+// Parses the records starting in [begin, c.end) with `first_line` as the line number at `begin`. Throws
+// CsvError naming file, line, column and value on bad input (with local line numbers when first_line is
+// not the true one: callers re-parse to report it). Keeps the records when `keep`.
+void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int64_t first_line, ThreadState& ts, const KeyLookup& lookup,
+                 bool keep) {
+  c.first_line = first_line;
+  c.rows = c.skipped = 0;
+  c.bad.clear();
+  c.first = std::numeric_limits<std::int64_t>::max();
+  c.last = std::numeric_limits<std::int64_t>::min();
+  c.table = lookup.table_number;
+  c.clear_records();
+  ts.rows.clear();
+  ts.buckets.clear();
+  CsvScanner scanner(ctx.text, ctx.name, begin, first_line);
+  ParsedRow row;
+  for (;;) {
+    const std::size_t at = scanner.offset();
+    const std::int64_t line_at = scanner.next_line();
+    if (at >= c.end || !scanner.next(ts.fields) || scanner.record_offset() >= c.end) {
+      c.end_offset = at;
+      c.end_line = line_at;
+      break;
+    }
+    ++c.rows;
+    const RowCheck check = parse_row(ts.fields, ctx.columns, ctx.header, row);
+    if (check.problem != RowProblem::none) {
+      if (!(ctx.skip_bad && check.problem == RowProblem::quantity))
+        throw CsvError(fmt::format("{}:{}: {}{}", ctx.name, scanner.line(), check.message,
+                                   check.problem == RowProblem::quantity ? " (--skip-bad skips such rows)" : ""));
+      ++c.skipped;
+      if (c.bad.size() < kMaxReportedBadRows) c.bad.push_back({scanner.line(), check.message});
+      continue;
+    }
+    make_key(ts.key, row.customer, row.meter);
+    const std::int64_t t = floor_to_step(row.time, ctx.step);
+    SeriesKeyTable::Entry* entry = lookup.table->find(ts.key, lookup.discover);
+    if (lookup.discover) {
+      c.first = std::min(c.first, t);
+      c.last = std::max(c.last, t);
+      entry->offer_price(row.price, t, static_cast<std::int64_t>(scanner.record_offset()));
+    } else if (entry->index < lookup.lo || entry->index >= lookup.hi) {
+      continue;
+    }
+    if (!keep) continue;
+    const std::int64_t s = t / ctx.step;
+    if (ts.rows.empty()) c.base = s;
+    // Truncation cannot reach the matrix: a file spanning 2^31 steps is refused before the scatter.
+    ts.rows.push_back({static_cast<std::uint32_t>(entry - lookup.table->entries().data()), static_cast<std::int32_t>(s - c.base), row.quantity});
+    ts.buckets.push_back(static_cast<std::uint8_t>(entry->bucket));
+  }
+  if (!keep) return;
+  // Stable counting sort by bucket, into an exactly sized vector (the scratch is reused across chunks).
+  c.bucket_begin.fill(0);
+  for (const std::uint8_t b : ts.buckets) ++c.bucket_begin[b + 1];
+  for (std::uint32_t b = 0; b < kBuckets; ++b) c.bucket_begin[b + 1] += c.bucket_begin[b];
+  std::array<std::uint32_t, kBuckets> cursor{};
+  std::copy_n(c.bucket_begin.begin(), kBuckets, cursor.begin());
+  c.records.resize(ts.rows.size());
+  for (std::size_t i = 0; i < ts.rows.size(); ++i) c.records[cursor[ts.buckets[i]]++] = ts.rows[i];
+}
+
+// Adds the kept records of `chunks` (in file order) for series [lo, hi) into `sums` ((hi - lo) x steps,
+// NaN where no row yet); returns the number of rows summed into an earlier row. One task per bucket.
+std::int64_t scatter(const std::vector<Chunk>& chunks, std::size_t chunk_begin, std::size_t chunk_end,
+                     const std::vector<std::vector<std::uint32_t>>& index_of, std::int64_t lo, std::int64_t hi, std::int64_t first_step,
+                     std::int64_t steps, std::vector<double>& sums) {
+  std::array<std::int64_t, kBuckets> summed{};
+  oneapi::tbb::parallel_for(std::uint32_t{0}, kBuckets, [&](std::uint32_t b) {
+    std::int64_t n = 0;
+    for (std::size_t k = chunk_begin; k < chunk_end; ++k) {
+      const Chunk& c = chunks[k];
+      if (c.records.empty()) continue;
+      const std::vector<std::uint32_t>& index = index_of[c.table];
+      const std::int64_t offset = c.base - first_step;
+      for (std::uint32_t i = c.bucket_begin[b]; i < c.bucket_begin[b + 1]; ++i) {
+        const Record& r = c.records[i];
+        const std::int64_t series = index[r.id];
+        if (series < lo || series >= hi) continue;
+        double& cell = sums[static_cast<std::size_t>((series - lo) * steps + offset + r.step)];
+        if (std::isnan(cell)) {
+          cell = r.quantity;
+        } else {
+          cell += r.quantity;
+          ++n;
+        }
+      }
+    }
+    summed[b] = n;
+  });
+  std::int64_t total = 0;
+  for (const std::int64_t n : summed) total += n;
+  return total;
+}
+
+// Lines in [from, to): the blank lines between a chunk's last record and the next chunk's start.
+std::int64_t count_lines(std::string_view text, std::size_t from, std::size_t to) {
+  return static_cast<std::int64_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(from), text.begin() + static_cast<std::ptrdiff_t>(to), '\n'));
+}
+
 }  // namespace
 
 IngestSummary ingest_csv(const IngestOptions& options) {
@@ -269,47 +455,125 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   IngestSummary summary;
   const std::int64_t step = parse_step(options.step);
   if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
+  if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
   StagedOutput output(options.out, options.overwrite);
   const MappedFile file(options.csv);
   const std::string name = options.csv.string();
-  std::vector<std::string_view> fields;
+  const std::string_view text = file.text();
 
-  // Pass 1: header, series keys, time range, validation of every row.
-  CsvScanner scanner(file.text(), name);
+  // The header, serially; then the data in chunks of about chunk_bytes, each ending just after a line break.
+  ParseContext ctx{.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad};
+  std::vector<std::string_view> fields;
+  CsvScanner scanner(text, name);
   if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
   const std::vector<std::string> header_storage(fields.begin(), fields.end());
-  const std::vector<std::string_view> header(header_storage.begin(), header_storage.end());
-  const Columns columns = resolve_columns(name, header, options.column_map);
-  SeriesKeyTable series;
-  std::string key;
-  ParsedRow row;
+  ctx.header.assign(header_storage.begin(), header_storage.end());
+  ctx.columns = resolve_columns(name, ctx.header, options.column_map);
+  std::vector<Chunk> chunks;
+  for (std::size_t b = scanner.offset(); b < text.size();) {
+    const std::size_t newline = text.find('\n', std::min(b + options.chunk_bytes, text.size()) - 1);
+    Chunk& c = chunks.emplace_back();
+    c.begin = b;
+    c.end = b = newline == std::string_view::npos ? text.size() : newline + 1;
+  }
+
+  // Pass 1, parallel over chunks: keys, time range, prices, validation of every row; the rows themselves are
+  // kept as 16-byte records while they fit in half the budget, so that the file is read only once.
+  oneapi::tbb::enumerable_thread_specific<ThreadState> states;
+  std::atomic<std::size_t> tables{0};
+  const auto local = [&]() -> ThreadState& {
+    ThreadState& ts = states.local();
+    if (!ts.numbered) {
+      ts.number = tables++;
+      ts.numbered = true;
+    }
+    return ts;
+  };
+  const std::size_t keep_limit = options.memory_budget_bytes / 2;
+  std::atomic<bool> keep{true};
+  std::atomic<std::size_t> kept_bytes{0};
+  const auto account = [&](Chunk& c) {
+    const std::size_t bytes = c.records.size() * sizeof(Record);
+    if (keep && kept_bytes.fetch_add(bytes) + bytes > keep_limit) keep = false;
+    if (!keep) c.clear_records();
+  };
+  std::atomic<std::size_t> first_failed{std::numeric_limits<std::size_t>::max()};
+  oneapi::tbb::parallel_for(
+      oneapi::tbb::blocked_range<std::size_t>(0, chunks.size(), 1),
+      [&](const oneapi::tbb::blocked_range<std::size_t>& range) {
+        for (std::size_t k = range.begin(); k < range.end(); ++k) {
+          Chunk& c = chunks[k];
+          if (k > first_failed) {  // an earlier chunk failed: its error (or an earlier one) is what is reported
+            c.state = Chunk::State::skipped;
+            continue;
+          }
+          ThreadState& ts = local();
+          try {
+            parse_chunk(ctx, c, c.begin, 1, ts, {.table = &ts.keys, .table_number = ts.number}, keep);
+            c.state = Chunk::State::parsed;
+            account(c);
+          } catch (const CsvError&) {
+            c.state = Chunk::State::failed;
+            c.clear_records();
+            for (std::size_t f = first_failed; k < f && !first_failed.compare_exchange_weak(f, k);) {
+            }
+          }
+          file.release(c.begin, c.end);
+        }
+      },
+      oneapi::tbb::simple_partitioner());
+
+  // In file order: chunks that did not start on a record boundary (a quoted line break crossed their start),
+  // failed or were skipped are parsed again from where the previous one ended, with true line numbers, so
+  // the first bad row of the file is reported exactly as a serial read reports it.
+  std::size_t pos = scanner.offset();
+  std::int64_t line = scanner.next_line();
+  for (Chunk& c : chunks) {
+    const bool on_boundary = pos <= c.begin;
+    if (on_boundary) line += count_lines(text, pos, c.begin);  // blank lines only
+    const std::size_t start = std::max(pos, c.begin);
+    if (!on_boundary || c.state != Chunk::State::parsed) {
+      kept_bytes -= c.records.size() * sizeof(Record);
+      ThreadState& ts = local();
+      parse_chunk(ctx, c, start, line, ts, {.table = &ts.keys, .table_number = ts.number}, keep);
+      c.state = Chunk::State::parsed;
+      account(c);
+    } else {
+      for (BadRow& b : c.bad) b.line += line - c.first_line;
+      c.end_line += line - c.first_line;
+      c.first_line = line;
+    }
+    c.begin = start;
+    pos = c.end_offset;
+    line = c.end_line;
+  }
   std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
-  std::vector<std::int64_t> bad_lines;
-  constexpr std::size_t kReleaseEvery = std::size_t{64} << 20;
-  std::size_t released = 0;
-  while (scanner.next(fields)) {
-    ++summary.rows;
-    if (scanner.offset() - released > kReleaseEvery) file.release_before(released = scanner.offset());
-    const RowCheck check = parse_row(fields, columns, header, row);
-    if (check.problem != RowProblem::none) {
-      if (!(options.skip_bad && check.problem == RowProblem::quantity))
-        throw CsvError(fmt::format("{}:{}: {}{}", name, scanner.line(), check.message,
-                                   check.problem == RowProblem::quantity ? " (--skip-bad skips such rows)" : ""));
-      if (++summary.skipped_rows <= kMaxReportedBadRows) spdlog::warn("ingest: skipping {}:{}: {}", name, scanner.line(), check.message);
-      bad_lines.push_back(scanner.line());
-      continue;
-    }
-    make_key(key, row.customer, row.meter);
-    SeriesKeyTable::Entry& entry = *series.find(key, true);
-    const std::int64_t t = floor_to_step(row.time, step);
-    first = std::min(first, t);
-    last = std::max(last, t);
-    if (!std::isnan(row.price) && t >= entry.price_time) {  // the latest price is the series' price
-      entry.price = row.price;
-      entry.price_time = t;
-    }
+  for (const Chunk& c : chunks) {
+    summary.rows += c.rows;
+    for (const BadRow& b : c.bad)
+      if (++summary.skipped_rows <= kMaxReportedBadRows) spdlog::warn("ingest: skipping {}:{}: {}", name, b.line, b.message);
+    summary.skipped_rows += c.skipped - static_cast<std::int64_t>(c.bad.size());
+    first = std::min(first, c.first);
+    last = std::max(last, c.last);
   }
   if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
+
+  // Merge the per-thread key tables (prices by latest step, then file offset: merge order does not matter).
+  std::vector<ThreadState*> thread_states(tables);
+  for (ThreadState& ts : states)
+    if (ts.numbered) thread_states[ts.number] = &ts;
+  SeriesKeyTable series;
+  std::vector<std::vector<std::uint32_t>> index_of(thread_states.size() + 1);  // key table id -> series index
+  for (std::size_t t = 0; t < thread_states.size(); ++t) {
+    const SeriesKeyTable& keys = thread_states[t]->keys;
+    index_of[t].resize(keys.entries().size());
+    for (std::size_t k = 0; k < keys.entries().size(); ++k) {
+      const SeriesKeyTable::Entry& e = keys.entries()[k];
+      SeriesKeyTable::Entry* merged = series.find(keys.key(e), true);
+      merged->offer_price(e.price, e.price_time, e.price_offset);
+      index_of[t][k] = static_cast<std::uint32_t>(merged - series.entries().data());
+    }
+  }
   if (series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
   if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
 
@@ -319,8 +583,15 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   for (auto& entry : series.entries()) sorted.push_back(&entry);
   std::sort(sorted.begin(), sorted.end(), [&](const auto* a, const auto* b) { return series.key(*a) < series.key(*b); });
   for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i]->index = static_cast<std::int64_t>(i);
+  for (std::size_t t = 0; t < thread_states.size(); ++t)
+    for (std::uint32_t& id : index_of[t]) id = static_cast<std::uint32_t>(series.entries()[id].index);
+  const std::size_t global_table = thread_states.size();
+  for (const SeriesKeyTable::Entry& e : series.entries()) index_of[global_table].push_back(static_cast<std::uint32_t>(e.index));
 
   TimeGrid grid{first, step, (last - first) / step + 1};
+  if (grid.steps > std::numeric_limits<std::int32_t>::max())
+    throw CsvError(fmt::format("{}: the rows span {} steps of {} ({} .. {}): more than 2^31; use a coarser --step", name, grid.steps, options.step,
+                               format_utc_timestamp(first), format_utc_timestamp(last)));
   summary.series = static_cast<std::int64_t>(sorted.size());
   summary.steps = grid.steps;
   summary.first_step = format_utc_timestamp(first);
@@ -338,45 +609,66 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   info.tool_version = tool_version();
   DatasetWriter writer(output.temp_path(), info);
 
-  // Pass 2 (more if the matrix exceeds the budget): fill one block of series at a time.
-  // Per cell: a double running sum, the float value and a label byte.
+  // Fill: one block of series at a time, as many as the budget holds beside the kept records (or, when they
+  // were dropped, beside a wave of chunks re-parsed per pass). Per cell: a double running sum, the float
+  // value and a label byte.
+  const bool kept = keep;
+  if (!kept)
+    for (Chunk& c : chunks) c.clear_records();
+  std::size_t records_bytes = 0;
+  for (const Chunk& c : chunks) records_bytes += c.records.size() * sizeof(Record);
+  const std::size_t wave = 2 * static_cast<std::size_t>(active_threads());
+  // A chunk's records take at most its size (a row has at least 17 bytes), its parse scratch as much again.
+  const std::size_t reserved = kept ? records_bytes : 2 * wave * options.chunk_bytes;
+  const std::size_t row_bytes = static_cast<std::size_t>(grid.steps) * 13;
   const std::int64_t block = std::clamp<std::int64_t>(
-      static_cast<std::int64_t>(options.memory_budget_bytes / (static_cast<std::size_t>(grid.steps) * 13)), 1, summary.series);
+      static_cast<std::int64_t>((options.memory_budget_bytes > reserved ? options.memory_budget_bytes - reserved : 0) / row_bytes), 1,
+      summary.series);
+  spdlog::debug("ingest: {} chunks; {}; {} series per fill pass", chunks.size(),
+                kept ? fmt::format("rows kept in memory ({} MiB)", records_bytes >> 20) : std::string("the file is read again in each fill pass"),
+                block);
+  summary.file_reads = 1;
   SeriesBlock out;
+  std::vector<double> sums;
   std::size_t label_cursor = 0;
-  std::size_t bad_cursor = 0;
   for (std::int64_t lo = 0; lo < summary.series; lo += block) {
     ++summary.passes;
     const std::int64_t hi = std::min(lo + block, summary.series);
     out.reset(lo, hi - lo, grid.steps, info.has_labels);
-    std::fill(out.values.begin(), out.values.end(), std::numeric_limits<float>::quiet_NaN());
-    std::vector<double> sums(static_cast<std::size_t>((hi - lo) * grid.steps), std::numeric_limits<double>::quiet_NaN());
-    CsvScanner again(file.text(), name);
-    again.next(fields);  // header
-    bad_cursor = 0;
-    released = 0;
-    while (again.next(fields)) {
-      if (again.offset() - released > kReleaseEvery) file.release_before(released = again.offset());
-      if (bad_cursor < bad_lines.size() && bad_lines[bad_cursor] == again.line()) {
-        ++bad_cursor;
-        continue;
-      }
-      parse_row(fields, columns, header, row);
-      make_key(key, row.customer, row.meter);
-      const std::int64_t index = series.find(key, false)->index;
-      if (index < lo || index >= hi) continue;
-      double& cell = sums[static_cast<std::size_t>((index - lo) * grid.steps + (floor_to_step(row.time, step) - first) / step)];
-      if (std::isnan(cell)) {
-        cell = row.quantity;
-      } else {
-        cell += row.quantity;
-        ++summary.summed_rows;
+    const std::size_t cells = static_cast<std::size_t>((hi - lo) * grid.steps);
+    sums.resize(cells);
+    oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, cells, std::size_t{1} << 16), [&](const auto& r) {
+      std::fill(sums.begin() + static_cast<std::ptrdiff_t>(r.begin()), sums.begin() + static_cast<std::ptrdiff_t>(r.end()),
+                std::numeric_limits<double>::quiet_NaN());
+    });
+    if (kept) {
+      summary.summed_rows += scatter(chunks, 0, chunks.size(), index_of, lo, hi, first / step, grid.steps, sums);
+    } else {
+      ++summary.file_reads;
+      for (std::size_t w = 0; w < chunks.size(); w += wave) {
+        const std::size_t w_end = std::min(w + wave, chunks.size());
+        oneapi::tbb::parallel_for(
+            w, w_end,
+            [&](std::size_t k) {
+              Chunk& c = chunks[k];
+              parse_chunk(ctx, c, c.begin, c.first_line, local(), {.table = &series, .table_number = global_table, .discover = false, .lo = lo, .hi = hi},
+                          true);
+              file.release(c.begin, c.end);
+            });
+        summary.summed_rows += scatter(chunks, w, w_end, index_of, lo, hi, first / step, grid.steps, sums);
+        for (std::size_t k = w; k < w_end; ++k) chunks[k].clear_records();
       }
     }
-    for (std::size_t i = 0; i < sums.size(); ++i) {
-      out.values[i] = static_cast<float>(sums[i]);
-      summary.observed_steps += !std::isnan(sums[i]);
-    }
+    summary.observed_steps += oneapi::tbb::parallel_reduce(
+        oneapi::tbb::blocked_range<std::size_t>(0, cells, std::size_t{1} << 16), std::int64_t{0},
+        [&](const auto& r, std::int64_t n) {
+          for (std::size_t i = r.begin(); i < r.end(); ++i) {
+            out.values[i] = static_cast<float>(sums[i]);
+            n += !std::isnan(sums[i]);
+          }
+          return n;
+        },
+        std::plus<>());
     for (std::int64_t i = lo; i < hi; ++i) {
       const SeriesKeyTable::Entry& entry = *sorted[static_cast<std::size_t>(i)];
       const std::string_view full = series.key(entry);

@@ -3,8 +3,10 @@
 // Series = distinct (customer, meter), sorted by customer then meter. The grid runs from the population's
 // first to last step; steps without a row are gaps (NaN), never zeros; rows of the same series and step
 // are summed. An optional labels file of confirmed anomalies (and "not an anomaly" verdicts) becomes the
-// ground truth. The file is read twice (discover, then fill), so memory holds the series keys and one
-// block of the output matrix, whatever the number of rows.
+// ground truth. Chunks of the file are parsed in parallel (split at line breaks) into 16-byte records, then
+// scattered in parallel into the matrix; the file is read once while the records (16 bytes a row) fit in half
+// the memory budget and the matrix beside them, else it is read again per block of series (see
+// memory_budget_bytes). The output is the same file for any thread count, chunk size and budget.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -20,7 +22,10 @@ struct IngestOptions {
   std::filesystem::path out{};               ///< the .h5 file to create
   bool overwrite = false;                  ///< replace an existing output (--force)
   bool skip_bad = false;                   ///< skip and count bad quantity rows instead of failing
-  std::size_t memory_budget_bytes = std::size_t{1} << 30;  ///< largest block of the output matrix held at once
+  /// Bounds the records kept between passes plus the block of the output matrix held at once (13 bytes a
+  /// cell); see README for the peak memory formula.
+  std::size_t memory_budget_bytes = std::size_t{4} << 30;
+  std::size_t chunk_bytes = std::size_t{8} << 20;  ///< parallel parse unit (a chunk ends at a line break)
 };
 
 struct IngestSummary {
@@ -33,7 +38,8 @@ struct IngestSummary {
   std::int64_t series_without_price = 0;
   std::int64_t anomaly_labels = 0;  ///< labels marking an anomaly
   std::int64_t normal_verdicts = 0; ///< labels marking "not an anomaly"
-  std::int64_t passes = 0;          ///< fill passes over the file (1 unless the matrix exceeds the budget)
+  std::int64_t passes = 0;          ///< blocks of series filled (1 unless the matrix exceeds the budget)
+  std::int64_t file_reads = 0;      ///< parses of the whole file: 1, or 1 + passes when the rows did not fit
   std::string first_step, last_step;
   double wall_seconds = 0.0;
 };

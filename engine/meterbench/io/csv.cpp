@@ -40,6 +40,13 @@ void MappedFile::release_before(std::size_t offset) const {
   if (data_ != nullptr && bytes > 0) ::madvise(const_cast<char*>(data_), bytes, MADV_DONTNEED);
 }
 
+void MappedFile::release(std::size_t begin, std::size_t end) const {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t first = (begin + page - 1) / page * page;
+  const std::size_t last = std::min(end, size_) / page * page;
+  if (data_ != nullptr && first < last) ::madvise(const_cast<char*>(data_) + first, last - first, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
 }
@@ -55,6 +62,7 @@ bool CsvScanner::next(std::vector<std::string_view>& fields) {
   }
   if (pos_ >= n) return false;
   record_line_ = next_line_;
+  record_offset_ = pos_;
   for (;;) {
     if (pos_ < n && text_[pos_] == '"') {
       const std::size_t begin = ++pos_;

@@ -27,6 +27,8 @@ class MappedFile {
   /// Tells the kernel the bytes before `offset` will not be read again (until the next pass), so a file
   /// larger than memory streams through without its pages counting as this process's resident memory.
   void release_before(std::size_t offset) const;
+  /// The same for the whole pages inside [begin, end): a chunk parsed out of order.
+  void release(std::size_t begin, std::size_t end) const;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -39,8 +41,11 @@ class MappedFile {
 class CsvScanner {
  public:
   /// `source` names the text in error messages (usually the file name).
-  CsvScanner(std::string_view text, std::string source) : text_(text), source_(std::move(source)) {
-    if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte order mark, as spreadsheet exports write it
+  /// `start` and `first_line` let a scanner begin at a record boundary inside the text (parallel parsing
+  /// of chunks): records may still extend past any chunk end, as the whole text stays visible.
+  CsvScanner(std::string_view text, std::string source, std::size_t start = 0, std::int64_t first_line = 1)
+      : text_(text), source_(std::move(source)), pos_(start), next_line_(first_line) {
+    if (start == 0 && text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte order mark, as spreadsheet exports write it
   }
   /// Reads the next non-empty record into `fields`; false at the end of the text.
   /// Throws CsvError naming the source and line on an unterminated quote or text after a closing quote.
@@ -49,6 +54,10 @@ class CsvScanner {
   [[nodiscard]] std::int64_t line() const { return record_line_; }
   /// Byte offset of the scanner in the text (progress reporting).
   [[nodiscard]] std::size_t offset() const { return pos_; }
+  /// Byte offset where the last record started (after any blank lines before it).
+  [[nodiscard]] std::size_t record_offset() const { return record_offset_; }
+  /// 1-based line number at offset().
+  [[nodiscard]] std::int64_t next_line() const { return next_line_; }
 
  private:
   std::string_view text_;
@@ -56,6 +65,7 @@ class CsvScanner {
   std::size_t pos_ = 0;
   std::int64_t next_line_ = 1;
   std::int64_t record_line_ = 0;
+  std::size_t record_offset_ = 0;
   std::vector<std::string> unescaped_;  // storage for quoted fields with doubled quotes
   std::size_t unescaped_used_ = 0;
 };

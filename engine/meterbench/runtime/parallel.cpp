@@ -10,6 +10,10 @@ namespace meterbench {
 
 int hardware_threads() { return oneapi::tbb::info::default_concurrency(); }
 
+int active_threads() {
+  return static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
+}
+
 struct ThreadLimit::Control {
   explicit Control(int threads) : control(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads)) {}
   oneapi::tbb::global_control control;

@@ -7,6 +7,10 @@ namespace meterbench {
 /// Number of hardware threads oneTBB would use by default.
 int hardware_threads();
 
+/// Number of threads oneTBB may use now: the innermost ThreadLimit (tbb::this_task_arena::max_concurrency
+/// does not see a global_control limit).
+int active_threads();
+
 /// Limits oneTBB to `threads` threads while alive. Throws std::invalid_argument unless 1 <= threads <= 1024.
 class ThreadLimit {
  public:
