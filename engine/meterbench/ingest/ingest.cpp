@@ -498,54 +498,70 @@ IngestSummary ingest_csv(const IngestOptions& options) {
     if (!keep) c.clear_records();
   };
   std::atomic<std::size_t> first_failed{std::numeric_limits<std::size_t>::max()};
-  oneapi::tbb::parallel_for(
-      oneapi::tbb::blocked_range<std::size_t>(0, chunks.size(), 1),
-      [&](const oneapi::tbb::blocked_range<std::size_t>& range) {
-        for (std::size_t k = range.begin(); k < range.end(); ++k) {
-          Chunk& c = chunks[k];
-          if (k > first_failed) {  // an earlier chunk failed: its error (or an earlier one) is what is reported
-            c.state = Chunk::State::skipped;
-            continue;
-          }
-          ThreadState& ts = local();
-          try {
-            parse_chunk(ctx, c, c.begin, 1, ts, {.table = &ts.keys, .table_number = ts.number}, keep);
-            c.state = Chunk::State::parsed;
-            account(c);
-          } catch (const CsvError&) {
-            c.state = Chunk::State::failed;
-            c.clear_records();
-            for (std::size_t f = first_failed; k < f && !first_failed.compare_exchange_weak(f, k);) {
+  // A chunk that starts inside a quoted field (a line break in it crossed the chunk's start) is parsed from
+  // the wrong place: the check below finds it, but its rows have already put false keys and prices into a
+  // key table. Then everything is parsed again from the starts found, all on record boundaries by then. Only
+  // files with quoted line breaks pay this; the output is the same.
+  for (bool misaligned = true; misaligned;) {
+    misaligned = false;
+    oneapi::tbb::parallel_for(
+        oneapi::tbb::blocked_range<std::size_t>(0, chunks.size(), 1),
+        [&](const oneapi::tbb::blocked_range<std::size_t>& range) {
+          for (std::size_t k = range.begin(); k < range.end(); ++k) {
+            Chunk& c = chunks[k];
+            if (k > first_failed) {  // an earlier chunk failed: its error (or an earlier one) is what is reported
+              c.state = Chunk::State::skipped;
+              continue;
             }
+            ThreadState& ts = local();
+            try {
+              parse_chunk(ctx, c, c.begin, 1, ts, {.table = &ts.keys, .table_number = ts.number}, keep);
+              c.state = Chunk::State::parsed;
+              account(c);
+            } catch (const CsvError&) {
+              c.state = Chunk::State::failed;
+              c.clear_records();
+              for (std::size_t f = first_failed; k < f && !first_failed.compare_exchange_weak(f, k);) {
+              }
+            }
+            file.release(c.begin, c.end);
           }
-          file.release(c.begin, c.end);
-        }
-      },
-      oneapi::tbb::simple_partitioner());
+        },
+        oneapi::tbb::simple_partitioner());
 
-  // In file order: chunks that did not start on a record boundary (a quoted line break crossed their start),
-  // failed or were skipped are parsed again from where the previous one ended, with true line numbers, so
-  // the first bad row of the file is reported exactly as a serial read reports it.
-  std::size_t pos = scanner.offset();
-  std::int64_t line = scanner.next_line();
-  for (Chunk& c : chunks) {
-    const bool on_boundary = pos <= c.begin;
-    if (on_boundary) line += count_lines(text, pos, c.begin);  // blank lines only
-    const std::size_t start = std::max(pos, c.begin);
-    if (!on_boundary || c.state != Chunk::State::parsed) {
-      kept_bytes -= c.records.size() * sizeof(Record);
-      ThreadState& ts = local();
-      parse_chunk(ctx, c, start, line, ts, {.table = &ts.keys, .table_number = ts.number}, keep);
-      c.state = Chunk::State::parsed;
-      account(c);
-    } else {
-      for (BadRow& b : c.bad) b.line += line - c.first_line;
-      c.end_line += line - c.first_line;
-      c.first_line = line;
+    // In file order: chunks that did not start on a record boundary (a quoted line break crossed their start),
+    // failed or were skipped are parsed again from where the previous one ended, with true line numbers, so
+    // the first bad row of the file is reported exactly as a serial read reports it.
+    std::size_t pos = scanner.offset();
+    std::int64_t line = scanner.next_line();
+    for (Chunk& c : chunks) {
+      const bool on_boundary = pos <= c.begin;
+      misaligned = misaligned || !on_boundary;
+      if (on_boundary) line += count_lines(text, pos, c.begin);  // blank lines only
+      const std::size_t start = std::max(pos, c.begin);
+      if (!on_boundary || c.state != Chunk::State::parsed) {
+        kept_bytes -= c.records.size() * sizeof(Record);
+        ThreadState& ts = local();
+        parse_chunk(ctx, c, start, line, ts, {.table = &ts.keys, .table_number = ts.number}, keep);
+        c.state = Chunk::State::parsed;
+        account(c);
+      } else {
+        for (BadRow& b : c.bad) b.line += line - c.first_line;
+        c.end_line += line - c.first_line;
+        c.first_line = line;
+      }
+      c.begin = start;
+      pos = c.end_offset;
+      line = c.end_line;
     }
-    c.begin = start;
-    pos = c.end_offset;
-    line = c.end_line;
+    if (misaligned) {
+      states.clear();
+      tables = 0;
+      keep = true;
+      kept_bytes = 0;
+      first_failed = std::numeric_limits<std::size_t>::max();
+      for (Chunk& c : chunks) c.clear_records();
+    }
   }
   std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
   for (const Chunk& c : chunks) {
