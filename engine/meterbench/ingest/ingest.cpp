@@ -471,7 +471,7 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   ctx.columns = resolve_columns(name, ctx.header, options.column_map);
   std::vector<Chunk> chunks;
   for (std::size_t b = scanner.offset(); b < text.size();) {
-    const std::size_t newline = text.find('\n', std::min(b + options.chunk_bytes, text.size()) - 1);
+    const std::size_t newline = text.find('\n', b + std::min(options.chunk_bytes, text.size() - b) - 1);
     Chunk& c = chunks.emplace_back();
     c.begin = b;
     c.end = b = newline == std::string_view::npos ? text.size() : newline + 1;
@@ -633,9 +633,11 @@ IngestSummary ingest_csv(const IngestOptions& options) {
     for (Chunk& c : chunks) c.clear_records();
   std::size_t records_bytes = 0;
   for (const Chunk& c : chunks) records_bytes += c.records.size() * sizeof(Record);
-  const std::size_t wave = 2 * static_cast<std::size_t>(active_threads());
-  // A chunk's records take at most its size (a row has at least 17 bytes), its parse scratch as much again.
-  const std::size_t reserved = kept ? records_bytes : 2 * wave * options.chunk_bytes;
+  // Chunks re-parsed at once when the rows were dropped: a chunk's records take at most its size (a row has
+  // at least 17 bytes), its parse scratch as much again; at most half the budget, so a block is never tiny.
+  const std::size_t wave = std::clamp<std::size_t>(options.memory_budget_bytes / 2 / (2 * options.chunk_bytes), 1,
+                                                   2 * static_cast<std::size_t>(active_threads()));
+  const std::size_t reserved = kept ? records_bytes : std::min(2 * wave * options.chunk_bytes, options.memory_budget_bytes / 2);
   const std::size_t row_bytes = static_cast<std::size_t>(grid.steps) * 13;
   const std::int64_t block = std::clamp<std::int64_t>(
       static_cast<std::int64_t>((options.memory_budget_bytes > reserved ? options.memory_budget_bytes - reserved : 0) / row_bytes), 1,
