@@ -201,6 +201,7 @@ struct TimeToDetect {
   std::optional<double> p90_days;        ///< nearest-rank 90th percentile, days
   std::optional<double> within_7_days;   ///< events caught with delay <= 7 days / all events (bounded by k)
   std::optional<double> within_14_days;  ///< events caught with delay <= 14 days / all events (bounded by k)
+  std::vector<std::int64_t> delay_histogram_steps;  ///< caught events by delay in steps 0..k (the report's distribution)
 };
 
 /// One row of the threshold sweep (pr_curve.csv).

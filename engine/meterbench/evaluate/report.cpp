@@ -35,6 +35,7 @@ double usd(std::int64_t cents) { return static_cast<double>(cents) / 100.0; }
 
 TimeToDetect time_to_detect(const std::vector<std::int64_t>& hist, std::int64_t events, std::int64_t steps_per_week) {
   TimeToDetect out;
+  out.delay_histogram_steps = hist;
   for (const std::int64_t n : hist) out.caught += n;
   const double days_per_step = 7.0 / static_cast<double>(steps_per_week);
   // Nearest rank: the smallest delay whose cumulative count reaches ceil(p x caught).
@@ -103,7 +104,8 @@ nlohmann::json ttd_json(const TimeToDetect& t) {
           {"p50_days", opt(t.p50_days)},
           {"p90_days", opt(t.p90_days)},
           {"within_7_days", opt(t.within_7_days)},
-          {"within_14_days", opt(t.within_14_days)}};
+          {"within_14_days", opt(t.within_14_days)},
+          {"delay_histogram_steps", t.delay_histogram_steps}};
 }
 
 std::string cell(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); }
