@@ -156,6 +156,9 @@ TEST(Evaluation, EdgesAdjacentOverlappingEventsAndAnAlertSpanningTwoEvents) {
   EXPECT_DOUBLE_EQ(*r.time_to_detect.p50_days, 1.0);
   EXPECT_DOUBLE_EQ(*r.time_to_detect.p90_days, 2.0);
   EXPECT_DOUBLE_EQ(*r.time_to_detect.within_7_days, 5.0 / 6.0);
+  // The distribution behind the percentiles, delays 0..k steps (k = 2): {0,0,1,1,2}.
+  EXPECT_EQ(r.time_to_detect.delay_histogram_steps, (std::vector<std::int64_t>{2, 2, 1}));
+  EXPECT_EQ(r.to_json()["time_to_detect"]["delay_histogram_steps"], nlohmann::json({2, 2, 1}));
   EXPECT_NEAR(*r.range.recall, (17.0 / 6.0) / 6.0, 1e-9);
   EXPECT_NEAR(*r.range.precision, 3.5 / 4.0, 1e-9);
   const auto& kind = r.counts.per_kind;
