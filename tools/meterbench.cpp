@@ -13,7 +13,7 @@
 namespace cli = meterbench::cli;
 
 int main(int argc, char** argv) {
-  CLI::App app{"meterbench: parallel backtesting and benchmarks for anomaly detection on metered-billing usage"};
+  CLI::App app{"meterbench: parallel backtesting and benchmarks for anomaly detection on metered-billing usage, with HTML reports"};
   app.require_subcommand(1);
   app.set_version_flag("--version", meterbench::tool_version());
   cli::CommonOptions common;
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   cli::add_backtest_command(app, common);
   cli::add_ingest_command(app, common);
   cli::add_detect_command(app, common);
+  cli::add_report_command(app, common);
   cli::add_models_command(app);
   try {
     app.parse(argc, argv);

@@ -538,6 +538,8 @@ TEST(Evaluation, ReportJsonAndCsvHaveTheDocumentedShape) {
   EXPECT_EQ(std::count(k.begin(), k.end(), '\n'), 12);  // header + 11 kinds
   EXPECT_EQ(std::count(cv.begin(), cv.end(), '\n'), 1 + 47);  // 0.5 .. 12 by 0.25, z = 3 on the grid
   EXPECT_EQ(std::count(bk.begin(), bk.end(), '\n'), 6);
+  // The bucket names hold a comma, so they are quoted: each row has the header's 11 fields.
+  EXPECT_EQ(bk.substr(bk.find('\n') + 1, 8), "\"[0,3)\",");
 }
 
 TEST(Evaluation, ValidateNamesTheField) {

@@ -291,7 +291,9 @@ void write_per_kind_csv(const EvaluationReport& report, std::ostream& out) {
 
 void write_per_size_bucket_csv(const EvaluationReport& report, std::ostream& out) {
   out << "size_bucket," << kOutcomeColumns;
-  for (std::size_t i = 0; i < kSizeBucketCount; ++i) write_outcome_row(out, size_bucket_name(i), report.counts.per_size_bucket[i]);
+  // Bucket names hold a comma ("[0,3)"): quoted, as RFC 4180 asks, or readers see an extra column.
+  for (std::size_t i = 0; i < kSizeBucketCount; ++i)
+    write_outcome_row(out, fmt::format("\"{}\"", size_bucket_name(i)), report.counts.per_size_bucket[i]);
 }
 
 void write_pr_curve_csv(const EvaluationReport& report, std::ostream& out) {

@@ -1,0 +1,154 @@
+// `meterbench report DIR`: an HTML page with PNG figures for a backtest or sweep run directory. The figures
+// are drawn by tools/report/report.py with matplotlib (a real plotting library, as issue 5 asks); this command
+// validates the directory, finds the script and the Python that runs it, stages both outputs under temporary
+// names and renames them only when the script succeeded.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "meterbench/io/output_path.hpp"
+#include "meterbench/io/run_directory.hpp"
+
+extern char** environ;
+
+namespace meterbench::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Debian's python3 has python3-matplotlib and friends; a pyenv or venv python3 earlier on PATH often does not.
+constexpr const char* kDefaultPython = "/usr/bin/python3";
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+// The script: $METERBENCH_REPORT_SCRIPT, else installed beside the binary, else the source tree it was built from.
+fs::path find_script() {
+  if (const char* v = std::getenv("METERBENCH_REPORT_SCRIPT"); v != nullptr && *v != '\0') {
+    if (!fs::is_regular_file(v)) throw std::runtime_error(fmt::format("METERBENCH_REPORT_SCRIPT='{}' is not a file", v));
+    return v;
+  }
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path() / "report.py");
+    candidates.push_back(exe.parent_path() / "report" / "report.py");
+    candidates.push_back(exe.parent_path().parent_path() / "share" / "meterbench" / "report.py");
+  }
+  candidates.emplace_back(METERBENCH_REPORT_SCRIPT_SOURCE);
+  for (const fs::path& p : candidates)
+    if (fs::is_regular_file(p, ec)) return p;
+  std::string tried;
+  for (const fs::path& p : candidates) tried += fmt::format("\n  {}", p.string());
+  throw std::runtime_error("cannot find the report script report.py; looked in:" + tried + "\n(set METERBENCH_REPORT_SCRIPT to its path)");
+}
+
+// Runs argv[0] (looked up on PATH if it has no slash) with the terminal's stdout and stderr; returns its exit code.
+int run_process(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  if (rc != 0)
+    throw std::runtime_error(fmt::format("cannot run '{}': {} (install python3 with python3-matplotlib, python3-h5py, python3-pandas, "
+                                         "python3-numpy, or set METERBENCH_PYTHON)",
+                                         args[0], std::strerror(rc)));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error(fmt::format("waiting for '{}': {}", args[0], std::strerror(errno)));
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+struct ReportCommand {
+  std::string dir, out, data;
+  int series = 6;
+  bool overwrite = false;
+
+  CLI::App* add_to(CLI::App& app, CommonOptions& common) {
+    CLI::App* cmd = app.add_subcommand("report", "Write an HTML report with figures (PNG, readable offline) for a backtest or sweep run directory");
+    cmd->add_option("DIR", dir, "Run directory written by `meterbench backtest` or `meterbench sweep`")->required();
+    cmd->add_option("--out", out, "HTML file to create (default DIR/report.html); figures go to the folder <name>_files beside it");
+    cmd->add_option("--series", series, "Backtest: how many series to draw with their expected range")
+        ->check(CLI::Range(0, 1000))
+        ->capture_default_str();
+    cmd->add_option("--data", data, "Backtest: the dataset (.h5) for the series pictures (default: the path in summary.json)");
+    cmd->add_flag("--force", overwrite, "Replace the HTML file and its figures folder if they exist");
+    add_common_options(*cmd, common);
+    return cmd;
+  }
+
+  void run(const CommonOptions& common) {
+    setup_logging(common);
+    const fs::path run_dir(dir);
+    const RunKind kind = identify_run_directory(run_dir);
+    if (!data.empty() && !fs::is_regular_file(data)) throw std::runtime_error(fmt::format("--data '{}': no such file", data));
+    const fs::path html = out.empty() ? run_dir / "report.html" : fs::path(out);
+    if (html.filename().empty() || html.extension() != ".html")
+      throw std::runtime_error(fmt::format("--out '{}': the report is an .html file", html.string()));
+    const fs::path figures = html.parent_path() / (html.stem().string() + "_files");
+    StagedOutput staged_html(html, overwrite);
+    StagedOutput staged_figures(figures, overwrite);
+    fs::create_directory(staged_figures.temp_path());
+
+    const std::string python = env_or("METERBENCH_PYTHON", fs::exists(kDefaultPython) ? kDefaultPython : "python3");
+    std::vector<std::string> args = {python,
+                                     find_script().string(),
+                                     "--run",
+                                     run_dir.string(),
+                                     "--kind",
+                                     std::string(to_string(kind)),
+                                     "--html",
+                                     staged_html.temp_path().string(),
+                                     "--figures-dir",
+                                     staged_figures.temp_path().string(),
+                                     "--figures-href",
+                                     figures.filename().string(),
+                                     "--series",
+                                     std::to_string(series)};
+    if (!data.empty()) args.insert(args.end(), {"--data", data});
+    spdlog::debug("report: {}", fmt::join(args, " "));
+    const int code = run_process(args);
+    if (code != 0)
+      throw std::runtime_error(fmt::format("the report script {} failed (exit {}); nothing was written", args[1], code));
+    if (!fs::is_regular_file(staged_html.temp_path()))
+      throw std::runtime_error(fmt::format("the report script {} wrote no HTML; nothing was written", args[1]));
+    // Figures first: once the HTML is in place, everything it references is too.
+    staged_figures.commit();
+    staged_html.commit();
+    std::printf("report (%s run %s): %s\n", std::string(to_string(kind)).c_str(), run_dir.string().c_str(), html.string().c_str());
+  }
+};
+
+}  // namespace
+
+void add_report_command(CLI::App& app, CommonOptions& common) {
+  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
+  auto command = std::make_shared<ReportCommand>();
+  CLI::App* cmd = command->add_to(app, common);
+  cmd->callback([command, &common] { command->run(common); });
+}
+
+}  // namespace meterbench::cli
