@@ -267,9 +267,18 @@ def read_dataset(path, rows):
     with h5py.File(path, "r") as f:
         if f.attrs.get("format") not in ("meterbench-dataset", b"meterbench-dataset"):
             raise ReportError(f"{path}: not a meterbench dataset (attribute 'format' is {f.attrs.get('format')!r})")
+        for name in ("series", "values"):
+            if name not in f:
+                raise ReportError(f"{path}: no /{name} dataset (not a complete meterbench dataset)")
         series = f["series"][:]
-        kinds = {int(c): (n.decode() if isinstance(n, bytes) else str(n)) for c, n in f["anomaly_kinds"][:]}
-        profiles = {int(c): (n.decode() if isinstance(n, bytes) else str(n)) for c, n in f["usage_profiles"][:]}
+
+        def names(table):  # code -> name; ingested files without labels have no /anomaly_kinds
+            if table not in f:
+                return {}
+            return {int(c): (n.decode() if isinstance(n, bytes) else str(n)) for c, n in f[table][:]}
+
+        kinds = names("anomaly_kinds")
+        profiles = names("usage_profiles")
         out = {
             "series_count": int(f.attrs["series_count"]),
             "steps": int(f.attrs["steps"]),
@@ -766,7 +775,7 @@ def sweep_report(run_dir, page, args):
     draw_heatmap(page, per_point, keys, heat_keys, grid, best_params, best_point)
     if len(keys) > 2:
         draw_parallel(page, per_point, keys, grid, best_point)
-    draw_sweep_thresholds(page, sweep, best_point, objective)
+    draw_sweep_thresholds(page, sweep, best_point, b.get("z"), objective)
 
     rows = []
     for _, rec in per_point.sort_values("objective", ascending=False, kind="mergesort").iterrows():
@@ -863,7 +872,7 @@ def draw_parallel(page, per_point, keys, grid, best_point):
                 ax.annotate(v, (i, y), xytext=(4, 0), textcoords="offset points", fontsize=8, va="center")
         else:
             a, b = (zlo, zhi) if k == "z" else (lo, hi)
-            for y, v in ((0, a), (1, b)):
+            for y, v in (((0.5, a),) if b <= a else ((0, a), (1, b))):
                 ax.annotate(f"{v:.3g}", (i, y), xytext=(4, 0), textcoords="offset points", fontsize=8, va="center")
     ax.set_xticks(range(len(axes_names)), axes_names)
     ax.set_yticks([])
@@ -871,19 +880,22 @@ def draw_parallel(page, per_point, keys, grid, best_point):
     ax.set_xlim(-0.2, len(axes_names) - 0.5)
     for s in ("top", "right", "left"):
         ax.spines[s].set_visible(False)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title("every grid point at its best z (colour: objective)", fontsize=10)
+    ax.set_title(f"every grid point at its best z (colour: objective; red: the chosen point {best_point})", fontsize=10)
     page.figure(fig, "sweep_parallel.png", "sweep_parallel",
                 "Parallel coordinates: one line per grid point through its parameter values, best threshold and objective; red: chosen.")
 
 
-def draw_sweep_thresholds(page, sweep, best_point, objective):
+def draw_sweep_thresholds(page, sweep, best_point, best_z, objective):
     fig, ax = plt.subplots(constrained_layout=True)
     for point, rows in sweep.groupby("point", sort=True):
         rows = rows.sort_values("z", kind="mergesort")
         chosen = point == best_point
         ax.plot(rows["z"], rows["objective"], color=OUTSIDE_COLOUR if chosen else "#7f9fbf", linewidth=2.5 if chosen else 0.9,
                 alpha=1 if chosen else 0.7, zorder=5 if chosen else 2, label=f"chosen point {best_point}" if chosen else None)
+        if chosen and best_z is not None:
+            at = rows[np.isclose(rows["z"], best_z)]
+            if len(at):
+                ax.plot(at["z"], at["objective"], "D", markersize=9, color=OUTSIDE_COLOUR, zorder=6, label=f"chosen z = {best_z:g}")
     ax.set_xlabel("threshold z")
     ax.set_ylabel(f"objective ({objective})")
     ax.grid(alpha=0.3)
@@ -925,5 +937,8 @@ if __name__ == "__main__":
     try:
         main()
     except ReportError as e:
+        print(f"report: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # e.g. a corrupt or truncated HDF5 file: h5py names it
         print(f"report: error: {e}", file=sys.stderr)
         sys.exit(2)
