@@ -302,6 +302,13 @@ def runs(mask):
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
 
+def event_label(name, size_sigma):
+    """Kind and size in noise-scale units; unit errors are thousands of sigma, which says little."""
+    if not math.isfinite(size_sigma) or size_sigma <= 0:
+        return name
+    return f"{name} {size_sigma:.0f}\u03c3" if size_sigma < 1000 else f"{name} >1000\u03c3"
+
+
 def draw_series(page, i, ds, bands, n_alerts, n_true, z):
     y = ds["values"][i]
     exp, lo, up = (bands[k][i, :].astype(np.float64) for k in ("expected", "lower", "upper"))
@@ -316,7 +323,8 @@ def draw_series(page, i, ds, bands, n_alerts, n_true, z):
     ax.plot(x, y, color="#555555", linewidth=0.4, alpha=0.6, zorder=2)  # breaks at gaps (NaN)
     observed = np.isfinite(y)
     outside = observed & scored & ((y < lo) | (y > up))
-    inside = observed & ~outside
+    inside = observed & scored & ~outside
+    unscored = observed & ~scored  # the weekly schedule scores only its last weeks
     # Off-scale values (unit errors of x1000) would flatten everything else: the axis follows the band and the
     # bulk of the usage, and values beyond it are drawn at the edge as triangles.
     both = np.concatenate([y[observed], lo[scored], up[scored]])
@@ -336,6 +344,9 @@ def draw_series(page, i, ds, bands, n_alerts, n_true, z):
             label="observed, inside", zorder=4)
     ax.plot(x[outside & ~over], yc[outside & ~over], linestyle="none", marker="o", markersize=4, color=OUTSIDE_COLOUR,
             label="observed, outside", zorder=5)
+    if unscored.any():
+        ax.plot(x[unscored & ~over], yc[unscored & ~over], linestyle="none", marker=".", markersize=3, color="#777777",
+                label="observed, not scored", zorder=3)
     if over.any():
         ax.plot(x[over & (y > top)], np.full(int((over & (y > top)).sum()), top), linestyle="none", marker="^", markersize=7,
                 color=OUTSIDE_COLOUR if (outside & over).any() else INSIDE_COLOUR, clip_on=False, zorder=6,
@@ -365,7 +376,7 @@ def draw_series(page, i, ds, bands, n_alerts, n_true, z):
             ax.axvspan(x[a] - half, x[b] + half, ymin=0, ymax=0.03, facecolor=EVENT_COLOUR, alpha=0.9, linewidth=0, zorder=3)
             ax.plot([x[a]], [0.0], marker="^", markersize=6, color=EVENT_COLOUR, transform=ax.get_xaxis_transform(),
                     clip_on=False, zorder=6)
-            ax.annotate(f"{name} {e['size_sigma']:.0f}\u03c3" if np.isfinite(e["size_sigma"]) and e["size_sigma"] > 0 else name,
+            ax.annotate(event_label(name, float(e["size_sigma"])),
                         (x[a], 1.0), xycoords=("data", "axes fraction"), xytext=(1, -2), textcoords="offset points",
                         fontsize=7, color=EVENT_COLOUR, va="top", rotation=90)
     handles, labels = ax.get_legend_handles_labels()
