@@ -333,6 +333,10 @@ def draw_series(page, i, ds, bands, n_alerts, n_true, z):
         bottom = min(np.percentile(lo[scored], 0.5) if scored.any() else np.inf, np.percentile(y[observed], 1.5) if observed.any() else np.inf)
         if not math.isfinite(top) or not math.isfinite(bottom) or top <= bottom:
             top, bottom = float(np.nanmax(both)) + 1, float(np.nanmin(both)) - 1
+        # Clip only what lies far off (more than twice the bulk's span beyond it): ordinary outliers stay drawn.
+        span = top - bottom
+        top = max(top, max((v for v in both if v <= top + 2 * span), default=top))
+        bottom = min(bottom, min((v for v in both if v >= bottom - 2 * span), default=bottom))
         pad = 0.08 * (top - bottom)
         top, bottom = top + pad, bottom - pad
     else:
@@ -340,10 +344,11 @@ def draw_series(page, i, ds, bands, n_alerts, n_true, z):
     ax.set_ylim(bottom, top)
     yc = np.clip(y, bottom, top)
     over = observed & ((y > top) | (y < bottom))
-    ax.plot(x[inside & ~over], yc[inside & ~over], linestyle="none", marker="*", markersize=5, color=INSIDE_COLOUR,
+    size = 5.0 if len(y) <= 800 else 3.5 if len(y) <= 2000 else 2.5  # dense (hourly) series get smaller markers
+    ax.plot(x[inside & ~over], yc[inside & ~over], linestyle="none", marker="*", markersize=size, color=INSIDE_COLOUR,
             label="observed, inside", zorder=4)
-    ax.plot(x[outside & ~over], yc[outside & ~over], linestyle="none", marker="o", markersize=4, color=OUTSIDE_COLOUR,
-            label="observed, outside", zorder=5)
+    ax.plot(x[outside & ~over], yc[outside & ~over], linestyle="none", marker="o", markersize=size * 0.8,
+            color=OUTSIDE_COLOUR, label="observed, outside", zorder=5)
     if unscored.any():
         ax.plot(x[unscored & ~over], yc[unscored & ~over], linestyle="none", marker=".", markersize=3, color="#777777",
                 label="observed, not scored", zorder=3)
