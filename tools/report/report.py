@@ -213,7 +213,8 @@ def headline_table(summary):
     impact = get(summary, "evaluation", "impact_filter_usd")
     rows = []
     for label, path, fpath in rows_spec:
-        rows.append((label, fmt(get(m, *path)), fmt(get(m, *fpath)) if fpath else "", fmt(get(r, *path))))
+        d = 1 if label.endswith("days") else 4  # delays are whole steps: 4 decimals of days say nothing
+        rows.append((label, fmt(get(m, *path), d), fmt(get(m, *fpath), d) if fpath else "", fmt(get(r, *path), d)))
     header = ["metric", summary["model"]["name"], f"{summary['model']['name']}, alerts >= {fmt(impact, 0)} USD only",
               "random at the same flag rate"]
     return table(rows, header)
