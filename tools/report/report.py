@@ -766,8 +766,13 @@ def sweep_report(run_dir, page, args):
              f"{esc(', '.join(f'{k} ({len(grid.get(k, []))} values)' for k in keys))}; {len(sweep):,} rows (grid point x threshold). "
              "The best point is chosen on the tuning half of the series and reported on the test half.</p>")
     page.add("<h2>The chosen point</h2>")
+    if not b:
+        page.note("best.json has no best point: no grid point and threshold had a defined objective on the tuning half "
+                  "(within the budget, for a budgeted objective).")
     rows = [("objective", objective), ("budget", fmt(best.get("budget"))), ("point", fmt(best_point)), ("z", fmt(b.get("z")))]
-    rows += [(f"parameter {k}", fmt(v)) for k, v in best_params.items()]
+    grid_values = b.get("grid_values") or {k: best_params[k] for k in keys if k in best_params}
+    rows += [(f"grid value {k}", fmt(v)) for k, v in grid_values.items()]
+    rows += [(f"parameter {k}", fmt(v)) for k, v in best_params.items() if k not in grid_values]
     page.add(table(rows, ["", "value"]))
     halves = [(name, b.get(name) or {}) for name in ("tuning", "test", "random_test")]
     metric_keys = []
@@ -825,12 +830,15 @@ def draw_heatmap(page, per_point, keys, heat_keys, grid, best_params, best_point
     ys = axis_values(grid, ky, per_point[ky]) if ky else ["(all)"]
     val = np.full((len(ys), len(xs)), np.nan)
     zbest = np.full((len(ys), len(xs)), np.nan)
-    # With more keys than the two axes, a cell shows the best point over the other keys.
+    others = [k for k in keys if k not in heat_keys]
+    which = {}
+    # With more keys than the two axes, a cell shows the best point over the other keys (and names their values).
     for _, rec in per_point.iterrows():
         i = ys.index(rec[ky]) if ky else 0
         j = xs.index(rec[kx])
         if not np.isfinite(val[i, j]) or rec["objective"] > val[i, j]:
             val[i, j], zbest[i, j] = rec["objective"], rec["z"]
+            which[(i, j)] = "".join(f"\n{k}={rec[k]}" for k in others)
     fig, ax = plt.subplots(constrained_layout=True)
     im = ax.imshow(val, cmap="viridis", aspect="auto", origin="lower")
     fig.colorbar(im, ax=ax, label="objective (best z per point)")
@@ -839,7 +847,7 @@ def draw_heatmap(page, per_point, keys, heat_keys, grid, best_params, best_point
     for i in range(len(ys)):
         for j in range(len(xs)):
             if np.isfinite(val[i, j]):
-                ax.text(j, i, f"{val[i, j]:.3f}\nz={zbest[i, j]:g}", ha="center", va="center", fontsize=8,
+                ax.text(j, i, f"{val[i, j]:.3f}\nz={zbest[i, j]:g}{which.get((i, j), '')}", ha="center", va="center", fontsize=8,
                         color="white" if val[i, j] < mid else "black")
     chosen = per_point.loc[best_point] if best_point in per_point.index else None
     if chosen is not None:
@@ -852,7 +860,6 @@ def draw_heatmap(page, per_point, keys, heat_keys, grid, best_params, best_point
     ax.set_yticks(range(len(ys)), ys)
     ax.set_xlabel(kx)
     ax.set_ylabel(ky or "")
-    others = [k for k in keys if k not in heat_keys]
     ax.set_title("objective over " + (f"{kx} x {ky}" if ky else kx) + (f" (best over {', '.join(others)})" if others else ""),
                  fontsize=10)
     page.figure(fig, "sweep_heatmap.png", "sweep_heatmap",
