@@ -226,8 +226,9 @@ def series_sample(ds, alerts, count):
     order so the sample shows different profiles."""
     n = ds["series_count"]
     events = ds["events"]
+    codes = {name: code for code, name in ds["kinds"].items()}
     kinds = events["kind"] if len(events) else np.array([], dtype=np.uint8)
-    real = (kinds != KIND_CODES.get("gap", 11)) & (kinds != KIND_CODES.get("normal", 0))
+    real = (kinds != codes.get("gap", 11)) & (kinds != codes.get("normal", 0))
     has_events = np.zeros(n, dtype=bool)
     if len(events):
         has_events[events["series"][real].astype(np.int64)] = True
@@ -257,9 +258,6 @@ def series_sample(ds, alerts, count):
         else:
             chosen.extend(int(g[(k * len(g)) // need]) for k in range(need))
     return sorted(chosen), n_alerts, n_true
-
-
-KIND_CODES = {}
 
 
 def read_dataset(path, rows):
@@ -312,7 +310,7 @@ def event_label(name, size_sigma):
 
 def draw_series(page, i, ds, bands, n_alerts, n_true, z):
     y = ds["values"][i]
-    exp, lo, up = (bands[k][i, :].astype(np.float64) for k in ("expected", "lower", "upper"))
+    exp, lo, up = (bands[k][i] for k in ("expected", "lower", "upper"))  # the rows read, by series index
     t0 = np.datetime64(ds["start_unix_seconds"], "s")
     step = np.timedelta64(ds["step_seconds"], "s")
     x = t0 + step * np.arange(len(y))
@@ -420,7 +418,6 @@ def series_section(page, run_dir, summary, alerts, args):
     import h5py
 
     ds = read_dataset(data, None)
-    KIND_CODES.update({v: k for k, v in ds["kinds"].items()})
     with h5py.File(bands_path, "r") as b:
         shape = b["expected"].shape
         if shape != (ds["series_count"], ds["steps"]):
@@ -428,24 +425,13 @@ def series_section(page, run_dir, summary, alerts, args):
                               f"{ds['series_count']} x {ds['steps']} (wrong --data?)")
         rows, n_alerts, n_true = series_sample(ds, alerts, min(args.series, ds["series_count"]))
         ds = read_dataset(data, rows)
-        bands = {k: {i: b[k][i, :] for i in rows} for k in ("expected", "lower", "upper")}
-    bands = {k: _RowView(v) for k, v in bands.items()}
+        bands = {k: {i: b[k][i, :].astype(np.float64) for i in rows} for k in ("expected", "lower", "upper")}
     page.add(f"<p class=\"sub\">{len(rows)} of {ds['series_count']:,} series, chosen deterministically: series with a caught "
              "event first, then with events and alerts, events only, alerts only; evenly spread over the series order. "
              f"Dataset: <code>{esc(data)}</code>.</p>")
     z = get(summary, "model", "flag_threshold")
     for i in rows:
         draw_series(page, i, ds, bands, n_alerts, n_true, z)
-
-
-class _RowView:
-    """bands[k][i, :] over a dict of the rows read."""
-
-    def __init__(self, rows):
-        self.rows = rows
-
-    def __getitem__(self, key):
-        return self.rows[key[0]]
 
 
 def nearest_curve_row(curve, z):
@@ -946,7 +932,7 @@ def main():
         raise ReportError(f"--series {args.series}: must be 0 or more")
     if args.data and not os.path.exists(args.data):
         raise ReportError(f"--data {args.data}: no such file")
-    plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "svg.hashsalt": "meterbench"})
+    plt.rcParams.update({"font.size": 9, "axes.titlesize": 10})
     page = Page(args.figures_dir, args.figures_href)
     if args.kind == "backtest":
         title = backtest_report(args.run, page, args)
