@@ -279,6 +279,7 @@ def read_dataset(path, rows):
         kinds = names("anomaly_kinds")
         profiles = names("usage_profiles")
         out = {
+            "has_labels": bool(f.attrs.get("has_labels", 0)),
             "series_count": int(f.attrs["series_count"]),
             "steps": int(f.attrs["steps"]),
             "start_unix_seconds": int(f.attrs["start_unix_seconds"]),
@@ -346,8 +347,9 @@ def draw_series(page, i, ds, bands, n_alerts, n_true, z):
     size = 5.0 if len(y) <= 800 else 3.5 if len(y) <= 2000 else 2.5  # dense (hourly) series get smaller markers
     ax.plot(x[inside & ~over], yc[inside & ~over], linestyle="none", marker="*", markersize=size, color=INSIDE_COLOUR,
             label="observed, inside", zorder=4)
-    ax.plot(x[outside & ~over], yc[outside & ~over], linestyle="none", marker="o", markersize=size * 0.8,
-            color=OUTSIDE_COLOUR, label="observed, outside", zorder=5)
+    if (outside & ~over).any():
+        ax.plot(x[outside & ~over], yc[outside & ~over], linestyle="none", marker="o", markersize=size * 0.8,
+                color=OUTSIDE_COLOUR, label="observed, outside", zorder=5)
     if unscored.any():
         ax.plot(x[unscored & ~over], yc[unscored & ~over], linestyle="none", marker=".", markersize=3, color="#777777",
                 label="observed, not scored", zorder=3)
@@ -392,8 +394,10 @@ def draw_series(page, i, ds, bands, n_alerts, n_true, z):
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_ylabel("usage")
     ax.grid(alpha=0.25)
-    ax.set_title(f"{ds['customer'][i]} / {ds['meter'][i]} (series {i}, {ds['profile'][i]}): {n_events} true events, "
-                 f"{n_alerts[i]} alerts ({n_true[i]} on an event), {int((~observed).sum())} missing steps", fontsize=10)
+    truth = (f"{n_events} true events, {n_alerts[i]} alerts ({n_true[i]} on an event)" if ds["has_labels"]
+             else f"no labels, {n_alerts[i]} alerts")
+    ax.set_title(f"{ds['customer'][i]} / {ds['meter'][i]} (series {i}, {ds['profile'][i]}): {truth}, "
+                 f"{int((~observed).sum())} missing steps", fontsize=10)
     caption = (f"Series {i}: {ds['customer'][i]} / {ds['meter'][i]}. Yellow: expected range (z = {fmt(z, 3)}); green stars: "
                f"observed usage inside it; red dots: outside it (flagged); purple: true injected events; hatched grey: gaps.")
     page.figure(fig, f"series_{i}.png", "series", caption)
@@ -408,8 +412,12 @@ def series_section(page, run_dir, summary, alerts, args):
         return
     data = args.data or get(summary, "dataset", "path")
     if data and not os.path.isabs(data) and not os.path.exists(data):
-        candidate = os.path.join(run_dir, data)
-        data = candidate if os.path.exists(candidate) else data
+        # summary.json keeps the path as given to backtest, relative to where it ran: most often beside the run
+        # directory. A wrong file of the same name is caught by the shape check below.
+        for base in (os.path.dirname(os.path.abspath(run_dir)), run_dir):
+            if os.path.exists(os.path.join(base, data)):
+                data = os.path.join(base, data)
+                break
     if not data or not os.path.exists(data):
         page.note(f"The dataset {data or '(not recorded)'} named in summary.json is not there: pass --data FILE.h5 to draw the "
                   "sampled series.")
