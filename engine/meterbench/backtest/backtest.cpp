@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -42,6 +43,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+// CPU time of the calling thread: on a shared machine the stages' wall time also counts time spent waiting
+// for a core, their CPU time does not.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // A fast 64-bit content hash of one series' values (bit patterns, so NaN gaps count): the dataset's
 // fingerprint combines them in series order, so it does not depend on block size or thread count.
@@ -70,11 +78,11 @@ struct WorkBlock {
   std::string alerts_text;  // alerts.csv rows of the block
   std::vector<FlaggedStep> flags;
   std::vector<FitStatus> status;
-  double detect_seconds = 0.0;
-  double evaluate_seconds = 0.0;
+  double detect_seconds = 0.0, detect_cpu_seconds = 0.0;
+  double evaluate_seconds = 0.0, evaluate_cpu_seconds = 0.0;
 
-  // Steps the detector does not write must read as NaN (bands.h5 of the weekly schedule); when it writes the
-  // whole grid, the fill would be a wasted pass over four arrays per series.
+  // Steps the detector does not write must read as NaN where they are written out (bands.h5 of the weekly
+  // schedule); elsewhere the fill would be a wasted pass over four arrays per series.
   void size_outputs(bool nan_fill) {
     const auto n = static_cast<std::size_t>(data.count * data.steps);
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -106,6 +114,7 @@ struct PassResult {
   std::int64_t alerts = 0;
   double wall_seconds = 0.0;
   double read_seconds = 0.0, detect_seconds = 0.0, evaluate_seconds = 0.0, write_seconds = 0.0;
+  double detect_cpu_seconds = 0.0, evaluate_cpu_seconds = 0.0;
 };
 
 // Consecutive series [first, first + count) of a pass.
@@ -139,7 +148,7 @@ void FlagCollector::collect(const SeriesBlock& block, std::int64_t i, const Dete
 namespace {
 
 // Formats a block's alert rows (in the parallel stage; the serial stage only writes the bytes).
-void format_alert_rows(WorkBlock& block, const TimeGrid& grid) {
+void format_alert_rows(WorkBlock& block, const StepTimes& times) {
   std::string& out = block.alerts_text;
   out.clear();
   for (const Alert& a : block.alerts) {
@@ -148,16 +157,16 @@ void format_alert_rows(WorkBlock& block, const TimeGrid& grid) {
     out += ',';
     append_csv_text(out, s.meter());
     out += ',';
-    append_utc_time(out, grid.time_at(a.start));
+    times.append(out, a.start);
     out += ',';
-    append_utc_time(out, grid.time_at(a.end));
+    times.append(out, a.end);
     for (const double v : {static_cast<double>(a.observed), static_cast<double>(a.expected), static_cast<double>(a.lower),
                            static_cast<double>(a.upper), static_cast<double>(a.max_score), a.impact_usd}) {
       out += ',';
       append_g6(out, v);
     }
     out += ',';
-    append_utc_time(out, grid.time_at(a.raised_at));
+    times.append(out, a.raised_at);
     out += a.overlaps_event ? ",true\n" : ",false\n";
   }
 }
@@ -172,8 +181,9 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
   if (ranges.empty()) ranges.push_back({0, info.series_count});
   std::int64_t n_series = 0;
   for (const SeriesRange& r : ranges) n_series += r.count;
-  // Every step is written when the scored window is the whole grid; else the rest must read as NaN.
-  const bool nan_fill = first_scored > 0;
+  // Detectors write every scored step and the evaluation reads nothing else; only bands.h5 shows the steps
+  // before a weekly schedule's scored window, which must read as NaN there.
+  const bool nan_fill = first_scored > 0 && outputs.bands != nullptr;
   const std::int64_t block_series = std::min(
       n_series, block_series_option > 0 ? block_series_option : std::max<std::int64_t>(1, (4 << 20) / (grid.steps * 4)));
   const int threads = static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
@@ -187,6 +197,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
   }
   oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(detector, config); });
 
+  const StepTimes step_times(grid);
   PassResult result;
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(grid.steps)));
   ProgressReporter progress(label, "series", n_series);
@@ -233,6 +244,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                 const auto input_of = [&](std::int64_t i) { return SeriesInput{b.row(i), static_cast<std::uint64_t>(b.first_series + i)}; };
                 // 1. Detection.
                 const auto t0 = Clock::now();
+                const double cpu0 = thread_cpu_seconds();
                 block->status.assign(static_cast<std::size_t>(b.count), FitStatus::ok);
                 if (period == 0) {
                   for (std::int64_t i = 0; i < b.count; ++i)
@@ -255,6 +267,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                   }
                 }
                 const auto t1 = Clock::now();
+                const double cpu1 = thread_cpu_seconds();
                 // 2. Evaluation and the outputs' inputs.
                 const std::uint64_t event_base = b.series.empty() ? 0 : b.series.front().first_event;
                 for (std::int64_t i = 0; i < b.count; ++i) {
@@ -279,9 +292,11 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                   if (outputs.flags != nullptr) outputs.flags->collect(b, i, out, config.z, block->flags);
                   block->value_hashes[static_cast<std::size_t>(i)] = hash_values(b.row(i));
                 }
-                if (outputs.alerts_csv != nullptr) format_alert_rows(*block, grid);
+                if (outputs.alerts_csv != nullptr) format_alert_rows(*block, step_times);
                 block->detect_seconds = std::chrono::duration<double>(t1 - t0).count();
                 block->evaluate_seconds = seconds_since(t1);
+                block->detect_cpu_seconds = cpu1 - cpu0;
+                block->evaluate_cpu_seconds = thread_cpu_seconds() - cpu1;
                 return block;
               }) &
           // Serial, in order: outputs are written in series order, whatever the thread count.
@@ -301,6 +316,8 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
             result.alerts += static_cast<std::int64_t>(block->alerts.size());
             result.detect_seconds += block->detect_seconds;
             result.evaluate_seconds += block->evaluate_seconds;
+            result.detect_cpu_seconds += block->detect_cpu_seconds;
+            result.evaluate_cpu_seconds += block->evaluate_cpu_seconds;
             result.write_seconds += seconds_since(t0);
             progress.advance(b.count);
             free_blocks.push(block);
@@ -466,7 +483,8 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
                                   {"series", sample.series},
                                   {"sample", sample.json},
                                   {"metrics", baseline.report.to_json()},
-                                  {"wall_seconds", baseline.wall_seconds}};
+                                  {"wall_seconds", baseline.wall_seconds},
+                                  {"cpu_seconds", baseline.detect_cpu_seconds + baseline.evaluate_cpu_seconds}};
   }
 
   const double wall = main.wall_seconds;
@@ -475,7 +493,8 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
                            {"wall_seconds", wall},
                            {"stage_seconds",
                             {{"read", main.read_seconds}, {"fit_and_score", main.detect_seconds}, {"evaluate", main.evaluate_seconds}, {"write", main.write_seconds}}},
-                           {"stage_seconds_note", "read and write are serial wall time; fit_and_score and evaluate are summed over threads"}};
+                           {"stage_cpu_seconds", {{"fit_and_score", main.detect_cpu_seconds}, {"evaluate", main.evaluate_cpu_seconds}}},
+                           {"stage_seconds_note", "read and write are serial wall time; fit_and_score and evaluate are summed over threads (stage_cpu_seconds: their thread CPU time)"}};
   summary["peak_rss_bytes"] = peak_rss_bytes();
   summary["context"] = to_json(current_run_context(threads));
   summary["total_wall_seconds"] = seconds_since(start);

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "meterbench/core/time_grid.hpp"
 
 namespace meterbench {
 
@@ -32,7 +31,7 @@ void append_g6(std::string& out, double v) {
   }
   // Decimal exponent e (a in [10^e, 10^(e+1))) from the binary one, corrected by the scaled value's range.
   const int binary_exponent = static_cast<int>((std::bit_cast<std::uint64_t>(a) >> 52) & 0x7FF) - 1023;
-  int e = static_cast<int>(std::floor(binary_exponent * 0.30102999566398120));
+  int e = (binary_exponent * 78913) >> 18;  // floor(binary_exponent x log10(2)) for |binary_exponent| < 2^11, no libm call
   double p = scale_to_six_digits(a, e);
   if (p >= 1e6) p = scale_to_six_digits(a, ++e);
   if (p < 1e5) p = scale_to_six_digits(a, --e);
@@ -108,6 +107,15 @@ void append_utc_time(std::string& out, std::int64_t unix_seconds) {
     const char text[10] = {'T', static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':', static_cast<char>('0' + m / 10),
                            static_cast<char>('0' + m % 10), ':', static_cast<char>('0' + s / 10), static_cast<char>('0' + s % 10), 'Z'};
     out.append(text, sizeof(text));
+  }
+}
+
+StepTimes::StepTimes(const TimeGrid& grid) : grid_(grid) {
+  offsets_.reserve(static_cast<std::size_t>(grid.steps) + 1);
+  offsets_.push_back(0);
+  for (std::int64_t t = 0; t < grid.steps; ++t) {
+    append_utc_time(text_, grid.time_at(t));
+    offsets_.push_back(text_.size());
   }
 }
 
