@@ -247,9 +247,11 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                 const double cpu0 = thread_cpu_seconds();
                 block->status.assign(static_cast<std::size_t>(b.count), FitStatus::ok);
                 if (period == 0) {
+                  // One fit over the whole grid; only the evaluated steps are scored (the random baseline of a
+                  // weekly run fits like a retrospective one but is evaluated on the scheduled weeks only).
+                  const DetectionWindow window{0, b.steps, first_scored, b.steps};
                   for (std::int64_t i = 0; i < b.count; ++i)
-                    block->status[static_cast<std::size_t>(i)] =
-                        detector.detect(input_of(i), DetectionWindow::retrospective(b.steps), *state.workspace, output_of(i));
+                    block->status[static_cast<std::size_t>(i)] = detector.detect(input_of(i), window, *state.workspace, output_of(i));
                 } else if (detector.reuses_work_across_periods()) {
                   for (std::int64_t i = 0; i < b.count; ++i)
                     block->status[static_cast<std::size_t>(i)] =
