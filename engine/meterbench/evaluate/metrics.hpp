@@ -272,7 +272,11 @@ class EvaluationAccumulator {
     std::int64_t start = 0, lo = 0, hi = 0;
   };
   struct Scratch {
-    std::vector<std::int32_t> diff_event, diff_pre, diff_ext;  // interval marks, window-relative
+    struct Mark {  // +1 / -1 changes of the interval coverages at a window-relative step
+      std::size_t pos = 0;
+      std::int32_t event = 0, pre = 0, ext = 0;
+    };
+    std::vector<Mark> marks;  // few per series (two per interval), sorted by pos before the sweep
     std::vector<std::int32_t> prefix_event, prefix_ignored;    // counts of marked steps before each step
     std::vector<std::int32_t> prefix_observed;                // count of observed steps before each step
     std::vector<double> deviation_prefix;                     // sum of |observed - expected| before each step
