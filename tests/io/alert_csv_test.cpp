@@ -67,5 +67,19 @@ TEST(AlertCsv, TimesAndText) {
   EXPECT_EQ(out, "plain,\"a,\"\"b\"\"\"");
 }
 
+TEST(AlertCsv, StepTimesMatchTheFormatterInsideAndOutsideTheGrid) {
+  const TimeGrid hourly{parse_utc_timestamp("2024-02-28T22:00:00Z"), 3600, 30};
+  const StepTimes times(hourly);
+  for (const std::int64_t step : {std::int64_t{-2}, std::int64_t{0}, std::int64_t{1}, std::int64_t{2}, std::int64_t{29}, std::int64_t{30}, std::int64_t{500}}) {
+    std::string expected, got;
+    append_utc_time(expected, hourly.time_at(step));
+    times.append(got, step);
+    EXPECT_EQ(got, expected) << step;
+  }
+  std::string midnight;
+  times.append(midnight, 2);
+  EXPECT_EQ(midnight, "2024-02-29");
+}
+
 }  // namespace
 }  // namespace meterbench
