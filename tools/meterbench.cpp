@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "meterbench/core/version.hpp"
+#include "meterbench/distributed/process_group.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
 namespace cli = meterbench::cli;
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     if (spdlog::default_logger() != nullptr) spdlog::error("{}", e.what());
     else std::fprintf(stderr, "error: %s\n", e.what());
+    // Under mpirun, a failure the other processes have not agreed on (they may be waiting in a collective)
+    // ends them all; agreed failures (DistributedError) end every process on its own.
+    if (dynamic_cast<const meterbench::DistributedError*>(&e) == nullptr && meterbench::mpi_available() && meterbench::launcher_world_size() > 1)
+      meterbench::process_group().abort(1, e.what());
     return 1;
   }
   return 0;

@@ -4,9 +4,11 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
 #include "meterbench/backtest/backtest.hpp"
+#include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
 namespace meterbench::cli {
@@ -15,7 +17,7 @@ namespace {
 struct BacktestCommand {
   meterbench::BacktestOptions options;
   std::string schedule = "retrospective";
-  bool no_alerts = false, no_baseline = false;
+  bool no_alerts = false, no_baseline = false, resume = false;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("backtest", "Fit a detector over every series of a dataset, score, and measure accuracy and throughput");
@@ -36,6 +38,7 @@ struct BacktestCommand {
         ->capture_default_str();
     cmd->add_option("--min-impact", options.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
     cmd->add_option("--delay-tolerance", options.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
+    cmd->add_flag("--resume", resume, "Under mpirun: reuse the verified per-rank parts of a failed run of the same command");
     add_common_options(*cmd, common);
     return cmd;
   }
@@ -46,7 +49,14 @@ struct BacktestCommand {
     options.schedule = meterbench::schedule_from_string(schedule);
     options.write_alerts = !no_alerts;
     options.random_baseline = !no_baseline;
+    // Under mpirun each process runs its share of the series; started directly, the group is this process.
+    meterbench::ProcessGroup& group = meterbench::process_group();
+    std::optional<meterbench::BacktestScaleOut> scale_out;
+    if (group.size() > 1) scale_out.emplace(group, resume);
+    else if (resume) spdlog::warn("backtest: --resume reuses per-rank parts of runs under mpirun; this is one process: running everything");
+    options.scale_out = scale_out ? &*scale_out : nullptr;
     const nlohmann::json s = meterbench::run_backtest(options);
+    if (group.rank() != 0) return;  // rank 0 reports for the group
     std::printf("backtest %s (%s schedule) on %s: %s series, fit status ok %s\n", options.model.c_str(), schedule.c_str(),
                 options.data.c_str(), s["dataset"]["series"].dump().c_str(), s["fit_status"]["ok"].dump().c_str());
     if (!s["metrics"].is_null()) {

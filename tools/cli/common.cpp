@@ -1,9 +1,12 @@
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
 #include "meterbench/core/version.hpp"
+#include "meterbench/distributed/process_group.hpp"
 
 namespace meterbench::cli {
 
@@ -16,7 +19,11 @@ void add_common_options(CLI::App& command, CommonOptions& common) {
 
 void setup_logging(const CommonOptions& common) {
   auto logger = spdlog::stderr_color_mt("meterbench");
-  logger->set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
+  // Under mpirun every process logs: tag the lines with the rank.
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank == nullptr) rank = std::getenv("PMI_RANK");
+  logger->set_pattern(rank != nullptr && meterbench::launcher_world_size() > 1 ? fmt::format("[%H:%M:%S.%e] [rank {}] [%^%l%$] %v", rank)
+                                                                                : std::string("[%H:%M:%S.%e] [%^%l%$] %v"));
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(common.log_level));
   if (meterbench::is_unoptimized_build())

@@ -18,6 +18,7 @@
 
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/random.hpp"
+#include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/io/alert_csv.hpp"
 #include "meterbench/io/bands_file.hpp"
@@ -50,6 +51,9 @@ double thread_cpu_seconds() {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
+// Timings cross processes as integer nanoseconds (reductions are on integers).
+std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
+double from_ns(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
 
 // A fast 64-bit content hash of one series' values (bit patterns, so NaN gaps count): the dataset's
 // fingerprint combines them in series order, so it does not depend on block size or thread count.
@@ -117,16 +121,14 @@ struct PassResult {
   double detect_cpu_seconds = 0.0, evaluate_cpu_seconds = 0.0;
 };
 
-// Consecutive series [first, first + count) of a pass.
-struct SeriesRange {
-  std::int64_t first = 0, count = 0;
-};
 
 struct PassOutputs {
   std::ofstream* alerts_csv = nullptr;   ///< alerts at z, in series order
   BandsWriter* bands = nullptr;          ///< expected range per step
   bool evaluate = true;                  ///< accumulate metrics (needs labels for most of them)
   FlagCollector* flags = nullptr;        ///< flagged steps (the `detect` command)
+  BacktestScaleOut* scale_out = nullptr; ///< run this process's range and combine totals across processes
+  bool resumable = false;                ///< with scale_out: reuse (and save) this process's verified totals
 };
 
 }  // namespace
@@ -179,13 +181,25 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
   if (ranges.empty()) ranges.push_back({0, info.series_count});
-  std::int64_t n_series = 0;
+  std::int64_t n_series = 0;  // of the pass over every process: the fingerprint's seed
   for (const SeriesRange& r : ranges) n_series += r.count;
+  if (outputs.scale_out != nullptr) {  // this process's share of the ranges
+    const SeriesRange mine = outputs.scale_out->range();
+    std::vector<SeriesRange> shared;
+    for (const SeriesRange& r : ranges) {
+      const std::int64_t first = std::max(r.first, mine.first), end = std::min(r.end(), mine.end());
+      if (first < end) shared.push_back({first, end - first});
+    }
+    if (shared.empty()) shared.push_back({mine.first, 0});
+    ranges = std::move(shared);
+  }
+  std::int64_t local_series = 0;
+  for (const SeriesRange& r : ranges) local_series += r.count;
   // Detectors write every scored step and the evaluation reads nothing else; only bands.h5 shows the steps
   // before a weekly schedule's scored window, which must read as NaN there.
   const bool nan_fill = first_scored > 0 && outputs.bands != nullptr;
   const std::int64_t block_series = std::min(
-      n_series, block_series_option > 0 ? block_series_option : std::max<std::int64_t>(1, (4 << 20) / (grid.steps * 4)));
+      local_series, block_series_option > 0 ? block_series_option : std::max<std::int64_t>(1, (4 << 20) / (grid.steps * 4)));
   const int threads = static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
   const int tokens = pipeline_tokens(threads);
 
@@ -200,11 +214,15 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
   const StepTimes step_times(grid);
   PassResult result;
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(grid.steps)));
-  ProgressReporter progress(label, "series", n_series);
+  ProgressReporter progress(label, "series", local_series);
   std::size_t next_range = 0;
   std::int64_t next_first = ranges.front().first;
-
-  oneapi::tbb::parallel_pipeline(
+  std::vector<std::uint64_t> value_hashes;  // with scale_out: the fingerprint is chained after the gather
+  std::optional<PassTotals> saved;
+  if (outputs.scale_out != nullptr && outputs.resumable) saved = outputs.scale_out->load_saved(EvaluationAccumulator(config).counts());
+  std::string failure;
+  try {
+  if (!saved) oneapi::tbb::parallel_pipeline(
       static_cast<std::size_t>(tokens),
       // Serial, in order: HDF5 reads stay on one stage.
       oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
@@ -306,6 +324,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
             const auto t0 = Clock::now();
             const SeriesBlock& b = block->data;
             for (const std::uint64_t h : block->value_hashes) fingerprint = mix64(fingerprint ^ h);
+            if (outputs.scale_out != nullptr) value_hashes.insert(value_hashes.end(), block->value_hashes.begin(), block->value_hashes.end());
             if (outputs.alerts_csv != nullptr) outputs.alerts_csv->write(block->alerts_text.data(), static_cast<std::streamsize>(block->alerts_text.size()));
             if (outputs.flags != nullptr) {
               for (const FlaggedStep& f : block->flags)
@@ -325,15 +344,45 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
             free_blocks.push(block);
           }));
 
+  } catch (const std::exception& e) {
+    if (outputs.scale_out == nullptr) throw;
+    failure = e.what();  // agreed with the other processes below, so none waits for this one forever
+  }
   // Integer counts: the merge order does not change the result.
   EvaluationAccumulator total(config);
   for (const ThreadState& state : states) {
     total.merge(state.evaluation);
     for (std::size_t s = 0; s < kFitStatusCount; ++s) result.status_counts[s] += state.status_counts[s];
   }
-  result.report = total.report();
   result.fingerprint = fingerprint;
   result.wall_seconds = seconds_since(start);
+  if (outputs.scale_out != nullptr) {
+    PassTotals totals = saved ? std::move(*saved) : PassTotals{};
+    if (!saved) {
+      totals = {total.counts(), result.status_counts, result.alerts, std::move(value_hashes), to_ns(result.read_seconds),
+                to_ns(result.detect_seconds), to_ns(result.evaluate_seconds), to_ns(result.write_seconds),
+                to_ns(result.detect_cpu_seconds), to_ns(result.evaluate_cpu_seconds), 0};
+      if (outputs.alerts_csv != nullptr) outputs.alerts_csv->flush();
+      if (outputs.resumable && failure.empty()) outputs.scale_out->save(totals);
+    }
+    totals.wall_ns = to_ns(result.wall_seconds);
+    outputs.scale_out->check(failure, label);
+    outputs.scale_out->combine(totals);
+    total = EvaluationAccumulator(config);
+    total.merge(totals.counts);
+    result.status_counts = totals.status_counts;
+    result.alerts = totals.alerts;
+    result.fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(grid.steps)));
+    for (const std::uint64_t h : totals.value_hashes) result.fingerprint = mix64(result.fingerprint ^ h);
+    result.read_seconds = from_ns(totals.read_ns);
+    result.detect_seconds = from_ns(totals.detect_ns);
+    result.evaluate_seconds = from_ns(totals.evaluate_ns);
+    result.write_seconds = from_ns(totals.write_ns);
+    result.detect_cpu_seconds = from_ns(totals.detect_cpu_ns);
+    result.evaluate_cpu_seconds = from_ns(totals.evaluate_cpu_ns);
+    result.wall_seconds = from_ns(totals.wall_ns);
+  }
+  result.report = total.report();
   progress.finish();
   return result;
 }
@@ -397,7 +446,15 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     throw std::invalid_argument(fmt::format("random_baseline_chunk must be >= 1, got {}", options.random_baseline_chunk));
   if (!(options.impact_filter_usd >= 0.0))
     throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.impact_filter_usd));
-  StagedOutput output(options.out_dir, options.overwrite);
+  BacktestScaleOut* const scale_out = options.scale_out;
+  const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches the run directory
+  if (scale_out != nullptr && options.save_bands && scale_out->group().size() > 1)
+    throw std::invalid_argument(fmt::format("--save-bands is not supported across {} processes yet (bands.h5 would need its per-rank "
+                                            "parts merged): run it without mpirun, or drop --save-bands",
+                                            scale_out->group().size()));
+  std::optional<StagedOutput> staged;
+  if (writer) staged.emplace(options.out_dir, options.overwrite);
+  const std::filesystem::path temp = writer ? staged->temp_path() : std::filesystem::path();
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
@@ -422,29 +479,44 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   config.validate();
   if (!info.has_labels) spdlog::warn("backtest: {} has no labels: alerts and throughput are reported, accuracy metrics are skipped", options.data.string());
 
-  std::filesystem::create_directories(output.temp_path());
+  if (writer) std::filesystem::create_directories(temp);
   const int threads = static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
   spdlog::info("backtest: {} on {} ({} series x {} steps), {} schedule, {} threads -> {}", options.model, options.data.string(),
                info.series_count, grid.steps, to_string(options.schedule), threads, options.out_dir.string());
 
-  std::ofstream alerts_csv;
-  if (options.write_alerts) {
-    alerts_csv.open(output.temp_path() / "alerts.csv");
-    alerts_csv << "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
-  }
-  std::unique_ptr<BandsWriter> bands;
   nlohmann::json model_json = {{"name", options.model}, {"parameters", nlohmann::json::object()}, {"flag_threshold", config.z}};
   for (const auto& [key, value] : detector->parameters()) model_json["parameters"][key] = value;
+  if (scale_out != nullptr) {
+    const nlohmann::json run_key = {options.data.string(), model_json, to_string(options.schedule), first_scored, config.delay_tolerance_steps,
+                                    config.impact_filter_usd, options.write_alerts, info.series_count, grid.steps};
+    scale_out->plan(reader, options.out_dir, run_key.dump());
+  }
+  // Several processes: each writes its alert rows to its part; the writer joins them after the pass.
+  const std::filesystem::path alerts_path = scale_out != nullptr ? scale_out->alerts_part() : temp / "alerts.csv";
+  std::ofstream alerts_csv;
+  if (options.write_alerts) {
+    // A part kept for --resume is opened for appending nothing: the pass is skipped when it verifies.
+    alerts_csv.open(alerts_path, scale_out != nullptr ? std::ios::app : std::ios::trunc);
+    if (scale_out == nullptr) alerts_csv << "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
+  }
+  std::unique_ptr<BandsWriter> bands;
   if (options.save_bands)
-    bands = std::make_unique<BandsWriter>(output.temp_path() / "bands.h5", info, options.data.string(), model_json.dump());
+    bands = std::make_unique<BandsWriter>(temp / "bands.h5", info, options.data.string(), model_json.dump());
 
   const PassResult main =
-      run_pass(reader, *detector, options.block_series, config, first_scored, period, {options.write_alerts ? &alerts_csv : nullptr, bands.get()},
-               "backtest");
+      run_pass(reader, *detector, options.block_series, config, first_scored, period,
+               {options.write_alerts ? &alerts_csv : nullptr, bands.get(), true, nullptr, scale_out, true}, "backtest");
   if (bands) bands->finish();
   if (options.write_alerts) {
     alerts_csv.close();
-    if (!alerts_csv) throw OutputError(fmt::format("cannot write {}", (output.temp_path() / "alerts.csv").string()));
+    if (!alerts_csv) throw OutputError(fmt::format("cannot write {}", alerts_path.string()));
+    if (scale_out != nullptr && writer) {
+      std::ofstream joined(temp / "alerts.csv", std::ios::binary);
+      joined << "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
+      scale_out->append_alert_parts(joined);
+      joined.close();
+      if (!joined) throw OutputError(fmt::format("cannot write {}", (temp / "alerts.csv").string()));
+    }
   }
 
   const std::int64_t points = info.series_count * (grid.steps - first_scored);
@@ -480,7 +552,8 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     random_config.sweep_thresholds = false;  // compared at the model's flag rate only; AUC-PR comes from the histograms
     const BaselineSample sample = baseline_sample(info, options.random_baseline_series, options.random_baseline_chunk);
     const PassResult baseline =
-        run_pass(reader, *random, options.block_series, random_config, first_scored, 0, {}, "random baseline", sample.ranges);
+        run_pass(reader, *random, options.block_series, random_config, first_scored, 0, {.scale_out = scale_out}, "random baseline",
+                 sample.ranges);
     summary["baseline_random"] = {{"flag_rate", flag_rate},
                                   {"series", sample.series},
                                   {"sample", sample.json},
@@ -501,16 +574,19 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   summary["context"] = to_json(current_run_context(threads));
   summary["total_wall_seconds"] = seconds_since(start);
 
+  if (scale_out != nullptr) summary["processes"] = {{"count", scale_out->group().size()}, {"group", scale_out->group().describe()}};
+  if (!writer) return summary;
   if (info.has_labels) {
-    std::ofstream per_kind(output.temp_path() / "per_kind.csv");
+    std::ofstream per_kind(temp / "per_kind.csv");
     write_per_kind_csv(main.report, per_kind);
-    std::ofstream buckets(output.temp_path() / "per_size_bucket.csv");
+    std::ofstream buckets(temp / "per_size_bucket.csv");
     write_per_size_bucket_csv(main.report, buckets);
-    std::ofstream curve(output.temp_path() / "pr_curve.csv");
+    std::ofstream curve(temp / "pr_curve.csv");
     write_pr_curve_csv(main.report, curve);
   }
-  std::ofstream(output.temp_path() / "summary.json") << summary.dump(2) << '\n';
-  output.commit();
+  std::ofstream(temp / "summary.json") << summary.dump(2) << '\n';
+  staged->commit();
+  if (scale_out != nullptr) scale_out->remove_parts();
   return summary;
 }
 

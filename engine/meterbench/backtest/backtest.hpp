@@ -16,6 +16,8 @@
 
 namespace meterbench {
 
+class BacktestScaleOut;
+
 /// A step flagged by a detector, with what the alert row shows.
 struct FlaggedStep {
   std::uint64_t series_index = 0;
@@ -58,6 +60,9 @@ struct BacktestOptions {
   std::int64_t random_baseline_chunk = 1000;      ///< the sample is made of chunks of this many consecutive series
   double impact_filter_usd = 100.0;       ///< alerts below this impact are hidden in the filtered metrics
   double delay_tolerance_days = 7.0;      ///< k of the event-wise metrics
+  /// Several processes (engine/meterbench/distributed/scale_out.hpp): this one runs its share of the series
+  /// and the totals are combined; only the group's writer writes the run directory. Null: every series here.
+  BacktestScaleOut* scale_out = nullptr;
 };
 
 /// `meterbench detect`: one row per flagged step of a retrospective run, for real usage.

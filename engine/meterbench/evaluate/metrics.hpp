@@ -253,6 +253,8 @@ class EvaluationAccumulator {
   void add_series(const SeriesEvaluationInput& input, std::vector<Alert>* alerts_out = nullptr);
   /// Adds another accumulator's counts (same config). Exact: any merge order gives the same counts.
   void merge(const EvaluationAccumulator& other);
+  /// Adds counts of the same config combined elsewhere (other processes: engine/meterbench/distributed/).
+  void merge(const EvaluationCounts& counts) { counts_.merge(counts); }
   [[nodiscard]] const EvaluationCounts& counts() const { return counts_; }
   [[nodiscard]] const EvaluationConfig& config() const { return config_; }
   [[nodiscard]] const std::vector<double>& thresholds() const { return thresholds_; }
