@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "meterbench/core/anomaly.hpp"
+#include "meterbench/distributed/process_group.hpp"
 #include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
@@ -45,7 +46,9 @@ struct GenerateCommand {
     if (chunk < 0) throw std::invalid_argument(fmt::format("--chunk must be >= 0, got {}", chunk));
     options.write.chunk_series = chunk;
     options.write.compression_level = compress;
+    options.group = &meterbench::process_group();  // under mpirun: every rank generates its share
     const meterbench::GenerateSummary s = meterbench::generate_dataset(sc, options);
+    if (options.group->rank() != 0) return;  // rank 0 reports
     std::printf("generated %s: %lld series x %lld steps, %lld events, %.0f USD injected impact\n", options.out.c_str(),
                 static_cast<long long>(s.series), static_cast<long long>(s.steps), static_cast<long long>(s.events), s.impact_usd);
     std::printf("  %.2f s wall, %.0f series/s, %.1f MB/s written (%.1f MB), %d threads\n", s.wall_seconds,

@@ -1,0 +1,75 @@
+#include "meterbench/distributed/generate_parts.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/output_path.hpp"
+
+namespace meterbench {
+
+namespace {
+constexpr std::uint64_t kBlockMagic = 0x6B6C62747261706DULL;  // "mpartblk"
+
+template <typename T>
+void write_array(std::ofstream& out, const std::vector<T>& v) {
+  out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(T)));
+}
+template <typename T>
+void read_array(std::ifstream& in, std::vector<T>& v, std::size_t n) {
+  v.resize(n);
+  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T)));
+}
+}  // namespace
+
+std::filesystem::path parts_directory(const std::filesystem::path& output) {
+  const std::filesystem::path dir = output.parent_path().empty() ? std::filesystem::path(".") : output.parent_path();
+  return dir / fmt::format(".{}.parts", output.filename().string());
+}
+
+BlockPartWriter::BlockPartWriter(const std::filesystem::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+  if (!out_) throw OutputError(fmt::format("cannot create part file '{}'", path.string()));
+}
+
+void BlockPartWriter::write(const SeriesBlock& block, std::int64_t unplaced) {
+  const std::array<std::uint64_t, 6> header = {kBlockMagic,
+                                               static_cast<std::uint64_t>(block.first_series),
+                                               static_cast<std::uint64_t>(block.count),
+                                               static_cast<std::uint64_t>(block.steps),
+                                               block.events.size(),
+                                               static_cast<std::uint64_t>(unplaced)};
+  out_.write(reinterpret_cast<const char*>(header.data()), sizeof(header));
+  write_array(out_, block.values);
+  write_array(out_, block.labels);
+  write_array(out_, block.series);
+  write_array(out_, block.events);
+}
+
+void BlockPartWriter::finish() {
+  out_.close();
+  if (!out_) throw OutputError(fmt::format("cannot write part file '{}'", path_.string()));
+}
+
+BlockPartReader::BlockPartReader(const std::filesystem::path& path) : path_(path), in_(path, std::ios::binary) {
+  if (!in_) throw DatasetError(fmt::format("part file '{}' is missing", path.string()));
+}
+
+bool BlockPartReader::next(SeriesBlock& block, std::int64_t& unplaced) {
+  std::array<std::uint64_t, 6> header{};
+  in_.read(reinterpret_cast<char*>(header.data()), sizeof(header));
+  if (in_.gcount() == 0 && in_.eof()) return false;
+  if (!in_ || header[0] != kBlockMagic) throw DatasetError(fmt::format("part file '{}' is torn or not a part file", path_.string()));
+  const auto first = static_cast<std::int64_t>(header[1]), count = static_cast<std::int64_t>(header[2]), steps = static_cast<std::int64_t>(header[3]);
+  block.reset(first, count, steps, true);
+  const auto n = static_cast<std::size_t>(count * steps);
+  read_array(in_, block.values, n);
+  read_array(in_, block.labels, n);
+  read_array(in_, block.series, static_cast<std::size_t>(count));
+  read_array(in_, block.events, static_cast<std::size_t>(header[4]));
+  unplaced = static_cast<std::int64_t>(header[5]);
+  if (!in_) throw DatasetError(fmt::format("part file '{}' ends inside a block of series [{}, {})", path_.string(), first, first + count));
+  return true;
+}
+
+}  // namespace meterbench

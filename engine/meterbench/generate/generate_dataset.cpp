@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <oneapi/tbb/concurrent_queue.h>
@@ -13,6 +14,8 @@
 
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/version.hpp"
+#include "meterbench/distributed/generate_parts.hpp"
+#include "meterbench/distributed/process_group.hpp"
 #include "meterbench/generate/series_generator.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/parallel.hpp"
@@ -41,10 +44,26 @@ GenerateSummary generate_dataset(const Scenario& scenario, const GenerateOptions
   const std::int64_t block_series =
       std::min(n_series, options.block_series > 0 ? options.block_series : default_block_series(grid.steps));
 
-  StagedOutput output(options.out, options.overwrite);
+  // Across processes: rank r generates an equal share of the series (the cost per series does not depend
+  // on its gaps); ranks other than 0 stream theirs to a part that rank 0 appends in rank order.
+  ProcessGroup* const group = options.group != nullptr && options.group->size() > 1 ? options.group : nullptr;
+  const bool is_writer = group == nullptr || group->rank() == 0;
+  SeriesRange range{0, n_series};
+  if (group != nullptr) {
+    const std::int64_t r = group->rank(), k = group->size();
+    range = {n_series * r / k, n_series * (r + 1) / k - n_series * r / k};
+  }
+  const auto part_path = [&](int rank) {
+    return parts_directory(options.out) / fmt::format("generate.rank-{}-of-{}.bin", rank, group != nullptr ? group->size() : 1);
+  };
+  std::optional<StagedOutput> staged;
+  std::optional<DatasetWriter> file;
+  std::optional<BlockPartWriter> part;
+  if (is_writer) staged.emplace(options.out, options.overwrite);
+  StagedOutput* const output_ptr = is_writer ? &*staged : nullptr;
   const auto estimated_bytes = static_cast<std::uintmax_t>(n_series) * static_cast<std::uintmax_t>(grid.steps) * 5u +
                                static_cast<std::uintmax_t>(n_series) * sizeof(SeriesRecord);
-  if (options.write.compression_level == 0) output.require_free_space(estimated_bytes);
+  if (is_writer && options.write.compression_level == 0) output_ptr->require_free_space(estimated_bytes);
 
   DatasetInfo info;
   info.grid = grid;
@@ -54,7 +73,12 @@ GenerateSummary generate_dataset(const Scenario& scenario, const GenerateOptions
   info.scenario = scenario.text;
   info.source = "generated";
   info.tool_version = tool_version();
-  DatasetWriter writer(output.temp_path(), info, options.write);
+  if (is_writer) file.emplace(output_ptr->temp_path(), info, options.write);
+  if (!is_writer) {
+    std::error_code ec;
+    std::filesystem::create_directories(parts_directory(options.out), ec);
+    part.emplace(part_path(group->rank()));
+  }
 
   const SeriesGenerator generator(scenario, scenario.seed);
   oneapi::tbb::enumerable_thread_specific<GeneratorWorkspace> workspaces;
@@ -75,22 +99,34 @@ GenerateSummary generate_dataset(const Scenario& scenario, const GenerateOptions
   GenerateSummary summary;
   summary.series = n_series;
   summary.steps = grid.steps;
-  ProgressReporter progress("generate", "series", n_series);
-  std::int64_t next_first = 0;
+  ProgressReporter progress("generate", "series", range.count);
+  std::int64_t next_first = range.first;
+  // The writer's tally of a block, in series order (impact_usd is a floating-point sum: order matters).
+  const auto tally = [&](const SeriesBlock& data, std::int64_t unplaced) {
+    summary.unplaced_injections += unplaced;
+    for (const EventRecord& ev : data.events) {
+      ++summary.events_by_kind[ev.kind];
+      summary.impact_usd += ev.impact_usd;
+    }
+    summary.events += static_cast<std::int64_t>(data.events.size());
+    for (const SeriesRecord& s : data.series) ++summary.series_by_profile[s.profile];
+  };
 
+  std::string failure;
+  try {
   oneapi::tbb::parallel_pipeline(
       static_cast<std::size_t>(tokens),
       // Serial, in order: hand out the next block of series indices.
       oneapi::tbb::make_filter<void, GeneratedBlock*>(oneapi::tbb::filter_mode::serial_in_order,
                                                       [&](oneapi::tbb::flow_control& fc) -> GeneratedBlock* {
-                                                        if (next_first >= n_series) {
+                                                        if (next_first >= range.end()) {
                                                           fc.stop();
                                                           return nullptr;
                                                         }
                                                         GeneratedBlock* block = nullptr;
                                                         const bool popped = free_blocks.try_pop(block);
                                                         METERBENCH_CHECK(popped);
-                                                        const std::int64_t count = std::min(block_series, n_series - next_first);
+                                                        const std::int64_t count = std::min(block_series, range.end() - next_first);
                                                         block->data.reset(next_first, count, grid.steps, true);
                                                         next_first += count;
                                                         return block;
@@ -111,21 +147,41 @@ GenerateSummary generate_dataset(const Scenario& scenario, const GenerateOptions
               }) &
           // Serial, in order: write to HDF5 and tally.
           oneapi::tbb::make_filter<GeneratedBlock*, void>(oneapi::tbb::filter_mode::serial_in_order, [&](GeneratedBlock* block) {
-            writer.write(block->data);
-            summary.unplaced_injections += block->unplaced;
-            for (const EventRecord& ev : block->data.events) {
-              ++summary.events_by_kind[ev.kind];
-              summary.impact_usd += ev.impact_usd;
+            if (file) {
+              file->write(block->data);
+              tally(block->data, block->unplaced);
+            } else {
+              part->write(block->data, block->unplaced);
             }
-            summary.events += static_cast<std::int64_t>(block->data.events.size());
-            for (const SeriesRecord& s : block->data.series) ++summary.series_by_profile[s.profile];
             progress.advance(block->data.count);
             free_blocks.push(block);
           }));
 
-  writer.finish();
-  output.commit();
+  if (part) part->finish();
+  } catch (const std::exception& e) {
+    if (group == nullptr) throw;
+    failure = e.what();
+  }
   progress.finish();
+  if (group != nullptr) agree_on_failure(*group, failure, range, "generate");
+  if (!is_writer) return summary;  // rank 0 reports
+  if (group != nullptr) {
+    SeriesBlock data;
+    std::int64_t unplaced = 0;
+    for (int r = 1; r < group->size(); ++r) {
+      BlockPartReader reader(part_path(r));
+      while (reader.next(data, unplaced)) {
+        file->write(data);
+        tally(data, unplaced);
+      }
+    }
+  }
+  file->finish();
+  output_ptr->commit();
+  if (group != nullptr) {
+    std::error_code ec;
+    std::filesystem::remove_all(parts_directory(options.out), ec);
+  }
   std::error_code ec;
   summary.file_bytes = std::filesystem::file_size(options.out, ec);
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();

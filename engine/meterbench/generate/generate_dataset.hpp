@@ -10,11 +10,16 @@
 
 namespace meterbench {
 
+class ProcessGroup;
+
 struct GenerateOptions {
   std::filesystem::path out{};          ///< the .h5 file to create
   bool overwrite = false;             ///< replace an existing file (--force)
   std::int64_t block_series = 0;      ///< series per pipeline block; 0 = about 4 MiB of values per block
   DatasetWriteOptions write{};          ///< chunking and compression
+  /// Several processes (engine/meterbench/distributed/generate_parts.hpp): each generates an equal range of
+  /// series, rank 0 writes the file. Null or a group of one: every series here.
+  ProcessGroup* group = nullptr;
 };
 
 struct GenerateSummary {
