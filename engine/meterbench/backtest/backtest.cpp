@@ -488,7 +488,8 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   for (const auto& [key, value] : detector->parameters()) model_json["parameters"][key] = value;
   if (scale_out != nullptr) {
     const nlohmann::json run_key = {options.data.string(), model_json, to_string(options.schedule), first_scored, config.delay_tolerance_steps,
-                                    config.impact_filter_usd, options.write_alerts, info.series_count, grid.steps};
+                                    config.impact_filter_usd, options.write_alerts, info.series_count, grid.steps,
+                                    info.seed, fmt::format("{:016x}", std::hash<std::string>{}(info.scenario))};
     scale_out->plan(reader, options.out_dir, run_key.dump());
   }
   // Several processes: each writes its alert rows to its part; the writer joins them after the pass.

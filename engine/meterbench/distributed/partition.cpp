@@ -58,16 +58,21 @@ ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group,
   const std::int64_t b0 = buckets * group.rank() / group.size(), b1 = buckets * (group.rank() + 1) / group.size();
   const std::int64_t first = b0 * out.bucket_series, end = std::min(n, b1 * out.bucket_series);
   const std::int64_t block = std::max<std::int64_t>(1, (4 << 20) / (std::max<std::int64_t>(steps, 1) * 4));
-  SeriesBlock data;
-  for (std::int64_t s = first; s < end; s += block) {
-    const std::int64_t count = std::min(block, end - s);
-    reader.read(s, count, data);
-    for (std::int64_t i = 0; i < count; ++i) {
-      const std::span<const float> row = data.row(i);
-      const auto observed = std::count_if(row.begin(), row.end(), [](float v) { return !std::isnan(v); });
-      out.points[static_cast<std::size_t>((s + i) / out.bucket_series)] += observed;
+  std::vector<float> values;
+  std::string failure;
+  try {
+    for (std::int64_t s = first; s < end; s += block) {
+      const std::int64_t count = std::min(block, end - s);
+      reader.read_values(s, count, values);
+      for (std::int64_t i = 0; i < count; ++i) {
+        const auto row = values.begin() + i * steps;
+        out.points[static_cast<std::size_t>((s + i) / out.bucket_series)] += std::count_if(row, row + steps, [](float v) { return !std::isnan(v); });
+      }
     }
+  } catch (const std::exception& e) {
+    failure = e.what();
   }
+  agree_on_failure(group, failure, {first, end - first}, "counting observed points");
   group.allreduce_sum(out.points);
   return out;
 }

@@ -157,6 +157,14 @@ void BacktestScaleOut::save(const PassTotals& totals) const {
 }
 
 std::optional<PassTotals> BacktestScaleOut::load_saved(const EvaluationCounts& shape) const {
+  std::optional<PassTotals> saved = verified_part(shape);
+  // A part that is not reused is run anew: empty the rows a failed run left (the stream appends).
+  std::error_code ec;
+  if (!saved && std::filesystem::exists(alerts_part(), ec)) std::filesystem::resize_file(alerts_part(), 0, ec);
+  return saved;
+}
+
+std::optional<PassTotals> BacktestScaleOut::verified_part(const EvaluationCounts& shape) const {
   if (!resume_) return std::nullopt;
   const std::string label = fmt::format("resume: rank {} (series [{}, {}))", group_.rank(), range_.first, range_.end());
   const std::string text = read_all(state_path());

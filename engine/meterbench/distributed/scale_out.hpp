@@ -69,6 +69,7 @@ class BacktestScaleOut {
 
  private:
   [[nodiscard]] std::filesystem::path state_path() const;
+  [[nodiscard]] std::optional<PassTotals> verified_part(const EvaluationCounts& shape) const;
   ProcessGroup& group_;
   bool resume_ = false;
   std::vector<SeriesRange> ranges_;

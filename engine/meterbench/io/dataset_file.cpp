@@ -393,6 +393,16 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
                              ev.start, ev.end));
 }
 
+void DatasetReader::read_values(std::int64_t first, std::int64_t count, std::vector<float>& values) {
+  std::lock_guard lock(hdf5_mutex());
+  Impl& r = *impl_;
+  const std::int64_t t = r.info.grid.steps;
+  if (first < 0 || count < 0 || first + count > r.info.series_count)
+    r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
+  values.resize(static_cast<std::size_t>(count * t));
+  transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, values.data(), "values");
+}
+
 std::vector<EventRecord> DatasetReader::read_all_events() {
   std::lock_guard lock(hdf5_mutex());
   Impl& r = *impl_;

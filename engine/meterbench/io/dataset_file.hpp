@@ -58,6 +58,8 @@ class DatasetReader {
   [[nodiscard]] const std::filesystem::path& path() const;
   /// Reads series [first, first + count) into `block` (values, labels, series records and their events).
   void read(std::int64_t first, std::int64_t count, SeriesBlock& block);
+  /// Reads only /values of series [first, first + count) (count x steps, row-major) into `values`.
+  void read_values(std::int64_t first, std::int64_t count, std::vector<float>& values);
   /// Every event row of the file (small datasets and tests; streaming code uses read()).
   [[nodiscard]] std::vector<EventRecord> read_all_events();
   [[nodiscard]] std::int64_t event_count() const;

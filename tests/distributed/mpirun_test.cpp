@@ -1,0 +1,157 @@
+// Contract (label mpi, built with METERBENCH_MPI): `mpirun -np 2 meterbench backtest` gives the one-process
+// run's metrics, fit statuses, fingerprint and alert files exactly; `mpirun -np 2 meterbench generate`
+// writes a byte-identical file; a rank that fails makes the run fail naming the rank and its series, with
+// no run directory; `--resume` then reuses the completed rank's verified part; unsupported outputs are
+// refused clearly.
+#include <cstdio>
+
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <nlohmann/json.hpp>
+
+#include "meterbench/generate/generate_dataset.hpp"
+#include "meterbench/runtime/parallel.hpp"
+#include "support/test_support.hpp"
+
+namespace meterbench {
+namespace {
+
+using testing::ScratchDir;
+
+testing::CommandResult mpirun(int ranks, const std::string& arguments) {
+  // As root in CI and containers, with more ranks than cores on small machines; shared memory only.
+  return testing::run_command(std::string(METERBENCH_MPIEXEC) + " --allow-run-as-root --oversubscribe --mca btl self,vader -np " +
+                              std::to_string(ranks) + " " + METERBENCH_CLI + " " + arguments);
+}
+
+nlohmann::json summary(const std::filesystem::path& run) { return nlohmann::json::parse(testing::read_file(run / "summary.json")); }
+
+void expect_same_results(const std::filesystem::path& one, const std::filesystem::path& two) {
+  const nlohmann::json a = summary(one), b = summary(two);
+  ASSERT_FALSE(a["metrics"].is_null());
+  EXPECT_EQ(a["metrics"].dump(), b["metrics"].dump());
+  EXPECT_EQ(a["baseline_random"]["metrics"].dump(), b["baseline_random"]["metrics"].dump());
+  EXPECT_EQ(a["baseline_random"]["flag_rate"], b["baseline_random"]["flag_rate"]);
+  EXPECT_EQ(a["fit_status"], b["fit_status"]);
+  EXPECT_EQ(a["alerts"], b["alerts"]);
+  EXPECT_EQ(a["dataset"], b["dataset"]);
+  EXPECT_EQ(b["processes"]["count"], 2);
+  for (const char* file : {"alerts.csv", "per_kind.csv", "per_size_bucket.csv", "pr_curve.csv"})
+    EXPECT_EQ(testing::read_file(one / file), testing::read_file(two / file)) << file;
+}
+
+class MpiRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
+    const ThreadLimit limit(1);
+    generate_dataset(sc, {.out = dir / "data.h5", .write = {}});
+  }
+  std::string data() const { return (dir / "data.h5").string(); }
+  ScratchDir dir;
+};
+
+TEST_F(MpiRunTest, BacktestOnTwoRanksEqualsOneProcess) {
+  const auto one = testing::run_cli("backtest --threads 1 --data " + data() + " --out " + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = mpirun(2, "backtest --threads 1 --data " + data() + " --out " + (dir / "two").string());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("rank 1: series ["), std::string::npos) << "the plan is logged: " << two.output;
+  expect_same_results(dir / "one", dir / "two");
+  EXPECT_FALSE(std::filesystem::exists(dir / ".two.parts"));
+}
+
+TEST_F(MpiRunTest, WeeklyBaselineOnTwoRanksEqualsOneProcess) {
+  const std::string args = " --threads 1 --model seasonal-mad --schedule weekly --weeks 8 --data " + data() + " --out ";
+  const auto one = testing::run_cli("backtest" + args + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = mpirun(2, "backtest" + args + (dir / "two").string());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  expect_same_results(dir / "one", dir / "two");
+}
+
+TEST_F(MpiRunTest, GenerateOnTwoRanksIsByteIdentical) {
+  const std::string args = "generate --threads 1 --scenario " + testing::source_path("datasets/scenarios/ci.toml").string() + " --series 157 --out ";
+  const auto one = testing::run_cli(args + (dir / "g1.h5").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = mpirun(2, args + (dir / "g2.h5").string() + " --block 10");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const std::string a = testing::read_file(dir / "g1.h5");
+  EXPECT_GT(a.size(), 100000u);
+  EXPECT_TRUE(a == testing::read_file(dir / "g2.h5")) << "files differ";
+  EXPECT_FALSE(std::filesystem::exists(dir / ".g2.h5.parts"));
+}
+
+TEST_F(MpiRunTest, SaveBandsIsRefusedAcrossRanks) {
+  const auto two = mpirun(2, "backtest --threads 1 --save-bands --data " + data() + " --out " + (dir / "two").string());
+  EXPECT_NE(two.exit_code, 0);
+  EXPECT_NE(two.output.find("--save-bands is not supported across 2 processes"), std::string::npos) << two.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "two"));
+}
+
+// Overwrites the last chunk of a compressed dataset in the file (its bytes no longer inflate); returns
+// the original bytes and their offset so the test can repair it.
+std::pair<haddr_t, std::string> corrupt_last_chunk(const std::filesystem::path& file, const char* dataset) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+  const hid_t space = H5Dget_space(d);
+  hsize_t chunks = 0;
+  H5Dget_num_chunks(d, space, &chunks);
+  hsize_t offset[2] = {0, 0};
+  unsigned mask = 0;
+  haddr_t address = 0;
+  hsize_t size = 0;
+  H5Dget_chunk_info(d, space, chunks - 1, offset, &mask, &address, &size);
+  H5Sclose(space), H5Dclose(d), H5Fclose(f);
+  std::string original = testing::read_file(file).substr(address, size);
+  std::FILE* out = std::fopen(file.c_str(), "r+b");
+  std::fseek(out, static_cast<long>(address), SEEK_SET);
+  const std::string junk(size, '\xA5');
+  std::fwrite(junk.data(), 1, junk.size(), out);
+  std::fclose(out);
+  return {address, original};
+}
+
+TEST_F(MpiRunTest, FailingRankFailsTheRunAndResumeReusesTheCompletedPart) {
+  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
+  {
+    const ThreadLimit limit(1);
+    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
+  }
+  const std::string z = (dir / "z.h5").string();
+  const auto one = testing::run_cli("backtest --threads 1 --data " + z + " --out " + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  // A bad block in rank 1's series (the labels: the observed-point count reads only the values).
+  const auto [address, original] = corrupt_last_chunk(dir / "z.h5", "/labels");
+  const std::string run = "backtest --threads 1 --data " + z + " --out " + (dir / "two").string();
+  const auto failed = mpirun(2, run);
+  EXPECT_NE(failed.exit_code, 0) << failed.output;
+  EXPECT_NE(failed.output.find("backtest failed on 1 of 2 processes; rank 1 (series ["), std::string::npos) << failed.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "two")) << "no partial run directory";
+  EXPECT_TRUE(std::filesystem::exists(dir / ".two.parts" / "main-pass.rank-0-of-2.json")) << "rank 0's part is kept for --resume";
+  // A part that does not verify is not reused: rank 0 runs again (and saves a good part); rank 1 fails again.
+  {
+    std::FILE* part = std::fopen((dir / ".two.parts" / "alerts.rank-0-of-2.csv").c_str(), "ab");
+    std::fputs("tampered\n", part);
+    std::fclose(part);
+  }
+  const auto tampered = mpirun(2, run + " --resume");
+  EXPECT_NE(tampered.exit_code, 0) << tampered.output;
+  EXPECT_NE(tampered.output.find("saved part not used (alerts part does not match its checksum)"), std::string::npos) << tampered.output;
+  // Repaired, the run resumes: rank 0 reuses its verified part, rank 1 runs.
+  {
+    std::FILE* out = std::fopen(z.c_str(), "r+b");
+    std::fseek(out, static_cast<long>(address), SEEK_SET);
+    std::fwrite(original.data(), 1, original.size(), out);
+    std::fclose(out);
+  }
+  const auto resumed = mpirun(2, run + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("rank 0 (series [0, "), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("main pass reused from its verified part"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("no saved part, running it"), std::string::npos) << resumed.output;
+  expect_same_results(dir / "one", dir / "two");
+}
+
+}  // namespace
+}  // namespace meterbench
