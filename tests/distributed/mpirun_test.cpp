@@ -1,8 +1,9 @@
 // Contract (label mpi, built with METERBENCH_MPI): `mpirun -np 2 meterbench backtest` gives the one-process
-// run's metrics, fit statuses, fingerprint and alert files exactly; `mpirun -np 2 meterbench generate`
+// run's metrics, fit statuses, fingerprint and alert files exactly (and `detect` its rows); `mpirun -np 2 meterbench generate`
 // writes a byte-identical file; a rank that fails makes the run fail naming the rank and its series, with
 // no run directory; `--resume` then reuses the completed rank's verified part; unsupported outputs are
 // refused clearly.
+#include <algorithm>
 #include <cstdio>
 
 #include <gtest/gtest.h>
@@ -68,6 +69,17 @@ TEST_F(MpiRunTest, WeeklyBaselineOnTwoRanksEqualsOneProcess) {
   const auto two = mpirun(2, "backtest" + args + (dir / "two").string());
   ASSERT_EQ(two.exit_code, 0) << two.output;
   expect_same_results(dir / "one", dir / "two");
+}
+
+TEST_F(MpiRunTest, DetectOnTwoRanksWritesTheSameRows) {
+  const std::string args = "detect --threads 1 --min-impact 0 --data " + data() + " --out ";
+  const auto one = testing::run_cli(args + (dir / "one.csv").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = mpirun(2, args + (dir / "two.csv").string());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const std::string rows = testing::read_file(dir / "one.csv");
+  EXPECT_GT(std::count(rows.begin(), rows.end(), '\n'), 100);
+  EXPECT_TRUE(rows == testing::read_file(dir / "two.csv")) << "rows differ";
 }
 
 TEST_F(MpiRunTest, GenerateOnTwoRanksIsByteIdentical) {

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "meterbench/backtest/backtest.hpp"
+#include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
 namespace meterbench::cli {
@@ -33,7 +34,13 @@ struct DetectCommand {
   void run(const CommonOptions& common) {
     setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
+    // Under mpirun each process detects over its share; rank 0 gathers the flags and writes the file.
+    meterbench::ProcessGroup& group = meterbench::process_group();
+    std::optional<meterbench::BacktestScaleOut> scale_out;
+    if (group.size() > 1) scale_out.emplace(group, false);
+    options.scale_out = scale_out ? &*scale_out : nullptr;
     const meterbench::DetectSummary s = meterbench::run_detect(options);
+    if (group.rank() != 0) return;  // rank 0 reports
     std::printf("detect %s on %s: %lld series, %lld flagged steps written to %s (%lld without a price), fit status ok %s, %.2f s\n",
                 options.model.c_str(), options.data.c_str(), static_cast<long long>(s.series), static_cast<long long>(s.rows),
                 options.out.c_str(), static_cast<long long>(s.rows_without_price), s.fit_status["ok"].dump().c_str(), s.wall_seconds);

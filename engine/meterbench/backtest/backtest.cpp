@@ -594,7 +594,9 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
 DetectSummary run_detect(const DetectOptions& options) {
   if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
   if (!(options.min_impact_usd >= 0.0)) throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.min_impact_usd));
-  StagedOutput output(options.out, options.overwrite);
+  BacktestScaleOut* const scale_out = options.scale_out;
+  std::optional<StagedOutput> output;
+  if (scale_out == nullptr || scale_out->writer()) output.emplace(options.out, options.overwrite);
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
@@ -602,12 +604,19 @@ DetectSummary run_detect(const DetectOptions& options) {
   EvaluationConfig config;
   config.z = detector->flag_threshold();
   config.steps_per_week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());
+  if (scale_out != nullptr) scale_out->plan(reader, options.out, "detect");
 
   FlagCollector flags;
   flags.min_impact_usd = options.min_impact_usd;
   if (options.last_days > 0)
     flags.first_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
-  const PassResult pass = run_pass(reader, *detector, options.block_series, config, 0, 0, {.evaluate = false, .flags = &flags}, "detect");
+  const PassResult pass =
+      run_pass(reader, *detector, options.block_series, config, 0, 0, {.evaluate = false, .flags = &flags, .scale_out = scale_out}, "detect");
+  if (scale_out != nullptr) {
+    scale_out->gather_flags(flags);  // every rank's flags, on the writer
+    if (!scale_out->writer()) return {};
+    scale_out->remove_parts();
+  }
 
   // Largest known impact first; rows without a price after them, by score; ties in series and step order.
   std::sort(flags.rows.begin(), flags.rows.end(), [](const FlaggedStep& a, const FlaggedStep& b) {
@@ -619,7 +628,7 @@ DetectSummary run_detect(const DetectOptions& options) {
   });
   DetectSummary summary;
   {
-    std::ofstream out(output.temp_path());
+    std::ofstream out(output->temp_path());
     out << "customer,meter,date,observed,expected,lower,upper,score,impact_usd\n";
     std::string row;
     for (const FlaggedStep& f : flags.rows) {
@@ -640,9 +649,9 @@ DetectSummary run_detect(const DetectOptions& options) {
       summary.rows_without_price += !std::isfinite(f.impact_usd);
     }
     out.close();
-    if (!out) throw OutputError(fmt::format("cannot write {}", output.temp_path().string()));
+    if (!out) throw OutputError(fmt::format("cannot write {}", output->temp_path().string()));
   }
-  output.commit();
+  output->commit();
   summary.series = info.series_count;
   summary.rows = static_cast<std::int64_t>(flags.rows.size());
   summary.fit_status = status_json(pass.status_counts);

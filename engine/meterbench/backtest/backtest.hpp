@@ -75,6 +75,8 @@ struct DetectOptions {
   double min_impact_usd = 100.0;          ///< rows with a known impact below this are dropped (0 keeps all)
   std::int64_t last_days = 0;             ///< keep only flags in the grid's last `last_days` days (0 = all)
   std::int64_t block_series = 0;
+  /// Several processes: each detects over its share; the writer gathers the flags and writes the file.
+  BacktestScaleOut* scale_out = nullptr;
 };
 
 struct DetectSummary {

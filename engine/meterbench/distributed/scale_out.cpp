@@ -48,16 +48,44 @@ static_assert(sizeof(OutcomeCounts) == 6 * 8 && sizeof(AlertCounts) == 5 * 8);
 static_assert(sizeof(EvaluationCounts) == (12 + 6 + 1 + 6 * (kAnomalyKindCount + kSizeBucketCount) + 2 * 5 + 6) * 8 + 12 * sizeof(std::vector<std::int64_t>),
               "EvaluationCounts changed: add the new field to visit_integers()");
 
-std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t h = 0x243F6A8885A308D3ULL) {
-  std::size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, bytes.data() + i, 8);
-    h = mix64(h ^ w) * 0x9E3779B97F4A7C15ULL;
+// A streaming 64-bit hash (FNV-style over 8-byte words): parts are checksummed without holding them in memory.
+class Hasher {
+ public:
+  void add(const char* data, std::size_t size) {
+    for (std::size_t i = 0; i < size; ++i) {
+      word_ |= static_cast<std::uint64_t>(static_cast<unsigned char>(data[i])) << (8 * fill_);
+      if (++fill_ == 8) {
+        h_ = (h_ ^ mix64(word_)) * 0x9E3779B97F4A7C15ULL;
+        word_ = 0;
+        fill_ = 0;
+      }
+    }
+    bytes_ += size;
   }
-  std::uint64_t tail = bytes.size();
-  std::memcpy(&tail, bytes.data() + i, bytes.size() - i);  // at most 7 bytes over the length's low bytes
-  return mix64(h ^ tail ^ (static_cast<std::uint64_t>(bytes.size()) << 56));
+  [[nodiscard]] std::string hex() const { return fmt::format("{:016x}", mix64(h_ ^ mix64(word_ ^ bytes_))); }
+
+ private:
+  std::uint64_t h_ = 0x243F6A8885A308D3ULL, word_ = 0, bytes_ = 0;
+  int fill_ = 0;
+};
+
+std::string hash_text(std::string_view text) {
+  Hasher h;
+  h.add(text.data(), text.size());
+  return h.hex();
+}
+
+// The checksum of a file, read in 1 MiB pieces; "missing" when it cannot be opened.
+std::string hash_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "missing";
+  Hasher h;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    h.add(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  return h.hex();
 }
 
 std::string read_all(const std::filesystem::path& path) {
@@ -143,9 +171,9 @@ void BacktestScaleOut::save(const PassTotals& totals) const {
                          {"range", {range_.first, range_.count}},
                          {"integers", totals_to_integers(totals)},
                          {"value_hashes", totals.value_hashes},
-                         {"alerts_part", fmt::format("{:016x}", hash_bytes(read_all(alerts_part())))}};
+                         {"alerts_part", hash_file(alerts_part())}};
   const std::string text = body.dump();
-  const nlohmann::json state = {{"body", text}, {"checksum", fmt::format("{:016x}", hash_bytes(text))}};
+  const nlohmann::json state = {{"body", text}, {"checksum", hash_text(text)}};
   const std::filesystem::path tmp = state_path().string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary);
@@ -175,11 +203,11 @@ std::optional<PassTotals> BacktestScaleOut::verified_part(const EvaluationCounts
   try {
     const nlohmann::json state = nlohmann::json::parse(text);
     const std::string body_text = state.at("body").get<std::string>();
-    if (state.at("checksum").get<std::string>() != fmt::format("{:016x}", hash_bytes(body_text))) throw std::runtime_error("checksum mismatch");
+    if (state.at("checksum").get<std::string>() != hash_text(body_text)) throw std::runtime_error("checksum mismatch");
     const nlohmann::json body = nlohmann::json::parse(body_text);
     if (body.at("key").get<std::string>() != run_key_) throw std::runtime_error("saved by a run with other settings");
     if (body.at("range") != nlohmann::json{range_.first, range_.count}) throw std::runtime_error("saved for another series range");
-    if (body.at("alerts_part").get<std::string>() != fmt::format("{:016x}", hash_bytes(read_all(alerts_part()))))
+    if (body.at("alerts_part").get<std::string>() != hash_file(alerts_part()))
       throw std::runtime_error("alerts part does not match its checksum");
     PassTotals totals;
     totals.counts = shape;
@@ -209,6 +237,37 @@ void BacktestScaleOut::combine(PassTotals& totals) const {
     const std::size_t at = totals.value_hashes.size();
     totals.value_hashes.resize(at + part.size() / sizeof(std::uint64_t));
     std::memcpy(totals.value_hashes.data() + at, part.data(), part.size());
+  }
+}
+
+void BacktestScaleOut::gather_flags(FlagCollector& flags) const {
+  // Plain records: the rows, then (index, record) for each flagged series.
+  std::string bytes;
+  const auto rows = static_cast<std::uint64_t>(flags.rows.size());
+  bytes.append(reinterpret_cast<const char*>(&rows), sizeof(rows));
+  bytes.append(reinterpret_cast<const char*>(flags.rows.data()), flags.rows.size() * sizeof(FlaggedStep));
+  for (const auto& [index, record] : flags.series) {
+    bytes.append(reinterpret_cast<const char*>(&index), sizeof(index));
+    bytes.append(reinterpret_cast<const char*>(&record), sizeof(record));
+  }
+  const std::vector<std::string> all = group_.gather(bytes, 0);
+  flags.rows.clear();
+  flags.series.clear();
+  for (const std::string& part : all) {
+    std::uint64_t n = 0;
+    std::memcpy(&n, part.data(), sizeof(n));
+    std::size_t at = sizeof(n);
+    const std::size_t first = flags.rows.size();
+    flags.rows.resize(first + n);
+    std::memcpy(static_cast<void*>(flags.rows.data() + first), part.data() + at, n * sizeof(FlaggedStep));
+    at += n * sizeof(FlaggedStep);
+    for (; at + sizeof(std::uint64_t) + sizeof(SeriesRecord) <= part.size(); at += sizeof(std::uint64_t) + sizeof(SeriesRecord)) {
+      std::uint64_t index = 0;
+      SeriesRecord record;
+      std::memcpy(&index, part.data() + at, sizeof(index));
+      std::memcpy(static_cast<void*>(&record), part.data() + at + sizeof(index), sizeof(record));
+      flags.series.emplace(index, record);
+    }
   }
 }
 

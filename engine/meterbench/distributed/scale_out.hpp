@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "meterbench/backtest/backtest.hpp"
 #include "meterbench/distributed/partition.hpp"
 #include "meterbench/distributed/process_group.hpp"
 #include "meterbench/evaluate/metrics.hpp"
@@ -62,6 +63,9 @@ class BacktestScaleOut {
   /// Collective: `totals` becomes the sum over every process (wall time: the maximum); the writer receives
   /// every series' value hash in series order.
   void combine(PassTotals& totals) const;
+  /// Collective (`detect`): moves every process's flagged steps and their series records to the writer,
+  /// in rank order; other processes' collectors are left empty.
+  void gather_flags(FlagCollector& flags) const;
   /// Writer: appends every rank's alerts part, in rank order, to `out`.
   void append_alert_parts(std::ostream& out) const;
   /// Writer, after the run directory is committed: removes the parts.
