@@ -27,6 +27,25 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Optional: OpenMPI, for `mpirun -np K meterbench ...` (README "Running on a cluster (MPI)"). Everything builds
+# and tests without it; METERBENCH_NO_MPI=1 skips it and builds the one-process implementation only.
+optional=(libopenmpi-dev openmpi-bin)
+mpi_flag=(-UMETERBENCH_MPI)  # re-decided from whether MPI is found
+if [[ ${METERBENCH_NO_MPI:-0} == 1 ]]; then
+  mpi_flag=(-DMETERBENCH_MPI=OFF)
+else
+  missing=()
+  for p in "${optional[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})) && [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing optional ${missing[*]}"
+    apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+      echo "setup: could not install ${missing[*]}: building without MPI" >&2
+  fi
+fi
+
 case "$flavour" in
   release) build_type=Release; extra=() ;;
   sanitize) build_type=RelWithDebInfo; extra=(-DMETERBENCH_SANITIZE=ON -DMETERBENCH_BUILD_BENCH=OFF) ;;
@@ -35,7 +54,7 @@ esac
 # ccache, when the machine has it, makes rebuilds across worktrees and flavours cheap (not required).
 command -v ccache >/dev/null && extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 build="$root/build/$flavour"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" "${mpi_flag[@]}" >/dev/null
 if ((${#targets[@]})); then
   cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 else
