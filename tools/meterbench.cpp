@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   cli::add_detect_command(app, common);
   cli::add_report_command(app, common);
   cli::add_models_command(app);
+  cli::add_capacity_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
