@@ -52,7 +52,7 @@ def main(src, dst):
                     f"network {q['network_gbps']:.3g} Gbit/s", fontsize=9)
     right.grid(True, which="both", alpha=0.3)
     right.legend(fontsize=8)
-    ctx = m.get("context", {})
+    ctx = m.get("context") or {}
     fig.suptitle(f"meterbench capacity: {ctx.get('cpu', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('tool_version', '?')}", fontsize=9)
     fig.tight_layout()
     fig.savefig(dst, format="png")

@@ -72,7 +72,7 @@ struct CapacityCommand {
     CapacityQuestion q;
     q.series = series;
     q.window_seconds = parse_window_seconds(window);
-    q.cores_per_machine = cores_per_machine > 0 ? cores_per_machine : hardware_threads();
+    q.cores_per_machine = cores_per_machine != 0 ? cores_per_machine : hardware_threads();
     q.machines = machines;
     if (!(network_gbps > 0.0)) throw std::invalid_argument(fmt::format("--network-gbps must be positive, got {}", network_gbps));
     if (!(network_latency_us >= 0.0)) throw std::invalid_argument(fmt::format("--network-latency-us must be >= 0, got {}", network_latency_us));
