@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bench_data.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/generate/scenario.hpp"
@@ -85,29 +86,7 @@ struct Case {
 constexpr std::int64_t kSeries = 64;      // series per detector / generator call
 constexpr std::int64_t kIoSeries = 1024;  // series per HDF5 block (about 3 MiB of values)
 
-// A block of the default scenario's series (730 daily steps), generated once.
-struct Data {
-  mb::Scenario scenario;
-  mb::SeriesBlock block;
-  std::vector<std::size_t> first_event, event_count;  // each series' events in block.events
-};
-
-Data make_data(const fs::path& source_dir) {
-  Data d{mb::load_scenario(source_dir / "datasets/scenarios/default.toml"), {}, {}, {}};
-  d.scenario.override_size(kIoSeries, 730, std::nullopt);
-  const mb::SeriesGenerator gen(d.scenario, d.scenario.seed);
-  mb::GeneratorWorkspace ws;
-  const std::int64_t steps = d.scenario.grid.steps;
-  d.block.reset(0, kIoSeries, steps, true);
-  for (std::int64_t i = 0; i < kIoSeries; ++i) {
-    const auto row = static_cast<std::size_t>(i * steps);
-    d.first_event.push_back(d.block.events.size());
-    gen.generate(i, ws, d.block.row(i), {d.block.labels.data() + row, static_cast<std::size_t>(steps)}, d.block.series[static_cast<std::size_t>(i)],
-                 d.block.events);
-    d.event_count.push_back(d.block.events.size() - d.first_event.back());
-  }
-  return d;
-}
+using Data = mb::bench::GeneratedBlock;
 
 [[noreturn]] void wrong(const std::string& name, const std::string& why) {
   throw std::runtime_error(fmt::format("{}: wrong output before timing: {}", name, why));
@@ -205,12 +184,7 @@ std::vector<Case> make_cases(const Data& d, Outputs& gam_out, Outputs& scratch, 
 
   {  // HDF5 write and read of a block; the read must return the written values bit for bit
     const fs::path file = dir / "block.h5";
-    mb::DatasetInfo info;
-    info.grid = d.scenario.grid;
-    info.series_count = kIoSeries;
-    info.scenario = d.scenario.text;
-    info.source = "generated";
-    info.tool_version = mb::tool_version();
+    const mb::DatasetInfo info = mb::bench::dataset_info(d.scenario, kIoSeries, mb::tool_version());
     auto block = std::make_shared<mb::SeriesBlock>(d.block);
     const auto write = [file, info, block] {
       fs::remove(file);
@@ -291,7 +265,6 @@ int main(int argc, char** argv) try {
   spdlog::set_level(spdlog::level::warn);
   const Args args = parse(argc, argv);
   if (mb::is_unoptimized_build()) std::puts("WARNING: unoptimized build: ratios are meaningless against a Release baseline");
-  const fs::path source_dir = METERBENCH_SOURCE_DIR;
   const fs::path dir = fs::temp_directory_path() / fmt::format("meterbench-speed-{}", ::getpid());
   fs::create_directories(dir);
   struct Cleanup {
@@ -299,7 +272,7 @@ int main(int argc, char** argv) try {
     ~Cleanup() { std::error_code ec; fs::remove_all(p, ec); }
   } cleanup{dir};
 
-  const Data data = make_data(source_dir);
+  const Data data = mb::bench::generate_default_block(kIoSeries);
   const auto n = static_cast<std::size_t>(kSeries * data.scenario.grid.steps);
   Outputs gam_out(n), scratch(n);
   const std::vector<Case> cases = make_cases(data, gam_out, scratch, dir);
