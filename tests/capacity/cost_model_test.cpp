@@ -225,3 +225,35 @@ TEST(CapacityDocument, RoundTripsTheMeasurement) {
 
 }  // namespace
 }  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+TEST(CostModel, NegativeOverheadIsClampedToZero) {
+  // Walls proportional to size, with noise that makes the free intercept negative.
+  std::vector<CapacityPoint> points = {{.series = 10'000, .threads = 1, .wall_seconds = 0.9},
+                                       {.series = 100'000, .threads = 1, .wall_seconds = 10.0},
+                                       {.series = 10'000, .threads = 2, .wall_seconds = 0.5},
+                                       {.series = 100'000, .threads = 2, .wall_seconds = 5.6}};
+  const CostModel m = fit_cost_model(points);
+  EXPECT_TRUE(m.fixed_clamped);
+  EXPECT_DOUBLE_EQ(m.fixed_seconds, 0.0);
+  EXPECT_GT(m.seconds_per_series, 0.0);
+}
+
+TEST(CapacityAnswer, CpuBoundCrossCheck) {
+  std::vector<CapacityPoint> points = {{.series = 1000, .threads = 1, .wall_seconds = 1.0, .process_cpu_seconds = 0.1},
+                                       {.series = 3000, .threads = 2, .wall_seconds = 2.0, .process_cpu_seconds = 0.3}};
+  EXPECT_NEAR(cpu_seconds_per_series(points), 1e-4, 1e-15);
+  CapacityQuestion q;
+  q.series = 1e7;  // 1000 CPU-seconds
+  q.window_seconds = 300.0;
+  q.cores_per_machine = 2;
+  const CpuBound c = cpu_bound_answer(1e-4, q);
+  EXPECT_EQ(c.cores, 4);     // 1000 / 300 = 3.33 -> 4
+  EXPECT_EQ(c.machines, 2);
+  EXPECT_EQ(cpu_bound_answer(0.0, q).cores, 0);
+}
+
+}  // namespace
+}  // namespace meterbench

@@ -125,6 +125,11 @@ struct CapacityCommand {
     if (machines > 0)
       std::printf("  with %lld machines, each needs %lld cores\n", static_cast<long long>(machines), static_cast<long long>(a.cores_per_machine_needed));
     if (!a.feasible) std::printf("  why: %s\n", a.reason.c_str());
+    const CpuBound cb = cpu_bound_answer(cpu_seconds_per_series(m.runs), q);
+    if (cb.cores > 0)
+      std::printf("  cross-check from CPU time (%.1f us per series, no overhead, E = 1; what a quiet machine approaches): %lld cores, "
+                  "%lld machine(s)\n",
+                  cb.cpu_seconds_per_series * 1e6, static_cast<long long>(cb.cores), static_cast<long long>(cb.machines));
     std::printf("assumptions:\n");
     for (const auto& s : capacity_assumptions(m, model, q)) std::printf("  - %s\n", s.c_str());
 

@@ -258,6 +258,7 @@ std::vector<std::string> capacity_assumptions(const CapacityMeasurement& m, cons
   std::vector<int> threads;
   for (const auto& p : m.runs)
     if (std::find(threads.begin(), threads.end(), p.threads) == threads.end()) threads.push_back(p.threads);
+  if (model.fixed_clamped) out.push_back("the free fit gave a negative fixed overhead (noise): refitted with fixed = 0");
   out.push_back(fmt::format("cost model wall = {:.2f} s fixed + series x {:.1f} us / (cores x E), fitted to {} runs (rms residual {:.2f} s)",
                             model.fixed_seconds, model.seconds_per_series * 1e6, model.points, model.rms_residual_seconds));
   out.push_back(model.efficiency_measured
@@ -326,6 +327,12 @@ nlohmann::json capacity_document(const CapacityMeasurement& m, const CostModel& 
             {"network_gbps", q.network.bytes_per_second * 8 / 1e9},
             {"network_latency_us", q.network.latency_seconds * 1e6}}},
           {"answer", to_json(a)},
+          {"cpu_bound", [&] {
+             const CpuBound c = cpu_bound_answer(cpu_seconds_per_series(m.runs), q);
+             return nlohmann::json{{"cpu_seconds_per_series", c.cpu_seconds_per_series}, {"cores", c.cores}, {"machines", c.machines},
+                                   {"meaning", "cores if every core delivered the measured CPU time per series (no overhead, E = 1): the "
+                                               "quiet-machine cross-check of a wall-time answer measured under load"}};
+           }()},
           {"assumptions", capacity_assumptions(m, model, q)},
           {"curve", curve}};
 }

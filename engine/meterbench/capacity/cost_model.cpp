@@ -56,16 +56,29 @@ CostModel fit_cost_model(const std::vector<CapacityPoint>& points) {
     }
     b(r) = p.wall_seconds;
   }
-  const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(a);
-  if (qr.rank() < cols)
-    throw std::invalid_argument("the runs do not determine the cost model: measure two or more sizes at 1 thread and at the larger thread count");
-  const Eigen::VectorXd x = qr.solve(b);
+  const auto solve = [&](const Eigen::MatrixXd& design) {
+    const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(design);
+    if (qr.rank() < design.cols())
+      throw std::invalid_argument("the runs do not determine the cost model: measure two or more sizes at 1 thread and at the larger thread count");
+    return Eigen::VectorXd(qr.solve(b));
+  };
+  Eigen::VectorXd x = solve(a);
+  bool clamped = false;
+  if (x(0) < 0.0) {
+    // A negative overhead is noise, not a saving: refit with fixed = 0 (least squares under fixed >= 0).
+    const Eigen::MatrixXd slopes = a.rightCols(cols - 1);
+    Eigen::VectorXd y = solve(slopes);
+    x = Eigen::VectorXd::Zero(cols);
+    x.tail(cols - 1) = y;
+    clamped = true;
+  }
 
   CostModel m;
   m.points = points.size();
   m.fixed_seconds = x(0);
   m.seconds_per_series = x(1);
   m.efficiency_measured = both;
+  m.fixed_clamped = clamped;
   m.parallel_efficiency = both ? x(1) / x(2) : 1.0;
   if (!(m.seconds_per_series > 0.0) || (both && !(x(2) > 0.0)))
     throw std::invalid_argument(fmt::format("the fitted cost per series is not positive ({:.3g} s): the runs do not grow with size; "
@@ -73,6 +86,25 @@ CostModel fit_cost_model(const std::vector<CapacityPoint>& points) {
                                             m.seconds_per_series));
   m.rms_residual_seconds = std::sqrt((a * x - b).squaredNorm() / static_cast<double>(points.size()));
   return m;
+}
+
+double cpu_seconds_per_series(const std::vector<CapacityPoint>& points) {
+  double cpu = 0.0, series = 0.0;
+  for (const CapacityPoint& p : points)
+    if (p.process_cpu_seconds > 0.0) {
+      cpu += p.process_cpu_seconds;
+      series += static_cast<double>(p.series);
+    }
+  return series > 0.0 ? cpu / series : 0.0;
+}
+
+CpuBound cpu_bound_answer(double cpu_per_series, const CapacityQuestion& q) {
+  CpuBound c;
+  c.cpu_seconds_per_series = cpu_per_series;
+  if (!(cpu_per_series > 0.0)) return c;
+  c.cores = static_cast<std::int64_t>(std::max(1.0, std::ceil(q.series * cpu_per_series / q.window_seconds - 1e-9)));
+  c.machines = (c.cores + q.cores_per_machine - 1) / q.cores_per_machine;
+  return c;
 }
 
 double predict_wall_seconds(const CostModel& model, double series, int cores) {
@@ -227,6 +259,7 @@ nlohmann::json to_json(const CostModel& m) {
           {"efficiency_measured", m.efficiency_measured},
           {"rms_residual_seconds", m.rms_residual_seconds},
           {"points", m.points},
+          {"fixed_clamped_to_zero", m.fixed_clamped},
           {"formula", "wall = fixed + series x t / (cores x E), E = 1 at one core"}};
 }
 

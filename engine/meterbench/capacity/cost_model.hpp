@@ -46,6 +46,7 @@ struct CostModel {
   double seconds_per_series = 0.0;   ///< t: one core
   double parallel_efficiency = 1.0;  ///< E
   bool efficiency_measured = false;  ///< false: no run at more than one thread (E = 1 assumed)
+  bool fixed_clamped = false;        ///< the free fit gave fixed < 0: refitted with fixed = 0
   double rms_residual_seconds = 0.0;
   std::size_t points = 0;
 };
@@ -86,6 +87,18 @@ struct CapacityAnswer {
   double communication_seconds = 0.0;        ///< of which: the accumulator reduction
   double core_hours = 0.0;                   ///< N x t / E / 3600: the work itself
 };
+
+/// CPU seconds per series over the runs that recorded it (all threads, all stages); 0 when none did.
+double cpu_seconds_per_series(const std::vector<CapacityPoint>& points);
+
+/// The quiet-machine cross-check of a wall-time answer measured under load: cores if every core delivered
+/// the measured CPU time per series (no overhead, E = 1), and machines of q.cores_per_machine.
+struct CpuBound {
+  double cpu_seconds_per_series = 0.0;
+  std::int64_t cores = 0;     ///< 0 when no CPU time was recorded
+  std::int64_t machines = 0;
+};
+CpuBound cpu_bound_answer(double cpu_per_series, const CapacityQuestion& q);
 
 /// Validates the question (std::invalid_argument naming the field) and answers it.
 CapacityAnswer answer_capacity(const CostModel& model, const MergeCost& merge, const CapacityQuestion& question);
