@@ -178,73 +178,69 @@ double GamDetector::transform(float value) const {
 
 namespace {
 
-// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m), by Floyd-Rivest
-// sampling: the order statistics of a strided sample of 64 bracket rank k with high probability, one
-// branch-free pass counts the values below the bracket and gathers those inside into `scratch`, and only
-// those (about a quarter) are selected. When the bracket misses rank k (rare), a full selection follows.
-// Deterministic (the sample is strided) and exact. 3-5x faster than std::nth_element on the residuals.
+// Monotone map of a float onto uint32 (the order of all non-NaN values is kept; -0 sorts before +0, which
+// changes no order statistic's value).
+inline std::uint32_t order_key(float v) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits ^ (static_cast<std::uint32_t>(static_cast<std::int32_t>(bits) >> 31) | 0x80000000u);
+}
+inline double from_order_key(std::uint32_t key) {
+  const std::uint32_t bits = key ^ ((key >> 31) != 0 ? 0x80000000u : 0xFFFFFFFFu);
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN), exactly,
+// by one radix step: a histogram of the top 12 bits of the order keys (1/8-octave buckets) finds the bucket
+// of rank k, one branch-free pass gathers that bucket (a few percent of the values) and the largest key
+// below it, and only the bucket is ranked: by counting when it is small, else by nth_element. Comparisons
+// of random residuals are unpredictable branches, so this is 2-3x faster than sampling-based selection and
+// 4x faster than std::nth_element. `scratch` holds m floats.
 std::pair<double, double> select_pair(const float* data, std::int64_t m, std::int64_t k, float* scratch) {
-  const auto full = [&]() {
-    std::copy(data, data + m, scratch);
-    std::nth_element(scratch, scratch + k, scratch + m);
-    const double xk = scratch[k];
-    return std::pair{k > 0 ? static_cast<double>(*std::max_element(scratch, scratch + k)) : xk, xk};
-  };
-  constexpr int kSample = 64;
-  if (m < 4 * kSample) return full();
-  float sample[kSample];
-  const std::int64_t stride = m / kSample;
-  for (int j = 0; j < kSample; ++j) sample[j] = data[j * stride];
-  const double q = static_cast<double>(k) / static_cast<double>(m);
-  const double centre = q * kSample, radius = 2.5 * std::sqrt(kSample * q * (1.0 - q)) + 2.0;
-  const auto lo_rank = static_cast<int>(std::max(0.0, std::floor(centre - radius)));
-  const auto hi_rank = static_cast<int>(std::min(kSample - 1.0, std::ceil(centre + radius)));
-  std::nth_element(sample, sample + lo_rank, sample + kSample);
-  const float a = sample[lo_rank];
-  std::nth_element(sample + lo_rank, sample + hi_rank, sample + kSample);
-  const float b = sample[hi_rank];
-  std::int64_t below = 0, inside = 0;
+  constexpr int kBits = 12, kShift = 32 - kBits;
+  // Kept all-zero between calls (the used range is cleared after each), so no 16 KiB clear per call.
+  alignas(64) static thread_local std::array<std::uint32_t, std::size_t{1} << kBits> counts{};
+  METERBENCH_CHECK(0 <= k && k < m);
+  auto* keys = reinterpret_cast<std::uint32_t*>(scratch);
+  std::uint32_t lo = ~0u, hi = 0;
   for (std::int64_t i = 0; i < m; ++i) {
-    const float v = data[i];
-    scratch[inside] = v;
-    inside += (v >= a) & (v <= b);
-    below += v < a;
+    const std::uint32_t key = order_key(data[i]), b = key >> kShift;
+    keys[i] = key;
+    ++counts[b];
+    lo = std::min(lo, b);
+    hi = std::max(hi, b);
   }
-  if (below > std::max<std::int64_t>(k - 1, 0) || k >= below + inside) return full();
-  const std::int64_t r = k - below;  // rank inside the bracket
-  if (!(b > a)) return std::pair<double, double>{a, a};  // the bracket is a single value holding ranks k-1, k
-  // Second level: a 128-bucket histogram over [a, b] (with each bucket's maximum), then only the bucket
-  // holding rank r is selected.
-  constexpr int kBuckets = 128;
-  std::array<std::uint32_t, kBuckets> counts{};
-  std::array<float, kBuckets> maxima;
-  maxima.fill(-std::numeric_limits<float>::infinity());
-  const double to_bucket = kBuckets / (static_cast<double>(b) - static_cast<double>(a));
-  const auto bucket_of = [&](float v) {
-    return std::min(kBuckets - 1, static_cast<int>((static_cast<double>(v) - a) * to_bucket));
-  };
-  for (std::int64_t i = 0; i < inside; ++i) {
-    const int q_ = bucket_of(scratch[i]);
-    ++counts[static_cast<std::size_t>(q_)];
-    maxima[static_cast<std::size_t>(q_)] = std::max(maxima[static_cast<std::size_t>(q_)], scratch[i]);
-  }
-  int bucket = 0;
+  std::uint32_t bucket = lo;
   std::int64_t before = 0;
-  while (before + counts[static_cast<std::size_t>(bucket)] <= r) before += counts[static_cast<std::size_t>(bucket++)];
-  std::int64_t j = 0;
-  for (std::int64_t i = 0; i < inside; ++i) {
-    const float v = scratch[i];
-    scratch[j] = v;
-    j += bucket_of(v) == bucket ? 1 : 0;
+  while (before + counts[bucket] <= k) before += counts[bucket++];
+  std::memset(&counts[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
+  std::int64_t inside = 0;
+  std::uint32_t below_max = 0;
+  for (std::int64_t i = 0; i < m; ++i) {
+    const std::uint32_t key = keys[i], b = key >> kShift;
+    keys[inside] = key;
+    inside += b == bucket ? 1 : 0;
+    below_max = std::max(below_max, b < bucket ? key : 0u);
   }
-  const std::int64_t rr = r - before;
-  std::nth_element(scratch, scratch + rr, scratch + j);
-  const double xk = scratch[rr];
-  if (rr > 0) return {static_cast<double>(*std::max_element(scratch, scratch + rr)), xk};
-  if (r == 0) return {xk, xk};  // k == below only when k == 0 (checked above)
-  int prev = bucket - 1;
-  while (counts[static_cast<std::size_t>(prev)] == 0) --prev;
-  return {static_cast<double>(maxima[static_cast<std::size_t>(prev)]), xk};
+  const std::int64_t r = k - before;  // rank inside the bucket
+  std::uint32_t xk = 0, xprev = below_max;  // x_(k-1) is the bucket's rank r-1, or the largest key below it
+  if (inside <= 16) {
+    for (std::int64_t a = 0; a < inside; ++a) {
+      const std::uint32_t v = keys[a];
+      std::int64_t rank = 0;  // ties ranked by position, so every rank 0..inside-1 occurs once
+      for (std::int64_t c = 0; c < inside; ++c) rank += (keys[c] < v) | ((keys[c] == v) & (c < a));
+      xk = rank == r ? v : xk;
+      xprev = rank == r - 1 ? v : xprev;
+    }
+  } else {
+    std::nth_element(keys, keys + r, keys + inside);
+    xk = keys[r];
+    if (r > 0) xprev = *std::max_element(keys, keys + r);
+  }
+  if (k == 0) xprev = xk;
+  return {from_order_key(xprev), from_order_key(xk)};
 }
 
 // Median of data[0, m) (mean of the two middle values when m is even).
