@@ -140,6 +140,8 @@ void GamWorkspace::ensure(const GamDesign& design) {
     observed_.resize(static_cast<std::size_t>(rows));
     residuals_.resize(static_cast<std::size_t>(rows));
     select_.resize(static_cast<std::size_t>(rows));
+    pick_.resize(static_cast<std::size_t>(rows));
+    pick_weight_.resize(static_cast<std::size_t>(rows));
   }
   if (b_.size() != cols) {
     gram_.resize(cols, cols);
@@ -467,16 +469,21 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
         break;
       }
       const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * s;
-      ws.rhs_ = ws.b_;
+      // Rows that change the right-hand side, listed branch-free (which residuals exceed c*s is a coin toss
+      // to the branch predictor): a clipped row contributes -(r - clip(r)) x_i, an imputed row +yhat_i x_i
+      // (its y is 0, so r = -yhat_i and the same form applies).
+      std::int64_t picked = 0;
+      std::uint32_t* pick = ws.pick_.data();
+      double* weight = ws.pick_weight_.data();
       for (std::int64_t i = 0; i < n; ++i) {
-        if (!ws.observed_[i]) {
-          if (impute) ws.rhs_.noalias() += static_cast<double>(ws.yhatf_[i]) * x.row(i).transpose();
-          continue;
-        }
         const double r = ws.y_[i] - ws.yhatf_[i];
-        if (std::abs(r) <= cs) continue;
-        ws.rhs_.noalias() -= (r - std::copysign(cs, r)) * x.row(i).transpose();
+        const double w = ws.observed_[i] ? r - std::clamp(r, -cs, cs) : (impute ? r : 0.0);
+        pick[picked] = static_cast<std::uint32_t>(i);
+        weight[picked] = w;
+        picked += w != 0.0 ? 1 : 0;
       }
+      ws.rhs_ = ws.b_;
+      for (std::int64_t j = 0; j < picked; ++j) ws.rhs_.noalias() -= weight[j] * x.row(pick[j]).transpose();
       ws.rhs_ *= inv_rows;
       solve(design, shared, true, ws);
       ws.beta_ = ws.beta_next_;
