@@ -323,7 +323,8 @@ void GamDetector::solve(const GamDesign& design, bool shared, bool same_gram, Ga
   for (int j = 0; j < p; ++j)
     if (!ws.active_[j]) ws.rhs_[j] = 0.0;
   if (shared) {
-    ws.beta_next_.noalias() = design.full_inverse() * ws.rhs_;
+    ws.beta_next_.setZero();
+    gam_add_columns(design.full_inverse().data(), p, p, ws.rhs_.data(), ws.beta_next_.data());
   } else {
     ws.beta_next_ = ws.rhs_;
     ws.factor_.solveInPlace(ws.beta_next_);
