@@ -127,8 +127,7 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<std::uint8_t> observed_;
   std::vector<float> residuals_;  // observed residuals, for the MAD
   std::vector<float> select_;     // selection scratch
-  std::vector<std::uint32_t> pick_;  // rows that change the Huber right-hand side, and their weights
-  std::vector<double> pick_weight_;
+  std::vector<double> pick_weight_;  // weights of the rows in the Huber right-hand side
   Eigen::MatrixXd gram_;           // per-series penalised Gram matrix (gaps, bisquare)
   Eigen::LLT<Eigen::MatrixXd> factor_;
   Eigen::MatrixXd chunk_;  // p x kChunk gathered rows for rank-k updates
