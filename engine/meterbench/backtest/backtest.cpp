@@ -166,38 +166,18 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
   const int threads = detail::active_threads();
   const int tokens = pipeline_tokens(threads);
 
-  std::vector<std::unique_ptr<WorkBlock>> blocks;
-  oneapi::tbb::concurrent_queue<WorkBlock*> free_blocks;
-  for (int i = 0; i < tokens; ++i) {
-    blocks.push_back(std::make_unique<WorkBlock>());
-    free_blocks.push(blocks.back().get());
-  }
+  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens);
   oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(detector, config); });
 
   PassResult result;
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(grid.steps)));
   ProgressReporter progress(label, "series", n_series);
-  std::int64_t next_first = 0;
 
   oneapi::tbb::parallel_pipeline(
       static_cast<std::size_t>(tokens),
       // Serial, in order: HDF5 reads stay on one stage.
       oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
-                                                 [&](oneapi::tbb::flow_control& fc) -> WorkBlock* {
-                                                   if (next_first >= n_series) {
-                                                     fc.stop();
-                                                     return nullptr;
-                                                   }
-                                                   const auto t0 = Clock::now();
-                                                   WorkBlock* block = nullptr;
-                                                   const bool popped = free_blocks.try_pop(block);
-                                                   METERBENCH_CHECK(popped);
-                                                   const std::int64_t count = std::min(block_series, n_series - next_first);
-                                                   reader.read(next_first, count, block->data);
-                                                   next_first += count;
-                                                   result.read_seconds += seconds_since(t0);
-                                                   return block;
-                                                 }) &
+                                                 [&](oneapi::tbb::flow_control& fc) { return feed.next(fc, result.read_seconds); }) &
           // Parallel: fit, score and evaluate each series with this thread's workspace and accumulator.
           oneapi::tbb::make_filter<WorkBlock*, WorkBlock*>(
               oneapi::tbb::filter_mode::parallel,
@@ -242,7 +222,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
             result.evaluate_seconds += block->evaluate_seconds;
             result.write_seconds += seconds_since(t0);
             progress.advance(b.count);
-            free_blocks.push(block);
+            feed.recycle(block);
           }));
 
   // Integer counts: the merge order does not change the result.

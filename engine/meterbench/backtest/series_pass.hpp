@@ -2,14 +2,21 @@
 // Internal to the engine: the pieces of a streaming pass that the backtest and the sweep share (the scored
 // window of a schedule, the evaluation config, fitting and scoring a block of series, the evaluation input
 // of one series, the dataset fingerprint), so that both run the detectors and the metrics the same way.
+#include <chrono>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include <oneapi/tbb/concurrent_queue.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+
 #include "meterbench/backtest/backtest.hpp"
 #include "meterbench/evaluate/metrics.hpp"
+#include "meterbench/core/check.hpp"
 #include "meterbench/io/dataset.hpp"
+#include "meterbench/io/dataset_file.hpp"
 #include "meterbench/model/detector.hpp"
 
 namespace meterbench::detail {
@@ -69,5 +76,44 @@ int active_threads();
 
 /// Series per pipeline block: the option, or about 4 MiB of values; at most the series count, at least 1.
 std::int64_t block_series(std::int64_t option, std::int64_t series_count, std::int64_t steps);
+
+/// The first stage of a pass (serial, in order: HDF5 reads stay on one stage): `tokens` recycled blocks
+/// (Block has a SeriesBlock `data`), each filled with the next `block_series` series of the dataset.
+template <class Block>
+class BlockFeed {
+ public:
+  BlockFeed(DatasetReader& reader, std::int64_t block_series, int tokens) : reader_(reader), block_series_(block_series) {
+    for (int i = 0; i < tokens; ++i) {
+      blocks_.push_back(std::make_unique<Block>());
+      free_.push(blocks_.back().get());
+    }
+  }
+  /// The next block, or nullptr after stopping the pipeline at the end; adds the read time to `read_seconds`.
+  Block* next(oneapi::tbb::flow_control& fc, double& read_seconds) {
+    const std::int64_t n_series = reader_.info().series_count;
+    if (next_first_ >= n_series) {
+      fc.stop();
+      return nullptr;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    Block* block = nullptr;
+    const bool popped = free_.try_pop(block);
+    METERBENCH_CHECK(popped);
+    const std::int64_t count = std::min(block_series_, n_series - next_first_);
+    reader_.read(next_first_, count, block->data);
+    next_first_ += count;
+    read_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return block;
+  }
+  /// Returns a block whose last stage is done.
+  void recycle(Block* block) { free_.push(block); }
+
+ private:
+  DatasetReader& reader_;
+  std::int64_t block_series_;
+  std::int64_t next_first_ = 0;
+  std::vector<std::unique_ptr<Block>> blocks_;
+  oneapi::tbb::concurrent_queue<Block*> free_;
+};
 
 }  // namespace meterbench::detail

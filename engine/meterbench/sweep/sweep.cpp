@@ -185,36 +185,16 @@ PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, s
   const std::int64_t block_series = detail::block_series(block_option, n_series, info.grid.steps);
   const int tokens = pipeline_tokens(detail::active_threads());
 
-  std::vector<std::unique_ptr<WorkBlock>> blocks;
-  oneapi::tbb::concurrent_queue<WorkBlock*> free_blocks;
-  for (int i = 0; i < tokens; ++i) {
-    blocks.push_back(std::make_unique<WorkBlock>());
-    free_blocks.push(blocks.back().get());
-  }
+  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens);
   oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(points); });
   PassResult result;
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(info.grid.steps)));
   ProgressReporter progress(label, "series", n_series);
-  std::int64_t next_first = 0;
 
   oneapi::tbb::parallel_pipeline(
       static_cast<std::size_t>(tokens),
       oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
-                                                 [&](oneapi::tbb::flow_control& fc) -> WorkBlock* {
-                                                   if (next_first >= n_series) {
-                                                     fc.stop();
-                                                     return nullptr;
-                                                   }
-                                                   const auto t0 = Clock::now();
-                                                   WorkBlock* block = nullptr;
-                                                   const bool popped = free_blocks.try_pop(block);
-                                                   METERBENCH_CHECK(popped);
-                                                   const std::int64_t count = std::min(block_series, n_series - next_first);
-                                                   reader.read(next_first, count, block->data);
-                                                   next_first += count;
-                                                   result.read_seconds += seconds_since(t0);
-                                                   return block;
-                                                 }) &
+                                                 [&](oneapi::tbb::flow_control& fc) { return feed.next(fc, result.read_seconds); }) &
           oneapi::tbb::make_filter<WorkBlock*, WorkBlock*>(oneapi::tbb::filter_mode::parallel,
                                                            [&](WorkBlock* block) {
                                                              const SeriesBlock& b = block->data;
@@ -231,7 +211,7 @@ PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, s
           oneapi::tbb::make_filter<WorkBlock*, void>(oneapi::tbb::filter_mode::serial_in_order, [&](WorkBlock* block) {
             for (const std::uint64_t h : block->value_hashes) fingerprint = mix64(fingerprint ^ h);
             progress.advance(block->data.count);
-            free_blocks.push(block);
+            feed.recycle(block);
           }));
 
   // Integer counts: the merge order does not change the result, so it is the same for any thread count.
