@@ -278,6 +278,23 @@ TEST_F(SweepTest, BudgetObjectivesOnlyChooseRowsWithinTheBudget) {
   EXPECT_EQ(result["best"]["objective"], result["best"]["tuning"]["dollar_recall"]);
 }
 
+TEST_F(SweepTest, WeeklyScheduleSweepsAndItsCommandReproducesTheSchedule) {
+  SweepOptions o = options("weekly");
+  o.grid = {"changepoints=0,10"};
+  o.schedule = Schedule::weekly;
+  o.weeks = 8;
+  const nlohmann::json result = sweep(o);
+  EXPECT_EQ(result["schedule"]["name"], "weekly");
+  ASSERT_FALSE(result["best"].is_null());
+  EXPECT_GT(result["best"]["test"]["events"].get<std::int64_t>(), 0);
+  EXPECT_NE(result["command"].get<std::string>().find(" --schedule weekly --weeks 8 "), std::string::npos) << result["command"];
+  // The weekly schedule scores only the last 8 weeks: fewer events than the retrospective run sees.
+  SweepOptions r = options("retro");
+  r.grid = {"changepoints=0,10"};
+  r.random_baseline = false;
+  EXPECT_LT(result["best"]["test"]["events"].get<std::int64_t>(), sweep(r)["best"]["test"]["events"].get<std::int64_t>());
+}
+
 TEST_F(SweepTest, OutputsAreBitIdenticalForAnyThreadCountAndBlockSize) {
   SweepOptions a = options("t1"), b = options("t2"), c = options("t2big");
   a.block_series = 7;
