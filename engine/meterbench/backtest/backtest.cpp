@@ -4,18 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <limits>
 #include <memory>
 
 #include <fmt/format.h>
-#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
-#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <spdlog/spdlog.h>
 
 #include "meterbench/backtest/series_pass.hpp"
-#include "meterbench/core/check.hpp"
 #include "meterbench/core/random.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/io/bands_file.hpp"

@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
@@ -150,7 +148,7 @@ struct PassResult {
   double wall_seconds = 0.0, read_seconds = 0.0, detect_seconds = 0.0, evaluate_seconds = 0.0;
 };
 
-// Fits, scores and evaluates series i0.. of a block for one point with this thread's state.
+// Fits, scores and evaluates every series of a block for one point, with this thread's workspace and accumulators.
 void run_point_on_block(const Point& point, std::size_t p, ThreadState& state, const SeriesBlock& b, std::span<const std::uint8_t> half,
                         bool has_labels, detail::ScoredWindow window) {
   const auto t0 = Clock::now();
@@ -236,7 +234,7 @@ PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, s
   return result;
 }
 
-// The metrics of one row: a threshold of a point's curve, or (curve index npos) the report's own z.
+// The metrics of one row of sweep.csv (a threshold of a point's curve) or of a report at its own z.
 struct RowMetrics {
   std::optional<double> point_precision, point_recall, point_f1;
   std::optional<double> event_precision, event_recall, event_f1;
