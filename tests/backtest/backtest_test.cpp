@@ -64,6 +64,34 @@ TEST_F(BacktestTest, MetricsAndAlertsAreBitIdenticalForAnyThreadCountAndBlockSiz
   EXPECT_EQ(testing::read_file(dir / "t1" / "per_kind.csv"), testing::read_file(dir / "t2" / "per_kind.csv"));
 }
 
+TEST_F(BacktestTest, RandomBaselineSampleIsDeterministicAndRecorded) {
+  auto sampled = [&](const std::string& name, int threads, std::int64_t block) {
+    const ThreadLimit limit(threads);
+    BacktestOptions o;
+    o.data = dir / "data.h5";
+    o.out_dir = dir / name;
+    o.block_series = block;
+    o.write_alerts = false;
+    o.random_baseline_series = 40;
+    o.random_baseline_chunk = 10;
+    return run_backtest(o);
+  };
+  const nlohmann::json a = sampled("s1", 1, 7);
+  const nlohmann::json b = sampled("s2", 2, 50);
+  const nlohmann::json full = backtest("full", 2, 0);
+  EXPECT_EQ(a["baseline_random"]["series"], 40);
+  EXPECT_EQ(a["baseline_random"]["sample"]["chunks"], 4);
+  EXPECT_EQ(a["baseline_random"]["sample"]["of_chunks"], 12);
+  EXPECT_EQ(a["baseline_random"]["metrics"].dump(), b["baseline_random"]["metrics"].dump());
+  EXPECT_EQ(a["baseline_random"]["sample"], b["baseline_random"]["sample"]);
+  // The sample sees fewer series than the full run; the main metrics and the flag rate are the full run's.
+  EXPECT_LT(a["baseline_random"]["metrics"]["counts"]["series"].get<std::int64_t>(), 120);
+  EXPECT_EQ(full["baseline_random"]["series"], 120);
+  EXPECT_TRUE(full["baseline_random"]["sample"].is_null());
+  EXPECT_EQ(a["metrics"].dump(), full["metrics"].dump());
+  EXPECT_EQ(a["baseline_random"]["flag_rate"], full["baseline_random"]["flag_rate"]);
+}
+
 TEST_F(BacktestTest, RunDirectoryHoldsTheDocumentedFilesAndKeys) {
   const ThreadLimit limit(2);
   BacktestOptions o;

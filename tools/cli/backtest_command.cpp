@@ -31,6 +31,9 @@ struct BacktestCommand {
     cmd->add_flag("--save-bands", options.save_bands, "Also write bands.h5: expected, lower, upper and score per step");
     cmd->add_flag("--no-alerts", no_alerts, "Do not write alerts.csv");
     cmd->add_flag("--no-baseline", no_baseline, "Skip the random baseline pass");
+    cmd->add_option("--baseline-series", options.random_baseline_series,
+                    "Random baseline on all series up to this many, else on a deterministic sample of this many (0 = all)")
+        ->capture_default_str();
     cmd->add_option("--min-impact", options.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
     cmd->add_option("--delay-tolerance", options.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
     add_common_options(*cmd, common);

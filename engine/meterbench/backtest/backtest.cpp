@@ -1,8 +1,10 @@
 #include "meterbench/backtest/backtest.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <memory>
 
@@ -14,10 +16,12 @@
 #include "meterbench/backtest/series_pass.hpp"
 #include "meterbench/core/random.hpp"
 #include "meterbench/evaluate/metrics.hpp"
+#include "meterbench/io/alert_csv.hpp"
 #include "meterbench/io/bands_file.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/random_detector.hpp"
 #include "meterbench/runtime/parallel.hpp"
 #include "meterbench/runtime/progress.hpp"
 #include "meterbench/runtime/run_context.hpp"
@@ -36,6 +40,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+// CPU time of the calling thread: on a shared machine the stages' wall time also counts time spent waiting
+// for a core, their CPU time does not.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Per-block working memory, recycled across the pipeline's tokens.
 struct WorkBlock {
@@ -46,11 +57,13 @@ struct WorkBlock {
   std::string alerts_text;  // alerts.csv rows of the block
   std::vector<FlaggedStep> flags;
   std::vector<FitStatus> status;
-  double detect_seconds = 0.0;
-  double evaluate_seconds = 0.0;
+  double detect_seconds = 0.0, detect_cpu_seconds = 0.0;
+  double evaluate_seconds = 0.0, evaluate_cpu_seconds = 0.0;
 
-  void size_outputs() {
-    outputs.resize(data.count, data.steps);
+  // Steps the detector does not write must read as NaN where they are written out (bands.h5 of the weekly
+  // schedule); elsewhere the fill would be a wasted pass over four arrays per series.
+  void size_outputs(bool nan_fill) {
+    outputs.resize(data.count, data.steps, nan_fill);
     value_hashes.resize(static_cast<std::size_t>(data.count));
     status.resize(static_cast<std::size_t>(data.count));
     alerts.clear();
@@ -73,6 +86,7 @@ struct PassResult {
   std::int64_t alerts = 0;
   double wall_seconds = 0.0;
   double read_seconds = 0.0, detect_seconds = 0.0, evaluate_seconds = 0.0, write_seconds = 0.0;
+  double detect_cpu_seconds = 0.0, evaluate_cpu_seconds = 0.0;
 };
 
 struct PassOutputs {
@@ -100,71 +114,51 @@ void FlagCollector::collect(const SeriesBlock& block, std::int64_t i, const Dete
 
 namespace {
 
-std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(); }
-
-// Customers and meters are free text in real data: quote them as RFC 4180 asks.
-std::string csv_text(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// Appending formatters: alerts.csv can hold tens of millions of rows, so no temporary strings per field.
-void append_number(std::string& out, double v) {
-  if (std::isfinite(v)) fmt::format_to(std::back_inserter(out), "{:.6g}", v);
-}
-
-void append_time(std::string& out, std::int64_t unix_seconds) {
-  const std::int64_t days = unix_seconds >= 0 ? unix_seconds / kSecondsPerDay : -((-unix_seconds + kSecondsPerDay - 1) / kSecondsPerDay);
-  const std::int64_t second_of_day = unix_seconds - days * kSecondsPerDay;
-  const CivilDate d = civil_from_days(days);
-  fmt::format_to(std::back_inserter(out), "{:04d}-{:02d}-{:02d}", d.year, d.month, d.day);
-  if (second_of_day != 0)
-    fmt::format_to(std::back_inserter(out), "T{:02d}:{:02d}:{:02d}Z", second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
-}
-
 // Formats a block's alert rows (in the parallel stage; the serial stage only writes the bytes).
-void format_alert_rows(WorkBlock& block, const TimeGrid& grid) {
+void format_alert_rows(WorkBlock& block, const StepTimes& times) {
   std::string& out = block.alerts_text;
   out.clear();
   for (const Alert& a : block.alerts) {
     const SeriesRecord& s = block.data.series[static_cast<std::size_t>(static_cast<std::int64_t>(a.series_index) - block.data.first_series)];
-    out += csv_text(s.customer());
+    append_csv_text(out, s.customer());
     out += ',';
-    out += csv_text(s.meter());
+    append_csv_text(out, s.meter());
     out += ',';
-    append_time(out, grid.time_at(a.start));
+    times.append(out, a.start);
     out += ',';
-    append_time(out, grid.time_at(a.end));
+    times.append(out, a.end);
     for (const double v : {static_cast<double>(a.observed), static_cast<double>(a.expected), static_cast<double>(a.lower),
                            static_cast<double>(a.upper), static_cast<double>(a.max_score), a.impact_usd}) {
       out += ',';
-      append_number(out, v);
+      append_g6(out, v);
     }
     out += ',';
-    append_time(out, grid.time_at(a.raised_at));
+    times.append(out, a.raised_at);
     out += a.overlaps_event ? ",true\n" : ",false\n";
   }
 }
 
-// One streaming pass of `detector` over the dataset.
+// One streaming pass of `detector` over the series of `ranges` (ascending, disjoint; empty = the whole dataset).
 PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_t block_series_option, const EvaluationConfig& config,
-                    detail::ScoredWindow window, const PassOutputs& outputs, const char* label) {
+                    detail::ScoredWindow window, const PassOutputs& outputs, const char* label,
+                    std::vector<detail::SeriesRange> ranges = {}) {
   const auto start = Clock::now();
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
-  const std::int64_t n_series = info.series_count;
+  if (ranges.empty()) ranges.push_back({0, info.series_count});
+  std::int64_t n_series = 0;
+  for (const detail::SeriesRange& r : ranges) n_series += r.count;
+  // Detectors write every scored step and the evaluation reads nothing else; only bands.h5 shows the steps
+  // before a weekly schedule's scored window, which must read as NaN there.
+  const bool nan_fill = window.first_scored > 0 && outputs.bands != nullptr;
   const std::int64_t block_series = detail::block_series(block_series_option, n_series, grid.steps);
   const int threads = detail::active_threads();
   const int tokens = pipeline_tokens(threads);
 
-  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens);
+  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens, ranges);
   oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(detector, config); });
 
+  const StepTimes step_times(grid);
   PassResult result;
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(grid.steps)));
   ProgressReporter progress(label, "series", n_series);
@@ -180,11 +174,13 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
               [&](WorkBlock* block) {
                 ThreadState& state = states.local();
                 SeriesBlock& b = block->data;
-                block->size_outputs();
+                block->size_outputs(nan_fill);
                 // 1. Detection.
                 const auto t0 = Clock::now();
+                const double cpu0 = thread_cpu_seconds();
                 detail::detect_block(detector, *state.workspace, b, window, block->outputs, block->status);
                 const auto t1 = Clock::now();
+                const double cpu1 = thread_cpu_seconds();
                 // 2. Evaluation and the outputs' inputs.
                 for (std::int64_t i = 0; i < b.count; ++i) {
                   ++state.status_counts[static_cast<std::size_t>(block->status[static_cast<std::size_t>(i)])];
@@ -194,9 +190,11 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                   if (outputs.flags != nullptr) outputs.flags->collect(b, i, out, config.z, block->flags);
                   block->value_hashes[static_cast<std::size_t>(i)] = detail::hash_values(b.row(i));
                 }
-                if (outputs.alerts_csv != nullptr) format_alert_rows(*block, grid);
+                if (outputs.alerts_csv != nullptr) format_alert_rows(*block, step_times);
                 block->detect_seconds = std::chrono::duration<double>(t1 - t0).count();
                 block->evaluate_seconds = seconds_since(t1);
+                block->detect_cpu_seconds = cpu1 - cpu0;
+                block->evaluate_cpu_seconds = thread_cpu_seconds() - cpu1;
                 return block;
               }) &
           // Serial, in order: outputs are written in series order, whatever the thread count.
@@ -216,6 +214,8 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
             result.alerts += static_cast<std::int64_t>(block->alerts.size());
             result.detect_seconds += block->detect_seconds;
             result.evaluate_seconds += block->evaluate_seconds;
+            result.detect_cpu_seconds += block->detect_cpu_seconds;
+            result.evaluate_cpu_seconds += block->evaluate_cpu_seconds;
             result.write_seconds += seconds_since(t0);
             progress.advance(b.count);
             feed.recycle(block);
@@ -234,6 +234,47 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
   return result;
 }
 
+// The random baseline's series: all of them, or past `limit` series a deterministic sample of chunks of
+// `chunk` consecutive series (those with the smallest hash of (dataset seed, chunk index)), so its cost stops
+// growing with the dataset while its flag rate still comes from every series of the main pass. Chunks keep the
+// reads contiguous; the hash keeps the sample spread over the population and independent of threads and blocks.
+struct BaselineSample {
+  std::vector<detail::SeriesRange> ranges;  // empty = all series
+  std::int64_t series = 0;
+  nlohmann::json json;              // summary.json's baseline_random.sample (null = all series)
+};
+
+BaselineSample baseline_sample(const DatasetInfo& info, std::int64_t limit, std::int64_t chunk) {
+  BaselineSample sample;
+  sample.series = info.series_count;
+  if (limit <= 0 || info.series_count <= limit) return sample;
+  const std::int64_t chunks = (info.series_count + chunk - 1) / chunk;
+  const std::int64_t wanted = std::min(chunks, (limit + chunk - 1) / chunk);
+  const std::uint64_t key = mix64(info.seed ^ 0x72616E646F6D5F62ULL);  // "random_b"
+  std::vector<std::pair<std::uint64_t, std::int64_t>> order;
+  order.reserve(static_cast<std::size_t>(chunks));
+  for (std::int64_t c = 0; c < chunks; ++c) order.emplace_back(mix64(key ^ static_cast<std::uint64_t>(c)), c);
+  std::partial_sort(order.begin(), order.begin() + wanted, order.end());
+  std::vector<std::int64_t> chosen;
+  for (std::int64_t i = 0; i < wanted; ++i) chosen.push_back(order[static_cast<std::size_t>(i)].second);
+  std::sort(chosen.begin(), chosen.end());
+  sample.series = 0;
+  for (const std::int64_t c : chosen) {
+    const std::int64_t first = c * chunk, count = std::min(chunk, info.series_count - first);
+    if (!sample.ranges.empty() && sample.ranges.back().first + sample.ranges.back().count == first) {
+      sample.ranges.back().count += count;
+    } else {
+      sample.ranges.push_back({first, count});
+    }
+    sample.series += count;
+  }
+  sample.json = {{"chunk_series", chunk},
+                 {"chunks", wanted},
+                 {"of_chunks", chunks},
+                 {"rule", "chunks of consecutive series with the smallest mix64(mix64(seed ^ 0x72616E646F6D5F62) ^ chunk index)"}};
+  return sample;
+}
+
 nlohmann::json status_json(const std::array<std::int64_t, kFitStatusCount>& counts) {
   nlohmann::json j = nlohmann::json::object();
   for (std::size_t s = 0; s < kFitStatusCount; ++s) j[std::string(to_string(static_cast<FitStatus>(s)))] = counts[s];
@@ -246,6 +287,10 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   const auto start = Clock::now();
   if (options.weeks < 1) throw std::invalid_argument(fmt::format("--weeks must be at least 1, got {}", options.weeks));
   if (options.block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", options.block_series));
+  if (options.random_baseline_series < 0)
+    throw std::invalid_argument(fmt::format("--baseline-series must be >= 0, got {}", options.random_baseline_series));
+  if (options.random_baseline_chunk < 1)
+    throw std::invalid_argument(fmt::format("random_baseline_chunk must be >= 1, got {}", options.random_baseline_chunk));
   if (!(options.impact_filter_usd >= 0.0))
     throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.impact_filter_usd));
   StagedOutput output(options.out_dir, options.overwrite);
@@ -311,11 +356,20 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     const double flag_rate = main.report.flag_rate();
     const std::vector<std::string> random_settings = {fmt::format("flag_rate={:.9g}", std::clamp(flag_rate, 1e-9, 1.0)),
                                                       fmt::format("seed={}", info.seed % (std::uint64_t{1} << 53))};
-    const std::unique_ptr<Detector> random = make_detector("random", random_settings, grid);
+    // Band-less: the baseline's band is never read (no alerts, no bands from this pass).
+    const std::unique_ptr<Detector> random = make_bandless_random_detector(random_settings, grid);
     EvaluationConfig random_config = config;
     random_config.z = random->flag_threshold();
-    const PassResult baseline = run_pass(reader, *random, options.block_series, random_config, {first_scored, 0}, {}, "random baseline");
-    summary["baseline_random"] = {{"flag_rate", flag_rate}, {"metrics", baseline.report.to_json()}, {"wall_seconds", baseline.wall_seconds}};
+    random_config.sweep_thresholds = false;  // compared at the model's flag rate only; AUC-PR comes from the histograms
+    const BaselineSample sample = baseline_sample(info, options.random_baseline_series, options.random_baseline_chunk);
+    const PassResult baseline =
+        run_pass(reader, *random, options.block_series, random_config, {first_scored, 0}, {}, "random baseline", sample.ranges);
+    summary["baseline_random"] = {{"flag_rate", flag_rate},
+                                  {"series", sample.series},
+                                  {"sample", sample.json},
+                                  {"metrics", baseline.report.to_json()},
+                                  {"wall_seconds", baseline.wall_seconds},
+                                  {"cpu_seconds", baseline.detect_cpu_seconds + baseline.evaluate_cpu_seconds}};
   }
 
   const double wall = main.wall_seconds;
@@ -324,7 +378,8 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
                            {"wall_seconds", wall},
                            {"stage_seconds",
                             {{"read", main.read_seconds}, {"fit_and_score", main.detect_seconds}, {"evaluate", main.evaluate_seconds}, {"write", main.write_seconds}}},
-                           {"stage_seconds_note", "read and write are serial wall time; fit_and_score and evaluate are summed over threads"}};
+                           {"stage_cpu_seconds", {{"fit_and_score", main.detect_cpu_seconds}, {"evaluate", main.evaluate_cpu_seconds}}},
+                           {"stage_seconds_note", "read and write are serial wall time; fit_and_score and evaluate are summed over threads (stage_cpu_seconds: their thread CPU time)"}};
   summary["peak_rss_bytes"] = peak_rss_bytes();
   summary["context"] = to_json(current_run_context(threads));
   summary["total_wall_seconds"] = seconds_since(start);
@@ -372,11 +427,22 @@ DetectSummary run_detect(const DetectOptions& options) {
   {
     std::ofstream out(output.temp_path());
     out << "customer,meter,date,observed,expected,lower,upper,score,impact_usd\n";
+    std::string row;
     for (const FlaggedStep& f : flags.rows) {
       const SeriesRecord& s = flags.series.at(f.series_index);
-      out << csv_text(s.customer()) << ',' << csv_text(s.meter()) << ',' << format_utc_timestamp(grid.time_at(f.step)) << ','
-          << csv_number(f.observed) << ',' << csv_number(f.expected) << ',' << csv_number(f.lower) << ',' << csv_number(f.upper) << ','
-          << csv_number(f.score) << ',' << csv_number(f.impact_usd) << '\n';
+      row.clear();
+      append_csv_text(row, s.customer());
+      row += ',';
+      append_csv_text(row, s.meter());
+      row += ',';
+      row += format_utc_timestamp(grid.time_at(f.step));
+      for (const double v : {static_cast<double>(f.observed), static_cast<double>(f.expected), static_cast<double>(f.lower),
+                             static_cast<double>(f.upper), static_cast<double>(f.score), f.impact_usd}) {
+        row += ',';
+        append_g6(row, v);
+      }
+      row += '\n';
+      out << row;
       summary.rows_without_price += !std::isfinite(f.impact_usd);
     }
     out.close();

@@ -54,6 +54,8 @@ struct BacktestOptions {
   bool save_bands = false;                ///< also write bands.h5 (expected range per step)
   bool write_alerts = true;               ///< write alerts.csv
   bool random_baseline = true;            ///< evaluate `random` at the model's flag rate, side by side
+  std::int64_t random_baseline_series = 100'000;  ///< past this many series, the baseline runs on a sample of them (0 = all)
+  std::int64_t random_baseline_chunk = 1000;      ///< the sample is made of chunks of this many consecutive series
   double impact_filter_usd = 100.0;       ///< alerts below this impact are hidden in the filtered metrics
   double delay_tolerance_days = 7.0;      ///< k of the event-wise metrics
 };

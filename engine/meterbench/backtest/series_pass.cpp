@@ -40,8 +40,11 @@ void detect_block(const Detector& detector, DetectorWorkspace& workspace, const 
   const auto input_of = [&](std::int64_t i) { return SeriesInput{b.row(i), static_cast<std::uint64_t>(b.first_series + i)}; };
   std::fill(status.begin(), status.end(), FitStatus::ok);
   if (window.period == 0) {
+    // One fit over the whole grid; only the evaluated steps are scored (the random baseline of a weekly run
+    // fits like a retrospective one but is evaluated on the scheduled weeks only).
+    const DetectionWindow whole{0, b.steps, window.first_scored, b.steps};
     for (std::int64_t i = 0; i < b.count; ++i)
-      status[static_cast<std::size_t>(i)] = detector.detect(input_of(i), DetectionWindow::retrospective(b.steps), workspace, outputs.row(i));
+      status[static_cast<std::size_t>(i)] = detector.detect(input_of(i), whole, workspace, outputs.row(i));
   } else if (detector.reuses_work_across_periods()) {
     for (std::int64_t i = 0; i < b.count; ++i)
       status[static_cast<std::size_t>(i)] = detector.detect_rolling(input_of(i), window.first_scored, window.period, workspace, outputs.row(i));

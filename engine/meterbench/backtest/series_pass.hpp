@@ -39,13 +39,17 @@ EvaluationConfig evaluation_config(const Detector& detector, const TimeGrid& gri
 /// Detector outputs of a block, count x steps each, row-major by series.
 struct BlockOutputs {
   std::vector<float> expected, lower, upper, score;
-  void resize(std::int64_t count, std::int64_t steps) {
+  /// `nan_fill`: steps no detector writes read as NaN (needed only where unscored steps are shown).
+  void resize(std::int64_t count, std::int64_t steps, bool nan_fill = true) {
     const auto n = static_cast<std::size_t>(count * steps);
     const float nan = std::numeric_limits<float>::quiet_NaN();
-    expected.assign(n, nan);
-    lower.assign(n, nan);
-    upper.assign(n, nan);
-    score.assign(n, nan);
+    for (std::vector<float>* v : {&expected, &lower, &upper, &score}) {
+      if (nan_fill) {
+        v->assign(n, nan);
+      } else {
+        v->resize(n);
+      }
+    }
     steps_ = steps;
   }
   [[nodiscard]] DetectionOutput row(std::int64_t i) {
@@ -77,12 +81,21 @@ int active_threads();
 /// Series per pipeline block: the option, or about 4 MiB of values; at most the series count, at least 1.
 std::int64_t block_series(std::int64_t option, std::int64_t series_count, std::int64_t steps);
 
+/// Consecutive series [first, first + count) of a pass.
+struct SeriesRange {
+  std::int64_t first = 0, count = 0;
+};
+
 /// The first stage of a pass (serial, in order: HDF5 reads stay on one stage): `tokens` recycled blocks
-/// (Block has a SeriesBlock `data`), each filled with the next `block_series` series of the dataset.
+/// (Block has a SeriesBlock `data`), each filled with the next at most `block_series` series of `ranges`
+/// (ascending, disjoint; empty = the whole dataset). A block never spans two ranges.
 template <class Block>
 class BlockFeed {
  public:
-  BlockFeed(DatasetReader& reader, std::int64_t block_series, int tokens) : reader_(reader), block_series_(block_series) {
+  BlockFeed(DatasetReader& reader, std::int64_t block_series, int tokens, std::vector<SeriesRange> ranges = {})
+      : reader_(reader), block_series_(block_series), ranges_(std::move(ranges)) {
+    if (ranges_.empty()) ranges_.push_back({0, reader_.info().series_count});
+    next_first_ = ranges_.front().first;
     for (int i = 0; i < tokens; ++i) {
       blocks_.push_back(std::make_unique<Block>());
       free_.push(blocks_.back().get());
@@ -90,8 +103,10 @@ class BlockFeed {
   }
   /// The next block, or nullptr after stopping the pipeline at the end; adds the read time to `read_seconds`.
   Block* next(oneapi::tbb::flow_control& fc, double& read_seconds) {
-    const std::int64_t n_series = reader_.info().series_count;
-    if (next_first_ >= n_series) {
+    while (next_range_ < ranges_.size() && next_first_ >= ranges_[next_range_].first + ranges_[next_range_].count) {
+      if (++next_range_ < ranges_.size()) next_first_ = ranges_[next_range_].first;
+    }
+    if (next_range_ >= ranges_.size()) {
       fc.stop();
       return nullptr;
     }
@@ -99,7 +114,8 @@ class BlockFeed {
     Block* block = nullptr;
     const bool popped = free_.try_pop(block);
     METERBENCH_CHECK(popped);
-    const std::int64_t count = std::min(block_series_, n_series - next_first_);
+    const SeriesRange& range = ranges_[next_range_];
+    const std::int64_t count = std::min(block_series_, range.first + range.count - next_first_);
     reader_.read(next_first_, count, block->data);
     next_first_ += count;
     read_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -111,6 +127,8 @@ class BlockFeed {
  private:
   DatasetReader& reader_;
   std::int64_t block_series_;
+  std::vector<SeriesRange> ranges_;
+  std::size_t next_range_ = 0;
   std::int64_t next_first_ = 0;
   std::vector<std::unique_ptr<Block>> blocks_;
   oneapi::tbb::concurrent_queue<Block*> free_;

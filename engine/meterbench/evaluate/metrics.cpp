@@ -288,9 +288,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   if (!labelled) ++c.series_without_labels;
   c.scored_steps += e - b;
 
-  s.diff_event.assign(w + 1, 0);
-  s.diff_pre.assign(w + 1, 0);
-  s.diff_ext.assign(w + 1, 0);
+  s.marks.clear();
   s.prefix_event.resize(w + 1);
   s.prefix_ignored.resize(w + 1);
   s.prefix_observed.resize(w + 1);
@@ -301,13 +299,19 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   s.event_last_eligible.clear();
 
   // Mark evaluated event windows, windows of events that started before the scored window, and the
-  // do-not-care tails of persistent events, as +1/-1 differences over the window.
-  auto mark = [&](std::vector<std::int32_t>& diff, std::int64_t from, std::int64_t to) {
+  // do-not-care tails of persistent events, as +1/-1 changes at their window-relative ends (a sorted list
+  // rather than per-step difference arrays: series have a handful of events, and most steps none).
+  using Mark = Scratch::Mark;
+  auto mark = [&](std::int32_t Mark::*coverage, std::int64_t from, std::int64_t to) {
     from = std::max(from, b);
     to = std::min(to, e - 1);
     if (from > to) return;
-    ++diff[static_cast<std::size_t>(from - b)];
-    --diff[static_cast<std::size_t>(to + 1 - b)];
+    Mark& open = s.marks.emplace_back();
+    open.pos = static_cast<std::size_t>(from - b);
+    open.*coverage = 1;
+    Mark& close = s.marks.emplace_back();
+    close.pos = static_cast<std::size_t>(to + 1 - b);
+    close.*coverage = -1;
   };
   // Events with end < start (malformed) are skipped rather than given an empty range.
   auto evaluated = [&](const EventRecord& ev) { return is_anomaly(ev.kind) && ev.start >= b && ev.start < e && ev.end >= ev.start; };
@@ -316,7 +320,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
     for (std::size_t i = 0; i < in.events.size(); ++i) {
       const EventRecord& ev = in.events[i];
       if (!is_anomaly(ev.kind)) continue;
-      mark(evaluated(ev) ? s.diff_event : s.diff_pre, ev.start, ev.end);
+      mark(evaluated(ev) ? &Mark::event : &Mark::pre, ev.start, ev.end);
       if (is_persistent(static_cast<AnomalyKind>(ev.kind))) {
         std::int64_t last = std::min(ev.effect_end, ev.end + cap);
         for (std::size_t j = i + 1; j < in.events.size(); ++j) {
@@ -325,7 +329,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
             break;
           }
         }
-        mark(s.diff_ext, ev.end + 1, last);
+        mark(&Mark::ext, ev.end + 1, last);
       }
       if (evaluated(ev)) {
         // Eligible steps of the k-delay rule: [start, last_eligible], flags raised no later than start + k.
@@ -418,9 +422,9 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   const float* expected = in.expected.data();
   const float* score = in.score.data();
   const std::uint8_t* labels = labelled ? in.labels.data() : nullptr;
-  const std::int32_t* diff_event = s.diff_event.data();
-  const std::int32_t* diff_pre = s.diff_pre.data();
-  const std::int32_t* diff_ext = s.diff_ext.data();
+  std::sort(s.marks.begin(), s.marks.end(), [](const Mark& x, const Mark& y) { return x.pos < y.pos; });
+  const Mark* next_mark = s.marks.data();
+  const Mark* const marks_end = next_mark + s.marks.size();
   std::int32_t* prefix_event = s.prefix_event.data();
   std::int32_t* prefix_ignored = s.prefix_ignored.data();
   std::int32_t* prefix_observed = s.prefix_observed.data();
@@ -443,9 +447,11 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   for (std::int64_t t = b; t < e; ++t) {
     const auto i = static_cast<std::size_t>(t - b);
     const auto ti = static_cast<std::size_t>(t);
-    cov_event += diff_event[i];
-    cov_pre += diff_pre[i];
-    cov_ext += diff_ext[i];
+    for (; next_mark != marks_end && next_mark->pos == i; ++next_mark) {
+      cov_event += next_mark->event;
+      cov_pre += next_mark->pre;
+      cov_ext += next_mark->ext;
+    }
     n_event += cov_event > 0 ? 1 : 0;
     n_ignored += (cov_pre | cov_ext) > 0 ? 1 : 0;
     prefix_event[i + 1] = n_event;

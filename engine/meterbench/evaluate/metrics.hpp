@@ -23,9 +23,9 @@
 //   metric; an event caught only by dropped alerts is missed there. Unknown impact (NaN price): kept.
 // - Money is accumulated in integer cents (llround(usd x 100)), range-based contributions in 1e-9 units.
 // - Undefined ratios (0/0) are std::nullopt in the report, null in JSON and an empty cell in CSV.
-// - Cost (bench/evaluate_bench.cpp, 730 daily steps): about 22 us per series with the threshold sweep, 13 us
-//   without (sweep_thresholds = false); most of the sweep's cost is branch mispredictions where noise scores
-//   cross the low thresholds of the grid (0.5 .. 2).
+// - Cost (bench/evaluate_bench.cpp, 730 daily steps): about 19 us CPU per series with the threshold sweep, 9 us
+//   without (sweep_thresholds = false), on a shared machine; most of the sweep's cost is branch mispredictions
+//   where noise scores cross the low thresholds of the grid (0.5 .. 2).
 #include <array>
 #include <cstdint>
 #include <iosfwd>
@@ -272,7 +272,11 @@ class EvaluationAccumulator {
     std::int64_t start = 0, lo = 0, hi = 0;
   };
   struct Scratch {
-    std::vector<std::int32_t> diff_event, diff_pre, diff_ext;  // interval marks, window-relative
+    struct Mark {  // +1 / -1 changes of the interval coverages at a window-relative step
+      std::size_t pos = 0;
+      std::int32_t event = 0, pre = 0, ext = 0;
+    };
+    std::vector<Mark> marks;  // few per series (two per interval), sorted by pos before the sweep
     std::vector<std::int32_t> prefix_event, prefix_ignored;    // counts of marked steps before each step
     std::vector<std::int32_t> prefix_observed;                // count of observed steps before each step
     std::vector<double> deviation_prefix;                     // sum of |observed - expected| before each step

@@ -47,8 +47,9 @@ class RandomWorkspace final : public DetectorWorkspace {
 
 class RandomDetector final : public Detector {
  public:
-  RandomDetector(std::span<const std::string> settings, const TimeGrid& grid)
+  RandomDetector(std::span<const std::string> settings, const TimeGrid& grid, bool band)
       : values_(kName, random_parameter_specs(), settings),
+        band_(band),
         steps_(grid.steps),
         seed_(static_cast<std::uint64_t>(values_.integer("seed"))),
         flag_rate_(values_.real("flag_rate")),
@@ -79,16 +80,18 @@ class RandomDetector final : public Detector {
       if (std::isfinite(y[t])) ws->fit_values[count++] = y[t];
     const std::span<double> fit_values(ws->fit_values.data(), count);
     const double median = baseline::median_in_place(fit_values);
-    double scale = baseline::kMadToSigma * baseline::mad_in_place(fit_values, median);
-    if (!(scale > 0.0)) scale = baseline::nonzero_median_abs_deviation(fit_values, 0.0);  // deviations now
     const auto expected = static_cast<float>(median);
-    const auto lower = static_cast<float>(median - z_ * scale);
-    const auto upper = static_cast<float>(median + z_ * scale);
+    if (band_) {
+      double scale = baseline::kMadToSigma * baseline::mad_in_place(fit_values, median);
+      if (!(scale > 0.0)) scale = baseline::nonzero_median_abs_deviation(fit_values, 0.0);  // deviations now
+      const auto lower = static_cast<float>(median - z_ * scale);
+      const auto upper = static_cast<float>(median + z_ * scale);
+      std::fill(out.lower.begin() + window.score_begin, out.lower.begin() + window.score_end, lower);
+      std::fill(out.upper.begin() + window.score_begin, out.upper.begin() + window.score_end, upper);
+    }
     const std::uint64_t series_key = mix64(mix64(seed_) ^ series.series_index);
     for (std::int64_t t = window.score_begin; t < window.score_end; ++t) {
       out.expected[t] = expected;
-      out.lower[t] = lower;
-      out.upper[t] = upper;
       if (!std::isfinite(y[t])) {
         out.score[t] = std::numeric_limits<float>::quiet_NaN();
         continue;
@@ -107,6 +110,7 @@ class RandomDetector final : public Detector {
 
  private:
   ParameterValues values_;
+  bool band_;  // false: lower and upper are not computed nor written
   std::int64_t steps_;
   std::uint64_t seed_;
   double flag_rate_;
@@ -133,7 +137,11 @@ std::span<const ParameterSpec> random_parameter_specs() {
 }
 
 std::unique_ptr<Detector> make_random_detector(std::span<const std::string> settings, const TimeGrid& grid) {
-  return std::make_unique<RandomDetector>(settings, grid);
+  return std::make_unique<RandomDetector>(settings, grid, true);
+}
+
+std::unique_ptr<Detector> make_bandless_random_detector(std::span<const std::string> settings, const TimeGrid& grid) {
+  return std::make_unique<RandomDetector>(settings, grid, false);
 }
 
 }  // namespace meterbench

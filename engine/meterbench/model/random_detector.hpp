@@ -16,6 +16,9 @@ namespace meterbench {
 std::span<const ParameterSpec> random_parameter_specs();
 /// Builds `random` for a grid from "name=value" settings; throws std::invalid_argument on bad settings.
 std::unique_ptr<Detector> make_random_detector(std::span<const std::string> settings, const TimeGrid& grid);
+/// The same detector without the band: expected values and scores as above, lower and upper left untouched
+/// (the MAD is not computed). For the backtest's side-by-side baseline, whose band nobody reads.
+std::unique_ptr<Detector> make_bandless_random_detector(std::span<const std::string> settings, const TimeGrid& grid);
 /// The uniform u in (0, 1) behind the score of (seed, series, grid step); exposed for tests.
 double random_detector_uniform(std::uint64_t seed, std::uint64_t series_index, std::int64_t step);
 
