@@ -94,10 +94,11 @@ void run_gam(benchmark::State& state, const TimeGrid& grid, const std::vector<st
 
   // Verify first: every status ok, no NaN for observed steps, and the 99% band covers 97-100% of the
   // clean observed points.
-  std::int64_t clean = 0, covered = 0, bad_status = 0;
+  std::int64_t clean = 0, covered = 0, bad_status = 0, iterations = 0;
   for (std::size_t s = 0; s < block.series.size(); ++s) {
     const auto& v = block.series[s];
     if (detector->detect({v, s}, window, *workspace, out) != FitStatus::ok) ++bad_status;
+    iterations += static_cast<const meterbench::GamWorkspace&>(*workspace).iterations();
     for (auto i = static_cast<std::size_t>(window.score_begin); i < static_cast<std::size_t>(window.score_end); ++i) {
       if (std::isnan(expected[i]) || std::isnan(lower[i]) || std::isnan(upper[i])) {
         state.SkipWithError("NaN in expected/lower/upper");
@@ -119,6 +120,7 @@ void run_gam(benchmark::State& state, const TimeGrid& grid, const std::vector<st
     return;
   }
   state.counters["coverage"] = coverage;
+  state.counters["iterations"] = static_cast<double>(iterations) / static_cast<double>(block.series.size());
 
   for (auto _ : state) {
     for (std::size_t s = 0; s < block.series.size(); ++s) {

@@ -11,7 +11,7 @@ targets=("$@")
 packages=(cmake make g++ git pkg-config
           libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
           libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-          python3-matplotlib python3-h5py python3-pandas python3-numpy)  # python3-*: `meterbench report`
+          python3-matplotlib python3-h5py python3-pandas python3-numpy)  # python3-*: `meterbench report`, capacity figures
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

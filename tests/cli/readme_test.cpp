@@ -18,7 +18,7 @@ TEST(Readme, ParameterTablesMatchTheSpecs) {
 
 TEST(Readme, DocumentsEverySubcommand) {
   const std::string readme = testing::read_file(testing::source_path("README.md"));
-  for (const char* command : {"generate", "backtest", "models", "ingest", "detect", "report"})
+  for (const char* command : {"generate", "backtest", "models", "ingest", "detect", "report", "sweep", "capacity"})
     EXPECT_NE(readme.find(std::string("meterbench ") + command), std::string::npos) << command;
 }
 

@@ -129,6 +129,37 @@ TEST(GamDesign, StructuredProductsMatchDenseProducts) {
 // penalised Gram matrix is well conditioned (condition number below 1e6 with the default penalties) and the
 // shared Cholesky solve recovers a known solution to 1e-10 relative error; X'X accumulated by the blocked
 // rank update agrees with a long-double accumulation to 1e-12 relative.
+// The column products are chosen per machine (AVX2 or baseline) when the program starts; both must round
+// exactly as the plain loop in the same order, so that outputs do not depend on the machine.
+TEST(GamDesign, ColumnProductsRoundAsThePlainLoopInBothPrecisions) {
+  Rng rng(7);
+  for (const std::int64_t k : {1, 2, 5, 20}) {
+    const std::int64_t n = 731;
+    std::vector<double> cols(static_cast<std::size_t>(n * k)), b(static_cast<std::size_t>(k)), out(static_cast<std::size_t>(n)), ref;
+    for (auto& v : cols) v = rng.normal();
+    for (auto& v : b) v = rng.normal();
+    for (auto& v : out) v = rng.normal();
+    std::vector<float> colsf(cols.begin(), cols.end()), bf(b.begin(), b.end()), outf(out.begin(), out.end()), reff = outf;
+    ref = out;
+    for (std::int64_t j = 0; j < k; j += 2)
+      for (std::int64_t i = 0; i < n; ++i) {
+        const auto c = [&](auto& m, std::int64_t col) { return m[static_cast<std::size_t>(col * n + i)]; };
+        const auto u = static_cast<std::size_t>(i), uj = static_cast<std::size_t>(j);
+        if (j + 1 < k) {
+          ref[u] += c(cols, j) * b[uj] + c(cols, j + 1) * b[uj + 1];
+          reff[u] += c(colsf, j) * bf[uj] + c(colsf, j + 1) * bf[uj + 1];
+        } else {
+          ref[u] += c(cols, j) * b[uj];
+          reff[u] += c(colsf, j) * bf[uj];
+        }
+      }
+    gam_add_columns(cols.data(), n, k, b.data(), out.data());
+    gam_add_columns(colsf.data(), n, k, bf.data(), outf.data());
+    EXPECT_EQ(out, ref) << "k = " << k;
+    EXPECT_EQ(outf, reff) << "k = " << k;
+  }
+}
+
 TEST(GamDesign, FiveYearHourlyGramIsWellConditionedAndSolvesAccurately) {
   const TimeGrid grid{parse_utc_timestamp("2019-01-01"), kSecondsPerHour, 5 * 365 * 24};
   ASSERT_EQ(grid.steps, 43'800);

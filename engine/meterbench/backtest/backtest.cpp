@@ -6,17 +6,14 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
-#include <limits>
 #include <memory>
 
 #include <fmt/format.h>
-#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
-#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <spdlog/spdlog.h>
 
-#include "meterbench/core/check.hpp"
+#include "meterbench/backtest/series_pass.hpp"
 #include "meterbench/core/random.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/evaluate/metrics.hpp"
@@ -55,28 +52,10 @@ double thread_cpu_seconds() {
 std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
 double from_ns(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
 
-// A fast 64-bit content hash of one series' values (bit patterns, so NaN gaps count): the dataset's
-// fingerprint combines them in series order, so it does not depend on block size or thread count.
-std::uint64_t hash_values(std::span<const float> values) {
-  std::uint64_t h = 0x6A09E667F3BCC909ULL;
-  std::size_t i = 0;
-  for (; i + 2 <= values.size(); i += 2) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, values.data() + i, sizeof(word));
-    h = (h ^ mix64(word)) * 0x9E3779B97F4A7C15ULL;
-  }
-  if (i < values.size()) {
-    std::uint32_t last = 0;
-    std::memcpy(&last, values.data() + i, sizeof(last));
-    h = (h ^ mix64(last)) * 0x9E3779B97F4A7C15ULL;
-  }
-  return mix64(h);
-}
-
 // Per-block working memory, recycled across the pipeline's tokens.
 struct WorkBlock {
   SeriesBlock data;
-  std::vector<float> expected, lower, upper, score;
+  detail::BlockOutputs outputs;
   std::vector<std::uint64_t> value_hashes;
   std::vector<Alert> alerts;
   std::string alerts_text;  // alerts.csv rows of the block
@@ -88,16 +67,9 @@ struct WorkBlock {
   // Steps the detector does not write must read as NaN where they are written out (bands.h5 of the weekly
   // schedule); elsewhere the fill would be a wasted pass over four arrays per series.
   void size_outputs(bool nan_fill) {
-    const auto n = static_cast<std::size_t>(data.count * data.steps);
-    const float nan = std::numeric_limits<float>::quiet_NaN();
-    for (std::vector<float>* v : {&expected, &lower, &upper, &score}) {
-      if (nan_fill) {
-        v->assign(n, nan);
-      } else {
-        v->resize(n);
-      }
-    }
+    outputs.resize(data.count, data.steps, nan_fill);
     value_hashes.resize(static_cast<std::size_t>(data.count));
+    status.resize(static_cast<std::size_t>(data.count));
     alerts.clear();
     flags.clear();
   }
@@ -120,7 +92,6 @@ struct PassResult {
   double read_seconds = 0.0, detect_seconds = 0.0, evaluate_seconds = 0.0, write_seconds = 0.0;
   double detect_cpu_seconds = 0.0, evaluate_cpu_seconds = 0.0;
 };
-
 
 struct PassOutputs {
   std::ofstream* alerts_csv = nullptr;   ///< alerts at z, in series order
@@ -175,7 +146,7 @@ void format_alert_rows(WorkBlock& block, const StepTimes& times) {
 
 // One streaming pass of `detector` over the series of `ranges` (ascending, disjoint; empty = the whole dataset).
 PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_t block_series_option, const EvaluationConfig& config,
-                    std::int64_t first_scored, std::int64_t period, const PassOutputs& outputs, const char* label,
+                    detail::ScoredWindow window, const PassOutputs& outputs, const char* label,
                     std::vector<SeriesRange> ranges = {}) {
   const auto start = Clock::now();
   const DatasetInfo& info = reader.info();
@@ -197,26 +168,18 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
   for (const SeriesRange& r : ranges) local_series += r.count;
   // Detectors write every scored step and the evaluation reads nothing else; only bands.h5 shows the steps
   // before a weekly schedule's scored window, which must read as NaN there.
-  const bool nan_fill = first_scored > 0 && outputs.bands != nullptr;
-  const std::int64_t block_series = std::min(
-      local_series, block_series_option > 0 ? block_series_option : std::max<std::int64_t>(1, (4 << 20) / (grid.steps * 4)));
-  const int threads = static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
+  const bool nan_fill = window.first_scored > 0 && outputs.bands != nullptr;
+  const std::int64_t block_series = detail::block_series(block_series_option, local_series, grid.steps);
+  const int threads = detail::active_threads();
   const int tokens = pipeline_tokens(threads);
 
-  std::vector<std::unique_ptr<WorkBlock>> blocks;
-  oneapi::tbb::concurrent_queue<WorkBlock*> free_blocks;
-  for (int i = 0; i < tokens; ++i) {
-    blocks.push_back(std::make_unique<WorkBlock>());
-    free_blocks.push(blocks.back().get());
-  }
+  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens, ranges);
   oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(detector, config); });
 
   const StepTimes step_times(grid);
   PassResult result;
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(grid.steps)));
   ProgressReporter progress(label, "series", local_series);
-  std::size_t next_range = 0;
-  std::int64_t next_first = ranges.front().first;
   std::vector<std::uint64_t> value_hashes;  // with scale_out: the fingerprint is chained after the gather
   std::optional<PassTotals> saved;
   if (outputs.scale_out != nullptr && outputs.resumable) saved = outputs.scale_out->load_saved(EvaluationAccumulator(config).counts());
@@ -226,26 +189,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
       static_cast<std::size_t>(tokens),
       // Serial, in order: HDF5 reads stay on one stage.
       oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
-                                                 [&](oneapi::tbb::flow_control& fc) -> WorkBlock* {
-                                                   while (next_range < ranges.size() &&
-                                                          next_first >= ranges[next_range].first + ranges[next_range].count) {
-                                                     if (++next_range < ranges.size()) next_first = ranges[next_range].first;
-                                                   }
-                                                   if (next_range >= ranges.size()) {
-                                                     fc.stop();
-                                                     return nullptr;
-                                                   }
-                                                   const auto t0 = Clock::now();
-                                                   WorkBlock* block = nullptr;
-                                                   const bool popped = free_blocks.try_pop(block);
-                                                   METERBENCH_CHECK(popped);
-                                                   const SeriesRange& range = ranges[next_range];
-                                                   const std::int64_t count = std::min(block_series, range.first + range.count - next_first);
-                                                   reader.read(next_first, count, block->data);
-                                                   next_first += count;
-                                                   result.read_seconds += seconds_since(t0);
-                                                   return block;
-                                                 }) &
+                                                 [&](oneapi::tbb::flow_control& fc) { return feed.next(fc, result.read_seconds); }) &
           // Parallel: fit, score and evaluate each series with this thread's workspace and accumulator.
           oneapi::tbb::make_filter<WorkBlock*, WorkBlock*>(
               oneapi::tbb::filter_mode::parallel,
@@ -253,64 +197,20 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                 ThreadState& state = states.local();
                 SeriesBlock& b = block->data;
                 block->size_outputs(nan_fill);
-                const auto t = static_cast<std::size_t>(b.steps);
-                const auto output_of = [&](std::int64_t i) {
-                  const auto row = static_cast<std::size_t>(i) * t;
-                  return DetectionOutput{{block->expected.data() + row, t}, {block->lower.data() + row, t},
-                                         {block->upper.data() + row, t}, {block->score.data() + row, t}};
-                };
-                const auto input_of = [&](std::int64_t i) { return SeriesInput{b.row(i), static_cast<std::uint64_t>(b.first_series + i)}; };
                 // 1. Detection.
                 const auto t0 = Clock::now();
                 const double cpu0 = thread_cpu_seconds();
-                block->status.assign(static_cast<std::size_t>(b.count), FitStatus::ok);
-                if (period == 0) {
-                  // One fit over the whole grid; only the evaluated steps are scored (the random baseline of a
-                  // weekly run fits like a retrospective one but is evaluated on the scheduled weeks only).
-                  const DetectionWindow window{0, b.steps, first_scored, b.steps};
-                  for (std::int64_t i = 0; i < b.count; ++i)
-                    block->status[static_cast<std::size_t>(i)] = detector.detect(input_of(i), window, *state.workspace, output_of(i));
-                } else if (detector.reuses_work_across_periods()) {
-                  for (std::int64_t i = 0; i < b.count; ++i)
-                    block->status[static_cast<std::size_t>(i)] =
-                        detector.detect_rolling(input_of(i), first_scored, period, *state.workspace, output_of(i));
-                } else {
-                  // Week-major: every series of the block is fitted for one week before the next week starts,
-                  // so per-window work (design matrix, shared factorizations) is done once per block and week.
-                  for (std::int64_t s0 = first_scored; s0 < b.steps; s0 += period) {
-                    const DetectionWindow window = DetectionWindow::forward(s0, std::min(s0 + period, b.steps));
-                    for (std::int64_t i = 0; i < b.count; ++i) {
-                      const FitStatus status = detector.detect(input_of(i), window, *state.workspace, output_of(i));
-                      FitStatus& first_problem = block->status[static_cast<std::size_t>(i)];
-                      if (first_problem == FitStatus::ok) first_problem = status;
-                    }
-                  }
-                }
+                detail::detect_block(detector, *state.workspace, b, window, block->outputs, block->status);
                 const auto t1 = Clock::now();
                 const double cpu1 = thread_cpu_seconds();
                 // 2. Evaluation and the outputs' inputs.
-                const std::uint64_t event_base = b.series.empty() ? 0 : b.series.front().first_event;
                 for (std::int64_t i = 0; i < b.count; ++i) {
                   ++state.status_counts[static_cast<std::size_t>(block->status[static_cast<std::size_t>(i)])];
-                  const DetectionOutput out = output_of(i);
-                  const SeriesRecord& record = b.series[static_cast<std::size_t>(i)];
-                  SeriesEvaluationInput input;
-                  input.values = b.row(i);
-                  if (info.has_labels) {
-                    input.labels = b.label_row(i);
-                    input.events = std::span<const EventRecord>(b.events).subspan(record.first_event - event_base, record.event_count);
-                  }
-                  input.expected = out.expected;
-                  input.lower = out.lower;
-                  input.upper = out.upper;
-                  input.score = out.score;
-                  input.price_per_unit = record.price_per_unit;
-                  input.series_index = static_cast<std::uint64_t>(b.first_series + i);
-                  input.score_begin = first_scored;
-                  input.score_end = b.steps;
+                  const DetectionOutput out = block->outputs.row(i);
+                  const SeriesEvaluationInput input = detail::evaluation_input(b, i, info.has_labels, out, window.first_scored);
                   if (outputs.evaluate) state.evaluation.add_series(input, outputs.alerts_csv != nullptr ? &block->alerts : nullptr);
                   if (outputs.flags != nullptr) outputs.flags->collect(b, i, out, config.z, block->flags);
-                  block->value_hashes[static_cast<std::size_t>(i)] = hash_values(b.row(i));
+                  block->value_hashes[static_cast<std::size_t>(i)] = detail::hash_values(b.row(i));
                 }
                 if (outputs.alerts_csv != nullptr) format_alert_rows(*block, step_times);
                 block->detect_seconds = std::chrono::duration<double>(t1 - t0).count();
@@ -332,8 +232,8 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
               outputs.flags->rows.insert(outputs.flags->rows.end(), block->flags.begin(), block->flags.end());
             }
             if (outputs.bands != nullptr)
-              outputs.bands->write(b.first_series, b.count, block->expected.data(), block->lower.data(), block->upper.data(),
-                                   block->score.data());
+              outputs.bands->write(b.first_series, b.count, block->outputs.expected.data(), block->outputs.lower.data(),
+                                   block->outputs.upper.data(), block->outputs.score.data());
             result.alerts += static_cast<std::int64_t>(block->alerts.size());
             result.detect_seconds += block->detect_seconds;
             result.evaluate_seconds += block->evaluate_seconds;
@@ -341,7 +241,7 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
             result.evaluate_cpu_seconds += block->evaluate_cpu_seconds;
             result.write_seconds += seconds_since(t0);
             progress.advance(b.count);
-            free_blocks.push(block);
+            feed.recycle(block);
           }));
 
   } catch (const std::exception& e) {
@@ -460,27 +360,14 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   const TimeGrid& grid = info.grid;
   const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);
 
-  const std::int64_t steps_per_day = std::max<std::int64_t>(1, grid.steps_per_day());
-  const std::int64_t week = 7 * steps_per_day;
-  std::int64_t first_scored = 0, period = 0;
-  if (options.schedule == Schedule::weekly) {
-    period = week;
-    first_scored = grid.steps - options.weeks * week;
-    if (first_scored < week)
-      throw std::invalid_argument(fmt::format("--weeks {} leaves no history to fit on: the dataset has {} steps ({} weeks)", options.weeks,
-                                              grid.steps, grid.steps / week));
-  }
-  EvaluationConfig config;
-  config.z = detector->flag_threshold();
-  config.delay_tolerance_steps = static_cast<std::int64_t>(std::llround(options.delay_tolerance_days * static_cast<double>(steps_per_day)));
-  config.impact_filter_usd = options.impact_filter_usd;
-  config.steps_per_week = week;
-  config.schedule_period_steps = period;
-  config.validate();
+  const detail::ScoredWindow window = detail::scored_window(options.schedule, options.weeks, grid);
+  const std::int64_t first_scored = window.first_scored;
+  const EvaluationConfig config =
+      detail::evaluation_config(*detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
   if (!info.has_labels) spdlog::warn("backtest: {} has no labels: alerts and throughput are reported, accuracy metrics are skipped", options.data.string());
 
   if (writer) std::filesystem::create_directories(temp);
-  const int threads = static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
+  const int threads = detail::active_threads();
   spdlog::info("backtest: {} on {} ({} series x {} steps), {} schedule, {} threads -> {}", options.model, options.data.string(),
                info.series_count, grid.steps, to_string(options.schedule), threads, options.out_dir.string());
 
@@ -505,7 +392,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     bands = std::make_unique<BandsWriter>(temp / "bands.h5", info, options.data.string(), model_json.dump());
 
   const PassResult main =
-      run_pass(reader, *detector, options.block_series, config, first_scored, period,
+      run_pass(reader, *detector, options.block_series, config, window,
                {options.write_alerts ? &alerts_csv : nullptr, bands.get(), true, nullptr, scale_out, true}, "backtest");
   if (bands) bands->finish();
   if (options.write_alerts) {
@@ -553,7 +440,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     random_config.sweep_thresholds = false;  // compared at the model's flag rate only; AUC-PR comes from the histograms
     const BaselineSample sample = baseline_sample(info, options.random_baseline_series, options.random_baseline_chunk);
     const PassResult baseline =
-        run_pass(reader, *random, options.block_series, random_config, first_scored, 0, {.scale_out = scale_out}, "random baseline",
+        run_pass(reader, *random, options.block_series, random_config, {first_scored, 0}, {.scale_out = scale_out}, "random baseline",
                  sample.ranges);
     summary["baseline_random"] = {{"flag_rate", flag_rate},
                                   {"series", sample.series},
@@ -611,7 +498,7 @@ DetectSummary run_detect(const DetectOptions& options) {
   if (options.last_days > 0)
     flags.first_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
   const PassResult pass =
-      run_pass(reader, *detector, options.block_series, config, 0, 0, {.evaluate = false, .flags = &flags, .scale_out = scale_out}, "detect");
+      run_pass(reader, *detector, options.block_series, config, {}, {.evaluate = false, .flags = &flags, .scale_out = scale_out}, "detect");
   if (scale_out != nullptr) {
     scale_out->gather_flags(flags);  // every rank's flags, on the writer
     if (!scale_out->writer()) return {};

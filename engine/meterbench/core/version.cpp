@@ -16,6 +16,8 @@ std::string tool_version() {
 
 std::string build_type() { return METERBENCH_BUILD_TYPE; }
 
+std::string build_arch() { return METERBENCH_ARCH; }
+
 bool is_unoptimized_build() {
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
   return false;

@@ -139,6 +139,12 @@ class GamDesign {
 /// definite when a user sets the penalties to 0 on a window too short for its columns.
 inline constexpr double kGamDiagonalJitter = 1e-10;
 
+/// out[i] += sum_j cols[j * n + i] * b[j] for i < n, j < k (column-major cols), and the same in double. Column
+/// by column in a fixed order, compiled for AVX2 and for the baseline instruction set and chosen when the
+/// program starts (no FMA: both give the same rounding, so results do not depend on the machine).
+void gam_add_columns(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out);
+void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out);
+
 /// Changepoint steps of the fit window [fit_begin, fit_end) (as GamDesign places them) into out[0, count),
 /// returns count; `out` has room for config.changepoints entries. Allocation-free.
 int gam_changepoint_steps(const GamConfig& config, std::int64_t fit_begin, std::int64_t fit_end, std::int64_t* out);

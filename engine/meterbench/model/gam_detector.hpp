@@ -15,7 +15,8 @@
 // the residuals beyond c*s by +-c*s and solves with the same (shared) Gram matrix, which is IRLS for the
 // Huber loss without refactorisation; the scale s = 1.4826 * median |residual| (the MAD about the fit, as in
 // MASS::rlm) is estimated from the least-squares residuals and then held, which makes the iteration a
-// contraction; it stops when the RMS change of the fitted values is below tolerance * s. Bisquare continues
+// contraction, accelerated by a depth-1 Anderson (secant) step; it stops when the RMS change of the fitted
+// values a plain step would make is below tolerance * s. Bisquare continues
 // from the Huber fit with weighted IRLS at a fixed scale (the Gram matrix re-accumulated per iteration:
 // several times slower). Missing steps are absent rows, handled by one of two exact routes:
 //  - few and scattered (<= 10% of the window and <= 20% of every changepoint segment, no column dropped):
@@ -126,10 +127,12 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<std::uint8_t> observed_;
   std::vector<float> residuals_;  // observed residuals, for the MAD
   std::vector<float> select_;     // selection scratch
+  std::vector<double> pick_weight_;  // weights of the rows in the Huber right-hand side
   Eigen::MatrixXd gram_;           // per-series penalised Gram matrix (gaps, bisquare)
   Eigen::LLT<Eigen::MatrixXd> factor_;
   Eigen::MatrixXd chunk_;  // p x kChunk gathered rows for rank-k updates
   Eigen::VectorXd b_, rhs_, rhs_prev_, beta_, beta_next_, delta_, tmp_, row_;
+  Eigen::VectorXd gbeta_, g_prev_, rhs_last_, f_prev_, gf_prev_;  // Anderson acceleration of the Huber iteration
   std::vector<std::uint8_t> active_;
   std::unique_ptr<GamDesign> window_design_;  // design of the last non-retrospective fit window
   // detect_rolling (see GamDetector): one design for all of a series' weekly windows, cached per thread.

@@ -30,6 +30,7 @@ RunContext current_run_context(int threads) {
   RunContext c;
   c.tool_version = tool_version();
   c.build_type = build_type();
+  c.arch = build_arch();
   c.cpu_model = cpu_model();
   c.cores = static_cast<int>(std::thread::hardware_concurrency());
   c.threads = threads;
@@ -41,7 +42,7 @@ RunContext current_run_context(int threads) {
 }
 
 nlohmann::json to_json(const RunContext& c) {
-  return {{"tool_version", c.tool_version}, {"build_type", c.build_type}, {"cpu", c.cpu_model}, {"cores", c.cores},
+  return {{"tool_version", c.tool_version}, {"build_type", c.build_type}, {"arch", c.arch}, {"cpu", c.cpu_model}, {"cores", c.cores},
           {"threads", c.threads}, {"libraries", c.libraries}, {"started_at", c.started_at}, {"unoptimized_build", c.unoptimized}};
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The context every stored figure carries: what ran, where, how (commit, CPU, cores, threads, build type,
+// The context every stored figure carries: what ran, where, how (commit, CPU, cores, threads, build type and instruction set,
 // library versions, schema version), and the process's peak memory.
 #include <cstdint>
 #include <string>
@@ -11,6 +11,7 @@ namespace meterbench {
 struct RunContext {
   std::string tool_version;   ///< "meterbench 0.1.0 (commit ..., Release)"
   std::string build_type;
+  std::string arch;           ///< instruction set of the build (METERBENCH_ARCH)
   std::string cpu_model;      ///< from /proc/cpuinfo
   int cores = 0;              ///< hardware threads of the machine
   int threads = 0;            ///< threads the run was allowed

@@ -1,0 +1,581 @@
+#include "meterbench/sweep/sweep.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+#include <spdlog/spdlog.h>
+
+#include "meterbench/backtest/series_pass.hpp"
+#include "meterbench/core/check.hpp"
+#include "meterbench/core/random.hpp"
+#include "meterbench/evaluate/metrics.hpp"
+#include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/output_path.hpp"
+#include "meterbench/model/registry.hpp"
+#include "meterbench/runtime/parallel.hpp"
+#include "meterbench/runtime/progress.hpp"
+#include "meterbench/runtime/run_context.hpp"
+
+namespace meterbench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// A grid larger than this holds too many accumulators per thread; no sensible sweep needs it.
+constexpr std::size_t kMaxPoints = 1000;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+GridAxis parse_grid_axis(std::string_view text) {
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos) throw std::invalid_argument(fmt::format("--grid '{}': expected key=v1,v2,... (no '=')", text));
+  GridAxis axis;
+  axis.key = std::string(trim(text.substr(0, eq)));
+  if (axis.key.empty()) throw std::invalid_argument(fmt::format("--grid '{}': the parameter name before '=' is empty", text));
+  std::string_view rest = text.substr(eq + 1);
+  while (true) {
+    const auto comma = rest.find(',');
+    const std::string_view value = trim(rest.substr(0, comma));
+    if (value.empty()) throw std::invalid_argument(fmt::format("--grid '{}': empty value for '{}' (expected key=v1,v2,...)", text, axis.key));
+    if (std::find(axis.values.begin(), axis.values.end(), value) != axis.values.end())
+      throw std::invalid_argument(fmt::format("--grid '{}': value '{}' of '{}' is repeated", text, value, axis.key));
+    axis.values.emplace_back(value);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return axis;
+}
+
+std::vector<std::vector<std::string>> expand_grid(const std::vector<GridAxis>& axes) {
+  if (axes.empty()) throw std::invalid_argument("a sweep needs at least one --grid key=v1,v2,...");
+  std::vector<std::vector<std::string>> points{{}};
+  for (const GridAxis& axis : axes) {
+    std::vector<std::vector<std::string>> next;
+    next.reserve(points.size() * axis.values.size());
+    for (const auto& p : points)
+      for (const std::string& v : axis.values) {
+        next.push_back(p);
+        next.back().push_back(axis.key + "=" + v);
+      }
+    points = std::move(next);
+  }
+  return points;
+}
+
+std::string_view to_string(SweepObjective objective) {
+  switch (objective) {
+    case SweepObjective::event_f1: return "event_f1";
+    case SweepObjective::recall_at_budget: return "recall_at_budget";
+    case SweepObjective::dollar_recall_at_budget: return "dollar_recall_at_budget";
+  }
+  return "unknown";
+}
+
+SweepObjective objective_from_string(std::string_view text) {
+  for (const auto o : {SweepObjective::event_f1, SweepObjective::recall_at_budget, SweepObjective::dollar_recall_at_budget})
+    if (text == to_string(o)) return o;
+  throw std::invalid_argument(fmt::format("unknown objective '{}' (known: event_f1, recall_at_budget, dollar_recall_at_budget)", text));
+}
+
+SplitHalf split_half(std::string_view customer, std::string_view meter) {
+  // FNV-1a over "customer\0meter", finished by mix64: ids that differ in one character land independently.
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  const auto add = [&h](std::string_view s) {
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
+  };
+  add(customer);
+  h = (h ^ 0U) * 0x100000001B3ULL;
+  add(meter);
+  return (mix64(h) >> 63) == 0 ? SplitHalf::tuning : SplitHalf::test;
+}
+
+namespace {
+
+// One grid point: its settings, its detector (built once, shared by all threads) and its evaluation config.
+struct Point {
+  std::vector<std::string> grid_values;  // in --grid order
+  std::vector<std::string> settings;     // --set and grid settings together
+  std::unique_ptr<Detector> detector;
+  EvaluationConfig config;
+};
+
+// Per thread: one workspace and two accumulators (tuning, test) per point, one block of detector outputs.
+struct ThreadState {
+  explicit ThreadState(const std::vector<Point>& points) {
+    for (const Point& p : points) {
+      workspaces.push_back(p.detector->make_workspace());
+      accumulators.emplace_back(p.config);
+      accumulators.emplace_back(p.config);
+    }
+    status_counts.resize(points.size());
+  }
+  std::vector<std::unique_ptr<DetectorWorkspace>> workspaces;
+  std::vector<EvaluationAccumulator> accumulators;  // 2 x point + half
+  std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts;
+  detail::BlockOutputs outputs;
+  std::vector<FitStatus> status;
+  double detect_seconds = 0.0, evaluate_seconds = 0.0;
+};
+
+struct WorkBlock {
+  SeriesBlock data;
+  std::vector<std::uint8_t> half;  // SplitHalf per series
+  std::vector<std::uint64_t> value_hashes;
+};
+
+struct PassResult {
+  std::vector<std::array<EvaluationReport, 2>> reports;  // per point: tuning, test
+  std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts;
+  std::uint64_t fingerprint = 0;
+  double wall_seconds = 0.0, read_seconds = 0.0, detect_seconds = 0.0, evaluate_seconds = 0.0;
+};
+
+// Fits, scores and evaluates every series of a block for one point, with this thread's workspace and accumulators.
+void run_point_on_block(const Point& point, std::size_t p, ThreadState& state, const SeriesBlock& b, std::span<const std::uint8_t> half,
+                        bool has_labels, detail::ScoredWindow window) {
+  const auto t0 = Clock::now();
+  state.outputs.resize(b.count, b.steps);
+  state.status.resize(static_cast<std::size_t>(b.count));
+  detail::detect_block(*point.detector, *state.workspaces[p], b, window, state.outputs, state.status);
+  const auto t1 = Clock::now();
+  for (std::int64_t i = 0; i < b.count; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    ++state.status_counts[p][static_cast<std::size_t>(state.status[k])];
+    state.accumulators[2 * p + half[k]].add_series(detail::evaluation_input(b, i, has_labels, state.outputs.row(i), window.first_scored));
+  }
+  state.detect_seconds += std::chrono::duration<double>(t1 - t0).count();
+  state.evaluate_seconds += seconds_since(t1);
+}
+
+void assign_halves(const SeriesBlock& b, std::vector<std::uint8_t>& half) {
+  half.resize(static_cast<std::size_t>(b.count));
+  for (std::int64_t i = 0; i < b.count; ++i) {
+    const SeriesRecord& r = b.series[static_cast<std::size_t>(i)];
+    half[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(split_half(r.customer(), r.meter()));
+  }
+}
+
+// One streaming pass: each block is read once (serial, in order), then every point runs on it in parallel
+// (parallel across blocks and across points), each with its own per-thread workspace and accumulators.
+PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, std::int64_t block_option, detail::ScoredWindow window,
+                      const char* label) {
+  const auto start = Clock::now();
+  const DatasetInfo& info = reader.info();
+  const std::int64_t n_series = info.series_count;
+  const std::int64_t block_series = detail::block_series(block_option, n_series, info.grid.steps);
+  const int tokens = pipeline_tokens(detail::active_threads());
+
+  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens);
+  oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(points); });
+  PassResult result;
+  std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(info.grid.steps)));
+  ProgressReporter progress(label, "series", n_series);
+
+  oneapi::tbb::parallel_pipeline(
+      static_cast<std::size_t>(tokens),
+      oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
+                                                 [&](oneapi::tbb::flow_control& fc) { return feed.next(fc, result.read_seconds); }) &
+          oneapi::tbb::make_filter<WorkBlock*, WorkBlock*>(oneapi::tbb::filter_mode::parallel,
+                                                           [&](WorkBlock* block) {
+                                                             const SeriesBlock& b = block->data;
+                                                             assign_halves(b, block->half);
+                                                             oneapi::tbb::parallel_for(std::size_t{0}, points.size(), [&](std::size_t p) {
+                                                               run_point_on_block(points[p], p, states.local(), b, block->half,
+                                                                                  info.has_labels, window);
+                                                             });
+                                                             block->value_hashes.resize(static_cast<std::size_t>(b.count));
+                                                             for (std::int64_t i = 0; i < b.count; ++i)
+                                                               block->value_hashes[static_cast<std::size_t>(i)] = detail::hash_values(b.row(i));
+                                                             return block;
+                                                           }) &
+          oneapi::tbb::make_filter<WorkBlock*, void>(oneapi::tbb::filter_mode::serial_in_order, [&](WorkBlock* block) {
+            for (const std::uint64_t h : block->value_hashes) fingerprint = mix64(fingerprint ^ h);
+            progress.advance(block->data.count);
+            feed.recycle(block);
+          }));
+
+  // Integer counts: the merge order does not change the result, so it is the same for any thread count.
+  result.reports.resize(points.size());
+  result.status_counts.assign(points.size(), {});
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    for (std::size_t h = 0; h < 2; ++h) {
+      EvaluationAccumulator total(points[p].config);
+      for (const ThreadState& state : states) total.merge(state.accumulators[2 * p + h]);
+      result.reports[p][h] = total.report();
+    }
+    for (const ThreadState& state : states)
+      for (std::size_t s = 0; s < kFitStatusCount; ++s) result.status_counts[p][s] += state.status_counts[p][s];
+  }
+  for (const ThreadState& state : states) {
+    result.detect_seconds += state.detect_seconds;
+    result.evaluate_seconds += state.evaluate_seconds;
+  }
+  result.fingerprint = fingerprint;
+  result.wall_seconds = seconds_since(start);
+  progress.finish();
+  return result;
+}
+
+// The metrics of one row of sweep.csv (a threshold of a point's curve) or of a report at its own z.
+struct RowMetrics {
+  std::optional<double> point_precision, point_recall, point_f1;
+  std::optional<double> event_precision, event_recall, event_f1;
+  std::optional<double> dollar_recall, false_alerts_per_1000_series_weeks, flag_rate;
+};
+
+std::optional<double> ratio(std::int64_t num, std::int64_t den) {
+  if (den == 0) return std::nullopt;
+  return static_cast<double>(num) / static_cast<double>(den);
+}
+
+std::optional<double> f1(const std::optional<double>& p, const std::optional<double>& r) {
+  if (!p || !r) return std::nullopt;
+  if (*p + *r == 0.0) return 0.0;
+  return 2.0 * *p * *r / (*p + *r);
+}
+
+// Flag rate over the point-evaluated steps (observed, do-not-care steps excluded): the rate `random` is set to.
+std::int64_t evaluated_steps(const EvaluationCounts& c) { return c.point_tp + c.point_fp + c.point_fn + c.point_tn; }
+
+RowMetrics curve_metrics(const EvaluationReport& r, std::size_t g) {
+  const CurvePoint& c = r.curve[g];
+  RowMetrics m;
+  m.point_precision = c.point_precision;
+  m.point_recall = c.point_recall;
+  m.point_f1 = f1(m.point_precision, m.point_recall);
+  m.event_precision = c.alert_precision;
+  m.event_recall = c.event_recall;
+  m.event_f1 = f1(m.event_precision, m.event_recall);
+  m.dollar_recall = c.dollar_recall;
+  m.false_alerts_per_1000_series_weeks = c.false_alerts_per_1000_series_weeks;
+  m.flag_rate = ratio(c.point_tp + c.point_fp, evaluated_steps(r.counts));
+  return m;
+}
+
+RowMetrics report_metrics(const EvaluationReport& r) {
+  RowMetrics m;
+  m.point_precision = r.point.precision;
+  m.point_recall = r.point.recall;
+  m.point_f1 = r.point.f1;
+  m.event_precision = r.event.precision;
+  m.event_recall = r.event.recall;
+  m.event_f1 = r.event.f1;
+  m.dollar_recall = r.dollar_recall;
+  m.false_alerts_per_1000_series_weeks = r.false_alerts_per_1000_series_weeks;
+  m.flag_rate = ratio(r.counts.point_tp + r.counts.point_fp, evaluated_steps(r.counts));
+  return m;
+}
+
+std::optional<double> objective_value(const RowMetrics& m, SweepObjective objective, double budget) {
+  switch (objective) {
+    case SweepObjective::event_f1: return m.event_f1;
+    case SweepObjective::recall_at_budget:
+      if (m.false_alerts_per_1000_series_weeks && *m.false_alerts_per_1000_series_weeks <= budget) return m.event_recall;
+      return std::nullopt;
+    case SweepObjective::dollar_recall_at_budget:
+      if (m.false_alerts_per_1000_series_weeks && *m.false_alerts_per_1000_series_weeks <= budget) return m.dollar_recall;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+std::string cell(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); }
+
+nlohmann::json metrics_json(const RowMetrics& m, const EvaluationReport& r) {
+  return {{"series", r.counts.series},
+          {"events", r.counts.events.events},
+          {"point_precision", opt(m.point_precision)},
+          {"point_recall", opt(m.point_recall)},
+          {"point_f1", opt(m.point_f1)},
+          {"event_precision", opt(m.event_precision)},
+          {"event_recall", opt(m.event_recall)},
+          {"event_f1", opt(m.event_f1)},
+          {"dollar_recall", opt(m.dollar_recall)},
+          {"false_alerts_per_1000_series_weeks", opt(m.false_alerts_per_1000_series_weeks)},
+          {"flag_rate", opt(m.flag_rate)}};
+}
+
+// A word the shell passes through unchanged, or single-quoted.
+std::string shell_word(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=.,/:@%") == std::string::npos)
+    return s;
+  std::string out = "'";
+  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string setting_name(std::string_view setting) { return std::string(trim(setting.substr(0, setting.find('=')))); }
+
+// The fixed settings and the grid, validated against the model's parameter specs before any work.
+std::vector<GridAxis> validated_axes(const SweepOptions& options) {
+  const auto specs = detector_parameter_specs(options.model);  // unknown model: the registry's error
+  std::vector<std::string> known;
+  for (const ParameterSpec& s : specs) known.push_back(s.name);
+  std::vector<GridAxis> axes;
+  std::set<std::string> keys;
+  for (const std::string& text : options.grid) {
+    GridAxis axis = parse_grid_axis(text);
+    if (std::find(known.begin(), known.end(), axis.key) == known.end())
+      throw std::invalid_argument(fmt::format("--grid '{}': unknown parameter '{}' of {} (known: {})", text, axis.key, options.model,
+                                              fmt::join(known, ", ")));
+    if (axis.key == "z" || axis.key == "width")
+      throw std::invalid_argument(fmt::format("--grid '{}': '{}' cannot be swept: every threshold z is read off the score curve of one fit "
+                                              "per point (sweep.csv has a row per z)",
+                                              text, axis.key));
+    if (!keys.insert(axis.key).second) throw std::invalid_argument(fmt::format("--grid '{}': parameter '{}' is given by two --grid options", text, axis.key));
+    for (const std::string& s : options.settings)
+      if (setting_name(s) == axis.key)
+        throw std::invalid_argument(fmt::format("--grid '{}': parameter '{}' is also fixed by --set {}", text, axis.key, s));
+    axes.push_back(std::move(axis));
+  }
+  return axes;
+}
+
+// The highest threshold a point's curve may hold: the detector's own z range, so the best z can be --set.
+double max_settable_z(std::string_view model) {
+  for (const ParameterSpec& s : detector_parameter_specs(model))
+    if (s.name == "z") return s.max;
+  return 12.0;
+}
+
+// Times fit + score + evaluate of a few series per point on one thread (the second of two runs: the first
+// warms the workspaces), and scales to the whole dataset.
+SweepEstimate estimate_cost(DatasetReader& reader, const std::vector<Point>& points, detail::ScoredWindow window, std::int64_t probe_series) {
+  const DatasetInfo& info = reader.info();
+  SweepEstimate e;
+  e.points = static_cast<std::int64_t>(points.size());
+  e.series = info.series_count;
+  e.threads = detail::active_threads();
+  const std::int64_t n = std::min(info.series_count, std::max<std::int64_t>(1, probe_series));
+  if (n == 0) return e;
+  SeriesBlock block;
+  reader.read(0, n, block);
+  std::vector<std::uint8_t> half;
+  assign_halves(block, half);
+  ThreadState state(points);
+  double total = 0.0;
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    double best = 0.0;
+    for (int run = 0; run < 2; ++run) {
+      const auto t0 = Clock::now();
+      run_point_on_block(points[p], p, state, block, half, info.has_labels, window);
+      const double s = seconds_since(t0);
+      best = run == 0 ? s : std::min(best, s);
+    }
+    total += best / static_cast<double>(n);
+  }
+  e.seconds_per_series_point = total / static_cast<double>(points.size());
+  e.seconds = total * static_cast<double>(info.series_count) / static_cast<double>(e.threads);
+  return e;
+}
+
+}  // namespace
+
+nlohmann::json run_sweep(const SweepOptions& options) {
+  const auto start = Clock::now();
+  if (options.weeks < 1) throw std::invalid_argument(fmt::format("--weeks must be at least 1, got {}", options.weeks));
+  if (options.block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", options.block_series));
+  if (!(options.budget >= 0.0) || !std::isfinite(options.budget))
+    throw std::invalid_argument(fmt::format("--budget must be a finite number >= 0 false alerts per 1,000 series-weeks, got {}", options.budget));
+  if (!(options.max_minutes >= 0.0)) throw std::invalid_argument(fmt::format("--max-minutes must be >= 0 (0 = no limit), got {}", options.max_minutes));
+  if (!(options.impact_filter_usd >= 0.0))
+    throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.impact_filter_usd));
+  const std::vector<GridAxis> axes = validated_axes(options);
+  const std::vector<std::vector<std::string>> grid_settings = expand_grid(axes);
+  if (grid_settings.size() > kMaxPoints)
+    throw std::invalid_argument(fmt::format("the grid has {} points; a sweep holds at most {} (split it into several sweeps)",
+                                            grid_settings.size(), kMaxPoints));
+  StagedOutput output(options.out_dir, options.overwrite);
+  DatasetReader reader(options.data);
+  const DatasetInfo& info = reader.info();
+  const TimeGrid& grid = info.grid;
+  if (!info.has_labels)
+    throw std::invalid_argument(fmt::format("{} has no labels: a sweep chooses parameters against ground truth (use backtest or detect)",
+                                            options.data.string()));
+  const detail::ScoredWindow window = detail::scored_window(options.schedule, options.weeks, grid);
+
+  // Build every point's detector now: a bad value fails here, naming the point, before any work.
+  std::vector<Point> points;
+  const double z_cap = max_settable_z(options.model);
+  for (std::size_t p = 0; p < grid_settings.size(); ++p) {
+    Point point;
+    point.settings = options.settings;
+    point.settings.insert(point.settings.end(), grid_settings[p].begin(), grid_settings[p].end());
+    for (const std::string& s : grid_settings[p]) point.grid_values.push_back(s.substr(s.find('=') + 1));
+    try {
+      point.detector = make_detector(options.model, point.settings, grid);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(fmt::format("grid point {} ({}): {}", p, fmt::join(grid_settings[p], ", "), e.what()));
+    }
+    point.config = detail::evaluation_config(*point.detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
+    point.config.curve_z_max = std::min(point.config.curve_z_max, z_cap);
+    points.push_back(std::move(point));
+  }
+
+  const SweepEstimate estimate = estimate_cost(reader, points, window, options.probe_series);
+  spdlog::info("sweep: {} on {} ({} series x {} steps), {} grid points, {} schedule, {} threads: about {:.1f} min ({:.0f} us per series "
+               "and point) -> {}",
+               options.model, options.data.string(), info.series_count, grid.steps, points.size(), to_string(options.schedule),
+               estimate.threads, estimate.seconds / 60.0, estimate.seconds_per_series_point * 1e6, options.out_dir.string());
+  if (options.max_minutes > 0.0 && estimate.seconds > options.max_minutes * 60.0)
+    throw SweepTooLarge(fmt::format(
+        "sweep too large for --max-minutes {}: {} grid points x {} series ({} fits) would take about {:.1f} minutes on {} threads "
+        "(probe: {:.0f} us per series and point over {} series); shrink the grid, use a smaller dataset or raise --max-minutes",
+        options.max_minutes, points.size(), info.series_count, static_cast<std::int64_t>(points.size()) * info.series_count,
+        estimate.seconds / 60.0, estimate.threads, estimate.seconds_per_series_point * 1e6,
+        std::min(info.series_count, std::max<std::int64_t>(1, options.probe_series))));
+
+  const PassResult pass = run_points(reader, points, options.block_series, window, "sweep");
+
+  // sweep.csv: every point x threshold on the tuning half; the best row by the objective.
+  std::filesystem::create_directories(output.temp_path());
+  std::ofstream csv(output.temp_path() / "sweep.csv");
+  csv << "point";
+  for (const GridAxis& a : axes) csv << ',' << a.key;
+  csv << ",z,point_precision,point_recall,point_f1,event_precision,event_recall,event_f1,dollar_recall,"
+         "false_alerts_per_1000_series_weeks,flag_rate,objective\n";
+  struct Choice {
+    std::size_t point = 0, row = 0;
+    double objective = 0.0, false_alerts = 0.0;
+  };
+  std::optional<Choice> best;
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    const EvaluationReport& tuning = pass.reports[p][0];
+    for (std::size_t g = 0; g < tuning.curve.size(); ++g) {
+      const RowMetrics m = curve_metrics(tuning, g);
+      const std::optional<double> objective = objective_value(m, options.objective, options.budget);
+      csv << p;
+      for (const std::string& v : points[p].grid_values) csv << ',' << v;
+      csv << ',' << fmt::format("{}", tuning.curve[g].z);
+      for (const auto& v : {m.point_precision, m.point_recall, m.point_f1, m.event_precision, m.event_recall, m.event_f1, m.dollar_recall,
+                            m.false_alerts_per_1000_series_weeks, m.flag_rate, objective})
+        csv << ',' << cell(v);
+      csv << '\n';
+      // Ties go to fewer false alerts, then to the earlier row (lower point, lower z).
+      if (objective) {
+        const double fa = m.false_alerts_per_1000_series_weeks.value_or(std::numeric_limits<double>::infinity());
+        if (!best || *objective > best->objective || (*objective == best->objective && fa < best->false_alerts))
+          best = Choice{p, g, *objective, fa};
+      }
+    }
+  }
+  csv.close();
+  if (!csv) throw OutputError(fmt::format("cannot write {}", (output.temp_path() / "sweep.csv").string()));
+
+  nlohmann::json result;
+  result["kind"] = "sweep";
+  result["schema_version"] = 1;
+  result["objective"] = to_string(options.objective);
+  result["budget"] = options.budget;
+  result["grid"] = nlohmann::json::object();
+  for (const GridAxis& a : axes) result["grid"][a.key] = a.values;
+  result["fixed_settings"] = options.settings;
+  result["model"] = options.model;
+  result["schedule"] = {{"name", to_string(options.schedule)},
+                        {"weeks", options.schedule == Schedule::weekly ? nlohmann::json(options.weeks) : nlohmann::json(nullptr)}};
+  result["evaluation"] = {{"delay_tolerance_days", options.delay_tolerance_days}, {"impact_filter_usd", options.impact_filter_usd}};
+  result["dataset"] = {{"path", options.data.string()},
+                       {"fingerprint", fmt::format("{:016x}", pass.fingerprint)},
+                       {"series", info.series_count},
+                       {"steps", grid.steps},
+                       {"seed", info.seed},
+                       {"source", info.source}};
+  result["split"] = {{"rule", "hash of (customer, meter): tuning or test half"},
+                     {"tuning_series", pass.reports.front()[0].counts.series},
+                     {"test_series", pass.reports.front()[1].counts.series}};
+  double random_seconds = 0.0;
+  if (!best) {
+    spdlog::warn("sweep: no grid point and threshold has a defined objective {} on the tuning half{}", to_string(options.objective),
+                 options.objective == SweepObjective::event_f1 ? "" : fmt::format(" within the budget of {} false alerts per 1,000 series-weeks", options.budget));
+    result["best"] = nullptr;
+    result["command"] = nullptr;
+  } else {
+    const Point& point = points[best->point];
+    const EvaluationReport& tuning = pass.reports[best->point][0];
+    const EvaluationReport& test = pass.reports[best->point][1];
+    const double z = tuning.curve[best->row].z;
+    METERBENCH_CHECK(test.curve[best->row].z == z);
+    const RowMetrics test_metrics = curve_metrics(test, best->row);
+    nlohmann::json parameters = nlohmann::json::object();
+    for (const auto& [key, value] : point.detector->parameters()) parameters[key] = value;
+    nlohmann::json b = {{"point", best->point},
+                        {"grid_values", nlohmann::json::object()},
+                        {"parameters", parameters},
+                        {"z", z},
+                        {"objective", best->objective},
+                        {"tuning", metrics_json(curve_metrics(tuning, best->row), tuning)},
+                        {"test", metrics_json(test_metrics, test)},
+                        {"random_test", nullptr}};
+    for (std::size_t a = 0; a < axes.size(); ++a) b["grid_values"][axes[a].key] = point.grid_values[a];
+    for (std::size_t s = 0; s < kFitStatusCount; ++s)
+      b["fit_status"][std::string(to_string(static_cast<FitStatus>(s)))] = pass.status_counts[best->point][s];
+
+    if (options.random_baseline) {
+      const double flag_rate = std::clamp(test_metrics.flag_rate.value_or(0.0), 1e-9, 1.0);
+      const std::vector<std::string> random_settings = {fmt::format("flag_rate={:.9g}", flag_rate),
+                                                        fmt::format("seed={}", info.seed % (std::uint64_t{1} << 53))};
+      std::vector<Point> random(1);
+      random[0].detector = make_detector("random", random_settings, grid);
+      // `random` detects retrospectively; its flags are raised as the schedule raises them (as in backtest).
+      random[0].config = detail::evaluation_config(*random[0].detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
+      random[0].config.sweep_thresholds = false;
+      const PassResult baseline = run_points(reader, random, options.block_series, {window.first_scored, 0}, "random baseline");
+      b["random_test"] = metrics_json(report_metrics(baseline.reports[0][1]), baseline.reports[0][1]);
+      b["random_test"]["flag_rate_set"] = flag_rate;
+      random_seconds = baseline.wall_seconds;
+    }
+    result["best"] = b;
+
+    // The backtest that reproduces the best run: the fixed settings (but z and width), the point, its z.
+    std::string command = fmt::format("meterbench backtest --data {} --model {}", shell_word(options.data.string()), shell_word(options.model));
+    for (const std::string& s : point.settings) {
+      const std::string name = setting_name(s);
+      if (name != "z" && name != "width") command += " --set " + shell_word(s);
+    }
+    command += " --set " + shell_word(fmt::format("z={}", z));
+    if (options.schedule == Schedule::weekly) command += fmt::format(" --schedule weekly --weeks {}", options.weeks);
+    if (options.delay_tolerance_days != 7.0) command += fmt::format(" --delay-tolerance {}", options.delay_tolerance_days);
+    if (options.impact_filter_usd != 100.0) command += fmt::format(" --min-impact {}", options.impact_filter_usd);
+    command += " --out " + shell_word((options.out_dir / "best_backtest").string());
+    result["command"] = command;
+  }
+
+  const double wall = pass.wall_seconds;
+  const double fits = static_cast<double>(info.series_count) * static_cast<double>(points.size());
+  result["throughput"] = {{"points", points.size()},
+                          {"series", info.series_count},
+                          {"wall_seconds", wall},
+                          {"series_per_second", static_cast<double>(info.series_count) / wall},
+                          {"series_points_per_second", fits / wall},
+                          {"stage_seconds", {{"read", pass.read_seconds}, {"fit_and_score", pass.detect_seconds}, {"evaluate", pass.evaluate_seconds}}},
+                          {"stage_seconds_note", "read is serial wall time; fit_and_score and evaluate are summed over threads"},
+                          {"estimate", {{"seconds", estimate.seconds}, {"us_per_series_and_point", estimate.seconds_per_series_point * 1e6}}},
+                          {"random_baseline_seconds", random_seconds},
+                          {"total_wall_seconds", seconds_since(start)},
+                          {"peak_rss_bytes", peak_rss_bytes()}};
+  result["context"] = to_json(current_run_context(detail::active_threads()));
+  std::ofstream(output.temp_path() / "best.json") << result.dump(2) << '\n';
+  output.commit();
+  return result;
+}
+
+}  // namespace meterbench

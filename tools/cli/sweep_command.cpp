@@ -1,0 +1,77 @@
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "meterbench/runtime/parallel.hpp"
+#include "meterbench/sweep/sweep.hpp"
+
+namespace meterbench::cli {
+namespace {
+
+struct SweepCommand {
+  meterbench::SweepOptions options;
+  std::string schedule = "retrospective";
+  std::string objective = "event_f1";
+  bool no_baseline = false;
+
+  CLI::App* add_to(CLI::App& app, CommonOptions& common) {
+    CLI::App* cmd = app.add_subcommand("sweep", "Sweep a grid of detector parameters and every threshold; choose on half the series, report on the other half");
+    cmd->add_option("--data", options.data, "Dataset (.h5) with labels")->required();
+    cmd->add_option("--model", options.model, "Detector: gam, seasonal-mad, stl-esd, random (see `meterbench models`)")->capture_default_str();
+    cmd->add_option("--grid", options.grid, "Parameter and its values, key=v1,v2,... (repeatable; the grid is their Cartesian product)")->required();
+    cmd->add_option("--set", options.settings, "Fixed detector parameter name=value (repeatable)");
+    cmd->add_option("--objective", objective, "event_f1, recall_at_budget or dollar_recall_at_budget")->capture_default_str();
+    cmd->add_option("--budget", options.budget, "False alerts per 1,000 series-weeks allowed by the *_at_budget objectives")->capture_default_str();
+    cmd->add_option("--schedule", schedule, "retrospective or weekly (as backtest)")->capture_default_str();
+    cmd->add_option("--weeks", options.weeks, "Weekly schedule: how many final weeks are scored")->capture_default_str();
+    cmd->add_option("--max-minutes", options.max_minutes, "Refuse to start when the estimated time exceeds this (0 = no limit)")->capture_default_str();
+    cmd->add_option("--out", options.out_dir, "Sweep directory to create")->required();
+    cmd->add_flag("--force", options.overwrite, "Replace the sweep directory if it exists");
+    cmd->add_option("--block", options.block_series, "Series per pipeline block (0 = about 4 MiB of values)")->capture_default_str();
+    cmd->add_flag("--no-baseline", no_baseline, "Skip the random baseline pass on the test half");
+    cmd->add_option("--min-impact", options.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
+    cmd->add_option("--delay-tolerance", options.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
+    add_common_options(*cmd, common);
+    return cmd;
+  }
+
+  void run(const CommonOptions& common) {
+    setup_logging(common);
+    const meterbench::ThreadLimit limit(common.threads);
+    options.schedule = meterbench::schedule_from_string(schedule);
+    options.objective = meterbench::objective_from_string(objective);
+    options.random_baseline = !no_baseline;
+    const nlohmann::json r = meterbench::run_sweep(options);
+    const nlohmann::json& t = r["throughput"];
+    std::printf("sweep %s over %s grid points on %s: %s series, %.2f s wall (%.0f series x points/s) -> %s\n", options.model.c_str(),
+                t["points"].dump().c_str(), options.data.c_str(), t["series"].dump().c_str(), t["wall_seconds"].get<double>(),
+                t["series_points_per_second"].get<double>(), options.out_dir.c_str());
+    if (r["best"].is_null()) {
+      std::printf("  no point and threshold met the objective %s (budget %g): see sweep.csv\n", objective.c_str(), options.budget);
+      return;
+    }
+    const nlohmann::json& b = r["best"];
+    std::printf("  best by %s on the tuning half: point %s %s, z = %s\n", objective.c_str(), b["point"].dump().c_str(),
+                b["grid_values"].dump().c_str(), b["z"].dump().c_str());
+    for (const char* half : {"tuning", "test", "random_test"}) {
+      if (b[half].is_null()) continue;
+      const nlohmann::json& m = b[half];
+      std::printf("  %-11s event P %s R %s F1 %s, dollar recall %s, false alerts / 1000 series-weeks %s, flag rate %s\n", half,
+                  metric(m, "/event_precision").c_str(), metric(m, "/event_recall").c_str(), metric(m, "/event_f1").c_str(),
+                  metric(m, "/dollar_recall").c_str(), metric(m, "/false_alerts_per_1000_series_weeks").c_str(), metric(m, "/flag_rate").c_str());
+    }
+    std::printf("  reproduce: %s\n", r["command"].get<std::string>().c_str());
+  }
+};
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app, CommonOptions& common) {
+  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
+  auto command = std::make_shared<SweepCommand>();
+  CLI::App* cmd = command->add_to(app, common);
+  cmd->callback([command, &common] { command->run(common); });
+}
+
+}  // namespace meterbench::cli
