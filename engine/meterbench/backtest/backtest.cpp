@@ -410,7 +410,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   const std::int64_t points = info.series_count * (grid.steps - first_scored);
   nlohmann::json summary;
   summary["schema_version"] = 1;
-  summary["dataset"] = {{"path", options.data.string()},
+  summary["dataset"] = {{"path", std::filesystem::absolute(options.data).lexically_normal().string()},  // the report finds it from any directory
                         {"fingerprint", fmt::format("{:016x}", main.fingerprint)},
                         {"series", info.series_count},
                         {"steps", grid.steps},

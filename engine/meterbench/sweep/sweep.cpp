@@ -493,7 +493,7 @@ nlohmann::json run_sweep(const SweepOptions& options) {
   result["schedule"] = {{"name", to_string(options.schedule)},
                         {"weeks", options.schedule == Schedule::weekly ? nlohmann::json(options.weeks) : nlohmann::json(nullptr)}};
   result["evaluation"] = {{"delay_tolerance_days", options.delay_tolerance_days}, {"impact_filter_usd", options.impact_filter_usd}};
-  result["dataset"] = {{"path", options.data.string()},
+  result["dataset"] = {{"path", std::filesystem::absolute(options.data).lexically_normal().string()},
                        {"fingerprint", fmt::format("{:016x}", pass.fingerprint)},
                        {"series", info.series_count},
                        {"steps", grid.steps},
