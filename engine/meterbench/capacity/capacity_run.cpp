@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <chrono>
 #include <fstream>
 #include <stdexcept>
@@ -300,7 +301,17 @@ std::vector<std::string> capacity_assumptions(const CapacityMeasurement& m, cons
                               "other load on the machine inflated the wall times and the answer is pessimistic",
                               1e6 * cpu / n));
   }
-  out.push_back("measured on a shared, loaded 2-core machine (context.load_average_at_start/_at_end): re-run on a quiet machine like the production one");
+  // Other work on the machine inflates wall times: say how loaded it was, and warn when more was runnable than cores.
+  const nlohmann::json context = m.context.is_object() ? m.context : nlohmann::json::object();  // --from files may lack it
+  const std::string load = context.value("load_average_at_start", std::string("unknown"));
+  const double one_minute = std::strtod(load.c_str(), nullptr);
+  const double cores = context.value("cores", 0.0);
+  if (cores > 0.0 && one_minute > cores) {
+    out.push_back(fmt::format("measured at a load average of {} on {} cores (context.load_average_at_start): other work inflated the wall "
+                              "times; re-run on a quiet machine like the production one", load, cores));
+  } else {
+    out.push_back(fmt::format("measured at a load average of {} (context.load_average_at_start)", load));
+  }
   return out;
 }
 
