@@ -1,8 +1,10 @@
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/commands.hpp"
+#include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/runtime/parallel.hpp"
 #include "meterbench/sweep/sweep.hpp"
 
@@ -42,7 +44,13 @@ struct SweepCommand {
     options.schedule = meterbench::schedule_from_string(schedule);
     options.objective = meterbench::objective_from_string(objective);
     options.random_baseline = !no_baseline;
+    // Under mpirun each process runs its share of the series; started directly, the group is this process.
+    meterbench::ProcessGroup& group = meterbench::process_group();
+    std::optional<meterbench::ScaleOut> scale_out;
+    if (group.size() > 1) scale_out.emplace(group);
+    options.scale_out = scale_out ? &*scale_out : nullptr;
     const nlohmann::json r = meterbench::run_sweep(options);
+    if (group.rank() != 0) return;  // rank 0 reports for the group
     const nlohmann::json& t = r["throughput"];
     std::printf("sweep %s over %s grid points on %s: %s series, %.2f s wall (%.0f series x points/s) -> %s\n", options.model.c_str(),
                 t["points"].dump().c_str(), options.data.c_str(), t["series"].dump().c_str(), t["wall_seconds"].get<double>(),

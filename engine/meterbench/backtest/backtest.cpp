@@ -374,7 +374,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   nlohmann::json model_json = {{"name", options.model}, {"parameters", nlohmann::json::object()}, {"flag_threshold", config.z}};
   for (const auto& [key, value] : detector->parameters()) model_json["parameters"][key] = value;
   if (scale_out != nullptr) {
-    const nlohmann::json run_key = {options.data.string(), model_json, to_string(options.schedule), first_scored, config.delay_tolerance_steps,
+    const nlohmann::json run_key = {model_json, to_string(options.schedule), first_scored, config.delay_tolerance_steps,
                                     config.impact_filter_usd, options.write_alerts, info.series_count, grid.steps,
                                     info.seed, fmt::format("{:016x}", std::hash<std::string>{}(info.scenario))};
     scale_out->plan(reader, options.out_dir, run_key.dump());
@@ -462,7 +462,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   summary["context"] = to_json(current_run_context(threads));
   summary["total_wall_seconds"] = seconds_since(start);
 
-  if (scale_out != nullptr) summary["processes"] = {{"count", scale_out->group().size()}, {"group", scale_out->group().describe()}};
+  if (scale_out != nullptr) scale_out->record_processes(summary);  // collective: the largest peak RSS, and each rank's
   if (!writer) return summary;
   if (info.has_labels) {
     std::ofstream per_kind(temp / "per_kind.csv");

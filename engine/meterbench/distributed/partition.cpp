@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "meterbench/backtest/series_pass.hpp"
 #include "meterbench/io/dataset_file.hpp"
 
 namespace meterbench {
@@ -47,7 +48,8 @@ std::vector<SeriesRange> balanced_ranges(const ObservedPoints& weights, std::int
   return ranges;
 }
 
-ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group, std::int64_t max_buckets) {
+ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group, std::int64_t max_buckets,
+                                     std::vector<std::uint64_t>* value_hashes) {
   const std::int64_t n = reader.info().series_count;
   const std::int64_t steps = reader.info().grid.steps;
   ObservedPoints out;
@@ -59,6 +61,7 @@ ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group,
   const std::int64_t first = b0 * out.bucket_series, end = std::min(n, b1 * out.bucket_series);
   const std::int64_t block = std::max<std::int64_t>(1, (4 << 20) / (std::max<std::int64_t>(steps, 1) * 4));
   std::vector<float> values;
+  if (value_hashes != nullptr) value_hashes->clear();
   std::string failure;
   try {
     for (std::int64_t s = first; s < end; s += block) {
@@ -67,6 +70,7 @@ ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group,
       for (std::int64_t i = 0; i < count; ++i) {
         const auto row = values.begin() + i * steps;
         out.points[static_cast<std::size_t>((s + i) / out.bucket_series)] += std::count_if(row, row + steps, [](float v) { return !std::isnan(v); });
+        if (value_hashes != nullptr) value_hashes->push_back(detail::hash_values({values.data() + i * steps, static_cast<std::size_t>(steps)}));
       }
     }
   } catch (const std::exception& e) {

@@ -26,6 +26,9 @@ std::vector<SeriesRange> balanced_ranges(const ObservedPoints& weights, std::int
 /// Collective: the observed points of every bucket of the dataset (at most `max_buckets` buckets). The
 /// dataset stores no per-series counts, so they are counted in a first pass over /values, each process
 /// reading an equal share of the buckets; an integer sum then gives every process the same table.
-ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group, std::int64_t max_buckets = 65536);
+/// `value_hashes` (optional): this process's share of the per-series value hashes of the dataset fingerprint
+/// (detail::hash_values), in series order; the shares are contiguous in rank order.
+ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group, std::int64_t max_buckets = 65536,
+                                     std::vector<std::uint64_t>* value_hashes = nullptr);
 
 }  // namespace meterbench

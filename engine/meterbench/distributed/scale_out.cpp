@@ -1,5 +1,10 @@
 #include "meterbench/distributed/scale_out.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -9,8 +14,10 @@
 #include <spdlog/spdlog.h>
 
 #include "meterbench/core/random.hpp"
+#include "meterbench/distributed/generate_parts.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
+#include "meterbench/runtime/run_context.hpp"
 
 namespace meterbench {
 
@@ -134,13 +141,40 @@ EvaluationCounts counts_from_integers(std::span<const std::int64_t> integers, co
   return out;
 }
 
-void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key) {
+std::uint64_t chain_fingerprint(std::int64_t series, std::int64_t steps, std::span<const std::uint64_t> value_hashes) {
+  std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(series) ^ mix64(static_cast<std::uint64_t>(steps)));
+  for (const std::uint64_t h : value_hashes) fingerprint = mix64(fingerprint ^ h);
+  return fingerprint;
+}
+
+int remove_stale_temporaries(const std::filesystem::path& output) {
+  const std::filesystem::path dir = output.parent_path().empty() ? std::filesystem::path(".") : output.parent_path();
+  const std::string prefix = fmt::format(".{}.tmp-", output.filename().string());  // StagedOutput's temporary name
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // ours, or a live process: not stale
+    std::error_code rm;
+    std::filesystem::remove_all(entry.path(), rm);
+    if (!rm) {
+      spdlog::warn("removed '{}', left by a run that was killed (process {} no longer runs)", entry.path().string(), pid);
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+void ScaleOut::partition(DatasetReader& reader, const std::filesystem::path& output, std::string_view what, bool fingerprint) {
   const std::int64_t n = reader.info().series_count;
-  const ObservedPoints points = count_observed_points(reader, group_);
+  std::vector<std::uint64_t> hashes;
+  const ObservedPoints points = count_observed_points(reader, group_, 65536, fingerprint ? &hashes : nullptr);
   ranges_ = balanced_ranges(points, n, group_.size());
   range_ = ranges_[static_cast<std::size_t>(group_.rank())];
-  run_key_ = std::move(run_key);
-  parts_dir_ = (out_dir.parent_path().empty() ? std::filesystem::path(".") : out_dir.parent_path()) / fmt::format(".{}.parts", out_dir.filename().string());
   if (writer()) {
     std::string plan;
     for (std::size_t r = 0; r < ranges_.size(); ++r) {
@@ -149,7 +183,56 @@ void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& 
         observed += points.points[static_cast<std::size_t>(b)];
       plan += fmt::format("{}rank {}: series [{}, {}) ({} observed points)", r == 0 ? "" : "; ", r, ranges_[r].first, ranges_[r].end(), observed);
     }
-    spdlog::info("backtest on {}: {}", group_.describe(), plan);
+    spdlog::info("{} on {}: {}", what, group_.describe(), plan);
+    remove_stale_temporaries(output);
+  }
+  if (fingerprint) {
+    const std::vector<std::uint64_t> all = gather_hashes(hashes);
+    // The writer's fingerprint to every process: a sum with zeros elsewhere is exact.
+    std::int64_t shared = 0;
+    if (writer()) {
+      const std::uint64_t f = chain_fingerprint(n, reader.info().grid.steps, all);
+      std::memcpy(&shared, &f, sizeof(f));
+    }
+    group_.allreduce_sum({&shared, 1});
+    std::memcpy(&fingerprint_, &shared, sizeof(shared));
+  }
+}
+
+void ScaleOut::check(const std::string& error, std::string_view what) const {
+  try {
+    agree_on_failure(group_, error, range_, what);
+  } catch (const DistributedError&) {
+    clean_up_after_failure();  // every process got the agreed failure: all are here
+    throw;
+  }
+}
+
+std::vector<std::uint64_t> ScaleOut::gather_hashes(std::span<const std::uint64_t> mine) const {
+  const std::string bytes(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(std::uint64_t));
+  const std::vector<std::string> all = group_.gather(bytes, 0);
+  std::vector<std::uint64_t> out;
+  for (const std::string& part : all) {
+    const std::size_t at = out.size();
+    out.resize(at + part.size() / sizeof(std::uint64_t));
+    std::memcpy(out.data() + at, part.data(), part.size());
+  }
+  return out;
+}
+
+void ScaleOut::record_processes(nlohmann::json& json) const {
+  std::vector<std::int64_t> rss(static_cast<std::size_t>(group_.size()), 0);
+  rss[static_cast<std::size_t>(group_.rank())] = static_cast<std::int64_t>(peak_rss_bytes());
+  group_.allreduce_sum(rss);
+  json["peak_rss_bytes"] = *std::max_element(rss.begin(), rss.end());
+  json["processes"] = {{"count", group_.size()}, {"group", group_.describe()}, {"peak_rss_bytes", rss}};
+}
+
+void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key) {
+  partition(reader, out_dir, "backtest", true);
+  run_key_ = std::move(run_key);
+  parts_dir_ = parts_directory(out_dir);
+  if (writer()) {
     std::error_code ec;
     if (!resume_) std::filesystem::remove_all(parts_dir_, ec);
     std::filesystem::create_directories(parts_dir_, ec);
@@ -158,8 +241,10 @@ void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& 
   group_.barrier();
 }
 
-std::filesystem::path BacktestScaleOut::alerts_part() const {
-  return parts_dir_ / fmt::format("alerts.rank-{}-of-{}.csv", group_.rank(), group_.size());
+std::filesystem::path BacktestScaleOut::alerts_part() const { return completed_alerts_part(group_.rank()).string() + ".partial"; }
+
+std::filesystem::path BacktestScaleOut::completed_alerts_part(int rank) const {
+  return parts_dir_ / fmt::format("alerts.rank-{}-of-{}.csv", rank, group_.size());
 }
 
 std::filesystem::path BacktestScaleOut::state_path() const {
@@ -167,14 +252,19 @@ std::filesystem::path BacktestScaleOut::state_path() const {
 }
 
 void BacktestScaleOut::save(const PassTotals& totals) const {
-  nlohmann::json body = {{"key", run_key_},
+  // The alerts part first, under its completed name: a state file always names a complete part.
+  const std::filesystem::path alerts = completed_alerts_part(group_.rank());
+  std::error_code ec;
+  if (std::filesystem::exists(alerts_part(), ec)) std::filesystem::rename(alerts_part(), alerts);
+  nlohmann::json body = {{"dataset", fmt::format("{:016x}", fingerprint_)},
+                         {"key", run_key_},
                          {"range", {range_.first, range_.count}},
                          {"integers", totals_to_integers(totals)},
                          {"value_hashes", totals.value_hashes},
-                         {"alerts_part", hash_file(alerts_part())}};
+                         {"alerts_part", hash_file(alerts)}};
   const std::string text = body.dump();
   const nlohmann::json state = {{"body", text}, {"checksum", hash_text(text)}};
-  const std::filesystem::path tmp = state_path().string() + ".tmp";
+  const std::filesystem::path tmp = state_path().string() + ".partial";
   {
     std::ofstream out(tmp, std::ios::binary);
     out << state.dump();
@@ -186,9 +276,14 @@ void BacktestScaleOut::save(const PassTotals& totals) const {
 
 std::optional<PassTotals> BacktestScaleOut::load_saved(const EvaluationCounts& shape) const {
   std::optional<PassTotals> saved = verified_part(shape);
-  // A part that is not reused is run anew: empty the rows a failed run left (the stream appends).
-  std::error_code ec;
-  if (!saved && std::filesystem::exists(alerts_part(), ec)) std::filesystem::resize_file(alerts_part(), 0, ec);
+  if (!saved) {
+    // Run anew: empty the rows a failed run left (the stream appends), and drop a saved part that was not
+    // reused, so that a failure of this run cannot leave it looking resumable.
+    std::error_code ec;
+    if (std::filesystem::exists(alerts_part(), ec)) std::filesystem::resize_file(alerts_part(), 0, ec);
+    std::filesystem::remove(state_path(), ec);
+    std::filesystem::remove(completed_alerts_part(group_.rank()), ec);
+  }
   return saved;
 }
 
@@ -205,9 +300,13 @@ std::optional<PassTotals> BacktestScaleOut::verified_part(const EvaluationCounts
     const std::string body_text = state.at("body").get<std::string>();
     if (state.at("checksum").get<std::string>() != hash_text(body_text)) throw std::runtime_error("checksum mismatch");
     const nlohmann::json body = nlohmann::json::parse(body_text);
+    const std::string saved_dataset = body.value("dataset", std::string("none"));
+    const std::string dataset = fmt::format("{:016x}", fingerprint_);
+    if (saved_dataset != dataset)
+      throw std::runtime_error(fmt::format("the dataset's content changed since it was saved: fingerprint {} then, {} now", saved_dataset, dataset));
     if (body.at("key").get<std::string>() != run_key_) throw std::runtime_error("saved by a run with other settings");
     if (body.at("range") != nlohmann::json{range_.first, range_.count}) throw std::runtime_error("saved for another series range");
-    if (body.at("alerts_part").get<std::string>() != hash_file(alerts_part()))
+    if (body.at("alerts_part").get<std::string>() != hash_file(completed_alerts_part(group_.rank())))
       throw std::runtime_error("alerts part does not match its checksum");
     PassTotals totals;
     totals.counts = shape;
@@ -230,14 +329,21 @@ void BacktestScaleOut::combine(PassTotals& totals) const {
   group_.allreduce_sum(sums);
   totals_from_integers(sums, totals);
   group_.allreduce_max({&totals.wall_ns, 1});
-  const std::string mine(reinterpret_cast<const char*>(totals.value_hashes.data()), totals.value_hashes.size() * sizeof(std::uint64_t));
-  const std::vector<std::string> all = group_.gather(mine, 0);
-  totals.value_hashes.clear();
-  for (const std::string& part : all) {
-    const std::size_t at = totals.value_hashes.size();
-    totals.value_hashes.resize(at + part.size() / sizeof(std::uint64_t));
-    std::memcpy(totals.value_hashes.data() + at, part.data(), part.size());
-  }
+  totals.value_hashes = gather_hashes(totals.value_hashes);
+}
+
+void BacktestScaleOut::clean_up_after_failure() const {
+  // What cannot be resumed: this rank's rows of an unfinished pass and a state file not yet renamed.
+  std::error_code ec;
+  std::filesystem::remove(alerts_part(), ec);
+  std::filesystem::remove(state_path().string() + ".partial", ec);
+  group_.barrier();
+  if (!writer()) return;
+  // No rank saved a part (detect, or every rank failed): nothing to resume, so no directory.
+  bool resumable = false;
+  for (const auto& entry : std::filesystem::directory_iterator(parts_dir_, ec))
+    resumable = resumable || entry.path().filename().string().rfind("main-pass.", 0) == 0;
+  if (!resumable) std::filesystem::remove_all(parts_dir_, ec);
 }
 
 void BacktestScaleOut::gather_flags(FlagCollector& flags) const {
@@ -273,7 +379,7 @@ void BacktestScaleOut::gather_flags(FlagCollector& flags) const {
 
 void BacktestScaleOut::append_alert_parts(std::ostream& out) const {
   for (int r = 0; r < group_.size(); ++r) {
-    const std::filesystem::path part = parts_dir_ / fmt::format("alerts.rank-{}-of-{}.csv", r, group_.size());
+    const std::filesystem::path part = completed_alerts_part(r);
     std::ifstream in(part, std::ios::binary);
     if (!in) throw OutputError(fmt::format("alerts part of rank {} is missing: {}", r, part.string()));
     if (in.peek() != std::ifstream::traits_type::eof()) out << in.rdbuf();  // an empty part would set failbit

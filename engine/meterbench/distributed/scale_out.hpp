@@ -1,9 +1,11 @@
 #pragma once
-// The backtest across processes (issue 8): each process runs the same streaming pipeline over its own
-// contiguous range of series (balanced by observed points), then the pass totals are combined with integer
-// sums, so the metrics equal the one-process run's bit for bit. Rank 0 writes the run directory; every
-// rank writes its alert rows to a part file in `.<run>.parts/` beside it, and rank 0 joins them in order.
-// With --resume, a rank whose part of the main pass is complete and verified (checksums) skips it.
+// A pass across processes (issue 8): each process runs the same streaming pipeline over its own contiguous
+// range of series (balanced by observed points), then the pass totals are combined with integer sums, so the
+// metrics equal the one-process run's bit for bit. ScaleOut is what every command shares (the plan, agreed
+// failures, reductions); `sweep` uses it as is. BacktestScaleOut adds the backtest's parts: every rank writes
+// its alert rows to a part in `.<run>.parts/` beside the run directory, and rank 0 joins them in order.
+// With --resume, a rank whose part of the main pass is complete and verified (checksums, and the same
+// dataset content and settings) skips it. Parts still being written end in `.partial` and are never reused.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +13,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "meterbench/backtest/backtest.hpp"
 #include "meterbench/distributed/partition.hpp"
@@ -37,29 +41,70 @@ struct PassTotals {
   std::int64_t wall_ns = 0;                                                 ///< the slowest process's
 };
 
-class BacktestScaleOut {
+/// The dataset fingerprint of summary.json: the per-series value hashes chained in series order.
+std::uint64_t chain_fingerprint(std::int64_t series, std::int64_t steps, std::span<const std::uint64_t> value_hashes);
+
+/// Writer: removes `.<output>.tmp-<pid>` beside `output` left by processes of this host that no longer run
+/// (a killed run's staged output); returns how many it removed.
+int remove_stale_temporaries(const std::filesystem::path& output);
+
+/// One job's share of the series on this process, and the collectives its passes need.
+class ScaleOut {
  public:
-  /// `resume`: reuse verified main-pass parts of an earlier run of the same command (same process count).
-  BacktestScaleOut(ProcessGroup& group, bool resume) : group_(group), resume_(resume) {}
+  explicit ScaleOut(ProcessGroup& group) : group_(group) {}
+  virtual ~ScaleOut() = default;
+  ScaleOut(const ScaleOut&) = delete;
+  ScaleOut& operator=(const ScaleOut&) = delete;
 
   [[nodiscard]] ProcessGroup& group() const { return group_; }
   [[nodiscard]] bool writer() const { return group_.rank() == 0; }
   [[nodiscard]] SeriesRange range() const { return range_; }
 
-  /// Collective: counts observed points, splits the series among the processes, logs the plan, and makes
-  /// the parts directory of `out_dir` (emptied unless resuming). `run_key` identifies the run's settings:
-  /// a saved part is reused only under the same key and range.
+  /// Collective: counts observed points, splits the series among the processes and logs the plan as `what`;
+  /// the writer removes stale temporaries of `output`. With `fingerprint`, every process also receives the
+  /// dataset fingerprint (from the same read of /values), so settings can be keyed by the data's content.
+  void partition(DatasetReader& reader, const std::filesystem::path& output, std::string_view what, bool fingerprint);
+  /// The dataset fingerprint of partition(..., true).
+  [[nodiscard]] std::uint64_t dataset_fingerprint() const { return fingerprint_; }
+  /// Collective: throws DistributedError on every process when any process's `error` is not empty.
+  void check(const std::string& error, std::string_view what) const;
+  /// Collective: element-wise integer sums (max) over every process.
+  void sum(std::span<std::int64_t> values) const { group_.allreduce_sum(values); }
+  void max(std::span<std::int64_t> values) const { group_.allreduce_max(values); }
+  /// Collective: every process's per-series hashes, in rank (so series) order, on the writer; empty elsewhere.
+  [[nodiscard]] std::vector<std::uint64_t> gather_hashes(std::span<const std::uint64_t> mine) const;
+  /// Collective: `json["peak_rss_bytes"]` becomes the largest over the processes, and `json["processes"]`
+  /// records their count, the group and each rank's peak RSS.
+  void record_processes(nlohmann::json& json) const;
+
+ protected:
+  /// After an agreed failure, on every process (collective): removes what cannot be resumed.
+  virtual void clean_up_after_failure() const {}
+
+  ProcessGroup& group_;
+  std::vector<SeriesRange> ranges_;
+  SeriesRange range_;
+  std::uint64_t fingerprint_ = 0;
+};
+
+class BacktestScaleOut : public ScaleOut {
+ public:
+  /// `resume`: reuse verified main-pass parts of an earlier run of the same command (same process count).
+  BacktestScaleOut(ProcessGroup& group, bool resume) : ScaleOut(group), resume_(resume) {}
+
+  /// Collective: partition() with the fingerprint, and makes the parts directory of `out_dir` (emptied
+  /// unless resuming). `run_key` identifies the run's settings; a saved part is reused only under the same
+  /// dataset fingerprint, key and range.
   void plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key);
-  /// This process's alert rows (no header).
+  /// This process's alert rows (no header) as they are written: `alerts.rank-R-of-K.csv.partial`, renamed
+  /// without `.partial` once the pass is complete and saved.
   [[nodiscard]] std::filesystem::path alerts_part() const;
   /// --resume: this process's main-pass totals saved by an earlier run with the same key and range, when
-  /// the saved state and its alerts part verify; nullopt otherwise (logged). `shape`: counts of this run's
-  /// evaluation config (the lengths of its histograms).
+  /// the saved state and its alerts part verify; nullopt otherwise (logged, with the reason). `shape`:
+  /// counts of this run's evaluation config (the lengths of its histograms).
   [[nodiscard]] std::optional<PassTotals> load_saved(const EvaluationCounts& shape) const;
   /// Saves this process's main-pass totals (and the checksum of its alerts part, flushed by the caller).
   void save(const PassTotals& totals) const;
-  /// Collective: throws DistributedError on every process when any process's `error` is not empty.
-  void check(const std::string& error, std::string_view what) const { agree_on_failure(group_, error, range_, what); }
   /// Collective: `totals` becomes the sum over every process (wall time: the maximum); the writer receives
   /// every series' value hash in series order.
   void combine(PassTotals& totals) const;
@@ -72,12 +117,11 @@ class BacktestScaleOut {
   void remove_parts() const;
 
  private:
+  void clean_up_after_failure() const override;
   [[nodiscard]] std::filesystem::path state_path() const;
+  [[nodiscard]] std::filesystem::path completed_alerts_part(int rank) const;
   [[nodiscard]] std::optional<PassTotals> verified_part(const EvaluationCounts& shape) const;
-  ProcessGroup& group_;
   bool resume_ = false;
-  std::vector<SeriesRange> ranges_;
-  SeriesRange range_;
   std::filesystem::path parts_dir_;
   std::string run_key_;
 };

@@ -163,7 +163,18 @@ GenerateSummary generate_dataset(const Scenario& scenario, const GenerateOptions
     failure = e.what();
   }
   progress.finish();
-  if (group != nullptr) agree_on_failure(*group, failure, range, "generate");
+  if (group != nullptr) {
+    try {
+      agree_on_failure(*group, failure, range, "generate");
+    } catch (const DistributedError&) {
+      // generate has no --resume: its parts are of no use, so none is left behind.
+      std::error_code ec;
+      std::filesystem::remove(part_path(group->rank()), ec);
+      group->barrier();
+      if (is_writer) std::filesystem::remove_all(parts_directory(options.out), ec);
+      throw;
+    }
+  }
   if (!is_writer) return summary;  // rank 0 reports
   if (group != nullptr) {
     SeriesBlock data;

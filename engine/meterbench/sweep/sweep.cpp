@@ -18,6 +18,7 @@
 #include "meterbench/backtest/series_pass.hpp"
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/random.hpp"
+#include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
@@ -173,22 +174,31 @@ void assign_halves(const SeriesBlock& b, std::vector<std::uint8_t>& half) {
   }
 }
 
+std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
+double from_ns(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
+
 // One streaming pass: each block is read once (serial, in order), then every point runs on it in parallel
 // (parallel across blocks and across points), each with its own per-thread workspace and accumulators.
+// With `scale_out`, over this process's range only, and the counts are then summed over the processes.
 PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, std::int64_t block_option, detail::ScoredWindow window,
-                      const char* label) {
+                      const char* label, const ScaleOut* scale_out) {
   const auto start = Clock::now();
   const DatasetInfo& info = reader.info();
   const std::int64_t n_series = info.series_count;
-  const std::int64_t block_series = detail::block_series(block_option, n_series, info.grid.steps);
+  std::vector<SeriesRange> ranges;  // empty: every series
+  if (scale_out != nullptr) ranges.push_back(scale_out->range());
+  const std::int64_t local_series = scale_out != nullptr ? scale_out->range().count : n_series;
+  const std::int64_t block_series = detail::block_series(block_option, local_series, info.grid.steps);
   const int tokens = pipeline_tokens(detail::active_threads());
 
-  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens);
+  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens, ranges);
   oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(points); });
   PassResult result;
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(info.grid.steps)));
-  ProgressReporter progress(label, "series", n_series);
-
+  std::vector<std::uint64_t> value_hashes;  // with scale_out: chained into the fingerprint after the gather
+  ProgressReporter progress(label, "series", local_series);
+  std::string failure;
+  try {
   oneapi::tbb::parallel_pipeline(
       static_cast<std::size_t>(tokens),
       oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
@@ -208,18 +218,23 @@ PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, s
                                                            }) &
           oneapi::tbb::make_filter<WorkBlock*, void>(oneapi::tbb::filter_mode::serial_in_order, [&](WorkBlock* block) {
             for (const std::uint64_t h : block->value_hashes) fingerprint = mix64(fingerprint ^ h);
+            if (scale_out != nullptr) value_hashes.insert(value_hashes.end(), block->value_hashes.begin(), block->value_hashes.end());
             progress.advance(block->data.count);
             feed.recycle(block);
           }));
+  } catch (const std::exception& e) {
+    if (scale_out == nullptr) throw;
+    failure = e.what();  // agreed with the other processes below, so none waits for this one forever
+  }
+  if (scale_out != nullptr) scale_out->check(failure, label);
 
   // Integer counts: the merge order does not change the result, so it is the same for any thread count.
-  result.reports.resize(points.size());
+  std::vector<EvaluationAccumulator> totals;  // per point: tuning, test
   result.status_counts.assign(points.size(), {});
   for (std::size_t p = 0; p < points.size(); ++p) {
     for (std::size_t h = 0; h < 2; ++h) {
-      EvaluationAccumulator total(points[p].config);
-      for (const ThreadState& state : states) total.merge(state.accumulators[2 * p + h]);
-      result.reports[p][h] = total.report();
+      totals.emplace_back(points[p].config);
+      for (const ThreadState& state : states) totals.back().merge(state.accumulators[2 * p + h]);
     }
     for (const ThreadState& state : states)
       for (std::size_t s = 0; s < kFitStatusCount; ++s) result.status_counts[p][s] += state.status_counts[p][s];
@@ -230,6 +245,38 @@ PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, s
   }
   result.fingerprint = fingerprint;
   result.wall_seconds = seconds_since(start);
+  if (scale_out != nullptr) {
+    // Every count as integers, summed over the processes: the reports equal the one-process run's bit for bit.
+    std::vector<std::int64_t> sums;
+    for (const EvaluationAccumulator& t : totals) {
+      const std::vector<std::int64_t> v = counts_to_integers(t.counts());
+      sums.insert(sums.end(), v.begin(), v.end());
+    }
+    for (const auto& counts : result.status_counts) sums.insert(sums.end(), counts.begin(), counts.end());
+    for (const double seconds : {result.read_seconds, result.detect_seconds, result.evaluate_seconds}) sums.push_back(to_ns(seconds));
+    scale_out->sum(sums);
+    std::size_t at = 0;
+    for (EvaluationAccumulator& t : totals) {
+      const std::size_t n = counts_to_integers(t.counts()).size();
+      EvaluationAccumulator merged(t.config());
+      merged.merge(counts_from_integers(std::span(sums).subspan(at, n), t.counts()));
+      t = std::move(merged);
+      at += n;
+    }
+    for (auto& counts : result.status_counts)
+      for (auto& c : counts) c = sums[at++];
+    result.read_seconds = from_ns(sums[at]);
+    result.detect_seconds = from_ns(sums[at + 1]);
+    result.evaluate_seconds = from_ns(sums[at + 2]);
+    std::int64_t wall = to_ns(result.wall_seconds);
+    scale_out->max({&wall, 1});
+    result.wall_seconds = from_ns(wall);
+    const std::vector<std::uint64_t> all = scale_out->gather_hashes(value_hashes);  // the writer's; empty elsewhere
+    result.fingerprint = chain_fingerprint(n_series, info.grid.steps, all);
+  }
+  result.reports.resize(points.size());
+  for (std::size_t p = 0; p < points.size(); ++p)
+    for (std::size_t h = 0; h < 2; ++h) result.reports[p][h] = totals[2 * p + h].report();
   progress.finish();
   return result;
 }
@@ -404,7 +451,10 @@ nlohmann::json run_sweep(const SweepOptions& options) {
   if (grid_settings.size() > kMaxPoints)
     throw std::invalid_argument(fmt::format("the grid has {} points; a sweep holds at most {} (split it into several sweeps)",
                                             grid_settings.size(), kMaxPoints));
-  StagedOutput output(options.out_dir, options.overwrite);
+  ScaleOut* const scale_out = options.scale_out;
+  const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches DIR
+  std::optional<StagedOutput> output;
+  if (writer) output.emplace(options.out_dir, options.overwrite);
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
@@ -431,11 +481,19 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     points.push_back(std::move(point));
   }
 
-  const SweepEstimate estimate = estimate_cost(reader, points, window, options.probe_series);
-  spdlog::info("sweep: {} on {} ({} series x {} steps), {} grid points, {} schedule, {} threads: about {:.1f} min ({:.0f} us per series "
+  SweepEstimate estimate = estimate_cost(reader, points, window, options.probe_series);
+  if (scale_out != nullptr) {
+    // Every process must take the same decision below: the slowest probe, over K processes' threads.
+    std::int64_t probe[2] = {std::llround(estimate.seconds_per_series_point * 1e12), to_ns(estimate.seconds)};
+    scale_out->max(probe);
+    estimate.seconds_per_series_point = static_cast<double>(probe[0]) * 1e-12;
+    estimate.seconds = from_ns(probe[1]) / static_cast<double>(scale_out->group().size());
+  }
+  spdlog::info("sweep: {} on {} ({} series x {} steps), {} grid points, {} schedule, {} threads{}: about {:.1f} min ({:.0f} us per series "
                "and point) -> {}",
                options.model, options.data.string(), info.series_count, grid.steps, points.size(), to_string(options.schedule),
-               estimate.threads, estimate.seconds / 60.0, estimate.seconds_per_series_point * 1e6, options.out_dir.string());
+               estimate.threads, scale_out != nullptr ? fmt::format(" x {} processes", scale_out->group().size()) : std::string(),
+               estimate.seconds / 60.0, estimate.seconds_per_series_point * 1e6, options.out_dir.string());
   if (options.max_minutes > 0.0 && estimate.seconds > options.max_minutes * 60.0)
     throw SweepTooLarge(fmt::format(
         "sweep too large for --max-minutes {}: {} grid points x {} series ({} fits) would take about {:.1f} minutes on {} threads "
@@ -444,11 +502,16 @@ nlohmann::json run_sweep(const SweepOptions& options) {
         estimate.seconds / 60.0, estimate.threads, estimate.seconds_per_series_point * 1e6,
         std::min(info.series_count, std::max<std::int64_t>(1, options.probe_series))));
 
-  const PassResult pass = run_points(reader, points, options.block_series, window, "sweep");
+  if (scale_out != nullptr) scale_out->partition(reader, options.out_dir, "sweep", false);
+  const PassResult pass = run_points(reader, points, options.block_series, window, "sweep", scale_out);
 
-  // sweep.csv: every point x threshold on the tuning half; the best row by the objective.
-  std::filesystem::create_directories(output.temp_path());
-  std::ofstream csv(output.temp_path() / "sweep.csv");
+  // sweep.csv: every point x threshold on the tuning half; the best row by the objective. Every process
+  // chooses (the same) best, for the baseline pass; only the writer writes.
+  std::ofstream csv;
+  if (writer) {
+    std::filesystem::create_directories(output->temp_path());
+    csv.open(output->temp_path() / "sweep.csv");
+  }
   csv << "point";
   for (const GridAxis& a : axes) csv << ',' << a.key;
   csv << ",z,point_precision,point_recall,point_f1,event_precision,event_recall,event_f1,dollar_recall,"
@@ -479,7 +542,7 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     }
   }
   csv.close();
-  if (!csv) throw OutputError(fmt::format("cannot write {}", (output.temp_path() / "sweep.csv").string()));
+  if (writer && !csv) throw OutputError(fmt::format("cannot write {}", (output->temp_path() / "sweep.csv").string()));
 
   nlohmann::json result;
   result["kind"] = "sweep";
@@ -538,7 +601,7 @@ nlohmann::json run_sweep(const SweepOptions& options) {
       // `random` detects retrospectively; its flags are raised as the schedule raises them (as in backtest).
       random[0].config = detail::evaluation_config(*random[0].detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
       random[0].config.sweep_thresholds = false;
-      const PassResult baseline = run_points(reader, random, options.block_series, {window.first_scored, 0}, "random baseline");
+      const PassResult baseline = run_points(reader, random, options.block_series, {window.first_scored, 0}, "random baseline", scale_out);
       b["random_test"] = metrics_json(report_metrics(baseline.reports[0][1]), baseline.reports[0][1]);
       b["random_test"]["flag_rate_set"] = flag_rate;
       random_seconds = baseline.wall_seconds;
@@ -573,8 +636,14 @@ nlohmann::json run_sweep(const SweepOptions& options) {
                           {"total_wall_seconds", seconds_since(start)},
                           {"peak_rss_bytes", peak_rss_bytes()}};
   result["context"] = to_json(current_run_context(detail::active_threads()));
-  std::ofstream(output.temp_path() / "best.json") << result.dump(2) << '\n';
-  output.commit();
+  if (scale_out != nullptr) {  // collective: the largest peak RSS of the processes, and each one's
+    scale_out->record_processes(result);
+    result["throughput"]["peak_rss_bytes"] = result["peak_rss_bytes"];
+    result.erase("peak_rss_bytes");
+  }
+  if (!writer) return result;
+  std::ofstream(output->temp_path() / "best.json") << result.dump(2) << '\n';
+  output->commit();
   return result;
 }
 

@@ -21,6 +21,8 @@
 
 namespace meterbench {
 
+class ScaleOut;
+
 /// One --grid option: a parameter and the values it takes, in the order given.
 struct GridAxis {
   std::string key;
@@ -71,6 +73,9 @@ struct SweepOptions {
   double impact_filter_usd = 100.0;
   double delay_tolerance_days = 7.0;
   std::int64_t probe_series = 32;           ///< series timed per point for the estimate
+  /// Several processes (engine/meterbench/distributed/scale_out.hpp): this one runs its share of the series,
+  /// counts are summed over the processes and rank 0 writes DIR; the results equal the one-process run's.
+  ScaleOut* scale_out = nullptr;
 };
 
 /// The cost estimate made before a sweep starts.
