@@ -1,7 +1,9 @@
 // Contract (label mpi, built with METERBENCH_MPI): `mpirun -np 2 meterbench backtest` gives the one-process
-// run's metrics, fit statuses, fingerprint and alert files exactly (and `detect` its rows); `mpirun -np 2 meterbench generate`
-// writes a byte-identical file; a rank that fails makes the run fail naming the rank and its series, with
-// no run directory; `--resume` then reuses the completed rank's verified part; unsupported outputs are
+// run's metrics, fit statuses, fingerprint and alert files exactly (and `detect` its rows, `sweep` its
+// sweep.csv and best.json); `mpirun -np 2 meterbench generate` writes a byte-identical file; a rank that
+// fails makes the run fail naming the rank and its series, with no run directory and nothing left that
+// cannot be resumed; `--resume` then reuses the completed rank's verified part, but not when the dataset's
+// content changed at the same path; peak RSS is the largest of the ranks'; unsupported outputs are
 // refused clearly.
 #include <algorithm>
 #include <cstdio>
@@ -55,11 +57,49 @@ class MpiRunTest : public ::testing::Test {
 TEST_F(MpiRunTest, BacktestOnTwoRanksEqualsOneProcess) {
   const auto one = testing::run_cli("backtest --threads 1 --data " + data() + " --out " + (dir / "one").string());
   ASSERT_EQ(one.exit_code, 0) << one.output;
+  // The staged output of a killed run (its process, above pid_max, cannot be running) is removed.
+  std::filesystem::create_directories(dir / ".two.tmp-99999999");
   const auto two = mpirun(2, "backtest --threads 1 --data " + data() + " --out " + (dir / "two").string());
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("rank 1: series ["), std::string::npos) << "the plan is logged: " << two.output;
   expect_same_results(dir / "one", dir / "two");
   EXPECT_FALSE(std::filesystem::exists(dir / ".two.parts"));
+  EXPECT_FALSE(std::filesystem::exists(dir / ".two.tmp-99999999")) << two.output;
+  // Peak RSS: the largest of the ranks', each recorded.
+  const nlohmann::json s = summary(dir / "two");
+  ASSERT_EQ(s["processes"]["peak_rss_bytes"].size(), 2u);
+  const std::int64_t rank0 = s["processes"]["peak_rss_bytes"][0], rank1 = s["processes"]["peak_rss_bytes"][1];
+  EXPECT_GT(std::min(rank0, rank1), 0);
+  EXPECT_EQ(s["peak_rss_bytes"], std::max(rank0, rank1));
+}
+
+// best.json without what differs between two runs by nature (timings, context, the output path in the command).
+nlohmann::json best_without_run(const std::filesystem::path& sweep) {
+  nlohmann::json b = nlohmann::json::parse(testing::read_file(sweep / "best.json"));
+  for (const char* key : {"throughput", "context", "command", "processes"}) b.erase(key);
+  return b;
+}
+
+TEST_F(MpiRunTest, SweepOnTwoRanksEqualsOneProcess) {
+  const std::string args = "sweep --threads 1 --model seasonal-mad --grid weeks=4,8 --grid scale_floor=0.2,0.3 --schedule weekly --weeks 20 "
+                           "--data " + data() + " --out ";
+  const auto one = testing::run_cli(args + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = mpirun(2, args + (dir / "two").string());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("sweep on MPI (2 processes): rank 0: series [0, "), std::string::npos) << two.output;
+  const std::string csv = testing::read_file(dir / "one" / "sweep.csv");
+  EXPECT_GT(std::count(csv.begin(), csv.end(), '\n'), 20);
+  EXPECT_TRUE(csv == testing::read_file(dir / "two" / "sweep.csv")) << "sweep.csv differs";
+  const nlohmann::json a = best_without_run(dir / "one"), b = best_without_run(dir / "two");
+  ASSERT_FALSE(a["best"].is_null());
+  ASSERT_FALSE(a["best"]["random_test"].is_null());
+  EXPECT_EQ(a.dump(), b.dump());
+  const nlohmann::json two_best = nlohmann::json::parse(testing::read_file(dir / "two" / "best.json"));
+  EXPECT_EQ(two_best["processes"]["count"], 2);
+  EXPECT_EQ(two_best["throughput"]["series"], 120);
+  EXPECT_EQ(two_best["throughput"]["peak_rss_bytes"], std::max(two_best["processes"]["peak_rss_bytes"][0].get<std::int64_t>(),
+                                                               two_best["processes"]["peak_rss_bytes"][1].get<std::int64_t>()));
 }
 
 TEST_F(MpiRunTest, WeeklyBaselineOnTwoRanksEqualsOneProcess) {
@@ -141,6 +181,9 @@ TEST_F(MpiRunTest, FailingRankFailsTheRunAndResumeReusesTheCompletedPart) {
   EXPECT_NE(failed.output.find("backtest failed on 1 of 2 processes; rank 1 (series ["), std::string::npos) << failed.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "two")) << "no partial run directory";
   EXPECT_TRUE(std::filesystem::exists(dir / ".two.parts" / "main-pass.rank-0-of-2.json")) << "rank 0's part is kept for --resume";
+  EXPECT_TRUE(std::filesystem::exists(dir / ".two.parts" / "alerts.rank-0-of-2.csv"));
+  EXPECT_FALSE(std::filesystem::exists(dir / ".two.parts" / "alerts.rank-1-of-2.csv.partial")) << "the failed rank's rows cannot be resumed";
+  EXPECT_FALSE(std::filesystem::exists(dir / ".two.parts" / "alerts.rank-1-of-2.csv"));
   // A part that does not verify is not reused: rank 0 runs again (and saves a good part); rank 1 fails again.
   {
     std::FILE* part = std::fopen((dir / ".two.parts" / "alerts.rank-0-of-2.csv").c_str(), "ab");
@@ -163,6 +206,66 @@ TEST_F(MpiRunTest, FailingRankFailsTheRunAndResumeReusesTheCompletedPart) {
   EXPECT_NE(resumed.output.find("main pass reused from its verified part"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("no saved part, running it"), std::string::npos) << resumed.output;
   expect_same_results(dir / "one", dir / "two");
+}
+
+// Sets one value of /values (series, step) in place.
+void set_value(const std::filesystem::path& file, hsize_t series, hsize_t step, float value) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  const hid_t d = H5Dopen2(f, "/values", H5P_DEFAULT);
+  const hid_t space = H5Dget_space(d);
+  const hsize_t start[2] = {series, step}, count[2] = {1, 1};
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+  const hid_t one = H5Screate_simple(2, count, nullptr);
+  EXPECT_GE(H5Dwrite(d, H5T_NATIVE_FLOAT, one, space, H5P_DEFAULT, &value), 0);
+  H5Sclose(one), H5Sclose(space), H5Dclose(d), H5Fclose(f);
+}
+
+TEST_F(MpiRunTest, ResumeDoesNotReuseAPartOfADatasetThatChangedAtTheSamePath) {
+  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
+  {
+    const ThreadLimit limit(1);
+    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
+  }
+  const std::string z = (dir / "z.h5").string();
+  // Rank 1 fails (a bad labels block); rank 0 saves its part.
+  const auto [address, original] = corrupt_last_chunk(dir / "z.h5", "/labels");
+  const std::string run = "backtest --threads 1 --data " + z + " --out " + (dir / "two").string();
+  const auto failed = mpirun(2, run);
+  ASSERT_NE(failed.exit_code, 0) << failed.output;
+  ASSERT_TRUE(std::filesystem::exists(dir / ".two.parts" / "main-pass.rank-0-of-2.json")) << failed.output;
+  {
+    std::FILE* out = std::fopen(z.c_str(), "r+b");
+    std::fseek(out, static_cast<long>(address), SEEK_SET);
+    std::fwrite(original.data(), 1, original.size(), out);
+    std::fclose(out);
+  }
+  // The file at the same path now holds other data: a spike in series 0, which rank 0 covers.
+  set_value(dir / "z.h5", 0, 300, 1e6F);
+  const auto resumed = mpirun(2, run + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("rank 0 (series [0, "), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("saved part not used (the dataset's content changed since it was saved: fingerprint "), std::string::npos)
+      << resumed.output;
+  EXPECT_EQ(resumed.output.find("main pass reused"), std::string::npos) << resumed.output;
+  const auto one = testing::run_cli("backtest --threads 1 --data " + z + " --out " + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  expect_same_results(dir / "one", dir / "two");
+}
+
+TEST_F(MpiRunTest, FailedDetectLeavesNoParts) {
+  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
+  {
+    const ThreadLimit limit(1);
+    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
+  }
+  corrupt_last_chunk(dir / "z.h5", "/labels");
+  const auto failed = mpirun(2, "detect --threads 1 --data " + (dir / "z.h5").string() + " --out " + (dir / "flags.csv").string());
+  EXPECT_NE(failed.exit_code, 0) << failed.output;
+  EXPECT_NE(failed.output.find("rank 1 (series ["), std::string::npos) << failed.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "flags.csv"));
+  EXPECT_FALSE(std::filesystem::exists(dir / ".flags.csv.parts")) << "detect has nothing to resume";
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().filename().string().find(".flags.csv.tmp-"), std::string::npos) << entry.path();
 }
 
 }  // namespace

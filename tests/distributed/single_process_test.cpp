@@ -1,9 +1,11 @@
 // Contract: without an MPI launcher the group is this one process; its collectives return their input; a
 // failure report names the rank and its series; the backtest's scale-out path (range, integer reduction,
-// alert parts, fingerprint gather) over a group of one gives exactly the plain run's results; evaluation
-// counts survive the integer form exactly, and summed halves equal the whole (the reduction is exact).
+// alert parts, fingerprint gather) over a group of one gives exactly the plain run's results, and so does the
+// sweep's; the plan's dataset fingerprint (the --resume key) is summary.json's; evaluation counts survive the
+// integer form exactly, and summed halves equal the whole (the reduction is exact).
 #include <cstdlib>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,7 @@
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/runtime/parallel.hpp"
+#include "meterbench/sweep/sweep.hpp"
 #include "support/test_support.hpp"
 
 namespace meterbench {
@@ -73,6 +76,43 @@ TEST_F(ScaleOutTest, GroupOfOneThroughTheSeamEqualsThePlainRun) {
   EXPECT_EQ(plain["dataset"]["fingerprint"], seam["dataset"]["fingerprint"]);
   EXPECT_EQ(testing::read_file(dir / "plain" / "alerts.csv"), testing::read_file(dir / "seam" / "alerts.csv"));
   EXPECT_FALSE(std::filesystem::exists(dir / ".seam.parts")) << "parts are removed once the run is committed";
+}
+
+TEST_F(ScaleOutTest, SweepThroughTheSeamEqualsThePlainRun) {
+  const ThreadLimit limit(2);
+  SweepOptions o;
+  o.data = dir / "data.h5";
+  o.model = "seasonal-mad";
+  o.grid = {"weeks=4,8"};
+  o.block_series = 16;
+  o.out_dir = dir / "plain";
+  nlohmann::json plain = run_sweep(o);
+  SingleProcessGroup group;
+  ScaleOut scale_out(group);
+  o.scale_out = &scale_out;
+  o.out_dir = dir / "seam";
+  nlohmann::json seam = run_sweep(o);
+  EXPECT_EQ(testing::read_file(dir / "plain" / "sweep.csv"), testing::read_file(dir / "seam" / "sweep.csv"));
+  EXPECT_EQ(seam["processes"]["count"], 1);
+  ASSERT_FALSE(plain["best"].is_null());
+  for (nlohmann::json* j : {&plain, &seam})
+    for (const char* key : {"throughput", "context", "command", "processes"}) j->erase(key);
+  EXPECT_EQ(plain.dump(), seam.dump());
+}
+
+TEST_F(ScaleOutTest, ThePlansFingerprintIsTheSummarys) {
+  const ThreadLimit limit(2);
+  BacktestOptions o;
+  o.data = dir / "data.h5";
+  o.out_dir = dir / "run";
+  o.random_baseline = false;
+  const nlohmann::json summary = run_backtest(o);
+  DatasetReader reader(dir / "data.h5");
+  SingleProcessGroup group;
+  ScaleOut scale_out(group);
+  scale_out.partition(reader, dir / "unused", "test", true);
+  EXPECT_EQ(fmt::format("{:016x}", scale_out.dataset_fingerprint()), summary["dataset"]["fingerprint"].get<std::string>());
+  EXPECT_EQ(scale_out.range(), (SeriesRange{0, 90}));
 }
 
 TEST_F(ScaleOutTest, CountsSurviveIntegersAndSummedHalvesEqualTheWhole) {
