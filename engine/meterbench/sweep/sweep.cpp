@@ -226,6 +226,7 @@ PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, s
     if (scale_out == nullptr) throw;
     failure = e.what();  // agreed with the other processes below, so none waits for this one forever
   }
+  if (failure.empty()) progress.finish();  // this process's own time, before it waits for the others
   if (scale_out != nullptr) scale_out->check(failure, label);
 
   // Integer counts: the merge order does not change the result, so it is the same for any thread count.
@@ -277,7 +278,6 @@ PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, s
   result.reports.resize(points.size());
   for (std::size_t p = 0; p < points.size(); ++p)
     for (std::size_t h = 0; h < 2; ++h) result.reports[p][h] = totals[2 * p + h].report();
-  progress.finish();
   return result;
 }
 
