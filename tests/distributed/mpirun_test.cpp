@@ -102,6 +102,15 @@ TEST_F(MpiRunTest, SweepOnTwoRanksEqualsOneProcess) {
                                                                two_best["processes"]["peak_rss_bytes"][1].get<std::int64_t>()));
 }
 
+TEST_F(MpiRunTest, TooLargeASweepIsRefusedByEveryRankAlike) {
+  const auto two = mpirun(2, "sweep --threads 1 --model seasonal-mad --grid weeks=4,8 --max-minutes 0.0000001 --data " + data() + " --out " +
+                                 (dir / "two").string());
+  EXPECT_NE(two.exit_code, 0);
+  EXPECT_NE(two.output.find("sweep too large for --max-minutes 1e-07: 2 grid points x 120 series"), std::string::npos) << two.output;
+  EXPECT_EQ(two.output.find("MPI_ABORT"), std::string::npos) << "an agreed refusal, not an abort: " << two.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "two"));
+}
+
 TEST_F(MpiRunTest, WeeklyBaselineOnTwoRanksEqualsOneProcess) {
   const std::string args = " --threads 1 --model seasonal-mad --schedule weekly --weeks 8 --data " + data() + " --out ";
   const auto one = testing::run_cli("backtest" + args + (dir / "one").string());

@@ -3,6 +3,8 @@
 // alert parts, fingerprint gather) over a group of one gives exactly the plain run's results, and so does the
 // sweep's; the plan's dataset fingerprint (the --resume key) is summary.json's; evaluation counts survive the
 // integer form exactly, and summed halves equal the whole (the reduction is exact).
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -45,6 +47,19 @@ TEST(SingleProcess, AgreedFailureNamesTheRankAndItsSeries) {
   } catch (const DistributedError& e) {
     EXPECT_NE(std::string(e.what()).find("rank 0 (series [10, 15)): cannot read block"), std::string::npos) << e.what();
   }
+}
+
+TEST(SingleProcess, OnlyStagedOutputsOfProcessesThatNoLongerRunAreRemoved) {
+  ScratchDir dir;
+  const std::filesystem::path dead = dir / ".run.tmp-99999999";  // above pid_max: cannot be running
+  const std::filesystem::path mine = dir / fmt::format(".run.tmp-{}", ::getpid());
+  const std::filesystem::path other = dir / ".other.tmp-99999999";
+  const std::filesystem::path not_a_pid = dir / ".run.tmp-x1";
+  for (const auto& p : {dead, mine, other, not_a_pid}) std::filesystem::create_directories(p);
+  testing::write_file(dead / "summary.json", "{}");
+  EXPECT_EQ(remove_stale_temporaries(dir / "run"), 1);
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  for (const auto& p : {mine, other, not_a_pid}) EXPECT_TRUE(std::filesystem::exists(p)) << p;
 }
 
 class ScaleOutTest : public ::testing::Test {

@@ -49,7 +49,14 @@ struct SweepCommand {
     std::optional<meterbench::ScaleOut> scale_out;
     if (group.size() > 1) scale_out.emplace(group);
     options.scale_out = scale_out ? &*scale_out : nullptr;
-    const nlohmann::json r = meterbench::run_sweep(options);
+    nlohmann::json r;
+    try {
+      r = meterbench::run_sweep(options);
+    } catch (const meterbench::SweepTooLarge& e) {
+      // Every rank refuses alike (the estimate is agreed across them): each ends on its own, no MPI_Abort.
+      if (group.size() > 1) throw meterbench::DistributedError(e.what());
+      throw;
+    }
     if (group.rank() != 0) return;  // rank 0 reports for the group
     const nlohmann::json& t = r["throughput"];
     std::printf("sweep %s over %s grid points on %s: %s series, %.2f s wall (%.0f series x points/s) -> %s\n", options.model.c_str(),

@@ -489,17 +489,17 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     estimate.seconds_per_series_point = static_cast<double>(probe[0]) * 1e-12;
     estimate.seconds = from_ns(probe[1]) / static_cast<double>(scale_out->group().size());
   }
+  const std::string processes = scale_out != nullptr ? fmt::format(" x {} processes", scale_out->group().size()) : std::string();
   spdlog::info("sweep: {} on {} ({} series x {} steps), {} grid points, {} schedule, {} threads{}: about {:.1f} min ({:.0f} us per series "
                "and point) -> {}",
                options.model, options.data.string(), info.series_count, grid.steps, points.size(), to_string(options.schedule),
-               estimate.threads, scale_out != nullptr ? fmt::format(" x {} processes", scale_out->group().size()) : std::string(),
-               estimate.seconds / 60.0, estimate.seconds_per_series_point * 1e6, options.out_dir.string());
+               estimate.threads, processes, estimate.seconds / 60.0, estimate.seconds_per_series_point * 1e6, options.out_dir.string());
   if (options.max_minutes > 0.0 && estimate.seconds > options.max_minutes * 60.0)
     throw SweepTooLarge(fmt::format(
-        "sweep too large for --max-minutes {}: {} grid points x {} series ({} fits) would take about {:.1f} minutes on {} threads "
+        "sweep too large for --max-minutes {}: {} grid points x {} series ({} fits) would take about {:.1f} minutes on {} threads{} "
         "(probe: {:.0f} us per series and point over {} series); shrink the grid, use a smaller dataset or raise --max-minutes",
         options.max_minutes, points.size(), info.series_count, static_cast<std::int64_t>(points.size()) * info.series_count,
-        estimate.seconds / 60.0, estimate.threads, estimate.seconds_per_series_point * 1e6,
+        estimate.seconds / 60.0, estimate.threads, processes, estimate.seconds_per_series_point * 1e6,
         std::min(info.series_count, std::max<std::int64_t>(1, options.probe_series))));
 
   if (scale_out != nullptr) scale_out->partition(reader, options.out_dir, "sweep", false);
