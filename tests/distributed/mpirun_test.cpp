@@ -135,8 +135,10 @@ TEST_F(MpiRunTest, GenerateOnTwoRanksIsByteIdentical) {
   const std::string args = "generate --threads 1 --scenario " + testing::source_path("datasets/scenarios/ci.toml").string() + " --series 157 --out ";
   const auto one = testing::run_cli(args + (dir / "g1.h5").string());
   ASSERT_EQ(one.exit_code, 0) << one.output;
+  testing::write_file(dir / ".g2.h5.tmp-99999999", "a killed run's staged file");
   const auto two = mpirun(2, args + (dir / "g2.h5").string() + " --block 10");
   ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / ".g2.h5.tmp-99999999"));
   const std::string a = testing::read_file(dir / "g1.h5");
   EXPECT_GT(a.size(), 100000u);
   EXPECT_TRUE(a == testing::read_file(dir / "g2.h5")) << "files differ";

@@ -1,8 +1,13 @@
 #include "meterbench/distributed/generate_parts.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
@@ -26,6 +31,28 @@ void read_array(std::ifstream& in, std::vector<T>& v, std::size_t n) {
 std::filesystem::path parts_directory(const std::filesystem::path& output) {
   const std::filesystem::path dir = output.parent_path().empty() ? std::filesystem::path(".") : output.parent_path();
   return dir / fmt::format(".{}.parts", output.filename().string());
+}
+
+int remove_stale_temporaries(const std::filesystem::path& output) {
+  const std::filesystem::path dir = output.parent_path().empty() ? std::filesystem::path(".") : output.parent_path();
+  const std::string prefix = fmt::format(".{}.tmp-", output.filename().string());  // StagedOutput's temporary name
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // ours, or a live process: not stale
+    std::error_code rm;
+    std::filesystem::remove_all(entry.path(), rm);
+    if (!rm) {
+      spdlog::warn("removed '{}', left by a run that was killed (process {} no longer runs)", entry.path().string(), pid);
+      ++removed;
+    }
+  }
+  return removed;
 }
 
 BlockPartWriter::BlockPartWriter(const std::filesystem::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {

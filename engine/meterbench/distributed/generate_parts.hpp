@@ -15,6 +15,10 @@ namespace meterbench {
 /// `.<name>.parts/` beside an output: where ranks put their parts.
 std::filesystem::path parts_directory(const std::filesystem::path& output);
 
+/// Writer of a distributed run: removes `.<output>.tmp-<pid>` beside `output` left by processes of this host
+/// that no longer run (the staged output of a killed run, which could not clean up); returns how many.
+int remove_stale_temporaries(const std::filesystem::path& output);
+
 /// Streams blocks of series to a part file (`unplaced`: the generator's count for the block, carried along).
 class BlockPartWriter {
  public:

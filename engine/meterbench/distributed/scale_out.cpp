@@ -1,10 +1,6 @@
 #include "meterbench/distributed/scale_out.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -145,28 +141,6 @@ std::uint64_t chain_fingerprint(std::int64_t series, std::int64_t steps, std::sp
   std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(series) ^ mix64(static_cast<std::uint64_t>(steps)));
   for (const std::uint64_t h : value_hashes) fingerprint = mix64(fingerprint ^ h);
   return fingerprint;
-}
-
-int remove_stale_temporaries(const std::filesystem::path& output) {
-  const std::filesystem::path dir = output.parent_path().empty() ? std::filesystem::path(".") : output.parent_path();
-  const std::string prefix = fmt::format(".{}.tmp-", output.filename().string());  // StagedOutput's temporary name
-  int removed = 0;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    const auto pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // ours, or a live process: not stale
-    std::error_code rm;
-    std::filesystem::remove_all(entry.path(), rm);
-    if (!rm) {
-      spdlog::warn("removed '{}', left by a run that was killed (process {} no longer runs)", entry.path().string(), pid);
-      ++removed;
-    }
-  }
-  return removed;
 }
 
 void ScaleOut::partition(DatasetReader& reader, const std::filesystem::path& output, std::string_view what, bool fingerprint) {

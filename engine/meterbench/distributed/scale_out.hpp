@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meterbench/backtest/backtest.hpp"
+#include "meterbench/distributed/generate_parts.hpp"
 #include "meterbench/distributed/partition.hpp"
 #include "meterbench/distributed/process_group.hpp"
 #include "meterbench/evaluate/metrics.hpp"
@@ -43,10 +44,6 @@ struct PassTotals {
 
 /// The dataset fingerprint of summary.json: the per-series value hashes chained in series order.
 std::uint64_t chain_fingerprint(std::int64_t series, std::int64_t steps, std::span<const std::uint64_t> value_hashes);
-
-/// Writer: removes `.<output>.tmp-<pid>` beside `output` left by processes of this host that no longer run
-/// (a killed run's staged output); returns how many it removed.
-int remove_stale_temporaries(const std::filesystem::path& output);
 
 /// One job's share of the series on this process, and the collectives its passes need.
 class ScaleOut {

@@ -74,6 +74,7 @@ GenerateSummary generate_dataset(const Scenario& scenario, const GenerateOptions
   info.source = "generated";
   info.tool_version = tool_version();
   if (is_writer) file.emplace(output_ptr->temp_path(), info, options.write);
+  if (group != nullptr && is_writer) remove_stale_temporaries(options.out);
   if (!is_writer) {
     std::error_code ec;
     std::filesystem::create_directories(parts_directory(options.out), ec);
