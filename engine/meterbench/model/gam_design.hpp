@@ -37,6 +37,7 @@ struct GamConfig {
   int max_iterations = 50;            ///< IRLS iteration limit
   double tolerance = 5e-3;            ///< convergence: RMS change of the fit below tolerance x scale
   int min_observed = 28;              ///< fewest observed steps in the fit window worth a fit
+  double scale_floor = 0.0;           ///< band scale floor, share of the MAD of residuals above the series' minimum (GamDetector)
 };
 
 /// Layout of the design columns. Column 0 is the intercept, column 1 the trend, then the changepoint

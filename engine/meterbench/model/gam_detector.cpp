@@ -46,6 +46,7 @@ std::vector<ParameterSpec> build_specs() {
       {"max_iterations", T::integer, "50", 1, 1000, {}, "iteration limit of the robust fit (status not_converged beyond it)"},
       {"tolerance", T::real, "0.005", 1e-12, 0.1, {}, "convergence: RMS change of the fitted values below tolerance x scale"},
       {"min_observed", T::integer, "28", 2, 1000000000, {}, "fewest observed steps in the fit window for a fit (also at least 2 x active columns)"},
+      {"scale_floor", T::real, "0.5", 0, 1, {}, "lower bound of the band scale, as a share of the robust scale of the residuals at steps above the series' minimum when that minimum repeats (the zero days of intermittent usage); 0 = off"},
   };
 }
 
@@ -107,6 +108,7 @@ GamConfig gam_config_from_settings(std::span<const std::string> settings) {
   c.max_iterations = static_cast<int>(v.integer("max_iterations"));
   c.tolerance = v.real("tolerance");
   c.min_observed = static_cast<int>(v.integer("min_observed"));
+  c.scale_floor = v.real("scale_floor");
   return c;
 }
 
@@ -293,6 +295,27 @@ double GamDetector::robust_scale(GamWorkspace& ws, std::int64_t m, bool centred)
   return kMeanAbsToSigma * mean_abs / static_cast<double>(m);
 }
 
+// The band scale: max(scale, scale_floor x the robust scale of the residuals at the rows above the series'
+// minimum `lo`), when that minimum repeats (a point mass: the zero days of intermittent usage, a committed
+// baseline). ws.residuals_[0, m) holds the absolute residuals of the observed rows of ws.y_[0, n), in order
+// (ws.y_ in the space of `lo`); they are compacted in place. Why: when half the steps sit at the point mass,
+// their residuals are all about -fit there, so the MAD measures the fit's distance from the point mass, not
+// how usage varies when it happens, and every ordinary burst scores high. Without repeated minima the
+// rows above it are all but one, and the floor (at most the scale itself) is skipped: regular series keep
+// their scale exactly.
+double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, std::int64_t m, double lo, double scale) const {
+  if (!(config_.scale_floor > 0.0)) return scale;
+  float* r = ws.residuals_.data();
+  std::int64_t seen = 0, kept = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!ws.observed_[static_cast<std::size_t>(i)]) continue;
+    r[kept] = r[seen++];
+    kept += ws.y_[i] != lo ? 1 : 0;
+  }
+  if (kept >= m - 1 || kept == 0) return scale;
+  return std::max(scale, config_.scale_floor * robust_scale(ws, kept, false));
+}
+
 // Penalised Gram matrix of the observed rows (divided by the window's rows) into ws.gram_, with inactive columns
 // replaced by unit rows, and its factorisation into ws.factor_.
 void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const {
@@ -388,6 +411,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     sum += u;
   }
   if (observed == 0) return FitStatus::all_missing;
+  ws.nonnegative_ = lo >= 0.0;
   if (lo == hi) {
     ws.level_only_ = true;
     ws.level_ = lo;
@@ -432,7 +456,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
       if (ws.observed_[i]) ws.residuals_[m++] = static_cast<float>(ws.y_[i] - med);
     ws.level_only_ = true;
     ws.level_ = med;
-    ws.scale_ = robust_scale(ws, m, true);
+    ws.scale_ = floored_scale(ws, n, m, lo, robust_scale(ws, m, true));
     return FitStatus::too_short;
   }
   if (!shared) build_gram(design, observed, ws);
@@ -571,7 +595,8 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
       }
     }
   }
-  ws.scale_ = robust_scale(ws, collect_residuals(), false);
+  const std::int64_t m = collect_residuals();
+  ws.scale_ = floored_scale(ws, n, m, lo, robust_scale(ws, m, false));
   return converged ? FitStatus::ok : FitStatus::not_converged;
 }
 
@@ -593,6 +618,10 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
 
   const double z = config_.z;
   const double s = ws.scale_;
+  // Usage cannot go below what the fit window shows: on a non-negative series (every transformed series)
+  // expected and lower stop at 0 and the score is taken from the clamped expected, so that it stays
+  // |y - expected| / scale and a point inside the band scores <= z (see the header, "Band").
+  const double least = ws.nonnegative_ ? 0.0 : -std::numeric_limits<double>::infinity();
   std::int64_t step = window.score_begin;
   if (status != FitStatus::all_missing && !ws.level_only_ && !config_.log1p && s > 0.0) {
     // Common case, untransformed regression fit: the score steps inside the fit window in one tight loop.
@@ -600,9 +629,9 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
     const double inv_s = 1.0 / s, half = z * s;
     for (; step < end && step >= design->fit_begin(); ++step) {
       const auto k = static_cast<std::size_t>(step);
-      const double mu = ws.offset_ + ws.yhatf_[step - design->fit_begin()];
+      const double mu = std::max(ws.offset_ + ws.yhatf_[step - design->fit_begin()], least);
       out.expected[k] = static_cast<float>(mu);
-      out.lower[k] = static_cast<float>(mu - half);
+      out.lower[k] = static_cast<float>(std::max(mu - half, least));
       out.upper[k] = static_cast<float>(mu + half);
       out.score[k] = static_cast<float>(std::abs(static_cast<double>(series.values[k]) - mu) * inv_s);  // NaN stays NaN
     }
@@ -625,7 +654,8 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
         mu = ws.offset_ + ws.row_.head(p).dot(ws.beta_.head(p));
       }
     }
-    double expected = mu, lower = mu - z * s, upper = mu + z * s;
+    mu = std::max(mu, least);
+    double expected = mu, lower = std::max(mu - z * s, least), upper = mu + z * s;
     if (config_.log1p) {
       // expm1(mu -+ z s) = (1 + expm1(mu)) exp(-+z s) - 1: one expm1 per step instead of three.
       const double e = std::expm1(mu);
@@ -889,7 +919,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
         status = FitStatus::too_short;
         mode = Mode::level;
         level = med;
-        scale = robust_scale(ws, m, true);
+        scale = floored_scale(ws, s, m, lo, robust_scale(ws, m, true));
       } else {
         mode = Mode::regression;
       }
@@ -974,16 +1004,14 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
         // The clip scale: the MAD of the least-squares residuals at the start (as fit() takes it), then the
         // band scale of the last refit (the MAD of the converged residuals, held since).
         const bool converged = rolling_refit(design, s, offset, floor, since_refit > kRollingRefreshWeeks, clip, ws);
-        band = robust_scale(ws, [&]() {
-          std::int64_t m = 0;
-          float* res = ws.residuals_.data();
-          for (std::int64_t i = 0; i < s; ++i) {
-            res[m] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
-            m += ws.observed_[static_cast<std::size_t>(i)];
-          }
-          return m;
-        }(), false);
-        clip = band;
+        std::int64_t m = 0;
+        float* res = ws.residuals_.data();
+        for (std::int64_t i = 0; i < s; ++i) {
+          res[m] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+          m += ws.observed_[static_cast<std::size_t>(i)];
+        }
+        clip = robust_scale(ws, m, false);  // the fit's own scale: the floor widens the band, not the fit
+        band = floored_scale(ws, s, m, lo, clip);
         fit_status = converged ? FitStatus::ok : FitStatus::not_converged;
         since_refit = 0;
       } else {
@@ -1045,8 +1073,9 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
     }
     if (worst == FitStatus::ok) worst = status;
 
-    // Score [s, e) as detect() scores a forward window.
+    // Score [s, e) as detect() scores a forward window (clamped at 0 on a non-negative history).
     const double sc = mode == Mode::regression ? band : scale;
+    const double least = lo >= 0.0 ? 0.0 : -std::numeric_limits<double>::infinity();
     const double band_down = std::exp(-z * sc), band_up = std::exp(z * sc);
     for (std::int64_t step = s; step < e; ++step) {
       const auto k = static_cast<std::size_t>(step);
@@ -1063,7 +1092,8 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
           mu = offset + ws.row_.head(p).dot(ws.beta_.head(p));
         }
       }
-      double expected = mu, lower = mu - z * sc, upper = mu + z * sc;
+      mu = std::max(mu, least);
+      double expected = mu, lower = std::max(mu - z * sc, least), upper = mu + z * sc;
       if (config_.log1p) {
         const double ex = std::expm1(mu);
         expected = std::max(0.0, ex);
@@ -1083,6 +1113,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
     }
   }
   ws.level_only_ = mode != Mode::regression;
+  ws.nonnegative_ = lo >= 0.0;
   ws.level_ = level;
   ws.offset_ = offset;
   ws.scale_ = mode == Mode::regression ? band : scale;

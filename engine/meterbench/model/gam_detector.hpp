@@ -27,12 +27,27 @@
 // Products X beta run in single precision through the calendar structure (GamDesign::predict); X'y, Gram
 // matrices and solves run in double.
 //
-// Band: expected +/- z * scale, scale = 1.4826 * median |residual| of the final fit (robust; in the
-// transformed space). Score = |u - expected| / scale, in the transformed space; NaN where y is NaN. With
-// log1p the band is mapped back by expm1 and expected and lower are clamped at 0 (no clamp without a
-// transform). Outside the fit window (forward schedule) the trend continues with its last slope (prophet's
-// extrapolation without trend uncertainty), the seasonal terms follow the calendar and the scale is the
-// fit's.
+// Band: expected +/- z * scale, scale = max(1.4826 * median |residual| of the final fit, floor) (robust; in
+// the transformed space). Score = |u - expected| / scale, in the transformed space; NaN where y is NaN.
+// - Floor (scale_floor, issue 3/5): scale_floor x 1.4826 x the median |residual| over the observed steps
+//   whose value is above the fit window's minimum, when that minimum occurs more than once (a point mass:
+//   the zero days of intermittent usage, a committed baseline); no floor otherwise. On a series that is 0
+//   on most days the MAD collapses onto the residuals of the zero days (about the fitted level), while
+//   bursts are many times higher, so every ordinary burst scored far above z. The floor measures how usage
+//   varies when it happens, on the fit's own residuals (so trend and seasonality do not inflate it, unlike
+//   a floor on the raw spread), and it cannot bind on a series without repeated minima (it is at most the
+//   scale there), so regular series keep their scale exactly. Not a level-relative floor: relative noise
+//   ranges from 0.5% (Poisson at large counts) to 30%, so any share of the level blunts the quiet series.
+//   The Huber fit keeps its own (unfloored) clip scale.
+// - Non-negative series (every observed value of the fit window >= 0, so every log1p fit): expected is
+//   max(fit, 0) and lower is max(expected - z scale, 0), and the score is taken from that expected, so a
+//   point inside the band always scores <= z. Usage cannot be negative: max(fit, 0) is the projection of
+//   the fit onto the possible values and is never further from any of them; a band reaching below 0 only
+//   misleads the reader (the reference service's yellow band never does). A series with a negative value
+//   (net usage, credits) is left unclamped.
+// With log1p the band is mapped back by expm1 (so lower, expected >= 0). Outside the fit window (forward
+// schedule) the trend continues with its last slope (prophet's extrapolation without trend uncertainty), the
+// seasonal terms follow the calendar and the scale is the fit's.
 //
 // Shipped defaults (z 3.5, transform none, Huber, 25 changepoints) were chosen by the sweeps of
 // tools/defaults_study.py on realistic populations and checked on real series: results/README.md, "Shipped defaults".
@@ -47,7 +62,8 @@
 // - Statuses: all_missing (no observed step in the fit window: outputs NaN); constant (all observed values
 //   equal, incl. all zero: band of width 0 at that value, score 0 where equal and +inf elsewhere);
 //   too_short (fewer than max(min_observed, 2 x active columns) observed steps: falls back to the median
-//   and the MAD of the observed values); not_converged (iteration limit: outputs from the last iterate); ok.
+//   and the MAD of the observed values, floored as above); not_converged (iteration limit: outputs from the
+//   last iterate); ok.
 // - Allocation: none per series. A workspace is sized for the retrospective design; a forward fit window
 //   builds its design (and factorisation) once per window and thread, cached in the workspace; so does the
 //   rolling schedule (one design per (first scored step, period) and thread).
@@ -152,6 +168,7 @@ class GamWorkspace final : public DetectorWorkspace {
   double offset_ = 0.0;      // mean of the observed transformed values, added back to the fit
   double level_ = 0.0;       // fallback level (constant, too_short)
   bool level_only_ = false;  // outputs come from level_ instead of the regression
+  bool nonnegative_ = false; // every observed (transformed) value of the fit window is >= 0: outputs clamped at 0
   int iterations_ = 0;
 };
 
@@ -182,6 +199,8 @@ class GamDetector final : public Detector {
   void finish_gram(const GamDesign& design, double inv_observed, GamWorkspace& ws) const;
   void solve(const GamDesign& design, bool shared, bool same_gram, GamWorkspace& ws) const;
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
+  /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
+  [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, std::int64_t observed, double lo, double scale) const;
   [[nodiscard]] double transform(float value) const;
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;
   /// Forms the rolling penalised Gram matrix X'X_obs / rows + penalty (inactive columns unit) into ws.gram_.
