@@ -384,7 +384,9 @@ TEST(GamParameters, InvalidSettingsThrowExactMessages) {
   EXPECT_EQ(expect_invalid(settings({"bogus=1"})),
             "gam: unknown parameter 'bogus' (known: changepoints, changepoint_range, changepoint_penalty, weekly_order, yearly_order, "
             "yearly_min_days, monthly_order, daily_order, seasonality_penalty, loss, huber_c, bisquare_c, transform, z, width, "
-            "max_iterations, tolerance, min_observed)");
+            "max_iterations, tolerance, min_observed, scale_floor)");
+  EXPECT_EQ(expect_invalid(settings({"scale_floor=1.5"})),
+            "gam: parameter 'scale_floor' has value '1.5', out of range (expected number in [0, 1])");
   EXPECT_EQ(expect_invalid(settings({"width=1"})),
             "gam: parameter 'width' has value '1', out of range (expected number in [0.5, 0.999999])");
 }

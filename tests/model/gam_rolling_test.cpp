@@ -80,8 +80,9 @@ struct Agreement {
 void compare(const Pair& r, double z, bool log1p, Agreement& acc) {
   for (std::size_t i = kFirst; i < 730; ++i) {
     const double lo = r.b.lower[i], hi = r.b.upper[i];
-    // Band scale of the independent fit (in the transformed space for log1p: from the upper band edge).
-    const double scale = log1p ? std::log1p(hi) - std::log1p(r.b.expected[i]) : (hi - lo) / (2.0 * z);
+    // Band scale of the independent fit, from the upper band edge (the lower one stops at 0 on non-negative
+    // series; in the transformed space for log1p).
+    const double scale = log1p ? std::log1p(hi) - std::log1p(r.b.expected[i]) : (hi - r.b.expected[i]) / z;
     if (!(scale > 0.0)) continue;
     const auto d = [&](float x, float y) {
       if (std::isnan(x) != std::isnan(y)) return 1e9;  // a NaN where the independent fit has none fails every bound
@@ -164,7 +165,7 @@ TEST(GamRolling, StatusPathsMatchIndependentFits) {
     expect_same_in(r, kFirst, 534, "missing then too short");  // weeks from 534 on have enough history to fit
     std::int64_t close = 0, total = 0;
     for (std::size_t i = 600; i < 730; ++i, ++total) {
-      const double scale = (r.b.upper[i] - r.b.lower[i]) / (2.0 * det->flag_threshold());
+      const double scale = (r.b.upper[i] - r.b.expected[i]) / det->flag_threshold();
       close += std::abs(r.a.expected[i] - r.b.expected[i]) < scale ? 1 : 0;
     }
     EXPECT_GE(close, total * 95 / 100);

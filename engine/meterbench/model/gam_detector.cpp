@@ -46,7 +46,7 @@ std::vector<ParameterSpec> build_specs() {
       {"max_iterations", T::integer, "50", 1, 1000, {}, "iteration limit of the robust fit (status not_converged beyond it)"},
       {"tolerance", T::real, "0.005", 1e-12, 0.1, {}, "convergence: RMS change of the fitted values below tolerance x scale"},
       {"min_observed", T::integer, "28", 2, 1000000000, {}, "fewest observed steps in the fit window for a fit (also at least 2 x active columns)"},
-      {"scale_floor", T::real, "0.5", 0, 1, {}, "lower bound of the band scale, as a share of the robust scale of the residuals at steps above the series' minimum when that minimum repeats (the zero days of intermittent usage); 0 = off"},
+      {"scale_floor", T::real, "0.3", 0, 1, {}, "lower bound of the band scale, as a share of the robust scale of the residuals at steps above the series' minimum when that minimum repeats (the zero days of intermittent usage); 0 = off"},
   };
 }
 
