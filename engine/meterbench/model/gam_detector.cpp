@@ -295,25 +295,35 @@ double GamDetector::robust_scale(GamWorkspace& ws, std::int64_t m, bool centred)
   return kMeanAbsToSigma * mean_abs / static_cast<double>(m);
 }
 
-// The band scale: max(scale, scale_floor x the robust scale of the residuals at the rows above the series'
-// minimum `lo`), when that minimum repeats (a point mass: the zero days of intermittent usage, a committed
-// baseline). ws.residuals_[0, m) holds the absolute residuals of the observed rows of ws.y_[0, n), in order
-// (ws.y_ in the space of `lo`); they are compacted in place. Why: when half the steps sit at the point mass,
-// their residuals are all about -fit there, so the MAD measures the fit's distance from the point mass, not
-// how usage varies when it happens, and every ordinary burst scores high. Without repeated minima the
-// rows above it are all but one, and the floor (at most the scale itself) is skipped: regular series keep
-// their scale exactly.
-double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, std::int64_t m, double lo, double scale) const {
+// The band scale: max(scale, scale_floor x 1.4826 x the median absolute residual at the rows above the
+// series' minimum `lo`), when that minimum repeats (a point mass: the zero days of intermittent usage, a
+// committed baseline). ws.residuals_ holds the absolute residuals of the observed rows of ws.y_[0, n), in
+// order (ws.y_ in the space of `lo`); they are compacted in place. Why: when half the steps sit at the point
+// mass, their residuals are all about -fit there, so the MAD measures the fit's distance from the point
+// mass, not how usage varies when it happens, and every ordinary burst scores high. Without a repeated
+// minimum the rows above it are all but one and the floor is skipped, so regular series keep their scale
+// exactly. Cost: two passes, and a selection only when the floor binds (a count decides that exactly).
+double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, double lo, double scale) const {
   if (!(config_.scale_floor > 0.0)) return scale;
+  std::int64_t at_min = 0;  // vectorised: most series have no repeated minimum
+  for (std::int64_t i = 0; i < n; ++i) at_min += ws.observed_[static_cast<std::size_t>(i)] & (ws.y_[i] == lo ? 1 : 0);
+  if (at_min <= 1) return scale;
+  // The floor exceeds the scale exactly when the median of the kept residuals exceeds t, i.e. when more
+  // than half of them do (for an even count: at least the upper middle one; then the median decides).
+  const double t = scale / (config_.scale_floor * kMadToSigma);
   float* r = ws.residuals_.data();
-  std::int64_t seen = 0, kept = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (!ws.observed_[static_cast<std::size_t>(i)]) continue;
-    r[kept] = r[seen++];
-    kept += ws.y_[i] != lo ? 1 : 0;
+  std::int64_t seen = 0, kept = 0, above = 0;
+  for (std::int64_t i = 0; i < n; ++i) {  // branch-free: r[kept] is rewritten or unused when not kept
+    const std::int64_t o = ws.observed_[static_cast<std::size_t>(i)];
+    const float v = r[std::min(seen, n - 1)];
+    r[kept] = v;
+    const std::int64_t keep = o & (ws.y_[i] != lo ? 1 : 0);
+    kept += keep;
+    above += keep & (v > t ? 1 : 0);
+    seen += o;
   }
-  if (kept >= m - 1 || kept == 0) return scale;
-  return std::max(scale, config_.scale_floor * robust_scale(ws, kept, false));
+  if (kept == 0 || above < (kept + 1) / 2) return scale;
+  return std::max(scale, config_.scale_floor * kMadToSigma * median_of(r, kept, ws.select_.data()));
 }
 
 // Penalised Gram matrix of the observed rows (divided by the window's rows) into ws.gram_, with inactive columns
@@ -456,7 +466,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
       if (ws.observed_[i]) ws.residuals_[m++] = static_cast<float>(ws.y_[i] - med);
     ws.level_only_ = true;
     ws.level_ = med;
-    ws.scale_ = floored_scale(ws, n, m, lo, robust_scale(ws, m, true));
+    ws.scale_ = floored_scale(ws, n, lo, robust_scale(ws, m, true));
     return FitStatus::too_short;
   }
   if (!shared) build_gram(design, observed, ws);
@@ -596,7 +606,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     }
   }
   const std::int64_t m = collect_residuals();
-  ws.scale_ = floored_scale(ws, n, m, lo, robust_scale(ws, m, false));
+  ws.scale_ = floored_scale(ws, n, lo, robust_scale(ws, m, false));
   return converged ? FitStatus::ok : FitStatus::not_converged;
 }
 
@@ -919,7 +929,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
         status = FitStatus::too_short;
         mode = Mode::level;
         level = med;
-        scale = floored_scale(ws, s, m, lo, robust_scale(ws, m, true));
+        scale = floored_scale(ws, s, lo, robust_scale(ws, m, true));
       } else {
         mode = Mode::regression;
       }
@@ -1011,7 +1021,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
           m += ws.observed_[static_cast<std::size_t>(i)];
         }
         clip = robust_scale(ws, m, false);  // the fit's own scale: the floor widens the band, not the fit
-        band = floored_scale(ws, s, m, lo, clip);
+        band = floored_scale(ws, s, lo, clip);
         fit_status = converged ? FitStatus::ok : FitStatus::not_converged;
         since_refit = 0;
       } else {

@@ -200,7 +200,7 @@ class GamDetector final : public Detector {
   void solve(const GamDesign& design, bool shared, bool same_gram, GamWorkspace& ws) const;
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
-  [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, std::int64_t observed, double lo, double scale) const;
+  [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
   [[nodiscard]] double transform(float value) const;
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;
   /// Forms the rolling penalised Gram matrix X'X_obs / rows + penalty (inactive columns unit) into ws.gram_.
