@@ -49,7 +49,7 @@
 // schedule) the trend continues with its last slope (prophet's extrapolation without trend uncertainty), the
 // seasonal terms follow the calendar and the scale is the fit's.
 //
-// Shipped defaults (z 3.5, transform none, Huber, 25 changepoints) were chosen by the sweeps of
+// Shipped defaults (z 3.5, transform none, Huber, 25 changepoints, scale_floor 0.3) were chosen by the sweeps of
 // tools/defaults_study.py on realistic populations and checked on real series: results/README.md, "Shipped defaults".
 //
 // Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
