@@ -35,10 +35,10 @@
 //   on most days the MAD collapses onto the residuals of the zero days (about the fitted level), while
 //   bursts are many times higher, so every ordinary burst scored far above z. The floor measures how usage
 //   varies when it happens, on the fit's own residuals (so trend and seasonality do not inflate it, unlike
-//   a floor on the raw spread), and it cannot bind on a series without repeated minima (it is at most the
-//   scale there), so regular series keep their scale exactly. Not a level-relative floor: relative noise
-//   ranges from 0.5% (Poisson at large counts) to 30%, so any share of the level blunts the quiet series.
-//   The Huber fit keeps its own (unfloored) clip scale.
+//   a floor on the raw spread); it is skipped on a series without a repeated minimum (there it would be
+//   about the scale itself), so regular series keep their scale exactly. Not a level-relative floor:
+//   relative noise ranges from 0.5% (Poisson at large counts) to 45% (negative binomial), so any share of
+//   the level blunts the quiet series. The Huber fit keeps its own (unfloored) clip scale.
 // - Non-negative series (every observed value of the fit window >= 0, so every log1p fit): expected is
 //   max(fit, 0) and lower is max(expected - z scale, 0), and the score is taken from that expected, so a
 //   point inside the band always scores <= z. Usage cannot be negative: max(fit, 0) is the projection of
