@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,29 +14,21 @@ namespace meterbench::cli {
 namespace {
 
 struct BacktestCommand {
+  PassOptions pass;
   meterbench::BacktestOptions options;
-  std::string schedule = "retrospective";
-  bool no_alerts = false, no_baseline = false, resume = false;
+  bool no_alerts = false, resume = false;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("backtest", "Fit a detector over every series of a dataset, score, and measure accuracy and throughput");
-    cmd->add_option("--data", options.data, "Dataset (.h5) made by `generate` or `ingest`")->required();
-    cmd->add_option("--model", options.model, "Detector: gam, seasonal-mad, stl-esd, random (see `meterbench models`)")->capture_default_str();
-    cmd->add_option("--set", options.settings, "Detector parameter name=value (repeatable)");
-    cmd->add_option("--schedule", schedule, "retrospective (one fit, every step scored) or weekly (fit before each week, score it)")
-        ->capture_default_str();
-    cmd->add_option("--weeks", options.weeks, "Weekly schedule: how many final weeks are scored")->capture_default_str();
-    cmd->add_option("--out", options.out_dir, "Run directory to create")->required();
-    cmd->add_flag("--force", options.overwrite, "Replace the run directory if it exists");
-    cmd->add_option("--block", options.block_series, "Series per pipeline block (0 = about 4 MiB of values)")->capture_default_str();
+    add_model_options(*cmd, pass);
+    add_schedule_options(*cmd, pass);
+    add_run_options(*cmd, pass, "run directory");
     cmd->add_flag("--save-bands", options.save_bands, "Also write bands.h5: expected, lower, upper and score per step");
     cmd->add_flag("--no-alerts", no_alerts, "Do not write alerts.csv");
-    cmd->add_flag("--no-baseline", no_baseline, "Skip the random baseline pass");
+    add_evaluation_options(*cmd, pass);
     cmd->add_option("--baseline-series", options.random_baseline_series,
                     "Random baseline on all series up to this many, else on a deterministic sample of this many (0 = all)")
         ->capture_default_str();
-    cmd->add_option("--min-impact", options.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
-    cmd->add_option("--delay-tolerance", options.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
     cmd->add_flag("--resume", resume, "Under mpirun: reuse the verified per-rank parts of a failed run of the same command");
     add_common_options(*cmd, common);
     return cmd;
@@ -46,9 +37,8 @@ struct BacktestCommand {
   void run(const CommonOptions& common) {
     setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
-    options.schedule = meterbench::schedule_from_string(schedule);
+    apply_pass_options(pass, options);
     options.write_alerts = !no_alerts;
-    options.random_baseline = !no_baseline;
     // Under mpirun each process runs its share of the series; started directly, the group is this process.
     meterbench::ProcessGroup& group = meterbench::process_group();
     std::optional<meterbench::BacktestScaleOut> scale_out;
@@ -57,7 +47,7 @@ struct BacktestCommand {
     options.scale_out = scale_out ? &*scale_out : nullptr;
     const nlohmann::json s = meterbench::run_backtest(options);
     if (group.rank() != 0) return;  // rank 0 reports for the group
-    std::printf("backtest %s (%s schedule) on %s: %s series, fit status ok %s\n", options.model.c_str(), schedule.c_str(),
+    std::printf("backtest %s (%s schedule) on %s: %s series, fit status ok %s\n", options.model.c_str(), pass.schedule.c_str(),
                 options.data.c_str(), s["dataset"]["series"].dump().c_str(), s["fit_status"]["ok"].dump().c_str());
     if (!s["metrics"].is_null()) {
       const nlohmann::json& m = s["metrics"];
@@ -82,11 +72,6 @@ struct BacktestCommand {
 
 }  // namespace
 
-void add_backtest_command(CLI::App& app, CommonOptions& common) {
-  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
-  auto command = std::make_shared<BacktestCommand>();
-  CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run(common); });
-}
+void add_backtest_command(CLI::App& app, CommonOptions& common) { register_command<BacktestCommand>(app, common); }
 
 }  // namespace meterbench::cli

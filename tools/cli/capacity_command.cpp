@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,7 +26,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 struct CapacityCommand {
-  CapacityRunOptions run;
+  CapacityRunOptions measurement;
   std::string schedule = "retrospective";
   double series = 0.0;
   std::string window;
@@ -42,11 +41,11 @@ struct CapacityCommand {
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("capacity", "Measure the pipeline at several sizes and thread counts, fit a cost model, and answer "
                                                    "how many cores and machines N series need within a window");
-    run.sizes = {10'000, 100'000};
-    run.thread_counts = {1, 2};
-    run.scenario = "datasets/scenarios/default.toml";
-    cmd->add_option("--sizes", run.sizes, "Series counts to measure, comma-separated")->delimiter(',')->capture_default_str();
-    cmd->add_option("--thread-counts", run.thread_counts, "Thread counts to measure each size at, comma-separated")->delimiter(',')->capture_default_str();
+    measurement.sizes = {10'000, 100'000};
+    measurement.thread_counts = {1, 2};
+    measurement.scenario = "datasets/scenarios/default.toml";
+    cmd->add_option("--sizes", measurement.sizes, "Series counts to measure, comma-separated")->delimiter(',')->capture_default_str();
+    cmd->add_option("--thread-counts", measurement.thread_counts, "Thread counts to measure each size at, comma-separated")->delimiter(',')->capture_default_str();
     schedule_option = cmd->add_option("--schedule", schedule, "retrospective, or weekly (the cost of one weekly production run)")->capture_default_str();
     cmd->add_option("--series", series, "The question: number of series to process")->required();
     cmd->add_option("--window", window, "The question: time each run must fit in, e.g. 2h, 90m, 1h30m")->required();
@@ -54,10 +53,10 @@ struct CapacityCommand {
     cmd->add_option("--machines", machines, "Machines K for an MPI run (0 = find the fewest that fit)")->capture_default_str();
     cmd->add_option("--network-gbps", network_gbps, "Assumed network bandwidth between machines, Gbit/s")->capture_default_str();
     cmd->add_option("--network-latency-us", network_latency_us, "Assumed latency of one message, microseconds")->capture_default_str();
-    cmd->add_option("--scenario", run.scenario, "Scenario generated at each size")->capture_default_str();
-    cmd->add_option("--days", run.days, "Days per series")->capture_default_str();
-    cmd->add_option("--model", run.model, "Detector")->capture_default_str();
-    cmd->add_option("--work", run.work_dir, "Directory for the datasets and runs while measuring (default: a temporary one, removed)");
+    cmd->add_option("--scenario", measurement.scenario, "Scenario generated at each size")->capture_default_str();
+    cmd->add_option("--days", measurement.days, "Days per series")->capture_default_str();
+    cmd->add_option("--model", measurement.model, "Detector")->capture_default_str();
+    cmd->add_option("--work", measurement.work_dir, "Directory for the datasets and runs while measuring (default: a temporary one, removed)");
     cmd->add_option("--from", from, "Reuse the measurements of an earlier capacity.json instead of running");
     cmd->add_option("--out", out, "capacity.json to write")->capture_default_str();
     cmd->add_option("--figure", figure, "Also draw the scaling figure (PNG) with tools/capacity_figure.py");
@@ -66,7 +65,7 @@ struct CapacityCommand {
     return cmd;
   }
 
-  void run_command(const CommonOptions& common) {
+  void run(const CommonOptions& common) {
     setup_logging(common);
     const ThreadLimit limit(common.threads);  // validates --threads; each measured run sets its own limit
     CapacityQuestion q;
@@ -78,7 +77,7 @@ struct CapacityCommand {
     if (!(network_latency_us >= 0.0)) throw std::invalid_argument(fmt::format("--network-latency-us must be >= 0, got {}", network_latency_us));
     q.network = {network_gbps * 1e9 / 8, network_latency_us * 1e-6};
     if (!(q.series > 0.0)) throw std::invalid_argument(fmt::format("--series must be positive, got {}", series));
-    run.schedule = schedule_from_string(schedule);
+    measurement.schedule = schedule_from_string(schedule);
     // Refuse before a long measurement, not after it.
     { const StagedOutput check(out, force); }
     if (!figure.empty()) { const StagedOutput check(figure, force); }
@@ -95,11 +94,11 @@ struct CapacityCommand {
       }
       if (!doc.contains("measurement")) throw std::invalid_argument(fmt::format("--from {}: no 'measurement' key: not a capacity.json", from.string()));
       m = capacity_measurement_from_json(doc["measurement"], from.string());
-      if (schedule_option->count() > 0 && m.schedule != run.schedule)
+      if (schedule_option->count() > 0 && m.schedule != measurement.schedule)
         throw std::invalid_argument(fmt::format("--schedule {} differs from the schedule measured in {} ({}): re-measure without --from", schedule,
                                                 from.string(), to_string(m.schedule)));
     } else {
-      m = measure_capacity(run);
+      m = measure_capacity(measurement);
     }
     const CostModel model = fit_cost_model(m.runs);
     const CapacityAnswer a = answer_capacity(model, m.merge, q);
@@ -154,10 +153,6 @@ struct CapacityCommand {
 
 }  // namespace
 
-void add_capacity_command(CLI::App& app, CommonOptions& common) {
-  auto command = std::make_shared<CapacityCommand>();
-  CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run_command(common); });
-}
+void add_capacity_command(CLI::App& app, CommonOptions& common) { register_command<CapacityCommand>(app, common); }
 
 }  // namespace meterbench::cli

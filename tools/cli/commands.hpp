@@ -1,25 +1,11 @@
 #pragma once
-// What every subcommand of the meterbench CLI shares, and one registration function per subcommand (each in
-// its own <name>_command.cpp). The CLI only parses options, calls the engine and reports.
-#include <string>
-
+// One registration function per subcommand of the meterbench CLI (each in its own <name>_command.cpp); what
+// they share is in common.hpp. The CLI only parses options, calls the engine and reports.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
 
 namespace meterbench::cli {
-
-/// Options every subcommand takes.
-struct CommonOptions {
-  int threads = 0;  ///< set to the hardware threads by main()
-  std::string log_level = "info";
-};
-
-/// Adds --threads and --log-level to a subcommand.
-void add_common_options(CLI::App& command, CommonOptions& common);
-/// Installs the stderr logger at the chosen level; warns when the build is unoptimised.
-void setup_logging(const CommonOptions& common);
-/// A metric at a JSON pointer path with 4 decimals, or "n/a" when it is absent or null.
-std::string metric(const nlohmann::json& j, const char* path);
 
 void add_generate_command(CLI::App& app, CommonOptions& common);
 void add_backtest_command(CLI::App& app, CommonOptions& common);

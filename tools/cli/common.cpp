@@ -1,10 +1,11 @@
+#include "cli/common.hpp"
+
 #include <cstdlib>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "cli/commands.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/distributed/process_group.hpp"
 
@@ -34,6 +35,58 @@ std::string metric(const nlohmann::json& j, const char* path) {
   const nlohmann::json::json_pointer pointer(path);
   if (!j.contains(pointer) || j.at(pointer).is_null()) return "n/a";
   return fmt::format("{:.4f}", j.at(pointer).get<double>());
+}
+
+PassOptions::PassOptions() {
+  const meterbench::BacktestOptions defaults;
+  model = defaults.model;
+  schedule = std::string(meterbench::to_string(defaults.schedule));
+  weeks = defaults.weeks;
+  block_series = defaults.block_series;
+  no_baseline = !defaults.random_baseline;
+  impact_filter_usd = defaults.impact_filter_usd;
+  delay_tolerance_days = defaults.delay_tolerance_days;
+}
+
+void add_model_options(CLI::App& command, PassOptions& pass) {
+  command.add_option("--data", pass.data, "Dataset (.h5) made by `generate` or `ingest`")->required();
+  command.add_option("--model", pass.model, "Detector: gam, seasonal-mad, stl-esd, random (see `meterbench models`)")->capture_default_str();
+  command.add_option("--set", pass.settings, "Detector parameter name=value (repeatable)");
+}
+
+void add_schedule_options(CLI::App& command, PassOptions& pass) {
+  command.add_option("--schedule", pass.schedule, "retrospective (one fit, every step scored) or weekly (fit before each week, score it)")
+      ->capture_default_str();
+  command.add_option("--weeks", pass.weeks, "Weekly schedule: how many final weeks are scored")->capture_default_str();
+}
+
+void add_output_options(CLI::App& command, std::filesystem::path& out, bool& force, const std::string& output) {
+  command.add_option("--out", out, fmt::format("The {} to create", output))->required();
+  command.add_flag("--force", force, fmt::format("Replace the {} if it exists", output));
+}
+
+void add_block_option(CLI::App& command, std::int64_t& block_series) {
+  command.add_option("--block", block_series, "Series per pipeline block (0 = about 4 MiB of values)")->capture_default_str();
+}
+
+void add_run_options(CLI::App& command, PassOptions& pass, const std::string& output) {
+  add_output_options(command, pass.out, pass.force, output);
+  add_block_option(command, pass.block_series);
+}
+
+void add_evaluation_options(CLI::App& command, PassOptions& pass) {
+  command.add_flag("--no-baseline", pass.no_baseline, "Skip the random baseline pass (the random detector at the same flag rate)");
+  command.add_option("--min-impact", pass.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
+  command.add_option("--delay-tolerance", pass.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
+}
+
+void apply_pass_options(const PassOptions& pass, DetectOptions& options) {
+  options.data = pass.data;
+  options.model = pass.model;
+  options.settings = pass.settings;
+  options.out = pass.out;
+  options.overwrite = pass.force;
+  options.block_series = pass.block_series;
 }
 
 }  // namespace meterbench::cli

@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -14,19 +13,17 @@ namespace meterbench::cli {
 namespace {
 
 struct DetectCommand {
+  PassOptions pass;
   meterbench::DetectOptions options;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("detect", "Detect anomalies retrospectively and write one row per flagged step, by financial impact");
-    cmd->add_option("--data", options.data, "Dataset (.h5)")->required();
-    cmd->add_option("--model", options.model, "Detector (see `meterbench models`)")->capture_default_str();
-    cmd->add_option("--set", options.settings, "Detector parameter name=value (repeatable)");
+    add_model_options(*cmd, pass);
+    // Not the metrics' impact filter of backtest and sweep: here it removes rows from the output.
     cmd->add_option("--min-impact", options.min_impact_usd, "Drop rows whose impact is known and below this, USD (0 keeps all)")
         ->capture_default_str();
     cmd->add_option("--last", options.last_days, "Keep only the last DAYS days (e.g. 30, 60, 90; 0 = all)")->capture_default_str();
-    cmd->add_option("--out", options.out, "Alerts CSV to create")->required();
-    cmd->add_flag("--force", options.overwrite, "Replace the output file if it exists");
-    cmd->add_option("--block", options.block_series, "Series per pipeline block (0 = about 4 MiB of values)")->capture_default_str();
+    add_run_options(*cmd, pass, "alerts CSV");
     add_common_options(*cmd, common);
     return cmd;
   }
@@ -34,6 +31,7 @@ struct DetectCommand {
   void run(const CommonOptions& common) {
     setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
+    apply_pass_options(pass, options);
     // Under mpirun each process detects over its share; rank 0 gathers the flags and writes the file.
     meterbench::ProcessGroup& group = meterbench::process_group();
     std::optional<meterbench::BacktestScaleOut> scale_out;
@@ -49,11 +47,6 @@ struct DetectCommand {
 
 }  // namespace
 
-void add_detect_command(CLI::App& app, CommonOptions& common) {
-  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
-  auto command = std::make_shared<DetectCommand>();
-  CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run(common); });
-}
+void add_detect_command(CLI::App& app, CommonOptions& common) { register_command<DetectCommand>(app, common); }
 
 }  // namespace meterbench::cli

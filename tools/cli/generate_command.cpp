@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -28,9 +27,8 @@ struct GenerateCommand {
     cmd->add_option("--series", series, "Number of series (overrides the scenario)");
     cmd->add_option("--days", days, "Length in days (overrides the scenario)");
     cmd->add_option("--seed", seed, "Random seed (overrides the scenario)");
-    cmd->add_option("--out", options.out, "Output HDF5 file")->required();
-    cmd->add_flag("--force", options.overwrite, "Replace the output file if it exists");
-    cmd->add_option("--block", options.block_series, "Series per pipeline block (0 = about 4 MiB of values)")->capture_default_str();
+    add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");
+    add_block_option(*cmd, options.block_series);
     cmd->add_option("--chunk", chunk, "Series per HDF5 chunk (0 = about 1 MiB of values)")->capture_default_str();
     cmd->add_option("--compress", compress, "gzip level 0 (off) to 9")->check(CLI::Range(0, 9))->capture_default_str();
     add_common_options(*cmd, common);
@@ -69,11 +67,6 @@ struct GenerateCommand {
 
 }  // namespace
 
-void add_generate_command(CLI::App& app, CommonOptions& common) {
-  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
-  auto command = std::make_shared<GenerateCommand>();
-  CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run(common); });
-}
+void add_generate_command(CLI::App& app, CommonOptions& common) { register_command<GenerateCommand>(app, common); }
 
 }  // namespace meterbench::cli

@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -23,8 +22,7 @@ struct IngestCommand {
     cmd->add_option("--map", map, "Column renames field=column,... e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity");
     cmd->add_option("--step", options.step, "Grid step: 1d or 1h")->capture_default_str();
     cmd->add_option("--labels", options.labels, "Known anomalies: CSV customer,meter,start,end[,kind][,verdict]");
-    cmd->add_option("--out", options.out, "Output HDF5 file")->required();
-    cmd->add_flag("--force", options.overwrite, "Replace the output file if it exists");
+    add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");
     cmd->add_flag("--skip-bad", options.skip_bad, "Skip (and count) rows with negative or non-finite quantities instead of failing");
     cmd->add_option("--memory-budget-mib", memory_budget_mib,
                     "Memory for the parsed rows (16 bytes each) and the output matrix (13 bytes a cell); beyond it the file is read again per block of series")
@@ -58,11 +56,6 @@ struct IngestCommand {
 
 }  // namespace
 
-void add_ingest_command(CLI::App& app, CommonOptions& common) {
-  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
-  auto command = std::make_shared<IngestCommand>();
-  CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run(common); });
-}
+void add_ingest_command(CLI::App& app, CommonOptions& common) { register_command<IngestCommand>(app, common); }
 
 }  // namespace meterbench::cli

@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -144,11 +143,6 @@ struct ReportCommand {
 
 }  // namespace
 
-void add_report_command(CLI::App& app, CommonOptions& common) {
-  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
-  auto command = std::make_shared<ReportCommand>();
-  CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run(common); });
-}
+void add_report_command(CLI::App& app, CommonOptions& common) { register_command<ReportCommand>(app, common); }
 
 }  // namespace meterbench::cli

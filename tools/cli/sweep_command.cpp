@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,28 +11,21 @@ namespace meterbench::cli {
 namespace {
 
 struct SweepCommand {
+  PassOptions pass;
   meterbench::SweepOptions options;
-  std::string schedule = "retrospective";
   std::string objective = "event_f1";
-  bool no_baseline = false;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
-    CLI::App* cmd = app.add_subcommand("sweep", "Sweep a grid of detector parameters and every threshold; choose on half the series, report on the other half");
-    cmd->add_option("--data", options.data, "Dataset (.h5) with labels")->required();
-    cmd->add_option("--model", options.model, "Detector: gam, seasonal-mad, stl-esd, random (see `meterbench models`)")->capture_default_str();
+    CLI::App* cmd = app.add_subcommand(
+        "sweep", "Sweep a grid of detector parameters and every threshold on a dataset with labels; choose on half the series, report on the other half");
+    add_model_options(*cmd, pass);
     cmd->add_option("--grid", options.grid, "Parameter and its values, key=v1,v2,... (repeatable; the grid is their Cartesian product)")->required();
-    cmd->add_option("--set", options.settings, "Fixed detector parameter name=value (repeatable)");
     cmd->add_option("--objective", objective, "event_f1, recall_at_budget or dollar_recall_at_budget")->capture_default_str();
     cmd->add_option("--budget", options.budget, "False alerts per 1,000 series-weeks allowed by the *_at_budget objectives")->capture_default_str();
-    cmd->add_option("--schedule", schedule, "retrospective or weekly (as backtest)")->capture_default_str();
-    cmd->add_option("--weeks", options.weeks, "Weekly schedule: how many final weeks are scored")->capture_default_str();
+    add_schedule_options(*cmd, pass);
     cmd->add_option("--max-minutes", options.max_minutes, "Refuse to start when the estimated time exceeds this (0 = no limit)")->capture_default_str();
-    cmd->add_option("--out", options.out_dir, "Sweep directory to create")->required();
-    cmd->add_flag("--force", options.overwrite, "Replace the sweep directory if it exists");
-    cmd->add_option("--block", options.block_series, "Series per pipeline block (0 = about 4 MiB of values)")->capture_default_str();
-    cmd->add_flag("--no-baseline", no_baseline, "Skip the random baseline pass on the test half");
-    cmd->add_option("--min-impact", options.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
-    cmd->add_option("--delay-tolerance", options.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
+    add_run_options(*cmd, pass, "sweep directory");
+    add_evaluation_options(*cmd, pass);
     add_common_options(*cmd, common);
     return cmd;
   }
@@ -41,9 +33,8 @@ struct SweepCommand {
   void run(const CommonOptions& common) {
     setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
-    options.schedule = meterbench::schedule_from_string(schedule);
+    apply_pass_options(pass, options);
     options.objective = meterbench::objective_from_string(objective);
-    options.random_baseline = !no_baseline;
     // Under mpirun each process runs its share of the series; started directly, the group is this process.
     meterbench::ProcessGroup& group = meterbench::process_group();
     std::optional<meterbench::ScaleOut> scale_out;
@@ -82,11 +73,6 @@ struct SweepCommand {
 
 }  // namespace
 
-void add_sweep_command(CLI::App& app, CommonOptions& common) {
-  // The command object must outlive parsing: its options point into it, and its callback keeps it alive.
-  auto command = std::make_shared<SweepCommand>();
-  CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run(common); });
-}
+void add_sweep_command(CLI::App& app, CommonOptions& common) { register_command<SweepCommand>(app, common); }
 
 }  // namespace meterbench::cli

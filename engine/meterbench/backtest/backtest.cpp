@@ -338,14 +338,11 @@ nlohmann::json status_json(const std::array<std::int64_t, kFitStatusCount>& coun
 
 nlohmann::json run_backtest(const BacktestOptions& options) {
   const auto start = Clock::now();
-  if (options.weeks < 1) throw std::invalid_argument(fmt::format("--weeks must be at least 1, got {}", options.weeks));
-  if (options.block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", options.block_series));
+  detail::validate_pass_options(options.weeks, options.block_series, options.impact_filter_usd);
   if (options.random_baseline_series < 0)
     throw std::invalid_argument(fmt::format("--baseline-series must be >= 0, got {}", options.random_baseline_series));
   if (options.random_baseline_chunk < 1)
     throw std::invalid_argument(fmt::format("random_baseline_chunk must be >= 1, got {}", options.random_baseline_chunk));
-  if (!(options.impact_filter_usd >= 0.0))
-    throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.impact_filter_usd));
   BacktestScaleOut* const scale_out = options.scale_out;
   const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches the run directory
   if (scale_out != nullptr && options.save_bands && scale_out->group().size() > 1)

@@ -12,6 +12,12 @@
 
 namespace meterbench::detail {
 
+void validate_pass_options(std::int64_t weeks, std::int64_t block_series, double impact_filter_usd) {
+  if (weeks < 1) throw std::invalid_argument(fmt::format("--weeks must be at least 1, got {}", weeks));
+  if (block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", block_series));
+  if (!(impact_filter_usd >= 0.0)) throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", impact_filter_usd));
+}
+
 ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid& grid) {
   if (schedule != Schedule::weekly) return {};
   const std::int64_t week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());

@@ -29,6 +29,10 @@ struct ScoredWindow {
   std::int64_t period = 0;
 };
 
+/// Checks the options a pass shares (backtest, sweep): --weeks >= 1, --block >= 0, --min-impact >= 0 USD.
+/// Throws std::invalid_argument naming the option and its value.
+void validate_pass_options(std::int64_t weeks, std::int64_t block_series, double impact_filter_usd);
+
 /// The scored window of a schedule on a grid. Throws std::invalid_argument when `weeks` leaves no history.
 ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid& grid);
 

@@ -439,13 +439,10 @@ SweepEstimate estimate_cost(DatasetReader& reader, const std::vector<Point>& poi
 
 nlohmann::json run_sweep(const SweepOptions& options) {
   const auto start = Clock::now();
-  if (options.weeks < 1) throw std::invalid_argument(fmt::format("--weeks must be at least 1, got {}", options.weeks));
-  if (options.block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", options.block_series));
+  detail::validate_pass_options(options.weeks, options.block_series, options.impact_filter_usd);
   if (!(options.budget >= 0.0) || !std::isfinite(options.budget))
     throw std::invalid_argument(fmt::format("--budget must be a finite number >= 0 false alerts per 1,000 series-weeks, got {}", options.budget));
   if (!(options.max_minutes >= 0.0)) throw std::invalid_argument(fmt::format("--max-minutes must be >= 0 (0 = no limit), got {}", options.max_minutes));
-  if (!(options.impact_filter_usd >= 0.0))
-    throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.impact_filter_usd));
   const std::vector<GridAxis> axes = validated_axes(options);
   const std::vector<std::vector<std::string>> grid_settings = expand_grid(axes);
   if (grid_settings.size() > kMaxPoints)

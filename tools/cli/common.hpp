@@ -1,0 +1,88 @@
+#pragma once
+// What the subcommands of the meterbench CLI share: --threads and --log-level, logging, printing a metric,
+// registering a command object, and the options of the commands that run a detector over a dataset
+// (backtest, sweep, detect), each declared here once with one help text.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "meterbench/backtest/backtest.hpp"
+
+namespace meterbench::cli {
+
+/// Options every subcommand takes.
+struct CommonOptions {
+  int threads = 0;  ///< set to the hardware threads by main()
+  std::string log_level = "info";
+};
+
+/// Adds --threads and --log-level to a subcommand.
+void add_common_options(CLI::App& command, CommonOptions& common);
+/// Installs the stderr logger at the chosen level; warns when the build is unoptimised.
+void setup_logging(const CommonOptions& common);
+/// A metric at a JSON pointer path with 4 decimals, or "n/a" when it is absent or null.
+std::string metric(const nlohmann::json& j, const char* path);
+
+/// Adds a subcommand run by a `Command` object: `add_to(app, common)` declares it and its options, which
+/// point into the object, and `run(common)` runs it. The callback owns the object, so it outlives parsing.
+template <class Command>
+void register_command(CLI::App& app, CommonOptions& common) {
+  auto command = std::make_shared<Command>();
+  CLI::App* cmd = command->add_to(app, common);
+  cmd->callback([command, &common] { command->run(common); });
+}
+
+/// The options shared by the commands that run a detector over a dataset, filled by the add_*_options
+/// helpers below and copied into the engine's options by the command. Defaults: the engine's (BacktestOptions).
+struct PassOptions {
+  PassOptions();
+  std::filesystem::path data;
+  std::string model;
+  std::vector<std::string> settings;
+  std::string schedule;  ///< parsed by the engine's schedule_from_string
+  std::int64_t weeks = 0;
+  std::filesystem::path out;
+  bool force = false;
+  std::int64_t block_series = 0;
+  bool no_baseline = false;
+  double impact_filter_usd = 0.0;
+  double delay_tolerance_days = 0.0;
+};
+
+/// --data (required), --model and --set.
+void add_model_options(CLI::App& command, PassOptions& pass);
+/// --schedule and --weeks.
+void add_schedule_options(CLI::App& command, PassOptions& pass);
+/// --out (required), --force and --block; `output` names what --out creates, e.g. "run directory".
+void add_run_options(CLI::App& command, PassOptions& pass, const std::string& output);
+/// --no-baseline, --min-impact (the impact filter of the filtered metrics) and --delay-tolerance.
+void add_evaluation_options(CLI::App& command, PassOptions& pass);
+/// --out (required) and --force alone, for commands without PassOptions.
+void add_output_options(CLI::App& command, std::filesystem::path& out, bool& force, const std::string& output);
+/// --block alone, for commands without PassOptions.
+void add_block_option(CLI::App& command, std::int64_t& block_series);
+
+/// Copies the shared options into the engine's DetectOptions (detect has no schedule and no evaluation).
+void apply_pass_options(const PassOptions& pass, DetectOptions& options);
+/// Copies the shared options into the engine's BacktestOptions or SweepOptions (the same field names).
+template <class EngineOptions>
+void apply_pass_options(const PassOptions& pass, EngineOptions& options) {
+  options.data = pass.data;
+  options.model = pass.model;
+  options.settings = pass.settings;
+  options.schedule = schedule_from_string(pass.schedule);
+  options.weeks = pass.weeks;
+  options.out_dir = pass.out;
+  options.overwrite = pass.force;
+  options.block_series = pass.block_series;
+  options.random_baseline = !pass.no_baseline;
+  options.impact_filter_usd = pass.impact_filter_usd;
+  options.delay_tolerance_days = pass.delay_tolerance_days;
+}
+
+}  // namespace meterbench::cli
