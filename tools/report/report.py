@@ -117,6 +117,16 @@ def table(rows, header=None, cls="data"):
     return "\n".join(out)
 
 
+def value_rows(items, label="{}"):
+    """Table rows (label, formatted value) of a dict's items or of (key, value) pairs, in order; `label` formats the key."""
+    return [(label.format(k), fmt(v)) for k, v in (items.items() if isinstance(items, dict) else items or ())]
+
+
+def metrics_and_random(summary):
+    """The run's metrics and those of the random baseline at the same flag rate ({} where absent)."""
+    return summary.get("metrics") or {}, get(summary, "baseline_random", "metrics") or {}
+
+
 class Raw(str):
     """HTML that table() must not escape."""
 
@@ -190,8 +200,7 @@ def context_rows(context):
 
 
 def headline_table(summary):
-    m = summary.get("metrics") or {}
-    r = get(summary, "baseline_random", "metrics") or {}
+    m, r = metrics_and_random(summary)
     rows_spec = [
         ("point precision", ("point", "precision"), None),
         ("point recall", ("point", "recall"), None),
@@ -448,7 +457,7 @@ def nearest_curve_row(curve, z):
 
 def pr_section(page, summary, curve):
     page.add("<h2>Precision and recall over the threshold</h2>")
-    m, r = summary.get("metrics") or {}, get(summary, "baseline_random", "metrics") or {}
+    m, r = metrics_and_random(summary)
     z = get(summary, "model", "flag_threshold")
     fig, axes = plt.subplots(1, 2, constrained_layout=True)
     specs = [
@@ -501,7 +510,7 @@ def outcome_frame(path, key_column, fallback):
 
 def recall_section(page, run_dir, summary):
     page.add("<h2>Recall per anomaly kind and per size</h2>")
-    m, r = summary.get("metrics") or {}, get(summary, "baseline_random", "metrics") or {}
+    m, r = metrics_and_random(summary)
     kinds = outcome_frame(os.path.join(run_dir, "per_kind.csv"), "kind", m.get("per_kind"))
     sizes = outcome_frame(os.path.join(run_dir, "per_size_bucket.csv"), "size_bucket", m.get("per_size_bucket"))
     fig, axes = plt.subplots(1, 2, constrained_layout=True, gridspec_kw={"width_ratios": [1.4, 1]})
@@ -577,7 +586,7 @@ def ttd_section(page, summary):
 
 def false_alerts_section(page, summary, curve):
     page.add("<h2>False alerts and recall over the threshold</h2>")
-    m, r = summary.get("metrics") or {}, get(summary, "baseline_random", "metrics") or {}
+    m, r = metrics_and_random(summary)
     z = get(summary, "model", "flag_threshold")
     impact = get(summary, "evaluation", "impact_filter_usd")
     fig, axes = plt.subplots(1, 2, constrained_layout=True)
@@ -615,13 +624,11 @@ def false_alerts_section(page, summary, curve):
 
 def throughput_section(page, summary):
     page.add("<h2>Throughput and context</h2>")
-    t = summary.get("throughput") or {}
-    ds = summary.get("dataset") or {}
-    stage = t.get("stage_seconds") or {}
+    t, ds = summary.get("throughput") or {}, summary.get("dataset") or {}
     rows = [("series", fmt(ds.get("series"))), ("steps per series", fmt(ds.get("steps"))),
             ("wall time, s", fmt(t.get("wall_seconds"), 3)), ("series per second", fmt(t.get("series_per_second"), 1)),
             ("points per second", fmt(t.get("points_per_second"), 1))]
-    rows += [(f"stage {k}, s", fmt(v, 4)) for k, v in stage.items()]
+    rows += value_rows(t.get("stage_seconds"), "stage {}, s")
     if t.get("stage_seconds_note"):
         rows.append(("stage note", t["stage_seconds_note"]))
     if summary.get("peak_rss_bytes") is not None:
@@ -632,12 +639,10 @@ def throughput_section(page, summary):
     page.add(table(rows, ["figure", "value"]))
     fit = summary.get("fit_status") or {}
     if fit:
-        page.add("<h3>Fit status</h3>" + table([(k, fmt(v)) for k, v in fit.items()], ["status", "series"]))
+        page.add("<h3>Fit status</h3>" + table(value_rows(fit), ["status", "series"]))
     page.add("<h3>Dataset, model and schedule</h3>")
-    rows = [(f"dataset {k}", fmt(v)) for k, v in ds.items()]
-    sched = summary.get("schedule") or {}
-    rows += [(f"schedule {k}", fmt(v)) for k, v in sched.items()]
-    rows += [(f"evaluation {k}", fmt(v)) for k, v in (summary.get("evaluation") or {}).items()]
+    rows = value_rows(ds, "dataset {}") + value_rows(summary.get("schedule"), "schedule {}")
+    rows += value_rows(summary.get("evaluation"), "evaluation {}")
     rows.append(("model", summary["model"]["name"]))
     rows += [(f"  {k}", v) for k, v in (summary["model"].get("parameters") or {}).items()]
     page.add(table(rows, ["setting", "value"]))
@@ -765,8 +770,8 @@ def sweep_report(run_dir, page, args):
                   "(within the budget, for a budgeted objective).")
     rows = [("objective", objective), ("budget", fmt(best.get("budget"))), ("point", fmt(best_point)), ("z", fmt(b.get("z")))]
     grid_values = b.get("grid_values") or {k: best_params[k] for k in keys if k in best_params}
-    rows += [(f"grid value {k}", fmt(v)) for k, v in grid_values.items()]
-    rows += [(f"parameter {k}", fmt(v)) for k, v in best_params.items() if k not in grid_values]
+    rows += value_rows(grid_values, "grid value {}")
+    rows += value_rows(((k, v) for k, v in best_params.items() if k not in grid_values), "parameter {}")
     page.add(table(rows, ["", "value"]))
     halves = [(name, b.get(name) or {}) for name in ("tuning", "test", "random_test")]
     metric_keys = []
@@ -800,7 +805,7 @@ def sweep_report(run_dir, page, args):
     page.add(table(rows, ["point"] + keys + SWEEP_METRICS))
     page.add("<h2>Throughput and context</h2>")
     t = best.get("throughput") or {}
-    rows = [(k, fmt(v) if not isinstance(v, dict) else json.dumps(v)) for k, v in flatten(t)]
+    rows = value_rows(flatten(t))
     rows += context_rows(best.get("context") or {})
     page.add(table(rows, ["figure", "value"]) if rows else "<p>no throughput recorded</p>")
     return title
