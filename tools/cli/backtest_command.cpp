@@ -35,7 +35,6 @@ struct BacktestCommand {
   }
 
   void run(const CommonOptions& common) {
-    setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
     apply_pass_options(pass, options);
     options.write_alerts = !no_alerts;

@@ -66,7 +66,6 @@ struct CapacityCommand {
   }
 
   void run(const CommonOptions& common) {
-    setup_logging(common);
     const ThreadLimit limit(common.threads);  // validates --threads; each measured run sets its own limit
     CapacityQuestion q;
     q.series = series;

@@ -29,12 +29,16 @@ void setup_logging(const CommonOptions& common);
 std::string metric(const nlohmann::json& j, const char* path);
 
 /// Adds a subcommand run by a `Command` object: `add_to(app, common)` declares it and its options, which
-/// point into the object, and `run(common)` runs it. The callback owns the object, so it outlives parsing.
+/// point into the object; when it is chosen, the logger is installed and `run(common)` runs it. The callback
+/// owns the object, so it outlives parsing.
 template <class Command>
 void register_command(CLI::App& app, CommonOptions& common) {
   auto command = std::make_shared<Command>();
   CLI::App* cmd = command->add_to(app, common);
-  cmd->callback([command, &common] { command->run(common); });
+  cmd->callback([command, &common] {
+    setup_logging(common);
+    command->run(common);
+  });
 }
 
 /// The options shared by the commands that run a detector over a dataset, filled by the add_*_options

@@ -29,7 +29,6 @@ struct DetectCommand {
   }
 
   void run(const CommonOptions& common) {
-    setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
     apply_pass_options(pass, options);
     // Under mpirun each process detects over its share; rank 0 gathers the flags and writes the file.

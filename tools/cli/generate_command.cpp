@@ -36,7 +36,6 @@ struct GenerateCommand {
   }
 
   void run(const CommonOptions& common) {
-    setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
     meterbench::Scenario sc = meterbench::load_scenario(scenario);
     sc.override_size(series, days, seed);

@@ -33,7 +33,6 @@ struct IngestCommand {
   }
 
   void run(const CommonOptions& common) {
-    setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
     options.memory_budget_bytes = memory_budget_mib << 20;
     for (std::size_t begin = 0; begin < map.size();) {

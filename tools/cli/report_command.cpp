@@ -99,8 +99,7 @@ struct ReportCommand {
     return cmd;
   }
 
-  void run(const CommonOptions& common) {
-    setup_logging(common);
+  void run(const CommonOptions& /*common*/) {
     const fs::path run_dir(dir);
     const RunKind kind = identify_run_directory(run_dir);
     if (!data.empty() && !fs::is_regular_file(data)) throw std::runtime_error(fmt::format("--data '{}': no such file", data));

@@ -31,7 +31,6 @@ struct SweepCommand {
   }
 
   void run(const CommonOptions& common) {
-    setup_logging(common);
     const meterbench::ThreadLimit limit(common.threads);
     apply_pass_options(pass, options);
     options.objective = meterbench::objective_from_string(objective);
