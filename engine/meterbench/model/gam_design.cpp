@@ -158,6 +158,23 @@ GamDesign::GamDesign(const TimeGrid& grid, const GamConfig& config, std::int64_t
   inverse_ = 0.5 * (inverse_ + inverse_.transpose()).eval();
 }
 
+bool GamDesign::build_prefix_cross_products(std::int64_t max_bytes) {
+  const std::int64_t n = rows(), t = packed_size();
+  const int p = cols();
+  if ((n + 1) * t * static_cast<std::int64_t>(sizeof(double)) > max_bytes) return false;
+  prefix_xtx_.assign(static_cast<std::size_t>((n + 1) * t), 0.0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double* x = x_.row(i).data();
+    const double* prev = prefix_xtx_.data() + i * t;
+    double* next = prefix_xtx_.data() + (i + 1) * t;
+    for (int j = 0; j < p; ++j) {
+      const double xj = x[j];
+      for (int r = j; r < p; ++r) *next++ = *prev++ + x[r] * xj;
+    }
+  }
+  return true;
+}
+
 void GamDesign::build_structure() {
   const std::int64_t n = rows();
   const GamColumns& c = columns_;

@@ -92,6 +92,17 @@ class GamDesign {
   [[nodiscard]] const Eigen::LLT<Eigen::MatrixXd>& full_factor() const { return factor_; }
   /// Its inverse (from the factor): one p x p product per solve instead of two triangular solves.
   [[nodiscard]] const Eigen::MatrixXd& full_inverse() const { return inverse_; }
+  /// Builds the running sums of X'X over the rows, so that X'X of any row range is the difference of two
+  /// of them: a gap of m rows then costs one packed p x p subtraction instead of m rank-1 updates. Skipped
+  /// (returns false) when the table would exceed `max_bytes`. Used by the retrospective design only.
+  bool build_prefix_cross_products(std::int64_t max_bytes);
+  /// Entries of a packed lower triangle (column by column, rows j..p-1 of column j): p (p + 1) / 2.
+  [[nodiscard]] std::int64_t packed_size() const { return static_cast<std::int64_t>(cols()) * (cols() + 1) / 2; }
+  /// The packed lower triangle of X'X over rows [0, k) of the fit window, k = 0..rows(); nullptr when the
+  /// table was not built.
+  [[nodiscard]] const double* prefix_cross_product(std::int64_t k) const {
+    return prefix_xtx_.empty() ? nullptr : prefix_xtx_.data() + k * packed_size();
+  }
   /// Standardisation of column j: x_std = (x_raw - mean[j]) * inv_sd[j].
   [[nodiscard]] const Eigen::VectorXd& column_mean() const { return mean_; }
   [[nodiscard]] const Eigen::VectorXd& column_inv_sd() const { return inv_sd_; }
@@ -131,6 +142,7 @@ class GamDesign {
   std::int64_t predict_scratch_ = 0;
   std::int64_t cross_scratch_ = 0;
   Eigen::MatrixXd xtx_;
+  std::vector<double> prefix_xtx_;  // (rows + 1) packed lower triangles (see prefix_cross_product)
   Eigen::MatrixXd gram_;
   Eigen::LLT<Eigen::MatrixXd> factor_;
   Eigen::MatrixXd inverse_;

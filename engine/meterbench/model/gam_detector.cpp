@@ -23,7 +23,8 @@ constexpr double kMadToSigma = 1.482602218505602;  // 1 / Phi^-1(3/4)
 constexpr double kMeanAbsToSigma = 1.2533141373155003;  // sqrt(pi / 2)
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kRollingRefreshWeeks = 6;  // rolling schedule: full robust refit at least every this many periods
-constexpr int kRollingSolveSteps = 10;    // rolling schedule: conjugate-gradient steps on the last factor before refactorising
+constexpr int kRollingSolveSteps = 10;
+constexpr std::int64_t kMaxPrefixBytes = std::int64_t{64} << 20;  // running X'X sums of the retrospective design (10 MiB daily x 730)    // rolling schedule: conjugate-gradient steps on the last factor before refactorising
 
 std::vector<ParameterSpec> build_specs() {
   using T = ParameterSpec::Type;
@@ -145,8 +146,11 @@ void GamWorkspace::ensure(const GamDesign& design) {
     select_.resize(static_cast<std::size_t>(rows));
     pick_weight_.resize(static_cast<std::size_t>(rows));
   }
+  if (design.prefix_cross_product(0) != nullptr && static_cast<std::int64_t>(packed_.size()) < design.packed_size())
+    packed_.resize(static_cast<std::size_t>(design.packed_size()));
   if (b_.size() != cols) {
     gram_.resize(cols, cols);
+    lower_.resize(cols, cols);
     factor_.compute(Eigen::MatrixXd::Identity(cols, cols));  // sizes it (LLT(size) leaves its info unset)
     chunk_.resize(cols, kChunk);
     for (auto* v : {&b_, &rhs_, &rhs_prev_, &beta_, &beta_next_, &delta_, &tmp_, &row_, &gbeta_, &g_prev_, &rhs_last_, &f_prev_, &gf_prev_})
@@ -160,7 +164,9 @@ void GamWorkspace::ensure(const GamDesign& design) {
 
 GamDetector::GamDetector(const GamConfig& config, const TimeGrid& grid, std::vector<std::pair<std::string, std::string>> effective)
     : config_(config), grid_(grid), effective_(std::move(effective)),
-      retrospective_(std::make_unique<GamDesign>(grid, config, 0, grid.steps)) {}
+      retrospective_(std::make_unique<GamDesign>(grid, config, 0, grid.steps)) {
+  retrospective_->build_prefix_cross_products(kMaxPrefixBytes);
+}
 
 std::unique_ptr<DetectorWorkspace> GamDetector::make_workspace() const {
   auto ws = std::make_unique<GamWorkspace>(*retrospective_);
@@ -327,13 +333,42 @@ double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, double lo, d
 }
 
 // Penalised Gram matrix of the observed rows (divided by the window's rows) into ws.gram_, with inactive columns
-// replaced by unit rows, and its factorisation into ws.factor_.
+// replaced by unit rows, and its Cholesky factor into ws.lower_.
 void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const {
   const auto& x = design.matrix();
   const std::int64_t n = design.rows();
   // Few missing rows: downdate the shared X'X by them; mostly missing: accumulate the observed rows (also
   // avoids cancellation when little remains).
   const bool downdate = n - observed <= observed;
+  if (const double* prefix = design.prefix_cross_product(0); prefix != nullptr) {
+    // From the running sums: X'X of the observed rows = X'X - sum over missing runs [a, b) of (P_b - P_a)
+    // (or the sum over observed runs when most are missing), in packed lower triangles.
+    const std::int64_t t = design.packed_size();
+    double* acc = ws.packed_.data();
+    if (downdate) std::copy_n(prefix + n * t, t, acc);
+    else std::fill_n(acc, t, 0.0);
+    const std::uint8_t wanted = downdate ? 0 : 1;
+    const double sign = downdate ? -1.0 : 1.0;
+    for (std::int64_t a = 0; a < n;) {
+      if (ws.observed_[a] != wanted) {
+        ++a;
+        continue;
+      }
+      std::int64_t b = a + 1;
+      while (b < n && ws.observed_[b] == wanted) ++b;
+      const double* pa = prefix + a * t;
+      const double* pb = prefix + b * t;
+      for (std::int64_t e = 0; e < t; ++e) acc[e] += sign * (pb[e] - pa[e]);
+      a = b;
+    }
+    const int p = design.cols();
+    for (int j = 0; j < p; ++j) {
+      std::copy_n(acc, p - j, &ws.gram_(j, j));
+      acc += p - j;
+    }
+    finish_gram(design, 1.0 / static_cast<double>(n), ws);
+    return;
+  }
   if (downdate) ws.gram_ = design.cross_product();
   else ws.gram_.setZero();
   const std::uint8_t wanted = downdate ? 0 : 1;
@@ -366,8 +401,10 @@ void GamDetector::finish_gram(const GamDesign& design, double inv_rows, GamWorks
     ws.gram_.col(j).setZero();
     ws.gram_(j, j) = 1.0;
   }
-  ws.factor_.compute(ws.gram_);
-  METERBENCH_CHECK(ws.factor_.info() == Eigen::Success);
+  // Unblocked: for p of a few dozen, Eigen's blocked LLT spends most of its time setting up tiny products.
+  ws.lower_ = ws.gram_;
+  const Eigen::Index failed_at = Eigen::internal::llt_inplace<double, Eigen::Lower>::unblocked(ws.lower_);  // -1: success
+  METERBENCH_CHECK(failed_at < 0);
 }
 
 // beta_next = G^-1 rhs, with rhs zeroed on inactive columns; delta = beta_next - beta; tmp = G delta. While
@@ -381,7 +418,8 @@ void GamDetector::solve(const GamDesign& design, bool shared, bool same_gram, Ga
     gam_add_columns(design.full_inverse().data(), p, p, ws.rhs_.data(), ws.beta_next_.data());
   } else {
     ws.beta_next_ = ws.rhs_;
-    ws.factor_.solveInPlace(ws.beta_next_);
+    ws.lower_.triangularView<Eigen::Lower>().solveInPlace(ws.beta_next_);
+    ws.lower_.triangularView<Eigen::Lower>().transpose().solveInPlace(ws.beta_next_);
   }
   ws.delta_ = ws.beta_next_ - ws.beta_;
   if (same_gram) ws.tmp_ = ws.rhs_ - ws.rhs_prev_;

@@ -145,8 +145,10 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<float> select_;     // selection scratch
   std::vector<double> pick_weight_;  // weights of the rows in the Huber right-hand side
   Eigen::MatrixXd gram_;           // per-series penalised Gram matrix (gaps, bisquare)
-  Eigen::LLT<Eigen::MatrixXd> factor_;
+  Eigen::LLT<Eigen::MatrixXd> factor_;  // the rolling schedule's factorisation
+  Eigen::MatrixXd lower_;               // Cholesky factor of gram_ (fit: gaps, bisquare)
   Eigen::MatrixXd chunk_;  // p x kChunk gathered rows for rank-k updates
+  std::vector<double> packed_;  // packed lower triangle of X'X of the observed rows (see build_gram)
   Eigen::VectorXd b_, rhs_, rhs_prev_, beta_, beta_next_, delta_, tmp_, row_;
   Eigen::VectorXd gbeta_, g_prev_, rhs_last_, f_prev_, gf_prev_;  // Anderson acceleration of the Huber iteration
   std::vector<std::uint8_t> active_;
