@@ -52,6 +52,9 @@ double thread_cpu_seconds() {
 std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
 double from_ns(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
 
+// Series fitted and then evaluated together: their outputs (16 x 730 steps x 4 floats = 187 KiB) stay in L2.
+constexpr std::int64_t kFusedSeries = 16;
+
 // Per-block working memory, recycled across the pipeline's tokens.
 struct WorkBlock {
   SeriesBlock data;
@@ -66,8 +69,8 @@ struct WorkBlock {
 
   // Steps the detector does not write must read as NaN where they are written out (bands.h5 of the weekly
   // schedule); elsewhere the fill would be a wasted pass over four arrays per series.
-  void size_outputs(bool nan_fill) {
-    outputs.resize(data.count, data.steps, nan_fill);
+  void size_outputs(std::int64_t rows, bool nan_fill) {
+    outputs.resize(rows, data.steps, nan_fill);
     value_hashes.resize(static_cast<std::size_t>(data.count));
     status.resize(static_cast<std::size_t>(data.count));
     alerts.clear();
@@ -196,27 +199,41 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
               [&](WorkBlock* block) {
                 ThreadState& state = states.local();
                 SeriesBlock& b = block->data;
-                block->size_outputs(nan_fill);
-                // 1. Detection.
-                const auto t0 = Clock::now();
-                const double cpu0 = thread_cpu_seconds();
-                detail::detect_block(detector, *state.workspace, b, window, block->outputs, block->status);
-                const auto t1 = Clock::now();
-                const double cpu1 = thread_cpu_seconds();
-                // 2. Evaluation and the outputs' inputs.
-                for (std::int64_t i = 0; i < b.count; ++i) {
-                  ++state.status_counts[static_cast<std::size_t>(block->status[static_cast<std::size_t>(i)])];
-                  const DetectionOutput out = block->outputs.row(i);
-                  const SeriesEvaluationInput input = detail::evaluation_input(b, i, info.has_labels, out, window.first_scored);
-                  if (outputs.evaluate) state.evaluation.add_series(input, outputs.alerts_csv != nullptr ? &block->alerts : nullptr);
-                  if (outputs.flags != nullptr) outputs.flags->collect(b, i, out, config.z, block->flags);
-                  block->value_hashes[static_cast<std::size_t>(i)] = detail::hash_values(b.row(i));
+                // A few series at a time, fitted then evaluated, so that their detector outputs (four floats per
+                // step) are read back from cache rather than from memory; the whole block at once when bands.h5
+                // needs all of its outputs, or when the fits share per-window work across the block.
+                const bool whole_block = outputs.bands != nullptr || !detail::fits_series_by_series(detector, window);
+                const std::int64_t group = whole_block ? std::max<std::int64_t>(b.count, 1) : kFusedSeries;
+                block->size_outputs(std::min(group, b.count), nan_fill);
+                block->detect_seconds = block->evaluate_seconds = block->detect_cpu_seconds = block->evaluate_cpu_seconds = 0.0;
+                for (std::int64_t first = 0; first < b.count; first += group) {
+                  const std::int64_t count = std::min(group, b.count - first), out_first = whole_block ? 0 : first;
+                  // 1. Detection.
+                  const auto t0 = Clock::now();
+                  const double cpu0 = thread_cpu_seconds();
+                  detail::detect_series(detector, *state.workspace, b, first, count, window, block->outputs, out_first,
+                                        std::span<FitStatus>(block->status).subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(count)));
+                  const auto t1 = Clock::now();
+                  const double cpu1 = thread_cpu_seconds();
+                  // 2. Evaluation and the outputs' inputs.
+                  for (std::int64_t i = first; i < first + count; ++i) {
+                    ++state.status_counts[static_cast<std::size_t>(block->status[static_cast<std::size_t>(i)])];
+                    const DetectionOutput out = block->outputs.row(i - out_first);
+                    const SeriesEvaluationInput input = detail::evaluation_input(b, i, info.has_labels, out, window.first_scored);
+                    if (outputs.evaluate) state.evaluation.add_series(input, outputs.alerts_csv != nullptr ? &block->alerts : nullptr);
+                    if (outputs.flags != nullptr) outputs.flags->collect(b, i, out, config.z, block->flags);
+                    block->value_hashes[static_cast<std::size_t>(i)] = detail::hash_values(b.row(i));
+                  }
+                  block->detect_seconds += std::chrono::duration<double>(t1 - t0).count();
+                  block->evaluate_seconds += seconds_since(t1);
+                  block->detect_cpu_seconds += cpu1 - cpu0;
+                  block->evaluate_cpu_seconds += thread_cpu_seconds() - cpu1;
                 }
+                const auto t2 = Clock::now();
+                const double cpu2 = thread_cpu_seconds();
                 if (outputs.alerts_csv != nullptr) format_alert_rows(*block, step_times);
-                block->detect_seconds = std::chrono::duration<double>(t1 - t0).count();
-                block->evaluate_seconds = seconds_since(t1);
-                block->detect_cpu_seconds = cpu1 - cpu0;
-                block->evaluate_cpu_seconds = thread_cpu_seconds() - cpu1;
+                block->evaluate_seconds += seconds_since(t2);
+                block->evaluate_cpu_seconds += thread_cpu_seconds() - cpu2;
                 return block;
               }) &
           // Serial, in order: outputs are written in series order, whatever the thread count.

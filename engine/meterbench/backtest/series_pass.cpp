@@ -43,25 +43,38 @@ EvaluationConfig evaluation_config(const Detector& detector, const TimeGrid& gri
 
 void detect_block(const Detector& detector, DetectorWorkspace& workspace, const SeriesBlock& b, ScoredWindow window,
                   BlockOutputs& outputs, std::span<FitStatus> status) {
+  detect_series(detector, workspace, b, 0, b.count, window, outputs, 0, status);
+}
+
+bool fits_series_by_series(const Detector& detector, ScoredWindow window) {
+  return window.period == 0 || detector.reuses_work_across_periods();
+}
+
+void detect_series(const Detector& detector, DetectorWorkspace& workspace, const SeriesBlock& b, std::int64_t first, std::int64_t count,
+                   ScoredWindow window, BlockOutputs& outputs, std::int64_t out_first, std::span<FitStatus> status) {
+  METERBENCH_CHECK(0 <= first && 0 <= count && first + count <= b.count && out_first <= first);
+  METERBENCH_CHECK(static_cast<std::int64_t>(status.size()) == count);
   const auto input_of = [&](std::int64_t i) { return SeriesInput{b.row(i), static_cast<std::uint64_t>(b.first_series + i)}; };
+  const std::int64_t end = first + count;
   std::fill(status.begin(), status.end(), FitStatus::ok);
   if (window.period == 0) {
     // One fit over the whole grid; only the evaluated steps are scored (the random baseline of a weekly run
     // fits like a retrospective one but is evaluated on the scheduled weeks only).
     const DetectionWindow whole{0, b.steps, window.first_scored, b.steps};
-    for (std::int64_t i = 0; i < b.count; ++i)
-      status[static_cast<std::size_t>(i)] = detector.detect(input_of(i), whole, workspace, outputs.row(i));
+    for (std::int64_t i = first; i < end; ++i)
+      status[static_cast<std::size_t>(i - first)] = detector.detect(input_of(i), whole, workspace, outputs.row(i - out_first));
   } else if (detector.reuses_work_across_periods()) {
-    for (std::int64_t i = 0; i < b.count; ++i)
-      status[static_cast<std::size_t>(i)] = detector.detect_rolling(input_of(i), window.first_scored, window.period, workspace, outputs.row(i));
+    for (std::int64_t i = first; i < end; ++i)
+      status[static_cast<std::size_t>(i - first)] =
+          detector.detect_rolling(input_of(i), window.first_scored, window.period, workspace, outputs.row(i - out_first));
   } else {
-    // Week-major: every series of the block is fitted for one week before the next week starts, so
-    // per-window work (design matrix, shared factorizations) is done once per block and week.
+    // Week-major: every series of the range is fitted for one week before the next week starts, so
+    // per-window work (design matrix, shared factorizations) is done once per range and week.
     for (std::int64_t s0 = window.first_scored; s0 < b.steps; s0 += window.period) {
       const DetectionWindow w = DetectionWindow::forward(s0, std::min(s0 + window.period, b.steps));
-      for (std::int64_t i = 0; i < b.count; ++i) {
-        const FitStatus s = detector.detect(input_of(i), w, workspace, outputs.row(i));
-        FitStatus& first_problem = status[static_cast<std::size_t>(i)];
+      for (std::int64_t i = first; i < end; ++i) {
+        const FitStatus s = detector.detect(input_of(i), w, workspace, outputs.row(i - out_first));
+        FitStatus& first_problem = status[static_cast<std::size_t>(i - first)];
         if (first_problem == FitStatus::ok) first_problem = s;
       }
     }

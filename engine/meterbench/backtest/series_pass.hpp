@@ -72,6 +72,15 @@ struct BlockOutputs {
 void detect_block(const Detector& detector, DetectorWorkspace& workspace, const SeriesBlock& block, ScoredWindow window,
                   BlockOutputs& outputs, std::span<FitStatus> status);
 
+/// Fits and scores series [first, first + count) of a block into rows i - out_first of `outputs`; status[i - first]
+/// is series i's status. A few series at a time keep their outputs in cache until they are evaluated.
+void detect_series(const Detector& detector, DetectorWorkspace& workspace, const SeriesBlock& block, std::int64_t first,
+                   std::int64_t count, ScoredWindow window, BlockOutputs& outputs, std::int64_t out_first, std::span<FitStatus> status);
+
+/// Whether detect_series on a few series at a time does no more work than on the whole block (false for
+/// the week-major independent fits of the weekly schedule, whose per-window work is shared by the block).
+bool fits_series_by_series(const Detector& detector, ScoredWindow window);
+
 /// What the evaluation needs of series i of a block and its detector output.
 SeriesEvaluationInput evaluation_input(const SeriesBlock& block, std::int64_t i, bool has_labels, const DetectionOutput& out,
                                        std::int64_t first_scored);

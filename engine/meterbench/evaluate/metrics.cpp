@@ -148,12 +148,11 @@ std::int64_t to_e9(double x) { return round_to_int(x * 1e9); }
 std::int64_t to_cents(double usd) { return round_to_int(usd * 100.0); }
 
 std::size_t score_bin(double s) {
-  if (!(s > 0.0)) return 0;
-  if (s > static_cast<double>(kScoreHistogramMax)) return kScoreBins + 1;
-  // ceil(s x 64), exact (scaling by a power of two); integer rounding avoids a libm call on baseline x86-64.
-  const double x = s * kScoreBinsPerUnit;
-  const auto i = static_cast<std::size_t>(x);
-  return static_cast<double>(i) < x ? i + 1 : i;
+  // ceil(s x 64), exact (scaling by a power of two), branch-free: NaN and s <= 0 give x = 0 (bin 0), and
+  // s > 64 is clamped to x = 4096.5 (bin kScoreBins + 1). Integer rounding avoids a libm call on baseline x86-64.
+  const double x = std::min(s > 0.0 ? s * kScoreBinsPerUnit : 0.0, static_cast<double>(kScoreBins) + 0.5);
+  const auto i = static_cast<std::int64_t>(x);  // signed: one instruction each way (unsigned ones are branches)
+  return static_cast<std::size_t>(i + (static_cast<double>(i) < x ? 1 : 0));
 }
 
 // |observed - expected| in double; 0 when the expected value is missing.
@@ -375,11 +374,10 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   auto close_group = [&](std::int64_t start, std::int64_t lo, std::int64_t hi) {
     const auto from_i = static_cast<std::size_t>(start - b), to_i = static_cast<std::size_t>(last_obs + 1 - b);
     const bool kept = !((s.deviation_prefix[to_i] - s.deviation_prefix[from_i]) * price < filter);  // NaN price: kept
-    if (kept) {
-      ++kept_starts[lo];
-      --kept_starts[hi];
-    }
-    if (s.prefix_event[to_i] == s.prefix_event[from_i] && s.prefix_ignored[to_i] == s.prefix_ignored[from_i]) return;
+    // Arithmetic rather than a branch: whether a noise alert passes the filter is a coin toss to a predictor.
+    kept_starts[lo] += kept ? 1 : 0;
+    kept_starts[hi] -= kept ? 1 : 0;
+    if (((s.prefix_event[to_i] - s.prefix_event[from_i]) | (s.prefix_ignored[to_i] - s.prefix_ignored[from_i])) == 0) return;
     const AlertClass cls = classify(start, last_obs);
     std::int64_t* d = cls == AlertClass::true_alert ? true_diff : dont_care_diff;
     ++d[lo];
@@ -405,14 +403,19 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   };
   // Closes the alerts of thresholds [from, grid_open). Open alerts form a stack of threshold groups, each group
   // opened at one step; higher groups opened later.
+  // The stack is a raw array of G + 1 groups (each holds at least one threshold), so that opening is branch-free.
+  s.groups.resize(thresholds_.size() + 1);
+  Group* const groups = s.groups.data();
+  std::size_t open_groups = 0;
   auto close_grid_from = [&](std::int64_t from) {
-    while (!s.groups.empty() && s.groups.back().lo >= from) {
-      close_group(s.groups.back().start, s.groups.back().lo, s.groups.back().hi);
-      s.groups.pop_back();
+    while (open_groups > 0 && groups[open_groups - 1].lo >= from) {
+      const Group& top = groups[--open_groups];
+      close_group(top.start, top.lo, top.hi);
     }
-    if (!s.groups.empty() && s.groups.back().hi > from) {
-      close_group(s.groups.back().start, from, s.groups.back().hi);
-      s.groups.back().hi = from;
+    if (open_groups > 0 && groups[open_groups - 1].hi > from) {
+      Group& top = groups[open_groups - 1];
+      close_group(top.start, from, top.hi);
+      top.hi = from;
     }
     grid_open = std::min(grid_open, from);
   };
@@ -443,7 +446,6 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   prefix_ignored[0] = 0;
   prefix_observed[0] = 0;
   deviation_prefix[0] = 0.0;
-  s.groups.clear();
   for (std::int64_t t = b; t < e; ++t) {
     const auto i = static_cast<std::size_t>(t - b);
     const auto ti = static_cast<std::size_t>(t);
@@ -455,8 +457,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
     n_event += cov_event > 0 ? 1 : 0;
     n_ignored += (cov_pre | cov_ext) > 0 ? 1 : 0;
     prefix_event[i + 1] = n_event;
-    prefix_ignored[i + 1] = n_ignored;
-    alert_of_step[i] = -1;
+    prefix_ignored[i + 1] = n_ignored;  // alert_of_step is written (and read) at flagged steps only
     const float v = values[ti];
     if (std::isnan(v)) {
       prefix_observed[i + 1] = n_observed;
@@ -479,27 +480,30 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
     const std::int64_t rank = table_rank >= 0 ? table_rank : rank_of(sc);
 
     if (labels != nullptr) {
-      const bool positive = is_anomaly(labels[ti]);
-      if (!positive && cov_ext > 0) {
-        ++dont_care;
-      } else {
-        positives += positive ? 1 : 0;
-        negatives += positive ? 0 : 1;
-        tp += positive && flagged ? 1 : 0;
-        fp += !positive && flagged ? 1 : 0;
-        ++(positive ? hist_pos : hist_neg)[bin];
-        ++(positive ? tp_by_rank : fp_by_rank)[rank];
-      }
+      // Branch-free: an unlabelled step in a do-not-care tail counts in neither class.
+      const std::int64_t positive = is_anomaly(labels[ti]) ? 1 : 0;
+      const std::int64_t ignored = positive == 0 && cov_ext > 0 ? 1 : 0;
+      const std::int64_t negative = 1 - positive - ignored;
+      const std::int64_t flag = flagged ? 1 : 0;
+      dont_care += ignored;
+      positives += positive;
+      negatives += negative;
+      tp += positive & flag;
+      fp += negative & flag;
+      (positive != 0 ? hist_pos : hist_neg)[bin] += 1 - ignored;
+      (positive != 0 ? tp_by_rank : fp_by_rank)[rank] += 1 - ignored;
     }
 
     // Curve grid: thresholds >= rank see an observed unflagged step (their alerts close); thresholds below
-    // rank are flagged (the new ones open a group starting here).
+    // rank are flagged (the new ones open a group starting here, pushed without a branch).
     if (rank < grid_open) {
       close_grid_from(rank);
-    } else if (rank > grid_open) {
-      s.groups.push_back(Group{t, grid_open, rank});
-      ++starts[grid_open];
-      --starts[rank];
+    } else {
+      const std::int64_t opens = rank > grid_open ? 1 : 0;
+      groups[open_groups] = Group{t, grid_open, rank};
+      open_groups += static_cast<std::size_t>(opens);
+      starts[grid_open] += opens;
+      starts[rank] -= opens;
       grid_open = rank;
     }
 
