@@ -371,7 +371,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   // Closes the alerts of thresholds [lo, hi), which all span [start, last_obs] (same steps, same impact, same
   // class): O(1) whatever the number of thresholds. Most alerts touch no event and no do-not-care region: for
   // them only the impact filter is decided.
-  auto close_group = [&](std::int64_t start, std::int64_t lo, std::int64_t hi) {
+  auto close_group = [&](std::int64_t start, std::int64_t lo, std::int64_t hi) __attribute__((always_inline)) {
     const auto from_i = static_cast<std::size_t>(start - b), to_i = static_cast<std::size_t>(last_obs + 1 - b);
     const bool kept = !((s.deviation_prefix[to_i] - s.deviation_prefix[from_i]) * price < filter);  // NaN price: kept
     // Arithmetic rather than a branch: whether a noise alert passes the filter is a coin toss to a predictor.
@@ -407,7 +407,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   s.groups.resize(thresholds_.size() + 1);
   Group* const groups = s.groups.data();
   std::size_t open_groups = 0;
-  auto close_grid_from = [&](std::int64_t from) {
+  auto close_grid_from = [&](std::int64_t from) __attribute__((always_inline)) {
     while (open_groups > 0 && groups[open_groups - 1].lo >= from) {
       const Group& top = groups[--open_groups];
       close_group(top.start, top.lo, top.hi);

@@ -387,22 +387,21 @@ void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, Gam
   finish_gram(design, 1.0 / static_cast<double>(n), ws);
 }
 
-// Completes ws.gram_ from its lower triangle: scales by 1/n (window rows), adds the penalties, replaces inactive
-// columns by unit rows, and factorises.
+// Completes the lower triangle of ws.gram_ (its upper triangle is not used): scales by 1/n (window rows), adds the
+// penalties, replaces inactive columns by unit rows, and factorises.
 void GamDetector::finish_gram(const GamDesign& design, double inv_rows, GamWorkspace& ws) const {
   const int p = design.cols();
-  ws.gram_.triangularView<Eigen::StrictlyUpper>() = ws.gram_.transpose();
-  ws.gram_ *= inv_rows;
+  for (int j = 0; j < p; ++j) ws.gram_.col(j).tail(p - j) *= inv_rows;
   ws.gram_.diagonal() += design.penalty();
   ws.gram_.diagonal().array() += kGamDiagonalJitter;
   for (int j = 0; j < p; ++j) {
     if (ws.active_[j]) continue;
-    ws.gram_.row(j).setZero();
-    ws.gram_.col(j).setZero();
+    ws.gram_.row(j).head(j).setZero();
+    ws.gram_.col(j).tail(p - j).setZero();
     ws.gram_(j, j) = 1.0;
   }
   // Unblocked: for p of a few dozen, Eigen's blocked LLT spends most of its time setting up tiny products.
-  ws.lower_ = ws.gram_;
+  ws.lower_.triangularView<Eigen::Lower>() = ws.gram_;
   const Eigen::Index failed_at = Eigen::internal::llt_inplace<double, Eigen::Lower>::unblocked(ws.lower_);  // -1: success
   METERBENCH_CHECK(failed_at < 0);
 }
@@ -423,7 +422,8 @@ void GamDetector::solve(const GamDesign& design, bool shared, bool same_gram, Ga
   }
   ws.delta_ = ws.beta_next_ - ws.beta_;
   if (same_gram) ws.tmp_ = ws.rhs_ - ws.rhs_prev_;
-  else ws.tmp_.noalias() = (shared ? design.full_gram() : ws.gram_) * ws.delta_;
+  else if (shared) ws.tmp_.noalias() = design.full_gram() * ws.delta_;
+  else ws.tmp_.noalias() = ws.gram_.selfadjointView<Eigen::Lower>() * ws.delta_;
   ws.rhs_prev_ = ws.rhs_;
 }
 
