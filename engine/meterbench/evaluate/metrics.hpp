@@ -23,9 +23,10 @@
 //   metric; an event caught only by dropped alerts is missed there. Unknown impact (NaN price): kept.
 // - Money is accumulated in integer cents (llround(usd x 100)), range-based contributions in 1e-9 units.
 // - Undefined ratios (0/0) are std::nullopt in the report, null in JSON and an empty cell in CSV.
-// - Cost (bench/evaluate_bench.cpp, 730 daily steps): about 19 us CPU per series with the threshold sweep, 9 us
-//   without (sweep_thresholds = false), on a shared machine; most of the sweep's cost is branch mispredictions
-//   where noise scores cross the low thresholds of the grid (0.5 .. 2).
+// - Cost (bench/evaluate_bench.cpp, 730 daily steps): about 17-19 us CPU per series with the threshold sweep,
+//   9 us without (sweep_thresholds = false), on a shared machine. The sweep's cost is the stack of open
+//   threshold groups: noise scores cross the low thresholds of the grid (0.5 .. 2) at most steps, so about
+//   every other step opens or closes a group (a data-dependent branch; the rest of the step is branch-free).
 #include <array>
 #include <cstdint>
 #include <iosfwd>

@@ -23,7 +23,9 @@
 //    the shared Gram matrix and factorisation of the fully observed window are kept and the missing rows
 //    are imputed by the current fit along the iterations (EM; its fixed point is the fit without them);
 //  - otherwise the Gram matrix of the observed rows is formed (the shared X'X downdated by the missing rows,
-//    or re-accumulated from the observed rows when most are missing) and factorised once for the series.
+//    or re-accumulated from the observed rows when most are missing) and factorised once for the series. The
+//    retrospective design keeps running sums of X'X over its rows (10 MiB for 730 days x 57 columns), so a
+//    missing run of any length costs one packed p x p difference (GamDesign::prefix_cross_product).
 // Products X beta run in single precision through the calendar structure (GamDesign::predict); X'y, Gram
 // matrices and solves run in double.
 //
