@@ -293,6 +293,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   s.prefix_observed.resize(w + 1);
   s.deviation_prefix.resize(w + 1);
   s.alert_of_step.resize(w);
+  s.rank_of_step.resize(w);
   s.alerts.clear();
   s.event_start.clear();
   s.event_last_eligible.clear();
@@ -433,6 +434,7 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   std::int32_t* prefix_observed = s.prefix_observed.data();
   double* deviation_prefix = s.deviation_prefix.data();
   std::int32_t* alert_of_step = s.alert_of_step.data();
+  std::int32_t* rank_of_step = s.rank_of_step.data();
   std::int64_t* hist_pos = c.score_histogram_labelled.data();
   std::int64_t* hist_neg = c.score_histogram_unlabelled.data();
   std::int64_t* tp_by_rank = c.curve_tp_by_rank.data();
@@ -462,10 +464,8 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
     if (std::isnan(v)) {
       prefix_observed[i + 1] = n_observed;
       deviation_prefix[i + 1] = dev_sum;
-      if (++missing_run > gap) {
-        direct_open = false;
-        if (grid_open > 0) close_grid_from(0);
-      }
+      rank_of_step[i] = -1;
+      if (++missing_run > gap) direct_open = false;
       continue;
     }
     prefix_observed[i + 1] = ++n_observed;
@@ -477,7 +477,8 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
     const bool flagged = sc > z;  // false for NaN
     const std::size_t bin = score_bin(sc);
     const std::int32_t table_rank = rank_by_bin[bin];
-    const std::int64_t rank = table_rank >= 0 ? table_rank : rank_of(sc);
+    const std::int32_t rank = table_rank >= 0 ? table_rank : static_cast<std::int32_t>(rank_of(sc));
+    rank_of_step[i] = rank;
 
     if (labels != nullptr) {
       // Branch-free: an unlabelled step in a do-not-care tail counts in neither class.
@@ -492,19 +493,6 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
       fp += negative & flag;
       (positive != 0 ? hist_pos : hist_neg)[bin] += 1 - ignored;
       (positive != 0 ? tp_by_rank : fp_by_rank)[rank] += 1 - ignored;
-    }
-
-    // Curve grid: thresholds >= rank see an observed unflagged step (their alerts close); thresholds below
-    // rank are flagged (the new ones open a group starting here, pushed without a branch).
-    if (rank < grid_open) {
-      close_grid_from(rank);
-    } else {
-      const std::int64_t opens = rank > grid_open ? 1 : 0;
-      groups[open_groups] = Group{t, grid_open, rank};
-      open_groups += static_cast<std::size_t>(opens);
-      starts[grid_open] += opens;
-      starts[rank] -= opens;
-      grid_open = rank;
     }
 
     // Alerts at z.
@@ -523,6 +511,33 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
       alert_of_step[i] = static_cast<std::int32_t>(s.alerts.size() - 1);
     } else {
       direct_open = false;
+    }
+    last_obs = t;
+  }
+
+  // Curve grid, a second pass over the ranks: its stack of groups takes a data-dependent branch at about every
+  // other step, and a mispredicted branch here discards only this lean loop's work, not the per-step counting
+  // above (about a third faster than one fused loop). Thresholds >= rank see an observed unflagged step (their
+  // alerts close); thresholds below rank are flagged (the new ones open a group starting here, pushed without
+  // a branch). More than merge_gap_steps missing steps in a row close every alert.
+  last_obs = -1;
+  missing_run = 0;
+  for (std::int64_t t = b; t < e; ++t) {
+    const std::int32_t rank = rank_of_step[t - b];
+    if (rank < 0) {
+      if (++missing_run > gap && grid_open > 0) close_grid_from(0);
+      continue;
+    }
+    missing_run = 0;
+    if (rank < grid_open) {
+      close_grid_from(rank);
+    } else {
+      const std::int64_t opens = rank > grid_open ? 1 : 0;
+      groups[open_groups] = Group{t, grid_open, rank};
+      open_groups += static_cast<std::size_t>(opens);
+      starts[grid_open] += opens;
+      starts[rank] -= opens;
+      grid_open = rank;
     }
     last_obs = t;
   }

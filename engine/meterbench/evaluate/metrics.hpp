@@ -284,6 +284,7 @@ class EvaluationAccumulator {
     std::vector<std::int32_t> prefix_observed;                // count of observed steps before each step
     std::vector<double> deviation_prefix;                     // sum of |observed - expected| before each step
     std::vector<std::int32_t> alert_of_step;                  // direct alert index of a flagged step, else -1
+    std::vector<std::int32_t> rank_of_step;                   // curve rank of an observed step, -1 if missing
     std::vector<DirectAlert> alerts;
     std::vector<Group> groups;
     std::vector<std::int64_t> alert_diff;  // 6 rows of G + 1: per-series curve alert differences
