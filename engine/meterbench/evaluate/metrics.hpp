@@ -23,10 +23,12 @@
 //   metric; an event caught only by dropped alerts is missed there. Unknown impact (NaN price): kept.
 // - Money is accumulated in integer cents (llround(usd x 100)), range-based contributions in 1e-9 units.
 // - Undefined ratios (0/0) are std::nullopt in the report, null in JSON and an empty cell in CSV.
-// - Cost (bench/evaluate_bench.cpp, 730 daily steps): about 17-19 us CPU per series with the threshold sweep,
+// - Cost (bench/evaluate_bench.cpp, 730 daily steps): about 15-17 us CPU per series with the threshold sweep,
 //   9 us without (sweep_thresholds = false), on a shared machine. The sweep's cost is the stack of open
 //   threshold groups: noise scores cross the low thresholds of the grid (0.5 .. 2) at most steps, so about
-//   every other step opens or closes a group (a data-dependent branch; the rest of the step is branch-free).
+//   every other step opens or closes a group (a data-dependent branch). It runs as a second pass over the
+//   per-step ranks, so that its mispredictions do not discard the branch-free per-step counting (17-19 us in
+//   one fused loop; results/README.md, "Speed of the 1M retrospective backtest").
 #include <array>
 #include <cstdint>
 #include <iosfwd>
