@@ -13,7 +13,7 @@ namespace {
 using testing::run_cli;
 using testing::ScratchDir;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using testing::contains;
 
 class CliBacktest : public ::testing::Test {
  protected:

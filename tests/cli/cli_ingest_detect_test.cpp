@@ -15,7 +15,7 @@ namespace {
 using testing::run_cli;
 using testing::ScratchDir;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using testing::contains;
 
 // Three customers' daily usage over 150 days from 2024-01-01: a weekly pattern, deterministic small noise,
 // and two planted anomalies: acme/storage +400 units on 2024-04-20 (day 110) at 0.5 USD per unit, and

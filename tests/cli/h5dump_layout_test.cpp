@@ -10,7 +10,7 @@ namespace {
 
 using testing::ScratchDir;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using testing::contains;
 
 TEST(H5dumpLayout, ForeignToolReadsTheDocumentedLayout) {
   ASSERT_EQ(testing::run_command("command -v h5dump").exit_code, 0) << "h5dump (Debian package hdf5-tools) is required";

@@ -16,13 +16,14 @@
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_design.hpp"
 #include "meterbench/model/gam_detector.hpp"
+#include "model/gam_test_support.hpp"
 
 namespace meterbench {
 namespace {
 
-const std::int64_t kStart = parse_utc_timestamp("2021-01-04");  // a Monday
+using testing::kStart;
+using testing::settings;
 
-std::vector<std::string> settings(std::initializer_list<const char*> items) { return {items.begin(), items.end()}; }
 
 std::string expect_invalid(const std::vector<std::string>& s) {
   try {

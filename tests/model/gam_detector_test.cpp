@@ -13,13 +13,15 @@
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_design.hpp"
 #include "meterbench/model/gam_detector.hpp"
+#include "model/gam_test_support.hpp"
 
 namespace meterbench {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-const std::int64_t kStart = parse_utc_timestamp("2021-01-04");
-const TimeGrid kDaily730{kStart, kSecondsPerDay, 730};
+using testing::kDaily730;
+using testing::kStart;
+using testing::settings;
 
 struct Outputs {
   explicit Outputs(std::int64_t n)
@@ -48,7 +50,6 @@ Run run(const Detector& det, const std::vector<float>& y) {
   return run(det, y, DetectionWindow::retrospective(static_cast<std::int64_t>(y.size())));
 }
 
-std::vector<std::string> settings(std::initializer_list<const char*> items) { return {items.begin(), items.end()}; }
 
 // A smooth usage-like signal: level, trend with one slope change, weekly and yearly cycles.
 double signal(const TimeGrid& grid, std::int64_t i, double level, double phase) {

@@ -14,21 +14,19 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_detector.hpp"
+#include "model/baseline_test_support.hpp"
+#include "model/gam_test_support.hpp"
 
 namespace meterbench {
 namespace {
 
 constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 constexpr float kSentinel = -12345.0f;
-const TimeGrid kDaily730{parse_utc_timestamp("2021-01-04"), kSecondsPerDay, 730};
+using testing::kDaily730;
 constexpr std::int64_t kWeeks = 52;
 constexpr std::int64_t kFirst = 730 - kWeeks * 7;  // 366
 
-struct Outputs {
-  explicit Outputs(std::size_t n) : expected(n, kSentinel), lower(n, kSentinel), upper(n, kSentinel), score(n, kSentinel) {}
-  DetectionOutput view() { return {expected, lower, upper, score}; }
-  std::vector<float> expected, lower, upper, score;
-};
+using testing::OutputBuffers;  // filled with kSentinel
 
 // Level + trend (one slope change) + weekly + yearly + noise, 1% outliers of 6-12 sigma, `missing` scattered
 // missing steps and, when `gap`, a 30-day gap.
@@ -56,7 +54,7 @@ std::vector<float> make_series(std::uint64_t seed, double missing, bool gap) {
 
 struct Pair {
   FitStatus rolling, independent;
-  Outputs a{730}, b{730};
+  OutputBuffers a{730}, b{730};
 };
 
 // Rolling (the override) and independent (the base class's default: one forward detect() per week).
@@ -207,7 +205,7 @@ TEST(GamRolling, WritesOnlyTheScoredWeeks) {
   auto y = make_series(11, 0.02, true);
   y[700] = kNaNf;
   for (const std::int64_t first : {kFirst, std::int64_t{400}, std::int64_t{725}}) {
-    Outputs o(730);
+    OutputBuffers o(730);
     EXPECT_EQ(det->detect_rolling({y, 0}, first, 7, *ws, o.view()), FitStatus::ok);
     for (std::size_t i = 0; i < 730; ++i) {
       const bool scored = static_cast<std::int64_t>(i) >= first;
@@ -226,10 +224,10 @@ TEST(GamRolling, WorkspaceReuseIsBitIdentical) {
     const auto det = make_gam_detector(std::vector<std::string>{setting}, kDaily730);
     const auto a = make_series(21, 0.02, true), b = make_series(22, 0.05, false);
     auto fresh = det->make_workspace();
-    Outputs first(730);
+    OutputBuffers first(730);
     (void)det->detect_rolling({a, 0}, kFirst, 7, *fresh, first.view());
     auto ws = det->make_workspace();
-    Outputs o1(730), o2(730), o3(730), scratch(730);
+    OutputBuffers o1(730), o2(730), o3(730), scratch(730);
     (void)det->detect_rolling({a, 0}, kFirst, 7, *ws, o1.view());
     (void)det->detect_rolling({b, 1}, kFirst, 7, *ws, o2.view());
     (void)det->detect({b, 1}, DetectionWindow::forward(500, 507), *ws, scratch.view());

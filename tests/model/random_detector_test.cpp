@@ -19,7 +19,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> make(const TimeGrid& grid, std::vector<std::string> settings = {}) {
+std::unique_ptr<Detector> random_detector(const TimeGrid& grid, std::vector<std::string> settings = {}) {
   return make_detector("random", settings, grid);
 }
 
@@ -27,7 +27,7 @@ std::unique_ptr<Detector> make(const TimeGrid& grid, std::vector<std::string> se
 // flag_rate (0.01: 10,000 +/- 497), and the share above 2z within 5 sd of flag_rate^2 (the exponential tail).
 TEST(RandomDetector, EmpiricalFlagRateMatches) {
   const TimeGrid grid = testing::daily_grid(1000);
-  const auto detector = make(grid, {"seed=7", "flag_rate=0.01"});
+  const auto detector = random_detector(grid, {"seed=7", "flag_rate=0.01"});
   const auto ws = detector->make_workspace();
   const auto y = testing::weekly_series(grid, 10.0, 1.0, 1);
   OutputBuffers out(grid.steps);
@@ -49,7 +49,7 @@ TEST(RandomDetector, EmpiricalFlagRateMatches) {
 TEST(RandomDetector, ScoreAboveZExactlyWhenUniformBelowRate) {
   const TimeGrid grid = testing::daily_grid(5000);
   for (const double z : {3.0, 2.576}) {
-    const auto detector = make(grid, {"seed=3", "flag_rate=0.2", "z=" + std::to_string(z)});
+    const auto detector = random_detector(grid, {"seed=3", "flag_rate=0.2", "z=" + std::to_string(z)});
     const auto ws = detector->make_workspace();
     const auto y = testing::weekly_series(grid, 10.0, 1.0, 2);
     OutputBuffers out(grid.steps);
@@ -63,7 +63,7 @@ TEST(RandomDetector, ScoreAboveZExactlyWhenUniformBelowRate) {
 // thread count; another series index or seed gives other scores.
 TEST(RandomDetector, ReproducibleForAnyWindowWorkspaceAndThreads) {
   const TimeGrid grid = testing::daily_grid(400);
-  const auto detector = make(grid, {"seed=11"});
+  const auto detector = random_detector(grid, {"seed=11"});
   const auto y = testing::weekly_series(grid, 10.0, 1.0, 3);
   const auto ws = detector->make_workspace();
   OutputBuffers retro(grid.steps), forward(grid.steps), other(grid.steps);
@@ -74,7 +74,7 @@ TEST(RandomDetector, ReproducibleForAnyWindowWorkspaceAndThreads) {
   int same = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t) same += retro.score[t] == other.score[t] ? 1 : 0;
   EXPECT_LT(same, 10);
-  const auto reseeded = make(grid, {"seed=12"});
+  const auto reseeded = random_detector(grid, {"seed=12"});
   ASSERT_EQ(testing::run(*reseeded, *ws, y, DetectionWindow::retrospective(grid.steps), other, 5), FitStatus::ok);
   same = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t) same += retro.score[t] == other.score[t] ? 1 : 0;
@@ -100,7 +100,7 @@ TEST(RandomDetector, ExtremeFlagRates) {
   const TimeGrid grid = testing::daily_grid(300);
   const auto y = testing::weekly_series(grid, 10.0, 1.0, 6);
   for (const auto& [rate, all] : {std::pair{"flag_rate=1", true}, std::pair{"flag_rate=1e-9", false}}) {
-    const auto detector = make(grid, {rate, "seed=9007199254740991"});
+    const auto detector = random_detector(grid, {rate, "seed=9007199254740991"});
     const auto ws = detector->make_workspace();
     OutputBuffers out(grid.steps);
     ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -113,7 +113,7 @@ TEST(RandomDetector, GapsAndTrivialBand) {
   const TimeGrid grid = testing::daily_grid(200);
   auto y = testing::weekly_series(grid, 10.0, 1.0, 4);
   for (std::int64_t t = 0; t < grid.steps; t += 4) y[t] = kNaN;
-  const auto detector = make(grid);
+  const auto detector = random_detector(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -129,7 +129,7 @@ TEST(RandomDetector, GapsAndTrivialBand) {
 // with a band of width 0; one observed value is enough (no too_short).
 TEST(RandomDetector, StatusPaths) {
   const TimeGrid grid = testing::daily_grid(50);
-  const auto detector = make(grid);
+  const auto detector = random_detector(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   std::vector<float> y(grid.steps, kNaN);
@@ -153,7 +153,7 @@ TEST(RandomDetector, WorkspaceReuseIsInvisible) {
   const TimeGrid grid = testing::daily_grid(300);
   const auto a = testing::weekly_series(grid, 10.0, 1.0, 8);
   const auto b = testing::weekly_series(grid, 1000.0, 10.0, 9);
-  const auto detector = make(grid);
+  const auto detector = random_detector(grid);
   const auto ws = detector->make_workspace();
   const auto window = DetectionWindow::retrospective(grid.steps);
   OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);

@@ -18,7 +18,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> make(const TimeGrid& grid, std::vector<std::string> settings = {}) {
+std::unique_ptr<Detector> seasonal_mad(const TimeGrid& grid, std::vector<std::string> settings = {}) {
   return make_detector("seasonal-mad", settings, grid);
 }
 
@@ -29,7 +29,7 @@ TEST(SeasonalMad, FlagsPlantedSpikeAndFewOthers) {
   const TimeGrid grid = testing::daily_grid(730);
   auto y = testing::weekly_series(grid, 100.0, 3.0, 11);
   y[400] += 60.0F;
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -50,7 +50,7 @@ TEST(SeasonalMad, SpikeDoesNotMoveLaterReferences) {
   const auto clean = testing::weekly_series(grid, 100.0, 0.0, 1);
   auto y = clean;
   y[200] += 500.0F;
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -61,7 +61,7 @@ TEST(SeasonalMad, SpikeDoesNotMoveLaterReferences) {
 TEST(SeasonalMad, StepIsNotInItsOwnReference) {
   const TimeGrid grid = testing::daily_grid(120);
   auto y = testing::weekly_series(grid, 50.0, 2.0, 3);
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   const auto window = DetectionWindow::retrospective(grid.steps);
   OutputBuffers before(grid.steps);
@@ -82,7 +82,7 @@ TEST(SeasonalMad, StepIsNotInItsOwnReference) {
 TEST(SeasonalMad, PerfectlyRegularSeriesHasFiniteScores) {
   const TimeGrid grid = testing::daily_grid(140);
   auto y = testing::weekly_series(grid, 100.0, 0.0, 0);
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -100,7 +100,7 @@ TEST(SeasonalMad, PerfectlyRegularSeriesHasFiniteScores) {
 // band of width 0, score 0 at the value, +inf for another value in the scored week.
 TEST(SeasonalMad, StatusPaths) {
   const TimeGrid grid = testing::daily_grid(100);
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   const auto retro = DetectionWindow::retrospective(grid.steps);
   OutputBuffers out(grid.steps);
@@ -133,7 +133,7 @@ TEST(SeasonalMad, GapsGiveNaNScoreOnlyAtGaps) {
   for (auto& v : y)
     if (rng.uniform() < 0.2) v = kNaN;
   for (std::int64_t t = 150; t < 240; ++t) y[t] = kNaN;  // a 90-day outage
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -151,7 +151,7 @@ TEST(SeasonalMad, GapsGiveNaNScoreOnlyAtGaps) {
 TEST(SeasonalMad, ForwardWindowUsesOnlyHistory) {
   const TimeGrid grid = testing::daily_grid(200);
   auto y = testing::weekly_series(grid, 100.0, 3.0, 13);
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   const auto window = DetectionWindow::forward(140, 147);
   OutputBuffers a(grid.steps);
@@ -175,7 +175,7 @@ TEST(SeasonalMad, WorkspaceReuseIsInvisible) {
   auto a = testing::weekly_series(grid, 100.0, 5.0, 21);
   auto b = testing::weekly_series(grid, 3.0, 1.0, 22);
   for (std::int64_t t = 0; t < grid.steps; t += 17) b[t] = kNaN;
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   const auto window = DetectionWindow::retrospective(grid.steps);
   OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
@@ -190,7 +190,7 @@ TEST(SeasonalMad, HourlyGridUsesHourOfWeek) {
   const TimeGrid grid = testing::hourly_grid(90);
   auto y = testing::weekly_series(grid, 100.0, 2.0, 31);
   y[1500] += 80.0F;
-  const auto detector = make(grid);
+  const auto detector = seasonal_mad(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -246,7 +246,7 @@ TEST(SeasonalMad, MatchesNaiveReferenceRule) {
     const std::int64_t gap = c.grid.steps / 5;  // a long outage: 80 days, or 12 days hourly
     for (std::int64_t t = c.grid.steps / 3; t < c.grid.steps / 3 + gap; ++t) y[t] = kNaN;
     // z and floor pinned to the values the reference below uses (the shipped defaults are 4.75 and 0.3).
-    const auto detector = make(c.grid, {"weeks=" + std::to_string(c.weeks), "min_history=" + std::to_string(c.min_history),
+    const auto detector = seasonal_mad(c.grid, {"weeks=" + std::to_string(c.weeks), "min_history=" + std::to_string(c.min_history),
                                         "z=3", "scale_floor=0.01"});
     const auto ws = detector->make_workspace();
     OutputBuffers out(c.grid.steps);
@@ -284,7 +284,7 @@ TEST(SeasonalMad, MatchesNaiveReferenceRule) {
 TEST(SeasonalMad, RejectsMinHistoryAboveWeeks) {
   const TimeGrid grid = testing::daily_grid(100);
   try {
-    (void)make(grid, {"weeks=3", "min_history=5"});
+    (void)seasonal_mad(grid, {"weeks=3", "min_history=5"});
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "seasonal-mad: parameter 'min_history' (5) must not exceed 'weeks' (3)");

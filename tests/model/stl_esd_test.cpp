@@ -18,7 +18,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> make(const TimeGrid& grid, std::vector<std::string> settings = {}) {
+std::unique_ptr<Detector> stl_esd(const TimeGrid& grid, std::vector<std::string> settings = {}) {
   return make_detector("stl-esd", settings, grid);
 }
 
@@ -97,7 +97,7 @@ TEST(Stl, RecoversSeasonalComponentUnderLinearTrend) {
 TEST(StlEsd, NoiseFreePeriodicSeriesIsExpectedExactly) {
   const TimeGrid grid = testing::daily_grid(364);
   const auto y = testing::weekly_series(grid, 100.0, 0.0, 0);
-  const auto detector = make(grid);
+  const auto detector = stl_esd(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -113,7 +113,7 @@ TEST(StlEsd, FlagsPlantedSpikeAndFewOthers) {
   auto y = testing::weekly_series(grid, 100.0, 3.0, 41);
   y[400] += 40.0F;
   y[401] -= 35.0F;
-  const auto detector = make(grid);
+  const auto detector = stl_esd(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -131,7 +131,7 @@ TEST(StlEsd, ScoreEncodesTheEsdDecision) {
   const TimeGrid grid = testing::daily_grid(365);
   auto y = testing::weekly_series(grid, 100.0, 3.0, 43);
   y[200] += 50.0F;
-  const auto detector = make(grid, {"max_anoms=0"});
+  const auto detector = stl_esd(grid, {"max_anoms=0"});
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -154,7 +154,7 @@ TEST(StlEsd, HourlySpikeIsFlaggedWithWeeklyAndDailyPeriods) {
     }
     y[1000] += 60.0F;
     const std::vector<std::string> settings = daily_only ? std::vector<std::string>{"period=24"} : std::vector<std::string>{};
-    const auto detector = make(grid, settings);
+    const auto detector = stl_esd(grid, settings);
     const auto ws = detector->make_workspace();
     OutputBuffers out(grid.steps);
     ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -175,7 +175,7 @@ TEST(StlEsd, GapsGiveNaNScoreOnlyAtGaps) {
   for (auto& v : y)
     if (rng.uniform() < 0.2) v = kNaN;
   for (std::int64_t t = 300; t < 390; ++t) y[t] = kNaN;
-  const auto detector = make(grid);
+  const auto detector = stl_esd(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -195,7 +195,7 @@ TEST(StlEsd, MissingWeekdayIsFilledForTheDecompositionOnly) {
   auto y = testing::weekly_series(grid, 100.0, 3.0, 67);
   for (std::int64_t t = 6; t < grid.steps; t += 7) y[t] = kNaN;  // every Sunday
   y[100] += 40.0F;
-  const auto detector = make(grid);
+  const auto detector = stl_esd(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
@@ -223,7 +223,7 @@ TEST(StlEsd, OutliersDoNotBendTheExpectedValues) {
       outliers.push_back(t);
     }
   // 5% outliers: the ESD cap must allow that many (the shipped max_anoms is 0.02).
-  const auto detector = make(grid, {"max_anoms=0.05"});
+  const auto detector = stl_esd(grid, {"max_anoms=0.05"});
   const auto ws = detector->make_workspace();
   OutputBuffers a(grid.steps), b(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, clean, DetectionWindow::retrospective(grid.steps), a), FitStatus::ok);
@@ -238,7 +238,7 @@ TEST(StlEsd, OutliersDoNotBendTheExpectedValues) {
 // constant and all-zero -> band of width 0 at the value.
 TEST(StlEsd, StatusPaths) {
   const TimeGrid grid = testing::daily_grid(60);
-  const auto detector = make(grid);
+  const auto detector = stl_esd(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   const std::vector<float> missing(grid.steps, kNaN);
@@ -268,7 +268,7 @@ TEST(StlEsd, ForwardWindowFlagsSpikeInScoredWeek) {
   const TimeGrid grid = testing::daily_grid(400);
   auto y = testing::weekly_series(grid, 100.0, 3.0, 59);
   y[365] += 40.0F;
-  const auto detector = make(grid);
+  const auto detector = stl_esd(grid);
   const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
   ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::forward(364, 371), out), FitStatus::ok);
@@ -290,7 +290,7 @@ TEST(StlEsd, WorkspaceReuseIsInvisible) {
   a[100] += 50.0F;
   auto b = testing::weekly_series(grid, 7.0, 0.5, 62);
   for (std::int64_t t = 0; t < grid.steps; t += 3) b[t] = kNaN;
-  const auto detector = make(grid);
+  const auto detector = stl_esd(grid);
   const auto ws = detector->make_workspace();
   const auto window = DetectionWindow::retrospective(grid.steps);
   OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
@@ -307,26 +307,26 @@ TEST(StlEsd, ParametersReportResolvedDefaults) {
       if (k == key) return v;
     return std::string("(missing)");
   };
-  const auto daily = make(testing::daily_grid(100))->parameters();
+  const auto daily = stl_esd(testing::daily_grid(100))->parameters();
   EXPECT_EQ(find(daily, "period"), "7");
   EXPECT_EQ(find(daily, "trend_window"), "35");
-  const auto hourly = make(testing::hourly_grid(30))->parameters();
+  const auto hourly = stl_esd(testing::hourly_grid(30))->parameters();
   EXPECT_EQ(find(hourly, "period"), "168");
   EXPECT_EQ(find(hourly, "trend_window"), "841");
-  const auto daily_cycle = make(testing::hourly_grid(30), {"period=24"})->parameters();
+  const auto daily_cycle = stl_esd(testing::hourly_grid(30), {"period=24"})->parameters();
   EXPECT_EQ(find(daily_cycle, "trend_window"), "121");
 }
 
 TEST(StlEsd, RejectsEvenWindows) {
   const TimeGrid grid = testing::daily_grid(100);
   try {
-    (void)make(grid, {"seasonal_window=12"});
+    (void)stl_esd(grid, {"seasonal_window=12"});
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "stl-esd: parameter 'seasonal_window' has value '12' (expected an odd integer)");
   }
   try {
-    (void)make(grid, {"trend_window=4"});
+    (void)stl_esd(grid, {"trend_window=4"});
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "stl-esd: parameter 'trend_window' has value '4' (expected 0 for the default, or an odd integer >= 3)");
