@@ -20,11 +20,11 @@
 namespace meterbench {
 namespace {
 
-constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
+using testing::kNaNf;
 constexpr float kSentinel = -12345.0f;
 using testing::kDaily730;
 constexpr std::int64_t kWeeks = 52;
-constexpr std::int64_t kFirst = 730 - kWeeks * 7;  // 366
+constexpr std::int64_t kFirst = testing::kWeeklyFirst;  // 366
 
 using testing::OutputBuffers;  // filled with kSentinel
 

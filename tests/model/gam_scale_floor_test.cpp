@@ -13,24 +13,21 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_detector.hpp"
+#include "model/baseline_test_support.hpp"
+#include "model/gam_test_support.hpp"
 
 namespace meterbench {
 namespace {
 
-constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
-const TimeGrid kDaily730{parse_utc_timestamp("2021-01-04"), kSecondsPerDay, 730};
-constexpr std::int64_t kFirst = 730 - 52 * 7;  // first step the weekly schedule scores
-
-struct Outputs {
-  explicit Outputs(std::size_t n) : expected(n, kNaNf), lower(n, kNaNf), upper(n, kNaNf), score(n, kNaNf) {}
-  DetectionOutput view() { return {expected, lower, upper, score}; }
-  std::vector<float> expected, lower, upper, score;
-};
+using testing::kDaily730;
+using testing::kNaNf;
+using testing::kWeeklyFirst;
+using testing::OutputBuffers;
 
 struct Result {
   FitStatus status;
   double scale;
-  Outputs out{730};
+  OutputBuffers out{730, kNaNf};
 };
 
 Result detect(const std::vector<std::string>& settings, const std::vector<float>& y) {
@@ -46,7 +43,7 @@ Result detect_weekly(const std::vector<std::string>& settings, const std::vector
   const auto det = make_gam_detector(settings, kDaily730);
   auto ws = det->make_workspace();
   Result r;
-  r.status = det->detect_rolling({y, 0}, kFirst, 7, *ws, r.out.view());
+  r.status = det->detect_rolling({y, 0}, kWeeklyFirst, 7, *ws, r.out.view());
   r.scale = dynamic_cast<GamWorkspace&>(*ws).scale();
   return r;
 }
@@ -120,7 +117,7 @@ TEST(GamScaleFloor, IntermittentBurstsAreNotAlertsButA10xSpikeIs) {
     }
 
     const Result weekly = detect_weekly({}, y);
-    EXPECT_EQ(flagged(weekly, z, kFirst), 0) << "seed " << seed << ": weekly schedule";
+    EXPECT_EQ(flagged(weekly, z, kWeeklyFirst), 0) << "seed " << seed << ": weekly schedule";
 
     // A 10x spike on an active day late in the series (after the weekly history too), and one on a zero day.
     std::size_t on = 600, off = 650;
@@ -188,7 +185,7 @@ TEST(GamScaleFloor, BandIsClampedAtZeroOnNonNegativeSeries) {
                                                     std::vector<std::string>{"transform=log1p"}}) {
       const double zz = make_gam_detector(settings, kDaily730)->flag_threshold();
       expect_consistent(detect(settings, y), y, zz, true, 0, "retrospective");
-      expect_consistent(detect_weekly(settings, y), y, zz, true, kFirst, "weekly");
+      expect_consistent(detect_weekly(settings, y), y, zz, true, kWeeklyFirst, "weekly");
     }
     // What the clamp removes: the unclamped lower bound expected - z scale is negative on this series.
     const Result r = detect({"scale_floor=0"}, y);
