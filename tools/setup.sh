@@ -8,7 +8,7 @@ flavour=${1:-release}
 shift || true
 targets=("$@")
 
-packages=(cmake make g++ git pkg-config
+packages=(cmake make ninja-build g++ git pkg-config
           libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
           libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
           python3-matplotlib python3-h5py python3-pandas python3-numpy)  # python3-*: `meterbench report`, capacity figures
@@ -57,7 +57,13 @@ esac
 # ccache, when the machine has it, makes rebuilds across worktrees and flavours cheap (not required).
 command -v ccache >/dev/null && extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 build="$root/build/$flavour"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" "${mpi_flag[@]}" >/dev/null
+# Ninja keeps both cores busy across target boundaries (the CLI and tests compile while the engine links). A build
+# directory made earlier with another generator is reconfigured from scratch: CMake refuses to switch in place.
+if [[ -f "$build/CMakeCache.txt" ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$build/CMakeCache.txt"; then
+  echo "setup: $build was configured for another generator: reconfiguring it for Ninja"
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+fi
+cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" "${mpi_flag[@]}" >/dev/null
 if ((${#targets[@]})); then
   cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 else
