@@ -126,6 +126,11 @@ TEST_F(CliIngestDetect, ErrorsNameTheProblemAndLeaveNothingBehind) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.output, "--last must be >= 0 days, got -3")) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "alerts.csv"));
+
+  r = run_cli("detect --data " + (dir / "usage.h5").string() + " --out " + (dir / "alerts.csv").string() + " --block -5");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--block must be >= 0, got -5")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "alerts.csv"));
 }
 
 }  // namespace

@@ -494,7 +494,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
 
 DetectSummary run_detect(const DetectOptions& options) {
   if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
-  if (!(options.min_impact_usd >= 0.0)) throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", options.min_impact_usd));
+  detail::validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
   BacktestScaleOut* const scale_out = options.scale_out;
   std::optional<StagedOutput> output;
   if (scale_out == nullptr || scale_out->writer()) output.emplace(options.out, options.overwrite);
