@@ -52,7 +52,7 @@ BandsWriter::BandsWriter(const std::filesystem::path& path, const DatasetInfo& d
                             static_cast<hsize_t>(w.steps)};
   const char* names[4] = {"expected", "lower", "upper", "score"};
   for (std::size_t i = 0; i < 4; ++i)  // a cache of a few chunks: blocks need not align with chunks
-    w.bands[i] = create_chunked_dataset(w.ctx, root, names[i], H5T_IEEE_F32LE, 2, dims, max_dims, chunk, 0, 8u << 20);
+    w.bands[i] = create_chunked_dataset(w.ctx, root, names[i], H5T_IEEE_F32LE, 2, dims, w.rows == 0 ? max_dims : nullptr, chunk, 0, 8u << 20);
 }
 
 BandsWriter::~BandsWriter() {
