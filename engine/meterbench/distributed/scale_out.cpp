@@ -1,6 +1,7 @@
 #include "meterbench/distributed/scale_out.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -388,7 +389,10 @@ void BacktestScaleOut::merge_bands(const std::filesystem::path& path, const Data
     const SeriesRange& range = ranges_[static_cast<std::size_t>(r)];
     parts.push_back({completed_bands_part(r), range.first, range.count});
   }
+  const auto start = std::chrono::steady_clock::now();
   merge_bands_parts(path, parts, dataset, dataset_path, run);
+  spdlog::info("bands: {} parts merged into {} in {:.2f} s", parts.size(), path.filename().string(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 void BacktestScaleOut::remove_parts() const {
