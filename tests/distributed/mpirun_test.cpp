@@ -3,10 +3,12 @@
 // sweep.csv and best.json); `mpirun -np 2 meterbench generate` writes a byte-identical file; a rank that
 // fails makes the run fail naming the rank and its series, with no run directory and nothing left that
 // cannot be resumed; `--resume` then reuses the completed rank's verified part, but not when the dataset's
-// content changed at the same path; peak RSS is the largest of the ranks'; unsupported outputs are
-// refused clearly.
+// content changed at the same path; peak RSS is the largest of the ranks'; too large a sweep is refused by
+// every rank; `--save-bands` gives the one-process bands.h5, and a resumed run reuses a pass only with its
+// complete bands part.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -145,11 +147,49 @@ TEST_F(MpiRunTest, GenerateOnTwoRanksIsByteIdentical) {
   EXPECT_FALSE(std::filesystem::exists(dir / ".g2.h5.parts"));
 }
 
-TEST_F(MpiRunTest, SaveBandsIsRefusedAcrossRanks) {
-  const auto two = mpirun(2, "backtest --threads 1 --save-bands --data " + data() + " --out " + (dir / "two").string());
-  EXPECT_NE(two.exit_code, 0);
-  EXPECT_NE(two.output.find("--save-bands is not supported across 2 processes"), std::string::npos) << two.output;
-  EXPECT_FALSE(std::filesystem::exists(dir / "two"));
+// Every value of a float32 2-D dataset, as bit patterns (NaN equals NaN), with its dimensions first.
+std::vector<std::uint32_t> dataset_bits(const std::filesystem::path& file, const char* dataset) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return {};
+  const hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+  const hid_t space = H5Dget_space(d);
+  hsize_t dims[2] = {0, 0};
+  H5Sget_simple_extent_dims(space, dims, nullptr);
+  std::vector<float> values(dims[0] * dims[1]);
+  EXPECT_GE(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
+  H5Sclose(space), H5Dclose(d), H5Fclose(f);
+  std::vector<std::uint32_t> bits = {static_cast<std::uint32_t>(dims[0]), static_cast<std::uint32_t>(dims[1])};
+  bits.resize(2 + values.size());
+  std::memcpy(bits.data() + 2, values.data(), values.size() * sizeof(float));
+  return bits;
+}
+
+// bands.h5 of `two` holds the values and attributes of `one`'s.
+void expect_same_bands(const std::filesystem::path& one, const std::filesystem::path& two) {
+  for (const char* band : {"/expected", "/lower", "/upper", "/score"}) {
+    const std::vector<std::uint32_t> a = dataset_bits(one / "bands.h5", band);
+    ASSERT_GT(a.size(), 2u) << band;
+    EXPECT_EQ(a[0], 120u) << band;
+    EXPECT_TRUE(a == dataset_bits(two / "bands.h5", band)) << band << " differs";
+  }
+  const auto header = [](const std::filesystem::path& run) {
+    std::string h = testing::run_command("h5dump -A " + (run / "bands.h5").string()).output;
+    return h.substr(h.find('\n'));  // the first line names the file
+  };
+  EXPECT_EQ(header(one), header(two));
+}
+
+TEST_F(MpiRunTest, BandsOnTwoRanksEqualOneProcess) {
+  const std::string args = " --threads 1 --save-bands --model seasonal-mad --schedule weekly --weeks 8 --data " + data() + " --out ";
+  const auto one = testing::run_cli("backtest" + args + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  // Small blocks: a rank's blocks and the merge's pieces do not align with the file's chunks.
+  const auto two = mpirun(2, "backtest --block 7" + args + (dir / "two").string());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  expect_same_results(dir / "one", dir / "two");
+  expect_same_bands(dir / "one", dir / "two");
+  EXPECT_FALSE(std::filesystem::exists(dir / ".two.parts"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "two")) EXPECT_NE(entry.path().extension(), ".partial") << entry.path();
 }
 
 // Overwrites the last chunk of a compressed dataset in the file (its bytes no longer inflate); returns
@@ -217,6 +257,45 @@ TEST_F(MpiRunTest, FailingRankFailsTheRunAndResumeReusesTheCompletedPart) {
   EXPECT_NE(resumed.output.find("main pass reused from its verified part"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("no saved part, running it"), std::string::npos) << resumed.output;
   expect_same_results(dir / "one", dir / "two");
+}
+
+TEST_F(MpiRunTest, ResumeReusesAPassOnlyWithItsCompleteBandsPart) {
+  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
+  {
+    const ThreadLimit limit(1);
+    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
+  }
+  const std::string z = (dir / "z.h5").string();
+  const auto one = testing::run_cli("backtest --threads 1 --save-bands --data " + z + " --out " + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto [address, original] = corrupt_last_chunk(dir / "z.h5", "/labels");  // rank 1 fails
+  const std::string run = "backtest --threads 1 --save-bands --data " + z + " --out " + (dir / "two").string();
+  const auto failed = mpirun(2, run);
+  ASSERT_NE(failed.exit_code, 0) << failed.output;
+  const std::filesystem::path parts = dir / ".two.parts";
+  EXPECT_TRUE(std::filesystem::exists(parts / "main-pass.rank-0-of-2.json")) << failed.output;
+  EXPECT_TRUE(std::filesystem::exists(parts / "bands.rank-0-of-2.h5")) << "rank 0's complete bands part is kept";
+  EXPECT_FALSE(std::filesystem::exists(parts / "bands.rank-1-of-2.h5.partial")) << "the failed rank's bands cannot be resumed";
+  EXPECT_FALSE(std::filesystem::exists(parts / "bands.rank-1-of-2.h5"));
+  // Without its bands part, rank 0's saved pass is not reused: it runs again (rank 1 fails again).
+  std::filesystem::remove(parts / "bands.rank-0-of-2.h5");
+  const auto without = mpirun(2, run + " --resume");
+  EXPECT_NE(without.exit_code, 0) << without.output;
+  EXPECT_NE(without.output.find("saved part not used (no complete bands part, or it does not match its checksum)"), std::string::npos)
+      << without.output;
+  ASSERT_TRUE(std::filesystem::exists(parts / "bands.rank-0-of-2.h5")) << without.output;
+  {
+    std::FILE* out = std::fopen(z.c_str(), "r+b");
+    std::fseek(out, static_cast<long>(address), SEEK_SET);
+    std::fwrite(original.data(), 1, original.size(), out);
+    std::fclose(out);
+  }
+  const auto resumed = mpirun(2, run + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("main pass reused from its verified part"), std::string::npos) << resumed.output;
+  expect_same_results(dir / "one", dir / "two");
+  expect_same_bands(dir / "one", dir / "two");
+  EXPECT_FALSE(std::filesystem::exists(parts));
 }
 
 // Sets one value of /values (series, step) in place.

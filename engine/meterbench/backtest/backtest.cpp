@@ -280,7 +280,14 @@ PassResult run_pass(DatasetReader& reader, const Detector& detector, std::int64_
                 to_ns(result.detect_seconds), to_ns(result.evaluate_seconds), to_ns(result.write_seconds),
                 to_ns(result.detect_cpu_seconds), to_ns(result.evaluate_cpu_seconds), 0};
       if (outputs.alerts_csv != nullptr) outputs.alerts_csv->flush();
-      if (outputs.resumable && failure.empty()) outputs.scale_out->save(totals);
+      if (outputs.resumable && failure.empty()) {
+        try {
+          if (outputs.bands != nullptr) outputs.bands->finish();  // closed before save() checksums its part
+          outputs.scale_out->save(totals);
+        } catch (const std::exception& e) {
+          failure = e.what();
+        }
+      }
     }
     totals.wall_ns = to_ns(result.wall_seconds);
     outputs.scale_out->check(failure, label);
@@ -362,10 +369,6 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     throw std::invalid_argument(fmt::format("random_baseline_chunk must be >= 1, got {}", options.random_baseline_chunk));
   BacktestScaleOut* const scale_out = options.scale_out;
   const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches the run directory
-  if (scale_out != nullptr && options.save_bands && scale_out->group().size() > 1)
-    throw std::invalid_argument(fmt::format("--save-bands is not supported across {} processes yet (bands.h5 would need its per-rank "
-                                            "parts merged): run it without mpirun, or drop --save-bands",
-                                            scale_out->group().size()));
   std::optional<StagedOutput> staged;
   if (writer) staged.emplace(options.out_dir, options.overwrite);
   const std::filesystem::path temp = writer ? staged->temp_path() : std::filesystem::path();
@@ -391,7 +394,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     const nlohmann::json run_key = {model_json, to_string(options.schedule), first_scored, config.delay_tolerance_steps,
                                     config.impact_filter_usd, options.write_alerts, info.series_count, grid.steps,
                                     info.seed, fmt::format("{:016x}", std::hash<std::string>{}(info.scenario))};
-    scale_out->plan(reader, options.out_dir, run_key.dump());
+    scale_out->plan(reader, options.out_dir, run_key.dump(), options.save_bands);
   }
   // Several processes: each writes its alert rows to its part; the writer joins them after the pass.
   const std::filesystem::path alerts_path = scale_out != nullptr ? scale_out->alerts_part() : temp / "alerts.csv";
@@ -402,13 +405,17 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
     if (scale_out == nullptr) alerts_csv << "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
   }
   std::unique_ptr<BandsWriter> bands;
-  if (options.save_bands)
+  if (options.save_bands && scale_out != nullptr)  // this process's series, merged by the writer after the pass
+    bands = std::make_unique<BandsWriter>(scale_out->bands_part(), info, options.data.string(), model_json.dump(), scale_out->range().first,
+                                          scale_out->range().count);
+  else if (options.save_bands)
     bands = std::make_unique<BandsWriter>(temp / "bands.h5", info, options.data.string(), model_json.dump());
 
   const PassResult main =
       run_pass(reader, *detector, options.block_series, config, window,
                {options.write_alerts ? &alerts_csv : nullptr, bands.get(), true, nullptr, scale_out, true}, "backtest");
   if (bands) bands->finish();
+  if (bands && scale_out != nullptr && writer) scale_out->merge_bands(temp / "bands.h5", info, options.data.string(), model_json.dump());
   if (options.write_alerts) {
     alerts_csv.close();
     if (!alerts_csv) throw OutputError(fmt::format("cannot write {}", alerts_path.string()));

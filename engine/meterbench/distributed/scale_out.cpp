@@ -1,6 +1,7 @@
 #include "meterbench/distributed/scale_out.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -11,6 +12,7 @@
 
 #include "meterbench/core/random.hpp"
 #include "meterbench/distributed/generate_parts.hpp"
+#include "meterbench/io/bands_file.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/run_context.hpp"
@@ -202,9 +204,10 @@ void ScaleOut::record_processes(nlohmann::json& json) const {
   json["processes"] = {{"count", group_.size()}, {"group", group_.describe()}, {"peak_rss_bytes", rss}};
 }
 
-void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key) {
+void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key, bool bands) {
   partition(reader, out_dir, "backtest", true);
   run_key_ = std::move(run_key);
+  bands_ = bands;
   parts_dir_ = parts_directory(out_dir);
   if (writer()) {
     std::error_code ec;
@@ -216,6 +219,17 @@ void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& 
 }
 
 std::filesystem::path BacktestScaleOut::alerts_part() const { return completed_alerts_part(group_.rank()).string() + ".partial"; }
+
+std::filesystem::path BacktestScaleOut::bands_part() const {
+  std::filesystem::path part = completed_bands_part(group_.rank()).string() + ".partial";
+  std::error_code ec;
+  std::filesystem::remove(part, ec);  // never reused: a killed run's, or an unused one of a resumed pass
+  return part;
+}
+
+std::filesystem::path BacktestScaleOut::completed_bands_part(int rank) const {
+  return parts_dir_ / fmt::format("bands.rank-{}-of-{}.h5", rank, group_.size());
+}
 
 std::filesystem::path BacktestScaleOut::completed_alerts_part(int rank) const {
   return parts_dir_ / fmt::format("alerts.rank-{}-of-{}.csv", rank, group_.size());
@@ -230,12 +244,15 @@ void BacktestScaleOut::save(const PassTotals& totals) const {
   const std::filesystem::path alerts = completed_alerts_part(group_.rank());
   std::error_code ec;
   if (std::filesystem::exists(alerts_part(), ec)) std::filesystem::rename(alerts_part(), alerts);
+  const std::filesystem::path bands = completed_bands_part(group_.rank()), bands_partial = bands.string() + ".partial";
+  if (bands_ && std::filesystem::exists(bands_partial, ec)) std::filesystem::rename(bands_partial, bands);
   nlohmann::json body = {{"dataset", fmt::format("{:016x}", fingerprint_)},
                          {"key", run_key_},
                          {"range", {range_.first, range_.count}},
                          {"integers", totals_to_integers(totals)},
                          {"value_hashes", totals.value_hashes},
-                         {"alerts_part", hash_file(alerts)}};
+                         {"alerts_part", hash_file(alerts)},
+                         {"bands_part", bands_ ? hash_file(bands) : std::string("none")}};
   const std::string text = body.dump();
   const nlohmann::json state = {{"body", text}, {"checksum", hash_text(text)}};
   const std::filesystem::path tmp = state_path().string() + ".partial";
@@ -257,6 +274,7 @@ std::optional<PassTotals> BacktestScaleOut::load_saved(const EvaluationCounts& s
     if (std::filesystem::exists(alerts_part(), ec)) std::filesystem::resize_file(alerts_part(), 0, ec);
     std::filesystem::remove(state_path(), ec);
     std::filesystem::remove(completed_alerts_part(group_.rank()), ec);
+    std::filesystem::remove(completed_bands_part(group_.rank()), ec);
   }
   return saved;
 }
@@ -282,6 +300,9 @@ std::optional<PassTotals> BacktestScaleOut::verified_part(const EvaluationCounts
     if (body.at("range") != nlohmann::json{range_.first, range_.count}) throw std::runtime_error("saved for another series range");
     if (body.at("alerts_part").get<std::string>() != hash_file(completed_alerts_part(group_.rank())))
       throw std::runtime_error("alerts part does not match its checksum");
+    // A run with --save-bands reuses the pass only with its complete bands part (one saved without bands: "none").
+    if (bands_ && body.value("bands_part", std::string("none")) != hash_file(completed_bands_part(group_.rank())))
+      throw std::runtime_error("no complete bands part, or it does not match its checksum");
     PassTotals totals;
     totals.counts = shape;
     totals_from_integers(body.at("integers").get<std::vector<std::int64_t>>(), totals);
@@ -310,6 +331,7 @@ void BacktestScaleOut::clean_up_after_failure() const {
   // What cannot be resumed: this rank's rows of an unfinished pass and a state file not yet renamed.
   std::error_code ec;
   std::filesystem::remove(alerts_part(), ec);
+  std::filesystem::remove(completed_bands_part(group_.rank()).string() + ".partial", ec);
   std::filesystem::remove(state_path().string() + ".partial", ec);
   group_.barrier();
   if (!writer()) return;
@@ -358,6 +380,19 @@ void BacktestScaleOut::append_alert_parts(std::ostream& out) const {
     if (!in) throw OutputError(fmt::format("alerts part of rank {} is missing: {}", r, part.string()));
     if (in.peek() != std::ifstream::traits_type::eof()) out << in.rdbuf();  // an empty part would set failbit
   }
+}
+
+void BacktestScaleOut::merge_bands(const std::filesystem::path& path, const DatasetInfo& dataset, const std::string& dataset_path,
+                                   const std::string& run) const {
+  std::vector<BandsPart> parts;
+  for (int r = 0; r < group_.size(); ++r) {
+    const SeriesRange& range = ranges_[static_cast<std::size_t>(r)];
+    parts.push_back({completed_bands_part(r), range.first, range.count});
+  }
+  const auto start = std::chrono::steady_clock::now();
+  merge_bands_parts(path, parts, dataset, dataset_path, run);
+  spdlog::info("bands: {} parts merged into {} in {:.2f} s", parts.size(), path.filename().string(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 void BacktestScaleOut::remove_parts() const {

@@ -3,7 +3,8 @@
 // range of series (balanced by observed points), then the pass totals are combined with integer sums, so the
 // metrics equal the one-process run's bit for bit. ScaleOut is what every command shares (the plan, agreed
 // failures, reductions); `sweep` uses it as is. BacktestScaleOut adds the backtest's parts: every rank writes
-// its alert rows to a part in `.<run>.parts/` beside the run directory, and rank 0 joins them in order.
+// its alert rows (and with --save-bands its bands) to parts in `.<run>.parts/` beside the run directory, and
+// rank 0 joins them in order.
 // With --resume, a rank whose part of the main pass is complete and verified (checksums, and the same
 // dataset content and settings) skips it. Parts still being written end in `.partial` and are never reused.
 #include <array>
@@ -91,11 +92,15 @@ class BacktestScaleOut : public ScaleOut {
 
   /// Collective: partition() with the fingerprint, and makes the parts directory of `out_dir` (emptied
   /// unless resuming). `run_key` identifies the run's settings; a saved part is reused only under the same
-  /// dataset fingerprint, key and range.
-  void plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key);
+  /// dataset fingerprint, key and range (and, with `bands`, only with its complete, verified bands part).
+  void plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key, bool bands = false);
   /// This process's alert rows (no header) as they are written: `alerts.rank-R-of-K.csv.partial`, renamed
   /// without `.partial` once the pass is complete and saved.
   [[nodiscard]] std::filesystem::path alerts_part() const;
+  /// This process's bands (--save-bands) as they are written: `bands.rank-R-of-K.h5.partial`, renamed
+  /// without `.partial` by save(), once the pass is complete and the file closed. A stale file of a killed
+  /// run is removed here, so the caller can create it.
+  [[nodiscard]] std::filesystem::path bands_part() const;
   /// --resume: this process's main-pass totals saved by an earlier run with the same key and range, when
   /// the saved state and its alerts part verify; nullopt otherwise (logged, with the reason). `shape`:
   /// counts of this run's evaluation config (the lengths of its histograms).
@@ -110,6 +115,8 @@ class BacktestScaleOut : public ScaleOut {
   void gather_flags(FlagCollector& flags) const;
   /// Writer: appends every rank's alerts part, in rank order, to `out`.
   void append_alert_parts(std::ostream& out) const;
+  /// Writer: merges every rank's completed bands part, in series order, into the new file `path`.
+  void merge_bands(const std::filesystem::path& path, const DatasetInfo& dataset, const std::string& dataset_path, const std::string& run) const;
   /// Writer, after the run directory is committed: removes the parts.
   void remove_parts() const;
 
@@ -117,8 +124,10 @@ class BacktestScaleOut : public ScaleOut {
   void clean_up_after_failure() const override;
   [[nodiscard]] std::filesystem::path state_path() const;
   [[nodiscard]] std::filesystem::path completed_alerts_part(int rank) const;
+  [[nodiscard]] std::filesystem::path completed_bands_part(int rank) const;
   [[nodiscard]] std::optional<PassTotals> verified_part(const EvaluationCounts& shape) const;
   bool resume_ = false;
+  bool bands_ = false;
   std::filesystem::path parts_dir_;
   std::string run_key_;
 };
