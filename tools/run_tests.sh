@@ -11,6 +11,7 @@ for flavour in release sanitize; do
   # Tests labelled "mpi" (mpirun -np 2) run in the Release build only: under LeakSanitizer every OpenMPI
   # process reports OpenMPI's own allocations from plugins it has unloaded ("<unknown module>", so no
   # suppression file can name them). The same code runs in-process under the sanitizers (distributed_test).
+  # setup.sh's sanitizer build builds neither; the exclusion covers a sanitizer build configured by hand.
   exclude=(); [[ $flavour == sanitize ]] && exclude=(-LE 'exact|mpi')
   (cd "$root/build/$flavour" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs" "${exclude[@]}")
 done
