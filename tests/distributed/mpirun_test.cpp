@@ -53,6 +53,12 @@ class MpiRunTest : public ::testing::Test {
     generate_dataset(sc, {.out = dir / "data.h5", .write = {}});
   }
   std::string data() const { return (dir / "data.h5").string(); }
+  /// z.h5: the same population in compressed chunks of 8 series, so one chunk can be corrupted.
+  void write_chunked_dataset() const {
+    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
+    const ThreadLimit limit(1);
+    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
+  }
   ScratchDir dir;
 };
 
@@ -192,6 +198,13 @@ TEST_F(MpiRunTest, BandsOnTwoRanksEqualOneProcess) {
   for (const auto& entry : std::filesystem::directory_iterator(dir / "two")) EXPECT_NE(entry.path().extension(), ".partial") << entry.path();
 }
 
+void write_at(const std::filesystem::path& file, haddr_t address, const std::string& bytes) {
+  std::FILE* out = std::fopen(file.c_str(), "r+b");
+  std::fseek(out, static_cast<long>(address), SEEK_SET);
+  std::fwrite(bytes.data(), 1, bytes.size(), out);
+  std::fclose(out);
+}
+
 // Overwrites the last chunk of a compressed dataset in the file (its bytes no longer inflate); returns
 // the original bytes and their offset so the test can repair it.
 std::pair<haddr_t, std::string> corrupt_last_chunk(const std::filesystem::path& file, const char* dataset) {
@@ -207,20 +220,12 @@ std::pair<haddr_t, std::string> corrupt_last_chunk(const std::filesystem::path& 
   H5Dget_chunk_info(d, space, chunks - 1, offset, &mask, &address, &size);
   H5Sclose(space), H5Dclose(d), H5Fclose(f);
   std::string original = testing::read_file(file).substr(address, size);
-  std::FILE* out = std::fopen(file.c_str(), "r+b");
-  std::fseek(out, static_cast<long>(address), SEEK_SET);
-  const std::string junk(size, '\xA5');
-  std::fwrite(junk.data(), 1, junk.size(), out);
-  std::fclose(out);
+  write_at(file, address, std::string(size, '\xA5'));
   return {address, original};
 }
 
 TEST_F(MpiRunTest, FailingRankFailsTheRunAndResumeReusesTheCompletedPart) {
-  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-  {
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
-  }
+  write_chunked_dataset();
   const std::string z = (dir / "z.h5").string();
   const auto one = testing::run_cli("backtest --threads 1 --data " + z + " --out " + (dir / "one").string());
   ASSERT_EQ(one.exit_code, 0) << one.output;
@@ -245,12 +250,7 @@ TEST_F(MpiRunTest, FailingRankFailsTheRunAndResumeReusesTheCompletedPart) {
   EXPECT_NE(tampered.exit_code, 0) << tampered.output;
   EXPECT_NE(tampered.output.find("saved part not used (alerts part does not match its checksum)"), std::string::npos) << tampered.output;
   // Repaired, the run resumes: rank 0 reuses its verified part, rank 1 runs.
-  {
-    std::FILE* out = std::fopen(z.c_str(), "r+b");
-    std::fseek(out, static_cast<long>(address), SEEK_SET);
-    std::fwrite(original.data(), 1, original.size(), out);
-    std::fclose(out);
-  }
+  write_at(z, address, original);
   const auto resumed = mpirun(2, run + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("rank 0 (series [0, "), std::string::npos) << resumed.output;
@@ -260,11 +260,7 @@ TEST_F(MpiRunTest, FailingRankFailsTheRunAndResumeReusesTheCompletedPart) {
 }
 
 TEST_F(MpiRunTest, ResumeReusesAPassOnlyWithItsCompleteBandsPart) {
-  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-  {
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
-  }
+  write_chunked_dataset();
   const std::string z = (dir / "z.h5").string();
   const auto one = testing::run_cli("backtest --threads 1 --save-bands --data " + z + " --out " + (dir / "one").string());
   ASSERT_EQ(one.exit_code, 0) << one.output;
@@ -284,12 +280,7 @@ TEST_F(MpiRunTest, ResumeReusesAPassOnlyWithItsCompleteBandsPart) {
   EXPECT_NE(without.output.find("saved part not used (no complete bands part, or it does not match its checksum)"), std::string::npos)
       << without.output;
   ASSERT_TRUE(std::filesystem::exists(parts / "bands.rank-0-of-2.h5")) << without.output;
-  {
-    std::FILE* out = std::fopen(z.c_str(), "r+b");
-    std::fseek(out, static_cast<long>(address), SEEK_SET);
-    std::fwrite(original.data(), 1, original.size(), out);
-    std::fclose(out);
-  }
+  write_at(z, address, original);
   const auto resumed = mpirun(2, run + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("main pass reused from its verified part"), std::string::npos) << resumed.output;
@@ -311,11 +302,7 @@ void set_value(const std::filesystem::path& file, hsize_t series, hsize_t step, 
 }
 
 TEST_F(MpiRunTest, ResumeDoesNotReuseAPartOfADatasetThatChangedAtTheSamePath) {
-  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-  {
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
-  }
+  write_chunked_dataset();
   const std::string z = (dir / "z.h5").string();
   // Rank 1 fails (a bad labels block); rank 0 saves its part.
   const auto [address, original] = corrupt_last_chunk(dir / "z.h5", "/labels");
@@ -323,12 +310,7 @@ TEST_F(MpiRunTest, ResumeDoesNotReuseAPartOfADatasetThatChangedAtTheSamePath) {
   const auto failed = mpirun(2, run);
   ASSERT_NE(failed.exit_code, 0) << failed.output;
   ASSERT_TRUE(std::filesystem::exists(dir / ".two.parts" / "main-pass.rank-0-of-2.json")) << failed.output;
-  {
-    std::FILE* out = std::fopen(z.c_str(), "r+b");
-    std::fseek(out, static_cast<long>(address), SEEK_SET);
-    std::fwrite(original.data(), 1, original.size(), out);
-    std::fclose(out);
-  }
+  write_at(z, address, original);
   // The file at the same path now holds other data: a spike in series 0, which rank 0 covers.
   set_value(dir / "z.h5", 0, 300, 1e6F);
   const auto resumed = mpirun(2, run + " --resume");
@@ -343,11 +325,7 @@ TEST_F(MpiRunTest, ResumeDoesNotReuseAPartOfADatasetThatChangedAtTheSamePath) {
 }
 
 TEST_F(MpiRunTest, FailedDetectLeavesNoParts) {
-  const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-  {
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
-  }
+  write_chunked_dataset();
   corrupt_last_chunk(dir / "z.h5", "/labels");
   const auto failed = mpirun(2, "detect --threads 1 --data " + (dir / "z.h5").string() + " --out " + (dir / "flags.csv").string());
   EXPECT_NE(failed.exit_code, 0) << failed.output;
