@@ -2,6 +2,8 @@
 // below flag_rate, and every score a pure function of (seed, series index, grid step).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include <tbb/parallel_for.h>
 
 #include "baseline_test_support.hpp"
+#include "meterbench/model/baseline_common.hpp"
 #include "meterbench/model/random_detector.hpp"
 #include "meterbench/model/registry.hpp"
 
@@ -161,6 +164,75 @@ TEST(RandomDetector, WorkspaceReuseIsInvisible) {
   ASSERT_EQ(testing::run(*detector, *ws, b, window, middle, 2), FitStatus::ok);
   ASSERT_EQ(testing::run(*detector, *ws, a, window, again, 1), FitStatus::ok);
   EXPECT_TRUE(first.same_bits(again));
+}
+
+// The scores and expected values are exactly those of the definition: score = encode(z log(u) / log(rate))
+// with libm's log, expected = the median of the observed values (nth_element on doubles), for series with
+// gaps, ties and an even or odd number of observed values, and for several rates and thresholds.
+TEST(RandomDetector, OutputsEqualTheDefinitionBitForBit) {
+  const TimeGrid grid = testing::daily_grid(731);
+  testing::TestRng rng(5);
+  for (const auto& [rate, z] : {std::pair{0.01, 3.0}, std::pair{0.2, 2.576}, std::pair{0.0334097806902, 3.0}, std::pair{0.999, 7.5}}) {
+    const auto detector = random_detector(grid, {"seed=77", "flag_rate=" + std::to_string(rate), "z=" + std::to_string(z)});
+    const auto ws = detector->make_workspace();
+    const double flag_rate = std::stod(std::to_string(rate));
+    const double z_value = std::stod(std::to_string(z));
+    for (std::uint64_t s = 0; s < 60; ++s) {
+      auto y = testing::weekly_series(grid, 10.0, s % 3 == 0 ? 0.0 : 3.0, s);  // every third series: few distinct values
+      if (s % 2 == 1) y[0] = kNaN;                                               // even observed count
+      for (std::int64_t t = 0; t < grid.steps; ++t)
+        if (rng.uniform() < 0.1 * static_cast<double>(s % 4)) y[static_cast<std::size_t>(t)] = kNaN;
+      if (s % 5 == 0)
+        for (std::int64_t t = 0; t < grid.steps; t += 2) y[static_cast<std::size_t>(t)] = 0.0F;  // half zeros
+      OutputBuffers out(grid.steps);
+      ASSERT_NE(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out, s), FitStatus::all_missing);
+      std::vector<double> observed;
+      for (const float v : y)
+        if (std::isfinite(v)) observed.push_back(v);
+      const double median = baseline::median_in_place(observed);
+      for (std::int64_t t = 0; t < grid.steps; ++t) {
+        const auto k = static_cast<std::size_t>(t);
+        ASSERT_EQ(out.expected[k], static_cast<float>(median)) << s;
+        if (!std::isfinite(y[k])) {
+          ASSERT_TRUE(std::isnan(out.score[k]));
+          continue;
+        }
+        const double u = random_detector_uniform(77, s, t);
+        const float want = baseline::encode_flag_score(z_value * std::log(u) * (1.0 / std::log(flag_rate)), u < flag_rate, z_value);
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(out.score[k]), std::bit_cast<std::uint32_t>(want)) << rate << " " << s << " " << t;
+      }
+    }
+  }
+}
+
+// The float median equals the double one (nth_element) on sorted, reversed, constant, tied, organ-pipe and
+// random inputs of every small length and a few long ones, and leaves no trace in the next call.
+TEST(BaselineMedian, FloatQuickselectEqualsNthElement) {
+  testing::TestRng rng(3);
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 1; n <= 70; ++n) lengths.push_back(n);
+  for (const std::size_t n : {129, 364, 365, 730, 731, 2160, 5001}) lengths.push_back(n);
+  for (const std::size_t n : lengths) {
+    for (int pattern = 0; pattern < 7; ++pattern) {
+      std::vector<float> v(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<float>(i);
+        switch (pattern) {
+          case 0: v[i] = x; break;                                                        // ascending
+          case 1: v[i] = -x; break;                                                       // descending
+          case 2: v[i] = 4.5F; break;                                                     // constant
+          case 3: v[i] = static_cast<float>(std::floor(rng.uniform() * 3.0)); break;      // three values
+          case 4: v[i] = std::min(x, static_cast<float>(n) - x); break;                   // organ pipe
+          case 5: v[i] = static_cast<float>(rng.normal() * 1e3); break;                   // random
+          default: v[i] = rng.uniform() < 0.7 ? 0.0F : static_cast<float>(rng.uniform()); // mostly zeros
+        }
+      }
+      std::vector<double> d(v.begin(), v.end());
+      std::vector<float> scratch(n, 99.0F);
+      const double want = baseline::median_in_place(d);
+      ASSERT_EQ(baseline::median_in_place(std::span<float>(v), scratch), want) << n << " pattern " << pattern;
+    }
+  }
 }
 
 }  // namespace

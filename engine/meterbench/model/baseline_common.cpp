@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -14,21 +15,25 @@ namespace meterbench::baseline {
 FitScreen screen_fit_window(std::span<const float> values, const DetectionWindow& window, std::int64_t min_observed,
                             std::int64_t min_length) {
   FitScreen screen;
-  double lo = std::numeric_limits<double>::infinity();
-  double hi = -std::numeric_limits<double>::infinity();
+  // In float and without branches (gaps come at random): widening to double is exact and keeps the order.
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  float lo = kInf;
+  float hi = -kInf;
+  std::int64_t observed = 0;
   for (std::int64_t t = window.fit_begin; t < window.fit_end; ++t) {
     const float v = values[t];
-    if (!std::isfinite(v)) continue;
-    ++screen.observed;
-    lo = std::min(lo, static_cast<double>(v));
-    hi = std::max(hi, static_cast<double>(v));
+    const bool finite = std::fabs(v) < kInf;  // false for NaN and +-inf
+    observed += finite ? 1 : 0;
+    lo = finite && v < lo ? v : lo;
+    hi = finite && v > hi ? v : hi;
   }
+  screen.observed = observed;
   if (screen.observed == 0) {
     screen.status = FitStatus::all_missing;
     return screen;
   }
-  screen.min = lo;
-  screen.max = hi;
+  screen.min = static_cast<double>(lo);
+  screen.max = static_cast<double>(hi);
   if (screen.observed < min_observed || window.fit_end - window.fit_begin < min_length)
     screen.status = FitStatus::too_short;
   else if (lo == hi)
@@ -98,6 +103,79 @@ double median_in_place(std::span<double> values) {
   return 0.5 * (lower + upper);
 }
 
+namespace {
+
+// Insertion sort of a short run (the quickselect's last few values).
+void insertion_sort(float* a, std::size_t n) {
+  for (std::size_t i = 1; i < n; ++i) {
+    const float v = a[i];
+    std::size_t j = i;
+    for (; j > 0 && v < a[j - 1]; --j) a[j] = a[j - 1];
+    a[j] = v;
+  }
+}
+
+float median_of_three(float a, float b, float c) { return std::max(std::min(a, b), std::min(std::max(a, b), c)); }
+
+}  // namespace
+
+double median_in_place(std::span<float> values, std::span<float> scratch) {
+  METERBENCH_CHECK(!values.empty() && scratch.size() >= values.size());
+  const std::size_t n = values.size();
+  const bool even = n % 2 == 0;
+  std::size_t k = n / 2;  // wanted: the k-th smallest of src[0, m) (and for even n the one before it)
+  float* src = values.data();
+  float* dst = scratch.data();
+  std::size_t m = n;
+  // The largest value known to lie below the current range (the pivot of the last round that kept the upper
+  // part): the (k-1)-th smallest when k ends up first in its range.
+  float below = -std::numeric_limits<float>::infinity();
+  int rounds = 0;
+  while (m > 16) {
+    if (++rounds > 64) {  // pathological pivots: finish with the library's introselect
+      std::nth_element(src, src + k, src + m);
+      const float upper = src[k];
+      if (!even) return upper;
+      const float lower = k > 0 ? *std::max_element(src, src + k) : below;
+      return 0.5 * (static_cast<double>(lower) + static_cast<double>(upper));
+    }
+    const float p = median_of_three(src[0], src[m / 2], src[m - 1]);
+    // Three-way partition without branches: every value is stored at both ends of dst and only the counter of
+    // its side moves (the slots never overlap a kept value: lo + hi <= i).
+    std::size_t lo = 0, hi = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      const float v = src[i];
+      dst[lo] = v;
+      dst[m - 1 - hi] = v;
+      lo += v < p ? 1 : 0;
+      hi += v > p ? 1 : 0;
+    }
+    const std::size_t equal = m - lo - hi;
+    // The kept part becomes the source; the old source (the other buffer, at least as long) the destination.
+    if (k < lo) {
+      std::swap(src, dst);  // lower part at the start of dst
+      m = lo;
+    } else if (k < lo + equal) {  // the pivot itself
+      if (!even) return p;
+      float lower = p;
+      if (k == lo) lower = lo > 0 ? *std::max_element(dst, dst + lo) : below;
+      return 0.5 * (static_cast<double>(lower) + static_cast<double>(p));
+    } else {
+      k -= lo + equal;
+      below = p;
+      float* const upper_part = dst + (m - hi);
+      dst = src;
+      src = upper_part;
+      m = hi;
+    }
+  }
+  insertion_sort(src, m);
+  const float upper = src[k];
+  if (!even) return upper;
+  const float lower = k > 0 ? src[k - 1] : below;
+  return 0.5 * (static_cast<double>(lower) + static_cast<double>(upper));
+}
+
 void sorted_median_mad(std::span<const double> sorted, double& median, double& mad) {
   METERBENCH_CHECK(!sorted.empty());
   const auto m = static_cast<std::ptrdiff_t>(sorted.size());
@@ -137,16 +215,15 @@ double nonzero_median_abs_deviation(std::span<double> values, double center) {
   return nonzero == 0 ? 0.0 : median_in_place(values.first(nonzero));
 }
 
-float encode_flag_score(double natural_score, bool flagged, double z) {
+FlagScoreEncoder::FlagScoreEncoder(double z) : z_(z) {
   // The largest float not above z and the smallest float above it, so the rule holds when the caller
   // compares the float score with z in double precision.
-  float z_down = static_cast<float>(z);
-  if (static_cast<double>(z_down) > z) z_down = std::nextafter(z_down, -std::numeric_limits<float>::infinity());
-  const float z_up = std::nextafter(z_down, std::numeric_limits<float>::infinity());
-  const float s = static_cast<float>(natural_score);
-  if (flagged) return static_cast<double>(s) > z ? s : z_up;
-  return static_cast<double>(s) <= z ? s : z_down;
+  z_down_ = static_cast<float>(z);
+  if (static_cast<double>(z_down_) > z) z_down_ = std::nextafter(z_down_, -std::numeric_limits<float>::infinity());
+  z_up_ = std::nextafter(z_down_, std::numeric_limits<float>::infinity());
 }
+
+float encode_flag_score(double natural_score, bool flagged, double z) { return FlagScoreEncoder(z)(natural_score, flagged); }
 
 std::int64_t week_period_steps(std::string_view detector, const TimeGrid& grid) {
   constexpr std::int64_t kWeek = 7 * kSecondsPerDay;

@@ -45,6 +45,12 @@ void write_level_fallback(std::span<const float> values, const DetectionWindow& 
 /// Median of `values`, reordering them (nth_element). `values` must not be empty.
 double median_in_place(std::span<double> values);
 
+/// The same median of floats (as doubles: the mean of the two middle values when their count is even), by a
+/// branch-free three-way quickselect that ping-pongs between `values` and `scratch` (at least as long; both
+/// overwritten): no mispredicted comparisons, about half the time of nth_element on a few hundred values. When
+/// zeros of both signs tie for the middle, which sign is returned is unspecified. `values` must not be empty.
+double median_in_place(std::span<float> values, std::span<float> scratch);
+
 /// Median and MAD of ascending `sorted` values (not empty), without reordering: the deviations from the
 /// median form two ascending runs (left of the middle going down, right going up), merged up to the middle.
 void sorted_median_mad(std::span<const double> sorted, double& median, double& mad);
@@ -62,6 +68,23 @@ double nonzero_median_abs_deviation(std::span<double> values, double center);
 /// so that score > z (the float score compared with z in double) exactly when flagged. Keeps the ranking
 /// of scores on each side of z; NaN becomes z (not flagged) or the next float above z (flagged).
 float encode_flag_score(double natural_score, bool flagged, double z);
+
+/// encode_flag_score with the float neighbours of z found once, for per-step use (same results).
+class FlagScoreEncoder {
+ public:
+  explicit FlagScoreEncoder(double z);
+  [[nodiscard]] float operator()(double natural_score, bool flagged) const {
+    const float s = static_cast<float>(natural_score);
+    const float if_flagged = static_cast<double>(s) > z_ ? s : z_up_;
+    const float if_not = static_cast<double>(s) <= z_ ? s : z_down_;
+    return flagged ? if_flagged : if_not;
+  }
+
+ private:
+  double z_;
+  float z_down_;  // the largest float not above z
+  float z_up_;    // the smallest float above z
+};
 
 /// Steps in one week on `grid` (7 daily, 168 hourly); throws std::invalid_argument naming `detector` when a
 /// week is not a whole number of steps.

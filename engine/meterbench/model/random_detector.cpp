@@ -41,8 +41,11 @@ std::uint64_t mix64(std::uint64_t x) {
 
 class RandomWorkspace final : public DetectorWorkspace {
  public:
-  explicit RandomWorkspace(std::int64_t steps) : fit_values(static_cast<std::size_t>(std::max<std::int64_t>(steps, 1))) {}
-  std::vector<double> fit_values;
+  explicit RandomWorkspace(std::int64_t steps)
+      : fit_values(static_cast<std::size_t>(std::max<std::int64_t>(steps, 1))), scratch(fit_values.size()), deviations(fit_values.size()) {}
+  std::vector<float> fit_values;   // the fit window's observed values (floats: the median needs no more)
+  std::vector<float> scratch;      // the median's second buffer
+  std::vector<double> deviations;  // the band's MAD
 };
 
 class RandomDetector final : public Detector {
@@ -54,7 +57,8 @@ class RandomDetector final : public Detector {
         seed_(static_cast<std::uint64_t>(values_.integer("seed"))),
         flag_rate_(values_.real("flag_rate")),
         z_(values_.real("z")),
-        inv_log_rate_(flag_rate_ < 1.0 ? 1.0 / std::log(flag_rate_) : 0.0) {}
+        inv_log_rate_(flag_rate_ < 1.0 ? 1.0 / std::log(flag_rate_) : 0.0),
+        encode_(z_) {}
 
   [[nodiscard]] std::string_view name() const override { return kName; }
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override {
@@ -75,15 +79,21 @@ class RandomDetector final : public Detector {
       baseline::write_nan_outputs(window, out);
       return screen.status;
     }
+    // Gathered without branches: every value is stored, only observed ones advance the count.
+    float* const fit_values = ws->fit_values.data();
     std::size_t count = 0;
-    for (std::int64_t t = window.fit_begin; t < window.fit_end; ++t)
-      if (std::isfinite(y[t])) ws->fit_values[count++] = y[t];
-    const std::span<double> fit_values(ws->fit_values.data(), count);
-    const double median = baseline::median_in_place(fit_values);
+    for (std::int64_t t = window.fit_begin; t < window.fit_end; ++t) {
+      const float v = y[t];
+      fit_values[count] = v;
+      count += std::fabs(v) < std::numeric_limits<float>::infinity() ? 1 : 0;
+    }
+    if (band_) std::copy(fit_values, fit_values + count, ws->deviations.begin());  // the median reorders them
+    const double median = baseline::median_in_place(std::span<float>(fit_values, count), ws->scratch);
     const auto expected = static_cast<float>(median);
     if (band_) {
-      double scale = baseline::kMadToSigma * baseline::mad_in_place(fit_values, median);
-      if (!(scale > 0.0)) scale = baseline::nonzero_median_abs_deviation(fit_values, 0.0);  // deviations now
+      const std::span<double> deviations(ws->deviations.data(), count);
+      double scale = baseline::kMadToSigma * baseline::mad_in_place(deviations, median);
+      if (!(scale > 0.0)) scale = baseline::nonzero_median_abs_deviation(deviations, 0.0);  // deviations now
       const auto lower = static_cast<float>(median - z_ * scale);
       const auto upper = static_cast<float>(median + z_ * scale);
       std::fill(out.lower.begin() + window.score_begin, out.lower.begin() + window.score_end, lower);
@@ -98,7 +108,7 @@ class RandomDetector final : public Detector {
       }
       const double u = random_detector_uniform_from_key(series_key, t);
       const double natural = flag_rate_ < 1.0 ? z_ * std::log(u) * inv_log_rate_ : std::numeric_limits<double>::infinity();
-      out.score[t] = baseline::encode_flag_score(natural, u < flag_rate_, z_);
+      out.score[t] = encode_(natural, u < flag_rate_);
     }
     return screen.status;
   }
@@ -116,6 +126,7 @@ class RandomDetector final : public Detector {
   double flag_rate_;
   double z_;
   double inv_log_rate_;
+  baseline::FlagScoreEncoder encode_;
 };
 
 }  // namespace
