@@ -2,10 +2,12 @@
 // "%.6g" numbers byte for byte (ties, boundaries, tiny and huge values, negative zero), ISO dates and
 // times, and RFC 4180 quoting of free text.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -34,6 +36,45 @@ TEST(AlertCsv, NumbersMatchPrintfG6OnEdgeCases) {
   }
   EXPECT_EQ(g6(std::numeric_limits<double>::quiet_NaN()), "");
   EXPECT_EQ(g6(std::numeric_limits<double>::infinity()), "");
+}
+
+std::string printf_g(double v) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%g", v);
+  return text;
+}
+
+// Pinned texts (what printf("%g") prints, checked here too) of the values where a hand-written formatter goes
+// wrong: zeros, signs, the ends of the fixed range, rounding up to the next power of ten, ties, denormals.
+TEST(AlertCsv, NumbersMatchPinnedPrintfTexts) {
+  const std::pair<double, const char*> pinned[] = {
+      {0.0, "0"},                 {-0.0, "-0"},             {1.0, "1"},                  {-2.5, "-2.5"},
+      {0.1, "0.1"},               {1e-5, "1e-05"},          {-1e-5, "-1e-05"},           {0.0001, "0.0001"},
+      {0.000123456789, "0.000123457"}, {123456.0, "123456"}, {-123456.0, "-123456"},    {1234567.0, "1.23457e+06"},
+      {999999.5, "1e+06"},        {999999.4, "999999"},     {99999.95, "99999.9"},       {9.9999951, "10"},
+      {0.99999951, "1"},          {9.9999949e-5, "9.99999e-05"}, {9.9999951e-5, "0.0001"}, {100000.0, "100000"},
+      {120000.0, "120000"},       {1e6, "1e+06"},           {1e15, "1e+15"},             {123456789012.0, "1.23457e+11"},
+      {0.5, "0.5"},               {12.5, "12.5"},           {2.675, "2.675"},            {1.0000005, "1"},
+      {5e-324, "4.94066e-324"},   {-2.2250738585072009e-308, "-2.22507e-308"},          {1.7976931348623157e308, "1.79769e+308"},
+      {static_cast<double>(3.14159274F), "3.14159"}, {static_cast<double>(-0.1F), "-0.1"}, {static_cast<double>(1e-5F), "1e-05"},
+  };
+  for (const auto& [v, text] : pinned) {
+    EXPECT_EQ(printf_g(v), text) << "printf itself, " << fmt::format("{:.17g}", v);
+    EXPECT_EQ(g6(v), text) << fmt::format("{:.17g}", v);
+    char buffer[kG6Room];
+    EXPECT_EQ(std::string(buffer, write_g6(buffer, v)), text);
+  }
+  // Not finite: an empty cell (printf would print nan / inf).
+  for (const double v : {std::numeric_limits<double>::quiet_NaN(), -std::numeric_limits<double>::quiet_NaN(),
+                         std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()})
+    EXPECT_EQ(g6(v), "");
+  // Every fixed-notation exponent and number of significant digits, both signs, against printf.
+  for (int e = -5; e <= 7; ++e)
+    for (const double m : {1.0, 1.2, 1.23, 1.234, 1.2345, 1.23456, 9.99999, 9.999995, 1.000005}) {
+      const double v = m * std::pow(10.0, e);
+      EXPECT_EQ(g6(v), printf_g(v)) << fmt::format("{:.17g}", v);
+      EXPECT_EQ(g6(-v), printf_g(-v)) << fmt::format("{:.17g}", -v);
+    }
 }
 
 TEST(AlertCsv, NumbersMatchPrintfG6OnRandomValues) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <memory>
@@ -124,26 +125,42 @@ void FlagCollector::collect(const SeriesBlock& block, std::int64_t i, const Dete
 namespace {
 
 // Formats a block's alert rows (in the parallel stage; the serial stage only writes the bytes).
+// Each row is written into a stack buffer with no length checks (every field has a bound) and appended once;
+// the "customer,meter," prefix is formatted once per series (alerts come in series order, a dozen per series).
 void format_alert_rows(WorkBlock& block, const StepTimes& times) {
+  constexpr std::size_t kPrefixRoom = 2 * (2 * kIdCapacity + 2) + 2;
+  constexpr std::size_t kRowRoom = kPrefixRoom + 3 * (StepTimes::kRoom + 1) + 6 * (kG6Room + 1) + 8;
   std::string& out = block.alerts_text;
   out.clear();
+  char prefix[kPrefixRoom];
+  std::size_t prefix_size = 0;
+  std::uint64_t prefix_series = ~std::uint64_t{0};
+  char row[kRowRoom];
   for (const Alert& a : block.alerts) {
-    const SeriesRecord& s = block.data.series[static_cast<std::size_t>(static_cast<std::int64_t>(a.series_index) - block.data.first_series)];
-    append_csv_text(out, s.customer());
-    out += ',';
-    append_csv_text(out, s.meter());
-    out += ',';
-    times.append(out, a.start);
-    out += ',';
-    times.append(out, a.end);
+    if (a.series_index != prefix_series) {
+      const SeriesRecord& s = block.data.series[static_cast<std::size_t>(static_cast<std::int64_t>(a.series_index) - block.data.first_series)];
+      char* p = write_csv_text(prefix, s.customer());
+      *p++ = ',';
+      p = write_csv_text(p, s.meter());
+      *p++ = ',';
+      prefix_size = static_cast<std::size_t>(p - prefix);
+      prefix_series = a.series_index;
+    }
+    std::memcpy(row, prefix, prefix_size);
+    char* o = times.write(row + prefix_size, a.start);
+    *o++ = ',';
+    o = times.write(o, a.end);
     for (const double v : {static_cast<double>(a.observed), static_cast<double>(a.expected), static_cast<double>(a.lower),
                            static_cast<double>(a.upper), static_cast<double>(a.max_score), a.impact_usd}) {
-      out += ',';
-      append_g6(out, v);
+      *o++ = ',';
+      o = write_g6(o, v);
     }
-    out += ',';
-    times.append(out, a.raised_at);
-    out += a.overlaps_event ? ",true\n" : ",false\n";
+    *o++ = ',';
+    o = times.write(o, a.raised_at);
+    static constexpr char kTrue[8] = ",true\n", kFalse[8] = ",false\n";
+    std::memcpy(o, a.overlaps_event ? kTrue : kFalse, 8);
+    o += a.overlaps_event ? 6 : 7;
+    out.append(row, static_cast<std::size_t>(o - row));
   }
 }
 
