@@ -120,6 +120,16 @@ TEST(AlertCsv, StepTimesMatchTheFormatterInsideAndOutsideTheGrid) {
   std::string midnight;
   times.append(midnight, 2);
   EXPECT_EQ(midnight, "2024-02-29");
+  // Times too long for the precomputed slots (years of 12 digits) are formatted on the spot, inside the grid too.
+  const TimeGrid far{-9'000'000'000'000'000'000 + 1800, 3600, 3};
+  const StepTimes far_times(far);
+  for (std::int64_t step = 0; step < 3; ++step) {
+    std::string expected, got;
+    append_utc_time(expected, far.time_at(step));
+    far_times.append(got, step);
+    EXPECT_GT(expected.size(), 24U);
+    EXPECT_EQ(got, expected) << step;
+  }
 }
 
 }  // namespace

@@ -133,11 +133,15 @@ StepTimes::StepTimes(const TimeGrid& grid) : grid_(grid), text_(static_cast<std:
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     time.clear();
     append_utc_time(time, grid.time_at(t));
-    METERBENCH_CHECK(time.size() < kSlot);  // years 0 to 9999: 20 bytes at most
+    if (time.size() >= kSlot) {  // years 0 to 9999 take 20 bytes at most; others are formatted on the spot
+      text_.clear();
+      return;
+    }
     char* slot = text_.data() + static_cast<std::size_t>(t) * kSlot;
     std::memcpy(slot, time.data(), time.size());
     slot[kSlot - 1] = static_cast<char>(time.size());
   }
+  slotted_steps_ = grid.steps;
 }
 
 char* StepTimes::write_outside(char* out, std::int64_t step) const {

@@ -36,7 +36,7 @@ class StepTimes {
   /// Writes the time of grid step `step` at `out` and returns the end (steps outside the grid are formatted on
   /// the spot). Inside the grid one fixed-size copy, whatever the text's length: no branch on it.
   char* write(char* out, std::int64_t step) const {
-    if (step >= 0 && step < grid_.steps) {
+    if (step >= 0 && step < slotted_steps_) {
       const char* slot = text_.data() + static_cast<std::size_t>(step) * kSlot;
       std::memcpy(out, slot, kSlot);
       return out + static_cast<unsigned char>(slot[kSlot - 1]);
@@ -53,7 +53,8 @@ class StepTimes {
   static constexpr std::size_t kSlot = 24;  // "YYYY-MM-DDTHH:MM:SSZ" (20) and, in the last byte, its length
   char* write_outside(char* out, std::int64_t step) const;
   TimeGrid grid_;
-  std::vector<char> text_;  // kSlot bytes per step
+  std::int64_t slotted_steps_ = 0;  // grid.steps, or 0 when some time does not fit a slot (years past 9999)
+  std::vector<char> text_;          // kSlot bytes per step
 };
 
 /// Writes a free-text field at `out`, quoted as RFC 4180 asks when it holds a comma, quote or line break, and
