@@ -145,12 +145,15 @@ void GamWorkspace::ensure(const GamDesign& design) {
     residuals_.resize(static_cast<std::size_t>(rows));
     select_.resize(static_cast<std::size_t>(rows));
     pick_weight_.resize(static_cast<std::size_t>(rows));
+    runs_.resize(static_cast<std::size_t>(rows + 1));
   }
-  if (design.prefix_cross_product(0) != nullptr && static_cast<std::int64_t>(packed_.size()) < design.packed_size())
+  if (static_cast<std::int64_t>(packed_.size()) < design.packed_size()) {
     packed_.resize(static_cast<std::size_t>(design.packed_size()));
+    lower_.resize(static_cast<std::size_t>(design.packed_size()));
+  }
   if (b_.size() != cols) {
     gram_.resize(cols, cols);
-    lower_.resize(cols, cols);
+    inv_diag_.resize(static_cast<std::size_t>(cols));
     factor_.compute(Eigen::MatrixXd::Identity(cols, cols));  // sizes it (LLT(size) leaves its info unset)
     chunk_.resize(cols, kChunk);
     for (auto* v : {&b_, &rhs_, &rhs_prev_, &beta_, &beta_next_, &delta_, &tmp_, &row_, &gbeta_, &g_prev_, &rhs_last_, &f_prev_, &gf_prev_})
@@ -332,23 +335,25 @@ double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, double lo, d
   return std::max(scale, config_.scale_floor * kMadToSigma * median_of(r, kept, ws.select_.data()));
 }
 
-// Penalised Gram matrix of the observed rows (divided by the window's rows) into ws.gram_, with inactive columns
-// replaced by unit rows, and its Cholesky factor into ws.lower_.
+// Penalised Gram matrix of the observed rows (divided by the window's rows), with inactive columns replaced by
+// unit rows, and its Cholesky factor into ws.lower_ (packed lower triangles; see finish_gram).
 void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const {
   const auto& x = design.matrix();
   const std::int64_t n = design.rows();
+  const double inv_rows = 1.0 / static_cast<double>(n);
   // Few missing rows: downdate the shared X'X by them; mostly missing: accumulate the observed rows (also
   // avoids cancellation when little remains).
   const bool downdate = n - observed <= observed;
   if (const double* prefix = design.prefix_cross_product(0); prefix != nullptr) {
     // From the running sums: X'X of the observed rows = X'X - sum over missing runs [a, b) of (P_b - P_a)
-    // (or the sum over observed runs when most are missing), in packed lower triangles.
+    // (or the sum over observed runs when most are missing), in packed lower triangles, scaled by 1/n. Two
+    // runs per pass and the scaling in the last one: every entry adds its runs in row order and is then
+    // scaled, as one run per pass would, but the triangle is written about half as often.
     const std::int64_t t = design.packed_size();
-    double* acc = ws.packed_.data();
-    if (downdate) std::copy_n(prefix + n * t, t, acc);
-    else std::fill_n(acc, t, 0.0);
     const std::uint8_t wanted = downdate ? 0 : 1;
     const double sign = downdate ? -1.0 : 1.0;
+    std::int64_t* runs = ws.runs_.data();  // [begin, end) pairs
+    std::int64_t count = 0;
     for (std::int64_t a = 0; a < n;) {
       if (ws.observed_[a] != wanted) {
         ++a;
@@ -356,17 +361,38 @@ void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, Gam
       }
       std::int64_t b = a + 1;
       while (b < n && ws.observed_[b] == wanted) ++b;
-      const double* pa = prefix + a * t;
-      const double* pb = prefix + b * t;
-      for (std::int64_t e = 0; e < t; ++e) acc[e] += sign * (pb[e] - pa[e]);
+      runs[2 * count] = a;
+      runs[2 * count + 1] = b;
+      ++count;
       a = b;
     }
-    const int p = design.cols();
-    for (int j = 0; j < p; ++j) {
-      std::copy_n(acc, p - j, &ws.gram_(j, j));
-      acc += p - j;
+    double* out = ws.lower_.data();
+    const double* in = prefix + n * t;
+    if (!downdate) {
+      std::fill_n(out, t, 0.0);
+      in = out;
     }
-    finish_gram(design, 1.0 / static_cast<double>(n), ws);
+    std::int64_t r = 0;
+    do {
+      const std::int64_t take = std::min<std::int64_t>(2, count - r);
+      const double scale = r + take >= count ? inv_rows : 1.0;  // x 1.0 is exact
+      if (take == 2) {
+        const double* pa0 = prefix + runs[2 * r] * t;
+        const double* pb0 = prefix + runs[2 * r + 1] * t;
+        const double* pa1 = prefix + runs[2 * r + 2] * t;
+        const double* pb1 = prefix + runs[2 * r + 3] * t;
+        for (std::int64_t e = 0; e < t; ++e) out[e] = ((in[e] + sign * (pb0[e] - pa0[e])) + sign * (pb1[e] - pa1[e])) * scale;
+      } else if (take == 1) {
+        const double* pa0 = prefix + runs[2 * r] * t;
+        const double* pb0 = prefix + runs[2 * r + 1] * t;
+        for (std::int64_t e = 0; e < t; ++e) out[e] = (in[e] + sign * (pb0[e] - pa0[e])) * scale;
+      } else {
+        for (std::int64_t e = 0; e < t; ++e) out[e] = in[e] * scale;
+      }
+      in = out;
+      r += take;
+    } while (r < count);
+    finish_gram(design, ws);
     return;
   }
   if (downdate) ws.gram_ = design.cross_product();
@@ -384,26 +410,40 @@ void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, Gam
     if (k == kChunk) flush();
   }
   flush();
-  finish_gram(design, 1.0 / static_cast<double>(n), ws);
+  pack_gram(design, inv_rows, ws);
+  finish_gram(design, ws);
 }
 
-// Completes the lower triangle of ws.gram_ (its upper triangle is not used): scales by 1/n (window rows), adds the
-// penalties, replaces inactive columns by unit rows, and factorises.
-void GamDetector::finish_gram(const GamDesign& design, double inv_rows, GamWorkspace& ws) const {
+// The lower triangle of ws.gram_ times `scale` into ws.lower_ (packed, column by column).
+void GamDetector::pack_gram(const GamDesign& design, double scale, GamWorkspace& ws) const {
   const int p = design.cols();
-  for (int j = 0; j < p; ++j) ws.gram_.col(j).tail(p - j) *= inv_rows;
-  ws.gram_.diagonal() += design.penalty();
-  ws.gram_.diagonal().array() += kGamDiagonalJitter;
+  double* out = ws.lower_.data();
+  for (int j = 0; j < p; ++j) {
+    const double* col = &ws.gram_(j, j);
+    for (int i = 0; i < p - j; ++i) out[i] = col[i] * scale;
+    out += p - j;
+  }
+}
+
+// Completes the packed Gram matrix X'X / n in ws.lower_: adds the penalties, replaces inactive columns by unit
+// rows, keeps a copy in ws.packed_ for bisquare (the only user of G itself), and factorises it in place
+// (gam_packed_cholesky).
+void GamDetector::finish_gram(const GamDesign& design, GamWorkspace& ws) const {
+  const int p = design.cols();
+  const std::int64_t t = design.packed_size();
+  double* g = ws.lower_.data();
+  const auto& penalty = design.penalty();
+  for (int j = 0; j < p; ++j) g[gam_packed_offset(p, j)] += penalty[j];
+  for (int j = 0; j < p; ++j) g[gam_packed_offset(p, j)] += kGamDiagonalJitter;
   for (int j = 0; j < p; ++j) {
     if (ws.active_[j]) continue;
-    ws.gram_.row(j).head(j).setZero();
-    ws.gram_.col(j).tail(p - j).setZero();
-    ws.gram_(j, j) = 1.0;
+    for (int k = 0; k < j; ++k) g[gam_packed_offset(p, k) + (j - k)] = 0.0;  // row j
+    double* col = g + gam_packed_offset(p, j);
+    std::fill_n(col, p - j, 0.0);
+    col[0] = 1.0;
   }
-  // Unblocked: for p of a few dozen, Eigen's blocked LLT spends most of its time setting up tiny products.
-  ws.lower_.triangularView<Eigen::Lower>() = ws.gram_;
-  const Eigen::Index failed_at = Eigen::internal::llt_inplace<double, Eigen::Lower>::unblocked(ws.lower_);  // -1: success
-  METERBENCH_CHECK(failed_at < 0);
+  if (config_.loss == GamConfig::Loss::bisquare) std::copy_n(g, t, ws.packed_.data());
+  METERBENCH_CHECK(gam_packed_cholesky(g, p, ws.inv_diag_.data()) < 0);
 }
 
 // beta_next = G^-1 rhs, with rhs zeroed on inactive columns; delta = beta_next - beta; tmp = G delta. While
@@ -417,13 +457,12 @@ void GamDetector::solve(const GamDesign& design, bool shared, bool same_gram, Ga
     gam_add_columns(design.full_inverse().data(), p, p, ws.rhs_.data(), ws.beta_next_.data());
   } else {
     ws.beta_next_ = ws.rhs_;
-    ws.lower_.triangularView<Eigen::Lower>().solveInPlace(ws.beta_next_);
-    ws.lower_.triangularView<Eigen::Lower>().transpose().solveInPlace(ws.beta_next_);
+    gam_packed_solve(ws.lower_.data(), ws.inv_diag_.data(), p, ws.beta_next_.data());
   }
   ws.delta_ = ws.beta_next_ - ws.beta_;
   if (same_gram) ws.tmp_ = ws.rhs_ - ws.rhs_prev_;
   else if (shared) ws.tmp_.noalias() = design.full_gram() * ws.delta_;
-  else ws.tmp_.noalias() = ws.gram_.selfadjointView<Eigen::Lower>() * ws.delta_;
+  else gam_packed_symv(ws.packed_.data(), p, ws.delta_.data(), ws.tmp_.data());
   ws.rhs_prev_ = ws.rhs_;
 }
 
@@ -632,7 +671,8 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
           if (k == kChunk) flush();
         }
         flush();
-        finish_gram(design, inv_rows, ws);
+        pack_gram(design, inv_rows, ws);
+        finish_gram(design, ws);
         ws.rhs_ *= inv_rows;
         solve(design, false, false, ws);
         ws.beta_ = ws.beta_next_;

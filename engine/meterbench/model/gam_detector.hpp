@@ -146,11 +146,13 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<float> residuals_;  // observed residuals, for the MAD
   std::vector<float> select_;     // selection scratch
   std::vector<double> pick_weight_;  // weights of the rows in the Huber right-hand side
-  Eigen::MatrixXd gram_;           // per-series penalised Gram matrix (gaps, bisquare)
+  Eigen::MatrixXd gram_;           // X'X accumulated by rank-k updates (fit: no running sums, bisquare); the rolling Gram matrix
   Eigen::LLT<Eigen::MatrixXd> factor_;  // the rolling schedule's factorisation
-  Eigen::MatrixXd lower_;               // Cholesky factor of gram_ (fit: gaps, bisquare)
   Eigen::MatrixXd chunk_;  // p x kChunk gathered rows for rank-k updates
-  std::vector<double> packed_;  // packed lower triangle of X'X of the observed rows (see build_gram)
+  std::vector<double> lower_;     // fit: Cholesky factor of the per-series penalised Gram matrix, packed (build_gram)
+  std::vector<double> inv_diag_;  // 1 / its diagonal
+  std::vector<double> packed_;    // that Gram matrix, packed (bisquare only)
+  std::vector<std::int64_t> runs_;  // missing (or observed) runs [begin, end) of the fit window (build_gram)
   Eigen::VectorXd b_, rhs_, rhs_prev_, beta_, beta_next_, delta_, tmp_, row_;
   Eigen::VectorXd gbeta_, g_prev_, rhs_last_, f_prev_, gf_prev_;  // Anderson acceleration of the Huber iteration
   std::vector<std::uint8_t> active_;
@@ -200,7 +202,8 @@ class GamDetector final : public Detector {
  private:
   FitStatus fit(const GamDesign& design, std::span<const float> values, GamWorkspace& ws) const;
   void build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
-  void finish_gram(const GamDesign& design, double inv_observed, GamWorkspace& ws) const;
+  void pack_gram(const GamDesign& design, double scale, GamWorkspace& ws) const;
+  void finish_gram(const GamDesign& design, GamWorkspace& ws) const;
   void solve(const GamDesign& design, bool shared, bool same_gram, GamWorkspace& ws) const;
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
