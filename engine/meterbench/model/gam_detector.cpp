@@ -146,6 +146,7 @@ void GamWorkspace::ensure(const GamDesign& design) {
     select_.resize(static_cast<std::size_t>(rows));
     pick_weight_.resize(static_cast<std::size_t>(rows));
     runs_.resize(static_cast<std::size_t>(rows + 1));
+    pick_rows_.resize(static_cast<std::size_t>(rows));
   }
   if (static_cast<std::int64_t>(packed_.size()) < design.packed_size()) {
     packed_.resize(static_cast<std::size_t>(design.packed_size()));
@@ -259,11 +260,12 @@ std::pair<double, double> select_pair(const float* data, std::int64_t m, std::in
 
 // rhs -= sum_i w_i x_i over the rows of the Huber iteration: w_i = r_i - clip(r_i) (r_i = y_i - yhat_i) on an
 // observed row, r_i = -yhat_i on an imputed one (its y is 0), else 0. The weights first, in one vectorised
-// pass (which residuals exceed c*s is a coin toss to a branch predictor), then the few rows with w_i != 0.
-// Compiled for AVX2 and baseline (no FMA: the same rounding on every machine).
+// pass (which residuals exceed c*s is a coin toss to a branch predictor), then the indices of the few rows with
+// w_i != 0, branch-free, then those rows two per pass over rhs (subtracted one after the other, as one per pass
+// would). Compiled for AVX2 and baseline (no FMA: the same rounding on every machine). `picks` holds n indices.
 __attribute__((target_clones("avx2", "default"))) void huber_rhs(const double* y, const float* yhat, const std::uint8_t* observed,
                                                                  std::int64_t n, double cs, bool impute, const double* x,
-                                                                 std::int64_t p, double* w, double* rhs) {
+                                                                 std::int64_t p, double* w, std::int32_t* picks, double* rhs) {
   const double missing = impute ? 1.0 : 0.0;
   for (std::int64_t i = 0; i < n; ++i) {
     const double r = y[i] - static_cast<double>(yhat[i]);
@@ -271,11 +273,22 @@ __attribute__((target_clones("avx2", "default"))) void huber_rhs(const double* y
     const double o = observed[i];  // 0 or 1; arithmetic instead of a select, so that the loop vectorises
     w[i] = o * clipped + (1.0 - o) * (missing * r);
   }
+  std::int64_t count = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    if (w[i] == 0.0) continue;
-    const double wi = w[i];
-    const double* xi = x + i * p;
-    for (std::int64_t j = 0; j < p; ++j) rhs[j] -= wi * xi[j];
+    picks[count] = static_cast<std::int32_t>(i);
+    count += w[i] != 0.0 ? 1 : 0;
+  }
+  std::int64_t k = 0;
+  for (; k + 1 < count; k += 2) {
+    const double w0 = w[picks[k]], w1 = w[picks[k + 1]];
+    const double* x0 = x + picks[k] * p;
+    const double* x1 = x + picks[k + 1] * p;
+    for (std::int64_t j = 0; j < p; ++j) rhs[j] = (rhs[j] - w0 * x0[j]) - w1 * x1[j];
+  }
+  if (k < count) {
+    const double w0 = w[picks[k]];
+    const double* x0 = x + picks[k] * p;
+    for (std::int64_t j = 0; j < p; ++j) rhs[j] -= w0 * x0[j];
   }
 }
 
@@ -612,7 +625,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
       const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * s;
       ws.rhs_ = ws.b_;
       huber_rhs(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), n, cs, impute, x.data(), p, ws.pick_weight_.data(),
-                ws.rhs_.data());
+                ws.pick_rows_.data(), ws.rhs_.data());
       ws.rhs_ *= inv_rows;
       solve(design, shared, true, ws);  // beta_next = g(beta), delta = g(beta) - beta
       ws.tmp_ = ws.rhs_ - ws.gbeta_;   // G delta
