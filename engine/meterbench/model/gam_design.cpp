@@ -93,6 +93,31 @@ __attribute__((target_clones("avx2", "default"))) void gam_add_columns(const dou
   add_columns_impl(cols, n, k, b, out);
 }
 
+namespace {
+
+// out[i] = float(base + slope i) + v0[i0[i]] + v1[i1[i]] over [begin, end) for the first `terms` (<= 2) lookups,
+// each addition in float as in separate passes. The row index converts from int32 (rows < 2^31), which
+// vectorises, unlike int64; compiled for AVX2 (gathers) and the baseline.
+__attribute__((target_clones("avx2", "default"))) void predict_line(float* out, std::int64_t begin, std::int64_t end, double base,
+                                                                    double slope, std::size_t terms, const float* const* v,
+                                                                    const std::uint32_t* const* idx) {
+  const auto b = static_cast<std::int32_t>(begin), e = static_cast<std::int32_t>(end);
+  if (terms == 0) {
+    for (std::int32_t i = b; i < e; ++i) out[i] = static_cast<float>(base + slope * static_cast<double>(i));
+  } else if (terms == 1) {
+    const float* v0 = v[0];
+    const std::uint32_t* i0 = idx[0];
+    for (std::int32_t i = b; i < e; ++i) out[i] = static_cast<float>(base + slope * static_cast<double>(i)) + v0[i0[i]];
+  } else {
+    const float *v0 = v[0], *v1 = v[1];
+    const std::uint32_t *i0 = idx[0], *i1 = idx[1];
+    for (std::int32_t i = b; i < e; ++i)
+      out[i] = (static_cast<float>(base + slope * static_cast<double>(i)) + v0[i0[i]]) + v1[i1[i]];
+  }
+}
+
+}  // namespace
+
 // Left-looking: each pair of columns (j, j + 1) is updated by four earlier columns per pass (their rows loaded
 // once for both targets), so that a value of the target is loaded and stored once per four updates. Every entry
 // still subtracts its updates one by one in column order, as the textbook loop does.
@@ -423,6 +448,26 @@ void GamDesign::predict(const Eigen::VectorXd& beta, std::span<float> out, std::
     const int col = c.changepoint_begin + static_cast<int>(j);
     constant -= beta[col] * inv_sd_[col] * mean_[col];
   }
+  // The tabulated Fourier terms' values per distinct phase first, so that one pass per segment writes the line
+  // and adds up to two terms' lookups (in term order, each rounded to float as separate passes would).
+  float* values = scratch.data();
+  std::array<const float*, 2> first_values{};
+  std::array<const std::uint32_t*, 2> first_index{};
+  std::size_t fused = 0;
+  for (const PeriodicTerm& pt : periodic_) {
+    const auto u = pt.table.rows();
+    std::array<float, 2 * 64> coef{};  // orders are capped at 40 by the parameter specs
+    METERBENCH_CHECK(pt.width <= static_cast<int>(coef.size()));
+    for (int j = 0; j < pt.width; ++j) coef[static_cast<std::size_t>(j)] = static_cast<float>(beta[pt.begin + j]);
+    Eigen::Map<Eigen::VectorXf> v(values, u);
+    v.noalias() = pt.table * Eigen::Map<const Eigen::VectorXf>(coef.data(), pt.width);
+    if (fused < first_values.size()) {
+      first_values[fused] = values;
+      first_index[fused] = pt.index.data();
+      ++fused;
+    }
+    values += u;
+  }
   // Segment by segment (between changepoints the line is fixed), so the inner loop vectorises.
   std::int64_t i = 0;
   while (i < n) {
@@ -435,20 +480,17 @@ void GamDesign::predict(const Eigen::VectorXd& beta, std::span<float> out, std::
     }
     const std::int64_t end = next < cp_count ? changepoint_steps_[next] - fit_begin_ : n;
     const double base = constant - shift, step_slope = slope * inv_n;
-    float* o = out.data();
-    for (; i < end; ++i) o[i] = static_cast<float>(base + step_slope * static_cast<double>(i));
+    predict_line(out.data(), i, end, base, step_slope, fused, first_values.data(), first_index.data());
+    i = end;
   }
-  float* values = scratch.data();
-  for (const PeriodicTerm& pt : periodic_) {
-    const auto u = pt.table.rows();
-    std::array<float, 2 * 64> coef{};  // orders are capped at 40 by the parameter specs
-    METERBENCH_CHECK(pt.width <= static_cast<int>(coef.size()));
-    for (int j = 0; j < pt.width; ++j) coef[static_cast<std::size_t>(j)] = static_cast<float>(beta[pt.begin + j]);
-    Eigen::Map<Eigen::VectorXf> v(values, u);
-    v.noalias() = pt.table * Eigen::Map<const Eigen::VectorXf>(coef.data(), pt.width);
-    const std::uint32_t* idx = pt.index.data();
-    for (std::int64_t r = 0; r < n; ++r) out[static_cast<std::size_t>(r)] += values[idx[r]];
-    values += u;
+  values = scratch.data();
+  for (std::size_t k = 0; k < periodic_.size(); ++k) {
+    const PeriodicTerm& pt = periodic_[k];
+    if (k >= fused) {
+      const std::uint32_t* idx = pt.index.data();
+      for (std::int64_t r = 0; r < n; ++r) out[static_cast<std::size_t>(r)] += values[idx[r]];
+    }
+    values += pt.table.rows();
   }
   if (!dense_columns_.empty()) {
     // Column-major: a few long axpys, no horizontal sums (3-4x faster than dot products of short rows).
