@@ -146,7 +146,8 @@ void GamWorkspace::ensure(const GamDesign& design) {
     select_.resize(static_cast<std::size_t>(rows));
     pick_weight_.resize(static_cast<std::size_t>(rows));
     runs_.resize(static_cast<std::size_t>(rows + 1));
-    pick_rows_.resize(static_cast<std::size_t>(rows));
+    pick_rows_.resize(static_cast<std::size_t>(rows + 8));
+    pick_flags_.resize(static_cast<std::size_t>(rows + 8));
   }
   if (static_cast<std::int64_t>(packed_.size()) < design.packed_size()) {
     packed_.resize(static_cast<std::size_t>(design.packed_size()));
@@ -258,34 +259,59 @@ std::pair<double, double> select_pair(const float* data, std::int64_t m, std::in
   return {from_order_key(xprev), from_order_key(xk)};
 }
 
+// For each 8-bit mask: how many bits are set and their positions, in order (the rows to keep of a group of 8).
+struct PickGroup {
+  std::uint8_t count = 0;
+  std::array<std::uint8_t, 8> index{};
+};
+constexpr std::array<PickGroup, 256> make_pick_groups() {
+  std::array<PickGroup, 256> table{};
+  for (int m = 0; m < 256; ++m)
+    for (int k = 0; k < 8; ++k)
+      if ((m >> k) & 1) table[static_cast<std::size_t>(m)].index[table[static_cast<std::size_t>(m)].count++] = static_cast<std::uint8_t>(k);
+  return table;
+}
+constexpr std::array<PickGroup, 256> kPickGroups = make_pick_groups();
+
 // rhs -= sum_i w_i x_i over the rows of the Huber iteration: w_i = r_i - clip(r_i) (r_i = y_i - yhat_i) on an
-// observed row, r_i = -yhat_i on an imputed one (its y is 0), else 0. The weights first, in one vectorised
-// pass (which residuals exceed c*s is a coin toss to a branch predictor), then the indices of the few rows with
-// w_i != 0, branch-free, then those rows two per pass over rhs (subtracted one after the other, as one per pass
-// would). Compiled for AVX2 and baseline (no FMA: the same rounding on every machine). `picks` holds n indices.
+// observed row, r_i = -yhat_i on an imputed one (its y is 0), else 0. The weights and a flag w_i != 0 first, in
+// one vectorised pass (which residuals exceed c*s is a coin toss to a branch predictor), then the indices of the
+// flagged rows, eight rows at a time by table lookup (branch-free), then those rows four per pass over rhs
+// (subtracted one after the other, as one per pass would). Compiled for AVX2 and baseline (no FMA: the same
+// rounding on every machine). `flags` holds n + 8 bytes and `picks` n + 8 indices.
 __attribute__((target_clones("avx2", "default"))) void huber_rhs(const double* y, const float* yhat, const std::uint8_t* observed,
                                                                  std::int64_t n, double cs, bool impute, const double* x,
-                                                                 std::int64_t p, double* w, std::int32_t* picks, double* rhs) {
+                                                                 std::int64_t p, double* w, std::uint8_t* flags,
+                                                                 std::int32_t* picks, double* rhs) {
   const double missing = impute ? 1.0 : 0.0;
   for (std::int64_t i = 0; i < n; ++i) {
     const double r = y[i] - static_cast<double>(yhat[i]);
     const double clipped = r - std::min(std::max(r, -cs), cs);
     const double o = observed[i];  // 0 or 1; arithmetic instead of a select, so that the loop vectorises
-    w[i] = o * clipped + (1.0 - o) * (missing * r);
+    const double wi = o * clipped + (1.0 - o) * (missing * r);
+    w[i] = wi;
+    flags[i] = wi != 0.0 ? 1 : 0;
   }
+  std::fill_n(flags + n, 8, std::uint8_t{0});
   std::int64_t count = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    picks[count] = static_cast<std::int32_t>(i);
-    count += w[i] != 0.0 ? 1 : 0;
+  for (std::int64_t g = 0; g < n; g += 8) {
+    std::uint64_t bytes;
+    std::memcpy(&bytes, flags + g, sizeof bytes);
+    const auto mask = static_cast<std::size_t>((bytes * 0x0102040810204080ull) >> 56);  // byte k (0 or 1) -> bit k
+    const PickGroup& group = kPickGroups[mask];
+    for (int l = 0; l < 8; ++l) picks[count + l] = static_cast<std::int32_t>(g) + group.index[static_cast<std::size_t>(l)];
+    count += group.count;
   }
   std::int64_t k = 0;
-  for (; k + 1 < count; k += 2) {
-    const double w0 = w[picks[k]], w1 = w[picks[k + 1]];
+  for (; k + 3 < count; k += 4) {
+    const double w0 = w[picks[k]], w1 = w[picks[k + 1]], w2 = w[picks[k + 2]], w3 = w[picks[k + 3]];
     const double* x0 = x + picks[k] * p;
     const double* x1 = x + picks[k + 1] * p;
-    for (std::int64_t j = 0; j < p; ++j) rhs[j] = (rhs[j] - w0 * x0[j]) - w1 * x1[j];
+    const double* x2 = x + picks[k + 2] * p;
+    const double* x3 = x + picks[k + 3] * p;
+    for (std::int64_t j = 0; j < p; ++j) rhs[j] = (((rhs[j] - w0 * x0[j]) - w1 * x1[j]) - w2 * x2[j]) - w3 * x3[j];
   }
-  if (k < count) {
+  for (; k < count; ++k) {
     const double w0 = w[picks[k]];
     const double* x0 = x + picks[k] * p;
     for (std::int64_t j = 0; j < p; ++j) rhs[j] -= w0 * x0[j];
@@ -625,7 +651,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
       const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * s;
       ws.rhs_ = ws.b_;
       huber_rhs(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), n, cs, impute, x.data(), p, ws.pick_weight_.data(),
-                ws.pick_rows_.data(), ws.rhs_.data());
+                ws.pick_flags_.data(), ws.pick_rows_.data(), ws.rhs_.data());
       ws.rhs_ *= inv_rows;
       solve(design, shared, true, ws);  // beta_next = g(beta), delta = g(beta) - beta
       ws.tmp_ = ws.rhs_ - ws.gbeta_;   // G delta

@@ -147,6 +147,7 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<float> select_;     // selection scratch
   std::vector<double> pick_weight_;  // weights of the rows in the Huber right-hand side
   std::vector<std::int32_t> pick_rows_;  // the rows with a nonzero weight
+  std::vector<std::uint8_t> pick_flags_;  // whether a row's weight is nonzero
   Eigen::MatrixXd gram_;           // X'X accumulated by rank-k updates (fit: no running sums, bisquare); the rolling Gram matrix
   Eigen::LLT<Eigen::MatrixXd> factor_;  // the rolling schedule's factorisation
   Eigen::MatrixXd chunk_;  // p x kChunk gathered rows for rank-k updates
