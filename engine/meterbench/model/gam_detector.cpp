@@ -604,8 +604,12 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   };
   // Absolute residuals of the observed rows into ws.residuals_ (for the scale), branch-free; returns their count.
   const auto collect_residuals = [&]() {
-    std::int64_t m = 0;
     float* out = ws.residuals_.data();
+    if (observed == n) {  // nothing to skip: a vectorised loop
+      for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(std::abs(ws.y_[i] - ws.yhatf_[i]));
+      return n;
+    }
+    std::int64_t m = 0;
     for (std::int64_t i = 0; i < n; ++i) {
       out[m] = static_cast<float>(std::abs(ws.y_[i] - ws.yhatf_[i]));
       m += ws.observed_[i];
