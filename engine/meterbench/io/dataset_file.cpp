@@ -299,6 +299,17 @@ struct DatasetReader::Impl {
   std::int64_t event_rows = 0;
   // Rows per chunk of /values and /labels when their chunks can be copied raw (see read_rows), else 0.
   std::int64_t values_direct_rows = 0, labels_direct_rows = 0;
+  // Reading /series and /events converts packed records to the padded structs. By default every such
+  // H5Dread callocs a 1 MiB conversion buffer and a 1 MiB background buffer (4 MiB zeroed per block, as
+  // much as its values); this transfer list lends HDF5 one reused conversion buffer and caps the
+  // background buffer HDF5 still zeroes itself (so the structs' padding stays zero) at the same size.
+  static constexpr std::size_t kConversionBytes = 64 << 10;
+  std::vector<unsigned char> conversion_buffer = std::vector<unsigned char>(kConversionBytes);
+  Hid record_transfer = [this] {
+    Hid dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+    H5Pset_buffer(dxpl.get(), kConversionBytes, conversion_buffer.data(), nullptr);
+    return dxpl;
+  }();
 
   // Chunks of a dataset are stored exactly as the block wants them when they are unfiltered, hold whole
   // rows, and the file type is the memory type (byte order included: a big-endian reader would convert).
@@ -426,7 +437,7 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
     r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
   block.reset(first, count, t, r.info.has_labels);
   r.read_rows(r.values.get(), r.values_direct_rows, H5T_NATIVE_FLOAT, first, count, t, block.values.data(), "values");
-  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series");
+  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series", r.record_transfer.get());
   if (!r.info.has_labels || count == 0) return;
   r.read_rows(r.labels.get(), r.labels_direct_rows, H5T_NATIVE_UINT8, first, count, t, block.labels.data(), "labels");
   const std::uint64_t event_begin = block.series.front().first_event;
@@ -436,7 +447,7 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
                            event_begin, event_end, r.event_rows));
   block.events.resize(event_end - event_begin);
   transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), static_cast<std::int64_t>(event_begin),
-                static_cast<std::int64_t>(event_end - event_begin), 0, block.events.data(), "events");
+                static_cast<std::int64_t>(event_end - event_begin), 0, block.events.data(), "events", r.record_transfer.get());
   for (const EventRecord& ev : block.events)
     if (ev.series < static_cast<std::uint64_t>(first) || ev.series >= static_cast<std::uint64_t>(first + count) || ev.start < 0 ||
         ev.end < ev.start || ev.end >= t || ev.kind >= kAnomalyKindCount)
@@ -458,7 +469,8 @@ std::vector<EventRecord> DatasetReader::read_all_events() {
   std::lock_guard lock(hdf5_mutex());
   Impl& r = *impl_;
   std::vector<EventRecord> out(static_cast<std::size_t>(r.event_rows));
-  if (r.info.has_labels) transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), 0, r.event_rows, 0, out.data(), "events");
+  if (r.info.has_labels)
+    transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), 0, r.event_rows, 0, out.data(), "events", r.record_transfer.get());
   return out;
 }
 

@@ -141,15 +141,15 @@ inline void select_rows(const Context& ctx, hid_t space, std::int64_t first, std
 }
 
 inline void transfer_rows(const Context& ctx, bool write, hid_t dataset, hid_t memory_type, std::int64_t first, std::int64_t count,
-                          std::int64_t columns, void* data, const char* what) {
+                          std::int64_t columns, void* data, const char* what, hid_t transfer = H5P_DEFAULT) {
   if (count == 0) return;
   const int rank = columns > 0 ? 2 : 1;
   Hid file_space(H5Dget_space(dataset), H5Sclose);
   select_rows(ctx, file_space.get(), first, count, std::max<std::int64_t>(columns, 1));
   const hsize_t mdims[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(std::max<std::int64_t>(columns, 1))};
   Hid memory_space(H5Screate_simple(rank, mdims, nullptr), H5Sclose);
-  const herr_t status = write ? H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, data)
-                              : H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, data);
+  const herr_t status = write ? H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), transfer, data)
+                              : H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), transfer, data);
   ctx.check(status, fmt::format("cannot {} {} rows {}..{}", write ? "write" : "read", what, first, first + count - 1));
 }
 
