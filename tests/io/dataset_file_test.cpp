@@ -111,9 +111,9 @@ TEST(DatasetFile, ReadsBackExactlyWhatWasWrittenInAnyBlockSize) {
   EXPECT_EQ(reader.read_all_events(), all.events);
 }
 
-// The reader copies whole unfiltered chunks raw and the rest through HDF5's selection: every kind of row
-// range (inside one chunk; starting mid-chunk, spanning chunks and ending in the partial last chunk; whole
-// chunks only; the whole file) must read the same bytes, compressed or not, in a reused block.
+// The reader reads unfiltered datasets without a chunk cache and compressed ones through it: every kind of
+// row range (inside one chunk; starting mid-chunk, spanning chunks and ending in the partial last chunk;
+// whole chunks only; the whole file) must read the same bytes either way, into a reused block.
 TEST(DatasetFile, ReadsAnyRowRangeOfChunkedAndCompressedFiles) {
   ScratchDir dir;
   const SeriesBlock all = make_block(0, kSeries);

@@ -297,8 +297,6 @@ struct DatasetReader::Impl {
   Hid series_type = series_memory_type();
   Hid event_type = event_memory_type();
   std::int64_t event_rows = 0;
-  // Rows per chunk of /values and /labels when their chunks can be copied raw (see read_rows), else 0.
-  std::int64_t values_direct_rows = 0, labels_direct_rows = 0;
   // Reading /series and /events converts packed records to the padded structs. By default every such
   // H5Dread callocs a 1 MiB conversion buffer and a 1 MiB background buffer (4 MiB zeroed per block, as
   // much as its values); this transfer list lends HDF5 one reused conversion buffer and caps the
@@ -311,57 +309,18 @@ struct DatasetReader::Impl {
     return dxpl;
   }();
 
-  // Chunks of a dataset are stored exactly as the block wants them when they are unfiltered, hold whole
-  // rows, and the file type is the memory type (byte order included: a big-endian reader would convert).
-  // Returns the chunk's rows then, else 0.
-  static std::int64_t direct_chunk_rows(hid_t dataset, hid_t memory_type, std::int64_t columns) {
-    Hid dcpl(H5Dget_create_plist(dataset), H5Pclose);
-    Hid file_type(H5Dget_type(dataset), H5Tclose);
-    hsize_t chunk[2] = {0, 0};
-    if (!dcpl.valid() || !file_type.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED || H5Pget_nfilters(dcpl.get()) != 0 ||
-        H5Pget_chunk(dcpl.get(), 2, chunk) != 2 || chunk[1] != static_cast<hsize_t>(columns) || H5Tequal(file_type.get(), memory_type) <= 0)
-      return 0;
-    return static_cast<std::int64_t>(chunk[0]);
-  }
-
-  // Reads rows [first, first + count) of /values or /labels. H5Dread would load each chunk into its chunk
-  // cache (a zeroed allocation, a read, a copy to the block); instead every chunk that lies wholly inside
-  // the rows is read straight into the block with H5Dread_chunk, and only the partial chunks at either end
-  // (and any chunk not stored as expected) go through H5Dread. Same bytes, a third of the memory traffic.
-  void read_rows(hid_t dataset, std::int64_t direct_rows, hid_t memory_type, std::int64_t first, std::int64_t count, std::int64_t columns,
-                 void* data, const char* what) {
-    const std::size_t row_bytes = static_cast<std::size_t>(columns) * H5Tget_size(memory_type);
-    auto* bytes = static_cast<unsigned char*>(data);
-    const std::int64_t end = first + count;
-    const std::int64_t whole_begin = direct_rows > 0 ? (first + direct_rows - 1) / direct_rows * direct_rows : end;
-    const std::int64_t whole_end = direct_rows > 0 ? end / direct_rows * direct_rows : end;
-    if (whole_begin >= whole_end) {
-      transfer_rows(ctx, false, dataset, memory_type, first, count, columns, data, what);
-      return;
-    }
-    transfer_rows(ctx, false, dataset, memory_type, first, whole_begin - first, columns, data, what);
-    const hsize_t chunk_bytes = static_cast<hsize_t>(direct_rows) * row_bytes;
-    for (std::int64_t c = whole_begin; c < whole_end; c += direct_rows) {
-      unsigned char* into = bytes + static_cast<std::size_t>(c - first) * row_bytes;
-      const hsize_t offset[2] = {static_cast<hsize_t>(c), 0};
-      unsigned mask = 0;
-      haddr_t address = HADDR_UNDEF;
-      hsize_t stored = 0;
-      std::uint32_t filters = 0;
-      // Only a chunk stored whole, at its full size, is read raw (the size check also keeps a corrupt
-      // index from overrunning the block); anything else, e.g. a chunk never written, is left to H5Dread.
-      const bool raw = H5Dget_chunk_info_by_coord(dataset, offset, &mask, &address, &stored) >= 0 && stored == chunk_bytes &&
-                       H5Dread_chunk(dataset, H5P_DEFAULT, offset, &filters, into) >= 0;
-      if (!raw) transfer_rows(ctx, false, dataset, memory_type, c, direct_rows, columns, into, what);
-    }
-    transfer_rows(ctx, false, dataset, memory_type, whole_end, end - whole_end, columns, bytes + static_cast<std::size_t>(whole_end - first) * row_bytes,
-                  what);
-  }
-
   Hid open_dataset(const char* name, int rank, std::int64_t rows, std::int64_t columns) {
     if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) ctx.fail(fmt::format("dataset /{} is missing", name));
+    // The chunk cache only pays for filtered chunks, which must be decompressed whole (a block's edge chunk is
+    // then inflated once, not twice). Unfiltered chunks skip it: with no cache, H5Dread reads the selected
+    // rows straight into the caller's buffer, where a cached read allocates and zeroes a chunk, reads into it
+    // and copies out, and churns the allocator (page faults): 5x the CPU of the read stage, same bytes.
     Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
-    H5Pset_chunk_cache(dapl.get(), 521, 16u << 20, H5D_CHUNK_CACHE_W0_DEFAULT);
+    Hid probe(ctx.check_id(H5Dopen2(file.get(), name, H5P_DEFAULT), name), H5Dclose);
+    Hid dcpl(H5Dget_create_plist(probe.get()), H5Pclose);
+    const bool filtered = !dcpl.valid() || H5Pget_nfilters(dcpl.get()) != 0;
+    probe.reset();  // the cache is fixed by the first open of a dataset, so open it again with the chosen one
+    H5Pset_chunk_cache(dapl.get(), 521, filtered ? 16u << 20 : 0, H5D_CHUNK_CACHE_W0_DEFAULT);
     Hid d(ctx.check_id(H5Dopen2(file.get(), name, dapl.get()), name), H5Dclose);
     Hid space(H5Dget_space(d.get()), H5Sclose);
     hsize_t dims[2] = {0, 0};
@@ -411,11 +370,9 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
   }
   if (info.series_count <= 0) r.ctx.fail(fmt::format("series_count is {}", info.series_count));
   r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
-  r.values_direct_rows = Impl::direct_chunk_rows(r.values.get(), H5T_NATIVE_FLOAT, info.grid.steps);
   r.series = r.open_dataset("series", 1, info.series_count, 0);
   if (info.has_labels) {
     r.labels = r.open_dataset("labels", 2, info.series_count, info.grid.steps);
-    r.labels_direct_rows = Impl::direct_chunk_rows(r.labels.get(), H5T_NATIVE_UINT8, info.grid.steps);
     r.events = r.open_dataset("events", 1, -1, 0);
   }
 }
@@ -436,10 +393,10 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
   if (first < 0 || count < 0 || first + count > r.info.series_count)
     r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
   block.reset(first, count, t, r.info.has_labels);
-  r.read_rows(r.values.get(), r.values_direct_rows, H5T_NATIVE_FLOAT, first, count, t, block.values.data(), "values");
+  transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, block.values.data(), "values");
   transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series", r.record_transfer.get());
   if (!r.info.has_labels || count == 0) return;
-  r.read_rows(r.labels.get(), r.labels_direct_rows, H5T_NATIVE_UINT8, first, count, t, block.labels.data(), "labels");
+  transfer_rows(r.ctx, false, r.labels.get(), H5T_NATIVE_UINT8, first, count, t, block.labels.data(), "labels");
   const std::uint64_t event_begin = block.series.front().first_event;
   const std::uint64_t event_end = block.series.back().first_event + block.series.back().event_count;
   if (event_end < event_begin || event_end > static_cast<std::uint64_t>(r.event_rows))
@@ -462,7 +419,7 @@ void DatasetReader::read_values(std::int64_t first, std::int64_t count, std::vec
   if (first < 0 || count < 0 || first + count > r.info.series_count)
     r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
   values.resize(static_cast<std::size_t>(count * t));
-  r.read_rows(r.values.get(), r.values_direct_rows, H5T_NATIVE_FLOAT, first, count, t, values.data(), "values");
+  transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, values.data(), "values");
 }
 
 std::vector<EventRecord> DatasetReader::read_all_events() {
