@@ -298,9 +298,10 @@ struct DatasetReader::Impl {
   Hid event_type = event_memory_type();
   std::int64_t event_rows = 0;
   // Reading /series and /events converts packed records to the padded structs. By default every such
-  // H5Dread callocs a 1 MiB conversion buffer and a 1 MiB background buffer (4 MiB zeroed per block, as
-  // much as its values); this transfer list lends HDF5 one reused conversion buffer and caps the
-  // background buffer HDF5 still zeroes itself (so the structs' padding stays zero) at the same size.
+  // H5Dread callocs a 1 MiB conversion buffer and a 1 MiB background buffer, on fresh pages each time (4 MiB
+  // of page faults per block, as many bytes as its values: most of the read stage's CPU). This transfer list
+  // lends HDF5 one reused conversion buffer and caps the background buffer, which HDF5 still zeroes itself
+  // (so the structs' padding reads as before), at the same size; HDF5 converts in strips of that size.
   static constexpr std::size_t kConversionBytes = 64 << 10;
   std::vector<unsigned char> conversion_buffer = std::vector<unsigned char>(kConversionBytes);
   Hid record_transfer = [this] {
@@ -314,14 +315,19 @@ struct DatasetReader::Impl {
     // The chunk cache only pays for filtered chunks, which must be decompressed whole (a block's edge chunk is
     // then inflated once, not twice). Unfiltered chunks skip it: with no cache, H5Dread reads the selected
     // rows straight into the caller's buffer, where a cached read allocates and zeroes a chunk, reads into it
-    // and copies out, and churns the allocator (page faults): 5x the CPU of the read stage, same bytes.
-    Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
-    Hid probe(ctx.check_id(H5Dopen2(file.get(), name, H5P_DEFAULT), name), H5Dclose);
-    Hid dcpl(H5Dget_create_plist(probe.get()), H5Pclose);
-    const bool filtered = !dcpl.valid() || H5Pget_nfilters(dcpl.get()) != 0;
-    probe.reset();  // the cache is fixed by the first open of a dataset, so open it again with the chosen one
-    H5Pset_chunk_cache(dapl.get(), 521, filtered ? 16u << 20 : 0, H5D_CHUNK_CACHE_W0_DEFAULT);
-    Hid d(ctx.check_id(H5Dopen2(file.get(), name, dapl.get()), name), H5Dclose);
+    // and copies it out, churning the allocator (fresh pages, page faults). The cache is fixed when a dataset
+    // is opened, so a filtered one is opened again with its cache.
+    const auto open = [&](std::size_t cache_bytes) {
+      Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+      H5Pset_chunk_cache(dapl.get(), 521, cache_bytes, H5D_CHUNK_CACHE_W0_DEFAULT);
+      return Hid(ctx.check_id(H5Dopen2(file.get(), name, dapl.get()), name), H5Dclose);
+    };
+    Hid d = open(0);
+    Hid dcpl(H5Dget_create_plist(d.get()), H5Pclose);
+    if (!dcpl.valid() || H5Pget_nfilters(dcpl.get()) != 0) {
+      d.reset();  // closed first: a second open of an open dataset would share its cache
+      d = open(16u << 20);
+    }
     Hid space(H5Dget_space(d.get()), H5Sclose);
     hsize_t dims[2] = {0, 0};
     if (H5Sget_simple_extent_ndims(space.get()) != rank) ctx.fail(fmt::format("dataset /{} should have {} dimension(s)", name, rank));
