@@ -3,10 +3,13 @@
 // it is timed; items = series.
 //   BM_WriteBlock     one block written to a new dataset file (create, write, finish), one thread
 //   BM_ReadBlock      one block read back (open, validate, read values, labels, records, events), one thread
+//   BM_ReadBlocks     the pipeline's read stage: a file of 8 blocks, opened once, read block after block into
+//                     3 recycled blocks, one thread
 //   BM_GenerateBlock  one block generated in parallel with oneTBB on all threads, wall time
 //   build/release/bench/dataset_io_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -86,6 +89,48 @@ void BM_ReadBlock(benchmark::State& state) {
   fs::remove_all(path.parent_path());
 }
 
+// The block copied `copies` times (series and events renumbered) into one file.
+void write_copies(const fs::path& path, std::int64_t copies) {
+  fs::remove(path);
+  mb::DatasetWriter writer(path, mb::bench::dataset_info(block().scenario, copies * kBlock, mb::tool_version()));
+  for (std::int64_t c = 0; c < copies; ++c) {
+    mb::SeriesBlock copy = block().block;
+    copy.first_series = c * kBlock;
+    for (mb::EventRecord& e : copy.events) e.series += static_cast<std::uint64_t>(c * kBlock);
+    writer.write(copy);
+  }
+  writer.finish();
+}
+
+void BM_ReadBlocks(benchmark::State& state) {
+  constexpr std::int64_t kCopies = 8;
+  const fs::path path = scratch_file("read_blocks.h5");
+  write_copies(path, kCopies);
+  mb::DatasetReader reader(path);
+  std::array<mb::SeriesBlock, 3> blocks;
+  const auto& want = block().block;
+  for (std::int64_t c = 0; c < kCopies; ++c) {
+    mb::SeriesBlock& b = blocks[static_cast<std::size_t>(c % 3)];
+    reader.read(c * kBlock, kBlock, b);
+    bool same = b.values.size() == want.values.size() &&
+                std::memcmp(b.values.data(), want.values.data(), want.values.size() * sizeof(float)) == 0 && b.labels == want.labels &&
+                b.events.size() == want.events.size();
+    for (std::size_t e = 0; same && e < want.events.size(); ++e)
+      same = b.events[e].series == want.events[e].series + static_cast<std::uint64_t>(c * kBlock) && b.events[e].start == want.events[e].start;
+    if (!same) {
+      state.SkipWithError("the file does not read back as the copied blocks");
+      return;
+    }
+  }
+  for (auto _ : state) {
+    for (std::int64_t c = 0; c < kCopies; ++c) reader.read(c * kBlock, kBlock, blocks[static_cast<std::size_t>(c % 3)]);
+    benchmark::DoNotOptimize(blocks[0].values.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kCopies * kBlock);
+  state.SetBytesProcessed(state.iterations() * kCopies * static_cast<std::int64_t>(want.values.size() * sizeof(float)));
+  fs::remove_all(path.parent_path());
+}
+
 void BM_GenerateBlock(benchmark::State& state) {
   const auto& ref = block();
   const mb::SeriesGenerator gen(ref.scenario, ref.scenario.seed);
@@ -118,6 +163,7 @@ void BM_GenerateBlock(benchmark::State& state) {
 
 BENCHMARK(BM_WriteBlock)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReadBlock)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReadBlocks)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GenerateBlock)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
