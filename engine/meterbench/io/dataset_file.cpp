@@ -304,11 +304,7 @@ struct DatasetReader::Impl {
   // (so the structs' padding reads as before), at the same size; HDF5 converts in strips of that size.
   static constexpr std::size_t kConversionBytes = 64 << 10;
   std::vector<unsigned char> conversion_buffer = std::vector<unsigned char>(kConversionBytes);
-  Hid record_transfer = [this] {
-    Hid dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
-    H5Pset_buffer(dxpl.get(), kConversionBytes, conversion_buffer.data(), nullptr);
-    return dxpl;
-  }();
+  Hid record_transfer;  // made under the HDF5 lock, in the constructor
 
   Hid open_dataset(const char* name, int rank, std::int64_t rows, std::int64_t columns) {
     if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) ctx.fail(fmt::format("dataset /{} is missing", name));
@@ -375,6 +371,9 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
     r.ctx.fail(e.what());
   }
   if (info.series_count <= 0) r.ctx.fail(fmt::format("series_count is {}", info.series_count));
+  r.record_transfer = Hid(r.ctx.check_id(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer property list"), H5Pclose);
+  r.ctx.check(H5Pset_buffer(r.record_transfer.get(), Impl::kConversionBytes, r.conversion_buffer.data(), nullptr),
+              "cannot set the conversion buffer");
   r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
   r.series = r.open_dataset("series", 1, info.series_count, 0);
   if (info.has_labels) {
