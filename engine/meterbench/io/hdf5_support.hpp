@@ -140,6 +140,7 @@ inline void select_rows(const Context& ctx, hid_t space, std::int64_t first, std
   ctx.check(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, extent, nullptr), "cannot select rows");
 }
 
+// `transfer`: the dataset transfer property list (e.g. one that lends HDF5 a reused conversion buffer).
 inline void transfer_rows(const Context& ctx, bool write, hid_t dataset, hid_t memory_type, std::int64_t first, std::int64_t count,
                           std::int64_t columns, void* data, const char* what, hid_t transfer = H5P_DEFAULT) {
   if (count == 0) return;
