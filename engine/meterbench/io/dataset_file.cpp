@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -123,6 +124,7 @@ struct DatasetWriter::Impl {
   std::uint64_t events_assigned = 0;  // events given a row so far
   std::vector<EventRecord> pending_events;  // assigned, not yet written
   std::int64_t events_written = 0;
+  std::optional<RecordTransfer> record_transfer;  // made under the HDF5 lock, in the constructor
   static constexpr std::int64_t kEventChunkRows = 8192;
   bool finished = false;
 
@@ -138,7 +140,7 @@ struct DatasetWriter::Impl {
     transfer_rows(ctx, true, values.get(), H5T_NATIVE_FLOAT, chunk_start, rows, t, const_cast<float*>(chunk_values), "values");
     if (info.has_labels)
       transfer_rows(ctx, true, labels.get(), H5T_NATIVE_UINT8, chunk_start, rows, t, const_cast<std::uint8_t*>(chunk_labels), "labels");
-    transfer_rows(ctx, true, series.get(), series_type.get(), chunk_start, rows, 0, chunk_series, "series");
+    transfer_rows(ctx, true, series.get(), series_type.get(), chunk_start, rows, 0, chunk_series, "series", record_transfer->get());
     chunk_start += rows;
     flush_events(false);
   }
@@ -154,7 +156,7 @@ struct DatasetWriter::Impl {
       const hsize_t new_size[1] = {static_cast<hsize_t>(events_written) + n};
       ctx.check(H5Dset_extent(events.get(), new_size), "cannot extend /events");
       transfer_rows(ctx, true, events.get(), event_type.get(), events_written, static_cast<std::int64_t>(n), 0,
-                    pending_events.data() + offset, "events");
+                    pending_events.data() + offset, "events", record_transfer->get());
       events_written += static_cast<std::int64_t>(n);
       offset += n;
     }
@@ -182,6 +184,7 @@ DatasetWriter::DatasetWriter(const std::filesystem::path& path, const DatasetInf
   Hid fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_obj_track_times(fcpl.get(), false);
   w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), H5P_DEFAULT), "cannot create the file"), H5Fclose);
+  w.record_transfer.emplace(w.ctx);
   const hid_t root = w.file.get();
   write_string_attribute(w.ctx, root, "format", std::string(kDatasetFormatName));
   write_scalar_attribute(w.ctx, root, "format_version", H5T_STD_I64LE, H5T_NATIVE_INT64, info.format_version);
@@ -297,14 +300,7 @@ struct DatasetReader::Impl {
   Hid series_type = series_memory_type();
   Hid event_type = event_memory_type();
   std::int64_t event_rows = 0;
-  // Reading /series and /events converts packed records to the padded structs. By default every such
-  // H5Dread callocs a 1 MiB conversion buffer and a 1 MiB background buffer, on fresh pages each time (4 MiB
-  // of page faults per block, as many bytes as its values: most of the read stage's CPU). This transfer list
-  // lends HDF5 one reused conversion buffer and caps the background buffer, which HDF5 still zeroes itself
-  // (so the structs' padding reads as before), at the same size; HDF5 converts in strips of that size.
-  static constexpr std::size_t kConversionBytes = 64 << 10;
-  std::vector<unsigned char> conversion_buffer = std::vector<unsigned char>(kConversionBytes);
-  Hid record_transfer;  // made under the HDF5 lock, in the constructor
+  std::optional<RecordTransfer> record_transfer;  // made under the HDF5 lock, in the constructor
 
   Hid open_dataset(const char* name, int rank, std::int64_t rows, std::int64_t columns) {
     if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) ctx.fail(fmt::format("dataset /{} is missing", name));
@@ -371,9 +367,7 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
     r.ctx.fail(e.what());
   }
   if (info.series_count <= 0) r.ctx.fail(fmt::format("series_count is {}", info.series_count));
-  r.record_transfer = Hid(r.ctx.check_id(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer property list"), H5Pclose);
-  r.ctx.check(H5Pset_buffer(r.record_transfer.get(), Impl::kConversionBytes, r.conversion_buffer.data(), nullptr),
-              "cannot set the conversion buffer");
+  r.record_transfer.emplace(r.ctx);
   r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
   r.series = r.open_dataset("series", 1, info.series_count, 0);
   if (info.has_labels) {
@@ -399,7 +393,7 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
     r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
   block.reset(first, count, t, r.info.has_labels);
   transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, block.values.data(), "values");
-  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series", r.record_transfer.get());
+  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series", r.record_transfer->get());
   if (!r.info.has_labels || count == 0) return;
   transfer_rows(r.ctx, false, r.labels.get(), H5T_NATIVE_UINT8, first, count, t, block.labels.data(), "labels");
   const std::uint64_t event_begin = block.series.front().first_event;
@@ -409,7 +403,7 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
                            event_begin, event_end, r.event_rows));
   block.events.resize(event_end - event_begin);
   transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), static_cast<std::int64_t>(event_begin),
-                static_cast<std::int64_t>(event_end - event_begin), 0, block.events.data(), "events", r.record_transfer.get());
+                static_cast<std::int64_t>(event_end - event_begin), 0, block.events.data(), "events", r.record_transfer->get());
   for (const EventRecord& ev : block.events)
     if (ev.series < static_cast<std::uint64_t>(first) || ev.series >= static_cast<std::uint64_t>(first + count) || ev.start < 0 ||
         ev.end < ev.start || ev.end >= t || ev.kind >= kAnomalyKindCount)
@@ -432,7 +426,7 @@ std::vector<EventRecord> DatasetReader::read_all_events() {
   Impl& r = *impl_;
   std::vector<EventRecord> out(static_cast<std::size_t>(r.event_rows));
   if (r.info.has_labels)
-    transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), 0, r.event_rows, 0, out.data(), "events", r.record_transfer.get());
+    transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), 0, r.event_rows, 0, out.data(), "events", r.record_transfer->get());
   return out;
 }
 
