@@ -156,7 +156,6 @@ void GamWorkspace::ensure(const GamDesign& design) {
   if (b_.size() != cols) {
     gram_.resize(cols, cols);
     inv_diag_.resize(static_cast<std::size_t>(cols));
-    factor_.compute(Eigen::MatrixXd::Identity(cols, cols));  // sizes it (LLT(size) leaves its info unset)
     chunk_.resize(cols, kChunk);
     for (auto* v : {&b_, &rhs_, &rhs_prev_, &beta_, &beta_next_, &delta_, &tmp_, &row_, &gbeta_, &g_prev_, &rhs_last_, &f_prev_, &gf_prev_})
       v->resize(cols);
@@ -875,19 +874,30 @@ const GamDesign& GamDetector::rolling_design_for(std::int64_t first_scored, std:
   return *ws.rolling_design_;
 }
 
-void GamDetector::rolling_gram(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const {
+void GamDetector::rolling_factor(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const {
   const int p = design.cols();
-  ws.gram_ = ws.rolling_xtx_;
-  ws.gram_.triangularView<Eigen::StrictlyUpper>() = ws.gram_.transpose();
-  ws.gram_ *= 1.0 / static_cast<double>(rows);
-  ws.gram_.diagonal() += ws.rolling_penalty_;
-  ws.gram_.diagonal().array() += kGamDiagonalJitter;
+  const double inv_rows = 1.0 / static_cast<double>(rows);
+  double* g = ws.packed_.data();
+  for (int j = 0; j < p; ++j) {  // column j of the lower triangle is contiguous from its diagonal
+    const double* col = &ws.rolling_xtx_(j, j);
+    double* out = g + gam_packed_offset(p, j);
+    for (int i = 0; i < p - j; ++i) out[i] = col[i] * inv_rows;
+    out[0] += ws.rolling_penalty_[j];
+    out[0] += kGamDiagonalJitter;
+  }
   for (int j = 0; j < p; ++j) {
     if (ws.rolling_active_[static_cast<std::size_t>(j)]) continue;
-    ws.gram_.row(j).setZero();
-    ws.gram_.col(j).setZero();
-    ws.gram_(j, j) = 1.0;
+    for (int k = 0; k < j; ++k) g[gam_packed_offset(p, k) + (j - k)] = 0.0;  // row j
+    double* col = g + gam_packed_offset(p, j);
+    std::fill_n(col, p - j, 0.0);
+    col[0] = 1.0;
   }
+  std::copy_n(g, design.packed_size(), ws.lower_.data());
+  METERBENCH_CHECK(gam_packed_cholesky(ws.lower_.data(), p, ws.inv_diag_.data()) < 0);
+}
+
+void GamDetector::rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const {
+  gam_packed_solve(ws.lower_.data(), ws.inv_diag_.data(), design.cols(), v.data());
 }
 
 bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, double offset, double floor, bool estimate_clip,
@@ -896,9 +906,7 @@ bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, doubl
   const int p = design.cols();
   const std::int64_t n = design.rows();
   const double inv_rows = 1.0 / static_cast<double>(end);
-  rolling_gram(design, end, ws);
-  ws.factor_.compute(ws.gram_);
-  METERBENCH_CHECK(ws.factor_.info() == Eigen::Success);
+  rolling_factor(design, end, ws);
   const auto predict = [&]() {
     design.predict(ws.beta_, std::span<float>(ws.yhatf_.data(), static_cast<std::size_t>(n)), ws.predict_scratch_);
   };
@@ -928,9 +936,9 @@ bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, doubl
     for (int j = 0; j < p; ++j)
       if (!ws.rolling_active_[static_cast<std::size_t>(j)]) ws.rhs_[j] = 0.0;
     ws.beta_next_ = ws.rhs_;
-    ws.factor_.solveInPlace(ws.beta_next_);
+    rolling_solve(design, ws.beta_next_, ws);
     ws.delta_ = ws.beta_next_ - ws.beta_;
-    ws.tmp_.noalias() = ws.gram_ * ws.delta_;
+    gam_packed_symv(ws.packed_.data(), p, ws.delta_.data(), ws.tmp_.data());
     const double change = std::sqrt(std::max(0.0, ws.delta_.dot(ws.tmp_)));
     ws.beta_ = ws.beta_next_;
     ws.iterations_ += 1;
@@ -1113,13 +1121,11 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
         ws.rolling_b_.setZero();
         for (std::int64_t i = 0; i < s; ++i)
           if (ws.observed_[static_cast<std::size_t>(i)]) ws.rolling_b_.noalias() += (ws.y_[i] - offset) * x.row(i).transpose();
-        rolling_gram(design, s, ws);
-        ws.factor_.compute(ws.gram_);
-        METERBENCH_CHECK(ws.factor_.info() == Eigen::Success);
+        rolling_factor(design, s, ws);
         ws.beta_ = ws.rolling_b_ / static_cast<double>(s);
         for (int j = 0; j < p; ++j)
           if (!ws.rolling_active_[static_cast<std::size_t>(j)]) ws.beta_[j] = 0.0;
-        ws.factor_.solveInPlace(ws.beta_);
+        rolling_solve(design, ws.beta_, ws);
         rows_in = s;
         since_refit = kRollingRefreshWeeks;  // refit below, estimating the clip scale
         valid = true;
@@ -1182,7 +1188,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
         for (int j = 0; j < p; ++j)
           if (!ws.rolling_active_[static_cast<std::size_t>(j)]) r[j] = 0.0;
         zv = r;
-        ws.factor_.solveInPlace(zv);
+        rolling_solve(design, zv, ws);
         dir = zv;
         double rz = r.dot(zv);
         bool solved = false;
@@ -1199,19 +1205,17 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
           ws.beta_ += alpha * dir;
           r -= alpha * q;
           zv = r;
-          ws.factor_.solveInPlace(zv);
+          rolling_solve(design, zv, ws);
           const double rz_next = r.dot(zv);
           dir = zv + (rz_next / rz) * dir;
           rz = rz_next;
         }
         if (!solved) {
-          rolling_gram(design, s, ws);
+          rolling_factor(design, s, ws);
           for (int j = 0; j < p; ++j)
             if (!ws.rolling_active_[static_cast<std::size_t>(j)]) ws.rhs_[j] = 0.0;
-          ws.factor_.compute(ws.gram_);
-          METERBENCH_CHECK(ws.factor_.info() == Eigen::Success);
           ws.beta_ = ws.rhs_;
-          ws.factor_.solveInPlace(ws.beta_);
+          rolling_solve(design, ws.beta_, ws);
         }
       }
       status = fit_status;

@@ -148,12 +148,11 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<double> pick_weight_;  // weights of the rows in the Huber right-hand side
   std::vector<std::int32_t> pick_rows_;  // the rows with a nonzero weight
   std::vector<std::uint8_t> pick_flags_;  // whether a row's weight is nonzero
-  Eigen::MatrixXd gram_;           // X'X accumulated by rank-k updates (fit: no running sums, bisquare); the rolling Gram matrix
-  Eigen::LLT<Eigen::MatrixXd> factor_;  // the rolling schedule's factorisation
+  Eigen::MatrixXd gram_;           // X'X accumulated by rank-k updates (fit: no running sums, bisquare)
   Eigen::MatrixXd chunk_;  // p x kChunk gathered rows for rank-k updates
-  std::vector<double> lower_;     // fit: Cholesky factor of the per-series penalised Gram matrix, packed (build_gram)
+  std::vector<double> lower_;     // Cholesky factor of the per-series (fit: build_gram) or rolling penalised Gram matrix, packed
   std::vector<double> inv_diag_;  // 1 / its diagonal
-  std::vector<double> packed_;    // that Gram matrix, packed (bisquare only)
+  std::vector<double> packed_;    // that Gram matrix, packed (bisquare and the rolling schedule)
   std::vector<std::int64_t> runs_;  // missing (or observed) runs [begin, end) of the fit window (build_gram)
   Eigen::VectorXd b_, rhs_, rhs_prev_, beta_, beta_next_, delta_, tmp_, row_;
   Eigen::VectorXd gbeta_, g_prev_, rhs_last_, f_prev_, gf_prev_;  // Anderson acceleration of the Huber iteration
@@ -212,11 +211,15 @@ class GamDetector final : public Detector {
   [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
   [[nodiscard]] double transform(float value) const;
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;
-  /// Forms the rolling penalised Gram matrix X'X_obs / rows + penalty (inactive columns unit) into ws.gram_.
-  void rolling_gram(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const;
+  /// Forms the rolling penalised Gram matrix X'X_obs / rows + penalty (inactive columns unit) into ws.packed_
+  /// and its Cholesky factor into ws.lower_ (the packed routines of the per-series route: Eigen's blocked LLT
+  /// and triangular solves cost about a third of the weekly schedule at p ~ 57).
+  void rolling_factor(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const;
+  /// v <- G^-1 v with the last rolling_factor.
+  void rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const;
   /// Huber iterations of the rolling fit over the observed rows before `end`, from ws.beta_, with the clip
   /// scale estimated from the current residuals when `estimate_clip` (else the one given); refactorises
-  /// ws.gram_. Returns whether it converged.
+  /// (rolling_factor). Returns whether it converged.
   bool rolling_refit(const GamDesign& design, std::int64_t end, double offset, double floor, bool estimate_clip, double& clip_scale,
                      GamWorkspace& ws) const;
 
