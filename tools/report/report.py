@@ -691,8 +691,8 @@ def backtest_report(run_dir, page, args):
     page.add("<h2>Accuracy</h2>")
     if has_labels:
         page.add(headline_table(summary))
-        page.add("<p class=\"sub\">Definitions: ../shared/guides/METRICS.md and the top of "
-                 "engine/meterbench/evaluate/metrics.hpp; n/a = undefined (0/0).</p>")
+        page.add("<p class=\"sub\">Metric definitions: <code>docs/metrics.md</code> in the meterbench repository. "
+                 "n/a = undefined (0/0).</p>")
     else:
         page.note("The dataset has no labels: accuracy metrics (precision, recall, curves, recall per kind, time to detect) are "
                   "skipped. Detection and throughput are shown.")
