@@ -27,7 +27,10 @@ struct IngestCommand {
     cmd->add_option("--memory-budget-mib", memory_budget_mib,
                     "Memory for the parsed rows (16 bytes each) and the output matrix (13 bytes a cell); beyond it the file is read again per block of series")
         ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+        ->transform(integer_in<std::size_t>(1, std::size_t{1} << 30));
+    cmd->add_option("--max-steps", options.max_steps,
+                    fmt::format("Refuse a grid of more steps, first to last row (default: {} days of steps, 100 years)", meterbench::kDefaultMaxGridDays))
+        ->transform(integer_in<std::int64_t>(1));
     add_common_options(*cmd, common);
     return cmd;
   }
