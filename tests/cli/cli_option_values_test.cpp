@@ -40,7 +40,7 @@ TEST(CliOptionValues, OtherIntegerOptionsAreNeitherWrappedNorClamped) {
   const std::pair<std::string, std::string> cases[] = {
       {ingest + " --memory-budget-mib -1", "--memory-budget-mib: '-1' is not an integer in [1, 1073741824]"},
       {ingest + " --max-steps 0", "--max-steps: '0' is not an integer in [1, 9223372036854775807]"},
-      {ingest + " --threads 4294967297", "--threads: '4294967297' is not an integer in [1, 1024]"},
+      {ingest + " --threads 4294967297", "--threads: '4294967297' is not an integer in [-2147483648, 2147483647]"},
       {generate_args(dir) + " --series 9223372036854775808", "--series: '9223372036854775808' is not an integer in [-9223372036854775808, 9223372036854775807]"},
       {generate_args(dir) + " --compress 010", "--compress: '010' is not an integer in [0, 9]"},
   };

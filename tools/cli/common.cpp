@@ -13,7 +13,7 @@ namespace meterbench::cli {
 
 void add_common_options(CLI::App& command, CommonOptions& common) {
   command.add_option("--threads", common.threads, "Worker threads (oneTBB limit for this command)")
-      ->transform(integer_in<int>(1, 1024))
+      ->transform(integer_in<int>())  // the range is ThreadLimit's
       ->capture_default_str();
   command.add_option("--log-level", common.log_level, "Log verbosity")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
