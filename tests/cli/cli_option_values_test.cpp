@@ -70,5 +70,16 @@ TEST(CliOptionValues, IngestMapTargetAndMaxSteps) {
   EXPECT_TRUE(std::filesystem::exists(dir / "u.h5"));
 }
 
+// --map takes field=column pairs separated by commas, in one option or repeated.
+TEST(CliOptionValues, IngestMapIsRepeatableOrCommaSeparated) {
+  ScratchDir dir;
+  testing::write_file(dir / "u.csv", "customer,meter,D,Q\nc,m,2024-01-01,1\n");
+  const std::string ingest = "ingest --csv " + (dir / "u.csv").string() + " --force --out " + (dir / "u.h5").string();
+  auto r = run_cli(ingest + " --map date=D --map quantity=Q");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli(ingest + " --map date=D,quantity=Q");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 }  // namespace
 }  // namespace meterbench

@@ -402,6 +402,44 @@ std::int64_t round_to_floats(const std::vector<double>& sums, SeriesBlock& out, 
   return observed;
 }
 
+// The block's /series rows: ids, price, and what real data lacks (noise scale). Returns how many lack a price.
+std::int64_t set_series_records(SeriesBlock& out, const SeriesKeyTable& series, const std::vector<SeriesKeyTable::Entry*>& sorted) {
+  std::int64_t without_price = 0;
+  for (std::int64_t i = out.first_series; i < out.first_series + out.count; ++i) {
+    const SeriesKeyTable::Entry& entry = *sorted[static_cast<std::size_t>(i)];
+    const std::string_view full = series.key(entry);
+    const auto sep = full.find('\x1f');
+    SeriesRecord& r = out.series[static_cast<std::size_t>(i - out.first_series)];
+    r.set_ids(full.substr(0, sep), full.substr(sep + 1));
+    r.price_per_unit = entry.price;
+    r.noise_scale = std::numeric_limits<double>::quiet_NaN();
+    r.profile = static_cast<std::uint8_t>(UsageProfile::observed);
+    without_price += std::isnan(entry.price);
+  }
+  return without_price;
+}
+
+// The labels of the block's series (sorted by series, from `cursor` on) as events, and anomalies as labels.
+void add_labels(SeriesBlock& out, const std::vector<Label>& labels, std::size_t& cursor, IngestSummary& summary) {
+  for (; cursor < labels.size() && labels[cursor].series < out.first_series + out.count; ++cursor) {
+    const Label& l = labels[cursor];
+    EventRecord ev;
+    ev.series = static_cast<std::uint64_t>(l.series);
+    ev.kind = static_cast<std::uint8_t>(l.anomaly ? l.kind : AnomalyKind::normal);
+    ev.start = l.start;
+    ev.end = l.end;
+    ev.effect_end = l.end;
+    ev.size_sigma = ev.size_units = ev.impact_usd = std::numeric_limits<double>::quiet_NaN();  // unknown for real data
+    out.events.push_back(ev);
+    if (l.anomaly) {
+      std::fill_n(out.label_row(l.series - out.first_series).begin() + l.start, l.end - l.start + 1, ev.kind);
+      ++summary.anomaly_labels;
+    } else {
+      ++summary.normal_verdicts;
+    }
+  }
+}
+
 // The steps of the earliest and latest rows of the file, and their lines: what a grid-size error names.
 struct RowSpan {
   std::int64_t first = 0, last = 0;
@@ -681,34 +719,8 @@ IngestSummary ingest_csv(const IngestOptions& options) {
                          format_utc_timestamp(grid.time_at(static_cast<std::int64_t>(cell % static_cast<std::size_t>(grid.steps)))), sums[cell],
                          std::numeric_limits<float>::max());
     });
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const SeriesKeyTable::Entry& entry = *sorted[static_cast<std::size_t>(i)];
-      const std::string_view full = series.key(entry);
-      const auto sep = full.find('\x1f');
-      SeriesRecord& r = out.series[static_cast<std::size_t>(i - lo)];
-      r.set_ids(full.substr(0, sep), full.substr(sep + 1));
-      r.price_per_unit = entry.price;
-      r.noise_scale = std::numeric_limits<double>::quiet_NaN();
-      r.profile = static_cast<std::uint8_t>(UsageProfile::observed);
-      summary.series_without_price += std::isnan(entry.price);
-    }
-    for (; label_cursor < labels.size() && labels[label_cursor].series < hi; ++label_cursor) {
-      const Label& l = labels[label_cursor];
-      EventRecord ev;
-      ev.series = static_cast<std::uint64_t>(l.series);
-      ev.kind = static_cast<std::uint8_t>(l.anomaly ? l.kind : AnomalyKind::normal);
-      ev.start = l.start;
-      ev.end = l.end;
-      ev.effect_end = l.end;
-      ev.size_sigma = ev.size_units = ev.impact_usd = std::numeric_limits<double>::quiet_NaN();  // unknown for real data
-      out.events.push_back(ev);
-      if (l.anomaly) {
-        std::fill_n(out.label_row(l.series - lo).begin() + l.start, l.end - l.start + 1, ev.kind);
-        ++summary.anomaly_labels;
-      } else {
-        ++summary.normal_verdicts;
-      }
-    }
+    summary.series_without_price += set_series_records(out, series, sorted);
+    add_labels(out, labels, label_cursor, summary);
     writer.write(out);
   }
   writer.finish();

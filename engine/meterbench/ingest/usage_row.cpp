@@ -93,8 +93,8 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
   const auto field = [&](int f) { return fields[static_cast<std::size_t>(c.index[f])]; };
   row.customer = field(kCustomer);
   row.meter = field(kMeter);
-  if (std::string problem = id_problem(row.customer); !problem.empty()) return other(fmt::format("{}: {}", column(kCustomer), problem));
-  if (std::string problem = id_problem(row.meter); !problem.empty()) return other(fmt::format("{}: {}", column(kMeter), problem));
+  if (!is_plain_id(row.customer)) return other(fmt::format("{}: {}", column(kCustomer), id_problem(row.customer)));
+  if (!is_plain_id(row.meter)) return other(fmt::format("{}: {}", column(kMeter), id_problem(row.meter)));
   try {
     row.time = parse_utc_timestamp(field(kDate));
   } catch (const std::invalid_argument& e) {
