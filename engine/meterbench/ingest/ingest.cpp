@@ -309,7 +309,12 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
     }
     make_key(ts.key, row.customer, row.meter);
     const std::int64_t t = floor_to_step(row.time, ctx.step);
-    SeriesKeyTable::Entry* entry = lookup.table->find(ts.key, lookup.discover);
+    SeriesKeyTable::Entry* entry = lookup.table->find(ts.key, false);
+    if (entry == nullptr && lookup.discover) {  // a key is checked once, when this thread first meets it
+      if (const std::string problem = usage_csv::ids_problem(row, ctx.columns, ctx.header); !problem.empty())
+        throw CsvError(fmt::format("{}:{}: {}", ctx.name, scanner.line(), problem));
+      entry = lookup.table->find(ts.key, true);
+    }
     if (lookup.discover) {
       if (t < c.first) {
         c.first = t;
@@ -400,6 +405,42 @@ std::int64_t round_to_floats(const std::vector<double>& sums, SeriesBlock& out, 
       std::plus<>());
   if (first_overflow < sums.size()) throw CsvError(overflow(first_overflow.load()));
   return observed;
+}
+
+// The series of the file: the per-thread key tables merged (prices by latest step, then file offset, so the
+// merge order does not matter) and sorted by (customer, meter), so the dataset does not depend on row order.
+struct SeriesIndex {
+  SeriesKeyTable series;
+  std::vector<SeriesKeyTable::Entry*> sorted;        // by key; an entry's index is its position here
+  std::vector<std::vector<std::uint32_t>> index_of;  // key table id -> (entry -> series index); the last is `series`
+  std::size_t global_table = 0;                      // the key table id of `series` itself
+};
+
+SeriesIndex merge_series(const std::vector<ThreadState*>& thread_states) {
+  SeriesIndex merged;
+  SeriesKeyTable& series = merged.series;
+  std::vector<std::vector<std::uint32_t>>& index_of = merged.index_of;
+  index_of.resize(thread_states.size() + 1);
+  for (std::size_t t = 0; t < thread_states.size(); ++t) {
+    const SeriesKeyTable& keys = thread_states[t]->keys;
+    index_of[t].resize(keys.entries().size());
+    for (std::size_t k = 0; k < keys.entries().size(); ++k) {
+      const SeriesKeyTable::Entry& e = keys.entries()[k];
+      SeriesKeyTable::Entry* entry = series.find(keys.key(e), true);
+      entry->offer_price(e.price, e.price_time, e.price_offset);
+      index_of[t][k] = static_cast<std::uint32_t>(entry - series.entries().data());
+    }
+  }
+  std::vector<SeriesKeyTable::Entry*>& sorted = merged.sorted;
+  sorted.reserve(series.entries().size());
+  for (auto& entry : series.entries()) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [&](const auto* a, const auto* b) { return series.key(*a) < series.key(*b); });
+  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i]->index = static_cast<std::int64_t>(i);
+  for (std::size_t t = 0; t < thread_states.size(); ++t)
+    for (std::uint32_t& id : index_of[t]) id = static_cast<std::uint32_t>(series.entries()[id].index);
+  merged.global_table = thread_states.size();
+  for (const SeriesKeyTable::Entry& e : series.entries()) index_of[merged.global_table].push_back(static_cast<std::uint32_t>(e.index));
+  return merged;
 }
 
 // The block's /series rows: ids, price, and what real data lacks (noise scale). Returns how many lack a price.
@@ -610,35 +651,16 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   }
   if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
 
-  // Merge the per-thread key tables (prices by latest step, then file offset: merge order does not matter).
   std::vector<ThreadState*> thread_states(tables);
   for (ThreadState& ts : states)
     if (ts.numbered) thread_states[ts.number] = &ts;
-  SeriesKeyTable series;
-  std::vector<std::vector<std::uint32_t>> index_of(thread_states.size() + 1);  // key table id -> series index
-  for (std::size_t t = 0; t < thread_states.size(); ++t) {
-    const SeriesKeyTable& keys = thread_states[t]->keys;
-    index_of[t].resize(keys.entries().size());
-    for (std::size_t k = 0; k < keys.entries().size(); ++k) {
-      const SeriesKeyTable::Entry& e = keys.entries()[k];
-      SeriesKeyTable::Entry* merged = series.find(keys.key(e), true);
-      merged->offer_price(e.price, e.price_time, e.price_offset);
-      index_of[t][k] = static_cast<std::uint32_t>(merged - series.entries().data());
-    }
-  }
+  SeriesIndex index = merge_series(thread_states);
+  SeriesKeyTable& series = index.series;
+  const std::vector<SeriesKeyTable::Entry*>& sorted = index.sorted;
+  const std::vector<std::vector<std::uint32_t>>& index_of = index.index_of;
+  const std::size_t global_table = index.global_table;
   if (series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
   if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
-
-  // Sort series by (customer, meter): the dataset does not depend on row order.
-  std::vector<SeriesKeyTable::Entry*> sorted;
-  sorted.reserve(series.entries().size());
-  for (auto& entry : series.entries()) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), [&](const auto* a, const auto* b) { return series.key(*a) < series.key(*b); });
-  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i]->index = static_cast<std::int64_t>(i);
-  for (std::size_t t = 0; t < thread_states.size(); ++t)
-    for (std::uint32_t& id : index_of[t]) id = static_cast<std::uint32_t>(series.entries()[id].index);
-  const std::size_t global_table = thread_states.size();
-  for (const SeriesKeyTable::Entry& e : series.entries()) index_of[global_table].push_back(static_cast<std::uint32_t>(e.index));
 
   const TimeGrid grid = make_grid(row_span(chunks, text), step, options);
   const std::int64_t first = grid.start_unix_seconds;

@@ -82,6 +82,15 @@ std::string id_problem(std::string_view id) {
   return {};
 }
 
+std::string ids_problem(const ParsedRow& row, const Columns& c, const std::vector<std::string_view>& header) {
+  for (const int f : {kCustomer, kMeter}) {
+    const std::string_view id = f == kCustomer ? row.customer : row.meter;
+    if (!is_plain_id(id))
+      return fmt::format("column '{}': {}", printable(header[static_cast<std::size_t>(c.index[f])]), id_problem(id));
+  }
+  return {};
+}
+
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c, const std::vector<std::string_view>& header,
                    ParsedRow& row) {
   const auto other = [](std::string m) { return RowCheck{RowProblem::other, std::move(m)}; };
@@ -93,8 +102,6 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
   const auto field = [&](int f) { return fields[static_cast<std::size_t>(c.index[f])]; };
   row.customer = field(kCustomer);
   row.meter = field(kMeter);
-  if (!is_plain_id(row.customer)) return other(fmt::format("{}: {}", column(kCustomer), id_problem(row.customer)));
-  if (!is_plain_id(row.meter)) return other(fmt::format("{}: {}", column(kMeter), id_problem(row.meter)));
   try {
     row.time = parse_utc_timestamp(field(kDate));
   } catch (const std::invalid_argument& e) {

@@ -39,7 +39,7 @@ struct RowCheck {
   std::string message;  ///< names the column and value, e.g. "column 'quantity': '-4' is a negative quantity"
 };
 
-/// Parses and checks one record against the header.
+/// Parses and checks one record against the header; the ids are only split out (see ids_problem).
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& columns, const std::vector<std::string_view>& header,
                    ParsedRow& row);
 
@@ -55,6 +55,10 @@ inline bool is_plain_id(std::string_view id) {
   for (const char c : id) control |= static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
   return !control && !id.empty() && id.size() < kIdCapacity;
 }
+
+/// What is wrong with the row's ids, naming the column ("column 'customer': the id ..."), or "". Ingest checks
+/// a series key once, when a thread first meets it (keys in its table are known to be valid), not every row.
+std::string ids_problem(const ParsedRow& row, const Columns& columns, const std::vector<std::string_view>& header);
 
 /// `text` with control bytes written as \xNN, for messages.
 std::string printable(std::string_view text);
