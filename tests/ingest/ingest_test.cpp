@@ -179,6 +179,7 @@ TEST(Ingest, LabelProblemsAreNamed) {
             "labels.csv:3: duplicates the label on line 2");
   EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nc,m,2024-01-02,2024-01-05\nc,m,2024-01-04,2024-01-06\n"),
             "labels.csv:3: overlaps the label on line 2 of the same series");
+  EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nc,m,2024-01-02,2024-01-03,spike\n"), "labels.csv:2: has 5 fields, the header has 4");
   EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nx,m,2024-01-02,2024-01-03\n"),
             "labels.csv:2: no usage for customer 'x' and meter 'm'");
   EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nc,m,2024-01-05,2024-01-03\n"), "labels.csv:2: end 2024-01-03 is before start 2024-01-05");

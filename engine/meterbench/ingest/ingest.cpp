@@ -156,7 +156,7 @@ std::vector<Label> read_labels(const std::filesystem::path& path, SeriesKeyTable
   std::string key;
   while (scanner.next(fields)) {
     const auto fail = [&](const std::string& what) { return CsvError(fmt::format("{}:{}: {}", name, scanner.line(), what)); };
-    if (fields.size() < header.size()) throw fail(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
+    if (fields.size() != header.size()) throw fail(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
     Label l;
     l.line = scanner.line();
     make_key(key, fields[static_cast<std::size_t>(customer)], fields[static_cast<std::size_t>(meter)]);
