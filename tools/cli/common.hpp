@@ -39,7 +39,7 @@ CLI::Validator integer_in(T min = std::numeric_limits<T>::min(), T max = std::nu
         text = fmt::format("{}", value);
         return {};
       },
-      fmt::format("in [{}, {}]", min, max));
+      min == std::numeric_limits<T>::min() && max == std::numeric_limits<T>::max() ? std::string() : fmt::format("in [{}, {}]", min, max));
 }
 
 /// Adds --threads and --log-level to a subcommand.
