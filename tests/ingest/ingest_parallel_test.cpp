@@ -20,11 +20,12 @@ namespace {
 
 using testing::ScratchDir;
 
-// A messy export of `rows` rows: 300 series in random order (some customers quoted with a doubled quote and
-// a line break inside), many duplicate rows, date-times on a daily grid, prices that change and tie, blank
-// lines and CRLF line ends. Deterministic (a fixed LCG).
+// A messy export of `rows` rows: 300 series in random order (some customers quoted with a comma and a doubled
+// quote; some notes, a column not read, quoted with a line break inside, as ids may not hold one), many
+// duplicate rows, date-times on a daily grid, prices that change and tie, blank lines and CRLF line ends.
+// Deterministic (a fixed LCG).
 std::string messy_export(int rows) {
-  std::string csv = "customer,meter,date,quantity,price\n";
+  std::string csv = "customer,meter,date,quantity,price,note\n";
   std::uint64_t x = 42;
   const auto next = [&x](std::uint64_t n) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -32,13 +33,14 @@ std::string messy_export(int rows) {
   };
   for (int r = 0; r < rows; ++r) {
     const auto s = next(300);
-    const std::string customer = s % 7 == 0 ? fmt::format("\"c{}, \"\"inc\"\"\nsecond line\"", s / 3) : fmt::format("c{}", s / 3);
+    const std::string customer = s % 7 == 0 ? fmt::format("\"c{}, \"\"inc\"\"\"", s / 3) : fmt::format("c{}", s / 3);
+    const std::string note = s % 7 == 0 ? "\"first line\nsecond line\"" : "";
     const auto day = next(40);
     std::string date = day < 28 ? fmt::format("2024-02-{:02d}", day + 1) : fmt::format("2024-03-{:02d}", day - 27);
     if (s % 5 == 0) date += fmt::format("T{}:30:00Z", 10 + next(14));
     const std::string quantity = r % 11 == 0 ? fmt::format("{}.1234567890123", next(1000)) : fmt::format("{}", static_cast<double>(next(100000)) / 100.0);
     const std::string price = s % 4 == 0 ? "" : fmt::format("{}.5", 1 + next(3));
-    csv += fmt::format("{},m{},{},{},{}{}", customer, s % 3, date, quantity, price, r % 17 == 0 ? "\r\n" : "\n");
+    csv += fmt::format("{},m{},{},{},{},{}{}", customer, s % 3, date, quantity, price, note, r % 17 == 0 ? "\r\n" : "\n");
     if (r % 101 == 0) csv += "\n\r\n";
   }
   return csv;
@@ -146,9 +148,9 @@ std::string error_of(const ScratchDir& dir, const std::string& csv, int threads,
 
 // A file of `rows` good rows (line n + 1 holds row n) with `bad` put in place of some lines.
 std::string with_bad_lines(int rows, const std::vector<std::pair<int, std::string>>& bad) {
-  std::string csv = "customer,meter,date,quantity\n";
+  std::string csv = "customer,meter,date,quantity,note\n";
   for (int line = 2; line <= rows + 1; ++line) {
-    std::string row = fmt::format("c{},m,2024-01-{},{}\n", line % 13, 10 + line % 20, line);
+    std::string row = fmt::format("c{},m,2024-01-{},{},\n", line % 13, 10 + line % 20, line);
     for (const auto& [at, text] : bad)
       if (at == line) row = text;
     csv += row;
@@ -159,10 +161,12 @@ std::string with_bad_lines(int rows, const std::vector<std::pair<int, std::strin
 TEST(IngestParallel, TheFirstErrorOfTheFileIsReportedWithItsLine) {
   ScratchDir dir;
   // A quoted line break early on: line numbers count it, as a serial read does.
-  const std::string quoted = "\"c,\nd\",m,2024-01-01,1\n";
-  const std::string late = with_bad_lines(2000, {{5, quoted}, {1900, "c,m,2024-01-01,x1\n"}});
-  const std::string two = with_bad_lines(2000, {{5, quoted}, {700, "c,m,2024-13-01,1\n"}, {1900, "c,m,2024-01-01,-1\n"}});
-  const std::string unterminated = with_bad_lines(2000, {{1200, "\"c,m,2024-01-01,1\n"}, {1500, "c,m,2024-01-01,x\n"}});
+  const std::string quoted = "\"c,d\",m,2024-01-01,1,\"a\nb\"\n";
+  const std::string late = with_bad_lines(2000, {{5, quoted}, {1900, "c,m,2024-01-01,x1,\n"}});
+  const std::string two = with_bad_lines(2000, {{5, quoted}, {700, "c,m,2024-13-01,1,\n"}, {1900, "c,m,2024-01-01,-1,\n"}});
+  const std::string unterminated = with_bad_lines(2000, {{1200, "\"c,m,2024-01-01,1,\n"}, {1500, "c,m,2024-01-01,x,\n"}});
+  const std::string nul_id = with_bad_lines(2000, {{5, quoted}, {300, std::string("c\0x,m,2024-01-01,1,\n", 20)}, {1900, "c,m,2024-01-01,x,\n"}});
+  const std::string extra_field = with_bad_lines(2000, {{5, quoted}, {400, "c,m,2024-01-01,1,,\n"}, {1900, "c,m,2024-01-01,x,\n"}});
   for (const std::size_t chunk : {std::size_t{1}, std::size_t{100}, std::size_t{5000}, std::size_t{1} << 20}) {
     for (const int threads : {1, 2}) {
       SCOPED_TRACE(::testing::Message() << "chunk " << chunk << ", threads " << threads);
@@ -170,6 +174,9 @@ TEST(IngestParallel, TheFirstErrorOfTheFileIsReportedWithItsLine) {
       EXPECT_EQ(error_of(dir, two, threads, chunk),
                 "usage.csv:701: column 'date': invalid date '2024-13-01': month out of range (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])");
       EXPECT_EQ(error_of(dir, unterminated, threads, chunk), "usage.csv:1200: unterminated quoted field");
+      EXPECT_EQ(error_of(dir, nul_id, threads, chunk),
+                "usage.csv:301: column 'customer': the id 'c\\x00x' holds the control character \\x00 at byte 2; ids must be printable text");
+      EXPECT_EQ(error_of(dir, extra_field, threads, chunk), "usage.csv:401: has 6 fields, the header has 5");
     }
   }
 }

@@ -179,6 +179,7 @@ TEST(Ingest, LabelProblemsAreNamed) {
             "labels.csv:3: duplicates the label on line 2");
   EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nc,m,2024-01-02,2024-01-05\nc,m,2024-01-04,2024-01-06\n"),
             "labels.csv:3: overlaps the label on line 2 of the same series");
+  EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nc,m,2024-01-02,2024-01-03,spike\n"), "labels.csv:2: has 5 fields, the header has 4");
   EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nx,m,2024-01-02,2024-01-03\n"),
             "labels.csv:2: no usage for customer 'x' and meter 'm'");
   EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end\nc,m,2024-01-05,2024-01-03\n"), "labels.csv:2: end 2024-01-03 is before start 2024-01-05");
@@ -200,6 +201,117 @@ TEST(Ingest, SkipBadSkipsAndCountsBadQuantities) {
   EXPECT_TRUE(std::isnan(b.row(0)[1]));  // skipped: missing, not zero
   EXPECT_TRUE(std::isnan(b.row(0)[2]));
   EXPECT_EQ(b.row(0)[3], 4.0f);
+}
+
+// The dataset stores floats: a quantity beyond float's range, or a sum of rows beyond it, would be stored
+// as infinity; both are refused (a single row like other bad quantities, skippable with --skip-bad).
+TEST(Ingest, QuantitiesBeyondFloatRangeAreRefused) {
+  const std::string header = "customer,meter,date,quantity\nc,m,2024-01-01,1\n";
+  for (const std::string q : {"1e39", "3.5e38", "1e308"})
+    EXPECT_EQ(ingest_error(header + "c,m,2024-01-02," + q + "\n"),
+              "usage.csv:3: column 'quantity': '" + q +
+                  "' exceeds the largest quantity a dataset stores (3.40282e+38, float32) (--skip-bad skips such rows)");
+  EXPECT_EQ(ingest_error(header + "c,m,2024-01-02,1e400\n"),
+            "usage.csv:3: column 'quantity': '1e400' is out of range (a dataset stores quantities up to 3.40282e+38, float32) "
+            "(--skip-bad skips such rows)");
+  EXPECT_EQ(ingest_error(header + "c,m,2024-01-02,3e38\nd,m,2024-01-02,3e38\nc,m,2024-01-02,3e38\n"),
+            "usage.csv: the rows of customer 'c', meter 'm' on 2024-01-02 sum to 6e+38, more than the largest quantity a dataset stores "
+            "(3.40282e+38, float32)");
+  ScratchDir dir;
+  const IngestSummary s = ingest(dir, header + "c,m,2024-01-02,1e39\nc,m,2024-01-03,3.4028234e38\n", {.skip_bad = true});
+  EXPECT_EQ(s.skipped_rows, 1);
+  const SeriesBlock b = read_all(dir / "usage.h5");
+  EXPECT_TRUE(std::isnan(b.row(0)[1]));
+  EXPECT_EQ(b.row(0)[2], std::numeric_limits<float>::max());  // the largest float itself is kept
+}
+
+// A --map target must exist in the header (price too, though price is optional); a field renamed twice or
+// a used column that the header holds twice is ambiguous. Unused columns may repeat.
+TEST(Ingest, HeaderAndColumnMapProblemsAreNamed) {
+  const std::string usage = "customer,meter,date,quantity,price\nc,m,2024-01-01,1,2\n";
+  EXPECT_EQ(ingest_error(usage, {.column_map = {"price=NoSuchColumn"}}),
+            "usage.csv: missing column(s) 'NoSuchColumn' (for price, from --map) in the header: customer,meter,date,quantity,price "
+            "(rename with --map field=column)");
+  EXPECT_EQ(ingest_error(usage, {.column_map = {"quantity=Qty"}}),
+            "usage.csv: missing column(s) 'Qty' (for quantity, from --map) in the header: customer,meter,date,quantity,price "
+            "(rename with --map field=column)");
+  EXPECT_EQ(ingest_error(usage, {.column_map = {"date=date", "date=day"}}), "--map 'date=day': date is renamed twice (to 'date' first)");
+  EXPECT_EQ(ingest_error("customer,meter,date,quantity,quantity\nc,m,2024-01-01,1,5\n"),
+            "usage.csv: column 'quantity' (for quantity) appears 2 times in the header, as columns 4 and 5: which one to read is ambiguous "
+            "(header: customer,meter,date,quantity,quantity)");
+  EXPECT_EQ(ingest_error("Q,customer,meter,date,Q\n1,c,m,2024-01-01,5\n", {.column_map = {"quantity=Q"}}),
+            "usage.csv: column 'Q' (for quantity) appears 2 times in the header, as columns 1 and 5: which one to read is ambiguous "
+            "(header: Q,customer,meter,date,Q)");
+  ScratchDir dir;
+  EXPECT_EQ(ingest(dir, "note,customer,meter,date,quantity,note\nx,c,m,2024-01-01,1,y\n").rows, 1);
+}
+
+// Every row has the header's number of fields: an extra one means a separator was lost or gained.
+TEST(Ingest, RowsWithMoreFieldsThanTheHeaderAreRefused) {
+  EXPECT_EQ(ingest_error("customer,meter,date,quantity\nc,m,2024-01-01,1\nc,m,2024-01-02,1,5\n"), "usage.csv:3: has 5 fields, the header has 4");
+  EXPECT_EQ(ingest_error("customer,meter,date,quantity,price\nc,m,2024-01-01,1\n"), "usage.csv:2: has 4 fields, the header has 5");
+}
+
+// Ids are stored in fixed fields of 64 bytes with a terminating NUL: longer ids and control characters
+// (a NUL would cut the id short and merge two series) are refused with the file, line and column.
+TEST(Ingest, IdsAreCheckedWithFileLineAndColumn) {
+  const std::string header = "customer,meter,date,quantity\nc,m,2024-01-01,1\n";
+  EXPECT_EQ(ingest_error(header + std::string("c\0x,m,2024-01-01,1\n", 19)),
+            "usage.csv:3: column 'customer': the id 'c\\x00x' holds the control character \\x00 at byte 2; ids must be printable text");
+  EXPECT_EQ(ingest_error(header + "c,\"m\nn\",2024-01-01,1\n"),
+            "usage.csv:3: column 'meter': the id 'm\\x0An' holds the control character \\x0A at byte 2; ids must be printable text");
+  EXPECT_EQ(ingest_error(header + "c\x1fm,m,2024-01-01,1\n"),
+            "usage.csv:3: column 'customer': the id 'c\\x1Fm' holds the control character \\x1F at byte 2; ids must be printable text");
+  const std::string long_id(64, 'x');
+  EXPECT_EQ(ingest_error(header + "c," + long_id + ",2024-01-01,1\n"),
+            "usage.csv:3: column 'meter': the id '" + long_id + "' is 64 bytes long; ids of at most 63 bytes are supported");
+  EXPECT_EQ(ingest_error(header + ",m,2024-01-01,1\n"), "usage.csv:3: column 'customer': the id is empty");
+  ScratchDir dir;
+  ingest(dir, "customer,meter,date,quantity\n" + std::string(63, 'c') + ",m\xC3\xA9ter,2024-01-01,1\n");
+  const SeriesBlock b = read_all(dir / "usage.h5");
+  EXPECT_EQ(b.series[0].customer(), std::string(63, 'c'));
+  EXPECT_EQ(b.series[0].meter(), "m\xC3\xA9ter");  // UTF-8 is text, not control characters
+}
+
+// One mistyped year must not silently build millions of steps: past 100 years of steps (or --max-steps)
+// the grid is refused, naming the first and last dates with their lines.
+TEST(Ingest, AGridBeyondTheStepLimitNeedsMaxSteps) {
+  EXPECT_EQ(ingest_error("customer,meter,date,quantity\nc,m,2024-01-01,1\nc,m,9999-12-31,1\nc,m,2024-01-02,1\n"),
+            "usage.csv: the rows span 2024-01-01 (line 2) .. 9999-12-31 (line 3): 2913174 steps of 1d, more than the default limit of 36525 "
+            "(100 years of 1d steps); is a date wrong? --max-steps N allows a longer grid");
+  const std::string last_allowed = format_utc_date(parse_utc_timestamp("2000-01-01") + (kDefaultMaxGridDays - 1) * kSecondsPerDay);
+  const std::string one_more = format_utc_date(parse_utc_timestamp("2000-01-01") + kDefaultMaxGridDays * kSecondsPerDay);
+  EXPECT_NE(ingest_error("customer,meter,date,quantity\nc,m,2000-01-01,1\nc,m," + one_more + ",1\n"), "ingested");
+  const std::string ten_days = "customer,meter,date,quantity\nc,m,2024-01-10T05:00:00Z,1\nc,m,2024-01-01,1\n";
+  EXPECT_EQ(ingest_error(ten_days, {.max_steps = 9}),
+            "usage.csv: the rows span 2024-01-01 (line 3) .. 2024-01-10 (line 2): 10 steps of 1d, more than --max-steps 9; is a date wrong? "
+            "--max-steps N allows a longer grid");
+  EXPECT_EQ(ingest_error(ten_days, {.max_steps = 0}), "--max-steps must be at least 1, got 0");
+  ScratchDir dir;  // after ingest_error, which uses (and removes) a directory of the same name
+  EXPECT_EQ(ingest(dir, "customer,meter,date,quantity\nc,m,2000-01-01,1\nc,m," + last_allowed + ",1\n").steps, kDefaultMaxGridDays);
+  EXPECT_EQ(ingest(dir, ten_days, {.out = dir / "ten.h5", .max_steps = 10}).steps, 10);
+}
+
+// An empty quantity cell is a missing value: skipped and counted with --skip-bad, else an error.
+TEST(Ingest, EmptyQuantityIsABadQuantity) {
+  const std::string csv = "customer,meter,date,quantity,price\nc,m,2024-01-01,1,2\nc,m,2024-01-02,,2\nc,m,2024-01-03,-0,2\n";
+  EXPECT_EQ(ingest_error(csv), "usage.csv:3: column 'quantity' is empty (--skip-bad skips such rows)");
+  ScratchDir dir;
+  const IngestSummary s = ingest(dir, csv, {.skip_bad = true});
+  EXPECT_EQ(s.skipped_rows, 1);
+  const SeriesBlock b = read_all(dir / "usage.h5");
+  EXPECT_TRUE(std::isnan(b.row(0)[1]));
+  EXPECT_EQ(b.row(0)[2], 0.0f);
+  EXPECT_FALSE(std::signbit(b.row(0)[2]));  // "-0" is stored as zero, without a sign
+}
+
+// Spreadsheet exports: a byte order mark, CRLF line ends, a header-only file, date-times on a daily grid.
+TEST(Ingest, ByteOrderMarkCrlfAndHeaderOnlyFiles) {
+  EXPECT_EQ(ingest_error("customer,meter,date,quantity\r\n\r\n"), "usage.csv: no data rows after the header");
+  EXPECT_EQ(ingest_error("\n\n"), "usage.csv: the file is empty (expected a header: customer,meter,date,quantity[,price])");
+  ScratchDir dir;
+  const IngestSummary s = ingest(dir, "\xEF\xBB\xBF" "customer,meter,date,quantity\r\nc,m,2024-01-01T23:59:59Z,1\r\nc,m,2024-01-02 00:00,2\r\n");
+  EXPECT_EQ(s.steps, 2);
 }
 
 TEST(Ingest, SingleRowSeriesAndExistingOutput) {

@@ -28,6 +28,7 @@ struct BacktestCommand {
     add_evaluation_options(*cmd, pass);
     cmd->add_option("--baseline-series", options.random_baseline_series,
                     "Random baseline on all series up to this many, else on a deterministic sample of this many (0 = all)")
+        ->transform(integer_in<std::int64_t>())
         ->capture_default_str();
     cmd->add_flag("--resume", resume, "Under mpirun: reuse the verified per-rank parts of a failed run of the same command");
     add_common_options(*cmd, common);

@@ -44,17 +44,25 @@ struct CapacityCommand {
     measurement.sizes = {10'000, 100'000};
     measurement.thread_counts = {1, 2};
     measurement.scenario = "datasets/scenarios/default.toml";
-    cmd->add_option("--sizes", measurement.sizes, "Series counts to measure, comma-separated")->delimiter(',')->capture_default_str();
-    cmd->add_option("--thread-counts", measurement.thread_counts, "Thread counts to measure each size at, comma-separated")->delimiter(',')->capture_default_str();
+    cmd->add_option("--sizes", measurement.sizes, "Series counts to measure, comma-separated")
+        ->delimiter(',')
+        ->transform(integer_in<std::int64_t>())
+        ->capture_default_str();
+    cmd->add_option("--thread-counts", measurement.thread_counts, "Thread counts to measure each size at, comma-separated")
+        ->delimiter(',')
+        ->transform(integer_in<int>())
+        ->capture_default_str();
     schedule_option = cmd->add_option("--schedule", schedule, "retrospective, or weekly (the cost of one weekly production run)")->capture_default_str();
     cmd->add_option("--series", series, "The question: number of series to process")->required();
     cmd->add_option("--window", window, "The question: time each run must fit in, e.g. 2h, 90m, 1h30m")->required();
-    cmd->add_option("--cores-per-machine", cores_per_machine, "Cores (threads) of each machine (default: this machine's)");
-    cmd->add_option("--machines", machines, "Machines K for an MPI run (0 = find the fewest that fit)")->capture_default_str();
+    cmd->add_option("--cores-per-machine", cores_per_machine, "Cores (threads) of each machine (default: this machine's)")->transform(integer_in<int>());
+    cmd->add_option("--machines", machines, "Machines K for an MPI run (0 = find the fewest that fit)")
+        ->transform(integer_in<std::int64_t>())
+        ->capture_default_str();
     cmd->add_option("--network-gbps", network_gbps, "Assumed network bandwidth between machines, Gbit/s")->capture_default_str();
     cmd->add_option("--network-latency-us", network_latency_us, "Assumed latency of one message, microseconds")->capture_default_str();
     cmd->add_option("--scenario", measurement.scenario, "Scenario generated at each size")->capture_default_str();
-    cmd->add_option("--days", measurement.days, "Days per series")->capture_default_str();
+    cmd->add_option("--days", measurement.days, "Days per series")->transform(integer_in<std::int64_t>())->capture_default_str();
     cmd->add_option("--model", measurement.model, "Detector")->capture_default_str();
     cmd->add_option("--work", measurement.work_dir, "Directory for the datasets and runs while measuring (default: a temporary one, removed)");
     cmd->add_option("--from", from, "Reuse the measurements of an earlier capacity.json instead of running");

@@ -12,7 +12,9 @@
 namespace meterbench::cli {
 
 void add_common_options(CLI::App& command, CommonOptions& common) {
-  command.add_option("--threads", common.threads, "Worker threads (oneTBB limit for this command)")->capture_default_str();
+  command.add_option("--threads", common.threads, "Worker threads (oneTBB limit for this command)")
+      ->transform(integer_in<int>())  // the range is ThreadLimit's
+      ->capture_default_str();
   command.add_option("--log-level", common.log_level, "Log verbosity")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -57,7 +59,9 @@ void add_model_options(CLI::App& command, PassOptions& pass) {
 void add_schedule_options(CLI::App& command, PassOptions& pass) {
   command.add_option("--schedule", pass.schedule, "retrospective (one fit, every step scored) or weekly (fit before each week, score it)")
       ->capture_default_str();
-  command.add_option("--weeks", pass.weeks, "Weekly schedule: how many final weeks are scored")->capture_default_str();
+  command.add_option("--weeks", pass.weeks, "Weekly schedule: how many final weeks are scored")
+      ->transform(integer_in<std::int64_t>())
+      ->capture_default_str();
 }
 
 void add_output_options(CLI::App& command, std::filesystem::path& out, bool& force, const std::string& output) {
@@ -66,7 +70,9 @@ void add_output_options(CLI::App& command, std::filesystem::path& out, bool& for
 }
 
 void add_block_option(CLI::App& command, std::int64_t& block_series) {
-  command.add_option("--block", block_series, "Series per pipeline block (0 = about 4 MiB of values)")->capture_default_str();
+  command.add_option("--block", block_series, "Series per pipeline block (0 = about 4 MiB of values)")
+      ->transform(integer_in<std::int64_t>())
+      ->capture_default_str();
 }
 
 void add_run_options(CLI::App& command, PassOptions& pass, const std::string& output) {

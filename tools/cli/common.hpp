@@ -2,13 +2,16 @@
 // What the subcommands of the meterbench CLI share: --threads and --log-level, logging, printing a metric,
 // registering a command object, and the options of the commands that run a detector over a dataset
 // (backtest, sweep, detect), each declared here once with one help text.
+#include <charconv>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "meterbench/backtest/backtest.hpp"
@@ -20,6 +23,24 @@ struct CommonOptions {
   int threads = 0;  ///< set to the hardware threads by main()
   std::string log_level = "info";
 };
+
+/// A transform for an integer option (`->transform(integer_in<T>(min, max))`): the text must be a plain decimal
+/// integer in [min, max], else the option is refused naming the range. CLI11 alone would wrap "-1" into an
+/// unsigned option, silently clamp a value beyond the type's range to its limit, and read "010" as octal;
+/// the text is rewritten in canonical decimal, so what CLI11 then converts is the value checked here.
+template <class T>
+CLI::Validator integer_in(T min = std::numeric_limits<T>::min(), T max = std::numeric_limits<T>::max()) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        T value{};
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+          return fmt::format("'{}' is not an integer in [{}, {}]", text, min, max);
+        text = fmt::format("{}", value);
+        return {};
+      },
+      min == std::numeric_limits<T>::min() && max == std::numeric_limits<T>::max() ? std::string() : fmt::format("in [{}, {}]", min, max));
+}
 
 /// Adds --threads and --log-level to a subcommand.
 void add_common_options(CLI::App& command, CommonOptions& common);

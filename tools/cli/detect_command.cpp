@@ -22,7 +22,9 @@ struct DetectCommand {
     // Not the metrics' impact filter of backtest and sweep: here it removes rows from the output.
     cmd->add_option("--min-impact", options.min_impact_usd, "Drop rows whose impact is known and below this, USD (0 keeps all)")
         ->capture_default_str();
-    cmd->add_option("--last", options.last_days, "Keep only the last DAYS days (e.g. 30, 60, 90; 0 = all)")->capture_default_str();
+    cmd->add_option("--last", options.last_days, "Keep only the last DAYS days (e.g. 30, 60, 90; 0 = all)")
+        ->transform(integer_in<std::int64_t>())
+        ->capture_default_str();
     add_run_options(*cmd, pass, "alerts CSV");
     add_common_options(*cmd, common);
     return cmd;

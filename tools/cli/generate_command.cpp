@@ -24,13 +24,13 @@ struct GenerateCommand {
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("generate", "Generate a synthetic population of usage series with labelled anomalies (HDF5)");
     cmd->add_option("--scenario", scenario, "Scenario TOML file (see datasets/scenarios/)")->required();
-    cmd->add_option("--series", series, "Number of series (overrides the scenario)");
-    cmd->add_option("--days", days, "Length in days (overrides the scenario)");
-    cmd->add_option("--seed", seed, "Random seed (overrides the scenario)");
+    cmd->add_option("--series", series, "Number of series (overrides the scenario)")->transform(integer_in<std::int64_t>());
+    cmd->add_option("--days", days, "Length in days (overrides the scenario)")->transform(integer_in<std::int64_t>());
+    cmd->add_option("--seed", seed, "Random seed (overrides the scenario)")->transform(integer_in<std::uint64_t>());
     add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");
     add_block_option(*cmd, options.block_series);
-    cmd->add_option("--chunk", chunk, "Series per HDF5 chunk (0 = about 1 MiB of values)")->capture_default_str();
-    cmd->add_option("--compress", compress, "gzip level 0 (off) to 9")->check(CLI::Range(0, 9))->capture_default_str();
+    cmd->add_option("--chunk", chunk, "Series per HDF5 chunk (0 = about 1 MiB of values)")->transform(integer_in<std::int64_t>())->capture_default_str();
+    cmd->add_option("--compress", compress, "gzip level 0 (off) to 9")->transform(integer_in<int>(0, 9))->capture_default_str();
     add_common_options(*cmd, common);
     return cmd;
   }

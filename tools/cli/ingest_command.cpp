@@ -13,21 +13,25 @@ namespace {
 
 struct IngestCommand {
   meterbench::IngestOptions options;
-  std::string map;
   std::size_t memory_budget_mib = std::size_t{4} << 10;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("ingest", "Turn a usage export (long CSV: customer,meter,date,quantity[,price]) into a dataset");
     cmd->add_option("--csv", options.csv, "Usage export, one row per series and step, with a header")->required();
-    cmd->add_option("--map", map, "Column renames field=column,... e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity");
+    cmd->add_option("--map", options.column_map,
+                    "Column renames field=column,... (repeatable) e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity")
+        ->delimiter(',');
     cmd->add_option("--step", options.step, "Grid step: 1d or 1h")->capture_default_str();
     cmd->add_option("--labels", options.labels, "Known anomalies: CSV customer,meter,start,end[,kind][,verdict]");
     add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");
-    cmd->add_flag("--skip-bad", options.skip_bad, "Skip (and count) rows with negative or non-finite quantities instead of failing");
+    cmd->add_flag("--skip-bad", options.skip_bad, "Skip (and count) rows whose quantity is empty, negative, non-finite or beyond float32 instead of failing");
     cmd->add_option("--memory-budget-mib", memory_budget_mib,
                     "Memory for the parsed rows (16 bytes each) and the output matrix (13 bytes a cell); beyond it the file is read again per block of series")
         ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+        ->transform(integer_in<std::size_t>(1, std::size_t{1} << 30));
+    cmd->add_option("--max-steps", options.max_steps,
+                    fmt::format("Refuse a grid of more steps, first to last row (default: {} days of steps, 100 years)", meterbench::kDefaultMaxGridDays))
+        ->transform(integer_in<std::int64_t>(1));
     add_common_options(*cmd, common);
     return cmd;
   }
@@ -35,11 +39,6 @@ struct IngestCommand {
   void run(const CommonOptions& common) {
     const meterbench::ThreadLimit limit(common.threads);
     options.memory_budget_bytes = memory_budget_mib << 20;
-    for (std::size_t begin = 0; begin < map.size();) {
-      const std::size_t comma = std::min(map.find(',', begin), map.size());
-      options.column_map.push_back(map.substr(begin, comma - begin));
-      begin = comma + 1;
-    }
     const meterbench::IngestSummary s = meterbench::ingest_csv(options);
     std::printf("ingested %s: %lld rows -> %lld series x %lld steps (%s .. %s), %lld observed, %lld summed duplicates, %lld skipped\n",
                 options.out.c_str(), static_cast<long long>(s.rows), static_cast<long long>(s.series), static_cast<long long>(s.steps),

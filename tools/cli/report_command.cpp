@@ -91,7 +91,7 @@ struct ReportCommand {
     cmd->add_option("DIR", dir, "Run directory written by `meterbench backtest` or `meterbench sweep`")->required();
     cmd->add_option("--out", out, "HTML file to create (default DIR/report.html); figures go to the folder <name>_files beside it");
     cmd->add_option("--series", series, "Backtest: how many series to draw with their expected range")
-        ->check(CLI::Range(0, 1000))
+        ->transform(integer_in<int>(0, 1000))
         ->capture_default_str();
     cmd->add_option("--data", data, "Backtest: the dataset (.h5) for the series pictures (default: the path in summary.json)");
     cmd->add_flag("--force", overwrite, "Replace the HTML file and its figures folder if they exist");

@@ -21,6 +21,7 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/core/version.hpp"
+#include "meterbench/ingest/usage_row.hpp"
 #include "meterbench/io/csv.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
@@ -30,7 +31,10 @@ namespace meterbench {
 
 namespace {
 
-enum Field { kCustomer, kMeter, kDate, kQuantity, kPrice, kFieldCount };
+using usage_csv::Columns;
+using usage_csv::ParsedRow;
+using usage_csv::RowCheck;
+using usage_csv::RowProblem;
 constexpr int kMaxReportedBadRows = 5;
 // Series are split into this many buckets by key hash; one scatter task owns a bucket, so each cell of the
 // matrix is summed by one task in file order (deterministic for any thread count).
@@ -126,86 +130,6 @@ void make_key(std::string& key, std::string_view customer, std::string_view mete
 
 std::int64_t floor_to_step(std::int64_t t, std::int64_t step) { return t / step * step - (t % step < 0 ? step : 0); }
 
-struct Columns {
-  int index[kFieldCount] = {-1, -1, -1, -1, -1};
-};
-
-// Resolves field -> column position from the header and the --map renames.
-Columns resolve_columns(const std::string& file, const std::vector<std::string_view>& header, const std::vector<std::string>& column_map) {
-  std::string names[kFieldCount];
-  for (int f = 0; f < kFieldCount; ++f) names[f] = kUsageFields[f];
-  for (const std::string& m : column_map) {
-    const auto eq = m.find('=');
-    const std::string field = m.substr(0, eq);
-    int f = 0;
-    while (f < kFieldCount && field != kUsageFields[f]) ++f;
-    if (eq == std::string::npos || f == kFieldCount || eq + 1 == m.size())
-      throw std::invalid_argument(fmt::format("--map '{}': expected field=column with field one of {}", m, fmt::join(kUsageFields, ", ")));
-    names[f] = m.substr(eq + 1);
-  }
-  Columns c;
-  std::vector<std::string> missing;
-  for (int f = 0; f < kFieldCount; ++f) {
-    for (std::size_t i = 0; i < header.size(); ++i)
-      if (header[i] == names[f]) c.index[f] = static_cast<int>(i);
-    if (c.index[f] < 0 && f != kPrice) missing.push_back(fmt::format("'{}' (for {})", names[f], kUsageFields[f]));
-  }
-  if (!missing.empty())
-    throw CsvError(fmt::format("{}: missing column(s) {} in the header: {} (rename with --map field=column)", file, fmt::join(missing, ", "),
-                               fmt::join(header, ",")));
-  return c;
-}
-
-// One parsed data row. Returns a message naming column and value when the row is bad.
-struct ParsedRow {
-  std::string_view customer, meter;
-  std::int64_t time = 0;
-  double quantity = 0.0;
-  double price = std::numeric_limits<double>::quiet_NaN();
-};
-
-// What is wrong with a row: nothing, its quantity (skippable with --skip-bad), or anything else.
-enum class RowProblem { none, quantity, other };
-struct RowCheck {
-  RowProblem problem = RowProblem::none;
-  std::string message;
-};
-
-RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c, const std::vector<std::string_view>& header,
-                   ParsedRow& row) {
-  const auto other = [](std::string m) { return RowCheck{RowProblem::other, std::move(m)}; };
-  const auto quantity = [](std::string m) { return RowCheck{RowProblem::quantity, std::move(m)}; };
-  const int needed = *std::max_element(std::begin(c.index), std::end(c.index));
-  if (static_cast<int>(fields.size()) <= needed)
-    return other(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
-  const auto column = [&](int f) { return fmt::format("column '{}'", header[static_cast<std::size_t>(c.index[f])]); };
-  row.customer = fields[static_cast<std::size_t>(c.index[kCustomer])];
-  row.meter = fields[static_cast<std::size_t>(c.index[kMeter])];
-  if (row.customer.empty()) return other(fmt::format("{} is empty", column(kCustomer)));
-  if (row.meter.empty()) return other(fmt::format("{} is empty", column(kMeter)));
-  const std::string_view date = fields[static_cast<std::size_t>(c.index[kDate])];
-  try {
-    row.time = parse_utc_timestamp(date);
-  } catch (const std::invalid_argument& e) {
-    return other(fmt::format("{}: {}", column(kDate), e.what()));
-  }
-  const std::string_view q = fields[static_cast<std::size_t>(c.index[kQuantity])];
-  const auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), row.quantity);
-  if (ec != std::errc() || end != q.data() + q.size() || q.empty()) return other(fmt::format("{}: '{}' is not a number", column(kQuantity), q));
-  if (!std::isfinite(row.quantity)) return quantity(fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), q));
-  if (row.quantity < 0.0) return quantity(fmt::format("{}: '{}' is a negative quantity", column(kQuantity), q));
-  row.price = std::numeric_limits<double>::quiet_NaN();
-  if (c.index[kPrice] >= 0) {
-    const std::string_view p = fields[static_cast<std::size_t>(c.index[kPrice])];
-    if (!p.empty()) {
-      const auto [pend, pec] = std::from_chars(p.data(), p.data() + p.size(), row.price);
-      if (pec != std::errc() || pend != p.data() + p.size() || !std::isfinite(row.price) || row.price < 0.0)
-        return other(fmt::format("{}: '{}' is not a price (a non-negative number of USD per unit)", column(kPrice), p));
-    }
-  }
-  return {};
-}
-
 struct Label {
   std::int64_t series = 0, start = 0, end = 0, line = 0;
   AnomalyKind kind = AnomalyKind::reported;
@@ -232,7 +156,7 @@ std::vector<Label> read_labels(const std::filesystem::path& path, SeriesKeyTable
   std::string key;
   while (scanner.next(fields)) {
     const auto fail = [&](const std::string& what) { return CsvError(fmt::format("{}:{}: {}", name, scanner.line(), what)); };
-    if (fields.size() < header.size()) throw fail(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
+    if (fields.size() != header.size()) throw fail(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
     Label l;
     l.line = scanner.line();
     make_key(key, fields[static_cast<std::size_t>(customer)], fields[static_cast<std::size_t>(meter)]);
@@ -313,6 +237,7 @@ struct Chunk {
   std::size_t table = 0;        // key table that Record::id indexes
   std::int64_t base = 0;        // step number (unix time / step) that Record::step counts from
   std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
+  std::size_t first_offset = 0, last_offset = 0;  // where the chunk's earliest and latest rows start
   std::vector<Record> records;  // grouped by bucket, in file order within a bucket
   std::array<std::uint32_t, kBuckets + 1> bucket_begin{};
 
@@ -373,7 +298,7 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
       break;
     }
     ++c.rows;
-    const RowCheck check = parse_row(ts.fields, ctx.columns, ctx.header, row);
+    const RowCheck check = usage_csv::parse_row(ts.fields, ctx.columns, ctx.header, row);
     if (check.problem != RowProblem::none) {
       if (!(ctx.skip_bad && check.problem == RowProblem::quantity))
         throw CsvError(fmt::format("{}:{}: {}{}", ctx.name, scanner.line(), check.message,
@@ -384,10 +309,21 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
     }
     make_key(ts.key, row.customer, row.meter);
     const std::int64_t t = floor_to_step(row.time, ctx.step);
-    SeriesKeyTable::Entry* entry = lookup.table->find(ts.key, lookup.discover);
+    SeriesKeyTable::Entry* entry = lookup.table->find(ts.key, false);
+    if (entry == nullptr && lookup.discover) {  // a key is checked once, when this thread first meets it
+      if (const std::string problem = usage_csv::ids_problem(row, ctx.columns, ctx.header); !problem.empty())
+        throw CsvError(fmt::format("{}:{}: {}", ctx.name, scanner.line(), problem));
+      entry = lookup.table->find(ts.key, true);
+    }
     if (lookup.discover) {
-      c.first = std::min(c.first, t);
-      c.last = std::max(c.last, t);
+      if (t < c.first) {
+        c.first = t;
+        c.first_offset = scanner.record_offset();
+      }
+      if (t > c.last) {
+        c.last = t;
+        c.last_offset = scanner.record_offset();
+      }
       entry->offer_price(row.price, t, static_cast<std::int64_t>(scanner.record_offset()));
     } else if (entry->index < lookup.lo || entry->index >= lookup.hi) {
       continue;
@@ -448,6 +384,149 @@ std::int64_t count_lines(std::string_view text, std::size_t from, std::size_t to
   return static_cast<std::int64_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(from), text.begin() + static_cast<std::ptrdiff_t>(to), '\n'));
 }
 
+// Rounds a block's double sums to the dataset's floats and returns the number of observed cells. Each row's
+// quantity fits a float, but the sum of many rows on one step need not: the first such cell is refused with
+// the message `overflow(cell)`, since it would be stored as infinity.
+template <class OverflowMessage>
+std::int64_t round_to_floats(const std::vector<double>& sums, SeriesBlock& out, const OverflowMessage& overflow) {
+  std::atomic<std::size_t> first_overflow{sums.size()};
+  const std::int64_t observed = oneapi::tbb::parallel_reduce(
+      oneapi::tbb::blocked_range<std::size_t>(0, sums.size(), std::size_t{1} << 16), std::int64_t{0},
+      [&](const auto& r, std::int64_t n) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) {
+          out.values[i] = static_cast<float>(sums[i]);
+          n += !std::isnan(sums[i]);
+          if (std::isinf(out.values[i])) [[unlikely]]
+            for (std::size_t f = first_overflow; i < f && !first_overflow.compare_exchange_weak(f, i);) {
+            }
+        }
+        return n;
+      },
+      std::plus<>());
+  if (first_overflow < sums.size()) throw CsvError(overflow(first_overflow.load()));
+  return observed;
+}
+
+// The series of the file: the per-thread key tables merged (prices by latest step, then file offset, so the
+// merge order does not matter) and sorted by (customer, meter), so the dataset does not depend on row order.
+struct SeriesIndex {
+  SeriesKeyTable series;
+  std::vector<SeriesKeyTable::Entry*> sorted;        // by key; an entry's index is its position here
+  std::vector<std::vector<std::uint32_t>> index_of;  // key table id -> (entry -> series index); the last is `series`
+  std::size_t global_table = 0;                      // the key table id of `series` itself
+};
+
+SeriesIndex merge_series(const std::vector<ThreadState*>& thread_states) {
+  SeriesIndex merged;
+  SeriesKeyTable& series = merged.series;
+  std::vector<std::vector<std::uint32_t>>& index_of = merged.index_of;
+  index_of.resize(thread_states.size() + 1);
+  for (std::size_t t = 0; t < thread_states.size(); ++t) {
+    const SeriesKeyTable& keys = thread_states[t]->keys;
+    index_of[t].resize(keys.entries().size());
+    for (std::size_t k = 0; k < keys.entries().size(); ++k) {
+      const SeriesKeyTable::Entry& e = keys.entries()[k];
+      SeriesKeyTable::Entry* entry = series.find(keys.key(e), true);
+      entry->offer_price(e.price, e.price_time, e.price_offset);
+      index_of[t][k] = static_cast<std::uint32_t>(entry - series.entries().data());
+    }
+  }
+  std::vector<SeriesKeyTable::Entry*>& sorted = merged.sorted;
+  sorted.reserve(series.entries().size());
+  for (auto& entry : series.entries()) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [&](const auto* a, const auto* b) { return series.key(*a) < series.key(*b); });
+  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i]->index = static_cast<std::int64_t>(i);
+  for (std::size_t t = 0; t < thread_states.size(); ++t)
+    for (std::uint32_t& id : index_of[t]) id = static_cast<std::uint32_t>(series.entries()[id].index);
+  merged.global_table = thread_states.size();
+  for (const SeriesKeyTable::Entry& e : series.entries()) index_of[merged.global_table].push_back(static_cast<std::uint32_t>(e.index));
+  return merged;
+}
+
+// The block's /series rows: ids, price, and what real data lacks (noise scale). Returns how many lack a price.
+std::int64_t set_series_records(SeriesBlock& out, const SeriesKeyTable& series, const std::vector<SeriesKeyTable::Entry*>& sorted) {
+  std::int64_t without_price = 0;
+  for (std::int64_t i = out.first_series; i < out.first_series + out.count; ++i) {
+    const SeriesKeyTable::Entry& entry = *sorted[static_cast<std::size_t>(i)];
+    const std::string_view full = series.key(entry);
+    const auto sep = full.find('\x1f');
+    SeriesRecord& r = out.series[static_cast<std::size_t>(i - out.first_series)];
+    r.set_ids(full.substr(0, sep), full.substr(sep + 1));
+    r.price_per_unit = entry.price;
+    r.noise_scale = std::numeric_limits<double>::quiet_NaN();
+    r.profile = static_cast<std::uint8_t>(UsageProfile::observed);
+    without_price += std::isnan(entry.price);
+  }
+  return without_price;
+}
+
+// The labels of the block's series (sorted by series, from `cursor` on) as events, and anomalies as labels.
+void add_labels(SeriesBlock& out, const std::vector<Label>& labels, std::size_t& cursor, IngestSummary& summary) {
+  for (; cursor < labels.size() && labels[cursor].series < out.first_series + out.count; ++cursor) {
+    const Label& l = labels[cursor];
+    EventRecord ev;
+    ev.series = static_cast<std::uint64_t>(l.series);
+    ev.kind = static_cast<std::uint8_t>(l.anomaly ? l.kind : AnomalyKind::normal);
+    ev.start = l.start;
+    ev.end = l.end;
+    ev.effect_end = l.end;
+    ev.size_sigma = ev.size_units = ev.impact_usd = std::numeric_limits<double>::quiet_NaN();  // unknown for real data
+    out.events.push_back(ev);
+    if (l.anomaly) {
+      std::fill_n(out.label_row(l.series - out.first_series).begin() + l.start, l.end - l.start + 1, ev.kind);
+      ++summary.anomaly_labels;
+    } else {
+      ++summary.normal_verdicts;
+    }
+  }
+}
+
+// The steps of the earliest and latest rows of the file, and their lines: what a grid-size error names.
+struct RowSpan {
+  std::int64_t first = 0, last = 0;
+  std::int64_t first_line = 0, last_line = 0;
+};
+
+// After the in-order pass (true first lines); ties go to the earlier row in the file.
+RowSpan row_span(const std::vector<Chunk>& chunks, std::string_view text) {
+  RowSpan span{.first = std::numeric_limits<std::int64_t>::max(), .last = std::numeric_limits<std::int64_t>::min()};
+  const Chunk* first_chunk = nullptr;
+  const Chunk* last_chunk = nullptr;
+  for (const Chunk& c : chunks) {
+    if (c.first < span.first) {
+      span.first = c.first;
+      first_chunk = &c;
+    }
+    if (c.last > span.last) {
+      span.last = c.last;
+      last_chunk = &c;
+    }
+  }
+  if (first_chunk != nullptr) span.first_line = first_chunk->first_line + count_lines(text, first_chunk->begin, first_chunk->first_offset);
+  if (last_chunk != nullptr) span.last_line = last_chunk->first_line + count_lines(text, last_chunk->begin, last_chunk->last_offset);
+  return span;
+}
+
+// The grid from the first to the last row's step. A grid longer than the limit is refused unless
+// --max-steps allows it: one mistyped date (9999-12-31) would otherwise silently make millions of steps for
+// every series, a huge file of gaps.
+TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& options) {
+  const TimeGrid grid{span.first, step, (span.last - span.first) / step + 1};
+  const std::int64_t limit = options.max_steps.value_or(kDefaultMaxGridDays * (kSecondsPerDay / step));
+  const auto where = [&] {
+    return fmt::format("{} (line {}) .. {} (line {})", format_utc_timestamp(span.first), span.first_line, format_utc_timestamp(span.last), span.last_line);
+  };
+  if (grid.steps > limit)
+    throw CsvError(fmt::format("{}: the rows span {}: {} steps of {}, more than {}; is a date wrong? --max-steps N allows a longer grid",
+                               options.csv.string(), where(), grid.steps, options.step,
+                               options.max_steps ? fmt::format("--max-steps {}", limit)
+                                                 : fmt::format("the default limit of {} (100 years of {} steps)", limit, options.step)));
+  if (grid.steps > std::numeric_limits<std::int32_t>::max())
+    throw CsvError(fmt::format("{}: the rows span {}, {} steps of {}: more than 2^31; use a coarser --step", options.csv.string(), where(), grid.steps,
+                               options.step));
+  return grid;
+}
+
 }  // namespace
 
 IngestSummary ingest_csv(const IngestOptions& options) {
@@ -456,6 +535,7 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   const std::int64_t step = parse_step(options.step);
   if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
   if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
+  if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
   StagedOutput output(options.out, options.overwrite);
   const MappedFile file(options.csv);
   const std::string name = options.csv.string();
@@ -468,7 +548,7 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
   const std::vector<std::string> header_storage(fields.begin(), fields.end());
   ctx.header.assign(header_storage.begin(), header_storage.end());
-  ctx.columns = resolve_columns(name, ctx.header, options.column_map);
+  ctx.columns = usage_csv::resolve_columns(name, ctx.header, options.column_map);
   std::vector<Chunk> chunks;
   for (std::size_t b = scanner.offset(); b < text.size();) {
     const std::size_t newline = text.find('\n', b + std::min(options.chunk_bytes, text.size() - b) - 1);
@@ -563,55 +643,31 @@ IngestSummary ingest_csv(const IngestOptions& options) {
       for (Chunk& c : chunks) c.clear_records();
     }
   }
-  std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
   for (const Chunk& c : chunks) {
     summary.rows += c.rows;
     for (const BadRow& b : c.bad)
       if (++summary.skipped_rows <= kMaxReportedBadRows) spdlog::warn("ingest: skipping {}:{}: {}", name, b.line, b.message);
     summary.skipped_rows += c.skipped - static_cast<std::int64_t>(c.bad.size());
-    first = std::min(first, c.first);
-    last = std::max(last, c.last);
   }
   if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
 
-  // Merge the per-thread key tables (prices by latest step, then file offset: merge order does not matter).
   std::vector<ThreadState*> thread_states(tables);
   for (ThreadState& ts : states)
     if (ts.numbered) thread_states[ts.number] = &ts;
-  SeriesKeyTable series;
-  std::vector<std::vector<std::uint32_t>> index_of(thread_states.size() + 1);  // key table id -> series index
-  for (std::size_t t = 0; t < thread_states.size(); ++t) {
-    const SeriesKeyTable& keys = thread_states[t]->keys;
-    index_of[t].resize(keys.entries().size());
-    for (std::size_t k = 0; k < keys.entries().size(); ++k) {
-      const SeriesKeyTable::Entry& e = keys.entries()[k];
-      SeriesKeyTable::Entry* merged = series.find(keys.key(e), true);
-      merged->offer_price(e.price, e.price_time, e.price_offset);
-      index_of[t][k] = static_cast<std::uint32_t>(merged - series.entries().data());
-    }
-  }
+  SeriesIndex index = merge_series(thread_states);
+  SeriesKeyTable& series = index.series;
+  const std::vector<SeriesKeyTable::Entry*>& sorted = index.sorted;
+  const std::vector<std::vector<std::uint32_t>>& index_of = index.index_of;
+  const std::size_t global_table = index.global_table;
   if (series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
   if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
 
-  // Sort series by (customer, meter): the dataset does not depend on row order.
-  std::vector<SeriesKeyTable::Entry*> sorted;
-  sorted.reserve(series.entries().size());
-  for (auto& entry : series.entries()) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), [&](const auto* a, const auto* b) { return series.key(*a) < series.key(*b); });
-  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i]->index = static_cast<std::int64_t>(i);
-  for (std::size_t t = 0; t < thread_states.size(); ++t)
-    for (std::uint32_t& id : index_of[t]) id = static_cast<std::uint32_t>(series.entries()[id].index);
-  const std::size_t global_table = thread_states.size();
-  for (const SeriesKeyTable::Entry& e : series.entries()) index_of[global_table].push_back(static_cast<std::uint32_t>(e.index));
-
-  TimeGrid grid{first, step, (last - first) / step + 1};
-  if (grid.steps > std::numeric_limits<std::int32_t>::max())
-    throw CsvError(fmt::format("{}: the rows span {} steps of {} ({} .. {}): more than 2^31; use a coarser --step", name, grid.steps, options.step,
-                               format_utc_timestamp(first), format_utc_timestamp(last)));
+  const TimeGrid grid = make_grid(row_span(chunks, text), step, options);
+  const std::int64_t first = grid.start_unix_seconds;
   summary.series = static_cast<std::int64_t>(sorted.size());
   summary.steps = grid.steps;
   summary.first_step = format_utc_timestamp(first);
-  summary.last_step = format_utc_timestamp(last);
+  summary.last_step = format_utc_timestamp(grid.time_at(grid.steps - 1));
   if (grid.steps == 1) spdlog::warn("ingest: all rows fall on one step ({}): detectors will report every series as too short", summary.first_step);
 
   const std::vector<Label> labels = options.labels.empty() ? std::vector<Label>{} : read_labels(options.labels, series, grid);
@@ -677,44 +733,16 @@ IngestSummary ingest_csv(const IngestOptions& options) {
         for (std::size_t k = w; k < w_end; ++k) chunks[k].clear_records();
       }
     }
-    summary.observed_steps += oneapi::tbb::parallel_reduce(
-        oneapi::tbb::blocked_range<std::size_t>(0, cells, std::size_t{1} << 16), std::int64_t{0},
-        [&](const auto& r, std::int64_t n) {
-          for (std::size_t i = r.begin(); i < r.end(); ++i) {
-            out.values[i] = static_cast<float>(sums[i]);
-            n += !std::isnan(sums[i]);
-          }
-          return n;
-        },
-        std::plus<>());
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const SeriesKeyTable::Entry& entry = *sorted[static_cast<std::size_t>(i)];
-      const std::string_view full = series.key(entry);
-      const auto sep = full.find('\x1f');
-      SeriesRecord& r = out.series[static_cast<std::size_t>(i - lo)];
-      r.set_ids(full.substr(0, sep), full.substr(sep + 1));
-      r.price_per_unit = entry.price;
-      r.noise_scale = std::numeric_limits<double>::quiet_NaN();
-      r.profile = static_cast<std::uint8_t>(UsageProfile::observed);
-      summary.series_without_price += std::isnan(entry.price);
-    }
-    for (; label_cursor < labels.size() && labels[label_cursor].series < hi; ++label_cursor) {
-      const Label& l = labels[label_cursor];
-      EventRecord ev;
-      ev.series = static_cast<std::uint64_t>(l.series);
-      ev.kind = static_cast<std::uint8_t>(l.anomaly ? l.kind : AnomalyKind::normal);
-      ev.start = l.start;
-      ev.end = l.end;
-      ev.effect_end = l.end;
-      ev.size_sigma = ev.size_units = ev.impact_usd = std::numeric_limits<double>::quiet_NaN();  // unknown for real data
-      out.events.push_back(ev);
-      if (l.anomaly) {
-        std::fill_n(out.label_row(l.series - lo).begin() + l.start, l.end - l.start + 1, ev.kind);
-        ++summary.anomaly_labels;
-      } else {
-        ++summary.normal_verdicts;
-      }
-    }
+    summary.observed_steps += round_to_floats(sums, out, [&](std::size_t cell) {
+      const std::string_view key = series.key(*sorted[static_cast<std::size_t>(lo) + cell / static_cast<std::size_t>(grid.steps)]);
+      return fmt::format("{}: the rows of customer '{}', meter '{}' on {} sum to {:g}, more than the largest quantity a dataset stores ({:g}, "
+                         "float32)",
+                         name, key.substr(0, key.find('\x1f')), key.substr(key.find('\x1f') + 1),
+                         format_utc_timestamp(grid.time_at(static_cast<std::int64_t>(cell % static_cast<std::size_t>(grid.steps)))), sums[cell],
+                         std::numeric_limits<float>::max());
+    });
+    summary.series_without_price += set_series_records(out, series, sorted);
+    add_labels(out, labels, label_cursor, summary);
     writer.write(out);
   }
   writer.finish();

@@ -9,10 +9,14 @@
 // memory_budget_bytes). The output is the same file for any thread count, chunk size and budget.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace meterbench {
+
+/// Longest grid ingest builds unless IngestOptions::max_steps says otherwise: 100 years, in steps.
+inline constexpr std::int64_t kDefaultMaxGridDays = 36'525;
 
 struct IngestOptions {
   std::filesystem::path csv{};               ///< the usage export
@@ -22,6 +26,8 @@ struct IngestOptions {
   std::filesystem::path out{};               ///< the .h5 file to create
   bool overwrite = false;                  ///< replace an existing output (--force)
   bool skip_bad = false;                   ///< skip and count bad quantity rows instead of failing
+  /// Refuse a grid of more steps (first to last row); default kDefaultMaxGridDays days of steps.
+  std::optional<std::int64_t> max_steps{};
   /// Bounds the records kept between passes plus the block of the output matrix held at once (13 bytes a
   /// cell); see README for the peak memory formula.
   std::size_t memory_budget_bytes = std::size_t{4} << 30;

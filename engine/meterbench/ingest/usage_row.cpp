@@ -1,0 +1,137 @@
+#include "meterbench/ingest/usage_row.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/ingest/ingest.hpp"
+#include "meterbench/io/csv.hpp"
+#include "meterbench/io/dataset.hpp"
+
+namespace meterbench::usage_csv {
+
+namespace {
+
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == '\x7f'; }
+
+// The column names of the fields: the documented defaults with the renames applied; `renamed` marks a field
+// that --map names, whose column must then exist even when the field is optional.
+void apply_renames(const std::vector<std::string>& column_map, std::string (&names)[kFieldCount], bool (&renamed)[kFieldCount]) {
+  for (int f = 0; f < kFieldCount; ++f) names[f] = kUsageFields[f];
+  for (const std::string& m : column_map) {
+    const auto eq = m.find('=');
+    const std::string field = m.substr(0, eq);
+    int f = 0;
+    while (f < kFieldCount && field != kUsageFields[f]) ++f;
+    if (eq == std::string::npos || f == kFieldCount || eq + 1 == m.size())
+      throw std::invalid_argument(fmt::format("--map '{}': expected field=column with field one of {}", m, fmt::join(kUsageFields, ", ")));
+    if (renamed[f]) throw std::invalid_argument(fmt::format("--map '{}': {} is renamed twice (to '{}' first)", m, field, names[f]));
+    names[f] = m.substr(eq + 1);
+    renamed[f] = true;
+  }
+}
+
+}  // namespace
+
+Columns resolve_columns(const std::string& file, const std::vector<std::string_view>& header, const std::vector<std::string>& column_map) {
+  std::string names[kFieldCount];
+  bool renamed[kFieldCount] = {};
+  apply_renames(column_map, names, renamed);
+  Columns c;
+  std::vector<std::string> missing;
+  for (int f = 0; f < kFieldCount; ++f) {
+    std::vector<std::size_t> found;
+    for (std::size_t i = 0; i < header.size(); ++i)
+      if (header[i] == names[f]) found.push_back(i + 1);
+    // A used column twice is ambiguous (which one holds the field?); unused columns may repeat, as
+    // exports joined from several tables often do, since they are never read.
+    if (found.size() > 1)
+      throw CsvError(fmt::format("{}: column '{}' (for {}) appears {} times in the header, as columns {}: which one to read is ambiguous "
+                                 "(header: {})",
+                                 file, printable(names[f]), kUsageFields[f], found.size(), fmt::join(found, " and "), printable(fmt::format("{}", fmt::join(header, ",")))));
+    if (!found.empty()) c.index[f] = static_cast<int>(found.front() - 1);
+    else if (renamed[f] || f != kPrice)
+      missing.push_back(fmt::format("'{}' (for {}{})", printable(names[f]), kUsageFields[f], renamed[f] ? ", from --map" : ""));
+  }
+  if (!missing.empty())
+    throw CsvError(fmt::format("{}: missing column(s) {} in the header: {} (rename with --map field=column)", file, fmt::join(missing, ", "),
+                               printable(fmt::format("{}", fmt::join(header, ",")))));
+  return c;
+}
+
+std::string printable(std::string_view text) {
+  if (std::none_of(text.begin(), text.end(), is_control)) return std::string(text);
+  std::string out;
+  for (const char c : text) out += is_control(c) ? fmt::format("\\x{:02X}", static_cast<unsigned char>(c)) : std::string(1, c);
+  return out;
+}
+
+std::string id_problem(std::string_view id) {
+  if (id.empty()) return "the id is empty";
+  if (id.size() >= kIdCapacity)
+    return fmt::format("the id '{}' is {} bytes long; ids of at most {} bytes are supported", printable(id), id.size(), kIdCapacity - 1);
+  const auto control = std::find_if(id.begin(), id.end(), is_control);
+  if (control != id.end())
+    return fmt::format("the id '{}' holds the control character \\x{:02X} at byte {}; ids must be printable text", printable(id),
+                       static_cast<unsigned char>(*control), control - id.begin() + 1);
+  return {};
+}
+
+std::string ids_problem(const ParsedRow& row, const Columns& c, const std::vector<std::string_view>& header) {
+  for (const int f : {kCustomer, kMeter}) {
+    const std::string_view id = f == kCustomer ? row.customer : row.meter;
+    if (!is_plain_id(id))
+      return fmt::format("column '{}': {}", printable(header[static_cast<std::size_t>(c.index[f])]), id_problem(id));
+  }
+  return {};
+}
+
+RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c, const std::vector<std::string_view>& header,
+                   ParsedRow& row) {
+  const auto other = [](std::string m) { return RowCheck{RowProblem::other, std::move(m)}; };
+  const auto quantity = [](std::string m) { return RowCheck{RowProblem::quantity, std::move(m)}; };
+  // Every row must have the header's shape: a row with extra fields has lost or gained a separator, so its
+  // values may well sit under the wrong columns.
+  if (fields.size() != header.size()) return other(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
+  const auto column = [&](int f) { return fmt::format("column '{}'", printable(header[static_cast<std::size_t>(c.index[f])])); };
+  const auto field = [&](int f) { return fields[static_cast<std::size_t>(c.index[f])]; };
+  row.customer = field(kCustomer);
+  row.meter = field(kMeter);
+  try {
+    row.time = parse_utc_timestamp(field(kDate));
+  } catch (const std::invalid_argument& e) {
+    return other(fmt::format("{}: {}", column(kDate), printable(e.what())));
+  }
+  const std::string_view q = field(kQuantity);
+  if (q.empty()) return quantity(fmt::format("{} is empty", column(kQuantity)));
+  const auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), row.quantity);
+  if (ec == std::errc::result_out_of_range)
+    return quantity(fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)", column(kQuantity), q,
+                                std::numeric_limits<float>::max()));
+  if (ec != std::errc() || end != q.data() + q.size()) return other(fmt::format("{}: '{}' is not a number", column(kQuantity), printable(q)));
+  if (!std::isfinite(row.quantity)) return quantity(fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), q));
+  if (row.quantity < 0.0) return quantity(fmt::format("{}: '{}' is a negative quantity", column(kQuantity), q));
+  // The dataset holds floats: a larger double would be stored as infinity.
+  if (std::isinf(static_cast<float>(row.quantity)))
+    return quantity(fmt::format("{}: '{}' exceeds the largest quantity a dataset stores ({:g}, float32)", column(kQuantity), q,
+                                std::numeric_limits<float>::max()));
+  row.quantity += 0.0;  // "-0" becomes +0: no sign bit on a zero in the dataset
+  row.price = std::numeric_limits<double>::quiet_NaN();
+  if (c.index[kPrice] >= 0) {
+    const std::string_view p = field(kPrice);
+    if (!p.empty()) {
+      const auto [pend, pec] = std::from_chars(p.data(), p.data() + p.size(), row.price);
+      if (pec != std::errc() || pend != p.data() + p.size() || !std::isfinite(row.price) || row.price < 0.0)
+        return other(fmt::format("{}: '{}' is not a price (a non-negative number of USD per unit)", column(kPrice), printable(p)));
+      row.price += 0.0;
+    }
+  }
+  return {};
+}
+
+}  // namespace meterbench::usage_csv

@@ -1,0 +1,66 @@
+#pragma once
+// The rows of a usage export, one at a time: which header column holds each field (with --map renames),
+// and the checks every data row passes before it reaches the dataset. Internal to ingest: every problem
+// becomes a message naming the column and value, to which the caller adds the file and line.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "meterbench/io/dataset.hpp"
+
+namespace meterbench::usage_csv {
+
+enum Field { kCustomer, kMeter, kDate, kQuantity, kPrice, kFieldCount };
+
+/// Field -> 0-based column in the header; -1 for an absent optional column (price).
+struct Columns {
+  int index[kFieldCount] = {-1, -1, -1, -1, -1};
+};
+
+/// Resolves the fields' columns from the header and the "field=column" renames. Throws std::invalid_argument
+/// for a malformed or repeated rename, CsvError naming `file` and the header's columns for a required
+/// or renamed column that is absent, and for a used column that the header holds more than once.
+Columns resolve_columns(const std::string& file, const std::vector<std::string_view>& header, const std::vector<std::string>& column_map);
+
+/// One data row, checked. Views point into the scanner's fields.
+struct ParsedRow {
+  std::string_view customer, meter;
+  std::int64_t time = 0;
+  double quantity = 0.0;  ///< finite, >= 0 (never -0), and within float's range
+  double price = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// What is wrong with a row: nothing, its quantity (skippable with --skip-bad), or anything else.
+enum class RowProblem { none, quantity, other };
+struct RowCheck {
+  RowProblem problem = RowProblem::none;
+  std::string message;  ///< names the column and value, e.g. "column 'quantity': '-4' is a negative quantity"
+};
+
+/// Parses and checks one record against the header; the ids are only split out (see ids_problem).
+RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& columns, const std::vector<std::string_view>& header,
+                   ParsedRow& row);
+
+/// What is wrong with a customer or meter id ("the id ..."), or "" when nothing: the one place ids are checked. The dataset
+/// stores ids in NUL-terminated fields of kIdCapacity bytes, so a longer id or one holding a NUL would be cut
+/// short (and could merge with another series); other control characters (line breaks, tabs, the key
+/// separator 0x1F) would break the alert CSV or make two series' keys equal.
+std::string id_problem(std::string_view id);
+
+/// True when id_problem(id) is "": the check every row runs, written to vectorise (no early exit).
+inline bool is_plain_id(std::string_view id) {
+  bool control = false;
+  for (const char c : id) control |= static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
+  return !control && !id.empty() && id.size() < kIdCapacity;
+}
+
+/// What is wrong with the row's ids, naming the column ("column 'customer': the id ..."), or "". Ingest checks
+/// a series key once, when a thread first meets it (keys in its table are known to be valid), not every row.
+std::string ids_problem(const ParsedRow& row, const Columns& columns, const std::vector<std::string_view>& header);
+
+/// `text` with control bytes written as \xNN, for messages.
+std::string printable(std::string_view text);
+
+}  // namespace meterbench::usage_csv
