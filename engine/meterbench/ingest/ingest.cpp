@@ -456,7 +456,7 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   const std::int64_t step = parse_step(options.step);
   if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
   if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
-  StagedOutput output(options.out, options.overwrite);
+  StagedOutput output(options.out, options.overwrite, OutputKind::file, {options.csv});
   const MappedFile file(options.csv);
   const std::string name = options.csv.string();
   const std::string_view text = file.text();
