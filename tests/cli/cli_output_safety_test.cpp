@@ -82,6 +82,11 @@ TEST_F(CliOutputSafety, ForceNeverReplacesTheInputHoweverItIsSpelled) {
     EXPECT_TRUE(contains(r.output, "output '" + out + "' is the input 'd.h5'")) << r.output;
   }
   EXPECT_TRUE(testing::read_file(dir / "d.h5") == before) << "the input was changed";
+  testing::write_file(dir / "s.toml", testing::small_scenario(5, 20));
+  const auto scenario = run_in(dir.path(), "generate --scenario s.toml --out ./s.toml --force");
+  EXPECT_EQ(scenario.exit_code, 1) << scenario.output;
+  EXPECT_TRUE(contains(scenario.output, "output './s.toml' is the input 's.toml'")) << scenario.output;
+  EXPECT_EQ(testing::read_file(dir / "s.toml"), testing::small_scenario(5, 20));
   // A run directory that holds the input is refused too.
   fs::create_directories(dir / "run");
   testing::write_file(dir / "run" / ".meterbench-output", "");
