@@ -147,6 +147,18 @@ TEST_F(CliOutputSafety, ALaterRunRemovesWhatAKilledRunStaged) {
   EXPECT_EQ(staged_leftovers(dir.path()), "");
 }
 
+// The parts directory of a distributed generate that was killed is removed by the next generate of that output.
+TEST_F(CliOutputSafety, ALaterGenerateRemovesAKilledRunsParts) {
+  testing::write_file(dir / "s.toml", testing::small_scenario(5, 20));
+  fs::create_directories(dir / ".g.h5.parts");
+  testing::write_file(dir / ".g.h5.parts" / "owner", "99999999-7\n");
+  testing::write_file(dir / ".g.h5.parts" / "generate.rank-1-of-2.bin", "part of a killed run");
+  const auto r = run_cli("generate --scenario " + (dir / "s.toml").string() + " --out " + (dir / "g.h5").string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "left by a run that was killed (process 99999999 no longer runs)")) << r.output;
+  EXPECT_FALSE(fs::exists(dir / ".g.h5.parts"));
+}
+
 // SIGTERM or SIGINT while the output is staged: exit 128 + signal, nothing staged left.
 void expect_interrupt_removes_the_staged_output(int signal, const fs::path& dir, const fs::path& scenario) {
   const pid_t child = ::fork();

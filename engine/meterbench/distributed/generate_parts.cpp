@@ -43,8 +43,9 @@ bool remove_stale_parts_directory(const std::filesystem::path& output) {
   std::ifstream owner_file(dir / kPartsOwnerFile);
   std::string owner;
   owner_file >> owner;
-  // Without an owner file the directory is one no writer claimed: ranks write only after the writer has.
-  if (!owner.empty() && (owner == staging_owner_tag() || staging_owner_alive(owner)))
+  // Without an owner file the directory is one no writer claimed: ranks write only after the writer has. This
+  // process's own is a failed earlier generate of the same output: it runs one generate at a time.
+  if (!owner.empty() && owner != staging_owner_tag() && staging_owner_alive(owner))
     throw OutputError(fmt::format("'{}' belongs to a generate of '{}' that is still running (process {}): wait for it or stop it",
                                   dir.string(), output.string(), owner.substr(0, owner.find('-'))));
   std::filesystem::remove_all(dir, ec);
