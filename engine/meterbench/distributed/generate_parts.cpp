@@ -15,7 +15,7 @@ namespace {
 constexpr std::uint64_t kBlockMagic = 0x6B6C62747261706DULL;  // "mpartblk"
 
 template <typename T>
-void write_array(std::ofstream& out, const std::vector<T>& v) {
+void write_array(std::ostream& out, const std::vector<T>& v) {
   out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(T)));
 }
 template <typename T>
@@ -66,9 +66,7 @@ void claim_parts_directory(const std::filesystem::path& output) {
   if (ec || !owner) throw OutputError(fmt::format("cannot create the parts directory '{}'", dir.string()));
 }
 
-BlockPartWriter::BlockPartWriter(const std::filesystem::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
-  if (!out_) throw OutputError(fmt::format("cannot create part file '{}'", path.string()));
-}
+BlockPartWriter::BlockPartWriter(const std::filesystem::path& path) : path_(path), out_(path) {}
 
 void BlockPartWriter::write(const SeriesBlock& block, std::int64_t unplaced) {
   const std::array<std::uint64_t, 6> header = {kBlockMagic,
@@ -85,8 +83,7 @@ void BlockPartWriter::write(const SeriesBlock& block, std::int64_t unplaced) {
 }
 
 void BlockPartWriter::finish() {
-  out_.close();
-  if (!out_) throw OutputError(fmt::format("cannot write part file '{}'", path_.string()));
+  out_.close();  // throws OutputError naming the part and the reason
 }
 
 BlockPartReader::BlockPartReader(const std::filesystem::path& path) : path_(path), in_(path, std::ios::binary) {

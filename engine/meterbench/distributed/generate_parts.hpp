@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "meterbench/io/dataset.hpp"
+#include "meterbench/io/output_file.hpp"
 
 namespace meterbench {
 
@@ -37,7 +38,7 @@ class BlockPartWriter {
 
  private:
   std::filesystem::path path_;
-  std::ofstream out_;
+  OutputFile out_;
 };
 
 /// Reads the blocks of a part file back, in order.
