@@ -3,6 +3,7 @@
 // directory), and says so before any work; `--out run/` names `run`; SIGINT and SIGTERM remove the staged
 // output and exit 128 + signal; a later run removes what a killed run staged; a failed write names the
 // system's reason and leaves nothing staged.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,7 +164,10 @@ TEST_F(CliOutputSafety, ALaterGenerateRemovesAKilledRunsParts) {
 void expect_interrupt_removes_the_staged_output(int signal, const fs::path& dir, const fs::path& scenario) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
+  const fs::path log = dir / "stderr.txt";
   if (child == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDERR_FILENO);
     // Big enough to still be running when interrupted; the test stops it as soon as its output is staged.
     ::execl(METERBENCH_CLI, METERBENCH_CLI, "generate", "--scenario", scenario.c_str(), "--series", "2000000", "--days", "400",
             "--threads", "1", "--log-level", "warn", "--out", (dir / "big.h5").c_str(), static_cast<char*>(nullptr));
@@ -180,6 +184,9 @@ void expect_interrupt_removes_the_staged_output(int signal, const fs::path& dir,
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), 128 + signal);
+  const std::string message = testing::read_file(log);
+  EXPECT_TRUE(contains(message, signal == SIGTERM ? "stopped by SIGTERM" : "stopped by SIGINT")) << message;
+  EXPECT_TRUE(contains(message, "removed the unfinished output '" + (dir / ".big.h5.tmp-").string())) << message;
   EXPECT_EQ(staged_leftovers(dir), "");
   EXPECT_FALSE(fs::exists(dir / "big.h5"));
 }

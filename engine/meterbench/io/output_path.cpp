@@ -158,20 +158,18 @@ std::vector<fs::path> remove_staged_outputs_for_exit() noexcept {
   std::vector<fs::path> removed;
   for (const auto& entry : r.paths) {
     std::error_code ec;
+    if (!fs::exists(fs::symlink_status(entry.second, ec))) continue;  // registered, not yet created
     // A thread may still be writing into a staged directory: retry when an entry appeared meanwhile.
-    for (int attempt = 0; attempt < 3 && fs::exists(entry.second, ec); ++attempt) fs::remove_all(entry.second, ec);
+    for (int attempt = 0; attempt < 3 && fs::exists(fs::symlink_status(entry.second, ec)); ++attempt) fs::remove_all(entry.second, ec);
     removed.push_back(entry.second);
   }
   return removed;
 }
 
-std::string staging_owner_tag() {
-  static const std::string tag = [] {
-    const std::string pid = std::to_string(::getpid());
-    const std::string start = process_start_time("self");
-    return start.empty() ? pid : pid + "-" + start;
-  }();
-  return tag;
+std::string staging_owner_tag() {  // not cached: a forked child is another owner
+  const std::string pid = std::to_string(::getpid());
+  const std::string start = process_start_time("self");
+  return start.empty() ? pid : pid + "-" + start;
 }
 
 bool staging_owner_alive(const std::string& tag) {

@@ -42,8 +42,8 @@ class RemovedOnInterrupt {
 };
 
 /// What SIGINT/SIGTERM do before the process exits: removes every registered staged output and returns
-/// their paths. Holds the registry lock on return, so nothing is committed afterwards: call it only right
-/// before ending the process.
+/// the paths of those that existed. Holds the registry lock on return, so nothing is committed afterwards:
+/// call it only right before ending the process.
 std::vector<std::filesystem::path> remove_staged_outputs_for_exit() noexcept;
 
 /// The temporary name's owner tag of this process, "<pid>-<start time>" (the start time, in clock ticks
