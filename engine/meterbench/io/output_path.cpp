@@ -279,12 +279,12 @@ void StagedOutput::replace_existing() {
   if (err == ENOENT) return place_exclusively();  // removed meanwhile: nothing left to replace
   if (renameat2_unsupported(err)) {
     const fs::path old = fs::path(temp_.string() + "-1");  // a staging name, removed by a later run if this one dies
-    if (std::rename(final_.c_str(), old.c_str()) != 0) err = errno;
-    else if (std::rename(temp_.c_str(), final_.c_str()) != 0) {
+    if (std::rename(final_.c_str(), old.c_str()) != 0) {
+      err = errno;
+    } else if (std::rename(temp_.c_str(), final_.c_str()) != 0) {
       err = errno;
       std::rename(old.c_str(), final_.c_str());  // put the old output back
     } else {
-      err = 0;
       std::error_code ec;
       fs::remove_all(old, ec);
       return;
