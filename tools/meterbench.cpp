@@ -1,7 +1,12 @@
 // The meterbench command line: each subcommand lives in cli/<name>_command.cpp; here they are assembled and
 // errors become a message and a non-zero exit.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -9,11 +14,38 @@
 #include "cli/commands.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/distributed/process_group.hpp"
+#include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
 namespace cli = meterbench::cli;
 
+namespace {
+
+// SIGINT and SIGTERM are blocked in every thread (the mask is inherited) and taken here, by sigwait, so the
+// staged outputs are removed from a normal thread rather than a signal handler, and the exit status is the
+// usual 128 + signal.
+void handle_interrupts_on_a_thread() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([signals] {
+    int signal = 0;
+    while (sigwait(&signals, &signal) != 0) {
+    }
+    const auto removed = meterbench::remove_staged_outputs_for_exit();
+    std::fprintf(stderr, "meterbench: stopped by %s", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    for (const auto& path : removed) std::fprintf(stderr, "; removed the unfinished output '%s'", path.c_str());
+    std::fprintf(stderr, "\n");
+    _exit(128 + signal);
+  }).detach();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  handle_interrupts_on_a_thread();  // before any other thread starts (TBB, MPI)
   CLI::App app{"meterbench: parallel backtesting and benchmarks for anomaly detection on metered-billing usage, with HTML reports"};
   app.require_subcommand(1);
   app.set_version_flag("--version", meterbench::tool_version());

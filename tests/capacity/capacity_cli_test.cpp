@@ -142,5 +142,20 @@ TEST(CapacityCli, RefusesBadInput) {
   EXPECT_NE(bad_sizes.output.find("--sizes"), std::string::npos) << bad_sizes.output;
 }
 
+// The default output lies outside the committed tree: run from the repository root, `meterbench capacity`
+// neither fails on nor overwrites the recorded results/capacity.json.
+TEST(CapacityCli, DefaultOutputIsOutsideTheCommittedResults) {
+  const ScratchDir dir;
+  const auto fixture = write_fixture(dir);
+  std::filesystem::create_directories(dir / "results");
+  testing::write_file(dir / "results" / "capacity.json", "recorded");
+  const auto r = testing::run_command("cd '" + dir.path().string() + "' && " + METERBENCH_CLI + " capacity --from " + fixture.string() +
+                                      " --series 1000000 --window 2h --cores-per-machine 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_json(dir / "out" / "capacity" / "capacity.json")["format"], "meterbench-capacity");
+  EXPECT_EQ(testing::read_file(dir / "results" / "capacity.json"), "recorded");
+  EXPECT_TRUE(testing::contains(testing::read_file(testing::source_path(".gitignore")), "\n/out/\n")) << "git must ignore out/";
+}
+
 }  // namespace
 }  // namespace meterbench

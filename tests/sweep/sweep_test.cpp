@@ -337,6 +337,9 @@ TEST_F(SweepTest, AnExistingDirectoryIsNotReplacedWithoutForce) {
   EXPECT_THROW(sweep(o), OutputError);
   EXPECT_TRUE(std::filesystem::exists(scratch / "exists" / "keep.txt"));
   o.overwrite = true;
+  EXPECT_THROW(sweep(o), OutputError) << "--force replaces only a directory meterbench wrote";
+  EXPECT_TRUE(std::filesystem::exists(scratch / "exists" / "keep.txt"));
+  testing::write_file(scratch / "exists" / kOutputMarker, "");
   sweep(o);
   EXPECT_FALSE(std::filesystem::exists(scratch / "exists" / "keep.txt"));
   EXPECT_TRUE(std::filesystem::exists(scratch / "exists" / "sweep.csv"));

@@ -34,7 +34,9 @@ struct CapacityCommand {
   std::int64_t machines = 0;
   double network_gbps = 10.0;
   double network_latency_us = 50.0;
-  fs::path from, out = "results/capacity.json", figure;
+  // The default lies outside the committed tree (.gitignore covers out/): results/capacity.json is a recorded result.
+  static constexpr const char* kDefaultOut = "out/capacity/capacity.json";
+  fs::path from, out = kDefaultOut, figure;
   bool force = false;
   CLI::Option* schedule_option = nullptr;
 
@@ -85,6 +87,7 @@ struct CapacityCommand {
     q.network = {network_gbps * 1e9 / 8, network_latency_us * 1e-6};
     if (!(q.series > 0.0)) throw std::invalid_argument(fmt::format("--series must be positive, got {}", series));
     measurement.schedule = schedule_from_string(schedule);
+    if (out == kDefaultOut) fs::create_directories(out.parent_path());
     // Refuse before a long measurement, not after it.
     { const StagedOutput check(out, force); }
     if (!figure.empty()) { const StagedOutput check(figure, force); }

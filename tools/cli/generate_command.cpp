@@ -8,6 +8,7 @@
 #include "meterbench/core/anomaly.hpp"
 #include "meterbench/distributed/process_group.hpp"
 #include "meterbench/generate/generate_dataset.hpp"
+#include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
 namespace meterbench::cli {
@@ -37,6 +38,10 @@ struct GenerateCommand {
 
   void run(const CommonOptions& common) {
     const meterbench::ThreadLimit limit(common.threads);
+    // The scenario is an input too: --force must not replace it.
+    if (meterbench::process_group().rank() == 0) {
+      const meterbench::StagedOutput check(options.out, options.overwrite, meterbench::OutputKind::file, {scenario});
+    }
     meterbench::Scenario sc = meterbench::load_scenario(scenario);
     sc.override_size(series, days, seed);
     if (options.block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", options.block_series));

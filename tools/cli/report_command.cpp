@@ -107,8 +107,8 @@ struct ReportCommand {
     if (html.filename().empty() || html.extension() != ".html")
       throw std::runtime_error(fmt::format("--out '{}': the report is an .html file", html.string()));
     const fs::path figures = html.parent_path() / (html.stem().string() + "_files");
-    StagedOutput staged_html(html, overwrite);
-    StagedOutput staged_figures(figures, overwrite);
+    StagedOutput staged_html(html, overwrite, OutputKind::file, {run_dir});
+    StagedOutput staged_figures(figures, overwrite, OutputKind::directory, {run_dir});
     fs::create_directory(staged_figures.temp_path());
 
     const std::string python = env_or("METERBENCH_PYTHON", fs::exists(kDefaultPython) ? kDefaultPython : "python3");

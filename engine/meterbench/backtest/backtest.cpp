@@ -21,6 +21,7 @@
 #include "meterbench/io/alert_csv.hpp"
 #include "meterbench/io/bands_file.hpp"
 #include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/model/random_detector.hpp"
@@ -98,7 +99,7 @@ struct PassResult {
 };
 
 struct PassOutputs {
-  std::ofstream* alerts_csv = nullptr;   ///< alerts at z, in series order
+  std::ostream* alerts_csv = nullptr;    ///< alerts at z, in series order
   BandsWriter* bands = nullptr;          ///< expected range per step
   bool evaluate = true;                  ///< accumulate metrics (needs labels for most of them)
   FlagCollector* flags = nullptr;        ///< flagged steps (the `detect` command)
@@ -387,7 +388,7 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   BacktestScaleOut* const scale_out = options.scale_out;
   const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches the run directory
   std::optional<StagedOutput> staged;
-  if (writer) staged.emplace(options.out_dir, options.overwrite);
+  if (writer) staged.emplace(options.out_dir, options.overwrite, OutputKind::directory, std::vector{options.data});
   const std::filesystem::path temp = writer ? staged->temp_path() : std::filesystem::path();
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
@@ -415,10 +416,10 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   }
   // Several processes: each writes its alert rows to its part; the writer joins them after the pass.
   const std::filesystem::path alerts_path = scale_out != nullptr ? scale_out->alerts_part() : temp / "alerts.csv";
-  std::ofstream alerts_csv;
+  OutputFile alerts_csv;
   if (options.write_alerts) {
     // A part kept for --resume is opened for appending nothing: the pass is skipped when it verifies.
-    alerts_csv.open(alerts_path, scale_out != nullptr ? std::ios::app : std::ios::trunc);
+    alerts_csv.open(alerts_path, scale_out != nullptr);
     if (scale_out == nullptr) alerts_csv << "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
   }
   std::unique_ptr<BandsWriter> bands;
@@ -435,13 +436,11 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   if (bands && scale_out != nullptr && writer) scale_out->merge_bands(temp / "bands.h5", info, options.data.string(), model_json.dump());
   if (options.write_alerts) {
     alerts_csv.close();
-    if (!alerts_csv) throw OutputError(fmt::format("cannot write {}", alerts_path.string()));
     if (scale_out != nullptr && writer) {
-      std::ofstream joined(temp / "alerts.csv", std::ios::binary);
+      OutputFile joined(temp / "alerts.csv");
       joined << "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
       scale_out->append_alert_parts(joined);
       joined.close();
-      if (!joined) throw OutputError(fmt::format("cannot write {}", (temp / "alerts.csv").string()));
     }
   }
 
@@ -503,14 +502,19 @@ nlohmann::json run_backtest(const BacktestOptions& options) {
   if (scale_out != nullptr) scale_out->record_processes(summary);  // collective: the largest peak RSS, and each rank's
   if (!writer) return summary;
   if (info.has_labels) {
-    std::ofstream per_kind(temp / "per_kind.csv");
+    OutputFile per_kind(temp / "per_kind.csv");
     write_per_kind_csv(main.report, per_kind);
-    std::ofstream buckets(temp / "per_size_bucket.csv");
+    per_kind.close();
+    OutputFile buckets(temp / "per_size_bucket.csv");
     write_per_size_bucket_csv(main.report, buckets);
-    std::ofstream curve(temp / "pr_curve.csv");
+    buckets.close();
+    OutputFile curve(temp / "pr_curve.csv");
     write_pr_curve_csv(main.report, curve);
+    curve.close();
   }
-  std::ofstream(temp / "summary.json") << summary.dump(2) << '\n';
+  OutputFile summary_json(temp / "summary.json");
+  summary_json << summary.dump(2) << '\n';
+  summary_json.close();
   staged->commit();
   if (scale_out != nullptr) scale_out->remove_parts();
   return summary;
@@ -521,7 +525,7 @@ DetectSummary run_detect(const DetectOptions& options) {
   detail::validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
   BacktestScaleOut* const scale_out = options.scale_out;
   std::optional<StagedOutput> output;
-  if (scale_out == nullptr || scale_out->writer()) output.emplace(options.out, options.overwrite);
+  if (scale_out == nullptr || scale_out->writer()) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
@@ -553,7 +557,7 @@ DetectSummary run_detect(const DetectOptions& options) {
   });
   DetectSummary summary;
   {
-    std::ofstream out(output->temp_path());
+    OutputFile out(output->temp_path());
     out << "customer,meter,date,observed,expected,lower,upper,score,impact_usd\n";
     std::string row;
     for (const FlaggedStep& f : flags.rows) {
@@ -574,7 +578,6 @@ DetectSummary run_detect(const DetectOptions& options) {
       summary.rows_without_price += !std::isfinite(f.impact_usd);
     }
     out.close();
-    if (!out) throw OutputError(fmt::format("cannot write {}", output->temp_path().string()));
   }
   output->commit();
   summary.series = info.series_count;

@@ -17,6 +17,7 @@
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/generate/scenario.hpp"
+#include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/parallel.hpp"
 #include "meterbench/runtime/run_context.hpp"
@@ -350,12 +351,9 @@ nlohmann::json capacity_document(const CapacityMeasurement& m, const CostModel& 
 
 void write_capacity_json(const fs::path& path, const nlohmann::json& document, bool overwrite) {
   StagedOutput staged(path, overwrite);
-  {
-    std::ofstream f(staged.temp_path());
-    f << document.dump(2) << '\n';
-    f.close();
-    if (!f) throw OutputError("cannot write " + staged.temp_path().string());
-  }
+  OutputFile f(staged.temp_path());
+  f << document.dump(2) << '\n';
+  f.close();
   staged.commit();
 }
 

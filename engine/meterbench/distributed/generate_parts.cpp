@@ -1,10 +1,7 @@
 #include "meterbench/distributed/generate_parts.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
+#include <string>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -18,7 +15,7 @@ namespace {
 constexpr std::uint64_t kBlockMagic = 0x6B6C62747261706DULL;  // "mpartblk"
 
 template <typename T>
-void write_array(std::ofstream& out, const std::vector<T>& v) {
+void write_array(std::ostream& out, const std::vector<T>& v) {
   out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(T)));
 }
 template <typename T>
@@ -33,31 +30,43 @@ std::filesystem::path parts_directory(const std::filesystem::path& output) {
   return dir / fmt::format(".{}.parts", output.filename().string());
 }
 
-int remove_stale_temporaries(const std::filesystem::path& output) {
-  const std::filesystem::path dir = output.parent_path().empty() ? std::filesystem::path(".") : output.parent_path();
-  const std::string prefix = fmt::format(".{}.tmp-", output.filename().string());  // StagedOutput's temporary name
-  int removed = 0;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    const auto pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // ours, or a live process: not stale
-    std::error_code rm;
-    std::filesystem::remove_all(entry.path(), rm);
-    if (!rm) {
-      spdlog::warn("removed '{}', left by a run that was killed (process {} no longer runs)", entry.path().string(), pid);
-      ++removed;
-    }
-  }
-  return removed;
+int remove_stale_temporaries(const std::filesystem::path& output) { return remove_stale_staged_outputs(output); }
+
+namespace {
+constexpr const char* kPartsOwnerFile = "owner";  // the staging owner tag of the writer that made the directory
 }
 
-BlockPartWriter::BlockPartWriter(const std::filesystem::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
-  if (!out_) throw OutputError(fmt::format("cannot create part file '{}'", path.string()));
+bool remove_stale_parts_directory(const std::filesystem::path& output) {
+  const std::filesystem::path dir = parts_directory(output);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return false;
+  std::ifstream owner_file(dir / kPartsOwnerFile);
+  std::string owner;
+  owner_file >> owner;
+  // Without an owner file the directory is one no writer claimed: ranks write only after the writer has. This
+  // process's own is a failed earlier generate of the same output: it runs one generate at a time.
+  if (!owner.empty() && owner != staging_owner_tag() && staging_owner_alive(owner))
+    throw OutputError(fmt::format("'{}' belongs to a generate of '{}' that is still running (process {}): wait for it or stop it",
+                                  dir.string(), output.string(), owner.substr(0, owner.find('-'))));
+  std::filesystem::remove_all(dir, ec);
+  if (ec) throw OutputError(fmt::format("cannot remove '{}', left by a killed run: {}", dir.string(), ec.message()));
+  spdlog::warn("removed '{}', left by a run that was killed{}", dir.string(),
+               owner.empty() ? std::string() : fmt::format(" (process {} no longer runs)", owner.substr(0, owner.find('-'))));
+  return true;
 }
+
+void claim_parts_directory(const std::filesystem::path& output) {
+  remove_stale_parts_directory(output);
+  const std::filesystem::path dir = parts_directory(output);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::ofstream owner(dir / kPartsOwnerFile);
+  owner << staging_owner_tag() << '\n';
+  owner.close();
+  if (ec || !owner) throw OutputError(fmt::format("cannot create the parts directory '{}'", dir.string()));
+}
+
+BlockPartWriter::BlockPartWriter(const std::filesystem::path& path) : path_(path), out_(path) {}
 
 void BlockPartWriter::write(const SeriesBlock& block, std::int64_t unplaced) {
   const std::array<std::uint64_t, 6> header = {kBlockMagic,
@@ -74,8 +83,7 @@ void BlockPartWriter::write(const SeriesBlock& block, std::int64_t unplaced) {
 }
 
 void BlockPartWriter::finish() {
-  out_.close();
-  if (!out_) throw OutputError(fmt::format("cannot write part file '{}'", path_.string()));
+  out_.close();  // throws OutputError naming the part and the reason
 }
 
 BlockPartReader::BlockPartReader(const std::filesystem::path& path) : path_(path), in_(path, std::ios::binary) {

@@ -9,15 +9,24 @@
 #include <fstream>
 
 #include "meterbench/io/dataset.hpp"
+#include "meterbench/io/output_file.hpp"
 
 namespace meterbench {
 
 /// `.<name>.parts/` beside an output: where ranks put their parts.
 std::filesystem::path parts_directory(const std::filesystem::path& output);
 
-/// Writer of a distributed run: removes `.<output>.tmp-<pid>` beside `output` left by processes of this host
+/// Writer of a distributed run: removes `.<output>.tmp-<owner>` beside `output` left by processes of this host
 /// that no longer run (the staged output of a killed run, which could not clean up); returns how many.
 int remove_stale_temporaries(const std::filesystem::path& output);
+
+/// Removes the parts directory of `output` left by a generate that was killed (its owner no longer runs);
+/// throws OutputError when a running generate owns it. Returns whether it removed one.
+bool remove_stale_parts_directory(const std::filesystem::path& output);
+
+/// Writer of a distributed generate, before any rank writes a part: removes a killed run's parts directory and
+/// creates a fresh one owned by this process.
+void claim_parts_directory(const std::filesystem::path& output);
 
 /// Streams blocks of series to a part file (`unplaced`: the generator's count for the block, carried along).
 class BlockPartWriter {
@@ -29,7 +38,7 @@ class BlockPartWriter {
 
  private:
   std::filesystem::path path_;
-  std::ofstream out_;
+  OutputFile out_;
 };
 
 /// Reads the blocks of a part file back, in order.

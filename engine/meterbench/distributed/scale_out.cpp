@@ -14,6 +14,7 @@
 #include "meterbench/distributed/generate_parts.hpp"
 #include "meterbench/io/bands_file.hpp"
 #include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/run_context.hpp"
 
@@ -257,10 +258,9 @@ void BacktestScaleOut::save(const PassTotals& totals) const {
   const nlohmann::json state = {{"body", text}, {"checksum", hash_text(text)}};
   const std::filesystem::path tmp = state_path().string() + ".partial";
   {
-    std::ofstream out(tmp, std::ios::binary);
+    OutputFile out(tmp);
     out << state.dump();
     out.close();
-    if (!out) throw OutputError(fmt::format("cannot write {}", tmp.string()));
   }
   std::filesystem::rename(tmp, state_path());  // complete or absent
 }

@@ -74,7 +74,17 @@ GenerateSummary generate_dataset(const Scenario& scenario, const GenerateOptions
   info.source = "generated";
   info.tool_version = tool_version();
   if (is_writer) file.emplace(output_ptr->temp_path(), info, options.write);
-  if (group != nullptr && is_writer) remove_stale_temporaries(options.out);
+  // A killed run's parts are removed before any rank writes; on SIGINT/SIGTERM each process removes its own.
+  std::optional<RemovedOnInterrupt> parts_on_interrupt;
+  if (group == nullptr && is_writer) remove_stale_parts_directory(options.out);
+  if (group != nullptr) {
+    if (is_writer) {
+      claim_parts_directory(options.out);
+      parts_on_interrupt.emplace(parts_directory(options.out));
+    }
+    group->barrier();
+    if (!is_writer) parts_on_interrupt.emplace(part_path(group->rank()));
+  }
   if (!is_writer) {
     std::error_code ec;
     std::filesystem::create_directories(parts_directory(options.out), ec);

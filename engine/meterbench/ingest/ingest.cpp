@@ -536,7 +536,9 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
   if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
   if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
-  StagedOutput output(options.out, options.overwrite);
+  std::vector<std::filesystem::path> inputs{options.csv};
+  if (!options.labels.empty()) inputs.push_back(options.labels);
+  StagedOutput output(options.out, options.overwrite, OutputKind::file, inputs);
   const MappedFile file(options.csv);
   const std::string name = options.csv.string();
   const std::string_view text = file.text();

@@ -21,6 +21,7 @@
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/model/registry.hpp"
 #include "meterbench/runtime/parallel.hpp"
@@ -451,7 +452,7 @@ nlohmann::json run_sweep(const SweepOptions& options) {
   ScaleOut* const scale_out = options.scale_out;
   const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches DIR
   std::optional<StagedOutput> output;
-  if (writer) output.emplace(options.out_dir, options.overwrite);
+  if (writer) output.emplace(options.out_dir, options.overwrite, OutputKind::directory, std::vector{options.data});
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
@@ -504,7 +505,7 @@ nlohmann::json run_sweep(const SweepOptions& options) {
 
   // sweep.csv: every point x threshold on the tuning half; the best row by the objective. Every process
   // chooses (the same) best, for the baseline pass; only the writer writes.
-  std::ofstream csv;
+  OutputFile csv;  // unopened on other processes: what they stream into it goes nowhere
   if (writer) {
     std::filesystem::create_directories(output->temp_path());
     csv.open(output->temp_path() / "sweep.csv");
@@ -539,7 +540,6 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     }
   }
   csv.close();
-  if (writer && !csv) throw OutputError(fmt::format("cannot write {}", (output->temp_path() / "sweep.csv").string()));
 
   nlohmann::json result;
   result["kind"] = "sweep";
@@ -639,7 +639,9 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     result.erase("peak_rss_bytes");
   }
   if (!writer) return result;
-  std::ofstream(output->temp_path() / "best.json") << result.dump(2) << '\n';
+  OutputFile best_json(output->temp_path() / "best.json");
+  best_json << result.dump(2) << '\n';
+  best_json.close();
   output->commit();
   return result;
 }
