@@ -45,6 +45,9 @@ namespace {
 
 using namespace hdf5;
 
+// Before main: HDF5's first call (anywhere in the process) must come after it.
+[[maybe_unused]] const bool kHdf5ShutdownSkipped = skip_hdf5_shutdown_at_exit();
+
 // Memory layout of SeriesRecord / EventRecord; the file type is the same, packed (no padding bytes on disk).
 Hid series_memory_type() {
   Hid t(H5Tcreate(H5T_COMPOUND, sizeof(SeriesRecord)), H5Tclose);

@@ -2,6 +2,8 @@
 // Internal to engine/meterbench/io: the small HDF5 toolkit the file formats share (handles, errors that name
 // the file, attributes, row transfers, the process-wide HDF5 lock). Only io/*.cpp include it.
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -21,13 +23,49 @@ inline std::mutex& hdf5_mutex() {
   return m;
 }
 
+// Keeps HDF5 from registering its atexit shutdown. Why: when a write fails (disk full, file size limit), the
+// file's close fails too and libhdf5 1.10 keeps a half-destroyed file in its id table; its shutdown then
+// dereferences it and the process dies with SIGSEGV after our error message. Every file is closed explicitly
+// on the success paths, so the shutdown has nothing left to flush. Only effective before HDF5's first call:
+// dataset_file.cpp calls it from a static initialiser.
+inline bool skip_hdf5_shutdown_at_exit() {
+  static const bool done = [] {
+    H5dont_atexit();
+    return true;
+  }();
+  return done;
+}
+
 // Silences HDF5's own error stack printing once: we report errors ourselves, naming the file.
 inline void silence_hdf5_errors() {
   static const bool done = [] {
+    skip_hdf5_shutdown_at_exit();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();
   (void)done;
+}
+
+// The reason behind the last failed HDF5 call, from its error stack: the operating system's error when a
+// read or write failed ("No space left on device (errno 28)"), else HDF5's innermost description.
+inline std::string last_hdf5_reason() {
+  struct Found {
+    std::string innermost;
+    int os_errno = 0;
+  } found;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
+        auto& f = *static_cast<Found*>(data);
+        const char* desc = e->desc != nullptr ? e->desc : "";
+        if (n == 0) f.innermost = desc;
+        if (const char* at = std::strstr(desc, "errno = "); at != nullptr && f.os_errno == 0)
+          f.os_errno = static_cast<int>(std::strtol(at + 8, nullptr, 10));
+        return 0;
+      },
+      &found);
+  if (found.os_errno > 0) return fmt::format("{} (errno {})", std::strerror(found.os_errno), found.os_errno);
+  return found.innermost;
 }
 
 // Owns one HDF5 identifier and closes it with the matching function.
@@ -60,12 +98,17 @@ class Hid {
 struct Context {
   std::string file;  // for messages
   [[noreturn]] void fail(const std::string& what) const { throw DatasetError(fmt::format("{}: {}", file, what)); }
+  // For results of HDF5 calls: the message ends with the reason HDF5 gives.
+  [[noreturn]] void fail_hdf5(const std::string& what) const {
+    const std::string reason = last_hdf5_reason();
+    fail(reason.empty() ? what : fmt::format("{}: {}", what, reason));
+  }
   hid_t check_id(hid_t id, const std::string& what) const {
-    if (id < 0) fail(what);
+    if (id < 0) fail_hdf5(what);
     return id;
   }
   void check(herr_t status, const std::string& what) const {
-    if (status < 0) fail(what);
+    if (status < 0) fail_hdf5(what);
   }
 };
 
