@@ -186,7 +186,7 @@ DatasetWriter::DatasetWriter(const std::filesystem::path& path, const DatasetInf
 
   Hid fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_obj_track_times(fcpl.get(), false);
-  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), H5P_DEFAULT), "cannot create the file"), H5Fclose);
+  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), checksummed_file_access(w.ctx).get()), "cannot create the file"), H5Fclose);
   w.record_transfer.emplace(w.ctx);
   const hid_t root = w.file.get();
   write_string_attribute(w.ctx, root, "format", std::string(kDatasetFormatName));
@@ -352,9 +352,9 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
     r.ctx.fail(fmt::format("not a meterbench dataset (format is '{}', expected '{}')", format, kDatasetFormatName));
   DatasetInfo& info = r.info;
   info.format_version = read_scalar_attribute<std::int64_t>(r.ctx, root, "format_version", H5T_NATIVE_INT64);
-  if (info.format_version != kDatasetFormatVersion)
-    r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads version {})", info.format_version,
-                           kDatasetFormatVersion));
+  if (info.format_version < kOldestDatasetFormatVersion || info.format_version > kDatasetFormatVersion)
+    r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads versions {} to {})", info.format_version,
+                           kOldestDatasetFormatVersion, kDatasetFormatVersion));
   info.tool_version = read_string_attribute(r.ctx, root, "tool_version");
   info.source = read_string_attribute(r.ctx, root, "source");
   info.scenario = read_string_attribute(r.ctx, root, "scenario");
