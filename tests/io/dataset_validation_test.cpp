@@ -161,7 +161,7 @@ TEST(DatasetValidation, EachBrokenRuleIsRefusedNamingTheDatasetRowAndValue) {
       {"event_past_the_grid", [](const Edit& e) { e.field("events", 0, "effect_end", H5T_NATIVE_INT64, std::int64_t{30}); },
        "/events row 0 (series 1): steps start 5, end 6, effect_end 30 are not 0 <= start <= end <= effect_end < 30"},
       {"event_kind", [](const Edit& e) { e.field("events", 0, "kind", H5T_NATIVE_UINT8, std::uint8_t{13}); },
-       "/events row 0 (series 1) field kind: 13 is not an anomaly kind (1..12)"},
+       "/events row 0 (series 1) field kind: 13 is not an anomaly kind (0..12)"},
       {"event_impact", [](const Edit& e) { e.field("events", 3, "impact_usd", H5T_NATIVE_DOUBLE, -2.0); },
        "/events row 3 (series 7) field impact_usd: -2 (finite and >= 0, NaN when unknown)"},
       {"step", [](const Edit& e) { e.string_attribute("step", "banana"); }, "attribute 'step' is 'banana', not a step such as 1d or 1h"},

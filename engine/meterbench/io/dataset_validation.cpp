@@ -120,8 +120,9 @@ namespace {
 
 void check_event(const std::string& file, std::int64_t steps, std::uint64_t row, const EventRecord& ev) {
   const auto where = [&] { return fmt::format("/events row {} (series {})", row, ev.series); };
-  if (ev.kind == 0 || ev.kind >= kAnomalyKindCount)
-    fail(file, fmt::format("{} field kind: {} is not an anomaly kind (1..{})", where(), ev.kind, kAnomalyKindCount - 1));
+  // Kind 0 (normal) is an ingested label whose verdict was "not_anomaly".
+  if (ev.kind >= kAnomalyKindCount)
+    fail(file, fmt::format("{} field kind: {} is not an anomaly kind (0..{})", where(), ev.kind, kAnomalyKindCount - 1));
   if (!(0 <= ev.start && ev.start <= ev.end && ev.end <= ev.effect_end && ev.effect_end < steps))
     fail(file, fmt::format("{}: steps start {}, end {}, effect_end {} are not 0 <= start <= end <= effect_end < {}", where(), ev.start,
                            ev.end, ev.effect_end, steps));

@@ -31,7 +31,7 @@ void check_series(const std::string& file, std::int64_t first_series, std::int64
                   bool has_labels, std::int64_t event_rows);
 
 /// The /events rows of the series in `series` (starting at row series.front().first_event): each belongs to
-/// its series, kinds are anomaly kinds, 0 <= start <= end <= effect_end < steps, rows of a series sorted by
+/// its series, kinds are known codes (0 = a "not_anomaly" verdict), 0 <= start <= end <= effect_end < steps, rows of a series sorted by
 /// start, sizes and impacts finite and >= 0 or NaN.
 void check_block_events(const std::string& file, std::int64_t steps, std::int64_t first_series, std::span<const SeriesRecord> series,
                         std::span<const EventRecord> events);
