@@ -178,6 +178,41 @@ TEST(DatasetValidation, EachBrokenRuleIsRefusedNamingTheDatasetRowAndValue) {
   }
 }
 
+// A writer that never finished leaves chunks unwritten. The reader reads unfiltered chunks without a chunk
+// cache, where a chunk never written (no fill value) leaves the caller's buffer as it was: a recycled block
+// kept the previous block's values and passed for the next series. The file is refused when opened.
+TEST(DatasetValidation, AFileWithChunksNeverWrittenIsRefused) {
+  ScratchDir dir;
+  const auto path = dir / "unfinished.h5";
+  {
+    DatasetInfo info;
+    info.grid = {parse_utc_timestamp("2024-02-01"), kSecondsPerDay, kSteps};
+    info.series_count = kSeries;
+    info.has_labels = false;
+    info.source = "ingested";
+    info.tool_version = "test";
+    DatasetWriter writer(path, info, {.chunk_series = 8});
+    SeriesBlock b;
+    b.reset(0, 8, kSteps, false);
+    for (std::int64_t i = 0; i < 8; ++i) {
+      std::fill(b.row(i).begin(), b.row(i).end(), static_cast<float>(i + 1));
+      b.series[static_cast<std::size_t>(i)].set_ids("c" + std::to_string(i), "m");
+    }
+    writer.write(b);  // the first chunk of 8 series; the writer is then destroyed without finish()
+  }
+  std::string error = "opened";
+  try {
+    DatasetReader reader(path);
+    SeriesBlock block;
+    reader.read(0, 8, block);
+    reader.read(8, 8, block);  // the second chunk was never written
+    error = block.values[0] == 1.0f ? "series 8 read as series 0's values" : "read";
+  } catch (const DatasetError& e) {
+    error = e.what();
+  }
+  EXPECT_EQ(error, path.string() + ": dataset /values has 1 of its 3 chunks written (the file was not finished?)");
+}
+
 // The evaluation used to index past its events (SIGSEGV) on these: the commands now exit 1 naming the row.
 TEST(DatasetValidation, CommandsExitWithTheMessageOnAnInconsistentFile) {
   ScratchDir dir;

@@ -357,7 +357,23 @@ struct DatasetReader::Impl {
       ctx.fail(fmt::format("dataset /{} has shape {}x{}, expected {}x{}", name, dims[0], rank == 2 ? dims[1] : 1, rows,
                            rank == 2 ? columns : 1));
     if (rows < 0) event_rows = static_cast<std::int64_t>(dims[0]);
+    require_every_chunk(d.get(), space.get(), name, dims[0]);
     return d;
+  }
+
+  // The reader opens unfiltered datasets without a chunk cache, and with no fill value a read of a chunk
+  // never written (a file whose writer did not finish) leaves the caller's buffer as it was: a recycled
+  // block would silently keep the previous block's series. So every chunk must be on disk.
+  void require_every_chunk(hid_t dataset, hid_t space, const char* name, hsize_t rows) {
+    Hid dcpl(H5Dget_create_plist(dataset), H5Pclose);
+    if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return;  // contiguous: allocated whole
+    hsize_t chunk[2] = {0, 0};
+    if (H5Pget_chunk(dcpl.get(), 2, chunk) < 1 || chunk[0] == 0) ctx.fail(fmt::format("dataset /{} has no chunk size", name));
+    const hsize_t expected = (rows + chunk[0] - 1) / chunk[0];
+    hsize_t written = 0;
+    ctx.check(H5Dget_num_chunks(dataset, space, &written), fmt::format("cannot count the chunks of /{}", name));
+    if (written != expected)
+      ctx.fail(fmt::format("dataset /{} has {} of its {} chunks written (the file was not finished?)", name, written, expected));
   }
 };
 
