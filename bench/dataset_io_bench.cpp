@@ -89,7 +89,7 @@ void BM_ReadBlock(benchmark::State& state) {
   fs::remove_all(path.parent_path());
 }
 
-// The block copied `copies` times (series and events renumbered) into one file.
+// The block copied `copies` times (series, events and customer ids renumbered) into one file.
 void write_copies(const fs::path& path, std::int64_t copies) {
   fs::remove(path);
   mb::DatasetWriter writer(path, mb::bench::dataset_info(block().scenario, copies * kBlock, mb::tool_version()));
@@ -97,6 +97,8 @@ void write_copies(const fs::path& path, std::int64_t copies) {
     mb::SeriesBlock copy = block().block;
     copy.first_series = c * kBlock;
     for (mb::EventRecord& e : copy.events) e.series += static_cast<std::uint64_t>(c * kBlock);
+    for (mb::SeriesRecord& r : copy.series)  // (customer, meter) pairs are unique in a valid file
+      r.set_ids(std::string(r.customer()) + "-copy" + std::to_string(c), std::string(r.meter()));
     writer.write(copy);
   }
   writer.finish();

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "meterbench/backtest/dataset_fingerprint.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/io/run_directory.hpp"
 
@@ -81,6 +83,24 @@ int run_process(const std::vector<std::string>& args) {
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+// The series pictures of a backtest draw the dataset's values against the run's bands: refuse a dataset whose
+// content fingerprint differs from the one summary.json records (another file of the same shape would plot).
+void check_dataset_matches_run(const fs::path& run_dir, const std::string& data_option) {
+  std::ifstream in(run_dir / "summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(in, nullptr, false);
+  if (summary.is_discarded() || !summary.contains("dataset") || !summary["dataset"].contains("fingerprint")) return;
+  const nlohmann::json& recorded = summary["dataset"];
+  const std::string recorded_path = recorded.value("path", std::string("(not recorded)"));
+  const fs::path dataset = data_option.empty() ? fs::path(recorded_path) : fs::path(data_option);
+  if (data_option.empty() && !fs::is_regular_file(dataset)) return;  // the script notes the missing file and skips the pictures
+  const std::string expected = recorded["fingerprint"].get<std::string>();
+  const std::string actual = format_fingerprint(dataset_fingerprint(dataset));
+  if (actual != expected)
+    throw std::runtime_error(fmt::format("{}: not the dataset run {} was made from: its fingerprint is {}, but {} records {} (of {})",
+                                         dataset.string(), run_dir.string(), actual, (run_dir / "summary.json").string(), expected,
+                                         recorded_path));
+}
+
 struct ReportCommand {
   std::string dir, out, data;
   int series = 6;
@@ -103,6 +123,7 @@ struct ReportCommand {
     const fs::path run_dir(dir);
     const RunKind kind = identify_run_directory(run_dir);
     if (!data.empty() && !fs::is_regular_file(data)) throw std::runtime_error(fmt::format("--data '{}': no such file", data));
+    if (kind == RunKind::backtest && series > 0) check_dataset_matches_run(run_dir, data);
     const fs::path html = out.empty() ? run_dir / "report.html" : fs::path(out);
     if (html.filename().empty() || html.extension() != ".html")
       throw std::runtime_error(fmt::format("--out '{}': the report is an .html file", html.string()));

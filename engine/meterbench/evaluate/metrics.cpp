@@ -270,6 +270,11 @@ void EvaluationAccumulator::add_series(const SeriesEvaluationInput& in, std::vec
   if (!in.labels.empty()) check_length("labels", in.labels.size(), steps);
 
   const auto n = static_cast<std::int64_t>(steps);
+  // Event steps outside the series would overflow the window arithmetic below (end + 1, start + k).
+  for (const EventRecord& ev : in.events)
+    if (ev.start < 0 || ev.start >= n || ev.end < 0 || ev.end >= n)
+      throw std::invalid_argument(fmt::format("evaluation: event of series {} (kind {}, steps {}..{}) lies outside the series' {} steps",
+                                              in.series_index, ev.kind, ev.start, ev.end, n));
   const std::int64_t b = std::clamp<std::int64_t>(in.score_begin, 0, n);
   const std::int64_t e = std::clamp<std::int64_t>(in.score_end, b, n);
   const auto w = static_cast<std::size_t>(e - b);

@@ -31,7 +31,7 @@ BandsWriter::BandsWriter(const std::filesystem::path& path, const DatasetInfo& d
   w.rows = part ? rows : dataset.series_count;
   Hid fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_obj_track_times(fcpl.get(), false);
-  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), H5P_DEFAULT), "cannot create the file"), H5Fclose);
+  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), checksummed_file_access(w.ctx).get()), "cannot create the file"), H5Fclose);
   const hid_t root = w.file.get();
   write_string_attribute(w.ctx, root, "format", std::string(kBandsFormatName));
   write_scalar_attribute(w.ctx, root, "format_version", H5T_STD_I64LE, H5T_NATIVE_INT64, kBandsFormatVersion);

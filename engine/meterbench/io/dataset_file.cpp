@@ -5,12 +5,14 @@
 #include <cmath>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
 #include <hdf5.h>
 
 #include "meterbench/core/check.hpp"
+#include "meterbench/io/dataset_validation.hpp"
 #include "meterbench/io/hdf5_support.hpp"
 
 namespace meterbench {
@@ -44,6 +46,9 @@ std::int64_t default_chunk_series(std::int64_t steps) {
 namespace {
 
 using namespace hdf5;
+
+// Before main: HDF5's first call (anywhere in the process) must come after it.
+[[maybe_unused]] const bool kHdf5ShutdownSkipped = skip_hdf5_shutdown_at_exit();
 
 // Memory layout of SeriesRecord / EventRecord; the file type is the same, packed (no padding bytes on disk).
 Hid series_memory_type() {
@@ -183,7 +188,7 @@ DatasetWriter::DatasetWriter(const std::filesystem::path& path, const DatasetInf
 
   Hid fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_obj_track_times(fcpl.get(), false);
-  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), H5P_DEFAULT), "cannot create the file"), H5Fclose);
+  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), checksummed_file_access(w.ctx).get()), "cannot create the file"), H5Fclose);
   w.record_transfer.emplace(w.ctx);
   const hid_t root = w.file.get();
   write_string_attribute(w.ctx, root, "format", std::string(kDatasetFormatName));
@@ -301,6 +306,30 @@ struct DatasetReader::Impl {
   Hid event_type = event_memory_type();
   std::int64_t event_rows = 0;
   std::optional<RecordTransfer> record_transfer;  // made under the HDF5 lock, in the constructor
+  dataset_rules::IdRegistry ids;
+
+  // Registers the (customer, meter) pairs of a block read in order; a repeated hash is confirmed against the
+  // earlier rows (read again from the file: rare), so a hash collision is never reported as a duplicate.
+  void register_ids(std::int64_t first, std::span<const SeriesRecord> block_series) {
+    const auto [begin, end] = ids.unregistered(first, static_cast<std::int64_t>(block_series.size()));
+    for (std::int64_t row = begin; row < end; ++row) {
+      const SeriesRecord& record = block_series[static_cast<std::size_t>(row - first)];
+      if (!ids.insert(record)) find_earlier_duplicate(row, record);
+    }
+    if (end > begin) ids.registered_through(begin, end);
+  }
+
+  void find_earlier_duplicate(std::int64_t row, const SeriesRecord& record) {
+    std::vector<SeriesRecord> earlier;
+    constexpr std::int64_t kPiece = 4096;
+    for (std::int64_t at = ids.begin() < 0 ? 0 : ids.begin(); at < row; at += kPiece) {
+      const std::int64_t n = std::min(kPiece, row - at);
+      earlier.resize(static_cast<std::size_t>(n));
+      transfer_rows(ctx, false, series.get(), series_type.get(), at, n, 0, earlier.data(), "series", record_transfer->get());
+      for (std::int64_t i = 0; i < n; ++i)
+        if (dataset_rules::same_ids(earlier[static_cast<std::size_t>(i)], record)) dataset_rules::fail_duplicate_ids(ctx.file, at + i, row, record);
+    }
+  }
 
   Hid open_dataset(const char* name, int rank, std::int64_t rows, std::int64_t columns) {
     if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) ctx.fail(fmt::format("dataset /{} is missing", name));
@@ -328,7 +357,23 @@ struct DatasetReader::Impl {
       ctx.fail(fmt::format("dataset /{} has shape {}x{}, expected {}x{}", name, dims[0], rank == 2 ? dims[1] : 1, rows,
                            rank == 2 ? columns : 1));
     if (rows < 0) event_rows = static_cast<std::int64_t>(dims[0]);
+    require_every_chunk(d.get(), space.get(), name, dims[0]);
     return d;
+  }
+
+  // The reader opens unfiltered datasets without a chunk cache, and with no fill value a read of a chunk
+  // never written (a file whose writer did not finish) leaves the caller's buffer as it was: a recycled
+  // block would silently keep the previous block's series. So every chunk must be on disk.
+  void require_every_chunk(hid_t dataset, hid_t space, const char* name, hsize_t rows) {
+    Hid dcpl(H5Dget_create_plist(dataset), H5Pclose);
+    if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return;  // contiguous: allocated whole
+    hsize_t chunk[2] = {0, 0};
+    if (H5Pget_chunk(dcpl.get(), 2, chunk) < 1 || chunk[0] == 0) ctx.fail(fmt::format("dataset /{} has no chunk size", name));
+    const hsize_t expected = (rows + chunk[0] - 1) / chunk[0];
+    hsize_t written = 0;
+    ctx.check(H5Dget_num_chunks(dataset, space, &written), fmt::format("cannot count the chunks of /{}", name));
+    if (written != expected)
+      ctx.fail(fmt::format("dataset /{} has {} of its {} chunks written (the file was not finished?)", name, written, expected));
   }
 };
 
@@ -349,9 +394,9 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
     r.ctx.fail(fmt::format("not a meterbench dataset (format is '{}', expected '{}')", format, kDatasetFormatName));
   DatasetInfo& info = r.info;
   info.format_version = read_scalar_attribute<std::int64_t>(r.ctx, root, "format_version", H5T_NATIVE_INT64);
-  if (info.format_version != kDatasetFormatVersion)
-    r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads version {})", info.format_version,
-                           kDatasetFormatVersion));
+  if (info.format_version < kOldestDatasetFormatVersion || info.format_version > kDatasetFormatVersion)
+    r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads versions {} to {})", info.format_version,
+                           kOldestDatasetFormatVersion, kDatasetFormatVersion));
   info.tool_version = read_string_attribute(r.ctx, root, "tool_version");
   info.source = read_string_attribute(r.ctx, root, "source");
   info.scenario = read_string_attribute(r.ctx, root, "scenario");
@@ -361,12 +406,7 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
   info.grid.steps = read_scalar_attribute<std::int64_t>(r.ctx, root, "steps", H5T_NATIVE_INT64);
   info.series_count = read_scalar_attribute<std::int64_t>(r.ctx, root, "series_count", H5T_NATIVE_INT64);
   info.has_labels = read_scalar_attribute<std::uint8_t>(r.ctx, root, "has_labels", H5T_NATIVE_UINT8) != 0;
-  try {
-    info.grid.validate();
-  } catch (const std::invalid_argument& e) {
-    r.ctx.fail(e.what());
-  }
-  if (info.series_count <= 0) r.ctx.fail(fmt::format("series_count is {}", info.series_count));
+  dataset_rules::check_attributes(r.ctx.file, info, read_string_attribute(r.ctx, root, "start"), read_string_attribute(r.ctx, root, "step"));
   r.record_transfer.emplace(r.ctx);
   r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
   r.series = r.open_dataset("series", 1, info.series_count, 0);
@@ -393,22 +433,20 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
     r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
   block.reset(first, count, t, r.info.has_labels);
   transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, block.values.data(), "values");
+  dataset_rules::check_values(r.ctx.file, first, t, block.values);
   transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series", r.record_transfer->get());
+  dataset_rules::check_series(r.ctx.file, first, r.info.series_count, block.series, r.info.has_labels, r.event_rows);
+  r.register_ids(first, block.series);
   if (!r.info.has_labels || count == 0) return;
   transfer_rows(r.ctx, false, r.labels.get(), H5T_NATIVE_UINT8, first, count, t, block.labels.data(), "labels");
+  dataset_rules::check_labels(r.ctx.file, first, t, block.labels);
+  // check_series made these rows contiguous and inside /events.
   const std::uint64_t event_begin = block.series.front().first_event;
   const std::uint64_t event_end = block.series.back().first_event + block.series.back().event_count;
-  if (event_end < event_begin || event_end > static_cast<std::uint64_t>(r.event_rows))
-    r.ctx.fail(fmt::format("series {}..{} point at event rows {}..{} outside /events ({} rows)", first, first + count - 1,
-                           event_begin, event_end, r.event_rows));
   block.events.resize(event_end - event_begin);
   transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), static_cast<std::int64_t>(event_begin),
                 static_cast<std::int64_t>(event_end - event_begin), 0, block.events.data(), "events", r.record_transfer->get());
-  for (const EventRecord& ev : block.events)
-    if (ev.series < static_cast<std::uint64_t>(first) || ev.series >= static_cast<std::uint64_t>(first + count) || ev.start < 0 ||
-        ev.end < ev.start || ev.end >= t || ev.kind >= kAnomalyKindCount)
-      r.ctx.fail(fmt::format("event of series {} (kind {}, steps {}..{}) is inconsistent with the dataset", ev.series, ev.kind,
-                             ev.start, ev.end));
+  dataset_rules::check_block_events(r.ctx.file, t, first, block.series, block.events);
 }
 
 void DatasetReader::read_values(std::int64_t first, std::int64_t count, std::vector<float>& values) {
@@ -419,6 +457,7 @@ void DatasetReader::read_values(std::int64_t first, std::int64_t count, std::vec
     r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
   values.resize(static_cast<std::size_t>(count * t));
   transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, values.data(), "values");
+  dataset_rules::check_values(r.ctx.file, first, t, values);
 }
 
 std::vector<EventRecord> DatasetReader::read_all_events() {
@@ -427,6 +466,7 @@ std::vector<EventRecord> DatasetReader::read_all_events() {
   std::vector<EventRecord> out(static_cast<std::size_t>(r.event_rows));
   if (r.info.has_labels)
     transfer_rows(r.ctx, false, r.events.get(), r.event_type.get(), 0, r.event_rows, 0, out.data(), "events", r.record_transfer->get());
+  dataset_rules::check_all_events(r.ctx.file, r.info.grid.steps, r.info.series_count, out);
   return out;
 }
 

@@ -2,6 +2,8 @@
 // Internal to engine/meterbench/io: the small HDF5 toolkit the file formats share (handles, errors that name
 // the file, attributes, row transfers, the process-wide HDF5 lock). Only io/*.cpp include it.
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -21,13 +23,49 @@ inline std::mutex& hdf5_mutex() {
   return m;
 }
 
+// Keeps HDF5 from registering its atexit shutdown. Why: when a write fails (disk full, file size limit), the
+// file's close fails too and libhdf5 1.10 keeps a half-destroyed file in its id table; its shutdown then
+// dereferences it and the process dies with SIGSEGV after our error message. Every file is closed explicitly
+// on the success paths, so the shutdown has nothing left to flush. Only effective before HDF5's first call:
+// dataset_file.cpp calls it from a static initialiser.
+inline bool skip_hdf5_shutdown_at_exit() {
+  static const bool done = [] {
+    H5dont_atexit();
+    return true;
+  }();
+  return done;
+}
+
 // Silences HDF5's own error stack printing once: we report errors ourselves, naming the file.
 inline void silence_hdf5_errors() {
   static const bool done = [] {
+    skip_hdf5_shutdown_at_exit();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();
   (void)done;
+}
+
+// The reason behind the last failed HDF5 call, from its error stack: the operating system's error when a
+// read or write failed ("No space left on device (errno 28)"), else HDF5's innermost description.
+inline std::string last_hdf5_reason() {
+  struct Found {
+    std::string innermost;
+    int os_errno = 0;
+  } found;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
+        auto& f = *static_cast<Found*>(data);
+        const char* desc = e->desc != nullptr ? e->desc : "";
+        if (n == 0) f.innermost = desc;
+        if (const char* at = std::strstr(desc, "errno = "); at != nullptr && f.os_errno == 0)
+          f.os_errno = static_cast<int>(std::strtol(at + 8, nullptr, 10));
+        return 0;
+      },
+      &found);
+  if (found.os_errno > 0) return fmt::format("{} (errno {})", std::strerror(found.os_errno), found.os_errno);
+  return found.innermost;
 }
 
 // Owns one HDF5 identifier and closes it with the matching function.
@@ -60,14 +98,28 @@ class Hid {
 struct Context {
   std::string file;  // for messages
   [[noreturn]] void fail(const std::string& what) const { throw DatasetError(fmt::format("{}: {}", file, what)); }
+  // For results of HDF5 calls: the message ends with the reason HDF5 gives.
+  [[noreturn]] void fail_hdf5(const std::string& what) const {
+    const std::string reason = last_hdf5_reason();
+    fail(reason.empty() ? what : fmt::format("{}: {}", what, reason));
+  }
   hid_t check_id(hid_t id, const std::string& what) const {
-    if (id < 0) fail(what);
+    if (id < 0) fail_hdf5(what);
     return id;
   }
   void check(herr_t status, const std::string& what) const {
-    if (status < 0) fail(what);
+    if (status < 0) fail_hdf5(what);
   }
 };
+
+// File access properties of every file meterbench writes: the HDF5 1.10 file format, whose superblock,
+// object headers and chunk indexes carry checksums, so a corrupt byte there is an HDF5 error, not a crash
+// inside libhdf5. Readers need libhdf5 1.10 or later (h5py and h5dump of the last years).
+inline Hid checksummed_file_access(const Context& ctx) {
+  Hid fapl(ctx.check_id(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access property list"), H5Pclose);
+  ctx.check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110), "cannot select the HDF5 1.10 file format");
+  return fapl;
+}
 
 inline Hid fixed_string_type(std::size_t size) {
   Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -82,14 +134,14 @@ inline Hid packed_copy(const Hid& memory_type) {
   return t;
 }
 
+// Fixed-length (the text and its NUL), not variable-length: variable-length strings live in the global heap,
+// which carries no checksum, and libhdf5 follows a corrupt heap reference into a crash.
 inline void write_string_attribute(const Context& ctx, hid_t object, const char* name, const std::string& value) {
-  Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), H5T_VARIABLE);
+  Hid type = fixed_string_type(value.size() + 1);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   Hid space(H5Screate(H5S_SCALAR), H5Sclose);
   Hid attr(ctx.check_id(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), name), H5Aclose);
-  const char* data = value.c_str();
-  ctx.check(H5Awrite(attr.get(), type.get(), &data), fmt::format("cannot write attribute '{}'", name));
+  ctx.check(H5Awrite(attr.get(), type.get(), value.c_str()), fmt::format("cannot write attribute '{}'", name));
 }
 
 template <typename T>
@@ -189,7 +241,12 @@ inline Hid create_chunked_dataset(const Context& ctx, hid_t file, const char* na
     H5Pset_deflate(dcpl.get(), static_cast<unsigned>(compression_level));
   }
   H5Pset_obj_track_times(dcpl.get(), false);
-  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  // A dataset of one chunk gets the 1.10 format's single-chunk index, with which libhdf5 1.10.8 loses a chunk
+  // written with no chunk cache and no fill: it keeps the default fill time (nothing is filled either way,
+  // as no fill value is set).
+  bool single_chunk = max_dims == nullptr;
+  for (int i = 0; i < rank; ++i) single_chunk = single_chunk && chunk[i] == dims[i];
+  if (!single_chunk) H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
   H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, cache_bytes, H5D_CHUNK_CACHE_W0_DEFAULT);
   return Hid(ctx.check_id(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
