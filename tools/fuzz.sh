@@ -29,7 +29,8 @@ for target in "${targets[@]}"; do
   # -timeout: one input running over 10 s is a hang; -rss_limit_mb: more than 2 GiB is a finding too.
   if "$build/tests/fuzz/${target}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$findings/$target/" "${inputs[@]}" >"$log" 2>&1; then
-    grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true
+    echo "fuzz: $target: $(grep -E '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [^ ]+' || true);" \
+         "$(grep -E '^Done [0-9]+ runs' "$log" || true)"
   else
     failed+=("$target")
     echo "fuzz: FINDING in $target (log: $log)" >&2
