@@ -11,6 +11,8 @@ seconds=${1:-25}
 targets=(ingest_csv ingest_labels scenario dataset)
 
 "$root/tools/setup.sh" fuzz "${targets[@]/%/_fuzz}"
+# The dataset target's seeds are made by the Release CLI (generated HDF5 files are not committed).
+[[ -x $root/build/release/tools/meterbench ]] || "$root/tools/setup.sh" release meterbench
 build="$root/build/fuzz"
 findings="$build/findings"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/meterbench-fuzz-corpus.XXXXXX")
@@ -23,7 +25,11 @@ failed=()
 for target in "${targets[@]}"; do
   rm -rf "${findings:?}/$target"
   mkdir -p "$findings/$target" "$scratch/$target"
-  cp -R "$root/tests/fuzz/corpus/$target/." "$scratch/$target/"
+  if [[ $target == dataset ]]; then
+    "$root/tests/fuzz/make_dataset_corpus.sh" "$root/build/release/tools/meterbench" "$scratch/$target"
+  else
+    cp -R "$root/tests/fuzz/corpus/$target/." "$scratch/$target/"
+  fi
   inputs=("$scratch/$target")
   [[ -d $root/tests/fuzz/regressions/$target ]] && inputs+=("$root/tests/fuzz/regressions/$target")
   log="$findings/$target/fuzz.log"
