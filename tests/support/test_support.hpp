@@ -59,6 +59,7 @@ inline std::string read_file(const std::filesystem::path& path) {
 struct CommandResult {
   int exit_code = -1;
   std::string output;  ///< stdout and stderr together
+  int wait_status = -1;  ///< the raw status from pclose (WIFSIGNALED tells a crash from an exit)
 };
 
 /// Runs a shell command line, capturing its output and exit code.
@@ -69,12 +70,23 @@ inline CommandResult run_command(const std::string& command_line) {
   std::array<char, 4096> buffer{};
   while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) result.output += buffer.data();
   const int status = ::pclose(pipe);
+  result.wait_status = status;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
 
 /// Runs the meterbench CLI built beside the tests.
 inline CommandResult run_cli(const std::string& arguments) { return run_command(std::string(METERBENCH_CLI) + " " + arguments); }
+
+/// Staged outputs (`.NAME.tmp-...` entries) anywhere under `dir`, space-separated; empty when there are none.
+inline std::string staged_entries(const std::filesystem::path& dir) {
+  std::string found;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->path().filename().string().find(".tmp-") != std::string::npos) found += it->path().string() + " ";
+  return found;
+}
 
 inline std::filesystem::path source_path(const std::string& relative) { return std::filesystem::path(METERBENCH_SOURCE_DIR) / relative; }
 
