@@ -406,7 +406,9 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
   info.grid.step_seconds = read_scalar_attribute<std::int64_t>(r.ctx, root, "step_seconds", H5T_NATIVE_INT64);
   info.grid.steps = read_scalar_attribute<std::int64_t>(r.ctx, root, "steps", H5T_NATIVE_INT64);
   info.series_count = read_scalar_attribute<std::int64_t>(r.ctx, root, "series_count", H5T_NATIVE_INT64);
-  info.has_labels = read_scalar_attribute<std::uint8_t>(r.ctx, root, "has_labels", H5T_NATIVE_UINT8) != 0;
+  const auto has_labels = read_scalar_attribute<std::uint8_t>(r.ctx, root, "has_labels", H5T_NATIVE_UINT8);
+  if (has_labels > 1) r.ctx.fail(fmt::format("attribute 'has_labels' is {}, expected 0 or 1", has_labels));
+  info.has_labels = has_labels == 1;
   dataset_rules::check_attributes(r.ctx.file, info, read_string_attribute(r.ctx, root, "start"), read_string_attribute(r.ctx, root, "step"));
   r.record_transfer.emplace(r.ctx);
   r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
