@@ -671,7 +671,11 @@ std::vector<Row> all_rows() {
     // there may still read as a valid value, so either outcome is correct, but never a crash.
     for (const std::int64_t at : {std::int64_t{0}, std::int64_t{9}, std::int64_t{20}, std::int64_t{44}})
       add({c, "FlippedSuperblockByte" + std::to_string(at), in_data(flip_byte(at)), det, 1, "d.h5", "f.csv"});
-    for (const std::int64_t at : {std::int64_t{100}, std::int64_t{300}, std::int64_t{700}, std::int64_t{1500}, std::int64_t{3000},
+    // The root group's object header (its attributes): the damage is named, not taken for a foreign file.
+    for (const std::int64_t at : {std::int64_t{100}, std::int64_t{300}, std::int64_t{700}})
+      add({c, "FlippedRootHeaderByte" + std::to_string(at), in_data(flip_byte(at)), det, 1, "d.h5: cannot read the attributes", "f.csv"});
+    add({c, "FlippedValuesHeaderByte1500", in_data(flip_byte(1500)), det, 1, "d.h5: values: incorrect metadata checksum", "f.csv"});
+    for (const std::int64_t at : {std::int64_t{3000},
                                   std::int64_t{1} << 40, std::int64_t{-1}, std::int64_t{-200}, std::int64_t{-2000}})
       add({c, "FlippedByte" + (at < 0 ? "EndMinus" + std::to_string(-at) : at >= (std::int64_t{1} << 40) ? std::string("Middle") : std::to_string(at)),
            in_data(flip_byte(at)), det, kZeroOrOne, "d.h5", ""});
@@ -759,7 +763,7 @@ std::vector<Row> all_rows() {
     add({c, "FileOutputWithTrailingSlash", data, det + " --out f.csv/", 0, "", "f.csv"});
     add({c, "MissingParent", data, det + " --out nowhere/f.csv", 1, "nowhere", "nowhere"});
     add({c, "MissingParentOfARun", data, bt + " --out nowhere/run", 1, "nowhere", "nowhere"});
-    add({c, "ParentIsAFile", both(data, files({{"plain", "x"}})), det + " --out plain/f.csv", 1, "plain", ""});
+    add({c, "ParentIsAFile", both(data, files({{"plain", "x"}})), det + " --out plain/f.csv", 1, "output directory 'plain' is not a directory", ""});
     add({c, "EmptyName", data, det + " --out ''", 1, "output path is empty", ""});
     add({c, "ExistingRunWithoutForce", both(data, files({{"run/summary.json", "{}"}})), bt + " --out run", 1,
          "output 'run' already exists (use --force to replace it)", ""});
@@ -771,7 +775,11 @@ std::vector<Row> all_rows() {
     add({c, "ForceReplacesAnOldRun", both(data, files({{"run/.meterbench-output", ""}, {"run/old.txt", "x"}})), bt + " --out run --force", 0, "",
          "run/summary.json", {"run/.meterbench-output", "run/old.txt"}});
     add({c, "ForceReplacesAnOldFile", both(data, files({{"f.csv", "old"}})), det + " --out f.csv --force", 0, "", "f.csv", {"f.csv"}});
-    add({c, "DanglingSymlink", both(data, sym_link("nowhere/x.csv", "f.csv")), det + " --out f.csv", 1, "f.csv", ""});
+    // Refused before the work, not reported after it as "another run wrote it".
+    add({c, "DanglingSymlink", both(data, sym_link("nowhere/x.csv", "f.csv")), det + " --out f.csv", 1,
+         "output 'f.csv' is a symbolic link to 'nowhere/x.csv', which does not exist", ""});
+    add({c, "DanglingSymlinkWithForce", both(data, sym_link("nowhere/x.csv", "f.csv")), det + " --out f.csv --force", 1,
+         "is a symbolic link to 'nowhere/x.csv', which does not exist", ""});
     add({c, "ReportOverTheRunSummary", both(data, files({{"run/summary.json", "{}"}, {"run/.meterbench-output", ""}})),
          "report run --out run/summary.json --force", 1, "summary.json", ""});
   }

@@ -389,7 +389,7 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
   if (H5Fis_hdf5(path.c_str()) <= 0) r.ctx.fail("not an HDF5 file (or it is corrupt)");
   r.file = Hid(r.ctx.check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the HDF5 file (corrupt or truncated?)"), H5Fclose);
   const hid_t root = r.file.get();
-  if (!has_attribute(root, "format")) r.ctx.fail("not a meterbench dataset (the root group has no 'format' attribute)");
+  if (!has_attribute(r.ctx, root, "format")) r.ctx.fail("not a meterbench dataset (the root group has no 'format' attribute)");
   const std::string format = read_string_attribute(r.ctx, root, "format");
   if (format != kDatasetFormatName)
     r.ctx.fail(fmt::format("not a meterbench dataset (format is '{}', expected '{}')", format, kDatasetFormatName));

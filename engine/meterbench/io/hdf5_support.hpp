@@ -181,9 +181,16 @@ void write_scalar_attribute(const Context& ctx, hid_t object, const char* name, 
 }
 
 inline bool has_attribute(hid_t object, const char* name) { return H5Aexists(object, name) > 0; }
+// The same for reads that must tell "absent" from "unreadable": a damaged object header (its checksum fails) is an
+// error naming HDF5's reason, not a missing attribute.
+inline bool has_attribute(const Context& ctx, hid_t object, const char* name) {
+  const htri_t exists = H5Aexists(object, name);
+  if (exists < 0) ctx.fail_hdf5(fmt::format("cannot read the attributes (looking for '{}'; a damaged file?)", name));
+  return exists > 0;
+}
 
 inline std::string read_string_attribute(const Context& ctx, hid_t object, const char* name) {
-  if (!has_attribute(object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
+  if (!has_attribute(ctx, object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
   Hid attr(ctx.check_id(H5Aopen(object, name, H5P_DEFAULT), name), H5Aclose);
   Hid type(H5Aget_type(attr.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING) ctx.fail(fmt::format("attribute '{}' is not a string", name));
@@ -203,7 +210,7 @@ inline std::string read_string_attribute(const Context& ctx, hid_t object, const
 
 template <typename T>
 T read_scalar_attribute(const Context& ctx, hid_t object, const char* name, hid_t memory_type) {
-  if (!has_attribute(object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
+  if (!has_attribute(ctx, object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
   Hid attr(ctx.check_id(H5Aopen(object, name, H5P_DEFAULT), name), H5Aclose);
   T value{};
   ctx.check(H5Aread(attr.get(), memory_type, &value), fmt::format("cannot read attribute '{}' as a number", name));

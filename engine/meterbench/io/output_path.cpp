@@ -96,7 +96,13 @@ fs::path without_trailing_separator(fs::path path) {
 
 void check_replaceable(const fs::path& final, OutputKind kind, bool overwrite, const std::vector<fs::path>& inputs) {
   struct stat target {};
-  if (!stat_if_exists(final, target)) return;  // nothing there: nothing to protect
+  if (!stat_if_exists(final, target)) {
+    // Nothing there, or a symbolic link to nothing: placing the output would fail on it after all the work.
+    if (::lstat(final.c_str(), &target) == 0)
+      throw OutputError(fmt::format("output '{}' is a symbolic link to '{}', which does not exist: remove it or choose another path",
+                                    final.string(), fs::read_symlink(final).string()));
+    return;
+  }
   if (is_or_is_inside(fs::current_path(), target))
     throw OutputError(fmt::format("output '{}' is the current directory or one of its ancestors: choose a new path for the output",
                                   final.string()));
@@ -216,7 +222,8 @@ StagedOutput::StagedOutput(fs::path final_path, bool overwrite, OutputKind kind,
   replace_ = overwrite && fs::exists(fs::symlink_status(final_, ec));
   fs::path dir = final_.parent_path();
   if (dir.empty()) dir = ".";
-  if (!fs::is_directory(dir, ec)) throw OutputError(fmt::format("output directory '{}' does not exist", dir.string()));
+  if (!fs::is_directory(dir, ec))
+    throw OutputError(fmt::format("output directory '{}' {}", dir.string(), fs::exists(dir, ec) ? "is not a directory" : "does not exist"));
   if (::access(dir.c_str(), W_OK) != 0) throw OutputError(fmt::format("output directory '{}' is not writable", dir.string()));
   remove_stale_staged_outputs(final_);
   temp_ = dir / fmt::format(".{}.tmp-{}", final_.filename().string(), staging_owner_tag());
