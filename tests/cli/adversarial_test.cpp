@@ -380,7 +380,7 @@ std::vector<Row> all_rows() {
     add({c, "MapUnknownField", csv(rows("")), ingest(" --map colour=customer"), 1, "--map 'colour=customer'", "u.h5"});
     add({c, "MapFieldTwice", csv(rows("")), ingest(" --map date=customer --map date=meter"), 1, "date is renamed twice", "u.h5"});
     add({c, "MapPriceToMissingColumn", csv(rows("")), ingest(" --map price=P"), 1, "missing column(s) 'P' (for price, from --map)", "u.h5"});
-    add({c, "CsvIsADirectory", make_dir("u.csv"), ingest(), 1, "u.csv", "u.h5"});
+    add({c, "CsvIsADirectory", make_dir("u.csv"), ingest(), 1, "u.csv: not a regular file", "u.h5"});
     add({c, "CsvMissing", nullptr, ingest(), 1, "u.csv", "u.h5"});
     add({c, "LabelsBadField", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nc,m,2024-01-01,nope\n"}}),
          ingest(" --labels l.csv"), 1, "l.csv:2", "u.h5"});
@@ -497,7 +497,8 @@ std::vector<Row> all_rows() {
     add({c, "Valid", toml(scenario()), generate(), 0, "generated g.h5: 4 series x 60 steps", "g.h5"});
     add({c, "EmptyFile", toml(""), generate(), 1, "s.toml: the [population] table is missing", "g.h5"});
     add({c, "Missing", nullptr, generate(), 1, "cannot read scenario file 's.toml'", "g.h5"});
-    add({c, "IsADirectory", make_dir("s.toml"), generate(), 1, "s.toml", "g.h5"});
+    // Named as a directory (it used to be read as an empty scenario: "the [population] table is missing").
+    add({c, "IsADirectory", make_dir("s.toml"), generate(), 1, "s.toml: is a directory", "g.h5"});
     add({c, "UnknownKey", toml(scenario("", "colour = 3\n")), generate(), 1, "s.toml:7: unknown key 'population.colour'", "g.h5"});
     add({c, "UnknownTable", toml(scenario("", "[nonsense]\nx = 1\n")), generate(), 1, "s.toml:7: unknown key 'nonsense'", "g.h5"});
     add({c, "UnknownInjection", toml(scenario("", "[injections.meteor]\nrate = 1\n")), generate(), 1, "unknown key 'injections.meteor'", "g.h5"});
@@ -659,7 +660,7 @@ std::vector<Row> all_rows() {
     add({c, "Intact", copy_data(), det, 0, "24 series", "f.csv"});
     add({c, "TextFile", files({{"d.h5", "hello"}}), det, 1, "d.h5: not an HDF5 file", "f.csv"});
     add({c, "EmptyFile", files({{"d.h5", ""}}), det, 1, "d.h5", "f.csv"});
-    add({c, "Directory", make_dir("d.h5"), det, 1, "d.h5", "f.csv"});
+    add({c, "Directory", make_dir("d.h5"), det, 1, "d.h5: is a directory, not a dataset file", "f.csv"});
     add({c, "Missing", nullptr, det, 1, "d.h5: no such file", "f.csv"});
     add({c, "PlainHdf5", plain_hdf5(true), det, 1, "d.h5: attribute 'format_version' is missing", "f.csv"});
     add({c, "PlainHdf5Unchecksummed", plain_hdf5(false), det, 1, "d.h5", "f.csv"});
