@@ -313,6 +313,17 @@ Setup flip_byte(std::int64_t offset) {  // < 0: from the end; offsets past the e
 }
 Setup in_data(Setup edit) { return both(copy_data(), edit); }
 
+// A backtest run of d.h5 with bands in `run/`, made by the CLI; then `edit` applied to run/bands.h5.
+Setup run_with_bands(std::function<void(const fs::path& bands)> edit) {
+  return [edit](const fs::path& dir) {
+    fs::copy_file(g_data, dir / "d.h5");
+    const auto r = testing::run_command("cd '" + dir.string() + "' && " + METERBENCH_CLI +
+                                        " backtest --data d.h5 --out run --threads 1 --no-baseline --save-bands --log-level warn");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    edit(dir / "run" / "bands.h5");
+  };
+}
+
 // A hard link or a symbolic link named `link` to `target`, both in the case directory.
 Setup hard_link(const std::string& target, const std::string& link) {
   return [=](const fs::path& dir) { fs::create_hard_link(dir / target, dir / link); };
@@ -387,6 +398,15 @@ std::vector<Row> all_rows() {
     add({c, "LabelsUnknownSeries", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nzz,m,2024-01-01,2024-01-02\n"}}),
          ingest(" --labels l.csv"), 1, "l.csv:2", "u.h5"});
     add({c, "LabelsEndBeforeStart", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nc,m,2024-01-02,2024-01-01\n"}}),
+         ingest(" --labels l.csv"), 1, "l.csv:2", "u.h5"});
+    add({c, "LabelsMoreFieldsThanHeader", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nc,m,2024-01-01,2024-01-02,x\n"}}),
+         ingest(" --labels l.csv"), 1, "l.csv:2", "u.h5"});
+    add({c, "LabelsUnknownKind", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end,kind\nc,m,2024-01-01,2024-01-02,meteor\n"}}),
+         ingest(" --labels l.csv"), 1, "meteor", "u.h5"});
+    add({c, "LabelsUnknownVerdict",
+         files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end,kind,verdict\nc,m,2024-01-01,2024-01-02,spike,maybe\n"}}),
+         ingest(" --labels l.csv"), 1, "maybe", "u.h5"});
+    add({c, "LabelsOutsideTheGrid", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nc,m,2025-01-01,2025-01-02\n"}}),
          ingest(" --labels l.csv"), 1, "l.csv:2", "u.h5"});
   }
 
@@ -696,6 +716,10 @@ std::vector<Row> all_rows() {
                                          both(series_id(1, "meter_id", "m"), series_id(2, "meter_id", "m"))))),
          det, 1, "dup", "f.csv"});
     add({c, "FirstEventPastTheTable", in_data(series_u64(23, "first_event", 1000000)), det, 1, "first_event", "f.csv"});
+    add({c, "FirstEventPastTheTableInBacktest", in_data(series_u64(23, "first_event", 1000000)), "backtest --data d.h5 --out run --threads 1", 1,
+         "first_event", "run"});
+    add({c, "FirstEventPastTheTableInSweep", in_data(series_u64(23, "first_event", 1000000)),
+         "sweep --data d.h5 --out sw --threads 1 --grid changepoints=1,2", 1, "first_event", "sw"});
     add({c, "EventCountHuge", in_data(series_u32(0, "event_count", 4000000000u)), det, 1, "event_count", "f.csv"});
     add({c, "FirstEventHuge", in_data(series_u64(0, "first_event", ~std::uint64_t{0})), det, 1, "first_event", "f.csv"});
     add({c, "EventStartAfterEnd", in_data(event_i64(0, "start", 100)), "backtest --data d.h5 --out run --threads 1", 1, "events", "run"});
@@ -707,6 +731,11 @@ std::vector<Row> all_rows() {
          "run"});
     add({c, "EventSizeInf", in_data(event_double(0, "size_sigma", std::numeric_limits<double>::infinity())),
          "backtest --data d.h5 --out run --threads 1", 1, "size_sigma", "run"});
+    // report reads bands.h5 (format meterbench-bands): damaged, it is refused and no page is written.
+    add({c, "ReportBandsTruncated", run_with_bands([](const fs::path& bands) { fs::resize_file(bands, fs::file_size(bands) / 2); }),
+         "report run --data d.h5", 1, "bands.h5", "run/report.html"});
+    add({c, "ReportBandsText", run_with_bands([](const fs::path& bands) { write_file(bands, "not hdf5"); }), "report run --data d.h5", 1,
+         "bands.h5", "run/report.html"});
     add({c, "SeriesCountTooLarge", in_data(int_attribute("series_count", 25)), det, 1, "dataset /values has shape 24x120, expected 25x120", "f.csv"});
     add({c, "SeriesCountZero", in_data(int_attribute("series_count", 0)), det, 1, "series_count", "f.csv"});
     add({c, "SeriesCountNegative", in_data(int_attribute("series_count", -1)), det, 1, "series_count", "f.csv"});
