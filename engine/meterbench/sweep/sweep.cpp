@@ -385,7 +385,7 @@ std::vector<GridAxis> validated_axes(const SweepOptions& options) {
     if (std::find(known.begin(), known.end(), axis.key) == known.end())
       throw std::invalid_argument(fmt::format("--grid '{}': unknown parameter '{}' of {} (known: {})", text, axis.key, options.model,
                                               fmt::join(known, ", ")));
-    if (axis.key == "z" || axis.key == "width")
+    if (sets_flag_threshold(*find_parameter_spec(specs, axis.key), specs))
       throw std::invalid_argument(fmt::format("--grid '{}': '{}' cannot be swept: every threshold z is read off the score curve of one fit "
                                               "per point (sweep.csv has a row per z)",
                                               text, axis.key));
@@ -398,11 +398,23 @@ std::vector<GridAxis> validated_axes(const SweepOptions& options) {
   return axes;
 }
 
-// The highest threshold a point's curve may hold: the detector's own z range, so the best z can be --set.
+// The highest threshold a point's curve may hold: the range of the detector's flag threshold, so the best z can be --set.
 double max_settable_z(std::string_view model) {
-  for (const ParameterSpec& s : detector_parameter_specs(model))
-    if (s.name == "z") return s.max;
-  return 12.0;
+  const ParameterSpec* threshold = flag_threshold_spec(detector_parameter_specs(model));
+  return threshold != nullptr ? threshold->max : 12.0;
+}
+
+// The settings that reproduce a point at the chosen threshold z: the point's own, but those setting the flag
+// threshold (its row and the rows exclusive with it, as width), then the threshold's row at z.
+std::vector<std::string> settings_at_threshold(std::string_view model, const std::vector<std::string>& settings, double z) {
+  const auto specs = detector_parameter_specs(model);
+  std::vector<std::string> out;
+  for (const std::string& s : settings) {
+    const ParameterSpec* spec = find_parameter_spec(specs, setting_name(s));
+    if (spec == nullptr || !sets_flag_threshold(*spec, specs)) out.push_back(s);
+  }
+  if (const ParameterSpec* threshold = flag_threshold_spec(specs)) out.push_back(fmt::format("{}={}", threshold->name, z));
+  return out;
 }
 
 // Times fit + score + evaluate of a few series per point on one thread (the second of two runs: the first
@@ -575,8 +587,10 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     const double z = tuning.curve[best->row].z;
     METERBENCH_CHECK(test.curve[best->row].z == z);
     const RowMetrics test_metrics = curve_metrics(test, best->row);
+    // The parameters in force at the chosen z: those of the detector the command below reproduces.
+    const std::vector<std::string> best_settings = settings_at_threshold(options.model, point.settings, z);
     nlohmann::json parameters = nlohmann::json::object();
-    for (const auto& [key, value] : point.detector->parameters()) parameters[key] = value;
+    for (const auto& [key, value] : make_detector(options.model, best_settings, grid)->parameters()) parameters[key] = value;
     nlohmann::json b = {{"point", best->point},
                         {"grid_values", nlohmann::json::object()},
                         {"parameters", parameters},
@@ -605,13 +619,9 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     }
     result["best"] = b;
 
-    // The backtest that reproduces the best run: the fixed settings (but z and width), the point, its z.
+    // The backtest that reproduces the best run: the fixed settings and the point at the chosen z.
     std::string command = fmt::format("meterbench backtest --data {} --model {}", shell_word(options.data.string()), shell_word(options.model));
-    for (const std::string& s : point.settings) {
-      const std::string name = setting_name(s);
-      if (name != "z" && name != "width") command += " --set " + shell_word(s);
-    }
-    command += " --set " + shell_word(fmt::format("z={}", z));
+    for (const std::string& s : best_settings) command += " --set " + shell_word(s);
     if (options.schedule == Schedule::weekly) command += fmt::format(" --schedule weekly --weeks {}", options.weeks);
     if (options.delay_tolerance_days != 7.0) command += fmt::format(" --delay-tolerance {}", options.delay_tolerance_days);
     if (options.impact_filter_usd != 100.0) command += fmt::format(" --min-impact {}", options.impact_filter_usd);
