@@ -93,7 +93,7 @@ class MainPassFiles {
 struct BaselineSample {
   std::vector<SeriesRange> ranges;  // empty = all series
   std::int64_t series = 0;
-  nlohmann::json json;              // summary.json's baseline_random.sample (null = all series)
+  std::optional<BaselineSampleRule> rule;
 };
 
 BaselineSample baseline_sample(const DatasetInfo& info, std::int64_t limit, std::int64_t chunk) {
@@ -120,10 +120,7 @@ BaselineSample baseline_sample(const DatasetInfo& info, std::int64_t limit, std:
     }
     sample.series += count;
   }
-  sample.json = {{"chunk_series", chunk},
-                 {"chunks", wanted},
-                 {"of_chunks", chunks},
-                 {"rule", "chunks of consecutive series with the smallest mix64(mix64(seed ^ 0x72616E646F6D5F62) ^ chunk index)"}};
+  sample.rule = BaselineSampleRule{chunk, wanted, chunks};
   return sample;
 }
 
@@ -138,12 +135,12 @@ BacktestBaseline run_random_baseline(DatasetReader& reader, const BacktestOption
   EvaluationConfig random_config = config;
   random_config.z = random->flag_threshold();
   random_config.sweep_thresholds = false;  // compared at the model's flag rate only; AUC-PR comes from the histograms
-  BaselineSample sample = baseline_sample(info, options.random_baseline_series, options.random_baseline_chunk);
+  const BaselineSample sample = baseline_sample(info, options.random_baseline_series, options.random_baseline_chunk);
   const BacktestPassResult baseline = run_backtest_pass(reader, *random, random_config, {first_scored, 0}, {},
                                                         {.ranges = sample.ranges, .block_series = options.block_series,
                                                          .label = "random baseline", .scale_out = scale_out});
   const WorkTimes& work = baseline.pass.timing.work;
-  return {flag_rate, sample.series, std::move(sample.json), baseline.report, baseline.pass.timing.wall_seconds,
+  return {flag_rate, sample.series, sample.rule, baseline.report, baseline.pass.timing.wall_seconds,
           work.detect_cpu_seconds + work.evaluate_cpu_seconds};
 }
 
@@ -254,7 +251,13 @@ nlohmann::json to_json(const BacktestSummary& s) {
   j["metrics"] = s.metrics ? s.metrics->to_json() : nlohmann::json(nullptr);
   if (s.baseline_random) {
     const BacktestBaseline& b = *s.baseline_random;
-    j["baseline_random"] = {{"flag_rate", b.flag_rate},      {"series", b.series},             {"sample", b.sample},
+    nlohmann::json sample = nullptr;
+    if (b.sample)
+      sample = {{"chunk_series", b.sample->chunk_series},
+                {"chunks", b.sample->chunks},
+                {"of_chunks", b.sample->of_chunks},
+                {"rule", "chunks of consecutive series with the smallest mix64(mix64(seed ^ 0x72616E646F6D5F62) ^ chunk index)"}};
+    j["baseline_random"] = {{"flag_rate", b.flag_rate},      {"series", b.series},             {"sample", sample},
                             {"metrics", b.report.to_json()}, {"wall_seconds", b.wall_seconds}, {"cpu_seconds", b.cpu_seconds}};
   }
   const BacktestThroughput& t = s.throughput;

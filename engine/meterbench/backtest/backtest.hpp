@@ -58,11 +58,17 @@ struct BacktestModel {
   double flag_threshold = 0.0;
 };
 
+/// How the random baseline's sample of series was drawn: the `chunks` of `chunk_series` consecutive series
+/// (of `of_chunks`) with the smallest hash of (dataset seed, chunk index).
+struct BaselineSampleRule {
+  std::int64_t chunk_series = 0, chunks = 0, of_chunks = 0;
+};
+
 /// summary.json's "baseline_random": `random` at the model's flag rate, on all series or a sample of them.
 struct BacktestBaseline {
   double flag_rate = 0.0;
   std::int64_t series = 0;
-  nlohmann::json sample;                  ///< how the sample was drawn (null = all series)
+  std::optional<BaselineSampleRule> sample;  ///< none: all series
   EvaluationReport report;
   double wall_seconds = 0.0, cpu_seconds = 0.0;
 };
