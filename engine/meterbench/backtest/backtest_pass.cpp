@@ -62,7 +62,8 @@ BacktestWork::BacktestWork(const Detector& detector, const EvaluationConfig& con
 
 BacktestThreadState BacktestWork::make_thread_state() const { return {detector_.make_workspace(), EvaluationAccumulator(config_), {}, 0}; }
 
-void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, ThreadSlots<BacktestThreadState>& threads) const {
+void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, ThreadSlots<BacktestThreadState>& threads,
+                           BlockHashes& hashes) const {
   ThreadSlot<BacktestThreadState>& slot = threads.local();
   BacktestThreadState& state = slot.state;
   block.alerts.clear();
@@ -72,6 +73,7 @@ void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, Thre
                    [&](std::int64_t i, const DetectionOutput& out) {
                      ++state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];
                      state.evaluation.add_series(evaluation_input(b, i, has_labels_, out, window_.first_scored), alerts);
+                     hashes.hash(b, i);
                    });
   if (alerts == nullptr) return;
   WorkStopwatch watch;

@@ -43,7 +43,8 @@ class BacktestWork final : public BlockWork<BacktestThreadState, BacktestBlockSt
  public:
   BacktestWork(const Detector& detector, const EvaluationConfig& config, ScoredWindow window, const DatasetInfo& info, BacktestOutputs outputs);
   [[nodiscard]] BacktestThreadState make_thread_state() const override;
-  void process(const SeriesBlock& block, BacktestBlockState& state, ThreadSlots<BacktestThreadState>& threads) const override;
+  void process(const SeriesBlock& block, BacktestBlockState& state, ThreadSlots<BacktestThreadState>& threads,
+               BlockHashes& hashes) const override;
   void write(const SeriesBlock& block, BacktestBlockState& state) override;
   void finish_outputs() override;
 

@@ -49,13 +49,14 @@ class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
  public:
   DetectWork(const Detector& detector, FlagCollector& flags) : detector_(detector), flags_(flags) {}
   [[nodiscard]] DetectThreadState make_thread_state() const override { return {detector_.make_workspace(), {}}; }
-  void process(const SeriesBlock& b, DetectBlockState& block, ThreadSlots<DetectThreadState>& threads) const override {
+  void process(const SeriesBlock& b, DetectBlockState& block, ThreadSlots<DetectThreadState>& threads, BlockHashes& hashes) const override {
     ThreadSlot<DetectThreadState>& slot = threads.local();
     block.flags.clear();
     detect_and_visit(detector_, *slot.state.workspace, b, {}, false, false, block.outputs, block.status, slot.times,
                      [&](std::int64_t i, const DetectionOutput& out) {
                        ++slot.state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];
                        flags_.collect(b, i, out, detector_.flag_threshold(), block.flags);
+                       hashes.hash(b, i);
                      });
   }
   void write(const SeriesBlock& b, DetectBlockState& block) override {

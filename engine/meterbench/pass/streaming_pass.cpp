@@ -27,11 +27,6 @@ std::vector<SeriesRange> share_of(const std::vector<SeriesRange>& ranges, Series
 
 }  // namespace
 
-void hash_series(const SeriesBlock& block, std::vector<std::uint64_t>& value_hashes) {
-  value_hashes.resize(static_cast<std::size_t>(block.count));
-  for (std::int64_t i = 0; i < block.count; ++i) value_hashes[static_cast<std::size_t>(i)] = series_value_hash(block.row(i));
-}
-
 PassRecorder::PassRecorder(const DatasetInfo& info, const PassPlan& plan)
     : plan_(plan), steps_(info.grid.steps), ranges_(plan.ranges), start_(std::chrono::steady_clock::now()) {
   if (ranges_.empty()) ranges_.push_back({0, info.series_count});

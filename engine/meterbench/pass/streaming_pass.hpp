@@ -22,6 +22,7 @@
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/io/dataset.hpp"
 #include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/pass/block_feed.hpp"
 #include "meterbench/pass/series_work.hpp"
 #include "meterbench/runtime/progress.hpp"
@@ -77,6 +78,33 @@ struct ThreadSlot {
 template <class ThreadState>
 using ThreadSlots = oneapi::tbb::enumerable_thread_specific<ThreadSlot<ThreadState>>;
 
+/// The per-series value hashes of a block, for the dataset fingerprint. A client whose per-series loop reads
+/// every row anyway hashes each there, while the row is in cache (from memory it costs several times more);
+/// the runner hashes the block itself when the client did not hash every series.
+class BlockHashes {
+ public:
+  /// Hashes series i of `block`.
+  void hash(const SeriesBlock& block, std::int64_t i) {
+    values_[static_cast<std::size_t>(i)] = series_value_hash(block.row(i));
+    ++hashed_;
+  }
+  void reset(std::int64_t count) {
+    values_.resize(static_cast<std::size_t>(count));
+    hashed_ = 0;
+  }
+  /// Hashes every series unless each was hashed since reset().
+  void complete(const SeriesBlock& block) {
+    if (hashed_ == block.count) return;
+    for (std::int64_t i = 0; i < block.count; ++i) values_[static_cast<std::size_t>(i)] = series_value_hash(block.row(i));
+    hashed_ = block.count;
+  }
+  [[nodiscard]] std::span<const std::uint64_t> values() const { return values_; }
+
+ private:
+  std::vector<std::uint64_t> values_;
+  std::int64_t hashed_ = 0;
+};
+
 /// The client's per-block work. BlockState: per-block buffers, recycled across the pipeline's tokens.
 template <class ThreadState, class BlockState>
 class BlockWork {
@@ -85,8 +113,8 @@ class BlockWork {
   /// A new thread's state (detector workspaces, accumulators).
   [[nodiscard]] virtual ThreadState make_thread_state() const = 0;
   /// Parallel stage: the block's work with this thread's slot, `threads.local()` (a nested parallel loop
-  /// asks for it again in each of its tasks).
-  virtual void process(const SeriesBlock& block, BlockState& state, ThreadSlots<ThreadState>& threads) const = 0;
+  /// asks for it again in each of its tasks); may hash the block's series into `hashes` as it reads them.
+  virtual void process(const SeriesBlock& block, BlockState& state, ThreadSlots<ThreadState>& threads, BlockHashes& hashes) const = 0;
   /// Serial stage, blocks in series order: the block's outputs.
   virtual void write(const SeriesBlock& block, BlockState& state) = 0;
   /// Before a checkpoint saves the complete pass: flush and close what it checksums.
@@ -139,11 +167,8 @@ template <class BlockState>
 struct PassBlock {
   SeriesBlock data;
   BlockState state;
-  std::vector<std::uint64_t> value_hashes;
+  BlockHashes hashes;
 };
-
-/// The value hashes of every series of a block (parallel stage).
-void hash_series(const SeriesBlock& block, std::vector<std::uint64_t>& value_hashes);
 
 /// Runs the three-stage pipeline; on several processes a failure is returned (to be agreed with the
 /// others, so none waits for this one forever), else thrown.
@@ -160,14 +185,15 @@ std::string run_pipeline(DatasetReader& reader, PassRecorder& record, BlockWork<
                                        [&](tbb::flow_control& fc) { return feed.next(fc, record.read_seconds()); }) &
             tbb::make_filter<Block*, Block*>(tbb::filter_mode::parallel,
                                              [&](Block* block) {
-                                               work.process(block->data, block->state, threads);
-                                               hash_series(block->data, block->value_hashes);
+                                               block->hashes.reset(block->data.count);
+                                               work.process(block->data, block->state, threads, block->hashes);
+                                               block->hashes.complete(block->data);
                                                return block;
                                              }) &
             tbb::make_filter<Block*, void>(tbb::filter_mode::serial_in_order, [&](Block* block) {
               const auto t0 = std::chrono::steady_clock::now();
               work.write(block->data, block->state);
-              record.chain(block->value_hashes);
+              record.chain(block->hashes.values());
               record.add_write_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
               progress.advance(block->data.count);
               feed.recycle(block);

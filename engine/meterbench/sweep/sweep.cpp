@@ -167,7 +167,8 @@ class SweepWork final : public BlockWork<SweepThreadState, SweepBlockState> {
  public:
   SweepWork(const std::vector<Point>& points, bool has_labels, ScoredWindow window) : points_(points), has_labels_(has_labels), window_(window) {}
   [[nodiscard]] SweepThreadState make_thread_state() const override { return SweepThreadState(points_); }
-  void process(const SeriesBlock& b, SweepBlockState& block, ThreadSlots<SweepThreadState>& threads) const override {
+  // The points run in parallel on the block, so none of them hashes it: the runner does, once.
+  void process(const SeriesBlock& b, SweepBlockState& block, ThreadSlots<SweepThreadState>& threads, BlockHashes&) const override {
     assign_halves(b, block.half);
     oneapi::tbb::parallel_for(std::size_t{0}, points_.size(), [&](std::size_t p) {
       ThreadSlot<SweepThreadState>& slot = threads.local();
