@@ -2,12 +2,11 @@
 // A pass across processes: each process runs the same streaming pipeline over its own contiguous range of
 // series (balanced by observed points), then the pass totals are combined with integer sums, so the
 // metrics equal the one-process run's bit for bit. ScaleOut is what every command shares (the plan, agreed
-// failures, reductions); `sweep` and `detect` use it as is. BacktestScaleOut adds the backtest's parts: every rank writes
-// its alert rows (and with --save-bands its bands) to parts in `.<run>.parts/` beside the run directory, and
-// rank 0 joins them in order.
+// failures, reductions); `sweep` and `detect` use it as is. BacktestScaleOut adds the backtest's parts:
+// every rank writes its alert rows (and with --save-bands its bands) to parts in `.<run>.parts/` beside
+// the run directory, and rank 0 joins them in order.
 // With --resume, a rank whose part of the main pass is complete and verified (checksums, and the same
 // dataset content and settings) skips it. Parts still being written end in `.partial` and are never reused.
-#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>

@@ -7,7 +7,7 @@
 // totals are summed across them. The runner times the stages and chains the dataset fingerprint.
 // A client provides a BlockWork (its per-thread state, its per-block state and work, its outputs) and a
 // PassReducer (what the pass adds up); the per-thread state is DuckDB's local sink state, the reducer its
-// combine.
+// combine. Both are interfaces: a virtual call per block or per thread costs nothing next to the work.
 #include <chrono>
 #include <cstdint>
 #include <functional>
