@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   cli::add_detect_command(app, common);
   cli::add_report_command(app, common);
   cli::add_sweep_command(app, common);
-  cli::add_models_command(app);
+  cli::add_models_command(app, common);
   cli::add_capacity_command(app, common);
   try {
     app.parse(argc, argv);

@@ -13,7 +13,7 @@ void add_ingest_command(CLI::App& app, CommonOptions& common);
 void add_detect_command(CLI::App& app, CommonOptions& common);
 void add_report_command(CLI::App& app, CommonOptions& common);
 void add_sweep_command(CLI::App& app, CommonOptions& common);
-void add_models_command(CLI::App& app);
+void add_models_command(CLI::App& app, CommonOptions& common);
 void add_capacity_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace meterbench::cli

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "meterbench/io/bands_file.hpp"
 #include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/io/run_directory.hpp"
@@ -123,7 +124,10 @@ struct ReportCommand {
     const fs::path run_dir(dir);
     const RunKind kind = identify_run_directory(run_dir);
     if (!data.empty() && !fs::is_regular_file(data)) throw std::runtime_error(fmt::format("--data '{}': no such file", data));
-    if (kind == RunKind::backtest && series > 0) check_dataset_matches_run(run_dir, data);
+    if (kind == RunKind::backtest && series > 0) {
+      check_dataset_matches_run(run_dir, data);
+      if (fs::exists(run_dir / "bands.h5")) check_bands_file(run_dir / "bands.h5");  // the script's own error names no file
+    }
     const fs::path html = out.empty() ? run_dir / "report.html" : fs::path(out);
     if (html.filename().empty() || html.extension() != ".html")
       throw std::runtime_error(fmt::format("--out '{}': the report is an .html file", html.string()));

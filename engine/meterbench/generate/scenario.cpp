@@ -303,6 +303,8 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
 }
 
 Scenario load_scenario(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ScenarioError(fmt::format("{}: is a directory, not a scenario file", path.string()));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(fmt::format("cannot read scenario file '{}'", path.string()));
   std::ostringstream text;

@@ -154,4 +154,23 @@ void merge_bands_parts(const std::filesystem::path& path, std::span<const BandsP
   }
 }
 
+void check_bands_file(const std::filesystem::path& path) {
+  std::lock_guard lock(hdf5_mutex());
+  silence_hdf5_errors();
+  const Context ctx{path.string()};
+  require_checksummed_format(ctx, path);
+  Hid file(ctx.check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the bands file (damaged or truncated?)"), H5Fclose);
+  if (read_string_attribute(ctx, file.get(), "format") != kBandsFormatName) ctx.fail(fmt::format("not a {} file", kBandsFormatName));
+  std::array<hsize_t, 2> shape{};
+  for (const char* name : {"expected", "lower", "upper", "score"}) {
+    Hid dataset(ctx.check_id(H5Dopen2(file.get(), name, H5P_DEFAULT), fmt::format("cannot open /{}", name)), H5Dclose);
+    Hid space(ctx.check_id(H5Dget_space(dataset.get()), fmt::format("cannot read the shape of /{}", name)), H5Sclose);
+    std::array<hsize_t, 2> dims{};
+    if (H5Sget_simple_extent_ndims(space.get()) != 2 || H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) != 2)
+      ctx.fail(fmt::format("/{} is not a two-dimensional dataset", name));
+    if (shape[0] == 0) shape = dims;
+    if (dims != shape) ctx.fail(fmt::format("/{} has shape {}x{}, the other bands {}x{}", name, dims[0], dims[1], shape[0], shape[1]));
+  }
+}
+
 }  // namespace meterbench

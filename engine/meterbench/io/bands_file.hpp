@@ -50,4 +50,8 @@ struct BandsPart {
 void merge_bands_parts(const std::filesystem::path& path, std::span<const BandsPart> parts, const DatasetInfo& dataset,
                        const std::string& dataset_path, const std::string& run);
 
+/// Checks that `path` is a readable bands file (the checksummed HDF5 format, format `meterbench-bands`, the four
+/// bands of one shape); throws DatasetError naming the file and what is wrong.
+void check_bands_file(const std::filesystem::path& path);
+
 }  // namespace meterbench

@@ -22,6 +22,10 @@ void validate_pass_options(std::int64_t weeks, std::int64_t block_series, double
   if (!(impact_filter_usd >= 0.0)) throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", impact_filter_usd));
 }
 
+namespace {
+constexpr double kMaxDelayToleranceDays = 36525.0;  // a hundred years: longer than any grid ingest accepts by default
+}  // namespace
+
 ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid& grid) {
   if (schedule != Schedule::weekly) return {};
   const std::int64_t week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());
@@ -35,6 +39,9 @@ ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid
 EvaluationConfig evaluation_config(const Detector& detector, const TimeGrid& grid, ScoredWindow window, double delay_tolerance_days,
                                    double impact_filter_usd) {
   const std::int64_t steps_per_day = std::max<std::int64_t>(1, grid.steps_per_day());
+  // Checked in days, before the conversion to steps, which is undefined for NaN and values beyond int64.
+  if (!(delay_tolerance_days >= 0.0 && delay_tolerance_days <= kMaxDelayToleranceDays))
+    throw std::invalid_argument(fmt::format("--delay-tolerance must be between 0 and {} days, got {}", kMaxDelayToleranceDays, delay_tolerance_days));
   EvaluationConfig config;
   config.z = detector.flag_threshold();
   config.delay_tolerance_steps = static_cast<std::int64_t>(std::llround(delay_tolerance_days * static_cast<double>(steps_per_day)));
