@@ -1,8 +1,8 @@
 // Contract: every vectorised kernel computes the same bits in its AVX2 and its baseline variant (see
 // engine/meterbench/core/kernels.hpp), so a machine's instruction set never changes a result. The kernels of
-// gam_design are called directly under each forced level; those inside the gam detector (huber_rhs, score_fitted,
-// predict_line) through whole fits, retrospective and weekly, on varied series: awkward lengths, NaN gaps, every
-// loss and the log1p transform. On a CPU without AVX2 only the baseline exists and the test is skipped.
+// gam_kernels.hpp and gam_packed.hpp are called directly under each forced level, and all of them (also
+// gam_huber_rhs, gam_score_fitted, gam_predict_line) through whole fits, retrospective and weekly, on varied
+// series: awkward lengths, NaN gaps, every loss and the log1p transform. On a CPU without AVX2 only the baseline exists and the test is skipped.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,6 +16,8 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_design.hpp"
+#include "meterbench/model/gam_kernels.hpp"
+#include "meterbench/model/gam_packed.hpp"
 #include "meterbench/model/gam_detector.hpp"
 #include "model/gam_test_support.hpp"
 

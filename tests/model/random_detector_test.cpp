@@ -189,7 +189,7 @@ TEST(RandomDetector, OutputsEqualTheDefinitionBitForBit) {
       std::vector<double> observed;
       for (const float v : y)
         if (std::isfinite(v)) observed.push_back(v);
-      const double median = baseline::median_in_place(observed);
+      const double median = median_in_place(observed);
       for (std::int64_t t = 0; t < grid.steps; ++t) {
         const auto k = static_cast<std::size_t>(t);
         ASSERT_EQ(out.expected[k], static_cast<float>(median)) << s;
@@ -229,8 +229,8 @@ TEST(BaselineMedian, FloatQuickselectEqualsNthElement) {
       }
       std::vector<double> d(v.begin(), v.end());
       std::vector<float> scratch(n, 99.0F);
-      const double want = baseline::median_in_place(d);
-      ASSERT_EQ(baseline::median_in_place(std::span<float>(v), scratch), want) << n << " pattern " << pattern;
+      const double want = median_in_place(d);
+      ASSERT_EQ(median_in_place(std::span<float>(v), scratch), want) << n << " pattern " << pattern;
     }
   }
 }

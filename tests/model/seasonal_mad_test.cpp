@@ -212,11 +212,11 @@ TEST(SeasonalMad, SortedMedianMadMatchesSelection) {
     std::sort(v.begin(), v.end());
     double median = 0.0;
     double mad = 0.0;
-    baseline::sorted_median_mad(v, median, mad);
+    sorted_median_mad(v, median, mad);
     auto copy = v;
-    const double expected_median = baseline::median_in_place(copy);
+    const double expected_median = median_in_place(copy);
     EXPECT_EQ(median, expected_median);
-    EXPECT_EQ(mad, baseline::mad_in_place(copy, expected_median));
+    EXPECT_EQ(mad, mad_in_place(copy, expected_median));
   }
 }
 
@@ -256,8 +256,8 @@ TEST(SeasonalMad, MatchesNaiveReferenceRule) {
     std::vector<double> fit;
     for (std::int64_t t = c.window.fit_begin; t < c.window.fit_end; ++t)
       if (!std::isnan(y[t])) fit.push_back(y[t]);
-    const double center = baseline::median_in_place(fit);
-    const double floor = 0.01 * baseline::nonzero_median_abs_deviation(fit, center);
+    const double center = median_in_place(fit);
+    const double floor = 0.01 * nonzero_median_abs_deviation(fit, center);
     for (std::int64_t t = c.window.score_begin; t < c.window.score_end; ++t) {
       std::vector<double> ref;
       for (std::int64_t p = t - period; p >= c.window.fit_begin && static_cast<std::int64_t>(ref.size()) < c.weeks; p -= period)
@@ -268,8 +268,8 @@ TEST(SeasonalMad, MatchesNaiveReferenceRule) {
         EXPECT_TRUE(std::isnan(out.expected[t]) && std::isnan(out.score[t])) << t;
         continue;
       }
-      const double median = baseline::median_in_place(ref);
-      const double scale = std::max(baseline::kMadToSigma * baseline::mad_in_place(ref, median), floor);
+      const double median = median_in_place(ref);
+      const double scale = std::max(kMadToSigma * mad_in_place(ref, median), floor);
       ASSERT_EQ(out.expected[t], static_cast<float>(median)) << t;
       ASSERT_EQ(out.lower[t], static_cast<float>(median - 3.0 * scale)) << t;
       ASSERT_EQ(out.upper[t], static_cast<float>(median + 3.0 * scale)) << t;

@@ -11,8 +11,10 @@
 #include <fmt/format.h>
 
 #include "meterbench/core/check.hpp"
-#include "meterbench/core/kernels.hpp"
+#include "meterbench/model/gam_kernels.hpp"
+#include "meterbench/model/gam_packed.hpp"
 #include "meterbench/core/portable_math.hpp"
+#include "meterbench/model/robust_stats.hpp"
 
 namespace meterbench {
 
@@ -21,8 +23,6 @@ namespace {
 constexpr int kChunk = 64;         // rows gathered per rank-k update
 constexpr int kScaleUpdates = 1;   // Huber iterations that re-estimate the MAD scale before it is held
 constexpr double kMaxExtrapolation = 10.0;  // bound of the Anderson step (a contraction rate of 0.9 needs 9)
-constexpr double kMadToSigma = 1.482602218505602;  // 1 / Phi^-1(3/4)
-constexpr double kMeanAbsToSigma = 1.2533141373155003;  // sqrt(pi / 2)
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kRollingRefreshWeeks = 6;  // rolling schedule: full robust refit at least every this many periods
 constexpr int kRollingSolveSteps = 10;
@@ -193,185 +193,6 @@ double GamDetector::transform(float value) const {
   return config_.log1p ? pmath::log1p(std::max(v, 0.0)) : v;
 }
 
-namespace {
-
-// Monotone map of a float onto uint32 (the order of all non-NaN values is kept; -0 sorts before +0, which
-// changes no order statistic's value).
-inline std::uint32_t order_key(float v) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return bits ^ (static_cast<std::uint32_t>(static_cast<std::int32_t>(bits) >> 31) | 0x80000000u);
-}
-inline double from_order_key(std::uint32_t key) {
-  const std::uint32_t bits = key ^ ((key >> 31) != 0 ? 0x80000000u : 0xFFFFFFFFu);
-  float v;
-  std::memcpy(&v, &bits, sizeof v);
-  return v;
-}
-
-// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN), exactly,
-// by one radix step: a histogram of the top 12 bits of the order keys (1/8-octave buckets) finds the bucket
-// of rank k, one branch-free pass gathers that bucket (a few percent of the values) and the largest key
-// below it, and only the bucket is ranked: by counting when it is small, else by nth_element. Comparisons
-// of random residuals are unpredictable branches, so this is 2-3x faster than sampling-based selection and
-// 4x faster than std::nth_element. `scratch` holds m floats.
-std::pair<double, double> select_pair(const float* data, std::int64_t m, std::int64_t k, float* scratch) {
-  constexpr int kBits = 12, kShift = 32 - kBits;
-  // Kept all-zero between calls (the used range is cleared after each), so no 16 KiB clear per call.
-  alignas(64) static thread_local std::array<std::uint32_t, std::size_t{1} << kBits> counts{};
-  METERBENCH_CHECK(0 <= k && k < m);
-  auto* keys = reinterpret_cast<std::uint32_t*>(scratch);
-  std::uint32_t lo = ~0u, hi = 0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const std::uint32_t key = order_key(data[i]), b = key >> kShift;
-    keys[i] = key;
-    ++counts[b];
-    lo = std::min(lo, b);
-    hi = std::max(hi, b);
-  }
-  std::uint32_t bucket = lo;
-  std::int64_t before = 0;
-  while (before + counts[bucket] <= k) before += counts[bucket++];
-  std::memset(&counts[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
-  std::int64_t inside = 0;
-  std::uint32_t below_max = 0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const std::uint32_t key = keys[i], b = key >> kShift;
-    keys[inside] = key;
-    inside += b == bucket ? 1 : 0;
-    below_max = std::max(below_max, b < bucket ? key : 0u);
-  }
-  const std::int64_t r = k - before;  // rank inside the bucket
-  std::uint32_t xk = 0, xprev = below_max;  // x_(k-1) is the bucket's rank r-1, or the largest key below it
-  if (inside <= 16) {
-    for (std::int64_t a = 0; a < inside; ++a) {
-      const std::uint32_t v = keys[a];
-      std::int64_t rank = 0;  // ties ranked by position, so every rank 0..inside-1 occurs once
-      for (std::int64_t c = 0; c < inside; ++c) rank += (keys[c] < v) | ((keys[c] == v) & (c < a));
-      xk = rank == r ? v : xk;
-      xprev = rank == r - 1 ? v : xprev;
-    }
-  } else {
-    std::nth_element(keys, keys + r, keys + inside);
-    xk = keys[r];
-    if (r > 0) xprev = *std::max_element(keys, keys + r);
-  }
-  if (k == 0) xprev = xk;
-  return {from_order_key(xprev), from_order_key(xk)};
-}
-
-// For each 8-bit mask: how many bits are set and their positions, in order (the rows to keep of a group of 8).
-struct PickGroup {
-  std::uint8_t count = 0;
-  std::array<std::uint8_t, 8> index{};
-};
-constexpr std::array<PickGroup, 256> make_pick_groups() {
-  std::array<PickGroup, 256> table{};
-  for (int m = 0; m < 256; ++m)
-    for (int k = 0; k < 8; ++k)
-      if ((m >> k) & 1) table[static_cast<std::size_t>(m)].index[table[static_cast<std::size_t>(m)].count++] = static_cast<std::uint8_t>(k);
-  return table;
-}
-constexpr std::array<PickGroup, 256> kPickGroups = make_pick_groups();
-
-// rhs -= sum_i w_i x_i over the rows of the Huber iteration: w_i = r_i - clip(r_i) (r_i = y_i - yhat_i) on an
-// observed row, r_i = -yhat_i on an imputed one (its y is 0), else 0. The weights and a flag w_i != 0 first, in
-// one vectorised pass (which residuals exceed c*s is a coin toss to a branch predictor), then the indices of the
-// flagged rows, eight rows at a time by table lookup (branch-free), then those rows four per pass over rhs
-// (subtracted one after the other, as one per pass would). Compiled for AVX2 and baseline (no FMA: the same
-// rounding on every machine). `flags` holds n + 8 bytes and `picks` n + 8 indices.
-[[gnu::always_inline]] inline void huber_rhs_body(const double* y, const float* yhat, const std::uint8_t* observed,
-    std::int64_t n, double cs, bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags,
-    std::int32_t* picks, double* rhs) {
-  const double missing = impute ? 1.0 : 0.0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double r = y[i] - static_cast<double>(yhat[i]);
-    const double clipped = r - std::min(std::max(r, -cs), cs);
-    const double o = observed[i];  // 0 or 1; arithmetic instead of a select, so that the loop vectorises
-    const double wi = o * clipped + (1.0 - o) * (missing * r);
-    w[i] = wi;
-    flags[i] = wi != 0.0 ? 1 : 0;
-  }
-  std::fill_n(flags + n, 8, std::uint8_t{0});
-  std::int64_t count = 0;
-  for (std::int64_t g = 0; g < n; g += 8) {
-    std::uint64_t bytes;
-    std::memcpy(&bytes, flags + g, sizeof bytes);
-    const auto mask = static_cast<std::size_t>((bytes * 0x0102040810204080ull) >> 56);  // byte k (0 or 1) -> bit k
-    const PickGroup& group = kPickGroups[mask];
-    for (int l = 0; l < 8; ++l) picks[count + l] = static_cast<std::int32_t>(g) + group.index[static_cast<std::size_t>(l)];
-    count += group.count;
-  }
-  std::int64_t k = 0;
-  for (; k + 3 < count; k += 4) {
-    const double w0 = w[picks[k]], w1 = w[picks[k + 1]], w2 = w[picks[k + 2]], w3 = w[picks[k + 3]];
-    const double* x0 = x + picks[k] * p;
-    const double* x1 = x + picks[k + 1] * p;
-    const double* x2 = x + picks[k + 2] * p;
-    const double* x3 = x + picks[k + 3] * p;
-    for (std::int64_t j = 0; j < p; ++j) rhs[j] = (((rhs[j] - w0 * x0[j]) - w1 * x1[j]) - w2 * x2[j]) - w3 * x3[j];
-  }
-  for (; k < count; ++k) {
-    const double w0 = w[picks[k]];
-    const double* x0 = x + picks[k] * p;
-    for (std::int64_t j = 0; j < p; ++j) rhs[j] -= w0 * x0[j];
-  }
-}
-__attribute__((target("avx2"))) void huber_rhs_avx2(const double* y, const float* yhat, const std::uint8_t* observed,
-    std::int64_t n, double cs, bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags,
-    std::int32_t* picks, double* rhs) {
-  huber_rhs_body(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs);
-}
-void huber_rhs_baseline(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n, double cs,
-    bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags, std::int32_t* picks, double* rhs) {
-  huber_rhs_body(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs);
-}
-void huber_rhs(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n, double cs,
-    bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags, std::int32_t* picks, double* rhs) {
-  kernels::use_avx2() ? huber_rhs_avx2(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs)
-      : huber_rhs_baseline(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs);
-}
-
-// The band and score of `count` steps inside the fit window (the common case: untransformed regression fit):
-// expected = max(offset + yhat, least), lower = max(expected - half, least), upper = expected + half, score =
-// |value - expected| / scale (NaN stays NaN). A separate function with unaliased pointers, so that it vectorises
-// (compiled for AVX2 and the baseline; no FMA, so the same rounding as the plain loop).
-[[gnu::always_inline]] inline void score_fitted_body(const float* __restrict yhat, const float* __restrict values,
-    std::int64_t count, double offset, double least, double half, double inv_s, float* __restrict expected,
-    float* __restrict lower, float* __restrict upper, float* __restrict score) {
-  for (std::int64_t k = 0; k < count; ++k) {
-    const double mu = std::max(offset + static_cast<double>(yhat[k]), least);
-    expected[k] = static_cast<float>(mu);
-    lower[k] = static_cast<float>(std::max(mu - half, least));
-    upper[k] = static_cast<float>(mu + half);
-    score[k] = static_cast<float>(std::abs(static_cast<double>(values[k]) - mu) * inv_s);
-  }
-}
-__attribute__((target("avx2"))) void score_fitted_avx2(const float* __restrict yhat, const float* __restrict values,
-    std::int64_t count, double offset, double least, double half, double inv_s, float* __restrict expected,
-    float* __restrict lower, float* __restrict upper, float* __restrict score) {
-  score_fitted_body(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score);
-}
-void score_fitted_baseline(const float* __restrict yhat, const float* __restrict values, std::int64_t count,
-    double offset, double least, double half, double inv_s, float* __restrict expected, float* __restrict lower,
-    float* __restrict upper, float* __restrict score) {
-  score_fitted_body(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score);
-}
-void score_fitted(const float* __restrict yhat, const float* __restrict values, std::int64_t count, double offset,
-    double least, double half, double inv_s, float* __restrict expected, float* __restrict lower,
-    float* __restrict upper, float* __restrict score) {
-  kernels::use_avx2() ? score_fitted_avx2(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score)
-      : score_fitted_baseline(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score);
-}
-
-// Median of data[0, m) (mean of the two middle values when m is even).
-double median_of(const float* data, std::int64_t m, float* scratch) {
-  const auto [lower, upper] = select_pair(data, m, m / 2, scratch);
-  return m % 2 == 1 ? upper : 0.5 * (lower + upper);
-}
-
-}  // namespace
-
 // Robust scale of ws.residuals_[0, m): 1.4826 x the median absolute value (MAD about 0, as MASS::rlm takes
 // it for regression residuals: the fit is their centre), or about their median when `centred` (for raw
 // values); falls back to the scaled mean absolute deviation when more than half are equal, and is 0 only
@@ -379,14 +200,10 @@ double median_of(const float* data, std::int64_t m, float* scratch) {
 double GamDetector::robust_scale(GamWorkspace& ws, std::int64_t m, bool centred) const {
   float* r = ws.residuals_.data();
   if (centred) {
-    const double med = median_of(r, m, ws.select_.data());
+    const double med = radix_median(r, m, ws.select_.data());
     for (std::int64_t i = 0; i < m; ++i) r[i] = static_cast<float>(std::abs(r[i] - med));
   }  // else the caller stored absolute values already
-  const double mad = median_of(r, m, ws.select_.data());
-  if (mad > 0.0) return kMadToSigma * mad;
-  double mean_abs = 0.0;
-  for (std::int64_t i = 0; i < m; ++i) mean_abs += r[i];
-  return kMeanAbsToSigma * mean_abs / static_cast<double>(m);
+  return absolute_deviation_scale(r, m, ws.select_.data());
 }
 
 // The band scale: max(scale, scale_floor x 1.4826 x the median absolute residual at the rows above the
@@ -417,7 +234,7 @@ double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, double lo, d
     seen += o;
   }
   if (kept == 0 || above < (kept + 1) / 2) return scale;
-  return std::max(scale, config_.scale_floor * kMadToSigma * median_of(r, kept, ws.select_.data()));
+  return std::max(scale, config_.scale_floor * kMadToSigma * radix_median(r, kept, ws.select_.data()));
 }
 
 // Penalised Gram matrix of the observed rows (divided by the window's rows), with inactive columns replaced by
@@ -622,7 +439,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     std::int64_t m = 0;
     for (std::int64_t i = 0; i < n; ++i)
       if (ws.observed_[i]) ws.residuals_[m++] = static_cast<float>(ws.y_[i]);
-    const double med = median_of(ws.residuals_.data(), m, ws.select_.data());
+    const double med = radix_median(ws.residuals_.data(), m, ws.select_.data());
     m = 0;
     for (std::int64_t i = 0; i < n; ++i)
       if (ws.observed_[i]) ws.residuals_[m++] = static_cast<float>(ws.y_[i] - med);
@@ -700,7 +517,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
       }
       const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * s;
       ws.rhs_ = ws.b_;
-      huber_rhs(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), n, cs, impute, x.data(), p, ws.pick_weight_.data(),
+      gam_huber_rhs(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), n, cs, impute, x.data(), p, ws.pick_weight_.data(),
                 ws.pick_flags_.data(), ws.pick_rows_.data(), ws.rhs_.data());
       ws.rhs_ *= inv_rows;
       solve(design, shared, true, ws);  // beta_next = g(beta), delta = g(beta) - beta
@@ -805,7 +622,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
     const std::int64_t end = std::min(window.score_end, design->fit_end());
     if (step < end && step >= design->fit_begin()) {
       const auto k = static_cast<std::size_t>(step);
-      score_fitted(ws.yhatf_.data() + (step - design->fit_begin()), series.values.data() + k, end - step, ws.offset_, least, z * s,
+      gam_score_fitted(ws.yhatf_.data() + (step - design->fit_begin()), series.values.data() + k, end - step, ws.offset_, least, z * s,
                    1.0 / s, out.expected.data() + k, out.lower.data() + k, out.upper.data() + k, out.score.data() + k);
       step = end;
     }
@@ -1095,7 +912,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
         std::int64_t m = 0;
         for (std::int64_t i = 0; i < s; ++i)
           if (ws.observed_[static_cast<std::size_t>(i)]) ws.residuals_[static_cast<std::size_t>(m++)] = static_cast<float>(ws.y_[i]);
-        const double med = median_of(ws.residuals_.data(), m, ws.select_.data());
+        const double med = radix_median(ws.residuals_.data(), m, ws.select_.data());
         m = 0;
         for (std::int64_t i = 0; i < s; ++i)
           if (ws.observed_[static_cast<std::size_t>(i)]) ws.residuals_[static_cast<std::size_t>(m++)] = static_cast<float>(ws.y_[i] - med);
