@@ -183,11 +183,6 @@ const GamDesign& GamDetector::design_for(const DetectionWindow& window, GamWorks
   return *ws.window_design_;
 }
 
-double GamDetector::transform(float value) const {
-  const double v = value;
-  return config_.log1p ? pmath::log1p(std::max(v, 0.0)) : v;
-}
-
 FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                               const DetectionOutput& out) const {
   auto& ws = static_cast<GamWorkspace&>(workspace);

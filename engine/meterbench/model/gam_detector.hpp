@@ -101,6 +101,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
+#include "meterbench/core/portable_math.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/model/gam_design.hpp"
@@ -255,7 +256,11 @@ class GamDetector final : public Detector {
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
   [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
-  [[nodiscard]] double transform(float value) const;
+  /// The fitted space: y, or log1p(max(y, 0)) with transform=log1p. Inline: it runs once per step.
+  [[nodiscard]] double transform(float value) const {
+    const double v = value;
+    return config_.log1p ? pmath::log1p(std::max(v, 0.0)) : v;
+  }
 
   // The rolling schedule (gam_rolling.cpp), in its phases.
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;
