@@ -152,6 +152,11 @@ class GamDesign {
 /// definite when a user sets the penalties to 0 on a window too short for its columns.
 inline constexpr double kGamDiagonalJitter = 1e-10;
 
+/// Adds sign * x_i x_i' to the lower triangle of g over the rows i in [begin, end) of x with observed[i] == wanted
+/// (every row when observed is null), by rank-k updates of up to chunk.cols() gathered rows (chunk: p rows).
+void gam_accumulate_cross_product(const GamDesign::RowMatrix& x, const std::uint8_t* observed, std::uint8_t wanted,
+                                  std::int64_t begin, std::int64_t end, double sign, Eigen::MatrixXd& g, Eigen::MatrixXd& chunk);
+
 /// Changepoint steps of the fit window [fit_begin, fit_end) (as GamDesign places them) into out[0, count),
 /// returns count; `out` has room for config.changepoints entries. Allocation-free.
 int gam_changepoint_steps(const GamConfig& config, std::int64_t fit_begin, std::int64_t fit_end, std::int64_t* out);

@@ -72,7 +72,7 @@
 //
 // Rolling schedule (detect_rolling, the weekly backtest; reuses_work_across_periods() is true except for
 // loss=bisquare, which keeps the default independent forward fits): one series' weekly forward fits cost
-// about a third of one independent fit each instead of a full fit, by sliding updates and warm starts:
+// a fraction of one independent fit each instead of a full fit, by sliding updates and warm starts:
 // - One design for all of the series' windows, that of [0, last period start). Week k (start s_k) fits the
 //   observed rows before s_k with penalties per window row (divided by s_k) and scaled to what detect()'s
 //   design standardised over [0, s_k) would give (lambda_j x the variance over [0, s_k) of column j), with
@@ -287,7 +287,7 @@ class GamDetector final : public Detector {
                           const RollingState& st, GamWorkspace& ws, const DetectionOutput& out) const;
   /// Forms the rolling penalised Gram matrix X'X_obs / rows + penalty (inactive columns unit) into ws.packed_
   /// and its Cholesky factor into ws.lower_ (the packed routines of the per-series route: Eigen's blocked LLT
-  /// and triangular solves cost about a third of the weekly schedule at p ~ 57).
+  /// and triangular solves spend their time setting up tiny blocks).
   void rolling_factor(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const;
   /// v <- G^-1 v with the last rolling_factor.
   void rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const;

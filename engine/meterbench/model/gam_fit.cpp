@@ -329,19 +329,7 @@ void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, Gam
   }
   if (downdate) ws.gram_ = design.cross_product();
   else ws.gram_.setZero();
-  const std::uint8_t wanted = downdate ? 0 : 1;
-  Eigen::Index k = 0;
-  const auto flush = [&]() {
-    if (k == 0) return;
-    ws.gram_.selfadjointView<Eigen::Lower>().rankUpdate(ws.chunk_.leftCols(k), downdate ? -1.0 : 1.0);
-    k = 0;
-  };
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (ws.observed_[i] != wanted) continue;
-    ws.chunk_.col(k++) = x.row(i).transpose();
-    if (k == ws.chunk_.cols()) flush();
-  }
-  flush();
+  gam_accumulate_cross_product(x, ws.observed_.data(), static_cast<std::uint8_t>(downdate ? 0 : 1), 0, n, downdate ? -1.0 : 1.0, ws.gram_, ws.chunk_);
   pack_gram(design, inv_rows, ws);
   finish_gram(design, ws);
 }

@@ -129,7 +129,7 @@ int gam_packed_cholesky(double* __restrict a, std::int64_t p, double* __restrict
     const double* c3 = factor + gam_packed_offset(p, k0 + 3) - k0 - 3;
     std::array<double, 4> s0{}, s1{}, s2{}, s3{};
     // Oldest unknowns first and the block just solved last: the sums need its values only at their end, so
-    // most of their work overlaps its solution (a third faster than in row order).
+    // most of their work overlaps its solution (unlike in row order).
     std::int64_t r = p;
     for (; r - 4 >= b; r -= 4)
       for (int l = 0; l < 4; ++l) {

@@ -17,23 +17,6 @@ namespace {
 constexpr int kRollingRefreshWeeks = 6;  // full robust refit at least every this many periods
 constexpr int kRollingSolveSteps = 10;   // conjugate-gradient steps on the last factor before refactorising
 
-// Adds sign * x_i x_i' to the lower triangle of g over the rows i in [begin, end) with observed[i] == wanted
-// (every row when observed is null), by rank-k updates of up to chunk.cols() gathered rows.
-void accumulate_rows(const GamDesign::RowMatrix& x, const std::uint8_t* observed, std::uint8_t wanted, std::int64_t begin,
-                     std::int64_t end, double sign, Eigen::MatrixXd& g, Eigen::MatrixXd& chunk) {
-  Eigen::Index k = 0;
-  const auto flush = [&]() {
-    if (k > 0) g.selfadjointView<Eigen::Lower>().rankUpdate(chunk.leftCols(k), sign);
-    k = 0;
-  };
-  for (std::int64_t i = begin; i < end; ++i) {
-    if (observed != nullptr && observed[i] != wanted) continue;
-    chunk.col(k++) = x.row(i).transpose();
-    if (k == chunk.cols()) flush();
-  }
-  flush();
-}
-
 }  // namespace
 
 const GamDesign& GamDetector::rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start,
@@ -54,12 +37,12 @@ const GamDesign& GamDetector::rolling_design_for(std::int64_t first_scored, std:
     ws.rolling_sq_.setZero(p);
     ws.rolling_penalty_.setZero(p);
     ws.rolling_active_.assign(static_cast<std::size_t>(p), 1);
-    accumulate_rows(d.matrix(), nullptr, 1, 0, first_scored, 1.0, ws.rolling_prefix_, ws.chunk_);
+    gam_accumulate_cross_product(d.matrix(), nullptr, 1, 0, first_scored, 1.0, ws.rolling_prefix_, ws.chunk_);
     const std::int64_t weeks = (last_start - first_scored) / period;
     ws.rolling_weeks_.setZero(p, p * weeks);
     for (std::int64_t k = 0; k < weeks; ++k) {
       Eigen::MatrixXd block = Eigen::MatrixXd::Zero(p, p);
-      accumulate_rows(d.matrix(), nullptr, 1, first_scored + k * period, first_scored + (k + 1) * period, 1.0, block, ws.chunk_);
+      gam_accumulate_cross_product(d.matrix(), nullptr, 1, first_scored + k * period, first_scored + (k + 1) * period, 1.0, block, ws.chunk_);
       ws.rolling_weeks_.middleCols(k * p, p) = block.triangularView<Eigen::Lower>();
     }
   }
@@ -335,12 +318,12 @@ void GamDetector::rolling_start(const GamDesign& design, std::int64_t s, Rolling
   const std::int64_t f = st.first_scored, seen0 = before[f];
   if (f - seen0 <= seen0) {
     ws.rolling_xtx_ = ws.rolling_prefix_;
-    accumulate_rows(x, ws.observed_.data(), 0, 0, f, -1.0, ws.rolling_xtx_, ws.chunk_);
+    gam_accumulate_cross_product(x, ws.observed_.data(), 0, 0, f, -1.0, ws.rolling_xtx_, ws.chunk_);
   } else {
     ws.rolling_xtx_.setZero();
-    accumulate_rows(x, ws.observed_.data(), 1, 0, f, 1.0, ws.rolling_xtx_, ws.chunk_);
+    gam_accumulate_cross_product(x, ws.observed_.data(), 1, 0, f, 1.0, ws.rolling_xtx_, ws.chunk_);
   }
-  accumulate_rows(x, ws.observed_.data(), 1, f, s, 1.0, ws.rolling_xtx_, ws.chunk_);
+  gam_accumulate_cross_product(x, ws.observed_.data(), 1, f, s, 1.0, ws.rolling_xtx_, ws.chunk_);
   ws.rolling_b_.setZero();
   for (std::int64_t i = 0; i < s; ++i)
     if (ws.observed_[static_cast<std::size_t>(i)]) ws.rolling_b_.noalias() += (ws.y_[i] - st.offset) * x.row(i).transpose();

@@ -157,8 +157,8 @@ inline double from_order_key(std::uint32_t key) {
 // by one radix step: a histogram of the top 12 bits of the order keys (1/8-octave buckets) finds the bucket
 // of rank k, one branch-free pass gathers that bucket (a few percent of the values) and the largest key
 // below it, and only the bucket is ranked: by counting when it is small, else by nth_element. Comparisons
-// of random residuals are unpredictable branches, so this is 2-3x faster than sampling-based selection and
-// 4x faster than std::nth_element. `scratch` holds m floats.
+// of random residuals are unpredictable branches, which this avoids, unlike sampling-based selection and
+// std::nth_element. `scratch` holds m floats.
 std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, std::int64_t k, float* scratch) {
   constexpr int kBits = 12, kShift = 32 - kBits;
   // Kept all-zero between calls (the used range is cleared after each), so no 16 KiB clear per call.

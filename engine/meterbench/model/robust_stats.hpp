@@ -18,7 +18,7 @@ double median_in_place(std::span<double> values);
 
 /// The same median of floats (as doubles: the mean of the two middle values when their count is even), by a
 /// branch-free three-way quickselect that ping-pongs between `values` and `scratch` (at least as long; both
-/// overwritten): no mispredicted comparisons, about half the time of nth_element on a few hundred values. When
+/// overwritten): no mispredicted comparisons, for a few hundred values. When
 /// zeros of both signs tie for the middle, which sign is returned is unspecified. `values` must not be empty.
 double median_in_place(std::span<float> values, std::span<float> scratch);
 
@@ -37,8 +37,8 @@ double nonzero_median_abs_deviation(std::span<double> values, double center);
 
 /// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN, 0 <= k < m),
 /// exactly, by one radix step over the float bits, leaving `data` as it is; `scratch` holds m floats. For the
-/// thousands of residuals of a regression fit: 4x faster than nth_element, whose comparisons of random
-/// residuals are unpredictable branches.
+/// thousands of residuals of a regression fit, where nth_element's comparisons of random residuals are
+/// unpredictable branches.
 std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, std::int64_t k, float* scratch);
 
 /// Median of data[0, m) (m > 0; the mean of the two middle values when m is even) by radix_select_pair.
