@@ -51,6 +51,11 @@
 // schedule) the trend continues with its last slope (prophet's extrapolation without trend uncertainty), the
 // seasonal terms follow the calendar and the scale is the fit's.
 //
+// Code: this class and the workspace (gam_detector.cpp: detect, the status rules, the level fallback); the fit
+// (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp); the calendar
+// design (gam_design.hpp); the vectorised loops (gam_kernels.hpp) and packed Cholesky (gam_packed.hpp); medians
+// and MADs (robust_stats.hpp).
+//
 // Shipped defaults (z 3.5, transform none, Huber, 25 changepoints, scale_floor 0.3) were chosen by the sweeps of
 // tools/defaults_study.py on realistic populations and checked on real series: results/README.md, "Shipped defaults".
 //
@@ -289,6 +294,8 @@ class GamDetector final : public Detector {
   /// and its Cholesky factor into ws.lower_ (the packed routines of the per-series route: Eigen's blocked LLT
   /// and triangular solves spend their time setting up tiny blocks).
   void rolling_factor(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const;
+  /// Absolute residuals of the observed rows before `end` (values less `offset`) into ws.residuals_; their count.
+  std::int64_t rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws) const;
   /// v <- G^-1 v with the last rolling_factor.
   void rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const;
   /// Huber iterations of the rolling fit over the observed rows before `end`, from ws.beta_, with the clip

@@ -71,6 +71,16 @@ void GamDetector::rolling_factor(const GamDesign& design, std::int64_t rows, Gam
   METERBENCH_CHECK(gam_packed_cholesky(ws.lower_.data(), p, ws.inv_diag_.data()) < 0);
 }
 
+std::int64_t GamDetector::rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws) const {
+  std::int64_t m = 0;
+  float* out = ws.residuals_.data();
+  for (std::int64_t i = 0; i < end; ++i) {  // branch-free: out[m] is rewritten when row i is missing
+    out[m] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+    m += ws.observed_[static_cast<std::size_t>(i)];
+  }
+  return m;
+}
+
 void GamDetector::rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const {
   gam_packed_solve(ws.lower_.data(), ws.inv_diag_.data(), design.cols(), v.data());
 }
@@ -79,23 +89,10 @@ bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, doubl
                                 double& clip_scale, GamWorkspace& ws) const {
   const auto& x = design.matrix();
   const int p = design.cols();
-  const std::int64_t n = design.rows();
   const double inv_rows = 1.0 / static_cast<double>(end);
   rolling_factor(design, end, ws);
-  const auto predict = [&]() {
-    design.predict(ws.beta_, std::span<float>(ws.yhatf_.data(), static_cast<std::size_t>(n)), ws.predict_scratch_);
-  };
-  const auto collect_residuals = [&]() {
-    std::int64_t m = 0;
-    float* out = ws.residuals_.data();
-    for (std::int64_t i = 0; i < end; ++i) {
-      out[m] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
-      m += ws.observed_[static_cast<std::size_t>(i)];
-    }
-    return m;
-  };
-  predict();
-  if (estimate_clip) clip_scale = robust_scale(ws, collect_residuals(), false);
+  predict_fit(design, ws);
+  if (estimate_clip) clip_scale = robust_scale(ws, rolling_residuals(end, offset, ws), false);
   const bool squared = config_.loss == GamConfig::Loss::squared;
   for (int it = 0; it < config_.max_iterations; ++it) {
     if (clip_scale <= floor) return true;
@@ -117,7 +114,7 @@ bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, doubl
     const double change = std::sqrt(std::max(0.0, ws.delta_.dot(ws.tmp_)));
     ws.beta_ = ws.beta_next_;
     ws.iterations_ += 1;
-    predict();
+    predict_fit(design, ws);
     if (change <= std::max(config_.tolerance * clip_scale, floor)) return true;
   }
   return false;
@@ -363,13 +360,7 @@ void GamDetector::rolling_slide(const GamDesign& design, std::int64_t s, Rolling
 // scale of the last refit (the MAD of the converged residuals, held since).
 void GamDetector::rolling_refresh(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const {
   const bool converged = rolling_refit(design, s, st.offset, st.floor, st.since_refit > kRollingRefreshWeeks, st.clip, ws);
-  std::int64_t m = 0;
-  float* res = ws.residuals_.data();
-  for (std::int64_t i = 0; i < s; ++i) {
-    res[m] = static_cast<float>(std::abs(ws.y_[i] - st.offset - ws.yhatf_[i]));
-    m += ws.observed_[static_cast<std::size_t>(i)];
-  }
-  st.clip = robust_scale(ws, m, false);  // the fit's own scale: the floor widens the band, not the fit
+  st.clip = robust_scale(ws, rolling_residuals(s, st.offset, ws), false);  // the fit's own scale: the floor widens the band, not the fit
   st.band = floored_scale(ws, s, st.lo, st.clip);
   st.fit_status = converged ? FitStatus::ok : FitStatus::not_converged;
   st.since_refit = 0;
