@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 
+#include "meterbench/core/check.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/model/robust_stats.hpp"
@@ -28,6 +29,16 @@ FitScreen screen_fit_window(std::span<const float> values, const DetectionWindow
 /// Aborts (internal error) when the window or the output spans do not fit a grid of `steps` steps.
 void check_detect_arguments(const SeriesInput& series, const DetectionWindow& window, const DetectionOutput& out,
                             std::int64_t steps);
+
+/// check_detect_arguments, then the detector's own workspace out of `workspace` (aborts on another detector's).
+template <class Workspace>
+Workspace* checked_workspace(const SeriesInput& series, const DetectionWindow& window, const DetectionOutput& out,
+                             std::int64_t steps, DetectorWorkspace& workspace) {
+  check_detect_arguments(series, window, out, steps);
+  auto* ws = dynamic_cast<Workspace*>(&workspace);
+  METERBENCH_CHECK(ws != nullptr);
+  return ws;
+}
 
 /// Writes NaN into expected/lower/upper/score over [score_begin, score_end): the output of a failed fit.
 void write_nan_outputs(const DetectionWindow& window, const DetectionOutput& out);

@@ -72,9 +72,7 @@ class RandomDetector final : public Detector {
 
   FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                    const DetectionOutput& out) const override {
-    baseline::check_detect_arguments(series, window, out, steps_);
-    auto* ws = dynamic_cast<RandomWorkspace*>(&workspace);
-    METERBENCH_CHECK(ws != nullptr);
+    auto* ws = baseline::checked_workspace<RandomWorkspace>(series, window, out, steps_, workspace);
     const std::span<const float> y = series.values;
     const baseline::FitScreen screen = baseline::screen_fit_window(y, window, 1, 1);
     if (screen.status == FitStatus::all_missing) {

@@ -205,9 +205,7 @@ class StlEsdDetector final : public Detector {
 
   FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                    const DetectionOutput& out) const override {
-    baseline::check_detect_arguments(series, window, out, steps_);
-    auto* ws = dynamic_cast<StlEsdWorkspace*>(&workspace);
-    METERBENCH_CHECK(ws != nullptr);
+    auto* ws = baseline::checked_workspace<StlEsdWorkspace>(series, window, out, steps_, workspace);
     const std::span<const float> values = series.values;
     const baseline::FitScreen screen = baseline::screen_fit_window(values, window, 2 * period_, 2 * period_);
     if (screen.status == FitStatus::all_missing) {
