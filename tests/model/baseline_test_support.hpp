@@ -6,11 +6,14 @@
 #include <cstring>
 #include <limits>
 #include <numbers>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/registry.hpp"
 
 namespace meterbench::testing {
 
@@ -64,6 +67,19 @@ struct OutputBuffers {
 inline FitStatus run(const Detector& detector, DetectorWorkspace& workspace, const std::vector<float>& values,
                      const DetectionWindow& window, OutputBuffers& out, std::uint64_t series_index = 0) {
   return detector.detect({values, series_index}, window, workspace, out.view());
+}
+
+/// A factory of the named detector (through the registry): factory(grid) or factory(grid, {"name=value", ...}).
+inline auto detector_factory(std::string name) {
+  return [name = std::move(name)](const TimeGrid& grid, std::vector<std::string> settings = {}) {
+    return make_detector(name, settings, grid);
+  };
+}
+
+/// Runs one retrospective detection (the whole grid: values.size() steps) with a fresh workspace.
+inline FitStatus run_retrospective(const Detector& detector, const std::vector<float>& values, OutputBuffers& out) {
+  const auto workspace = detector.make_workspace();
+  return run(detector, *workspace, values, DetectionWindow::retrospective(static_cast<std::int64_t>(values.size())), out);
 }
 
 }  // namespace meterbench::testing

@@ -22,9 +22,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> random_detector(const TimeGrid& grid, std::vector<std::string> settings = {}) {
-  return make_detector("random", settings, grid);
-}
+const auto random_detector = testing::detector_factory("random");
 
 // Over 1,000 series x 1,000 steps the share of scores above z is within 5 binomial standard deviations of
 // flag_rate (0.01: 10,000 +/- 497), and the share above 2z within 5 sd of flag_rate^2 (the exponential tail).
@@ -117,9 +115,8 @@ TEST(RandomDetector, GapsAndTrivialBand) {
   auto y = testing::weekly_series(grid, 10.0, 1.0, 4);
   for (std::int64_t t = 0; t < grid.steps; t += 4) y[t] = kNaN;
   const auto detector = random_detector(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(std::isnan(out.score[t]), std::isnan(y[t])) << t;
     EXPECT_TRUE(std::isfinite(out.expected[t]) && std::isfinite(out.lower[t]) && std::isfinite(out.upper[t]));

@@ -18,9 +18,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> seasonal_mad(const TimeGrid& grid, std::vector<std::string> settings = {}) {
-  return make_detector("seasonal-mad", settings, grid);
-}
+const auto seasonal_mad = testing::detector_factory("seasonal-mad");
 
 // A +60% spike on one weekday of a noisy two-year daily series is flagged (score > z = 3) and has the
 // largest score. Fewer than 10% of the other (Gaussian noise) steps exceed z: a median and MAD of only 12
@@ -30,9 +28,8 @@ TEST(SeasonalMad, FlagsPlantedSpikeAndFewOthers) {
   auto y = testing::weekly_series(grid, 100.0, 3.0, 11);
   y[400] += 60.0F;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   EXPECT_GT(out.score[400], 3.0F);
   int others = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t) {
@@ -51,9 +48,8 @@ TEST(SeasonalMad, SpikeDoesNotMoveLaterReferences) {
   auto y = clean;
   y[200] += 500.0F;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 201; t < grid.steps; ++t) EXPECT_NEAR(out.expected[t], clean[t], 1e-3) << t;
 }
 
@@ -83,15 +79,14 @@ TEST(SeasonalMad, PerfectlyRegularSeriesHasFiniteScores) {
   const TimeGrid grid = testing::daily_grid(140);
   auto y = testing::weekly_series(grid, 100.0, 0.0, 0);
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(out.score[t], 0.0F) << t;
     EXPECT_EQ(out.expected[t], y[t]) << t;
   }
   y[70] += 10.0F;
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   EXPECT_TRUE(std::isfinite(out.score[70]));
   EXPECT_GT(out.score[70], 3.0F);
 }
@@ -134,9 +129,8 @@ TEST(SeasonalMad, GapsGiveNaNScoreOnlyAtGaps) {
     if (rng.uniform() < 0.2) v = kNaN;
   for (std::int64_t t = 150; t < 240; ++t) y[t] = kNaN;  // a 90-day outage
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(std::isnan(out.score[t]), std::isnan(y[t])) << t;
     if (!std::isnan(y[t])) {
@@ -191,9 +185,8 @@ TEST(SeasonalMad, HourlyGridUsesHourOfWeek) {
   auto y = testing::weekly_series(grid, 100.0, 2.0, 31);
   y[1500] += 80.0F;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   EXPECT_GT(out.score[1500], 3.0F);
   int others = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t)
