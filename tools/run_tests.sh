@@ -15,3 +15,6 @@ for flavour in release sanitize; do
   exclude=(); [[ $flavour == sanitize ]] && exclude=(-LE 'exact|mpi')
   (cd "$root/build/$flavour" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs" "${exclude[@]}")
 done
+# A bounded libFuzzer run of every fuzz target (clang build in build/fuzz); fails on any finding.
+echo "== fuzz: every fuzz target for 25 s (tools/fuzz.sh)"
+"$root/tools/fuzz.sh"

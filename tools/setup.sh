@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages meterbench needs (only those missing) and builds it.
-#   tools/setup.sh [release|sanitize] [target...]   -> build/release or build/sanitize (all targets by default)
+#   tools/setup.sh [release|sanitize|fuzz] [target...]   -> build/<flavour> (all targets by default)
+# fuzz: the libFuzzer targets of tests/fuzz, built with clang (run them with tools/fuzz.sh).
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,6 +13,8 @@ packages=(cmake make ninja-build g++ git pkg-config
           libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
           libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
           python3-matplotlib python3-h5py python3-pandas python3-numpy)  # python3-*: `meterbench report`, capacity figures
+# The fuzz build only: clang and its runtimes (libclang-rt-14-dev holds libFuzzer, ASan and UBSan for clang 14).
+if [[ $flavour == fuzz ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -55,7 +58,13 @@ case "$flavour" in
   sanitize) build_type=RelWithDebInfo
             extra=(-DMETERBENCH_SANITIZE=ON -DMETERBENCH_BUILD_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
             mpi_flag=(-DMETERBENCH_MPI=OFF) ;;
-  *) echo "setup: unknown build '$flavour' (release or sanitize)" >&2; exit 2 ;;
+  # The engine instrumented for libFuzzer, ASan and UBSan, and the fuzz targets; no tests, benchmarks or CLI.
+  # -O1 -g1 as for the sanitizer build. Without MPI: fuzzing runs one process.
+  fuzz) build_type=RelWithDebInfo
+        extra=(-DMETERBENCH_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14
+               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
+        mpi_flag=(-DMETERBENCH_MPI=OFF) ;;
+  *) echo "setup: unknown build '$flavour' (release, sanitize or fuzz)" >&2; exit 2 ;;
 esac
 # ccache, when the machine has it, makes rebuilds across worktrees and flavours cheap (not required).
 command -v ccache >/dev/null && extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)

@@ -43,7 +43,7 @@ class BacktestTest : public ::testing::Test {
     o.block_series = block;
     o.schedule = schedule;
     o.weeks = 8;
-    return run_backtest(o);
+    return to_json(run_backtest(o));
   }
   ScratchDir dir;
 };
@@ -74,7 +74,7 @@ TEST_F(BacktestTest, RandomBaselineSampleIsDeterministicAndRecorded) {
     o.write_alerts = false;
     o.random_baseline_series = 40;
     o.random_baseline_chunk = 10;
-    return run_backtest(o);
+    return to_json(run_backtest(o));
   };
   const nlohmann::json a = sampled("s1", 1, 7);
   const nlohmann::json b = sampled("s2", 2, 50);
@@ -177,7 +177,7 @@ TEST(Backtest, DatasetWithoutLabelsStillRunsWithoutMetrics) {
   o.data = dir / "u.h5";
   o.out_dir = dir / "run";
   const ThreadLimit limit(1);
-  const nlohmann::json s = run_backtest(o);
+  const nlohmann::json s = to_json(run_backtest(o));
   EXPECT_TRUE(s["metrics"].is_null());
   EXPECT_FALSE(s.contains("baseline_random"));
   EXPECT_GE(s["alerts"].get<int>(), 5);

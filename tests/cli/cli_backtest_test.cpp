@@ -62,8 +62,11 @@ TEST_P(CliBacktestBadInput, FailsWithAClearMessage) {
   for (const auto& [token, value] : {std::pair<std::string, std::string>{"DATA", data().string()}, {"DIR", dir_->path().string()}})
     for (auto pos = args.find(token); pos != std::string::npos; pos = args.find(token)) args.replace(pos, token.size(), value);
   testing::write_file(dir_->path() / "text.h5", "hello");
-  const hid_t f = H5Fcreate((dir_->path() / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);  // the checksummed format: an older one is refused earlier
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+  const hid_t f = H5Fcreate((dir_->path() / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Fclose(f);
+  H5Pclose(fapl);
   std::filesystem::create_directories(dir_->path() / "existing");
   const auto r = run_cli("backtest " + args);
   EXPECT_NE(r.exit_code, 0) << r.output;
@@ -73,7 +76,7 @@ TEST_P(CliBacktestBadInput, FailsWithAClearMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, CliBacktestBadInput,
     ::testing::Values(BadRun{"MissingFile", "--data DIR/none.h5 --out DIR/r1", "none.h5: no such file"},
-                      BadRun{"NotHdf5", "--data DIR/text.h5 --out DIR/r2", "text.h5: not an HDF5 file (or it is corrupt)"},
+                      BadRun{"NotHdf5", "--data DIR/text.h5 --out DIR/r2", "text.h5: not an HDF5 file (no HDF5 signature)"},
                       BadRun{"NotMeterbench", "--data DIR/plain.h5 --out DIR/r3", "plain.h5: not a meterbench dataset"},
                       BadRun{"UnknownModel", "--data DATA --model prophet --out DIR/r4", "unknown model 'prophet'"},
                       BadRun{"UnknownParameter", "--data DATA --set colour=red --out DIR/r5", "gam: unknown parameter 'colour'"},

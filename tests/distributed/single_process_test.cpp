@@ -78,12 +78,11 @@ TEST_F(ScaleOutTest, GroupOfOneThroughTheSeamEqualsThePlainRun) {
   o.data = dir / "data.h5";
   o.out_dir = dir / "plain";
   o.block_series = 16;
-  const nlohmann::json plain = run_backtest(o);
+  const nlohmann::json plain = to_json(run_backtest(o));
   SingleProcessGroup group;
   BacktestScaleOut scale_out(group, false);
   o.out_dir = dir / "seam";
-  o.scale_out = &scale_out;
-  const nlohmann::json seam = run_backtest(o);
+  const nlohmann::json seam = to_json(run_backtest(o, &scale_out));
   EXPECT_EQ(plain["metrics"].dump(), seam["metrics"].dump());
   EXPECT_EQ(plain["baseline_random"]["metrics"].dump(), seam["baseline_random"]["metrics"].dump());
   EXPECT_EQ(plain["fit_status"], seam["fit_status"]);
@@ -104,9 +103,8 @@ TEST_F(ScaleOutTest, SweepThroughTheSeamEqualsThePlainRun) {
   nlohmann::json plain = run_sweep(o);
   SingleProcessGroup group;
   ScaleOut scale_out(group);
-  o.scale_out = &scale_out;
   o.out_dir = dir / "seam";
-  nlohmann::json seam = run_sweep(o);
+  nlohmann::json seam = run_sweep(o, &scale_out);
   EXPECT_EQ(testing::read_file(dir / "plain" / "sweep.csv"), testing::read_file(dir / "seam" / "sweep.csv"));
   EXPECT_EQ(seam["processes"]["count"], 1);
   ASSERT_FALSE(plain["best"].is_null());
@@ -121,12 +119,12 @@ TEST_F(ScaleOutTest, ThePlansFingerprintIsTheSummarys) {
   o.data = dir / "data.h5";
   o.out_dir = dir / "run";
   o.random_baseline = false;
-  const nlohmann::json summary = run_backtest(o);
+  const BacktestSummary summary = run_backtest(o);
   DatasetReader reader(dir / "data.h5");
   SingleProcessGroup group;
   ScaleOut scale_out(group);
   scale_out.partition(reader, dir / "unused", "test", true);
-  EXPECT_EQ(fmt::format("{:016x}", scale_out.dataset_fingerprint()), summary["dataset"]["fingerprint"].get<std::string>());
+  EXPECT_EQ(scale_out.dataset_fingerprint(), summary.dataset.fingerprint);
   EXPECT_EQ(scale_out.range(), (SeriesRange{0, 90}));
 }
 

@@ -195,10 +195,13 @@ TEST(DatasetFile, RefusesFilesThatAreNotMeterbenchDatasets) {
   EXPECT_EQ(open_error(dir / "missing.h5"), (dir / "missing.h5").string() + ": no such file");
 
   testing::write_file(dir / "text.h5", "not hdf5 at all\n");
-  EXPECT_EQ(open_error(dir / "text.h5"), (dir / "text.h5").string() + ": not an HDF5 file (or it is corrupt)");
+  EXPECT_EQ(open_error(dir / "text.h5"), (dir / "text.h5").string() + ": not an HDF5 file (no HDF5 signature)");
 
-  const hid_t f = H5Fcreate((dir / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+  const hid_t f = H5Fcreate((dir / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Fclose(f);
+  H5Pclose(fapl);
   EXPECT_EQ(open_error(dir / "plain.h5"),
             (dir / "plain.h5").string() + ": not a meterbench dataset (the root group has no 'format' attribute)");
 
@@ -206,7 +209,7 @@ TEST(DatasetFile, RefusesFilesThatAreNotMeterbenchDatasets) {
   future.format_version = 3;
   write_dataset(dir / "future.h5", 37, {}, future);
   EXPECT_EQ(open_error(dir / "future.h5"),
-            (dir / "future.h5").string() + ": dataset format version 3 is not supported (this meterbench reads versions 1 to 2)");
+            (dir / "future.h5").string() + ": dataset format version 3 is not supported (this meterbench reads versions 2 to 2)");
 
   write_dataset(dir / "good.h5", 37);
   const std::string bytes = testing::read_file(dir / "good.h5");
@@ -214,18 +217,35 @@ TEST(DatasetFile, RefusesFilesThatAreNotMeterbenchDatasets) {
   EXPECT_NE(open_error(dir / "truncated.h5"), "opened");
 }
 
-// Format version 1 (variable-length string attributes, written by meterbench before version 2) still reads:
-// tests/data/dataset_format_v1.h5 is 6 series x 40 days with 14 events, gzip level 9.
-TEST(DatasetFile, ReadsFormatVersion1) {
-  DatasetReader reader(testing::source_path("tests/data/dataset_format_v1.h5"));
-  EXPECT_EQ(reader.info().format_version, 1);
-  EXPECT_EQ(reader.info().source, "generated");
-  EXPECT_EQ(reader.info().series_count, 6);
-  EXPECT_EQ(reader.info().grid.steps, 40);
-  SeriesBlock block;
-  reader.read(0, 6, block);
-  EXPECT_EQ(block.events.size(), 14u);
-  EXPECT_EQ(reader.event_count(), 14);
+// Files in HDF5's original, unchecksummed format (superblock version 0: h5py's default, and meterbench's dataset
+// format 1) are refused before libhdf5 parses them: a damaged object header or global heap there crashed it.
+// A variable-length string attribute (global heap) is refused too, in the checksummed format as well.
+TEST(DatasetFile, RefusesTheUnchecksummedFormatAndVariableLengthStrings) {
+  ScratchDir dir;
+  const hid_t old = H5Fcreate((dir / "old.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  H5Fclose(old);
+  EXPECT_EQ(open_error(dir / "old.h5"),
+            (dir / "old.h5").string() +
+                ": written in HDF5's original file format (superblock version 0), whose metadata carries no checksums, so a "
+                "damaged file could crash the reader; meterbench reads the checksummed format of its own dataset format 2: "
+                "regenerate the dataset, or ingest the export again");
+
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+  const hid_t file = H5Fcreate((dir / "vlen.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t attr = H5Acreate2(file, "format", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  const char* text = "meterbench-dataset";
+  H5Awrite(attr, type, &text);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Fclose(file);
+  EXPECT_EQ(open_error(dir / "vlen.h5"),
+            (dir / "vlen.h5").string() + ": attribute 'format' is a variable-length string, which meterbench does not write (nor read)");
 }
 
 // The files written now are version 2: every string attribute is fixed-length (nothing in the unchecksummed

@@ -3,7 +3,7 @@
 // another dataset of the same shape is refused with exit 1, naming both files and both fingerprints.
 #include <gtest/gtest.h>
 
-#include "meterbench/backtest/dataset_fingerprint.hpp"
+#include "meterbench/io/dataset_fingerprint.hpp"
 #include "support/test_support.hpp"
 
 namespace meterbench {
@@ -22,13 +22,13 @@ TEST(ReportDatasetCheck, AnotherDatasetOfTheSameShapeIsRefused) {
   const auto run = dir / "run";
   const auto b = run_cli("backtest --data " + (dir / "d.h5").string() + " --no-baseline --out " + run.string() + " --log-level warn");
   ASSERT_EQ(b.exit_code, 0) << b.output;
-  // The fingerprint the backtest recorded is the one dataset_fingerprint computes for its file.
-  EXPECT_TRUE(contains(testing::read_file(run / "summary.json"), "\"fingerprint\": \"" + format_fingerprint(dataset_fingerprint(dir / "d.h5")) + "\""));
+  // The fingerprint the backtest recorded is the one file_fingerprint computes for its file.
+  EXPECT_TRUE(contains(testing::read_file(run / "summary.json"), "\"fingerprint\": \"" + format_fingerprint(file_fingerprint(dir / "d.h5")) + "\""));
 
   const auto r = run_cli("report " + run.string() + " --data " + (dir / "other.h5").string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, (dir / "other.h5").string() + ": not the dataset run " + run.string() + " was made from: its fingerprint is " +
-                                     format_fingerprint(dataset_fingerprint(dir / "other.h5"))))
+                                     format_fingerprint(file_fingerprint(dir / "other.h5"))))
       << r.output;
   EXPECT_TRUE(contains(r.output, (dir / "d.h5").string())) << r.output;
   EXPECT_FALSE(std::filesystem::exists(run / "report.html"));

@@ -40,7 +40,7 @@ std::string expect_invalid(const std::vector<std::string>& s) {
 // the window spans yearly_min_days), billing-cycle and (sub-daily grids only) daily terms; Fourier orders are
 // capped below the grid's Nyquist limit.
 TEST(GamDesign, ColumnLayoutFollowsGridAndWindow) {
-  const GamConfig config;
+  const GamConfig config = gam_config_from_settings({});
   const GamDesign daily({kStart, kSecondsPerDay, 730}, config, 0, 730);
   EXPECT_EQ(daily.columns().changepoint_count, 25);
   EXPECT_EQ(daily.columns().weekly_order, 3);
@@ -72,7 +72,7 @@ TEST(GamDesign, ColumnLayoutFollowsGridAndWindow) {
 // Contract: design rows outside the fit window continue the trend with its last slope (hinges included) and
 // follow the calendar for the seasonal terms; inside, fill_row reproduces the stored matrix exactly.
 TEST(GamDesign, FillRowMatchesMatrixAndExtrapolatesLinearly) {
-  const GamDesign d({kStart, kSecondsPerDay, 800}, GamConfig{}, 0, 730);
+  const GamDesign d({kStart, kSecondsPerDay, 800}, gam_config_from_settings({}), 0, 730);
   std::vector<double> row(static_cast<std::size_t>(d.cols()));
   for (std::int64_t i : {0, 1, 100, 583, 729}) {
     d.fill_row(i, row);
@@ -106,7 +106,7 @@ TEST(GamDesign, StructuredProductsMatchDenseProducts) {
   };
   Rng rng(stream_key(11, 11));
   for (const Case& cs : cases) {
-    const GamDesign d(cs.grid, GamConfig{}, cs.begin, cs.end);
+    const GamDesign d(cs.grid, gam_config_from_settings({}), cs.begin, cs.end);
     Eigen::VectorXd beta(d.cols());
     for (int j = 0; j < d.cols(); ++j) beta[j] = rng.uniform(-5.0, 5.0);
     const Eigen::VectorXd dense = d.matrix() * beta;
@@ -213,7 +213,7 @@ TEST(GamDesign, PackedCholeskyIsTheTextbookFactorAndSolvesAsEigen) {
 TEST(GamDesign, FiveYearHourlyGramIsWellConditionedAndSolvesAccurately) {
   const TimeGrid grid{parse_utc_timestamp("2019-01-01"), kSecondsPerHour, 5 * 365 * 24};
   ASSERT_EQ(grid.steps, 43'800);
-  const GamDesign d(grid, GamConfig{}, 0, grid.steps);
+  const GamDesign d(grid, gam_config_from_settings({}), 0, grid.steps);
   EXPECT_EQ(d.cols(), 2 + 25 + 6 + 20 + 4 + 8);
 
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(d.full_gram(), Eigen::EigenvaluesOnly);

@@ -83,7 +83,10 @@ TEST(Registry, BadParametersGiveExactMessages) {
   EXPECT_EQ(build("random", {"seed=1.5"}),
             "random: parameter 'seed' has value '1.5', which is not an integer (expected integer in [0, 9007199254740991])");
   EXPECT_EQ(build("seasonal-mad", {"weeks=4", "weeks=5"}), "seasonal-mad: parameter 'weeks' is set twice");
-  EXPECT_EQ(build("stl-esd", {"period=1"}), "stl-esd: parameter 'period' has value '1' (expected 0 for one week, or at least 2)");
+  EXPECT_EQ(build("stl-esd", {"period=1"}),
+            "stl-esd: parameter 'period' has value '1', out of range (expected 0 = one week, or integer in [2, 100000])");
+  EXPECT_EQ(build("stl-esd", {"trend_window=1"}),
+            "stl-esd: parameter 'trend_window' has value '1', out of range (expected 0 = 5 periods, or odd integer in [3, 1000001])");
 }
 
 // Grids whose week is not a whole number of steps are rejected by the week-based baselines.
@@ -98,13 +101,15 @@ TEST(Registry, RejectsGridsWithoutWholeWeeks) {
   EXPECT_NO_THROW((void)make_detector("stl-esd", period, odd));
 }
 
-// Every spec is self-consistent: a help line, a default inside its range (the defaults build, above).
+// Every spec is self-consistent: a help line, a default inside its range or the row's special 0 (the defaults
+// build, above).
 TEST(Registry, SpecsHaveHelpAndValidDefaults) {
   for (const auto& name : detector_names())
     for (const auto& spec : detector_parameter_specs(name)) {
       EXPECT_FALSE(spec.help.empty()) << name << "." << spec.name;
       if (spec.type != ParameterSpec::Type::choice) {
         const double v = std::stod(spec.default_value);
+        if (v == 0.0 && !spec.rules.zero_means.empty()) continue;
         EXPECT_GE(v, spec.min) << name << "." << spec.name;
         EXPECT_LE(v, spec.max) << name << "." << spec.name;
       }

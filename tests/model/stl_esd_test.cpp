@@ -316,13 +316,13 @@ TEST(StlEsd, RejectsEvenWindows) {
     (void)stl_esd(grid, {"seasonal_window=12"});
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "stl-esd: parameter 'seasonal_window' has value '12' (expected an odd integer)");
+    EXPECT_STREQ(e.what(), "stl-esd: parameter 'seasonal_window' has value '12', which is not odd (expected odd integer in [3, 100001])");
   }
   try {
     (void)stl_esd(grid, {"trend_window=4"});
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "stl-esd: parameter 'trend_window' has value '4' (expected 0 for the default, or an odd integer >= 3)");
+    EXPECT_STREQ(e.what(), "stl-esd: parameter 'trend_window' has value '4', which is not odd (expected 0 = 5 periods, or odd integer in [3, 1000001])");
   }
 }
 

@@ -43,10 +43,11 @@ TEST(AccuracyBaseline, MetricsOfTheCiScenarioEqualTheCommittedBaseline) {
     o.out_dir = dir / (o.model + "-" + run["schedule"].get<std::string>());
     o.write_alerts = false;
     const ThreadLimit limit(2);
-    const nlohmann::json summary = run_backtest(o);
+    const BacktestSummary summary = run_backtest(o);
+    ASSERT_TRUE(summary.metrics && summary.baseline_random);
     std::vector<std::string> changes;
-    diff(run["metrics"], summary["metrics"], "metrics", changes);
-    diff(run["baseline_random"], summary["baseline_random"]["metrics"], "baseline_random", changes);
+    diff(run["metrics"], summary.metrics->to_json(), "metrics", changes);
+    diff(run["baseline_random"], summary.baseline_random->report.to_json(), "baseline_random", changes);
     std::string report;
     for (std::size_t i = 0; i < changes.size() && i < 40; ++i) report += "  " + changes[i] + "\n";
     EXPECT_TRUE(changes.empty()) << o.model << " (" << run["schedule"].get<std::string>() << "): " << changes.size()

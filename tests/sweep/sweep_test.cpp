@@ -17,6 +17,7 @@
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/gam_parameters.hpp"
 #include "meterbench/runtime/parallel.hpp"
 #include "meterbench/sweep/sweep.hpp"
 #include "support/test_support.hpp"
@@ -256,6 +257,28 @@ TEST_F(SweepTest, BestIsTheTuningHalfArgmaxAndItsTestMetricsEqualAnIndependentRu
   EXPECT_EQ(summary["model"]["flag_threshold"].get<double>(), best["z"].get<double>());
   EXPECT_EQ(summary["model"]["parameters"]["changepoints"], best["parameters"]["changepoints"]);
   EXPECT_EQ(summary["model"]["parameters"]["transform"], best["parameters"]["transform"]);
+  // best.json's parameters are those in force at the chosen z: the reproducing backtest's, z included.
+  EXPECT_EQ(summary["model"]["parameters"], best["parameters"]);
+  EXPECT_EQ(best["parameters"]["z"], fmt::format("{}", best["z"].get<double>()));
+}
+
+// Contract: best.json's parameters show the chosen threshold, not the point's own, also when the fixed
+// settings gave it another way (gam's width): z is the chosen one and width the coverage it implies.
+TEST_F(SweepTest, BestParametersShowTheChosenThreshold) {
+  SweepOptions o = options("chosen");
+  o.grid = {"changepoints=0,10"};
+  o.settings = {"width=0.99"};
+  o.random_baseline = false;
+  const nlohmann::json result = sweep(o);
+  const nlohmann::json& best = result["best"];
+  ASSERT_FALSE(best.is_null());
+  const double z = best["z"].get<double>();
+  EXPECT_NE(z, normal_two_sided_quantile(0.99)) << "choose a grid whose best z differs from the point's own";
+  EXPECT_EQ(best["parameters"]["z"], fmt::format("{}", z));
+  EXPECT_EQ(best["parameters"]["width"], fmt::format("{}", normal_two_sided_coverage(z)));
+  const std::string command = result["command"].get<std::string>();
+  EXPECT_EQ(command.find("width="), std::string::npos) << command;
+  EXPECT_NE(command.find(fmt::format(" --set z={}", z)), std::string::npos) << command;
 }
 
 TEST_F(SweepTest, BudgetObjectivesOnlyChooseRowsWithinTheBudget) {

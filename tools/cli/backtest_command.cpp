@@ -7,7 +7,6 @@
 
 #include "cli/commands.hpp"
 #include "meterbench/backtest/backtest.hpp"
-#include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
 namespace meterbench::cli {
@@ -44,8 +43,7 @@ struct BacktestCommand {
     std::optional<meterbench::BacktestScaleOut> scale_out;
     if (group.size() > 1) scale_out.emplace(group, resume);
     else if (resume) spdlog::warn("backtest: --resume reuses per-rank parts of runs under mpirun; this is one process: running everything");
-    options.scale_out = scale_out ? &*scale_out : nullptr;
-    const nlohmann::json s = meterbench::run_backtest(options);
+    const nlohmann::json s = meterbench::to_json(meterbench::run_backtest(options, scale_out ? &*scale_out : nullptr));
     if (group.rank() != 0) return;  // rank 0 reports for the group
     std::printf("backtest %s (%s schedule) on %s: %s series, fit status ok %s\n", options.model.c_str(), pass.schedule.c_str(),
                 options.data.c_str(), s["dataset"]["series"].dump().c_str(), s["fit_status"]["ok"].dump().c_str());

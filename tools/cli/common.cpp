@@ -3,11 +3,13 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "meterbench/core/version.hpp"
 #include "meterbench/distributed/process_group.hpp"
+#include "meterbench/model/detector.hpp"
 
 namespace meterbench::cli {
 
@@ -52,7 +54,8 @@ PassOptions::PassOptions() {
 
 void add_model_options(CLI::App& command, PassOptions& pass) {
   command.add_option("--data", pass.data, "Dataset (.h5) made by `generate` or `ingest`")->required();
-  command.add_option("--model", pass.model, "Detector: gam, seasonal-mad, stl-esd, random (see `meterbench models`)")->capture_default_str();
+  command.add_option("--model", pass.model, fmt::format("Detector: {} (see `meterbench models`)", fmt::join(meterbench::detector_names(), ", ")))
+      ->capture_default_str();
   command.add_option("--set", pass.settings, "Detector parameter name=value (repeatable)");
 }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meterbench/backtest/backtest.hpp"
+#include "meterbench/detect/detect.hpp"
 
 namespace meterbench::cli {
 

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "meterbench/backtest/backtest.hpp"
+#include "meterbench/detect/detect.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
@@ -35,10 +35,9 @@ struct DetectCommand {
     apply_pass_options(pass, options);
     // Under mpirun each process detects over its share; rank 0 gathers the flags and writes the file.
     meterbench::ProcessGroup& group = meterbench::process_group();
-    std::optional<meterbench::BacktestScaleOut> scale_out;
-    if (group.size() > 1) scale_out.emplace(group, false);
-    options.scale_out = scale_out ? &*scale_out : nullptr;
-    const meterbench::DetectSummary s = meterbench::run_detect(options);
+    std::optional<meterbench::ScaleOut> scale_out;
+    if (group.size() > 1) scale_out.emplace(group);
+    const meterbench::DetectSummary s = meterbench::run_detect(options, scale_out ? &*scale_out : nullptr);
     if (group.rank() != 0) return;  // rank 0 reports
     std::printf("detect %s on %s: %lld series, %lld flagged steps written to %s (%lld without a price), fit status ok %s, %.2f s\n",
                 options.model.c_str(), options.data.c_str(), static_cast<long long>(s.series), static_cast<long long>(s.rows),

@@ -21,7 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
-#include "meterbench/backtest/dataset_fingerprint.hpp"
+#include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/io/run_directory.hpp"
 
@@ -94,7 +94,7 @@ void check_dataset_matches_run(const fs::path& run_dir, const std::string& data_
   const fs::path dataset = data_option.empty() ? fs::path(recorded_path) : fs::path(data_option);
   if (data_option.empty() && !fs::is_regular_file(dataset)) return;  // the script notes the missing file and skips the pictures
   const std::string expected = recorded["fingerprint"].get<std::string>();
-  const std::string actual = format_fingerprint(dataset_fingerprint(dataset));
+  const std::string actual = format_fingerprint(file_fingerprint(dataset));
   if (actual != expected)
     throw std::runtime_error(fmt::format("{}: not the dataset run {} was made from: its fingerprint is {}, but {} records {} (of {})",
                                          dataset.string(), run_dir.string(), actual, (run_dir / "summary.json").string(), expected,

@@ -38,10 +38,9 @@ struct SweepCommand {
     meterbench::ProcessGroup& group = meterbench::process_group();
     std::optional<meterbench::ScaleOut> scale_out;
     if (group.size() > 1) scale_out.emplace(group);
-    options.scale_out = scale_out ? &*scale_out : nullptr;
     nlohmann::json r;
     try {
-      r = meterbench::run_sweep(options);
+      r = meterbench::run_sweep(options, scale_out ? &*scale_out : nullptr);
     } catch (const meterbench::SweepTooLarge& e) {
       // Every rank refuses alike (the estimate is agreed across them): each ends on its own, no MPI_Abort.
       if (group.size() > 1) throw meterbench::DistributedError(e.what());

@@ -2,47 +2,24 @@
 // `meterbench backtest`: stream a dataset from HDF5 through a detector and the evaluation in parallel
 // (read a block, serial -> fit, score and evaluate, parallel -> write outputs, serial), then write the run's
 // directory: summary.json, per_kind.csv, pr_curve.csv, alerts.csv and optionally bands.h5.
+#include <array>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
-#include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "meterbench/io/dataset.hpp"
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/distributed/scale_out.hpp"
+#include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/pass/schedule.hpp"
+#include "meterbench/runtime/run_context.hpp"
 
 namespace meterbench {
-
-class BacktestScaleOut;
-
-/// A step flagged by a detector, with what the alert row shows.
-struct FlaggedStep {
-  std::uint64_t series_index = 0;
-  std::int64_t step = 0;
-  float observed = 0.0F, expected = 0.0F, lower = 0.0F, upper = 0.0F, score = 0.0F;
-  double impact_usd = 0.0;  ///< |observed - expected| x price; NaN when the price is unknown
-};
-
-/// Gathers flagged steps from a pass (serial stage) with the series they belong to.
-struct FlagCollector {
-  std::int64_t first_step = 0;     ///< ignore flags before this step (--last)
-  double min_impact_usd = 0.0;     ///< drop flags with a known impact below this
-  std::vector<FlaggedStep> rows;
-  std::unordered_map<std::uint64_t, SeriesRecord> series;
-  /// Appends series i's flags (score > z) of a block to `into`.
-  void collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, double z, std::vector<FlaggedStep>& into) const;
-};
-
-enum class Schedule {
-  retrospective,  ///< one fit over the whole window; every step scored
-  weekly,         ///< at each week boundary, fit on the history before it and score that week
-};
-std::string_view to_string(Schedule schedule);
-/// Throws std::invalid_argument naming the text and the known schedules.
-Schedule schedule_from_string(std::string_view text);
 
 struct BacktestOptions {
   std::filesystem::path data;             ///< the dataset (.h5)
@@ -60,40 +37,76 @@ struct BacktestOptions {
   std::int64_t random_baseline_chunk = 1000;      ///< the sample is made of chunks of this many consecutive series
   double impact_filter_usd = 100.0;       ///< alerts below this impact are hidden in the filtered metrics
   double delay_tolerance_days = 7.0;      ///< k of the event-wise metrics
-  /// Several processes (engine/meterbench/distributed/scale_out.hpp): this one runs its share of the series
-  /// and the totals are combined; only the group's writer writes the run directory. Null: every series here.
-  BacktestScaleOut* scale_out = nullptr;
 };
 
-/// `meterbench detect`: one row per flagged step of a retrospective run, for real usage.
-struct DetectOptions {
-  std::filesystem::path data{};           ///< the dataset (.h5)
-  std::string model = "gam";
-  std::vector<std::string> settings{};
-  std::filesystem::path out{};            ///< alerts CSV to create
-  bool overwrite = false;
-  double min_impact_usd = 100.0;          ///< rows with a known impact below this are dropped (0 keeps all)
-  std::int64_t last_days = 0;             ///< keep only flags in the grid's last `last_days` days (0 = all)
-  std::int64_t block_series = 0;
-  /// Several processes: each detects over its share; the writer gathers the flags and writes the file.
-  BacktestScaleOut* scale_out = nullptr;
-};
-
-struct DetectSummary {
+/// summary.json's "dataset": what was read, and the fingerprint of its values.
+struct BacktestDataset {
+  std::filesystem::path path;             ///< absolute: the report finds it from any directory
+  std::uint64_t fingerprint = 0;
   std::int64_t series = 0;
-  std::int64_t rows = 0;                  ///< rows written
-  std::int64_t rows_without_price = 0;    ///< rows whose impact is unknown (no price)
-  nlohmann::json fit_status;
-  double wall_seconds = 0.0;
+  TimeGrid grid;
+  std::uint64_t seed = 0;
+  std::string source;
+  bool has_labels = true;
+  std::int64_t format_version = 0;
 };
 
-/// Runs the detector retrospectively over every series and writes
-/// customer,meter,date,observed,expected,lower,upper,score,impact_usd sorted by impact descending (rows
-/// without a price last, by score). Throws like run_backtest.
-DetectSummary run_detect(const DetectOptions& options);
+/// summary.json's "model": the detector, its parameters in force and its flag threshold.
+struct BacktestModel {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> parameters;
+  double flag_threshold = 0.0;
+};
 
-/// Runs the backtest with the oneTBB thread limit in force and returns summary.json's content.
-/// Throws std::invalid_argument / DatasetError / OutputError with messages naming the problem.
-nlohmann::json run_backtest(const BacktestOptions& options);
+/// How the random baseline's sample of series was drawn: the `chunks` of `chunk_series` consecutive series
+/// (of `of_chunks`) with the smallest hash of (dataset seed, chunk index).
+struct BaselineSampleRule {
+  std::int64_t chunk_series = 0, chunks = 0, of_chunks = 0;
+};
+
+/// summary.json's "baseline_random": `random` at the model's flag rate, on all series or a sample of them.
+struct BacktestBaseline {
+  double flag_rate = 0.0;
+  std::int64_t series = 0;
+  std::optional<BaselineSampleRule> sample;  ///< none: all series
+  EvaluationReport report;
+  double wall_seconds = 0.0, cpu_seconds = 0.0;
+};
+
+/// summary.json's "throughput": the main pass's wall time and stage times.
+struct BacktestThroughput {
+  std::int64_t series = 0, points = 0;
+  double wall_seconds = 0.0;
+  double read_seconds = 0.0, fit_and_score_seconds = 0.0, evaluate_seconds = 0.0, write_seconds = 0.0;
+  double fit_and_score_cpu_seconds = 0.0, evaluate_cpu_seconds = 0.0;
+};
+
+/// What a backtest measured: the content of summary.json (to_json).
+struct BacktestSummary {
+  BacktestDataset dataset;
+  BacktestModel model;
+  Schedule schedule = Schedule::retrospective;
+  std::int64_t scored_from_unix_seconds = 0;
+  std::optional<std::int64_t> weeks;      ///< the weekly schedule's
+  double z = 0.0, delay_tolerance_days = 0.0, impact_filter_usd = 0.0;  ///< the evaluation config
+  std::array<std::int64_t, kFitStatusCount> fit_status{};
+  std::int64_t alerts = 0;
+  std::optional<EvaluationReport> metrics;           ///< none without labels
+  std::optional<BacktestBaseline> baseline_random;
+  BacktestThroughput throughput;
+  std::uint64_t peak_rss_bytes = 0;                   ///< several processes: the largest
+  std::optional<ProcessesRecord> processes;           ///< several processes
+  RunContext context;
+  double total_wall_seconds = 0.0;
+};
+
+/// summary.json.
+nlohmann::json to_json(const BacktestSummary& summary);
+
+/// Runs the backtest with the oneTBB thread limit in force and returns what summary.json holds.
+/// `scale_out`: several processes (engine/meterbench/distributed/scale_out.hpp); this one runs its share of
+/// the series, the totals are combined and only the group's writer writes the run directory. Null: every
+/// series here. Throws std::invalid_argument / DatasetError / OutputError with messages naming the problem.
+BacktestSummary run_backtest(const BacktestOptions& options, BacktestScaleOut* scale_out = nullptr);
 
 }  // namespace meterbench

@@ -176,18 +176,16 @@ CapacityMeasurement measure_capacity(const CapacityRunOptions& options) {
       bt.overwrite = true;
       bt.random_baseline = false;  // a benchmark device, not part of a production run
       const double cpu0 = process_cpu_seconds();
-      const nlohmann::json s = run_backtest(bt);
+      const BacktestThroughput t = run_backtest(bt).throughput;
       const double cpu = process_cpu_seconds() - cpu0;
-      const auto& t = s.at("throughput");
-      const auto& st = t.at("stage_seconds");
       CapacityPoint p;
       p.series = size;
       p.threads = threads;
-      p.wall_seconds = t.at("wall_seconds").get<double>();
-      p.read_seconds = st.at("read").get<double>();
-      p.write_seconds = st.at("write").get<double>();
-      p.fit_cpu_seconds = st.at("fit_and_score").get<double>();
-      p.evaluate_cpu_seconds = st.at("evaluate").get<double>();
+      p.wall_seconds = t.wall_seconds;
+      p.read_seconds = t.read_seconds;
+      p.write_seconds = t.write_seconds;
+      p.fit_cpu_seconds = t.fit_and_score_seconds;
+      p.evaluate_cpu_seconds = t.evaluate_seconds;
       p.generate_seconds = generated.wall_seconds;
       p.process_cpu_seconds = cpu;
       p.peak_rss_bytes = vm_hwm_bytes();

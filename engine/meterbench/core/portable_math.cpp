@@ -149,26 +149,6 @@ inline double log_kernel(double f, int k) {
   const double r = t2 + t1, hfsq = 0.5 * f * f, dk = k;
   return dk * kLn2Hi - ((hfsq - (s * (hfsq + r) + dk * kLn2Lo)) - f);
 }
-// Splits finite positive x into 2^k (1 + f) with 1 + f in [sqrt(2)/2, sqrt(2)); f exact.
-inline double split_log(double x, int& k) {
-  std::uint64_t b = bits_of(x);
-  k = 0;
-  if (b < 0x0010000000000000ULL) {  // subnormal
-    x *= 0x1p54;
-    b = bits_of(x);
-    k = -54;
-  }
-  k += static_cast<int>(b >> 52) - 1023;
-  const std::uint64_t m = b & 0x000fffffffffffffULL;
-  double mm;
-  if (m >= 0x6a09e667f3bcdULL) {  // 1.m >= sqrt(2): use 1.m / 2
-    mm = from_bits(m | 0x3fe0000000000000ULL);
-    k += 1;
-  } else {
-    mm = from_bits(m | 0x3ff0000000000000ULL);
-  }
-  return mm - 1.0;  // exact (Sterbenz)
-}
 
 // ---- sin, cos, tan ----------------------------------------------------------------------------------------------------
 constexpr double kInvPio2 = 6.36619772367581382433e-01;

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "meterbench/backtest/series_pass.hpp"
+#include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/io/dataset_file.hpp"
 
 namespace meterbench {
@@ -70,7 +70,7 @@ ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group,
       for (std::int64_t i = 0; i < count; ++i) {
         const auto row = values.begin() + i * steps;
         out.points[static_cast<std::size_t>((s + i) / out.bucket_series)] += std::count_if(row, row + steps, [](float v) { return !std::isnan(v); });
-        if (value_hashes != nullptr) value_hashes->push_back(detail::hash_values({values.data() + i * steps, static_cast<std::size_t>(steps)}));
+        if (value_hashes != nullptr) value_hashes->push_back(series_value_hash({values.data() + i * steps, static_cast<std::size_t>(steps)}));
       }
     }
   } catch (const std::exception& e) {

@@ -27,7 +27,7 @@ std::vector<SeriesRange> balanced_ranges(const ObservedPoints& weights, std::int
 /// dataset stores no per-series counts, so they are counted in a first pass over /values, each process
 /// reading an equal share of the buckets; an integer sum then gives every process the same table.
 /// `value_hashes` (optional): this process's share of the per-series value hashes of the dataset fingerprint
-/// (detail::hash_values), in series order; the shares are contiguous in rank order.
+/// (series_value_hash), in series order; the shares are contiguous in rank order.
 ObservedPoints count_observed_points(DatasetReader& reader, ProcessGroup& group, std::int64_t max_buckets = 65536,
                                      std::vector<std::uint64_t>* value_hashes = nullptr);
 

@@ -14,6 +14,7 @@
 #include "meterbench/distributed/generate_parts.hpp"
 #include "meterbench/io/bands_file.hpp"
 #include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/run_context.hpp"
@@ -102,20 +103,22 @@ std::string read_all(const std::filesystem::path& path) {
   return s.str();
 }
 
+// The pass's own integers, then its stage times (wall time apart: it is reduced by a maximum).
+constexpr std::size_t kTimeIntegers = 6;
+
 std::vector<std::int64_t> totals_to_integers(const PassTotals& t) {
-  std::vector<std::int64_t> v = counts_to_integers(t.counts);
-  v.insert(v.end(), t.status_counts.begin(), t.status_counts.end());
-  for (std::int64_t x : {t.alerts, t.read_ns, t.detect_ns, t.evaluate_ns, t.write_ns, t.detect_cpu_ns, t.evaluate_cpu_ns}) v.push_back(x);
+  std::vector<std::int64_t> v = t.integers;
+  for (std::int64_t x : {t.read_ns, t.detect_ns, t.evaluate_ns, t.write_ns, t.detect_cpu_ns, t.evaluate_cpu_ns}) v.push_back(x);
   return v;
 }
 
-void totals_from_integers(std::span<const std::int64_t> v, PassTotals& t) {
-  constexpr std::size_t kTail = kFitStatusCount + 7;
-  if (v.size() < kTail) throw std::invalid_argument("saved totals are too short");
-  t.counts = counts_from_integers(v.first(v.size() - kTail), t.counts);
-  std::size_t i = v.size() - kTail;
-  for (auto& s : t.status_counts) s = v[i++];
-  for (std::int64_t* x : {&t.alerts, &t.read_ns, &t.detect_ns, &t.evaluate_ns, &t.write_ns, &t.detect_cpu_ns, &t.evaluate_cpu_ns}) *x = v[i++];
+/// Throws std::invalid_argument unless `v` holds `integers` of the pass and the stage times.
+void totals_from_integers(std::span<const std::int64_t> v, std::size_t integers, PassTotals& t) {
+  if (v.size() != integers + kTimeIntegers)
+    throw std::invalid_argument(fmt::format("{} integers do not fit pass totals of {} integers", v.size(), integers + kTimeIntegers));
+  t.integers.assign(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(integers));
+  std::size_t i = integers;
+  for (std::int64_t* x : {&t.read_ns, &t.detect_ns, &t.evaluate_ns, &t.write_ns, &t.detect_cpu_ns, &t.evaluate_cpu_ns}) *x = v[i++];
 }
 
 }  // namespace
@@ -138,12 +141,6 @@ EvaluationCounts counts_from_integers(std::span<const std::int64_t> integers, co
   if (overrun || i != integers.size())
     throw std::invalid_argument(fmt::format("{} integers do not fit evaluation counts of {} integers", integers.size(), i));
   return out;
-}
-
-std::uint64_t chain_fingerprint(std::int64_t series, std::int64_t steps, std::span<const std::uint64_t> value_hashes) {
-  std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(series) ^ mix64(static_cast<std::uint64_t>(steps)));
-  for (const std::uint64_t h : value_hashes) fingerprint = mix64(fingerprint ^ h);
-  return fingerprint;
 }
 
 void ScaleOut::partition(DatasetReader& reader, const std::filesystem::path& output, std::string_view what, bool fingerprint) {
@@ -197,12 +194,30 @@ std::vector<std::uint64_t> ScaleOut::gather_hashes(std::span<const std::uint64_t
   return out;
 }
 
-void ScaleOut::record_processes(nlohmann::json& json) const {
+std::int64_t ProcessesRecord::largest_peak_rss_bytes() const {
+  return peak_rss_bytes.empty() ? 0 : *std::max_element(peak_rss_bytes.begin(), peak_rss_bytes.end());
+}
+
+nlohmann::json to_json(const ProcessesRecord& record) {
+  return {{"count", record.count}, {"group", record.group}, {"peak_rss_bytes", record.peak_rss_bytes}};
+}
+
+ProcessesRecord ScaleOut::record_processes() const {
   std::vector<std::int64_t> rss(static_cast<std::size_t>(group_.size()), 0);
   rss[static_cast<std::size_t>(group_.rank())] = static_cast<std::int64_t>(peak_rss_bytes());
   group_.allreduce_sum(rss);
-  json["peak_rss_bytes"] = *std::max_element(rss.begin(), rss.end());
-  json["processes"] = {{"count", group_.size()}, {"group", group_.describe()}, {"peak_rss_bytes", rss}};
+  return {group_.size(), group_.describe(), std::move(rss)};
+}
+
+void ScaleOut::combine(PassTotals& totals) const {
+  std::vector<std::int64_t> sums = totals_to_integers(totals);
+  std::int64_t length[2] = {static_cast<std::int64_t>(sums.size()), -static_cast<std::int64_t>(sums.size())};
+  group_.allreduce_max(length);
+  if (length[0] != -length[1]) throw DistributedError("processes disagree on the shape of the evaluation counts (different settings?)");
+  group_.allreduce_sum(sums);
+  totals_from_integers(sums, totals.integers.size(), totals);
+  group_.allreduce_max({&totals.wall_ns, 1});
+  totals.value_hashes = gather_hashes(totals.value_hashes);
 }
 
 void BacktestScaleOut::plan(DatasetReader& reader, const std::filesystem::path& out_dir, std::string run_key, bool bands) {
@@ -265,8 +280,8 @@ void BacktestScaleOut::save(const PassTotals& totals) const {
   std::filesystem::rename(tmp, state_path());  // complete or absent
 }
 
-std::optional<PassTotals> BacktestScaleOut::load_saved(const EvaluationCounts& shape) const {
-  std::optional<PassTotals> saved = verified_part(shape);
+std::optional<PassTotals> BacktestScaleOut::load_saved(std::size_t integers) const {
+  std::optional<PassTotals> saved = verified_part(integers);
   if (!saved) {
     // Run anew: empty the rows a failed run left (the stream appends), and drop a saved part that was not
     // reused, so that a failure of this run cannot leave it looking resumable.
@@ -279,7 +294,7 @@ std::optional<PassTotals> BacktestScaleOut::load_saved(const EvaluationCounts& s
   return saved;
 }
 
-std::optional<PassTotals> BacktestScaleOut::verified_part(const EvaluationCounts& shape) const {
+std::optional<PassTotals> BacktestScaleOut::verified_part(std::size_t integers) const {
   if (!resume_) return std::nullopt;
   const std::string label = fmt::format("resume: rank {} (series [{}, {}))", group_.rank(), range_.first, range_.end());
   const std::string text = read_all(state_path());
@@ -304,8 +319,7 @@ std::optional<PassTotals> BacktestScaleOut::verified_part(const EvaluationCounts
     if (bands_ && body.value("bands_part", std::string("none")) != hash_file(completed_bands_part(group_.rank())))
       throw std::runtime_error("no complete bands part, or it does not match its checksum");
     PassTotals totals;
-    totals.counts = shape;
-    totals_from_integers(body.at("integers").get<std::vector<std::int64_t>>(), totals);
+    totals_from_integers(body.at("integers").get<std::vector<std::int64_t>>(), integers, totals);
     totals.value_hashes = body.at("value_hashes").get<std::vector<std::uint64_t>>();
     if (static_cast<std::int64_t>(totals.value_hashes.size()) != range_.count) throw std::runtime_error("wrong number of series hashes");
     spdlog::info("{}: main pass reused from its verified part", label);
@@ -314,17 +328,6 @@ std::optional<PassTotals> BacktestScaleOut::verified_part(const EvaluationCounts
     spdlog::warn("{}: saved part not used ({}), running it", label, e.what());
     return std::nullopt;
   }
-}
-
-void BacktestScaleOut::combine(PassTotals& totals) const {
-  std::vector<std::int64_t> sums = totals_to_integers(totals);
-  std::int64_t length[2] = {static_cast<std::int64_t>(sums.size()), -static_cast<std::int64_t>(sums.size())};
-  group_.allreduce_max(length);
-  if (length[0] != -length[1]) throw DistributedError("processes disagree on the shape of the evaluation counts (different settings?)");
-  group_.allreduce_sum(sums);
-  totals_from_integers(sums, totals);
-  group_.allreduce_max({&totals.wall_ns, 1});
-  totals.value_hashes = gather_hashes(totals.value_hashes);
 }
 
 void BacktestScaleOut::clean_up_after_failure() const {
@@ -340,37 +343,6 @@ void BacktestScaleOut::clean_up_after_failure() const {
   for (const auto& entry : std::filesystem::directory_iterator(parts_dir_, ec))
     resumable = resumable || entry.path().filename().string().rfind("main-pass.", 0) == 0;
   if (!resumable) std::filesystem::remove_all(parts_dir_, ec);
-}
-
-void BacktestScaleOut::gather_flags(FlagCollector& flags) const {
-  // Plain records: the rows, then (index, record) for each flagged series.
-  std::string bytes;
-  const auto rows = static_cast<std::uint64_t>(flags.rows.size());
-  bytes.append(reinterpret_cast<const char*>(&rows), sizeof(rows));
-  bytes.append(reinterpret_cast<const char*>(flags.rows.data()), flags.rows.size() * sizeof(FlaggedStep));
-  for (const auto& [index, record] : flags.series) {
-    bytes.append(reinterpret_cast<const char*>(&index), sizeof(index));
-    bytes.append(reinterpret_cast<const char*>(&record), sizeof(record));
-  }
-  const std::vector<std::string> all = group_.gather(bytes, 0);
-  flags.rows.clear();
-  flags.series.clear();
-  for (const std::string& part : all) {
-    std::uint64_t n = 0;
-    std::memcpy(&n, part.data(), sizeof(n));
-    std::size_t at = sizeof(n);
-    const std::size_t first = flags.rows.size();
-    flags.rows.resize(first + n);
-    std::memcpy(static_cast<void*>(flags.rows.data() + first), part.data() + at, n * sizeof(FlaggedStep));
-    at += n * sizeof(FlaggedStep);
-    for (; at + sizeof(std::uint64_t) + sizeof(SeriesRecord) <= part.size(); at += sizeof(std::uint64_t) + sizeof(SeriesRecord)) {
-      std::uint64_t index = 0;
-      SeriesRecord record;
-      std::memcpy(&index, part.data() + at, sizeof(index));
-      std::memcpy(static_cast<void*>(&record), part.data() + at + sizeof(index), sizeof(record));
-      flags.series.emplace(index, record);
-    }
-  }
 }
 
 void BacktestScaleOut::append_alert_parts(std::ostream& out) const {

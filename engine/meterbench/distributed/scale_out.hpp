@@ -1,13 +1,12 @@
 #pragma once
-// A pass across processes (issue 8): each process runs the same streaming pipeline over its own contiguous
-// range of series (balanced by observed points), then the pass totals are combined with integer sums, so the
+// A pass across processes: each process runs the same streaming pipeline over its own contiguous range of
+// series (balanced by observed points), then the pass totals are combined with integer sums, so the
 // metrics equal the one-process run's bit for bit. ScaleOut is what every command shares (the plan, agreed
-// failures, reductions); `sweep` uses it as is. BacktestScaleOut adds the backtest's parts: every rank writes
-// its alert rows (and with --save-bands its bands) to parts in `.<run>.parts/` beside the run directory, and
-// rank 0 joins them in order.
+// failures, reductions); `sweep` and `detect` use it as is. BacktestScaleOut adds the backtest's parts:
+// every rank writes its alert rows (and with --save-bands its bands) to parts in `.<run>.parts/` beside
+// the run directory, and rank 0 joins them in order.
 // With --resume, a rank whose part of the main pass is complete and verified (checksums, and the same
 // dataset content and settings) skips it. Parts still being written end in `.partial` and are never reused.
-#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -17,12 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "meterbench/backtest/backtest.hpp"
 #include "meterbench/distributed/generate_parts.hpp"
 #include "meterbench/distributed/partition.hpp"
 #include "meterbench/distributed/process_group.hpp"
 #include "meterbench/evaluate/metrics.hpp"
-#include "meterbench/model/detector.hpp"
+#include "meterbench/io/dataset.hpp"
 
 namespace meterbench {
 
@@ -32,19 +30,35 @@ std::vector<std::int64_t> counts_to_integers(const EvaluationCounts& counts);
 /// Throws std::invalid_argument when the array's length does not fit `shape`.
 EvaluationCounts counts_from_integers(std::span<const std::int64_t> integers, const EvaluationCounts& shape);
 
-/// What one pass of the backtest adds up on one process.
+/// What one pass adds up on one process, as integers: reductions and saved parts are on integers, so the
+/// combined totals do not depend on the number of processes.
 struct PassTotals {
-  EvaluationCounts counts;
-  std::array<std::int64_t, kFitStatusCount> status_counts{};
-  std::int64_t alerts = 0;
+  std::vector<std::int64_t> integers;       ///< the pass's own counts, in its reducer's fixed order
   std::vector<std::uint64_t> value_hashes;  ///< per series, in series order (the dataset fingerprint chains them)
   std::int64_t read_ns = 0, detect_ns = 0, evaluate_ns = 0, write_ns = 0;  ///< summed over processes
   std::int64_t detect_cpu_ns = 0, evaluate_cpu_ns = 0;                     ///< thread CPU time, summed
   std::int64_t wall_ns = 0;                                                 ///< the slowest process's
 };
 
-/// The dataset fingerprint of summary.json: the per-series value hashes chained in series order.
-std::uint64_t chain_fingerprint(std::int64_t series, std::int64_t steps, std::span<const std::uint64_t> value_hashes);
+/// Where a pass of this process may be saved once complete and reused by a resumed run.
+class PassCheckpoint {
+ public:
+  virtual ~PassCheckpoint() = default;
+  /// This process's totals saved by an earlier run of the same pass, when they verify; nullopt otherwise.
+  /// `integers`: the length of PassTotals::integers of this run (the shape of its counts).
+  [[nodiscard]] virtual std::optional<PassTotals> load_saved(std::size_t integers) const = 0;
+  /// Saves this process's totals of a complete pass (its outputs flushed and closed by the caller).
+  virtual void save(const PassTotals& totals) const = 0;
+};
+
+/// Peak memory of every process of a group.
+struct ProcessesRecord {
+  int count = 1;
+  std::string group;                        ///< ProcessGroup::describe()
+  std::vector<std::int64_t> peak_rss_bytes; ///< per rank
+  [[nodiscard]] std::int64_t largest_peak_rss_bytes() const;
+};
+nlohmann::json to_json(const ProcessesRecord& record);
 
 /// One job's share of the series on this process, and the collectives its passes need.
 class ScaleOut {
@@ -71,9 +85,11 @@ class ScaleOut {
   void max(std::span<std::int64_t> values) const { group_.allreduce_max(values); }
   /// Collective: every process's per-series hashes, in rank (so series) order, on the writer; empty elsewhere.
   [[nodiscard]] std::vector<std::uint64_t> gather_hashes(std::span<const std::uint64_t> mine) const;
-  /// Collective: `json["peak_rss_bytes"]` becomes the largest over the processes, and `json["processes"]`
-  /// records their count, the group and each rank's peak RSS.
-  void record_processes(nlohmann::json& json) const;
+  /// Collective: the count of processes, the group and each rank's peak RSS.
+  [[nodiscard]] ProcessesRecord record_processes() const;
+  /// Collective: `totals` becomes the sum over every process (wall time: the maximum); the writer receives
+  /// every series' value hash in series order.
+  void combine(PassTotals& totals) const;
 
  protected:
   /// After an agreed failure, on every process (collective): removes what cannot be resumed.
@@ -85,7 +101,7 @@ class ScaleOut {
   std::uint64_t fingerprint_ = 0;
 };
 
-class BacktestScaleOut : public ScaleOut {
+class BacktestScaleOut : public ScaleOut, public PassCheckpoint {
  public:
   /// `resume`: reuse verified main-pass parts of an earlier run of the same command (same process count).
   BacktestScaleOut(ProcessGroup& group, bool resume) : ScaleOut(group), resume_(resume) {}
@@ -102,17 +118,10 @@ class BacktestScaleOut : public ScaleOut {
   /// run is removed here, so the caller can create it.
   [[nodiscard]] std::filesystem::path bands_part() const;
   /// --resume: this process's main-pass totals saved by an earlier run with the same key and range, when
-  /// the saved state and its alerts part verify; nullopt otherwise (logged, with the reason). `shape`:
-  /// counts of this run's evaluation config (the lengths of its histograms).
-  [[nodiscard]] std::optional<PassTotals> load_saved(const EvaluationCounts& shape) const;
+  /// the saved state and its alerts part verify; nullopt otherwise (logged, with the reason).
+  [[nodiscard]] std::optional<PassTotals> load_saved(std::size_t integers) const override;
   /// Saves this process's main-pass totals (and the checksum of its alerts part, flushed by the caller).
-  void save(const PassTotals& totals) const;
-  /// Collective: `totals` becomes the sum over every process (wall time: the maximum); the writer receives
-  /// every series' value hash in series order.
-  void combine(PassTotals& totals) const;
-  /// Collective (`detect`): moves every process's flagged steps and their series records to the writer,
-  /// in rank order; other processes' collectors are left empty.
-  void gather_flags(FlagCollector& flags) const;
+  void save(const PassTotals& totals) const override;
   /// Writer: appends every rank's alerts part, in rank order, to `out`.
   void append_alert_parts(std::ostream& out) const;
   /// Writer: merges every rank's completed bands part, in series order, into the new file `path`.
@@ -125,7 +134,7 @@ class BacktestScaleOut : public ScaleOut {
   [[nodiscard]] std::filesystem::path state_path() const;
   [[nodiscard]] std::filesystem::path completed_alerts_part(int rank) const;
   [[nodiscard]] std::filesystem::path completed_bands_part(int rank) const;
-  [[nodiscard]] std::optional<PassTotals> verified_part(const EvaluationCounts& shape) const;
+  [[nodiscard]] std::optional<PassTotals> verified_part(std::size_t integers) const;
   bool resume_ = false;
   bool bands_ = false;
   std::filesystem::path parts_dir_;

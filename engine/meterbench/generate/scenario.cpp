@@ -147,7 +147,71 @@ void Scenario::override_size(std::optional<std::int64_t> series_override, std::o
   validate_size(*this);
 }
 
+namespace {
+
+// The length of the run of `quote` that starts `text`: a multi-line string may end with up to two quotes of
+// its own just before its closing three.
+std::size_t run_of(std::string_view text, char quote) {
+  std::size_t n = 0;
+  while (n < text.size() && n < 5 && text[n] == quote) ++n;
+  return n;
+}
+
+// TOML allows non-ASCII text only inside strings and comments. toml++ 3.3.0 (Debian) reaches an unreachable
+// branch (undefined behaviour) on some non-ASCII characters elsewhere, so they are refused before it parses.
+void refuse_non_ascii_outside_strings(std::string_view text, const std::string& source) {
+  enum class State { code, comment, basic, literal, multi_basic, multi_literal } state = State::code;
+  std::int64_t line = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const std::string_view rest = text.substr(i);
+    if (c == '\n') {
+      ++line;
+      if (state == State::comment) state = State::code;
+      continue;
+    }
+    const bool escape = c == '\\' && i + 1 < text.size() && text[i + 1] != '\n';  // a line-ending backslash counts its line
+    switch (state) {
+      case State::code:
+        if (static_cast<unsigned char>(c) >= 0x80)
+          throw ScenarioError(fmt::format("{}:{}: a non-ASCII character outside a string or comment (TOML allows them only there)", source, line));
+        if (c == '#') {
+          state = State::comment;
+        } else if (rest.starts_with("\"\"\"") || rest.starts_with("'''")) {
+          state = c == '"' ? State::multi_basic : State::multi_literal;
+          i += 2;
+        } else if (c == '"' || c == '\'') {
+          state = c == '"' ? State::basic : State::literal;
+        }
+        break;
+      case State::comment:
+        break;
+      case State::basic:
+        if (escape) ++i;
+        else if (c == '"') state = State::code;
+        break;
+      case State::literal:
+        if (c == '\'') state = State::code;
+        break;
+      case State::multi_basic:
+      case State::multi_literal: {
+        const char quote = state == State::multi_basic ? '"' : '\'';
+        if (escape && state == State::multi_basic) {
+          ++i;
+        } else if (c == quote && run_of(rest, quote) >= 3) {
+          state = State::code;
+          i += run_of(rest, quote) - 1;
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Scenario parse_scenario(const std::string& text, const std::string& source) {
+  refuse_non_ascii_outside_strings(text, source);
   toml::table root;
   try {
     root = toml::parse(text, source);

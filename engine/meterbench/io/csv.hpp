@@ -2,6 +2,7 @@
 // Fast reading of large CSV files: the file is memory-mapped and scanned record by record without
 // allocation; fields follow RFC 4180 (quotes, doubled quotes inside quotes, CRLF or LF line ends).
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -66,7 +67,9 @@ class CsvScanner {
   std::int64_t next_line_ = 1;
   std::int64_t record_line_ = 0;
   std::size_t record_offset_ = 0;
-  std::vector<std::string> unescaped_;  // storage for quoted fields with doubled quotes
+  // Storage for quoted fields with doubled quotes. A deque: fields of the record already returned point into
+  // these strings, and growing a vector would move them (a short string's characters live inside the object).
+  std::deque<std::string> unescaped_;
   std::size_t unescaped_used_ = 0;
 };
 

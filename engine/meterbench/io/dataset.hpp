@@ -18,7 +18,7 @@ inline constexpr std::string_view kDatasetFormatName = "meterbench-dataset";
 /// Version 2: fixed-length string attributes and the checksummed HDF5 1.10 file format. Version 1 files
 /// (variable-length string attributes) are still read.
 inline constexpr std::int64_t kDatasetFormatVersion = 2;
-inline constexpr std::int64_t kOldestDatasetFormatVersion = 1;
+inline constexpr std::int64_t kOldestDatasetFormatVersion = 2;  // version 1 used the unchecksummed file format
 /// Size of the fixed-length customer and meter id fields: up to 63 bytes of text and a terminating NUL.
 inline constexpr std::size_t kIdCapacity = 64;
 

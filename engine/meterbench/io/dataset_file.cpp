@@ -385,6 +385,7 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
   r.ctx.file = path.string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) r.ctx.fail("no such file");
+  require_checksummed_format(r.ctx, path);
   if (H5Fis_hdf5(path.c_str()) <= 0) r.ctx.fail("not an HDF5 file (or it is corrupt)");
   r.file = Hid(r.ctx.check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the HDF5 file (corrupt or truncated?)"), H5Fclose);
   const hid_t root = r.file.get();

@@ -68,12 +68,9 @@ class Detector {
   [[nodiscard]] virtual std::string_view name() const = 0;
   /// The effective parameters (defaults filled in), as canonical name=value pairs for summaries.
   [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>> parameters() const = 0;
-  /// The flag rule is score > flag_threshold(). Defaults to the detector's `z` parameter.
-  [[nodiscard]] virtual double flag_threshold() const {
-    for (const auto& [key, value] : parameters())
-      if (key == "z") return std::stod(value);
-    return 3.0;
-  }
+  /// The flag rule is score > flag_threshold(): the value of the parameter whose spec row has the
+  /// flag_threshold role (BoundParameters::flag_threshold, parameters.hpp).
+  [[nodiscard]] double flag_threshold() const { return flag_threshold_; }
   [[nodiscard]] virtual std::unique_ptr<DetectorWorkspace> make_workspace() const = 0;
   /// Fits and scores one series. Thread-safe given a workspace per thread.
   virtual FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
@@ -98,6 +95,12 @@ class Detector {
     }
     return worst;
   }
+
+ protected:
+  explicit Detector(double flag_threshold) : flag_threshold_(flag_threshold) {}
+
+ private:
+  double flag_threshold_;
 };
 
 /// Builds a detector by name for a grid from "name=value" settings; throws std::invalid_argument naming the

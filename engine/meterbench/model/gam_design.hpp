@@ -12,33 +12,9 @@
 #include <Eigen/Core>
 
 #include "meterbench/core/time_grid.hpp"
+#include "meterbench/model/gam_parameters.hpp"
 
 namespace meterbench {
-
-/// The validated settings of the `gam` detector (see gam_parameter_specs() for meaning, defaults, ranges).
-/// The member initialisers hold the pre-study z (2.576), which tests and benchmarks building a GamConfig directly
-/// rely on; the shipped defaults are gam_parameter_specs()'s (z 3.5; results/README.md, "Shipped defaults").
-struct GamConfig {
-  enum class Loss { huber, bisquare, squared };
-  int changepoints = 25;              ///< candidate changepoints
-  double changepoint_range = 0.8;     ///< fraction of the fit window the candidates spread over
-  double changepoint_penalty = 0.01;  ///< ridge penalty on standardised changepoint deltas
-  int weekly_order = 3;               ///< Fourier order of the weekly term (0 = off)
-  int yearly_order = 10;              ///< Fourier order of the yearly term (0 = off)
-  double yearly_min_days = 548.0;     ///< observed history (days) needed before the yearly term is used
-  int monthly_order = 2;              ///< Fourier order of the billing-cycle (day-of-month) term
-  int daily_order = 4;                ///< Fourier order of the daily term on sub-daily grids
-  double seasonality_penalty = 0.001; ///< ridge penalty on standardised Fourier coefficients
-  Loss loss = Loss::huber;            ///< robust loss of the IRLS fit
-  double huber_c = 2.0;               ///< Huber tuning constant, in units of the robust scale
-  double bisquare_c = 4.685;          ///< bisquare tuning constant, in units of the robust scale
-  bool log1p = false;                 ///< fit log1p(max(y, 0)) instead of y
-  double z = 2.5758293035489004;      ///< band half-width in units of the scale
-  int max_iterations = 50;            ///< IRLS iteration limit
-  double tolerance = 5e-3;            ///< convergence: RMS change of the fit below tolerance x scale
-  int min_observed = 28;              ///< fewest observed steps in the fit window worth a fit
-  double scale_floor = 0.0;           ///< band scale floor, share of the MAD of residuals above the series' minimum (GamDetector)
-};
 
 /// Layout of the design columns. Column 0 is the intercept, column 1 the trend, then the changepoint
 /// hinges, then cos/sin pairs of each Fourier term (weekly, yearly, monthly, daily), order 1 first.

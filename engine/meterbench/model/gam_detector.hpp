@@ -110,20 +110,13 @@
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/model/gam_design.hpp"
+#include "meterbench/model/gam_parameters.hpp"
 #include "meterbench/model/parameters.hpp"
 
 namespace meterbench {
 
-/// Names, defaults, ranges and help of the gam parameters (the one source of truth).
-std::span<const ParameterSpec> gam_parameter_specs();
-/// Validates "name=value" settings into a GamConfig; throws std::invalid_argument with the offending
-/// parameter and value (also when both z and width are set).
-GamConfig gam_config_from_settings(std::span<const std::string> settings);
-/// Builds the gam detector for a grid.
+/// Builds the gam detector for a grid (parameters: gam_parameters.hpp).
 std::unique_ptr<Detector> make_gam_detector(std::span<const std::string> settings, const TimeGrid& grid);
-
-/// Two-sided standard normal quantile: the z with P(|Z| <= z) = width, for width in (0, 1).
-double normal_two_sided_quantile(double width);
 
 /// Scratch and last-fit results of the gam detector for one thread. Sized for the retrospective design at
 /// construction; a forward fit window builds (once per window and thread) its own design here.
@@ -188,7 +181,7 @@ class GamWorkspace final : public DetectorWorkspace {
 
 class GamDetector final : public Detector {
  public:
-  GamDetector(const GamConfig& config, const TimeGrid& grid, std::vector<std::pair<std::string, std::string>> effective);
+  GamDetector(const BoundParameters<GamConfig>& parameters, const TimeGrid& grid);
 
   [[nodiscard]] std::string_view name() const override { return "gam"; }
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override { return effective_; }

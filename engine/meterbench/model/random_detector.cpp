@@ -52,20 +52,19 @@ class RandomWorkspace final : public DetectorWorkspace {
 
 class RandomDetector final : public Detector {
  public:
-  RandomDetector(std::span<const std::string> settings, const TimeGrid& grid, bool band)
-      : values_(kName, random_parameter_specs(), settings),
+  RandomDetector(const BoundParameters<RandomConfig>& parameters, const TimeGrid& grid, bool band)
+      : Detector(parameters.flag_threshold),
+        effective_(parameters.effective),
         band_(band),
         steps_(grid.steps),
-        seed_(static_cast<std::uint64_t>(values_.integer("seed"))),
-        flag_rate_(values_.real("flag_rate")),
-        z_(values_.real("z")),
+        seed_(parameters.config.seed),
+        flag_rate_(parameters.config.flag_rate),
+        z_(parameters.config.z),
         inv_log_rate_(flag_rate_ < 1.0 ? 1.0 / pmath::log(flag_rate_) : 0.0),
         encode_(z_) {}
 
   [[nodiscard]] std::string_view name() const override { return kName; }
-  [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override {
-    return values_.effective();
-  }
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override { return effective_; }
   [[nodiscard]] std::unique_ptr<DetectorWorkspace> make_workspace() const override {
     return std::make_unique<RandomWorkspace>(steps_);
   }
@@ -119,7 +118,7 @@ class RandomDetector final : public Detector {
   }
 
  private:
-  ParameterValues values_;
+  std::vector<std::pair<std::string, std::string>> effective_;
   bool band_;  // false: lower and upper are not computed nor written
   std::int64_t steps_;
   std::uint64_t seed_;
@@ -135,24 +134,29 @@ double random_detector_uniform(std::uint64_t seed, std::uint64_t series_index, s
   return RandomDetector::random_detector_uniform_from_key(mix64(mix64(seed) ^ series_index), step);
 }
 
-std::span<const ParameterSpec> random_parameter_specs() {
-  using Type = ParameterSpec::Type;
-  static const std::vector<ParameterSpec> specs = {
-      {"seed", Type::integer, "0", 0, 9007199254740991.0, {},
-       "seed of the counter-based hash of (seed, series, step); at most 2^53 - 1 (exact in a double)"},
-      {"flag_rate", Type::real, "0.01", 1e-9, 1, {},
-       "share of observed steps with score > z; set it to the flag rate of the detector being compared"},
-      {"z", Type::real, "3", 0.1, 100, {}, "threshold at which the flag rate holds (match the sweep's z)"},
-  };
-  return specs;
+const ParameterTable<RandomConfig>& random_parameter_table() {
+  using C = RandomConfig;
+  static const ParameterTable<RandomConfig> table(
+      kName,
+      {
+          {.name = "seed", .bind = &C::seed, .default_value = "0", .min = 0, .max = 9007199254740991.0,
+           .help = "seed of the counter-based hash of (seed, series, step); at most 2^53 - 1 (exact in a double)"},
+          {.name = "flag_rate", .bind = &C::flag_rate, .default_value = "0.01", .min = 1e-9, .max = 1,
+           .help = "share of observed steps with score > z; set it to the flag rate of the detector being compared"},
+          {.name = "z", .bind = &C::z, .default_value = "3", .min = 0.1, .max = 100, .role = ParameterRole::flag_threshold,
+           .help = "threshold at which the flag rate holds (match the sweep's z)"},
+      });
+  return table;
 }
 
+std::span<const ParameterSpec> random_parameter_specs() { return random_parameter_table().specs(); }
+
 std::unique_ptr<Detector> make_random_detector(std::span<const std::string> settings, const TimeGrid& grid) {
-  return std::make_unique<RandomDetector>(settings, grid, true);
+  return std::make_unique<RandomDetector>(random_parameter_table().bind(settings), grid, true);
 }
 
 std::unique_ptr<Detector> make_bandless_random_detector(std::span<const std::string> settings, const TimeGrid& grid) {
-  return std::make_unique<RandomDetector>(settings, grid, false);
+  return std::make_unique<RandomDetector>(random_parameter_table().bind(settings), grid, false);
 }
 
 }  // namespace meterbench

@@ -12,7 +12,15 @@
 
 namespace meterbench {
 
-/// The parameters of `random` (names, defaults, ranges, help): the one source of truth for CLI and docs.
+/// The validated settings of `random`; defaults, ranges and help in random_parameter_table().
+struct RandomConfig {
+  std::uint64_t seed;  ///< seed of the counter-based hash of (seed, series, step)
+  double flag_rate;    ///< share of observed steps with score > z
+  double z;            ///< the threshold at which the flag rate holds (the flag threshold)
+};
+
+/// The parameters of `random` bound to RandomConfig: the one source of truth for CLI and docs.
+const ParameterTable<RandomConfig>& random_parameter_table();
 std::span<const ParameterSpec> random_parameter_specs();
 /// Builds `random` for a grid from "name=value" settings; throws std::invalid_argument on bad settings.
 std::unique_ptr<Detector> make_random_detector(std::span<const std::string> settings, const TimeGrid& grid);

@@ -65,38 +65,30 @@ class SeasonalMadWorkspace final : public DetectorWorkspace {
 
 class SeasonalMadDetector final : public Detector {
  public:
-  SeasonalMadDetector(std::span<const std::string> settings, const TimeGrid& grid)
-      : values_(kName, seasonal_mad_parameter_specs(), settings),
+  SeasonalMadDetector(const BoundParameters<SeasonalMadConfig>& parameters, const TimeGrid& grid)
+      : Detector(parameters.flag_threshold),
+        config_(parameters.config),
+        effective_(parameters.effective),
         steps_(grid.steps),
-        period_(baseline::week_period_steps(kName, grid)),
-        weeks_(values_.integer("weeks")),
-        min_history_(values_.integer("min_history")),
-        z_(values_.real("z")),
-        scale_floor_(values_.real("scale_floor")) {
-    if (min_history_ > weeks_)
-      throw std::invalid_argument(fmt::format("{}: parameter 'min_history' ({}) must not exceed 'weeks' ({})", kName,
-                                              min_history_, weeks_));
-  }
+        period_(baseline::week_period_steps(kName, grid)) {}
 
   [[nodiscard]] std::string_view name() const override { return kName; }
-  [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override {
-    return values_.effective();
-  }
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override { return effective_; }
   [[nodiscard]] std::unique_ptr<DetectorWorkspace> make_workspace() const override {
-    return std::make_unique<SeasonalMadWorkspace>(steps_, weeks_);
+    return std::make_unique<SeasonalMadWorkspace>(steps_, config_.weeks);
   }
 
   FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                    const DetectionOutput& out) const override {
     auto* ws = baseline::checked_workspace<SeasonalMadWorkspace>(series, window, out, steps_, workspace);
     const std::span<const float> y = series.values;
-    const baseline::FitScreen screen = baseline::screen_fit_window(y, window, 1, (min_history_ + 1) * period_);
+    const baseline::FitScreen screen = baseline::screen_fit_window(y, window, 1, (config_.min_history + 1) * period_);
     if (screen.status == FitStatus::all_missing) {
       baseline::write_nan_outputs(window, out);
       return screen.status;
     }
     if (screen.status != FitStatus::ok) {
-      baseline::write_level_fallback(y, window, out, z_, scale_floor_, ws->fit_values);
+      baseline::write_level_fallback(y, window, out, config_.z, config_.scale_floor, ws->fit_values);
       return screen.status;
     }
 
@@ -106,7 +98,7 @@ class SeasonalMadDetector final : public Detector {
       if (std::isfinite(y[t])) ws->fit_values[count++] = y[t];
     const std::span<double> fit_values(ws->fit_values.data(), count);
     const double center = median_in_place(fit_values);
-    const double floor = scale_floor_ * nonzero_median_abs_deviation(fit_values, center);
+    const double floor = config_.scale_floor * nonzero_median_abs_deviation(fit_values, center);
 
     constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
     const std::int64_t fb = window.fit_begin;
@@ -126,14 +118,14 @@ class SeasonalMadDetector final : public Detector {
       a[i] = v;
     };
     const auto push = [&](double v) {
-      if (size == weeks_) {
+      if (size == config_.weeks) {
         double* const at = std::lower_bound(sorted, sorted + size, ring[head]);
         std::copy(at + 1, sorted + size, at);
-        head = head + 1 == weeks_ ? 0 : head + 1;
+        head = head + 1 == config_.weeks ? 0 : head + 1;
         --size;
       }
       const std::int64_t tail = head + size;
-      ring[tail >= weeks_ ? tail - weeks_ : tail] = v;
+      ring[tail >= config_.weeks ? tail - config_.weeks : tail] = v;
       insert_sorted(sorted, size, v);
       ++size;
     };
@@ -145,13 +137,13 @@ class SeasonalMadDetector final : public Detector {
       std::int64_t found = 0;
       std::int64_t p = first - period_;
       if (p >= fe) p -= ((p - fe) / period_ + 1) * period_;
-      for (; p >= fb && found < weeks_; p -= period_)
+      for (; p >= fb && found < config_.weeks; p -= period_)
         if (std::isfinite(y[p])) merged[found++] = y[p];
       while (found > 0) push(merged[--found]);  // oldest first
       // The first weeks + 1 observed values of this phase in the fit window, ascending, and the last of them.
       std::int64_t early_count = 0;
       double early_last = 0.0;
-      for (p = fb + ((first - fb) % period_ + period_) % period_; p < fe && early_count <= weeks_; p += period_)
+      for (p = fb + ((first - fb) % period_ + period_) % period_; p < fe && early_count <= config_.weeks; p += period_)
         if (std::isfinite(y[p])) {
           early_last = y[p];
           insert_sorted(early, early_count++, early_last);
@@ -167,10 +159,10 @@ class SeasonalMadDetector final : public Detector {
         // when t is not one of them): a copy of `early` that skips one value.
         const double* reference = sorted;
         std::int64_t n = size;
-        if (n < weeks_) {
+        if (n < config_.weeks) {
           const bool own = t >= fb && t < fe && std::isfinite(y[t]);
           n = early_count;
-          if (own || early_count == weeks_ + 1) {
+          if (own || early_count == config_.weeks + 1) {
             const double skip = own ? static_cast<double>(y[t]) : early_last;
             double* const at = std::lower_bound(early, early + early_count, skip);
             std::copy(early, at, merged);
@@ -181,7 +173,7 @@ class SeasonalMadDetector final : public Detector {
             reference = early;
           }
         }
-        if (n < min_history_) {
+        if (n < config_.min_history) {
           out.expected[t] = out.lower[t] = out.upper[t] = out.score[t] = kNaN;
           continue;
         }
@@ -190,8 +182,8 @@ class SeasonalMadDetector final : public Detector {
         sorted_median_mad({reference, static_cast<std::size_t>(n)}, median, mad);
         const double scale = std::max(kMadToSigma * mad, floor);
         out.expected[t] = static_cast<float>(median);
-        out.lower[t] = static_cast<float>(median - z_ * scale);
-        out.upper[t] = static_cast<float>(median + z_ * scale);
+        out.lower[t] = static_cast<float>(median - config_.z * scale);
+        out.upper[t] = static_cast<float>(median + config_.z * scale);
         out.score[t] = std::isfinite(y[t]) ? static_cast<float>(std::abs(y[t] - median) / scale) : kNaN;
       }
     }
@@ -199,33 +191,35 @@ class SeasonalMadDetector final : public Detector {
   }
 
  private:
-  ParameterValues values_;
+  SeasonalMadConfig config_;
+  std::vector<std::pair<std::string, std::string>> effective_;
   std::int64_t steps_;
   std::int64_t period_;
-  std::int64_t weeks_;
-  std::int64_t min_history_;
-  double z_;
-  double scale_floor_;
 };
 
 }  // namespace
 
-std::span<const ParameterSpec> seasonal_mad_parameter_specs() {
-  using Type = ParameterSpec::Type;
-  static const std::vector<ParameterSpec> specs = {
-      {"weeks", Type::integer, "12", 1, 260, {},
-       "number of same-weekday (daily) or same-hour-of-week (hourly) values in each step's reference"},
-      {"min_history", Type::integer, "4", 1, 260, {},
-       "fewest observed reference values for a score (at most weeks); the fit window needs min_history + 1 weeks"},
-      {"z", Type::real, "4.75", 0.1, 100, {}, "band half-width in robust standard deviations: bounds = median +/- z x scale"},
-      {"scale_floor", Type::real, "0.3", 1e-9, 1, {},
-       "lower bound of the scale, as a share of the median non-zero absolute deviation of the series from its median"},
-  };
-  return specs;
+const ParameterTable<SeasonalMadConfig>& seasonal_mad_parameter_table() {
+  using C = SeasonalMadConfig;
+  static const ParameterTable<SeasonalMadConfig> table(
+      kName,
+      {
+          {.name = "weeks", .bind = &C::weeks, .default_value = "12", .min = 1, .max = 260,
+           .help = "number of same-weekday (daily) or same-hour-of-week (hourly) values in each step's reference"},
+          {.name = "min_history", .bind = &C::min_history, .default_value = "4", .min = 1, .max = 260, .rules = {.at_most = "weeks"},
+           .help = "fewest observed reference values for a score; the fit window needs min_history + 1 weeks"},
+          {.name = "z", .bind = &C::z, .default_value = "4.75", .min = 0.1, .max = 100, .role = ParameterRole::flag_threshold,
+           .help = "band half-width in robust standard deviations: bounds = median +/- z x scale"},
+          {.name = "scale_floor", .bind = &C::scale_floor, .default_value = "0.3", .min = 1e-9, .max = 1,
+           .help = "lower bound of the scale, as a share of the median non-zero absolute deviation of the series from its median"},
+      });
+  return table;
 }
 
+std::span<const ParameterSpec> seasonal_mad_parameter_specs() { return seasonal_mad_parameter_table().specs(); }
+
 std::unique_ptr<Detector> make_seasonal_mad_detector(std::span<const std::string> settings, const TimeGrid& grid) {
-  return std::make_unique<SeasonalMadDetector>(settings, grid);
+  return std::make_unique<SeasonalMadDetector>(seasonal_mad_parameter_table().bind(settings), grid);
 }
 
 }  // namespace meterbench

@@ -158,41 +158,23 @@ void sorted_median_mad(const SamplePoint* s, std::int64_t lo, std::int64_t hi, d
 
 class StlEsdDetector final : public Detector {
  public:
-  StlEsdDetector(std::span<const std::string> settings, const TimeGrid& grid)
-      : values_(kName, stl_esd_parameter_specs(), settings), steps_(grid.steps) {
-    const std::int64_t period = values_.integer("period");
-    period_ = period == 0 ? baseline::week_period_steps(kName, grid) : period;
-    if (period == 1)
-      throw std::invalid_argument(
-          fmt::format("{}: parameter 'period' has value '1' (expected 0 for one week, or at least 2)", kName));
-    const std::int64_t seasonal_window = values_.integer("seasonal_window");
-    if (seasonal_window % 2 == 0)
-      throw std::invalid_argument(fmt::format(
-          "{}: parameter 'seasonal_window' has value '{}' (expected an odd integer)", kName, seasonal_window));
-    std::int64_t trend_window = values_.integer("trend_window");
-    if (trend_window != 0 && (trend_window < 3 || trend_window % 2 == 0))
-      throw std::invalid_argument(
-          fmt::format("{}: parameter 'trend_window' has value '{}' (expected 0 for the default, or an odd integer >= 3)",
-                      kName, trend_window));
+  StlEsdDetector(const BoundParameters<StlEsdConfig>& parameters, const TimeGrid& grid)
+      : Detector(parameters.flag_threshold), config_(parameters.config), effective_(parameters.effective), steps_(grid.steps) {
+    period_ = config_.period == 0 ? baseline::week_period_steps(kName, grid) : config_.period;
+    std::int64_t trend_window = config_.trend_window;
     if (trend_window == 0) trend_window = 5 * period_ + 1 - (5 * period_) % 2;  // 5 periods, made odd
-    stl_ = baseline::StlSettings::defaults(period_, seasonal_window, trend_window,
-                                           static_cast<int>(values_.integer("inner_loops")),
-                                           static_cast<int>(values_.integer("outer_loops")));
-    alpha_ = values_.real("alpha");
-    max_anoms_ = values_.real("max_anoms");
-    z_ = values_.real("z");
-    scale_floor_ = values_.real("scale_floor");
+    stl_ = baseline::StlSettings::defaults(period_, config_.seasonal_window, trend_window, config_.inner_loops, config_.outer_loops);
     // Rosner's critical values for every sample size the ESD test can meet on this grid; only sizes of at
     // least (1 - max_anoms) x 2 periods are reachable, smaller ones stay NaN.
     critical_.assign(static_cast<std::size_t>(std::max<std::int64_t>(steps_, 0) + 1), std::numeric_limits<double>::quiet_NaN());
-    const auto smallest = static_cast<std::int64_t>(std::floor((1.0 - max_anoms_) * static_cast<double>(2 * period_))) - 1;
+    const auto smallest = static_cast<std::int64_t>(std::floor((1.0 - config_.max_anoms) * static_cast<double>(2 * period_))) - 1;
     for (std::int64_t m = std::max<std::int64_t>(3, smallest); m <= steps_; ++m)
-      critical_[static_cast<std::size_t>(m)] = baseline::esd_critical_value(static_cast<double>(m), alpha_);
+      critical_[static_cast<std::size_t>(m)] = baseline::esd_critical_value(static_cast<double>(m), config_.alpha);
   }
 
   [[nodiscard]] std::string_view name() const override { return kName; }
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> parameters() const override {
-    auto effective = values_.effective();
+    auto effective = effective_;
     for (auto& [key, value] : effective) {
       if (key == "period") value = std::to_string(period_);
       if (key == "trend_window") value = std::to_string(stl_.trend_window);
@@ -213,7 +195,7 @@ class StlEsdDetector final : public Detector {
       return screen.status;
     }
     if (screen.status != FitStatus::ok) {
-      baseline::write_level_fallback(values, window, out, z_, scale_floor_, ws->scratch);
+      baseline::write_level_fallback(values, window, out, config_.z, config_.scale_floor, ws->scratch);
       return screen.status;
     }
     const std::int64_t fb = window.fit_begin;
@@ -231,7 +213,7 @@ class StlEsdDetector final : public Detector {
     // Scale floor from the observed fit values.
     const std::span<double> fit_values(ws->scratch.data(), observed);
     const double level = median_in_place(fit_values);
-    const double floor = scale_floor_ * nonzero_median_abs_deviation(fit_values, level);
+    const double floor = config_.scale_floor * nonzero_median_abs_deviation(fit_values, level);
 
     fill_gaps(y, prior, n, period_);
     const auto un = static_cast<std::size_t>(n);
@@ -268,7 +250,7 @@ class StlEsdDetector final : public Detector {
 
     // Hybrid generalized ESD: the removed points are always the current minimum or maximum, so the sample
     // left after each removal is the contiguous range [lo, hi) of the sorted remainders.
-    const auto max_k = static_cast<std::int64_t>(std::floor(max_anoms_ * static_cast<double>(m)));
+    const auto max_k = static_cast<std::int64_t>(std::floor(config_.max_anoms * static_cast<double>(m)));
     std::int64_t lo = 0;
     std::int64_t hi = m;
     std::int64_t anomalies = 0;
@@ -293,55 +275,61 @@ class StlEsdDetector final : public Detector {
     for (std::int64_t t = window.score_begin; t < window.score_end; ++t) {
       const double expected = component(t) + center;
       out.expected[t] = static_cast<float>(expected);
-      out.lower[t] = static_cast<float>(expected - z_ * scale);
-      out.upper[t] = static_cast<float>(expected + z_ * scale);
+      out.lower[t] = static_cast<float>(expected - config_.z * scale);
+      out.upper[t] = static_cast<float>(expected + config_.z * scale);
       if (!std::isfinite(values[t])) {
         out.score[t] = std::numeric_limits<float>::quiet_NaN();
         continue;
       }
       const double natural = std::abs(static_cast<double>(values[t]) - expected) / scale;
-      out.score[t] = baseline::encode_flag_score(natural, flagged[t] != 0, z_);
+      out.score[t] = baseline::encode_flag_score(natural, flagged[t] != 0, config_.z);
     }
     return FitStatus::ok;
   }
 
  private:
-  ParameterValues values_;
+  StlEsdConfig config_;
+  std::vector<std::pair<std::string, std::string>> effective_;
   std::int64_t steps_;
   std::int64_t period_ = 0;
   baseline::StlSettings stl_;
-  double alpha_ = 0.0;
-  double max_anoms_ = 0.0;
-  double z_ = 0.0;
-  double scale_floor_ = 0.0;
   std::vector<double> critical_;  ///< critical_[m]: Rosner's lambda for a current sample of m points
 };
 
 }  // namespace
 
-std::span<const ParameterSpec> stl_esd_parameter_specs() {
-  using Type = ParameterSpec::Type;
-  static const std::vector<ParameterSpec> specs = {
-      {"period", Type::integer, "0", 0, 100000, {},
-       "steps per seasonal cycle; 0 = one week (7 daily, 168 hourly); 24 for a daily cycle on hourly grids"},
-      {"seasonal_window", Type::integer, "35", 3, 100001, {},
-       "odd LOESS span, in cycles, of the cycle-subseries smoother; larger = a more stable seasonal pattern"},
-      {"trend_window", Type::integer, "0", 0, 1000001, {},
-       "odd LOESS span, in steps, of the trend smoother; 0 = 5 periods (+1 if even): 35 days with a weekly period"},
-      {"inner_loops", Type::integer, "1", 1, 20, {}, "STL inner-loop passes per robustness iteration (Cleveland: 1 when robust)"},
-      {"outer_loops", Type::integer, "4", 0, 50, {}, "STL robustness iterations with bisquare weights (0 = not robust)"},
-      {"alpha", Type::real, "0.05", 1e-9, 0.5, {}, "significance level of the generalized ESD test"},
-      {"max_anoms", Type::real, "0.02", 0, 0.49, {}, "largest share of the sample the ESD test may flag"},
-      {"z", Type::real, "3", 0.1, 100, {},
-       "band half-width in robust standard deviations of the remainder; score > z exactly at ESD anomalies"},
-      {"scale_floor", Type::real, "0.01", 1e-9, 1, {},
-       "lower bound of the remainder scale, as a share of the median non-zero absolute deviation of the series from its median"},
-  };
-  return specs;
+const ParameterTable<StlEsdConfig>& stl_esd_parameter_table() {
+  using C = StlEsdConfig;
+  static const ParameterTable<StlEsdConfig> table(
+      kName,
+      {
+          {.name = "period", .bind = &C::period, .default_value = "0", .min = 2, .max = 100000, .rules = {.zero_means = "one week"},
+           .help = "steps per seasonal cycle; 0 = one week (7 daily, 168 hourly); 24 for a daily cycle on hourly grids"},
+          {.name = "seasonal_window", .bind = &C::seasonal_window, .default_value = "35", .min = 3, .max = 100001, .rules = {.odd = true},
+           .help = "LOESS span, in cycles, of the cycle-subseries smoother; larger = a more stable seasonal pattern"},
+          {.name = "trend_window", .bind = &C::trend_window, .default_value = "0", .min = 3, .max = 1000001,
+           .rules = {.odd = true, .zero_means = "5 periods"},
+           .help = "LOESS span, in steps, of the trend smoother; 0 = 5 periods (+1 if even): 35 days with a weekly period"},
+          {.name = "inner_loops", .bind = &C::inner_loops, .default_value = "1", .min = 1, .max = 20,
+           .help = "STL inner-loop passes per robustness iteration (Cleveland: 1 when robust)"},
+          {.name = "outer_loops", .bind = &C::outer_loops, .default_value = "4", .min = 0, .max = 50,
+           .help = "STL robustness iterations with bisquare weights (0 = not robust)"},
+          {.name = "alpha", .bind = &C::alpha, .default_value = "0.05", .min = 1e-9, .max = 0.5,
+           .help = "significance level of the generalized ESD test"},
+          {.name = "max_anoms", .bind = &C::max_anoms, .default_value = "0.02", .min = 0, .max = 0.49,
+           .help = "largest share of the sample the ESD test may flag"},
+          {.name = "z", .bind = &C::z, .default_value = "3", .min = 0.1, .max = 100, .role = ParameterRole::flag_threshold,
+           .help = "band half-width in robust standard deviations of the remainder; score > z exactly at ESD anomalies"},
+          {.name = "scale_floor", .bind = &C::scale_floor, .default_value = "0.01", .min = 1e-9, .max = 1,
+           .help = "lower bound of the remainder scale, as a share of the median non-zero absolute deviation of the series from its median"},
+      });
+  return table;
 }
 
+std::span<const ParameterSpec> stl_esd_parameter_specs() { return stl_esd_parameter_table().specs(); }
+
 std::unique_ptr<Detector> make_stl_esd_detector(std::span<const std::string> settings, const TimeGrid& grid) {
-  return std::make_unique<StlEsdDetector>(settings, grid);
+  return std::make_unique<StlEsdDetector>(stl_esd_parameter_table().bind(settings), grid);
 }
 
 }  // namespace meterbench

@@ -10,20 +10,19 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/parallel_pipeline.h>
 #include <spdlog/spdlog.h>
 
-#include "meterbench/backtest/series_pass.hpp"
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/random.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/io/dataset_file.hpp"
+#include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/model/registry.hpp"
+#include "meterbench/pass/streaming_pass.hpp"
 #include "meterbench/runtime/parallel.hpp"
 #include "meterbench/runtime/progress.hpp"
 #include "meterbench/runtime/run_context.hpp"
@@ -120,8 +119,8 @@ struct Point {
 };
 
 // Per thread: one workspace and two accumulators (tuning, test) per point, one block of detector outputs.
-struct ThreadState {
-  explicit ThreadState(const std::vector<Point>& points) {
+struct SweepThreadState {
+  explicit SweepThreadState(const std::vector<Point>& points) {
     for (const Point& p : points) {
       workspaces.push_back(p.detector->make_workspace());
       accumulators.emplace_back(p.config);
@@ -132,39 +131,28 @@ struct ThreadState {
   std::vector<std::unique_ptr<DetectorWorkspace>> workspaces;
   std::vector<EvaluationAccumulator> accumulators;  // 2 x point + half
   std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts;
-  detail::BlockOutputs outputs;
+  BlockOutputs outputs;
   std::vector<FitStatus> status;
-  double detect_seconds = 0.0, evaluate_seconds = 0.0;
 };
 
-struct WorkBlock {
-  SeriesBlock data;
+struct SweepBlockState {
   std::vector<std::uint8_t> half;  // SplitHalf per series
-  std::vector<std::uint64_t> value_hashes;
-};
-
-struct PassResult {
-  std::vector<std::array<EvaluationReport, 2>> reports;  // per point: tuning, test
-  std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts;
-  std::uint64_t fingerprint = 0;
-  double wall_seconds = 0.0, read_seconds = 0.0, detect_seconds = 0.0, evaluate_seconds = 0.0;
 };
 
 // Fits, scores and evaluates every series of a block for one point, with this thread's workspace and accumulators.
-void run_point_on_block(const Point& point, std::size_t p, ThreadState& state, const SeriesBlock& b, std::span<const std::uint8_t> half,
-                        bool has_labels, detail::ScoredWindow window) {
-  const auto t0 = Clock::now();
+void run_point_on_block(const Point& point, std::size_t p, SweepThreadState& state, const SeriesBlock& b, std::span<const std::uint8_t> half,
+                        bool has_labels, ScoredWindow window, WorkTimes& times) {
+  WorkStopwatch watch;
   state.outputs.resize(b.count, b.steps);
   state.status.resize(static_cast<std::size_t>(b.count));
-  detail::detect_block(*point.detector, *state.workspaces[p], b, window, state.outputs, state.status);
-  const auto t1 = Clock::now();
+  detect_block(*point.detector, *state.workspaces[p], b, window, state.outputs, state.status);
+  watch.lap_detect(times);
   for (std::int64_t i = 0; i < b.count; ++i) {
     const auto k = static_cast<std::size_t>(i);
     ++state.status_counts[p][static_cast<std::size_t>(state.status[k])];
-    state.accumulators[2 * p + half[k]].add_series(detail::evaluation_input(b, i, has_labels, state.outputs.row(i), window.first_scored));
+    state.accumulators[2 * p + half[k]].add_series(evaluation_input(b, i, has_labels, state.outputs.row(i), window.first_scored));
   }
-  state.detect_seconds += std::chrono::duration<double>(t1 - t0).count();
-  state.evaluate_seconds += seconds_since(t1);
+  watch.lap_evaluate(times);
 }
 
 void assign_halves(const SeriesBlock& b, std::vector<std::uint8_t>& half) {
@@ -175,110 +163,89 @@ void assign_halves(const SeriesBlock& b, std::vector<std::uint8_t>& half) {
   }
 }
 
-std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
-double from_ns(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
-
-// One streaming pass: each block is read once (serial, in order), then every point runs on it in parallel
-// (parallel across blocks and across points), each with its own per-thread workspace and accumulators.
-// With `scale_out`, over this process's range only, and the counts are then summed over the processes.
-PassResult run_points(DatasetReader& reader, const std::vector<Point>& points, std::int64_t block_option, detail::ScoredWindow window,
-                      const char* label, const ScaleOut* scale_out) {
-  const auto start = Clock::now();
-  const DatasetInfo& info = reader.info();
-  const std::int64_t n_series = info.series_count;
-  std::vector<SeriesRange> ranges;  // empty: every series
-  if (scale_out != nullptr) ranges.push_back(scale_out->range());
-  const std::int64_t local_series = scale_out != nullptr ? scale_out->range().count : n_series;
-  const std::int64_t block_series = detail::block_series(block_option, local_series, info.grid.steps);
-  const int tokens = pipeline_tokens(detail::active_threads());
-
-  detail::BlockFeed<WorkBlock> feed(reader, block_series, tokens, ranges);
-  oneapi::tbb::enumerable_thread_specific<ThreadState> states([&] { return ThreadState(points); });
-  PassResult result;
-  std::uint64_t fingerprint = mix64(static_cast<std::uint64_t>(n_series) ^ mix64(static_cast<std::uint64_t>(info.grid.steps)));
-  std::vector<std::uint64_t> value_hashes;  // with scale_out: chained into the fingerprint after the gather
-  ProgressReporter progress(label, "series", local_series);
-  std::string failure;
-  try {
-  oneapi::tbb::parallel_pipeline(
-      static_cast<std::size_t>(tokens),
-      oneapi::tbb::make_filter<void, WorkBlock*>(oneapi::tbb::filter_mode::serial_in_order,
-                                                 [&](oneapi::tbb::flow_control& fc) { return feed.next(fc, result.read_seconds); }) &
-          oneapi::tbb::make_filter<WorkBlock*, WorkBlock*>(oneapi::tbb::filter_mode::parallel,
-                                                           [&](WorkBlock* block) {
-                                                             const SeriesBlock& b = block->data;
-                                                             assign_halves(b, block->half);
-                                                             oneapi::tbb::parallel_for(std::size_t{0}, points.size(), [&](std::size_t p) {
-                                                               run_point_on_block(points[p], p, states.local(), b, block->half,
-                                                                                  info.has_labels, window);
-                                                             });
-                                                             block->value_hashes.resize(static_cast<std::size_t>(b.count));
-                                                             for (std::int64_t i = 0; i < b.count; ++i)
-                                                               block->value_hashes[static_cast<std::size_t>(i)] = detail::hash_values(b.row(i));
-                                                             return block;
-                                                           }) &
-          oneapi::tbb::make_filter<WorkBlock*, void>(oneapi::tbb::filter_mode::serial_in_order, [&](WorkBlock* block) {
-            for (const std::uint64_t h : block->value_hashes) fingerprint = mix64(fingerprint ^ h);
-            if (scale_out != nullptr) value_hashes.insert(value_hashes.end(), block->value_hashes.begin(), block->value_hashes.end());
-            progress.advance(block->data.count);
-            feed.recycle(block);
-          }));
-  } catch (const std::exception& e) {
-    if (scale_out == nullptr) throw;
-    failure = e.what();  // agreed with the other processes below, so none waits for this one forever
+// Each block is read once, then every point runs on it in parallel (parallel across blocks and across
+// points), each with its own per-thread workspace and accumulators. A sweep writes nothing per block.
+class SweepWork final : public BlockWork<SweepThreadState, SweepBlockState> {
+ public:
+  SweepWork(const std::vector<Point>& points, bool has_labels, ScoredWindow window) : points_(points), has_labels_(has_labels), window_(window) {}
+  [[nodiscard]] SweepThreadState make_thread_state() const override { return SweepThreadState(points_); }
+  // The points run in parallel on the block, so none of them hashes it: the runner does, once.
+  void process(const SeriesBlock& b, SweepBlockState& block, ThreadSlots<SweepThreadState>& threads, BlockHashes&) const override {
+    assign_halves(b, block.half);
+    oneapi::tbb::parallel_for(std::size_t{0}, points_.size(), [&](std::size_t p) {
+      ThreadSlot<SweepThreadState>& slot = threads.local();
+      run_point_on_block(points_[p], p, slot.state, b, block.half, has_labels_, window_, slot.times);
+    });
   }
-  if (failure.empty()) progress.finish();  // this process's own time, before it waits for the others
-  if (scale_out != nullptr) scale_out->check(failure, label);
+  void write(const SeriesBlock&, SweepBlockState&) override {}
 
-  // Integer counts: the merge order does not change the result, so it is the same for any thread count.
-  std::vector<EvaluationAccumulator> totals;  // per point: tuning, test
-  result.status_counts.assign(points.size(), {});
-  for (std::size_t p = 0; p < points.size(); ++p) {
-    for (std::size_t h = 0; h < 2; ++h) {
-      totals.emplace_back(points[p].config);
-      for (const ThreadState& state : states) totals.back().merge(state.accumulators[2 * p + h]);
+ private:
+  const std::vector<Point>& points_;
+  bool has_labels_;
+  ScoredWindow window_;
+};
+
+// Per point: the tuning and test halves' evaluation counts and the fit statuses.
+class SweepReducer final : public PassReducer<SweepThreadState> {
+ public:
+  explicit SweepReducer(const std::vector<Point>& points) : status_counts_(points.size()) {
+    for (const Point& p : points) {
+      totals_.emplace_back(p.config);
+      totals_.emplace_back(p.config);
     }
-    for (const ThreadState& state : states)
-      for (std::size_t s = 0; s < kFitStatusCount; ++s) result.status_counts[p][s] += state.status_counts[p][s];
   }
-  for (const ThreadState& state : states) {
-    result.detect_seconds += state.detect_seconds;
-    result.evaluate_seconds += state.evaluate_seconds;
+  void merge(const SweepThreadState& state) override {
+    for (std::size_t t = 0; t < totals_.size(); ++t) totals_[t].merge(state.accumulators[t]);
+    for (std::size_t p = 0; p < status_counts_.size(); ++p)
+      for (std::size_t s = 0; s < kFitStatusCount; ++s) status_counts_[p][s] += state.status_counts[p][s];
   }
-  result.fingerprint = fingerprint;
-  result.wall_seconds = seconds_since(start);
-  if (scale_out != nullptr) {
-    // Every count as integers, summed over the processes: the reports equal the one-process run's bit for bit.
-    std::vector<std::int64_t> sums;
-    for (const EvaluationAccumulator& t : totals) {
-      const std::vector<std::int64_t> v = counts_to_integers(t.counts());
-      sums.insert(sums.end(), v.begin(), v.end());
+  [[nodiscard]] std::vector<std::int64_t> to_integers() const override {
+    std::vector<std::int64_t> v;
+    for (const EvaluationAccumulator& t : totals_) {
+      const std::vector<std::int64_t> counts = counts_to_integers(t.counts());
+      v.insert(v.end(), counts.begin(), counts.end());
     }
-    for (const auto& counts : result.status_counts) sums.insert(sums.end(), counts.begin(), counts.end());
-    for (const double seconds : {result.read_seconds, result.detect_seconds, result.evaluate_seconds}) sums.push_back(to_ns(seconds));
-    scale_out->sum(sums);
+    for (const auto& counts : status_counts_) v.insert(v.end(), counts.begin(), counts.end());
+    return v;
+  }
+  void from_integers(std::span<const std::int64_t> v) override {
     std::size_t at = 0;
-    for (EvaluationAccumulator& t : totals) {
+    for (EvaluationAccumulator& t : totals_) {
       const std::size_t n = counts_to_integers(t.counts()).size();
       EvaluationAccumulator merged(t.config());
-      merged.merge(counts_from_integers(std::span(sums).subspan(at, n), t.counts()));
+      merged.merge(counts_from_integers(v.subspan(at, n), t.counts()));
       t = std::move(merged);
       at += n;
     }
-    for (auto& counts : result.status_counts)
-      for (auto& c : counts) c = sums[at++];
-    result.read_seconds = from_ns(sums[at]);
-    result.detect_seconds = from_ns(sums[at + 1]);
-    result.evaluate_seconds = from_ns(sums[at + 2]);
-    std::int64_t wall = to_ns(result.wall_seconds);
-    scale_out->max({&wall, 1});
-    result.wall_seconds = from_ns(wall);
-    const std::vector<std::uint64_t> all = scale_out->gather_hashes(value_hashes);  // the writer's; empty elsewhere
-    result.fingerprint = chain_fingerprint(n_series, info.grid.steps, all);
+    for (auto& counts : status_counts_)
+      for (auto& c : counts) c = v[at++];
   }
+  [[nodiscard]] EvaluationReport report(std::size_t point, std::size_t half) const { return totals_[2 * point + half].report(); }
+  [[nodiscard]] const std::vector<std::array<std::int64_t, kFitStatusCount>>& status_counts() const { return status_counts_; }
+
+ private:
+  std::vector<EvaluationAccumulator> totals_;  // per point: tuning, test
+  std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts_;
+};
+
+struct SweepPass {
+  std::vector<std::array<EvaluationReport, 2>> reports;  // per point: tuning, test
+  std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts;
+  PassResult pass;
+};
+
+// One streaming pass of every point; with `scale_out`, over this process's range, the counts then summed
+// over the processes.
+SweepPass run_points(DatasetReader& reader, const std::vector<Point>& points, std::int64_t block_option, ScoredWindow window,
+                     const char* label, const ScaleOut* scale_out) {
+  SweepWork work(points, reader.info().has_labels, window);
+  SweepReducer reducer(points);
+  SweepPass result;
+  result.pass = run_streaming_pass(reader, {.block_series = block_option, .label = label, .scale_out = scale_out}, work, reducer);
   result.reports.resize(points.size());
   for (std::size_t p = 0; p < points.size(); ++p)
-    for (std::size_t h = 0; h < 2; ++h) result.reports[p][h] = totals[2 * p + h].report();
+    for (std::size_t h = 0; h < 2; ++h) result.reports[p][h] = reducer.report(p, h);
+  result.status_counts = reducer.status_counts();
   return result;
 }
 
@@ -385,7 +352,7 @@ std::vector<GridAxis> validated_axes(const SweepOptions& options) {
     if (std::find(known.begin(), known.end(), axis.key) == known.end())
       throw std::invalid_argument(fmt::format("--grid '{}': unknown parameter '{}' of {} (known: {})", text, axis.key, options.model,
                                               fmt::join(known, ", ")));
-    if (axis.key == "z" || axis.key == "width")
+    if (sets_flag_threshold(*find_parameter_spec(specs, axis.key), specs))
       throw std::invalid_argument(fmt::format("--grid '{}': '{}' cannot be swept: every threshold z is read off the score curve of one fit "
                                               "per point (sweep.csv has a row per z)",
                                               text, axis.key));
@@ -398,34 +365,47 @@ std::vector<GridAxis> validated_axes(const SweepOptions& options) {
   return axes;
 }
 
-// The highest threshold a point's curve may hold: the detector's own z range, so the best z can be --set.
+// The highest threshold a point's curve may hold: the range of the detector's flag threshold, so the best z can be --set.
 double max_settable_z(std::string_view model) {
-  for (const ParameterSpec& s : detector_parameter_specs(model))
-    if (s.name == "z") return s.max;
-  return 12.0;
+  const ParameterSpec* threshold = flag_threshold_spec(detector_parameter_specs(model));
+  return threshold != nullptr ? threshold->max : 12.0;
+}
+
+// The settings that reproduce a point at the chosen threshold z: the point's own, but those setting the flag
+// threshold (its row and the rows exclusive with it, as width), then the threshold's row at z.
+std::vector<std::string> settings_at_threshold(std::string_view model, const std::vector<std::string>& settings, double z) {
+  const auto specs = detector_parameter_specs(model);
+  std::vector<std::string> out;
+  for (const std::string& s : settings) {
+    const ParameterSpec* spec = find_parameter_spec(specs, setting_name(s));
+    if (spec == nullptr || !sets_flag_threshold(*spec, specs)) out.push_back(s);
+  }
+  if (const ParameterSpec* threshold = flag_threshold_spec(specs)) out.push_back(fmt::format("{}={}", threshold->name, z));
+  return out;
 }
 
 // Times fit + score + evaluate of a few series per point on one thread (the second of two runs: the first
 // warms the workspaces), and scales to the whole dataset.
-SweepEstimate estimate_cost(DatasetReader& reader, const std::vector<Point>& points, detail::ScoredWindow window, std::int64_t probe_series) {
+SweepEstimate estimate_cost(DatasetReader& reader, const std::vector<Point>& points, ScoredWindow window, std::int64_t probe_series) {
   const DatasetInfo& info = reader.info();
   SweepEstimate e;
   e.points = static_cast<std::int64_t>(points.size());
   e.series = info.series_count;
-  e.threads = detail::active_threads();
+  e.threads = active_threads();
   const std::int64_t n = std::min(info.series_count, std::max<std::int64_t>(1, probe_series));
   if (n == 0) return e;
   SeriesBlock block;
   reader.read(0, n, block);
   std::vector<std::uint8_t> half;
   assign_halves(block, half);
-  ThreadState state(points);
+  SweepThreadState state(points);
+  WorkTimes times;
   double total = 0.0;
   for (std::size_t p = 0; p < points.size(); ++p) {
     double best = 0.0;
     for (int run = 0; run < 2; ++run) {
       const auto t0 = Clock::now();
-      run_point_on_block(points[p], p, state, block, half, info.has_labels, window);
+      run_point_on_block(points[p], p, state, block, half, info.has_labels, window, times);
       const double s = seconds_since(t0);
       best = run == 0 ? s : std::min(best, s);
     }
@@ -436,32 +416,16 @@ SweepEstimate estimate_cost(DatasetReader& reader, const std::vector<Point>& poi
   return e;
 }
 
-}  // namespace
-
-nlohmann::json run_sweep(const SweepOptions& options) {
-  const auto start = Clock::now();
-  detail::validate_pass_options(options.weeks, options.block_series, options.impact_filter_usd);
+void validate(const SweepOptions& options) {
+  validate_pass_options(options.weeks, options.block_series, options.impact_filter_usd);
   if (!(options.budget >= 0.0) || !std::isfinite(options.budget))
     throw std::invalid_argument(fmt::format("--budget must be a finite number >= 0 false alerts per 1,000 series-weeks, got {}", options.budget));
   if (!(options.max_minutes >= 0.0)) throw std::invalid_argument(fmt::format("--max-minutes must be >= 0 (0 = no limit), got {}", options.max_minutes));
-  const std::vector<GridAxis> axes = validated_axes(options);
-  const std::vector<std::vector<std::string>> grid_settings = expand_grid(axes);
-  if (grid_settings.size() > kMaxPoints)
-    throw std::invalid_argument(fmt::format("the grid has {} points; a sweep holds at most {} (split it into several sweeps)",
-                                            grid_settings.size(), kMaxPoints));
-  ScaleOut* const scale_out = options.scale_out;
-  const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches DIR
-  std::optional<StagedOutput> output;
-  if (writer) output.emplace(options.out_dir, options.overwrite, OutputKind::directory, std::vector{options.data});
-  DatasetReader reader(options.data);
-  const DatasetInfo& info = reader.info();
-  const TimeGrid& grid = info.grid;
-  if (!info.has_labels)
-    throw std::invalid_argument(fmt::format("{} has no labels: a sweep chooses parameters against ground truth (use backtest or detect)",
-                                            options.data.string()));
-  const detail::ScoredWindow window = detail::scored_window(options.schedule, options.weeks, grid);
+}
 
-  // Build every point's detector now: a bad value fails here, naming the point, before any work.
+// Every point's detector, built now: a bad value fails here, naming the point, before any work.
+std::vector<Point> build_points(const SweepOptions& options, const std::vector<std::vector<std::string>>& grid_settings, const TimeGrid& grid,
+                                ScoredWindow window) {
   std::vector<Point> points;
   const double z_cap = max_settable_z(options.model);
   for (std::size_t p = 0; p < grid_settings.size(); ++p) {
@@ -474,23 +438,29 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(fmt::format("grid point {} ({}): {}", p, fmt::join(grid_settings[p], ", "), e.what()));
     }
-    point.config = detail::evaluation_config(*point.detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
+    point.config = evaluation_config(*point.detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
     point.config.curve_z_max = std::min(point.config.curve_z_max, z_cap);
     points.push_back(std::move(point));
   }
+  return points;
+}
 
+// The cost estimate every process agrees on, logged; throws SweepTooLarge past --max-minutes.
+SweepEstimate agreed_estimate(DatasetReader& reader, const std::vector<Point>& points, ScoredWindow window, const SweepOptions& options,
+                              const ScaleOut* scale_out) {
+  const DatasetInfo& info = reader.info();
   SweepEstimate estimate = estimate_cost(reader, points, window, options.probe_series);
   if (scale_out != nullptr) {
     // Every process must take the same decision below: the slowest probe, over K processes' threads.
-    std::int64_t probe[2] = {std::llround(estimate.seconds_per_series_point * 1e12), to_ns(estimate.seconds)};
+    std::int64_t probe[2] = {std::llround(estimate.seconds_per_series_point * 1e12), std::llround(estimate.seconds * 1e9)};
     scale_out->max(probe);
     estimate.seconds_per_series_point = static_cast<double>(probe[0]) * 1e-12;
-    estimate.seconds = from_ns(probe[1]) / static_cast<double>(scale_out->group().size());
+    estimate.seconds = static_cast<double>(probe[1]) * 1e-9 / static_cast<double>(scale_out->group().size());
   }
   const std::string processes = scale_out != nullptr ? fmt::format(" x {} processes", scale_out->group().size()) : std::string();
   spdlog::info("sweep: {} on {} ({} series x {} steps), {} grid points, {} schedule, {} threads{}: about {:.1f} min ({:.0f} us per series "
                "and point) -> {}",
-               options.model, options.data.string(), info.series_count, grid.steps, points.size(), to_string(options.schedule),
+               options.model, options.data.string(), info.series_count, info.grid.steps, points.size(), to_string(options.schedule),
                estimate.threads, processes, estimate.seconds / 60.0, estimate.seconds_per_series_point * 1e6, options.out_dir.string());
   if (options.max_minutes > 0.0 && estimate.seconds > options.max_minutes * 60.0)
     throw SweepTooLarge(fmt::format(
@@ -499,25 +469,22 @@ nlohmann::json run_sweep(const SweepOptions& options) {
         options.max_minutes, points.size(), info.series_count, static_cast<std::int64_t>(points.size()) * info.series_count,
         estimate.seconds / 60.0, estimate.threads, processes, estimate.seconds_per_series_point * 1e6,
         std::min(info.series_count, std::max<std::int64_t>(1, options.probe_series))));
+  return estimate;
+}
 
-  if (scale_out != nullptr) scale_out->partition(reader, options.out_dir, "sweep", false);
-  const PassResult pass = run_points(reader, points, options.block_series, window, "sweep", scale_out);
+// The best row of sweep.csv by the objective.
+struct Choice {
+  std::size_t point = 0, row = 0;
+  double objective = 0.0, false_alerts = 0.0;
+};
 
-  // sweep.csv: every point x threshold on the tuning half; the best row by the objective. Every process
-  // chooses (the same) best, for the baseline pass; only the writer writes.
-  OutputFile csv;  // unopened on other processes: what they stream into it goes nowhere
-  if (writer) {
-    std::filesystem::create_directories(output->temp_path());
-    csv.open(output->temp_path() / "sweep.csv");
-  }
+// sweep.csv (every point x threshold on the tuning half) to `csv`, and the best row by the objective.
+std::optional<Choice> write_sweep_csv(std::ostream& csv, const std::vector<GridAxis>& axes, const std::vector<Point>& points,
+                                      const SweepPass& pass, const SweepOptions& options) {
   csv << "point";
   for (const GridAxis& a : axes) csv << ',' << a.key;
   csv << ",z,point_precision,point_recall,point_f1,event_precision,event_recall,event_f1,dollar_recall,"
          "false_alerts_per_1000_series_weeks,flag_rate,objective\n";
-  struct Choice {
-    std::size_t point = 0, row = 0;
-    double objective = 0.0, false_alerts = 0.0;
-  };
   std::optional<Choice> best;
   for (std::size_t p = 0; p < points.size(); ++p) {
     const EvaluationReport& tuning = pass.reports[p][0];
@@ -539,8 +506,70 @@ nlohmann::json run_sweep(const SweepOptions& options) {
       }
     }
   }
-  csv.close();
+  return best;
+}
 
+// The backtest that reproduces the best run: the fixed settings and the point at the chosen z (settings_at_threshold).
+std::string reproduce_command(const SweepOptions& options, const std::vector<std::string>& best_settings) {
+  std::string command = fmt::format("meterbench backtest --data {} --model {}", shell_word(options.data.string()), shell_word(options.model));
+  for (const std::string& s : best_settings) command += " --set " + shell_word(s);
+  if (options.schedule == Schedule::weekly) command += fmt::format(" --schedule weekly --weeks {}", options.weeks);
+  if (options.delay_tolerance_days != 7.0) command += fmt::format(" --delay-tolerance {}", options.delay_tolerance_days);
+  if (options.impact_filter_usd != 100.0) command += fmt::format(" --min-impact {}", options.impact_filter_usd);
+  command += " --out " + shell_word((options.out_dir / "best_backtest").string());
+  return command;
+}
+
+// `random` on the test half at the best point's test flag rate (a pass of its own); its wall time.
+double add_random_test(DatasetReader& reader, const SweepOptions& options, ScoredWindow window, double flag_rate, const ScaleOut* scale_out,
+                       nlohmann::json& best) {
+  const DatasetInfo& info = reader.info();
+  const std::vector<std::string> random_settings = {fmt::format("flag_rate={:.9g}", flag_rate),
+                                                    fmt::format("seed={}", info.seed % (std::uint64_t{1} << 53))};
+  std::vector<Point> random(1);
+  random[0].detector = make_detector("random", random_settings, info.grid);
+  // `random` detects retrospectively; its flags are raised as the schedule raises them (as in backtest).
+  random[0].config = evaluation_config(*random[0].detector, info.grid, window, options.delay_tolerance_days, options.impact_filter_usd);
+  random[0].config.sweep_thresholds = false;
+  const SweepPass baseline = run_points(reader, random, options.block_series, {window.first_scored, 0}, "random baseline", scale_out);
+  best["random_test"] = metrics_json(report_metrics(baseline.reports[0][1]), baseline.reports[0][1]);
+  best["random_test"]["flag_rate_set"] = flag_rate;
+  return baseline.pass.timing.wall_seconds;
+}
+
+// best.json's "best": the chosen point and z on both halves (and `random` beside it); the random pass's wall time.
+double add_best(DatasetReader& reader, const SweepOptions& options, const std::vector<GridAxis>& axes, const std::vector<Point>& points,
+                const SweepPass& pass, const Choice& choice, ScoredWindow window, const ScaleOut* scale_out, nlohmann::json& result) {
+  const Point& point = points[choice.point];
+  const EvaluationReport& tuning = pass.reports[choice.point][0];
+  const EvaluationReport& test = pass.reports[choice.point][1];
+  const double z = tuning.curve[choice.row].z;
+  METERBENCH_CHECK(test.curve[choice.row].z == z);
+  const RowMetrics test_metrics = curve_metrics(test, choice.row);
+  // The parameters in force at the chosen z: those of the detector the reproducing command builds.
+  const std::vector<std::string> best_settings = settings_at_threshold(options.model, point.settings, z);
+  nlohmann::json parameters = nlohmann::json::object();
+  for (const auto& [key, value] : make_detector(options.model, best_settings, reader.info().grid)->parameters()) parameters[key] = value;
+  nlohmann::json b = {{"point", choice.point},
+                      {"grid_values", nlohmann::json::object()},
+                      {"parameters", parameters},
+                      {"z", z},
+                      {"objective", choice.objective},
+                      {"tuning", metrics_json(curve_metrics(tuning, choice.row), tuning)},
+                      {"test", metrics_json(test_metrics, test)},
+                      {"random_test", nullptr}};
+  for (std::size_t a = 0; a < axes.size(); ++a) b["grid_values"][axes[a].key] = point.grid_values[a];
+  b["fit_status"] = fit_status_json(pass.status_counts[choice.point]);
+  double random_seconds = 0.0;
+  if (options.random_baseline)
+    random_seconds = add_random_test(reader, options, window, std::clamp(test_metrics.flag_rate.value_or(0.0), 1e-9, 1.0), scale_out, b);
+  result["best"] = b;
+  result["command"] = reproduce_command(options, best_settings);
+  return random_seconds;
+}
+
+// best.json before its "best" and "command".
+nlohmann::json sweep_json(const SweepOptions& options, const std::vector<GridAxis>& axes, const DatasetInfo& info, const SweepPass& pass) {
   nlohmann::json result;
   result["kind"] = "sweep";
   result["schema_version"] = 1;
@@ -554,14 +583,68 @@ nlohmann::json run_sweep(const SweepOptions& options) {
                         {"weeks", options.schedule == Schedule::weekly ? nlohmann::json(options.weeks) : nlohmann::json(nullptr)}};
   result["evaluation"] = {{"delay_tolerance_days", options.delay_tolerance_days}, {"impact_filter_usd", options.impact_filter_usd}};
   result["dataset"] = {{"path", std::filesystem::absolute(options.data).lexically_normal().string()},
-                       {"fingerprint", fmt::format("{:016x}", pass.fingerprint)},
+                       {"fingerprint", format_fingerprint(pass.pass.fingerprint)},
                        {"series", info.series_count},
-                       {"steps", grid.steps},
+                       {"steps", info.grid.steps},
                        {"seed", info.seed},
                        {"source", info.source}};
   result["split"] = {{"rule", "hash of (customer, meter): tuning or test half"},
                      {"tuning_series", pass.reports.front()[0].counts.series},
                      {"test_series", pass.reports.front()[1].counts.series}};
+  return result;
+}
+
+nlohmann::json throughput_json(const DatasetInfo& info, std::size_t points, const PassTiming& timing, const SweepEstimate& estimate,
+                               double random_seconds, double total_seconds) {
+  const double wall = timing.wall_seconds;
+  const double fits = static_cast<double>(info.series_count) * static_cast<double>(points);
+  return {{"points", points},
+          {"series", info.series_count},
+          {"wall_seconds", wall},
+          {"series_per_second", static_cast<double>(info.series_count) / wall},
+          {"series_points_per_second", fits / wall},
+          {"stage_seconds", {{"read", timing.read_seconds}, {"fit_and_score", timing.work.detect_seconds}, {"evaluate", timing.work.evaluate_seconds}}},
+          {"stage_seconds_note", "read is serial wall time; fit_and_score and evaluate are summed over threads"},
+          {"estimate", {{"seconds", estimate.seconds}, {"us_per_series_and_point", estimate.seconds_per_series_point * 1e6}}},
+          {"random_baseline_seconds", random_seconds},
+          {"total_wall_seconds", total_seconds},
+          {"peak_rss_bytes", peak_rss_bytes()}};
+}
+
+}  // namespace
+
+nlohmann::json run_sweep(const SweepOptions& options, ScaleOut* scale_out) {
+  const auto start = Clock::now();
+  validate(options);
+  const std::vector<GridAxis> axes = validated_axes(options);
+  const std::vector<std::vector<std::string>> grid_settings = expand_grid(axes);
+  if (grid_settings.size() > kMaxPoints)
+    throw std::invalid_argument(fmt::format("the grid has {} points; a sweep holds at most {} (split it into several sweeps)",
+                                            grid_settings.size(), kMaxPoints));
+  const bool writer = scale_out == nullptr || scale_out->writer();  // only the writer touches DIR
+  std::optional<StagedOutput> output;
+  if (writer) output.emplace(options.out_dir, options.overwrite, OutputKind::directory, std::vector{options.data});
+  DatasetReader reader(options.data);
+  const DatasetInfo& info = reader.info();
+  if (!info.has_labels)
+    throw std::invalid_argument(fmt::format("{} has no labels: a sweep chooses parameters against ground truth (use backtest or detect)",
+                                            options.data.string()));
+  const ScoredWindow window = scored_window(options.schedule, options.weeks, info.grid);
+  const std::vector<Point> points = build_points(options, grid_settings, info.grid, window);
+  const SweepEstimate estimate = agreed_estimate(reader, points, window, options, scale_out);
+  if (scale_out != nullptr) scale_out->partition(reader, options.out_dir, "sweep", false);
+  const SweepPass pass = run_points(reader, points, options.block_series, window, "sweep", scale_out);
+
+  // Every process chooses (the same) best, for the baseline pass; only the writer writes.
+  OutputFile csv;  // unopened on other processes: what they stream into it goes nowhere
+  if (writer) {
+    std::filesystem::create_directories(output->temp_path());
+    csv.open(output->temp_path() / "sweep.csv");
+  }
+  const std::optional<Choice> best = write_sweep_csv(csv, axes, points, pass, options);
+  csv.close();
+
+  nlohmann::json result = sweep_json(options, axes, info, pass);
   double random_seconds = 0.0;
   if (!best) {
     spdlog::warn("sweep: no grid point and threshold has a defined objective {} on the tuning half{}", to_string(options.objective),
@@ -569,74 +652,14 @@ nlohmann::json run_sweep(const SweepOptions& options) {
     result["best"] = nullptr;
     result["command"] = nullptr;
   } else {
-    const Point& point = points[best->point];
-    const EvaluationReport& tuning = pass.reports[best->point][0];
-    const EvaluationReport& test = pass.reports[best->point][1];
-    const double z = tuning.curve[best->row].z;
-    METERBENCH_CHECK(test.curve[best->row].z == z);
-    const RowMetrics test_metrics = curve_metrics(test, best->row);
-    nlohmann::json parameters = nlohmann::json::object();
-    for (const auto& [key, value] : point.detector->parameters()) parameters[key] = value;
-    nlohmann::json b = {{"point", best->point},
-                        {"grid_values", nlohmann::json::object()},
-                        {"parameters", parameters},
-                        {"z", z},
-                        {"objective", best->objective},
-                        {"tuning", metrics_json(curve_metrics(tuning, best->row), tuning)},
-                        {"test", metrics_json(test_metrics, test)},
-                        {"random_test", nullptr}};
-    for (std::size_t a = 0; a < axes.size(); ++a) b["grid_values"][axes[a].key] = point.grid_values[a];
-    for (std::size_t s = 0; s < kFitStatusCount; ++s)
-      b["fit_status"][std::string(to_string(static_cast<FitStatus>(s)))] = pass.status_counts[best->point][s];
-
-    if (options.random_baseline) {
-      const double flag_rate = std::clamp(test_metrics.flag_rate.value_or(0.0), 1e-9, 1.0);
-      const std::vector<std::string> random_settings = {fmt::format("flag_rate={:.9g}", flag_rate),
-                                                        fmt::format("seed={}", info.seed % (std::uint64_t{1} << 53))};
-      std::vector<Point> random(1);
-      random[0].detector = make_detector("random", random_settings, grid);
-      // `random` detects retrospectively; its flags are raised as the schedule raises them (as in backtest).
-      random[0].config = detail::evaluation_config(*random[0].detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
-      random[0].config.sweep_thresholds = false;
-      const PassResult baseline = run_points(reader, random, options.block_series, {window.first_scored, 0}, "random baseline", scale_out);
-      b["random_test"] = metrics_json(report_metrics(baseline.reports[0][1]), baseline.reports[0][1]);
-      b["random_test"]["flag_rate_set"] = flag_rate;
-      random_seconds = baseline.wall_seconds;
-    }
-    result["best"] = b;
-
-    // The backtest that reproduces the best run: the fixed settings (but z and width), the point, its z.
-    std::string command = fmt::format("meterbench backtest --data {} --model {}", shell_word(options.data.string()), shell_word(options.model));
-    for (const std::string& s : point.settings) {
-      const std::string name = setting_name(s);
-      if (name != "z" && name != "width") command += " --set " + shell_word(s);
-    }
-    command += " --set " + shell_word(fmt::format("z={}", z));
-    if (options.schedule == Schedule::weekly) command += fmt::format(" --schedule weekly --weeks {}", options.weeks);
-    if (options.delay_tolerance_days != 7.0) command += fmt::format(" --delay-tolerance {}", options.delay_tolerance_days);
-    if (options.impact_filter_usd != 100.0) command += fmt::format(" --min-impact {}", options.impact_filter_usd);
-    command += " --out " + shell_word((options.out_dir / "best_backtest").string());
-    result["command"] = command;
+    random_seconds = add_best(reader, options, axes, points, pass, *best, window, scale_out, result);
   }
-
-  const double wall = pass.wall_seconds;
-  const double fits = static_cast<double>(info.series_count) * static_cast<double>(points.size());
-  result["throughput"] = {{"points", points.size()},
-                          {"series", info.series_count},
-                          {"wall_seconds", wall},
-                          {"series_per_second", static_cast<double>(info.series_count) / wall},
-                          {"series_points_per_second", fits / wall},
-                          {"stage_seconds", {{"read", pass.read_seconds}, {"fit_and_score", pass.detect_seconds}, {"evaluate", pass.evaluate_seconds}}},
-                          {"stage_seconds_note", "read is serial wall time; fit_and_score and evaluate are summed over threads"},
-                          {"estimate", {{"seconds", estimate.seconds}, {"us_per_series_and_point", estimate.seconds_per_series_point * 1e6}}},
-                          {"random_baseline_seconds", random_seconds},
-                          {"total_wall_seconds", seconds_since(start)},
-                          {"peak_rss_bytes", peak_rss_bytes()}};
-  result["context"] = to_json(current_run_context(detail::active_threads()));
+  result["throughput"] = throughput_json(info, points.size(), pass.pass.timing, estimate, random_seconds, seconds_since(start));
+  result["context"] = to_json(current_run_context(active_threads()));
   if (scale_out != nullptr) {  // collective: the largest peak RSS of the processes, and each one's
-    scale_out->record_processes(result);
-    result["throughput"]["peak_rss_bytes"] = result["peak_rss_bytes"];
-    result.erase("peak_rss_bytes");
+    const ProcessesRecord processes = scale_out->record_processes();
+    result["throughput"]["peak_rss_bytes"] = processes.largest_peak_rss_bytes();
+    result["processes"] = to_json(processes);
   }
   if (!writer) return result;
   OutputFile best_json(output->temp_path() / "best.json");

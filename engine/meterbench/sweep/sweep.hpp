@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "meterbench/backtest/backtest.hpp"
+#include "meterbench/pass/schedule.hpp"
 
 namespace meterbench {
 
@@ -73,9 +73,6 @@ struct SweepOptions {
   double impact_filter_usd = 100.0;
   double delay_tolerance_days = 7.0;
   std::int64_t probe_series = 32;           ///< series timed per point for the estimate
-  /// Several processes (engine/meterbench/distributed/scale_out.hpp): this one runs its share of the series,
-  /// counts are summed over the processes and rank 0 writes DIR; the results equal the one-process run's.
-  ScaleOut* scale_out = nullptr;
 };
 
 /// The cost estimate made before a sweep starts.
@@ -88,7 +85,10 @@ struct SweepEstimate {
 };
 
 /// Runs the sweep with the oneTBB thread limit in force, writes DIR and returns best.json's content.
-/// Throws std::invalid_argument (bad grid, parameters, objective), DatasetError, OutputError, SweepTooLarge.
-nlohmann::json run_sweep(const SweepOptions& options);
+/// `scale_out`: several processes (engine/meterbench/distributed/scale_out.hpp); this one runs its share of
+/// the series, counts are summed over the processes and rank 0 writes DIR; the results equal the
+/// one-process run's. Throws std::invalid_argument (bad grid, parameters, objective), DatasetError,
+/// OutputError, SweepTooLarge.
+nlohmann::json run_sweep(const SweepOptions& options, ScaleOut* scale_out = nullptr);
 
 }  // namespace meterbench

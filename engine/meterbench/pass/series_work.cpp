@@ -1,45 +1,11 @@
-#include "meterbench/backtest/series_pass.hpp"
+#include "meterbench/pass/series_work.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <stdexcept>
+#include <ctime>
 
-#include <fmt/format.h>
-#include <oneapi/tbb/global_control.h>
+#include "meterbench/core/check.hpp"
 
-#include "meterbench/core/random.hpp"
-
-namespace meterbench::detail {
-
-void validate_pass_options(std::int64_t weeks, std::int64_t block_series, double impact_filter_usd) {
-  if (weeks < 1) throw std::invalid_argument(fmt::format("--weeks must be at least 1, got {}", weeks));
-  if (block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", block_series));
-  if (!(impact_filter_usd >= 0.0)) throw std::invalid_argument(fmt::format("--min-impact must be >= 0 USD, got {}", impact_filter_usd));
-}
-
-ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid& grid) {
-  if (schedule != Schedule::weekly) return {};
-  const std::int64_t week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());
-  const ScoredWindow w{grid.steps - weeks * week, week};
-  if (w.first_scored < week)
-    throw std::invalid_argument(
-        fmt::format("--weeks {} leaves no history to fit on: the dataset has {} steps ({} weeks)", weeks, grid.steps, grid.steps / week));
-  return w;
-}
-
-EvaluationConfig evaluation_config(const Detector& detector, const TimeGrid& grid, ScoredWindow window, double delay_tolerance_days,
-                                   double impact_filter_usd) {
-  const std::int64_t steps_per_day = std::max<std::int64_t>(1, grid.steps_per_day());
-  EvaluationConfig config;
-  config.z = detector.flag_threshold();
-  config.delay_tolerance_steps = static_cast<std::int64_t>(std::llround(delay_tolerance_days * static_cast<double>(steps_per_day)));
-  config.impact_filter_usd = impact_filter_usd;
-  config.steps_per_week = 7 * steps_per_day;
-  config.schedule_period_steps = window.period;
-  config.validate();
-  return config;
-}
+namespace meterbench {
 
 void detect_block(const Detector& detector, DetectorWorkspace& workspace, const SeriesBlock& b, ScoredWindow window,
                   BlockOutputs& outputs, std::span<FitStatus> status) {
@@ -102,29 +68,16 @@ SeriesEvaluationInput evaluation_input(const SeriesBlock& b, std::int64_t i, boo
   return input;
 }
 
-std::uint64_t hash_values(std::span<const float> values) {
-  std::uint64_t h = 0x6A09E667F3BCC909ULL;
-  std::size_t i = 0;
-  for (; i + 2 <= values.size(); i += 2) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, values.data() + i, sizeof(word));
-    h = (h ^ mix64(word)) * 0x9E3779B97F4A7C15ULL;
-  }
-  if (i < values.size()) {
-    std::uint32_t last = 0;
-    std::memcpy(&last, values.data() + i, sizeof(last));
-    h = (h ^ mix64(last)) * 0x9E3779B97F4A7C15ULL;
-  }
-  return mix64(h);
+nlohmann::json fit_status_json(const std::array<std::int64_t, kFitStatusCount>& counts) {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t s = 0; s < kFitStatusCount; ++s) j[std::string(to_string(static_cast<FitStatus>(s)))] = counts[s];
+  return j;
 }
 
-int active_threads() {
-  return static_cast<int>(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism));
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-std::int64_t block_series(std::int64_t option, std::int64_t series_count, std::int64_t steps) {
-  const std::int64_t wanted = option > 0 ? option : std::max<std::int64_t>(1, (4 << 20) / (std::max<std::int64_t>(steps, 1) * 4));
-  return std::max<std::int64_t>(1, std::min(series_count, wanted));
-}
-
-}  // namespace meterbench::detail
+}  // namespace meterbench

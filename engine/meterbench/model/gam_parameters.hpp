@@ -1,0 +1,49 @@
+#pragma once
+// The parameters of the `gam` detector: its config struct and the table that fills it (names, defaults,
+// ranges, rules, help: the only place they are written), and the width <-> z conversion of its band.
+#include <span>
+#include <string>
+
+#include "meterbench/model/parameters.hpp"
+
+namespace meterbench {
+
+/// The validated settings of the `gam` detector. No defaults here: gam_parameter_table() holds them, and
+/// gam_config_from_settings({}) gives the shipped configuration.
+struct GamConfig {
+  enum class Loss { huber, bisquare, squared };
+  int changepoints;             ///< candidate changepoints
+  double changepoint_range;     ///< fraction of the fit window the candidates spread over
+  double changepoint_penalty;   ///< ridge penalty on standardised changepoint deltas
+  int weekly_order;             ///< Fourier order of the weekly term (0 = off)
+  int yearly_order;             ///< Fourier order of the yearly term (0 = off)
+  double yearly_min_days;       ///< observed history (days) needed before the yearly term is used
+  int monthly_order;            ///< Fourier order of the billing-cycle (day-of-month) term
+  int daily_order;              ///< Fourier order of the daily term on sub-daily grids
+  double seasonality_penalty;   ///< ridge penalty on standardised Fourier coefficients
+  Loss loss;                    ///< robust loss of the IRLS fit
+  double huber_c;               ///< Huber tuning constant, in units of the robust scale
+  double bisquare_c;            ///< bisquare tuning constant, in units of the robust scale
+  bool log1p;                   ///< fit log1p(max(y, 0)) instead of y
+  double z;                     ///< band half-width in units of the scale (the flag threshold)
+  int max_iterations;           ///< IRLS iteration limit
+  double tolerance;             ///< convergence: RMS change of the fit below tolerance x scale
+  int min_observed;             ///< fewest observed steps in the fit window worth a fit
+  double scale_floor;           ///< band scale floor, share of the MAD of residuals above the series' minimum (GamDetector)
+};
+
+/// The table of gam's parameters (see parameters.hpp), bound to GamConfig.
+const ParameterTable<GamConfig>& gam_parameter_table();
+std::span<const ParameterSpec> gam_parameter_specs();
+/// Validates "name=value" settings into a GamConfig; throws std::invalid_argument naming the offending
+/// parameter and the rule it breaks.
+GamConfig gam_config_from_settings(std::span<const std::string> settings);
+
+/// The standard normal distribution function.
+double normal_cdf(double x);
+/// z such that a band of +/- z standard deviations covers `width` of a normal distribution (0 < width < 1).
+double normal_two_sided_quantile(double width);
+/// The inverse: the coverage 2 Phi(z) - 1 of a band of +/- z.
+double normal_two_sided_coverage(double z);
+
+}  // namespace meterbench
