@@ -154,13 +154,7 @@ TEST(RandomDetector, WorkspaceReuseIsInvisible) {
   const auto a = testing::weekly_series(grid, 10.0, 1.0, 8);
   const auto b = testing::weekly_series(grid, 1000.0, 10.0, 9);
   const auto detector = random_detector(grid);
-  const auto ws = detector->make_workspace();
-  const auto window = DetectionWindow::retrospective(grid.steps);
-  OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, first, 1), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, b, window, middle, 2), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, again, 1), FitStatus::ok);
-  EXPECT_TRUE(first.same_bits(again));
+  testing::expect_workspace_reuse_invisible(*detector, a, b, 1, 2);
 }
 
 // The scores and expected values are exactly those of the definition: score = encode(z log(u) / log(rate))

@@ -170,13 +170,7 @@ TEST(SeasonalMad, WorkspaceReuseIsInvisible) {
   auto b = testing::weekly_series(grid, 3.0, 1.0, 22);
   for (std::int64_t t = 0; t < grid.steps; t += 17) b[t] = kNaN;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
-  const auto window = DetectionWindow::retrospective(grid.steps);
-  OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, first), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, b, window, middle), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, again), FitStatus::ok);
-  EXPECT_TRUE(first.same_bits(again));
+  testing::expect_workspace_reuse_invisible(*detector, a, b);
 }
 
 // Hourly grids compare the same hour of the week: a spike at one hour is flagged there.

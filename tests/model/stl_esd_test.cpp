@@ -284,13 +284,7 @@ TEST(StlEsd, WorkspaceReuseIsInvisible) {
   auto b = testing::weekly_series(grid, 7.0, 0.5, 62);
   for (std::int64_t t = 0; t < grid.steps; t += 3) b[t] = kNaN;
   const auto detector = stl_esd(grid);
-  const auto ws = detector->make_workspace();
-  const auto window = DetectionWindow::retrospective(grid.steps);
-  OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, first), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, b, window, middle), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, again), FitStatus::ok);
-  EXPECT_TRUE(first.same_bits(again));
+  testing::expect_workspace_reuse_invisible(*detector, a, b);
 }
 
 // The automatic period (one week) and trend window (5 periods, odd) are reported resolved.
