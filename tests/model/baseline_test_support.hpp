@@ -1,16 +1,21 @@
 #pragma once
 // Test support for the baseline detector tests: grids, synthetic weekly series drawn with the engine's
 // deterministic generator, and caller-owned output buffers.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <numbers>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/registry.hpp"
 
 namespace meterbench::testing {
 
@@ -64,6 +69,33 @@ struct OutputBuffers {
 inline FitStatus run(const Detector& detector, DetectorWorkspace& workspace, const std::vector<float>& values,
                      const DetectionWindow& window, OutputBuffers& out, std::uint64_t series_index = 0) {
   return detector.detect({values, series_index}, window, workspace, out.view());
+}
+
+/// A factory of the named detector (through the registry): factory(grid) or factory(grid, {"name=value", ...}).
+inline auto detector_factory(std::string name) {
+  return [name = std::move(name)](const TimeGrid& grid, std::vector<std::string> settings = {}) {
+    return make_detector(name, settings, grid);
+  };
+}
+
+/// Runs one retrospective detection (the whole grid: values.size() steps) with a fresh workspace.
+inline FitStatus run_retrospective(const Detector& detector, const std::vector<float>& values, OutputBuffers& out) {
+  const auto workspace = detector.make_workspace();
+  return run(detector, *workspace, values, DetectionWindow::retrospective(static_cast<std::int64_t>(values.size())), out);
+}
+
+/// Results do not depend on what the workspace held before: a, b, a (retrospective, series indices a_index,
+/// b_index, a_index) on one workspace give bit-identical outputs for a.
+inline void expect_workspace_reuse_invisible(const Detector& detector, const std::vector<float>& a, const std::vector<float>& b,
+                                             std::uint64_t a_index = 0, std::uint64_t b_index = 0) {
+  const auto steps = static_cast<std::int64_t>(a.size());
+  const auto ws = detector.make_workspace();
+  const auto window = DetectionWindow::retrospective(steps);
+  OutputBuffers first(steps), middle(steps), again(steps);
+  ASSERT_EQ(run(detector, *ws, a, window, first, a_index), FitStatus::ok);
+  ASSERT_EQ(run(detector, *ws, b, window, middle, b_index), FitStatus::ok);
+  ASSERT_EQ(run(detector, *ws, a, window, again, a_index), FitStatus::ok);
+  EXPECT_TRUE(first.same_bits(again));
 }
 
 }  // namespace meterbench::testing

@@ -15,6 +15,8 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_design.hpp"
+#include "meterbench/model/gam_kernels.hpp"
+#include "meterbench/model/gam_packed.hpp"
 #include "meterbench/model/gam_detector.hpp"
 #include "model/gam_test_support.hpp"
 

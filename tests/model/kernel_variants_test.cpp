@@ -1,8 +1,8 @@
 // Contract: every vectorised kernel computes the same bits in its AVX2 and its baseline variant (see
 // engine/meterbench/core/kernels.hpp), so a machine's instruction set never changes a result. The kernels of
-// gam_design are called directly under each forced level; those inside the gam detector (huber_rhs, score_fitted,
-// predict_line) through whole fits, retrospective and weekly, on varied series: awkward lengths, NaN gaps, every
-// loss and the log1p transform. On a CPU without AVX2 only the baseline exists and the test is skipped.
+// gam_kernels.hpp and gam_packed.hpp are called directly under each forced level (gam_predict_line only
+// through GamDesign::predict), and all of them through whole fits, retrospective and weekly, on varied series:
+// awkward lengths, NaN gaps, every loss and the log1p transform. On a CPU without AVX2 only the baseline exists and the test is skipped.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,6 +16,8 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_design.hpp"
+#include "meterbench/model/gam_kernels.hpp"
+#include "meterbench/model/gam_packed.hpp"
 #include "meterbench/model/gam_detector.hpp"
 #include "model/gam_test_support.hpp"
 
@@ -96,6 +98,58 @@ TEST_F(KernelVariants, PackedCholeskyAndSolve) {
       return a;
     });
     EXPECT_TRUE(same_bits(base, avx2)) << "gam_packed_cholesky / gam_packed_solve p=" << p;
+  }
+}
+
+// The Huber right-hand side on awkward row counts (the groups of eight and the four-row passes), with clipped,
+// unclipped, missing and imputed rows.
+TEST_F(KernelVariants, HuberRightHandSide) {
+  Rng rng(stream_key(13, 0));
+  constexpr std::int64_t p = 9;
+  for (std::int64_t n : {1, 3, 7, 8, 9, 15, 17, 64, 365, 731}) {
+    for (const bool impute : {false, true}) {
+      std::vector<double> y(static_cast<std::size_t>(n)), x(static_cast<std::size_t>(n * p));
+      std::vector<float> yhat(static_cast<std::size_t>(n));
+      std::vector<std::uint8_t> observed(static_cast<std::size_t>(n));
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        observed[i] = rng.uniform() < 0.9 ? 1 : 0;
+        y[i] = observed[i] ? rng.normal() * (rng.uniform() < 0.2 ? 10.0 : 1.0) : 0.0;
+        yhat[i] = static_cast<float>(rng.normal() * 0.1);
+      }
+      for (auto& v : x) v = rng.normal();
+      const auto [base, avx2] = under_both([&] {
+        std::vector<double> rhs(static_cast<std::size_t>(p), 1.0), w(static_cast<std::size_t>(n));
+        std::vector<std::uint8_t> flags(static_cast<std::size_t>(n + 8));
+        std::vector<std::int32_t> picks(static_cast<std::size_t>(n + 8));
+        gam_huber_rhs(y.data(), yhat.data(), observed.data(), n, 1.5, impute, x.data(), p, w.data(), flags.data(),
+                      picks.data(), rhs.data());
+        rhs.insert(rhs.end(), w.begin(), w.end());
+        return rhs;
+      });
+      EXPECT_TRUE(same_bits(base, avx2)) << "gam_huber_rhs n=" << n << " impute=" << impute;
+    }
+  }
+}
+
+// The band and score of an untransformed fit, clamped at 0 and unclamped, with NaN values.
+TEST_F(KernelVariants, ScoreFitted) {
+  Rng rng(stream_key(17, 0));
+  for (std::int64_t n : {1, 5, 8, 9, 31, 730}) {
+    for (const double least : {0.0, -std::numeric_limits<double>::infinity()}) {
+      std::vector<float> yhat(static_cast<std::size_t>(n)), values(static_cast<std::size_t>(n));
+      for (std::size_t i = 0; i < yhat.size(); ++i) {
+        yhat[i] = static_cast<float>(rng.normal() * 3.0);
+        values[i] = i % 7 == 3 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(rng.normal() * 3.0);
+      }
+      const auto [base, avx2] = under_both([&] {
+        const auto un = static_cast<std::size_t>(n);
+        std::vector<float> out(4 * un);
+        gam_score_fitted(yhat.data(), values.data(), n, 0.25, least, 2.5, 1.0 / 0.7, out.data(), out.data() + un,
+                         out.data() + 2 * un, out.data() + 3 * un);
+        return out;
+      });
+      EXPECT_TRUE(same_bits(base, avx2)) << "gam_score_fitted n=" << n << " least=" << least;
+    }
   }
 }
 

@@ -22,9 +22,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> random_detector(const TimeGrid& grid, std::vector<std::string> settings = {}) {
-  return make_detector("random", settings, grid);
-}
+const auto random_detector = testing::detector_factory("random");
 
 // Over 1,000 series x 1,000 steps the share of scores above z is within 5 binomial standard deviations of
 // flag_rate (0.01: 10,000 +/- 497), and the share above 2z within 5 sd of flag_rate^2 (the exponential tail).
@@ -117,9 +115,8 @@ TEST(RandomDetector, GapsAndTrivialBand) {
   auto y = testing::weekly_series(grid, 10.0, 1.0, 4);
   for (std::int64_t t = 0; t < grid.steps; t += 4) y[t] = kNaN;
   const auto detector = random_detector(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(std::isnan(out.score[t]), std::isnan(y[t])) << t;
     EXPECT_TRUE(std::isfinite(out.expected[t]) && std::isfinite(out.lower[t]) && std::isfinite(out.upper[t]));
@@ -157,13 +154,7 @@ TEST(RandomDetector, WorkspaceReuseIsInvisible) {
   const auto a = testing::weekly_series(grid, 10.0, 1.0, 8);
   const auto b = testing::weekly_series(grid, 1000.0, 10.0, 9);
   const auto detector = random_detector(grid);
-  const auto ws = detector->make_workspace();
-  const auto window = DetectionWindow::retrospective(grid.steps);
-  OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, first, 1), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, b, window, middle, 2), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, again, 1), FitStatus::ok);
-  EXPECT_TRUE(first.same_bits(again));
+  testing::expect_workspace_reuse_invisible(*detector, a, b, 1, 2);
 }
 
 // The scores and expected values are exactly those of the definition: score = encode(z log(u) / log(rate))
@@ -189,7 +180,7 @@ TEST(RandomDetector, OutputsEqualTheDefinitionBitForBit) {
       std::vector<double> observed;
       for (const float v : y)
         if (std::isfinite(v)) observed.push_back(v);
-      const double median = baseline::median_in_place(observed);
+      const double median = median_in_place(observed);
       for (std::int64_t t = 0; t < grid.steps; ++t) {
         const auto k = static_cast<std::size_t>(t);
         ASSERT_EQ(out.expected[k], static_cast<float>(median)) << s;
@@ -229,8 +220,8 @@ TEST(BaselineMedian, FloatQuickselectEqualsNthElement) {
       }
       std::vector<double> d(v.begin(), v.end());
       std::vector<float> scratch(n, 99.0F);
-      const double want = baseline::median_in_place(d);
-      ASSERT_EQ(baseline::median_in_place(std::span<float>(v), scratch), want) << n << " pattern " << pattern;
+      const double want = median_in_place(d);
+      ASSERT_EQ(median_in_place(std::span<float>(v), scratch), want) << n << " pattern " << pattern;
     }
   }
 }

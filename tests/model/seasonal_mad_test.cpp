@@ -18,9 +18,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> seasonal_mad(const TimeGrid& grid, std::vector<std::string> settings = {}) {
-  return make_detector("seasonal-mad", settings, grid);
-}
+const auto seasonal_mad = testing::detector_factory("seasonal-mad");
 
 // A +60% spike on one weekday of a noisy two-year daily series is flagged (score > z = 3) and has the
 // largest score. Fewer than 10% of the other (Gaussian noise) steps exceed z: a median and MAD of only 12
@@ -30,9 +28,8 @@ TEST(SeasonalMad, FlagsPlantedSpikeAndFewOthers) {
   auto y = testing::weekly_series(grid, 100.0, 3.0, 11);
   y[400] += 60.0F;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   EXPECT_GT(out.score[400], 3.0F);
   int others = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t) {
@@ -51,9 +48,8 @@ TEST(SeasonalMad, SpikeDoesNotMoveLaterReferences) {
   auto y = clean;
   y[200] += 500.0F;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 201; t < grid.steps; ++t) EXPECT_NEAR(out.expected[t], clean[t], 1e-3) << t;
 }
 
@@ -83,15 +79,14 @@ TEST(SeasonalMad, PerfectlyRegularSeriesHasFiniteScores) {
   const TimeGrid grid = testing::daily_grid(140);
   auto y = testing::weekly_series(grid, 100.0, 0.0, 0);
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(out.score[t], 0.0F) << t;
     EXPECT_EQ(out.expected[t], y[t]) << t;
   }
   y[70] += 10.0F;
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   EXPECT_TRUE(std::isfinite(out.score[70]));
   EXPECT_GT(out.score[70], 3.0F);
 }
@@ -134,9 +129,8 @@ TEST(SeasonalMad, GapsGiveNaNScoreOnlyAtGaps) {
     if (rng.uniform() < 0.2) v = kNaN;
   for (std::int64_t t = 150; t < 240; ++t) y[t] = kNaN;  // a 90-day outage
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(std::isnan(out.score[t]), std::isnan(y[t])) << t;
     if (!std::isnan(y[t])) {
@@ -176,13 +170,7 @@ TEST(SeasonalMad, WorkspaceReuseIsInvisible) {
   auto b = testing::weekly_series(grid, 3.0, 1.0, 22);
   for (std::int64_t t = 0; t < grid.steps; t += 17) b[t] = kNaN;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
-  const auto window = DetectionWindow::retrospective(grid.steps);
-  OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, first), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, b, window, middle), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, again), FitStatus::ok);
-  EXPECT_TRUE(first.same_bits(again));
+  testing::expect_workspace_reuse_invisible(*detector, a, b);
 }
 
 // Hourly grids compare the same hour of the week: a spike at one hour is flagged there.
@@ -191,9 +179,8 @@ TEST(SeasonalMad, HourlyGridUsesHourOfWeek) {
   auto y = testing::weekly_series(grid, 100.0, 2.0, 31);
   y[1500] += 80.0F;
   const auto detector = seasonal_mad(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   EXPECT_GT(out.score[1500], 3.0F);
   int others = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t)
@@ -212,11 +199,11 @@ TEST(SeasonalMad, SortedMedianMadMatchesSelection) {
     std::sort(v.begin(), v.end());
     double median = 0.0;
     double mad = 0.0;
-    baseline::sorted_median_mad(v, median, mad);
+    sorted_median_mad(v, median, mad);
     auto copy = v;
-    const double expected_median = baseline::median_in_place(copy);
+    const double expected_median = median_in_place(copy);
     EXPECT_EQ(median, expected_median);
-    EXPECT_EQ(mad, baseline::mad_in_place(copy, expected_median));
+    EXPECT_EQ(mad, mad_in_place(copy, expected_median));
   }
 }
 
@@ -256,8 +243,8 @@ TEST(SeasonalMad, MatchesNaiveReferenceRule) {
     std::vector<double> fit;
     for (std::int64_t t = c.window.fit_begin; t < c.window.fit_end; ++t)
       if (!std::isnan(y[t])) fit.push_back(y[t]);
-    const double center = baseline::median_in_place(fit);
-    const double floor = 0.01 * baseline::nonzero_median_abs_deviation(fit, center);
+    const double center = median_in_place(fit);
+    const double floor = 0.01 * nonzero_median_abs_deviation(fit, center);
     for (std::int64_t t = c.window.score_begin; t < c.window.score_end; ++t) {
       std::vector<double> ref;
       for (std::int64_t p = t - period; p >= c.window.fit_begin && static_cast<std::int64_t>(ref.size()) < c.weeks; p -= period)
@@ -268,8 +255,8 @@ TEST(SeasonalMad, MatchesNaiveReferenceRule) {
         EXPECT_TRUE(std::isnan(out.expected[t]) && std::isnan(out.score[t])) << t;
         continue;
       }
-      const double median = baseline::median_in_place(ref);
-      const double scale = std::max(baseline::kMadToSigma * baseline::mad_in_place(ref, median), floor);
+      const double median = median_in_place(ref);
+      const double scale = std::max(kMadToSigma * mad_in_place(ref, median), floor);
       ASSERT_EQ(out.expected[t], static_cast<float>(median)) << t;
       ASSERT_EQ(out.lower[t], static_cast<float>(median - 3.0 * scale)) << t;
       ASSERT_EQ(out.upper[t], static_cast<float>(median + 3.0 * scale)) << t;

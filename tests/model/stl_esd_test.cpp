@@ -18,9 +18,7 @@ namespace {
 using testing::OutputBuffers;
 using testing::kNaN;
 
-std::unique_ptr<Detector> stl_esd(const TimeGrid& grid, std::vector<std::string> settings = {}) {
-  return make_detector("stl-esd", settings, grid);
-}
+const auto stl_esd = testing::detector_factory("stl-esd");
 
 // Student-t quantiles against the closed forms for 1 and 2 degrees of freedom (to 1e-9) and against
 // tabulated values for 3 to 120 degrees of freedom (to the 1e-8 their 10 digits allow).
@@ -98,9 +96,8 @@ TEST(StlEsd, NoiseFreePeriodicSeriesIsExpectedExactly) {
   const TimeGrid grid = testing::daily_grid(364);
   const auto y = testing::weekly_series(grid, 100.0, 0.0, 0);
   const auto detector = stl_esd(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_NEAR(out.expected[t], y[t], 1e-3) << t;
     EXPECT_LE(out.score[t], 3.0F) << t;
@@ -114,9 +111,8 @@ TEST(StlEsd, FlagsPlantedSpikeAndFewOthers) {
   y[400] += 40.0F;
   y[401] -= 35.0F;
   const auto detector = stl_esd(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   EXPECT_GT(out.score[400], 3.0F);
   EXPECT_GT(out.score[401], 3.0F);
   int others = 0;
@@ -132,9 +128,8 @@ TEST(StlEsd, ScoreEncodesTheEsdDecision) {
   auto y = testing::weekly_series(grid, 100.0, 3.0, 43);
   y[200] += 50.0F;
   const auto detector = stl_esd(grid, {"max_anoms=0"});
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   for (std::int64_t t = 0; t < grid.steps; ++t) EXPECT_LE(out.score[t], 3.0F) << t;
   EXPECT_EQ(out.score[200], 3.0F);
   EXPECT_GT(y[200], out.upper[200]);
@@ -176,9 +171,8 @@ TEST(StlEsd, GapsGiveNaNScoreOnlyAtGaps) {
     if (rng.uniform() < 0.2) v = kNaN;
   for (std::int64_t t = 300; t < 390; ++t) y[t] = kNaN;
   const auto detector = stl_esd(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   int flagged = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(std::isnan(out.score[t]), std::isnan(y[t])) << t;
@@ -196,9 +190,8 @@ TEST(StlEsd, MissingWeekdayIsFilledForTheDecompositionOnly) {
   for (std::int64_t t = 6; t < grid.steps; t += 7) y[t] = kNaN;  // every Sunday
   y[100] += 40.0F;
   const auto detector = stl_esd(grid);
-  const auto ws = detector->make_workspace();
   OutputBuffers out(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, y, DetectionWindow::retrospective(grid.steps), out), FitStatus::ok);
+  ASSERT_EQ(testing::run_retrospective(*detector, y, out), FitStatus::ok);
   int others = 0;
   for (std::int64_t t = 0; t < grid.steps; ++t) {
     EXPECT_EQ(std::isnan(out.score[t]), t % 7 == 6) << t;
@@ -291,13 +284,7 @@ TEST(StlEsd, WorkspaceReuseIsInvisible) {
   auto b = testing::weekly_series(grid, 7.0, 0.5, 62);
   for (std::int64_t t = 0; t < grid.steps; t += 3) b[t] = kNaN;
   const auto detector = stl_esd(grid);
-  const auto ws = detector->make_workspace();
-  const auto window = DetectionWindow::retrospective(grid.steps);
-  OutputBuffers first(grid.steps), middle(grid.steps), again(grid.steps);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, first), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, b, window, middle), FitStatus::ok);
-  ASSERT_EQ(testing::run(*detector, *ws, a, window, again), FitStatus::ok);
-  EXPECT_TRUE(first.same_bits(again));
+  testing::expect_workspace_reuse_invisible(*detector, a, b);
 }
 
 // The automatic period (one week) and trend window (5 periods, odd) are reported resolved.

@@ -1,5 +1,5 @@
 #pragma once
-// Instruction-set dispatch of the vectorised kernels (gam_design.cpp, gam_detector.cpp).
+// Instruction-set dispatch of the vectorised kernels (model/gam_kernels.cpp, model/gam_packed.cpp).
 //
 // Each kernel's body is written once (an always_inline function) and compiled twice: in a wrapper with
 // __attribute__((target("avx2"))) and in a baseline (x86-64) wrapper. The level is chosen once, at the first call:

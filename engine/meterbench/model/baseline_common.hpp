@@ -1,17 +1,16 @@
 #pragma once
 // Pieces the baseline detectors (seasonal-mad, stl-esd, random) share: the status screen of a fit window,
-// robust location/scale on scratch buffers, the score encoding of a flag decision, and the week period.
+// the level fallback, the score encoding of a flag decision, and the week period.
 // Everything here works on caller-provided scratch memory and never allocates.
 #include <cstdint>
 #include <span>
 
+#include "meterbench/core/check.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/robust_stats.hpp"
 
 namespace meterbench::baseline {
-
-/// MAD-to-sigma factor of the normal distribution: 1 / Phi^-1(3/4).
-inline constexpr double kMadToSigma = 1.482602218505602;
 
 /// What the status screen found in [fit_begin, fit_end).
 struct FitScreen {
@@ -31,6 +30,16 @@ FitScreen screen_fit_window(std::span<const float> values, const DetectionWindow
 void check_detect_arguments(const SeriesInput& series, const DetectionWindow& window, const DetectionOutput& out,
                             std::int64_t steps);
 
+/// check_detect_arguments, then the detector's own workspace out of `workspace` (aborts on another detector's).
+template <class Workspace>
+Workspace* checked_workspace(const SeriesInput& series, const DetectionWindow& window, const DetectionOutput& out,
+                             std::int64_t steps, DetectorWorkspace& workspace) {
+  check_detect_arguments(series, window, out, steps);
+  auto* ws = dynamic_cast<Workspace*>(&workspace);
+  METERBENCH_CHECK(ws != nullptr);
+  return ws;
+}
+
 /// Writes NaN into expected/lower/upper/score over [score_begin, score_end): the output of a failed fit.
 void write_nan_outputs(const DetectionWindow& window, const DetectionOutput& out);
 
@@ -41,28 +50,6 @@ void write_nan_outputs(const DetectionWindow& window, const DetectionOutput& out
 /// where y equals it and +inf elsewhere. NaN score at gap steps. `scratch` holds at least the fit window.
 void write_level_fallback(std::span<const float> values, const DetectionWindow& window, const DetectionOutput& out,
                           double z, double floor_share, std::span<double> scratch);
-
-/// Median of `values`, reordering them (nth_element). `values` must not be empty.
-double median_in_place(std::span<double> values);
-
-/// The same median of floats (as doubles: the mean of the two middle values when their count is even), by a
-/// branch-free three-way quickselect that ping-pongs between `values` and `scratch` (at least as long; both
-/// overwritten): no mispredicted comparisons, about half the time of nth_element on a few hundred values. When
-/// zeros of both signs tie for the middle, which sign is returned is unspecified. `values` must not be empty.
-double median_in_place(std::span<float> values, std::span<float> scratch);
-
-/// Median and MAD of ascending `sorted` values (not empty), without reordering: the deviations from the
-/// median form two ascending runs (left of the middle going down, right going up), merged up to the middle.
-void sorted_median_mad(std::span<const double> sorted, double& median, double& mad);
-
-/// Median absolute deviation around `center`, overwriting `values` with the deviations.
-double mad_in_place(std::span<double> values, double center);
-
-/// The median of the non-zero absolute deviations |v - center|, overwriting `values`; 0 when every value
-/// equals `center`. Positive whenever the values are not all equal, unlike the MAD (0 as soon as half the
-/// values are equal, e.g. a mostly-zero series), and as robust to outliers as a median: the basis of the
-/// scale floors, which must never vanish on a non-constant series nor follow one huge outlier.
-double nonzero_median_abs_deviation(std::span<double> values, double center);
 
 /// The score written for a step whose flag decision is `flagged` at threshold `z`: the natural score clamped
 /// so that score > z (the float score compared with z in double) exactly when flagged. Keeps the ranking

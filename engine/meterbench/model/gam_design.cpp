@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "meterbench/core/check.hpp"
-#include "meterbench/core/kernels.hpp"
+#include "meterbench/model/gam_kernels.hpp"
 #include "meterbench/core/portable_math.hpp"
 
 namespace meterbench {
@@ -41,289 +41,19 @@ void fourier(double u, int order, double* out) {
 
 }  // namespace
 
-namespace {
-
-// Columns in pairs, out += (c0 b0 + c1 b1) per pair in column order: (a b0 + c b1) rounds the same everywhere.
-// Up to four pairs per pass over out (out's loads and stores once per eight columns instead of per two); each
-// pair is still added on its own, so the result equals one pass per pair bit for bit.
-template <typename T>
-inline void add_columns_impl(const T* cols, std::int64_t n, std::int64_t k, const T* b, T* out) {
-  std::int64_t j = 0;
-  for (; j + 7 < k; j += 8) {
-    const T* c0 = cols + j * n;
-    const T* c1 = c0 + n;
-    const T* c2 = c1 + n;
-    const T* c3 = c2 + n;
-    const T* c4 = c3 + n;
-    const T* c5 = c4 + n;
-    const T* c6 = c5 + n;
-    const T* c7 = c6 + n;
-    const T b0 = b[j], b1 = b[j + 1], b2 = b[j + 2], b3 = b[j + 3], b4 = b[j + 4], b5 = b[j + 5], b6 = b[j + 6], b7 = b[j + 7];
-    for (std::int64_t i = 0; i < n; ++i)
-      out[i] = (((out[i] + (c0[i] * b0 + c1[i] * b1)) + (c2[i] * b2 + c3[i] * b3)) + (c4[i] * b4 + c5[i] * b5)) + (c6[i] * b6 + c7[i] * b7);
-  }
-  for (; j + 3 < k; j += 4) {
-    const T* c0 = cols + j * n;
-    const T* c1 = c0 + n;
-    const T* c2 = c1 + n;
-    const T* c3 = c2 + n;
-    const T b0 = b[j], b1 = b[j + 1], b2 = b[j + 2], b3 = b[j + 3];
-    for (std::int64_t i = 0; i < n; ++i) out[i] = (out[i] + (c0[i] * b0 + c1[i] * b1)) + (c2[i] * b2 + c3[i] * b3);
-  }
-  for (; j + 1 < k; j += 2) {
-    const T* c0 = cols + j * n;
-    const T* c1 = c0 + n;
-    const T b0 = b[j], b1 = b[j + 1];
-    for (std::int64_t i = 0; i < n; ++i) out[i] += c0[i] * b0 + c1[i] * b1;
-  }
-  if (j < k) {
-    const T* c0 = cols + j * n;
-    const T b0 = b[j];
-    for (std::int64_t i = 0; i < n; ++i) out[i] += c0[i] * b0;
-  }
-}
-
-}  // namespace
-
-[[gnu::always_inline]] inline void gam_add_columns_f_body(const float* cols, std::int64_t n, std::int64_t k,
-    const float* b, float* out) {
-  add_columns_impl(cols, n, k, b, out);
-}
-__attribute__((target("avx2"))) void gam_add_columns_f_avx2(const float* cols, std::int64_t n, std::int64_t k,
-    const float* b, float* out) {
-  gam_add_columns_f_body(cols, n, k, b, out);
-}
-void gam_add_columns_f_baseline(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out) {
-  gam_add_columns_f_body(cols, n, k, b, out);
-}
-void gam_add_columns(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out) {
-  kernels::use_avx2() ? gam_add_columns_f_avx2(cols, n, k, b, out) : gam_add_columns_f_baseline(cols, n, k, b, out);
-}
-
-[[gnu::always_inline]] inline void gam_add_columns_d_body(const double* cols, std::int64_t n, std::int64_t k,
-    const double* b, double* out) {
-  add_columns_impl(cols, n, k, b, out);
-}
-__attribute__((target("avx2"))) void gam_add_columns_d_avx2(const double* cols, std::int64_t n, std::int64_t k,
-    const double* b, double* out) {
-  gam_add_columns_d_body(cols, n, k, b, out);
-}
-void gam_add_columns_d_baseline(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out) {
-  gam_add_columns_d_body(cols, n, k, b, out);
-}
-void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out) {
-  kernels::use_avx2() ? gam_add_columns_d_avx2(cols, n, k, b, out) : gam_add_columns_d_baseline(cols, n, k, b, out);
-}
-
-namespace {
-
-// out[i] = float(base + slope i) + v0[i0[i]] + v1[i1[i]] over [begin, end) for the first `terms` (<= 2) lookups,
-// each addition in float as in separate passes. The row index converts from int32 (rows < 2^31), which
-// vectorises, unlike int64; compiled for AVX2 (gathers) and the baseline.
-[[gnu::always_inline]] inline void predict_line_body(float* out, std::int64_t begin, std::int64_t end, double base,
-    double slope, std::size_t terms, const float* const* v, const std::uint32_t* const* idx) {
-  const auto b = static_cast<std::int32_t>(begin), e = static_cast<std::int32_t>(end);
-  if (terms == 0) {
-    for (std::int32_t i = b; i < e; ++i) out[i] = static_cast<float>(base + slope * static_cast<double>(i));
-  } else if (terms == 1) {
-    const float* v0 = v[0];
-    const std::uint32_t* i0 = idx[0];
-    for (std::int32_t i = b; i < e; ++i) out[i] = static_cast<float>(base + slope * static_cast<double>(i)) + v0[i0[i]];
-  } else {
-    const float *v0 = v[0], *v1 = v[1];
-    const std::uint32_t *i0 = idx[0], *i1 = idx[1];
-    for (std::int32_t i = b; i < e; ++i)
-      out[i] = (static_cast<float>(base + slope * static_cast<double>(i)) + v0[i0[i]]) + v1[i1[i]];
-  }
-}
-__attribute__((target("avx2"))) void predict_line_avx2(float* out, std::int64_t begin, std::int64_t end, double base,
-    double slope, std::size_t terms, const float* const* v, const std::uint32_t* const* idx) {
-  predict_line_body(out, begin, end, base, slope, terms, v, idx);
-}
-void predict_line_baseline(float* out, std::int64_t begin, std::int64_t end, double base, double slope,
-    std::size_t terms, const float* const* v, const std::uint32_t* const* idx) {
-  predict_line_body(out, begin, end, base, slope, terms, v, idx);
-}
-void predict_line(float* out, std::int64_t begin, std::int64_t end, double base, double slope, std::size_t terms,
-    const float* const* v, const std::uint32_t* const* idx) {
-  kernels::use_avx2() ? predict_line_avx2(out, begin, end, base, slope, terms, v, idx)
-      : predict_line_baseline(out, begin, end, base, slope, terms, v, idx);
-}
-
-}  // namespace
-
-// Left-looking: each pair of columns (j, j + 1) is updated by four earlier columns per pass (their rows loaded
-// once for both targets), so that a value of the target is loaded and stored once per four updates. Every entry
-// still subtracts its updates one by one in column order, as the textbook loop does.
-[[gnu::always_inline]] inline int gam_packed_cholesky_body(double* __restrict a, std::int64_t p,
-    double* __restrict inv_diag) {
-  std::int64_t j = 0;
-  const auto finish = [&](std::int64_t c) -> bool {
-    double* cj = a + gam_packed_offset(p, c);
-    const double d = cj[0];
-    if (!(d > 0.0)) return false;
-    const double r = std::sqrt(d), inv = 1.0 / r;
-    cj[0] = r; inv_diag[c] = inv;
-    for (std::int64_t i = 1; i < p - c; ++i) cj[i] *= inv;
-    return true;
+void gam_accumulate_cross_product(const GamDesign::RowMatrix& x, const std::uint8_t* observed, std::uint8_t wanted, std::int64_t begin,
+                     std::int64_t end, double sign, Eigen::MatrixXd& g, Eigen::MatrixXd& chunk) {
+  Eigen::Index k = 0;
+  const auto flush = [&]() {
+    if (k > 0) g.selfadjointView<Eigen::Lower>().rankUpdate(chunk.leftCols(k), sign);
+    k = 0;
   };
-  for (; j + 2 <= p; j += 2) {
-    double* __restrict t0 = a + gam_packed_offset(p, j);            // t0[r] = A(j + r, j)
-    double* __restrict t1 = a + gam_packed_offset(p, j + 1) - 1;    // t1[r] = A(j + r, j + 1), r >= 1
-    const std::int64_t len = p - j;
-    std::int64_t k = 0;
-    for (; k + 4 <= j; k += 4) {
-      const double* c0 = a + gam_packed_offset(p, k) + (j - k);       // c0[r] = L(j + r, k)
-      const double* c1 = a + gam_packed_offset(p, k + 1) + (j - k - 1);
-      const double* c2 = a + gam_packed_offset(p, k + 2) + (j - k - 2);
-      const double* c3 = a + gam_packed_offset(p, k + 3) + (j - k - 3);
-      const double f0 = c0[0], f1 = c1[0], f2 = c2[0], f3 = c3[0];
-      const double g0 = c0[1], g1 = c1[1], g2 = c2[1], g3 = c3[1];
-      t0[0] = (((t0[0] - f0 * c0[0]) - f1 * c1[0]) - f2 * c2[0]) - f3 * c3[0];
-      for (std::int64_t r = 1; r < len; ++r) {
-        const double a0 = c0[r], a1 = c1[r], a2 = c2[r], a3 = c3[r];
-        t0[r] = (((t0[r] - f0 * a0) - f1 * a1) - f2 * a2) - f3 * a3;
-        t1[r] = (((t1[r] - g0 * a0) - g1 * a1) - g2 * a2) - g3 * a3;
-      }
-    }
-    for (; k < j; ++k) {
-      const double* c0 = a + gam_packed_offset(p, k) + (j - k);
-      const double f0 = c0[0], g0 = c0[1];
-      t0[0] -= f0 * c0[0];
-      for (std::int64_t r = 1; r < len; ++r) {
-        t0[r] -= f0 * c0[r];
-        t1[r] -= g0 * c0[r];
-      }
-    }
-    if (!finish(j)) return static_cast<int>(j);
-    const double g = t0[1];
-    for (std::int64_t r = 1; r < len; ++r) t1[r] -= g * t0[r];
-    if (!finish(j + 1)) return static_cast<int>(j + 1);
+  for (std::int64_t i = begin; i < end; ++i) {
+    if (observed != nullptr && observed[i] != wanted) continue;
+    chunk.col(k++) = x.row(i).transpose();
+    if (k == chunk.cols()) flush();
   }
-  for (; j < p; ++j) {
-    double* cj = a + gam_packed_offset(p, j);
-    const std::int64_t len = p - j;
-    std::int64_t k = 0;
-    for (; k + 4 <= j; k += 4) {
-      const double* c0 = a + gam_packed_offset(p, k) + (j - k);
-      const double* c1 = a + gam_packed_offset(p, k + 1) + (j - k - 1);
-      const double* c2 = a + gam_packed_offset(p, k + 2) + (j - k - 2);
-      const double* c3 = a + gam_packed_offset(p, k + 3) + (j - k - 3);
-      const double f0 = c0[0], f1 = c1[0], f2 = c2[0], f3 = c3[0];
-      for (std::int64_t i = 0; i < len; ++i) cj[i] = (((cj[i] - f0 * c0[i]) - f1 * c1[i]) - f2 * c2[i]) - f3 * c3[i];
-    }
-    for (; k < j; ++k) {
-      const double* c0 = a + gam_packed_offset(p, k) + (j - k);
-      const double f0 = c0[0];
-      for (std::int64_t i = 0; i < len; ++i) cj[i] -= f0 * c0[i];
-    }
-    if (!finish(j)) return static_cast<int>(j);
-  }
-  return -1;
-}
-__attribute__((target("avx2"))) int gam_packed_cholesky_avx2(double* __restrict a, std::int64_t p,
-    double* __restrict inv_diag) {
-  return gam_packed_cholesky_body(a, p, inv_diag);
-}
-int gam_packed_cholesky_baseline(double* __restrict a, std::int64_t p, double* __restrict inv_diag) {
-  return gam_packed_cholesky_body(a, p, inv_diag);
-}
-int gam_packed_cholesky(double* __restrict a, std::int64_t p, double* __restrict inv_diag) {
-  return kernels::use_avx2() ? gam_packed_cholesky_avx2(a, p, inv_diag) : gam_packed_cholesky_baseline(a, p, inv_diag);
-}
-
-// Forward: four columns of L per pass (the four unknowns resolved first). Backward: blocks of four unknowns,
-// whose four dot products with the already solved part share its loads (four fixed lanes each), then the 4 x 4
-// triangle. A solve is a chain of dependent steps; blocking shortens the chain fourfold.
-[[gnu::always_inline]] inline void gam_packed_solve_body(const double* __restrict factor,
-    const double* __restrict inv_diag, std::int64_t p, double* __restrict x) {
-  std::int64_t k = 0;
-  for (; k + 4 <= p; k += 4) {
-    const double* c0 = factor + gam_packed_offset(p, k);
-    const double* c1 = factor + gam_packed_offset(p, k + 1) - 1;
-    const double* c2 = factor + gam_packed_offset(p, k + 2) - 2;
-    const double* c3 = factor + gam_packed_offset(p, k + 3) - 3;
-    const double y0 = x[k] * inv_diag[k];
-    const double y1 = (x[k + 1] - y0 * c0[1]) * inv_diag[k + 1];
-    const double y2 = ((x[k + 2] - y0 * c0[2]) - y1 * c1[2]) * inv_diag[k + 2];
-    const double y3 = (((x[k + 3] - y0 * c0[3]) - y1 * c1[3]) - y2 * c2[3]) * inv_diag[k + 3];
-    x[k] = y0; x[k + 1] = y1; x[k + 2] = y2; x[k + 3] = y3;
-    double* xr = x + k;
-    for (std::int64_t r = 4; r < p - k; ++r) xr[r] = (((xr[r] - y0 * c0[r]) - y1 * c1[r]) - y2 * c2[r]) - y3 * c3[r];
-  }
-  for (; k < p; ++k) {
-    const double* lk = factor + gam_packed_offset(p, k);
-    const double yk = x[k] * inv_diag[k];
-    x[k] = yk;
-    for (std::int64_t j = 1; j < p - k; ++j) x[k + j] -= yk * lk[j];
-  }
-  // Backward: the last p % 4 unknowns one by one, then blocks [b, b + 4) downward.
-  std::int64_t b = p - p % 4;
-  for (std::int64_t k2 = p; k2-- > b;) {
-    const double* lk = factor + gam_packed_offset(p, k2);
-    double s = 0.0;
-    for (std::int64_t r = k2 + 1; r < p; ++r) s += lk[r - k2] * x[r];
-    x[k2] = (x[k2] - s) * inv_diag[k2];
-  }
-  for (; b > 0; b -= 4) {
-    const std::int64_t k0 = b - 4;
-    const double* c0 = factor + gam_packed_offset(p, k0) - k0;  // c_l[r] = L(r, k0 + l)
-    const double* c1 = factor + gam_packed_offset(p, k0 + 1) - k0 - 1;
-    const double* c2 = factor + gam_packed_offset(p, k0 + 2) - k0 - 2;
-    const double* c3 = factor + gam_packed_offset(p, k0 + 3) - k0 - 3;
-    std::array<double, 4> s0{}, s1{}, s2{}, s3{};
-    // Oldest unknowns first and the block just solved last: the sums need its values only at their end, so
-    // most of their work overlaps its solution (a third faster than in row order).
-    std::int64_t r = p;
-    for (; r - 4 >= b; r -= 4)
-      for (int l = 0; l < 4; ++l) {
-        const double xv = x[r - 4 + l];
-        s0[l] += c0[r - 4 + l] * xv;
-        s1[l] += c1[r - 4 + l] * xv;
-        s2[l] += c2[r - 4 + l] * xv;
-        s3[l] += c3[r - 4 + l] * xv;
-      }
-    for (int l = 0; r > b; ++l) {
-      --r;
-      const double xv = x[r];
-      s0[l] += c0[r] * xv;
-      s1[l] += c1[r] * xv;
-      s2[l] += c2[r] * xv;
-      s3[l] += c3[r] * xv;
-    }
-    const auto sum = [](const std::array<double, 4>& s) { return (s[0] + s[1]) + (s[2] + s[3]); };
-    const double x3 = (x[k0 + 3] - sum(s3)) * inv_diag[k0 + 3];
-    const double x2 = ((x[k0 + 2] - sum(s2)) - c2[k0 + 3] * x3) * inv_diag[k0 + 2];
-    const double x1 = (((x[k0 + 1] - sum(s1)) - c1[k0 + 3] * x3) - c1[k0 + 2] * x2) * inv_diag[k0 + 1];
-    const double x0 = ((((x[k0] - sum(s0)) - c0[k0 + 3] * x3) - c0[k0 + 2] * x2) - c0[k0 + 1] * x1) * inv_diag[k0];
-    x[k0] = x0; x[k0 + 1] = x1; x[k0 + 2] = x2; x[k0 + 3] = x3;
-  }
-}
-__attribute__((target("avx2"))) void gam_packed_solve_avx2(const double* __restrict factor,
-    const double* __restrict inv_diag, std::int64_t p, double* __restrict x) {
-  gam_packed_solve_body(factor, inv_diag, p, x);
-}
-void gam_packed_solve_baseline(const double* __restrict factor, const double* __restrict inv_diag, std::int64_t p,
-    double* __restrict x) {
-  gam_packed_solve_body(factor, inv_diag, p, x);
-}
-void gam_packed_solve(const double* __restrict factor, const double* __restrict inv_diag, std::int64_t p,
-    double* __restrict x) {
-  kernels::use_avx2() ? gam_packed_solve_avx2(factor, inv_diag, p, x)
-      : gam_packed_solve_baseline(factor, inv_diag, p, x);
-}
-
-void gam_packed_symv(const double* a, std::int64_t p, const double* x, double* y) {
-  std::fill_n(y, p, 0.0);
-  for (std::int64_t j = 0; j < p; ++j) {
-    const double* aj = a + gam_packed_offset(p, j);
-    double s = aj[0] * x[j];
-    for (std::int64_t i = 1; i < p - j; ++i) {
-      y[j + i] += aj[i] * x[j];
-      s += aj[i] * x[j + i];
-    }
-    y[j] += s;
-  }
+  flush();
 }
 
 int gam_changepoint_steps(const GamConfig& config, std::int64_t fit_begin, std::int64_t fit_end, std::int64_t* out) {
@@ -539,7 +269,7 @@ void GamDesign::predict(const Eigen::VectorXd& beta, std::span<float> out, std::
     }
     const std::int64_t end = next < cp_count ? changepoint_steps_[next] - fit_begin_ : n;
     const double base = constant - shift, step_slope = slope * inv_n;
-    predict_line(out.data(), i, end, base, step_slope, fused, first_values.data(), first_index.data());
+    gam_predict_line(out.data(), i, end, base, step_slope, fused, first_values.data(), first_index.data());
     i = end;
   }
   values = scratch.data();
@@ -552,7 +282,7 @@ void GamDesign::predict(const Eigen::VectorXd& beta, std::span<float> out, std::
     values += pt.table.rows();
   }
   if (!dense_columns_.empty()) {
-    // Column-major: a few long axpys, no horizontal sums (3-4x faster than dot products of short rows).
+    // Column-major: a few long axpys, no horizontal sums (cheaper than dot products of short rows).
     Eigen::Map<Eigen::VectorXf> b(values, dense_.cols());
     for (std::size_t k = 0; k < dense_columns_.size(); ++k) b[static_cast<Eigen::Index>(k)] = static_cast<float>(beta[dense_columns_[k]]);
     gam_add_columns(dense_.data(), n, dense_.cols(), b.data(), out.data());

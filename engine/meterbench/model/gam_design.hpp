@@ -128,28 +128,10 @@ class GamDesign {
 /// definite when a user sets the penalties to 0 on a window too short for its columns.
 inline constexpr double kGamDiagonalJitter = 1e-10;
 
-/// out[i] += sum_j cols[j * n + i] * b[j] for i < n, j < k (column-major cols), and the same in double. Column
-/// by column in a fixed order, compiled for AVX2 and for the baseline instruction set and chosen when the
-/// program starts (no FMA: both give the same rounding, so results do not depend on the machine).
-void gam_add_columns(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out);
-void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out);
-
-/// Packed symmetric matrices and their Cholesky factors (the per-series Gram matrix of a series with gaps).
-/// The lower triangle is stored column by column (rows j..p-1 of column j, as GamDesign::prefix_cross_product),
-/// which is the upper triangle row by row: every loop below runs over contiguous memory. Start of column j:
-inline std::int64_t gam_packed_offset(std::int64_t p, std::int64_t j) { return j * p - j * (j - 1) / 2; }
-/// In place: the packed lower triangle of a symmetric positive definite A becomes its Cholesky factor L (A = L L'),
-/// and inv_diag[j] = 1 / L(j, j). Returns -1, or the column whose pivot is not positive. For p of a few dozen,
-/// Eigen's LLT and triangular solves spend much of their time setting up tiny blocks; these run over contiguous
-/// memory and are faster (57 columns, one core: factor 3.7 against 5.2 us, solve 0.8 against 1.5-1.9 us). Compiled
-/// for AVX2 and the baseline without FMA: the same rounding everywhere (the order of every sum is fixed by the
-/// code, not by the vector width).
-int gam_packed_cholesky(double* a, std::int64_t p, double* inv_diag);
-/// x <- A^-1 x from gam_packed_cholesky's factor: L y = x (forward, axpys along columns of L), then L' x = y
-/// (backward, dot products along them, in four fixed lanes).
-void gam_packed_solve(const double* factor, const double* inv_diag, std::int64_t p, double* x);
-/// y = A x for a packed symmetric A.
-void gam_packed_symv(const double* a, std::int64_t p, const double* x, double* y);
+/// Adds sign * x_i x_i' to the lower triangle of g over the rows i in [begin, end) of x with observed[i] == wanted
+/// (every row when observed is null), by rank-k updates of up to chunk.cols() gathered rows (chunk: p rows).
+void gam_accumulate_cross_product(const GamDesign::RowMatrix& x, const std::uint8_t* observed, std::uint8_t wanted,
+                                  std::int64_t begin, std::int64_t end, double sign, Eigen::MatrixXd& g, Eigen::MatrixXd& chunk);
 
 /// Changepoint steps of the fit window [fit_begin, fit_end) (as GamDesign places them) into out[0, count),
 /// returns count; `out` has room for config.changepoints entries. Allocation-free.

@@ -31,7 +31,7 @@
 //
 // Band: expected +/- z * scale, scale = max(1.4826 * median |residual| of the final fit, floor) (robust; in
 // the transformed space). Score = |u - expected| / scale, in the transformed space; NaN where y is NaN.
-// - Floor (scale_floor, issue 3/5): scale_floor x 1.4826 x the median |residual| over the observed steps
+// - Floor (scale_floor): scale_floor x 1.4826 x the median |residual| over the observed steps
 //   whose value is above the fit window's minimum, when that minimum occurs more than once (a point mass:
 //   the zero days of intermittent usage, a committed baseline); no floor otherwise. On a series that is 0
 //   on most days the MAD collapses onto the residuals of the zero days (about the fitted level), while
@@ -50,6 +50,11 @@
 // With log1p the band is mapped back by expm1 (so lower, expected >= 0). Outside the fit window (forward
 // schedule) the trend continues with its last slope (prophet's extrapolation without trend uncertainty), the
 // seasonal terms follow the calendar and the scale is the fit's.
+//
+// Code: this class and the workspace (gam_detector.cpp: detect, the status rules, the level fallback); the fit
+// (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp); the calendar
+// design (gam_design.hpp); the vectorised loops (gam_kernels.hpp) and packed Cholesky (gam_packed.hpp); medians
+// and MADs (robust_stats.hpp).
 //
 // Shipped defaults (z 3.5, transform none, Huber, 25 changepoints, scale_floor 0.3) were chosen by the sweeps of
 // tools/defaults_study.py on realistic populations and checked on real series: results/README.md, "Shipped defaults".
@@ -72,7 +77,7 @@
 //
 // Rolling schedule (detect_rolling, the weekly backtest; reuses_work_across_periods() is true except for
 // loss=bisquare, which keeps the default independent forward fits): one series' weekly forward fits cost
-// about a third of one independent fit each instead of a full fit, by sliding updates and warm starts:
+// a fraction of one independent fit each instead of a full fit, by sliding updates and warm starts:
 // - One design for all of the series' windows, that of [0, last period start). Week k (start s_k) fits the
 //   observed rows before s_k with penalties per window row (divided by s_k) and scaled to what detect()'s
 //   design standardised over [0, s_k) would give (lambda_j x the variance over [0, s_k) of column j), with
@@ -91,6 +96,7 @@
 //   robust refit (Huber iterations to convergence on all rows, band scale = MAD of the final residuals,
 //   which is then also the clip scale) runs at the first regression week and every 6 weeks; in between,
 //   the band scale is held.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -100,6 +106,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
+#include "meterbench/core/portable_math.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/model/gam_design.hpp"
@@ -117,8 +124,8 @@ class GamWorkspace final : public DetectorWorkspace {
  public:
   explicit GamWorkspace(const GamDesign& design);
 
-  /// Standardised coefficients of the last fit (see GamDesign::column_mean / column_inv_sd).
-  /// Standardised coefficients of the last fit; the intercept excludes offset().
+  /// Standardised coefficients of the last fit (see GamDesign::column_mean / column_inv_sd); the intercept
+  /// excludes offset().
   [[nodiscard]] const Eigen::VectorXd& coefficients() const { return beta_; }
   /// Mean of the observed (transformed) values of the last fit: fitted = offset() + X coefficients().
   [[nodiscard]] double offset() const { return offset_; }
@@ -194,20 +201,94 @@ class GamDetector final : public Detector {
   const GamDesign& design_for(const DetectionWindow& window, GamWorkspace& workspace) const;
 
  private:
+  /// What loading a fit window found: observed steps, the first and last (window rows), and the range and sum
+  /// of their transformed values.
+  struct WindowSummary {
+    std::int64_t observed = 0, first = -1, last = -1;
+    double lo = 0.0, hi = 0.0, sum = 0.0;
+  };
+  /// The route of a regression fit (see the header comment, "Fit"): with the shared factorisation of the fully
+  /// observed window (`shared`), the missing rows then imputed by the current fit (`impute`), or with the Gram
+  /// matrix of the observed rows factorised for the series. `floor`: the convergence floor of exact fits.
+  struct FitRoute {
+    bool shared = false;
+    bool impute = false;
+    double floor = 0.0;
+  };
+  struct RollingState;  // the state of detect_rolling carried from week to week (gam_rolling.cpp)
+
+  // The status rules of a fit window, shared by detect() and detect_rolling() (see the header comment,
+  // "Statuses"): all_missing, constant, too_short when fewer than max(min_observed, 2 x active columns) steps
+  // are observed (`active_columns()` is called only then), else ok.
+  template <typename ActiveColumns>
+  FitStatus window_status(std::int64_t observed, double lo, double hi, ActiveColumns&& active_columns) const {
+    if (observed == 0) return FitStatus::all_missing;
+    if (lo == hi) return FitStatus::constant;
+    return observed < std::max<std::int64_t>(config_.min_observed, 2 * active_columns()) ? FitStatus::too_short : FitStatus::ok;
+  }
+  /// The fallback of a too_short window of `rows` rows (ws.y_ and ws.observed_ loaded, lo their minimum): returns
+  /// the median of the observed values and sets `scale` to their floored robust scale about it.
+  double level_fallback(GamWorkspace& ws, std::int64_t rows, double lo, double& scale) const;
+
+  // The fit of one window (gam_fit.cpp), in its phases.
   FitStatus fit(const GamDesign& design, std::span<const float> values, GamWorkspace& ws) const;
+  WindowSummary load_fit_window(const GamDesign& design, std::span<const float> values, GamWorkspace& ws) const;
+  /// Active columns (changepoints over unobserved segments and a short history's yearly term dropped) into
+  /// ws.active_, and the route; returns the count of active columns.
+  std::int64_t choose_columns(const GamDesign& design, const WindowSummary& window, GamWorkspace& ws, FitRoute& route) const;
+  void least_squares_start(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const;
+  /// Huber's iteration with modified residuals and Anderson acceleration; returns whether it converged.
+  bool huber_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route, GamWorkspace& ws) const;
+  /// The Anderson (secant) step from the plain step just solved; `have_prev` once the map is fixed.
+  void anderson_step(bool have_prev, GamWorkspace& ws) const;
+  /// Bisquare IRLS from the Huber fit at its fixed scale; returns whether it converged.
+  bool bisquare_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route, GamWorkspace& ws) const;
+  void predict_fit(const GamDesign& design, GamWorkspace& ws) const;
+  /// Absolute residuals of the observed rows into ws.residuals_ (for the scale), branch-free; returns their count.
+  std::int64_t collect_residuals(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
+  void build_gram_from_prefix(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void pack_gram(const GamDesign& design, double scale, GamWorkspace& ws) const;
   void finish_gram(const GamDesign& design, GamWorkspace& ws) const;
   void solve(const GamDesign& design, bool shared, bool same_gram, GamWorkspace& ws) const;
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
   [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
-  [[nodiscard]] double transform(float value) const;
+  /// The fitted space: y, or log1p(max(y, 0)) with transform=log1p. Inline: it runs once per step.
+  [[nodiscard]] double transform(float value) const {
+    const double v = value;
+    return config_.log1p ? pmath::log1p(std::max(v, 0.0)) : v;
+  }
+
+  // The rolling schedule (gam_rolling.cpp), in its phases.
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;
+  /// Transformed values (0 at gaps), observed flags and the observed counts before each step of the series.
+  void load_rolling_series(std::span<const float> values, GamWorkspace& ws) const;
+  /// Adds the rows [cursor, s) to the column sums and the observed summary of the history.
+  void advance_history(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const;
+  /// The status of the independent forward fit on [0, s), decided as fit() decides it; the fallback outputs
+  /// of a non-regression week.
+  FitStatus rolling_week_status(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const;
+  /// The penalty and active columns of week s; returns whether the active columns changed.
+  bool rolling_columns(const GamDesign& design, std::int64_t s, const RollingState& st, GamWorkspace& ws) const;
+  /// The first regression week: X'X and X'(u - offset) of the observed rows before s, and the least-squares fit.
+  void rolling_start(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const;
+  /// The new rows [rows_in, s) join X'X, X'(u - offset) and the Huber clip corrections.
+  void rolling_slide(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const;
+  /// Full robust refit at week s: Huber iterations to convergence, band and clip scale from its residuals.
+  void rolling_refresh(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const;
+  /// Warm start: conjugate gradients from last week's coefficients, refactorising when they are slow.
+  void rolling_warm_solve(const GamDesign& design, std::int64_t s, bool columns_changed, const RollingState& st,
+                          GamWorkspace& ws) const;
+  /// Writes the band and score of [s, e) as detect() scores a forward window.
+  void score_rolling_week(const GamDesign& design, std::span<const float> values, std::int64_t s, std::int64_t e,
+                          const RollingState& st, GamWorkspace& ws, const DetectionOutput& out) const;
   /// Forms the rolling penalised Gram matrix X'X_obs / rows + penalty (inactive columns unit) into ws.packed_
   /// and its Cholesky factor into ws.lower_ (the packed routines of the per-series route: Eigen's blocked LLT
-  /// and triangular solves cost about a third of the weekly schedule at p ~ 57).
+  /// and triangular solves spend their time setting up tiny blocks).
   void rolling_factor(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const;
+  /// Absolute residuals of the observed rows before `end` (values less `offset`) into ws.residuals_; their count.
+  std::int64_t rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws) const;
   /// v <- G^-1 v with the last rolling_factor.
   void rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const;
   /// Huber iterations of the rolling fit over the observed rows before `end`, from ws.beta_, with the clip

@@ -26,6 +26,7 @@
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/portable_math.hpp"
 #include "meterbench/model/baseline_common.hpp"
+#include "meterbench/model/robust_stats.hpp"
 
 namespace meterbench {
 
@@ -70,9 +71,7 @@ class RandomDetector final : public Detector {
 
   FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                    const DetectionOutput& out) const override {
-    baseline::check_detect_arguments(series, window, out, steps_);
-    auto* ws = dynamic_cast<RandomWorkspace*>(&workspace);
-    METERBENCH_CHECK(ws != nullptr);
+    auto* ws = baseline::checked_workspace<RandomWorkspace>(series, window, out, steps_, workspace);
     const std::span<const float> y = series.values;
     const baseline::FitScreen screen = baseline::screen_fit_window(y, window, 1, 1);
     if (screen.status == FitStatus::all_missing) {
@@ -88,12 +87,12 @@ class RandomDetector final : public Detector {
       count += std::fabs(v) < std::numeric_limits<float>::infinity() ? 1 : 0;
     }
     if (band_) std::copy(fit_values, fit_values + count, ws->deviations.begin());  // the median reorders them
-    const double median = baseline::median_in_place(std::span<float>(fit_values, count), ws->scratch);
+    const double median = median_in_place(std::span<float>(fit_values, count), ws->scratch);
     const auto expected = static_cast<float>(median);
     if (band_) {
       const std::span<double> deviations(ws->deviations.data(), count);
-      double scale = baseline::kMadToSigma * baseline::mad_in_place(deviations, median);
-      if (!(scale > 0.0)) scale = baseline::nonzero_median_abs_deviation(deviations, 0.0);  // deviations now
+      double scale = kMadToSigma * mad_in_place(deviations, median);
+      if (!(scale > 0.0)) scale = nonzero_median_abs_deviation(deviations, 0.0);  // deviations now
       const auto lower = static_cast<float>(median - z_ * scale);
       const auto upper = static_cast<float>(median + z_ * scale);
       std::fill(out.lower.begin() + window.score_begin, out.lower.begin() + window.score_end, lower);

@@ -40,6 +40,7 @@
 
 #include "meterbench/core/check.hpp"
 #include "meterbench/model/baseline_common.hpp"
+#include "meterbench/model/robust_stats.hpp"
 
 namespace meterbench {
 
@@ -79,9 +80,7 @@ class SeasonalMadDetector final : public Detector {
 
   FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                    const DetectionOutput& out) const override {
-    baseline::check_detect_arguments(series, window, out, steps_);
-    auto* ws = dynamic_cast<SeasonalMadWorkspace*>(&workspace);
-    METERBENCH_CHECK(ws != nullptr);
+    auto* ws = baseline::checked_workspace<SeasonalMadWorkspace>(series, window, out, steps_, workspace);
     const std::span<const float> y = series.values;
     const baseline::FitScreen screen = baseline::screen_fit_window(y, window, 1, (config_.min_history + 1) * period_);
     if (screen.status == FitStatus::all_missing) {
@@ -98,8 +97,8 @@ class SeasonalMadDetector final : public Detector {
     for (std::int64_t t = window.fit_begin; t < window.fit_end; ++t)
       if (std::isfinite(y[t])) ws->fit_values[count++] = y[t];
     const std::span<double> fit_values(ws->fit_values.data(), count);
-    const double center = baseline::median_in_place(fit_values);
-    const double floor = config_.scale_floor * baseline::nonzero_median_abs_deviation(fit_values, center);
+    const double center = median_in_place(fit_values);
+    const double floor = config_.scale_floor * nonzero_median_abs_deviation(fit_values, center);
 
     constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
     const std::int64_t fb = window.fit_begin;
@@ -180,8 +179,8 @@ class SeasonalMadDetector final : public Detector {
         }
         double median = 0.0;
         double mad = 0.0;
-        baseline::sorted_median_mad({reference, static_cast<std::size_t>(n)}, median, mad);
-        const double scale = std::max(baseline::kMadToSigma * mad, floor);
+        sorted_median_mad({reference, static_cast<std::size_t>(n)}, median, mad);
+        const double scale = std::max(kMadToSigma * mad, floor);
         out.expected[t] = static_cast<float>(median);
         out.lower[t] = static_cast<float>(median - config_.z * scale);
         out.upper[t] = static_cast<float>(median + config_.z * scale);

@@ -50,6 +50,7 @@
 
 #include "meterbench/core/check.hpp"
 #include "meterbench/model/baseline_common.hpp"
+#include "meterbench/model/robust_stats.hpp"
 #include "meterbench/model/baseline_stats.hpp"
 #include "meterbench/model/baseline_stl.hpp"
 
@@ -186,9 +187,7 @@ class StlEsdDetector final : public Detector {
 
   FitStatus detect(const SeriesInput& series, const DetectionWindow& window, DetectorWorkspace& workspace,
                    const DetectionOutput& out) const override {
-    baseline::check_detect_arguments(series, window, out, steps_);
-    auto* ws = dynamic_cast<StlEsdWorkspace*>(&workspace);
-    METERBENCH_CHECK(ws != nullptr);
+    auto* ws = baseline::checked_workspace<StlEsdWorkspace>(series, window, out, steps_, workspace);
     const std::span<const float> values = series.values;
     const baseline::FitScreen screen = baseline::screen_fit_window(values, window, 2 * period_, 2 * period_);
     if (screen.status == FitStatus::all_missing) {
@@ -213,8 +212,8 @@ class StlEsdDetector final : public Detector {
     }
     // Scale floor from the observed fit values.
     const std::span<double> fit_values(ws->scratch.data(), observed);
-    const double level = baseline::median_in_place(fit_values);
-    const double floor = config_.scale_floor * baseline::nonzero_median_abs_deviation(fit_values, level);
+    const double level = median_in_place(fit_values);
+    const double floor = config_.scale_floor * nonzero_median_abs_deviation(fit_values, level);
 
     fill_gaps(y, prior, n, period_);
     const auto un = static_cast<std::size_t>(n);
@@ -247,7 +246,7 @@ class StlEsdDetector final : public Detector {
     double center = 0.0;
     double mad = 0.0;
     sorted_median_mad(sample, 0, m, center, mad);
-    const double scale = std::max(baseline::kMadToSigma * mad, floor);
+    const double scale = std::max(kMadToSigma * mad, floor);
 
     // Hybrid generalized ESD: the removed points are always the current minimum or maximum, so the sample
     // left after each removal is the contiguous range [lo, hi) of the sorted remainders.
@@ -260,7 +259,7 @@ class StlEsdDetector final : public Detector {
       double med = 0.0;
       double dev = 0.0;
       sorted_median_mad(sample, lo, hi, med, dev);
-      const double s = std::max(baseline::kMadToSigma * dev, floor);
+      const double s = std::max(kMadToSigma * dev, floor);
       const double below = med - sample[lo].remainder;
       const double above = sample[hi - 1].remainder - med;
       const double r = std::max(below, above) / s;

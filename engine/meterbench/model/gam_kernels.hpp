@@ -1,0 +1,33 @@
+#pragma once
+// The vectorised inner loops of the `gam` detector, each compiled for AVX2 and for the baseline instruction set
+// and chosen when the program starts (core/kernels.hpp). No FMA in either: both give the same rounding, so
+// results do not depend on the machine (tests/model/kernel_variants_test.cpp).
+#include <cstddef>
+#include <cstdint>
+
+namespace meterbench {
+
+/// out[i] += sum_j cols[j * n + i] * b[j] for i < n, j < k (column-major cols), and the same in double. Column
+/// by column in a fixed order.
+void gam_add_columns(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out);
+void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out);
+
+/// The piecewise-linear sweep of GamDesign::predict: out[i] = float(base + slope i) + v0[i0[i]] + v1[i1[i]] over
+/// [begin, end) for the first `terms` (<= 2) lookups v[t][idx[t][i]], each addition in float as in separate passes
+/// (rows < 2^31).
+void gam_predict_line(float* out, std::int64_t begin, std::int64_t end, double base, double slope, std::size_t terms,
+                      const float* const* v, const std::uint32_t* const* idx);
+
+/// The Huber right-hand side over n rows of the row-major design x (p columns): rhs -= sum_i w_i x_i, with
+/// w_i = r_i - clip(r_i, +-cs) (r_i = y_i - yhat_i) on an observed row, r_i on a missing one when `impute` (its y
+/// is 0), else 0. Scratch: `w` n doubles, `flags` n + 8 bytes, `picks` n + 8 indices.
+void gam_huber_rhs(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n, double cs,
+                   bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags, std::int32_t* picks,
+                   double* rhs);
+
+/// The band and score of `count` steps of an untransformed regression fit: expected = max(offset + yhat, least),
+/// lower = max(expected - half, least), upper = expected + half, score = |value - expected| * inv_s (NaN stays NaN).
+void gam_score_fitted(const float* yhat, const float* values, std::int64_t count, double offset, double least,
+                      double half, double inv_s, float* expected, float* lower, float* upper, float* score);
+
+}  // namespace meterbench
