@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "meterbench/core/portable_math.hpp"  // exp, log, pow: the same bits on every CPU
+
 namespace meterbench {
 
 /// SplitMix64 finaliser: a bijective 64-bit mix with full avalanche (Steele, Lea, Flood 2014).
@@ -50,7 +52,7 @@ class Rng {
   double uniform_pos() { return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53; }
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   /// Log-uniform in [lo, hi], lo > 0: the natural prior for scales spanning decades.
-  double log_uniform(double lo, double hi) { return std::exp(uniform(std::log(lo), std::log(hi))); }
+  double log_uniform(double lo, double hi) { return pmath::exp(uniform(pmath::log(lo), pmath::log(hi))); }
   /// Uniform integer in [lo, hi] (inclusive); the tiny modulo bias is irrelevant at these ranges.
   std::int64_t integer(std::int64_t lo, std::int64_t hi) {
     return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
@@ -68,15 +70,15 @@ class Rng {
       if (std::fabs(u) < z.ratio[i]) return u * z.x[i];
       if (i == 0) return normal_tail(u < 0.0);
       const double x = u * z.x[i];
-      const double f0 = std::exp(-0.5 * (z.x[i] * z.x[i] - x * x));
-      const double f1 = std::exp(-0.5 * (z.x[i + 1] * z.x[i + 1] - x * x));
+      const double f0 = pmath::exp(-0.5 * (z.x[i] * z.x[i] - x * x));
+      const double f1 = pmath::exp(-0.5 * (z.x[i + 1] * z.x[i + 1] - x * x));
       if (f1 + uniform() * (f0 - f1) < 1.0) return x;
     }
   }
 
   /// Gamma(shape, 1) by Marsaglia and Tsang (2000), with the shape < 1 boost.
   double gamma(double shape) {
-    if (shape < 1.0) return gamma(shape + 1.0) * std::pow(uniform_pos(), 1.0 / shape);
+    if (shape < 1.0) return gamma(shape + 1.0) * pmath::pow(uniform_pos(), 1.0 / shape);
     const double d = shape - 1.0 / 3.0;
     const double c = 1.0 / std::sqrt(9.0 * d);
     for (;;) {
@@ -88,7 +90,7 @@ class Rng {
       v = v * v * v;
       const double u = uniform_pos();
       if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
-      if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+      if (pmath::log(u) < 0.5 * x * x + d * (1.0 - v + pmath::log(v))) return d * v;
     }
   }
 
@@ -102,7 +104,7 @@ class Rng {
       return std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(mean + sd * (z + (z * z - 1.0) / (6.0 * sd)) + 0.5)));
     }
     if (mean < 10.0) {
-      const double limit = std::exp(-mean);
+      const double limit = pmath::exp(-mean);
       double product = uniform_pos();
       std::int64_t k = 0;
       while (product > limit) {
@@ -112,7 +114,6 @@ class Rng {
       return k;
     }
     const double slam = std::sqrt(mean);
-    const double loglam = std::log(mean);
     const double b = 0.931 + 2.53 * slam;
     const double a = -0.059 + 0.02483 * b;
     const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -124,7 +125,7 @@ class Rng {
       const double k = std::floor((2.0 * a / us + b) * u + mean + 0.43);
       if (us >= 0.07 && v <= vr) return static_cast<std::int64_t>(k);
       if (k < 0.0 || (us < 0.013 && v > us)) continue;
-      if (std::log(v) + std::log(invalpha) - std::log(a / (us * us) + b) <= -mean + k * loglam - log_factorial(k))
+      if (pmath::log(v) + pmath::log(invalpha) - pmath::log(a / (us * us) + b) <= -mean + k * pmath::log(mean) - log_factorial(k))
         return static_cast<std::int64_t>(k);
     }
   }
@@ -143,13 +144,13 @@ class Rng {
     static const ZigguratTables tables = [] {
       ZigguratTables z{};
       constexpr double kV = 9.91256303526217e-3;
-      double f = std::exp(-0.5 * kZigguratR * kZigguratR);
+      double f = pmath::exp(-0.5 * kZigguratR * kZigguratR);
       z.x[0] = kV / f;
       z.x[1] = kZigguratR;
       z.x[128] = 0.0;
       for (int i = 2; i < 128; ++i) {
-        z.x[i] = std::sqrt(-2.0 * std::log(kV / z.x[i - 1] + f));
-        f = std::exp(-0.5 * z.x[i] * z.x[i]);
+        z.x[i] = std::sqrt(-2.0 * pmath::log(kV / z.x[i - 1] + f));
+        f = pmath::exp(-0.5 * z.x[i] * z.x[i]);
       }
       for (int i = 0; i < 128; ++i) z.ratio[i] = z.x[i + 1] / z.x[i];
       return z;
@@ -159,8 +160,8 @@ class Rng {
   double normal_tail(bool negative) {
     double x = 0.0, y = 0.0;
     do {
-      x = std::log(uniform_pos()) / kZigguratR;
-      y = std::log(uniform_pos());
+      x = pmath::log(uniform_pos()) / kZigguratR;
+      y = pmath::log(uniform_pos());
     } while (-2.0 * y < x * x);
     return negative ? x - kZigguratR : kZigguratR - x;
   }
@@ -171,7 +172,7 @@ class Rng {
                                           12.801827480081469};
     if (k < 10.0) return kTable[static_cast<int>(k)];
     const double n = k + 1.0;  // Stirling's series for log Gamma(n), accurate to 1e-10 for n >= 11
-    return (n - 0.5) * std::log(n) - n + 0.91893853320467274 + 1.0 / (12.0 * n) - 1.0 / (360.0 * n * n * n);
+    return (n - 0.5) * pmath::log(n) - n + 0.91893853320467274 + 1.0 / (12.0 * n) - 1.0 / (360.0 * n * n * n);
   }
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4]{};

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "meterbench/core/check.hpp"
+#include "meterbench/core/portable_math.hpp"
 #include "meterbench/core/random.hpp"
 
 namespace meterbench {
@@ -69,8 +70,8 @@ SeriesShape draw_shape(const Scenario& sc, Rng& rng, std::int64_t steps_per_day)
   for (double& w : s.weekly) w /= week_mean;
   s.year_amplitude = s.profile == UsageProfile::yearly ? rng.uniform(0.2, 0.6) : rng.uniform(0.0, 0.05);
   const double phase = rng.uniform(0.0, kTwoPi);
-  s.year_cos_phase = std::cos(phase);
-  s.year_sin_phase = std::sin(phase);
+  s.year_cos_phase = pmath::cos(phase);
+  s.year_sin_phase = pmath::sin(phase);
   s.day_amplitude = steps_per_day > 1 ? rng.uniform(0.2, 0.8) : 0.0;
   s.active_share = s.profile == UsageProfile::intermittent ? rng.uniform(0.1, 0.4) : 1.0;
   if (s.profile == UsageProfile::heavy_tailed) {
@@ -96,7 +97,7 @@ double active_sd(const SeriesShape& s, double m) {
     case NoiseModel::negative_binomial: return std::sqrt(std::max(m + m * m / s.noise_parameter, 1.0));
     case NoiseModel::lognormal:
       return s.profile == UsageProfile::heavy_tailed ? m * s.noise_parameter * kT3RobustScale
-                                                     : m * std::sqrt(std::expm1(s.noise_parameter * s.noise_parameter));
+                                                     : m * std::sqrt(pmath::expm1(s.noise_parameter * s.noise_parameter));
   }
   return 0.0;
 }
@@ -120,8 +121,8 @@ double draw_active(const SeriesShape& s, double m, Rng& rng) {
     case NoiseModel::lognormal: {
       const double sigma = s.noise_parameter;
       if (s.profile == UsageProfile::heavy_tailed)  // median m, Student-t tails, clipped at 20 scale units
-        return m * std::exp(sigma * std::clamp(rng.student_t(kHeavyTailDof), -20.0, 20.0));
-      return m * std::exp(sigma * rng.normal() - 0.5 * sigma * sigma);
+        return m * pmath::exp(sigma * std::clamp(rng.student_t(kHeavyTailDof), -20.0, 20.0));
+      return m * pmath::exp(sigma * rng.normal() - 0.5 * sigma * sigma);
     }
   }
   return m;
@@ -171,12 +172,12 @@ SeriesGenerator::SeriesGenerator(const Scenario& scenario, std::uint64_t seed) :
     const CalendarPoint c = calendar_at(g.time_at(t));
     day_of_week_[i] = static_cast<std::uint8_t>(c.day_of_week);
     const double year_phase = kTwoPi * (c.day_of_year + c.hour_of_day / 24.0) / 365.25;
-    year_sin_[i] = std::sin(year_phase);
-    year_cos_[i] = std::cos(year_phase);
+    year_sin_[i] = pmath::sin(year_phase);
+    year_cos_[i] = pmath::cos(year_phase);
     const double week_phase = kTwoPi * std::fmod(g.days_at(t), 7.0) / 7.0;
-    week_sin_[i] = std::sin(week_phase);
-    week_cos_[i] = std::cos(week_phase);
-    hour_cos_[i] = std::cos(kTwoPi * (c.hour_of_day - 14.0) / 24.0);  // daily peak at 14:00 UTC
+    week_sin_[i] = pmath::sin(week_phase);
+    week_cos_[i] = pmath::cos(week_phase);
+    hour_cos_[i] = pmath::cos(kTwoPi * (c.hour_of_day - 14.0) / 24.0);  // daily peak at 14:00 UTC
   }
 }
 
@@ -204,7 +205,7 @@ GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, Genera
   ws.mean.resize(n);
   ws.observed.resize(n);
   // exp(growth x years) as a running product: one exp per series instead of one per step.
-  const double growth_per_step = std::exp(shape.growth * years_per_step_);
+  const double growth_per_step = pmath::exp(shape.growth * years_per_step_);
   double growth = 1.0;
   for (std::size_t t = 0; t < n; ++t, growth *= growth_per_step) {
     double m = shape.level * growth * shape.weekly[day_of_week_[t]] *
@@ -273,7 +274,7 @@ GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, Genera
         case AnomalyKind::level_shift: delta = p.sign * amount; break;
         case AnomalyKind::trend_change: delta = p.sign * amount * static_cast<double>(t - p.start + 1) / length; break;
         case AnomalyKind::seasonality_change:
-          delta = amount * (week_sin_[i] * std::cos(p.phase) + week_cos_[i] * std::sin(p.phase));
+          delta = amount * (week_sin_[i] * pmath::cos(p.phase) + week_cos_[i] * pmath::sin(p.phase));
           break;
         case AnomalyKind::fraud_ramp: delta = amount * ramp; break;
         default: break;

@@ -1,12 +1,12 @@
 #include "meterbench/model/baseline_stats.hpp"
 
-#include <math.h>  // lgamma_r
 
 #include <cmath>
 #include <limits>
 #include <numbers>
 
 #include "meterbench/core/check.hpp"
+#include "meterbench/core/portable_math.hpp"
 
 namespace meterbench::baseline {
 
@@ -49,11 +49,8 @@ double beta_continued_fraction(double a, double b, double x) {
   return h;
 }
 
-// log Gamma(x) for x > 0 through the reentrant lgamma_r (glibc; std::lgamma writes the global `signgam`).
-double log_gamma(double x) {
-  int sign = 0;
-  return ::lgamma_r(x, &sign);
-}
+// log Gamma(x) for x > 0: pmath's own (glibc's lgamma calls its run-time-chosen FMA variants of log/exp/sin).
+double log_gamma(double x) { return pmath::lgamma_positive(x); }
 
 double log_beta(double a, double b) { return log_gamma(a) + log_gamma(b) - log_gamma(a + b); }
 
@@ -63,9 +60,9 @@ double regularized_incomplete_beta(double a, double b, double x, double y) {
   METERBENCH_CHECK(a > 0.0 && b > 0.0);
   if (x <= 0.0) return 0.0;
   if (y <= 0.0) return 1.0;
-  const double log_front = a * std::log(x) + b * std::log(y) - log_beta(a, b);
-  if (x < (a + 1.0) / (a + b + 2.0)) return std::exp(log_front) * beta_continued_fraction(a, b, x) / a;
-  return 1.0 - std::exp(log_front) * beta_continued_fraction(b, a, y) / b;
+  const double log_front = a * pmath::log(x) + b * pmath::log(y) - log_beta(a, b);
+  if (x < (a + 1.0) / (a + b + 2.0)) return pmath::exp(log_front) * beta_continued_fraction(a, b, x) / a;
+  return 1.0 - pmath::exp(log_front) * beta_continued_fraction(b, a, y) / b;
 }
 
 double student_t_upper_tail(double t, double nu) {
@@ -82,7 +79,7 @@ double student_t_upper_quantile(double q, double nu) {
   if (q > 0.5) return -student_t_upper_quantile(1.0 - q, nu);
   if (q == 0.5) return 0.0;
   // Closed forms for one and two degrees of freedom.
-  if (nu == 1.0) return 1.0 / std::tan(std::numbers::pi * q);
+  if (nu == 1.0) return 1.0 / pmath::tan(std::numbers::pi * q);
   if (nu == 2.0) return (1.0 - 2.0 * q) / std::sqrt(2.0 * q * (1.0 - q));
   // Bracket [lo, hi] with tail(lo) >= q > tail(hi), then Newton on log tail(t) - log q, falling back to
   // bisection whenever a Newton step leaves the bracket.
@@ -92,19 +89,19 @@ double student_t_upper_quantile(double q, double nu) {
     lo = hi;
     hi *= 2.0;
   }
-  const double log_q = std::log(q);
+  const double log_q = pmath::log(q);
   const double log_density_const =
-      log_gamma(0.5 * (nu + 1.0)) - log_gamma(0.5 * nu) - 0.5 * std::log(nu * std::numbers::pi);
+      log_gamma(0.5 * (nu + 1.0)) - log_gamma(0.5 * nu) - 0.5 * pmath::log(nu * std::numbers::pi);
   double t = 0.5 * (lo + hi);
   for (int iteration = 0; iteration < 200; ++iteration) {
     const double tail = student_t_upper_tail(t, nu);
-    const double g = std::log(tail) - log_q;
+    const double g = pmath::log(tail) - log_q;
     if (g > 0.0)
       lo = t;
     else
       hi = t;
-    const double log_density = log_density_const - 0.5 * (nu + 1.0) * std::log1p(t * t / nu);
-    const double slope = -std::exp(log_density) / tail;  // d log tail / dt
+    const double log_density = log_density_const - 0.5 * (nu + 1.0) * pmath::log1p(t * t / nu);
+    const double slope = -pmath::exp(log_density) / tail;  // d log tail / dt
     double next = t - g / slope;
     if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
     const double change = std::abs(next - t);

@@ -8,6 +8,8 @@
 #include <unordered_map>
 
 #include "meterbench/core/check.hpp"
+#include "meterbench/core/kernels.hpp"
+#include "meterbench/core/portable_math.hpp"
 
 namespace meterbench {
 
@@ -25,8 +27,8 @@ double step_days(const TimeGrid& grid) { return static_cast<double>(grid.step_se
 void fourier(double u, int order, double* out) {
   if (order == 0) return;
   u -= std::floor(u);
-  const double c1 = std::cos(kTwoPi * u);
-  const double s1 = std::sin(kTwoPi * u);
+  const double c1 = pmath::cos(kTwoPi * u);
+  const double s1 = pmath::sin(kTwoPi * u);
   double c = c1, s = s1;
   for (int k = 0; k < order; ++k) {
     out[2 * k] = c;
@@ -83,14 +85,34 @@ inline void add_columns_impl(const T* cols, std::int64_t n, std::int64_t k, cons
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) void gam_add_columns(const float* cols, std::int64_t n, std::int64_t k,
-                                                                       const float* b, float* out) {
+[[gnu::always_inline]] inline void gam_add_columns_f_body(const float* cols, std::int64_t n, std::int64_t k,
+    const float* b, float* out) {
   add_columns_impl(cols, n, k, b, out);
 }
+__attribute__((target("avx2"))) void gam_add_columns_f_avx2(const float* cols, std::int64_t n, std::int64_t k,
+    const float* b, float* out) {
+  gam_add_columns_f_body(cols, n, k, b, out);
+}
+void gam_add_columns_f_baseline(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out) {
+  gam_add_columns_f_body(cols, n, k, b, out);
+}
+void gam_add_columns(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out) {
+  kernels::use_avx2() ? gam_add_columns_f_avx2(cols, n, k, b, out) : gam_add_columns_f_baseline(cols, n, k, b, out);
+}
 
-__attribute__((target_clones("avx2", "default"))) void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k,
-                                                                       const double* b, double* out) {
+[[gnu::always_inline]] inline void gam_add_columns_d_body(const double* cols, std::int64_t n, std::int64_t k,
+    const double* b, double* out) {
   add_columns_impl(cols, n, k, b, out);
+}
+__attribute__((target("avx2"))) void gam_add_columns_d_avx2(const double* cols, std::int64_t n, std::int64_t k,
+    const double* b, double* out) {
+  gam_add_columns_d_body(cols, n, k, b, out);
+}
+void gam_add_columns_d_baseline(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out) {
+  gam_add_columns_d_body(cols, n, k, b, out);
+}
+void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out) {
+  kernels::use_avx2() ? gam_add_columns_d_avx2(cols, n, k, b, out) : gam_add_columns_d_baseline(cols, n, k, b, out);
 }
 
 namespace {
@@ -98,9 +120,8 @@ namespace {
 // out[i] = float(base + slope i) + v0[i0[i]] + v1[i1[i]] over [begin, end) for the first `terms` (<= 2) lookups,
 // each addition in float as in separate passes. The row index converts from int32 (rows < 2^31), which
 // vectorises, unlike int64; compiled for AVX2 (gathers) and the baseline.
-__attribute__((target_clones("avx2", "default"))) void predict_line(float* out, std::int64_t begin, std::int64_t end, double base,
-                                                                    double slope, std::size_t terms, const float* const* v,
-                                                                    const std::uint32_t* const* idx) {
+[[gnu::always_inline]] inline void predict_line_body(float* out, std::int64_t begin, std::int64_t end, double base,
+    double slope, std::size_t terms, const float* const* v, const std::uint32_t* const* idx) {
   const auto b = static_cast<std::int32_t>(begin), e = static_cast<std::int32_t>(end);
   if (terms == 0) {
     for (std::int32_t i = b; i < e; ++i) out[i] = static_cast<float>(base + slope * static_cast<double>(i));
@@ -115,13 +136,27 @@ __attribute__((target_clones("avx2", "default"))) void predict_line(float* out, 
       out[i] = (static_cast<float>(base + slope * static_cast<double>(i)) + v0[i0[i]]) + v1[i1[i]];
   }
 }
+__attribute__((target("avx2"))) void predict_line_avx2(float* out, std::int64_t begin, std::int64_t end, double base,
+    double slope, std::size_t terms, const float* const* v, const std::uint32_t* const* idx) {
+  predict_line_body(out, begin, end, base, slope, terms, v, idx);
+}
+void predict_line_baseline(float* out, std::int64_t begin, std::int64_t end, double base, double slope,
+    std::size_t terms, const float* const* v, const std::uint32_t* const* idx) {
+  predict_line_body(out, begin, end, base, slope, terms, v, idx);
+}
+void predict_line(float* out, std::int64_t begin, std::int64_t end, double base, double slope, std::size_t terms,
+    const float* const* v, const std::uint32_t* const* idx) {
+  kernels::use_avx2() ? predict_line_avx2(out, begin, end, base, slope, terms, v, idx)
+      : predict_line_baseline(out, begin, end, base, slope, terms, v, idx);
+}
 
 }  // namespace
 
 // Left-looking: each pair of columns (j, j + 1) is updated by four earlier columns per pass (their rows loaded
 // once for both targets), so that a value of the target is loaded and stored once per four updates. Every entry
 // still subtracts its updates one by one in column order, as the textbook loop does.
-__attribute__((target_clones("avx2", "default"))) int gam_packed_cholesky(double* __restrict a, std::int64_t p, double* __restrict inv_diag) {
+[[gnu::always_inline]] inline int gam_packed_cholesky_body(double* __restrict a, std::int64_t p,
+    double* __restrict inv_diag) {
   std::int64_t j = 0;
   const auto finish = [&](std::int64_t c) -> bool {
     double* cj = a + gam_packed_offset(p, c);
@@ -186,11 +221,22 @@ __attribute__((target_clones("avx2", "default"))) int gam_packed_cholesky(double
   }
   return -1;
 }
+__attribute__((target("avx2"))) int gam_packed_cholesky_avx2(double* __restrict a, std::int64_t p,
+    double* __restrict inv_diag) {
+  return gam_packed_cholesky_body(a, p, inv_diag);
+}
+int gam_packed_cholesky_baseline(double* __restrict a, std::int64_t p, double* __restrict inv_diag) {
+  return gam_packed_cholesky_body(a, p, inv_diag);
+}
+int gam_packed_cholesky(double* __restrict a, std::int64_t p, double* __restrict inv_diag) {
+  return kernels::use_avx2() ? gam_packed_cholesky_avx2(a, p, inv_diag) : gam_packed_cholesky_baseline(a, p, inv_diag);
+}
 
 // Forward: four columns of L per pass (the four unknowns resolved first). Backward: blocks of four unknowns,
 // whose four dot products with the already solved part share its loads (four fixed lanes each), then the 4 x 4
 // triangle. A solve is a chain of dependent steps; blocking shortens the chain fourfold.
-__attribute__((target_clones("avx2", "default"))) void gam_packed_solve(const double* __restrict factor, const double* __restrict inv_diag, std::int64_t p, double* __restrict x) {
+[[gnu::always_inline]] inline void gam_packed_solve_body(const double* __restrict factor,
+    const double* __restrict inv_diag, std::int64_t p, double* __restrict x) {
   std::int64_t k = 0;
   for (; k + 4 <= p; k += 4) {
     const double* c0 = factor + gam_packed_offset(p, k);
@@ -252,6 +298,19 @@ __attribute__((target_clones("avx2", "default"))) void gam_packed_solve(const do
     const double x0 = ((((x[k0] - sum(s0)) - c0[k0 + 3] * x3) - c0[k0 + 2] * x2) - c0[k0 + 1] * x1) * inv_diag[k0];
     x[k0] = x0; x[k0 + 1] = x1; x[k0 + 2] = x2; x[k0 + 3] = x3;
   }
+}
+__attribute__((target("avx2"))) void gam_packed_solve_avx2(const double* __restrict factor,
+    const double* __restrict inv_diag, std::int64_t p, double* __restrict x) {
+  gam_packed_solve_body(factor, inv_diag, p, x);
+}
+void gam_packed_solve_baseline(const double* __restrict factor, const double* __restrict inv_diag, std::int64_t p,
+    double* __restrict x) {
+  gam_packed_solve_body(factor, inv_diag, p, x);
+}
+void gam_packed_solve(const double* __restrict factor, const double* __restrict inv_diag, std::int64_t p,
+    double* __restrict x) {
+  kernels::use_avx2() ? gam_packed_solve_avx2(factor, inv_diag, p, x)
+      : gam_packed_solve_baseline(factor, inv_diag, p, x);
 }
 
 void gam_packed_symv(const double* a, std::int64_t p, const double* x, double* y) {

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "meterbench/core/check.hpp"
+#include "meterbench/core/kernels.hpp"
+#include "meterbench/core/portable_math.hpp"
 
 namespace meterbench {
 
@@ -51,7 +53,7 @@ std::vector<ParameterSpec> build_specs() {
   };
 }
 
-double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+double normal_cdf(double x) { return 0.5 * pmath::erfc(-x / std::numbers::sqrt2); }
 
 }  // namespace
 
@@ -72,12 +74,12 @@ double normal_two_sided_quantile(double width) {
     x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
   } else {
-    const double q = std::sqrt(-2.0 * std::log(1.0 - p));
+    const double q = std::sqrt(-2.0 * pmath::log(1.0 - p));
     x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
   }
   for (int i = 0; i < 2; ++i) {
     const double err = normal_cdf(x) - p;
-    x -= err * std::sqrt(2.0 * std::numbers::pi) * std::exp(0.5 * x * x);
+    x -= err * std::sqrt(2.0 * std::numbers::pi) * pmath::exp(0.5 * x * x);
   }
   return x;
 }
@@ -188,7 +190,7 @@ const GamDesign& GamDetector::design_for(const DetectionWindow& window, GamWorks
 
 double GamDetector::transform(float value) const {
   const double v = value;
-  return config_.log1p ? std::log1p(std::max(v, 0.0)) : v;
+  return config_.log1p ? pmath::log1p(std::max(v, 0.0)) : v;
 }
 
 namespace {
@@ -278,10 +280,9 @@ constexpr std::array<PickGroup, 256> kPickGroups = make_pick_groups();
 // flagged rows, eight rows at a time by table lookup (branch-free), then those rows four per pass over rhs
 // (subtracted one after the other, as one per pass would). Compiled for AVX2 and baseline (no FMA: the same
 // rounding on every machine). `flags` holds n + 8 bytes and `picks` n + 8 indices.
-__attribute__((target_clones("avx2", "default"))) void huber_rhs(const double* y, const float* yhat, const std::uint8_t* observed,
-                                                                 std::int64_t n, double cs, bool impute, const double* x,
-                                                                 std::int64_t p, double* w, std::uint8_t* flags,
-                                                                 std::int32_t* picks, double* rhs) {
+[[gnu::always_inline]] inline void huber_rhs_body(const double* y, const float* yhat, const std::uint8_t* observed,
+    std::int64_t n, double cs, bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags,
+    std::int32_t* picks, double* rhs) {
   const double missing = impute ? 1.0 : 0.0;
   for (std::int64_t i = 0; i < n; ++i) {
     const double r = y[i] - static_cast<double>(yhat[i]);
@@ -316,15 +317,28 @@ __attribute__((target_clones("avx2", "default"))) void huber_rhs(const double* y
     for (std::int64_t j = 0; j < p; ++j) rhs[j] -= w0 * x0[j];
   }
 }
+__attribute__((target("avx2"))) void huber_rhs_avx2(const double* y, const float* yhat, const std::uint8_t* observed,
+    std::int64_t n, double cs, bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags,
+    std::int32_t* picks, double* rhs) {
+  huber_rhs_body(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs);
+}
+void huber_rhs_baseline(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n, double cs,
+    bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags, std::int32_t* picks, double* rhs) {
+  huber_rhs_body(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs);
+}
+void huber_rhs(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n, double cs,
+    bool impute, const double* x, std::int64_t p, double* w, std::uint8_t* flags, std::int32_t* picks, double* rhs) {
+  kernels::use_avx2() ? huber_rhs_avx2(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs)
+      : huber_rhs_baseline(y, yhat, observed, n, cs, impute, x, p, w, flags, picks, rhs);
+}
 
 // The band and score of `count` steps inside the fit window (the common case: untransformed regression fit):
 // expected = max(offset + yhat, least), lower = max(expected - half, least), upper = expected + half, score =
 // |value - expected| / scale (NaN stays NaN). A separate function with unaliased pointers, so that it vectorises
 // (compiled for AVX2 and the baseline; no FMA, so the same rounding as the plain loop).
-__attribute__((target_clones("avx2", "default"))) void score_fitted(const float* __restrict yhat, const float* __restrict values,
-                                                                    std::int64_t count, double offset, double least, double half,
-                                                                    double inv_s, float* __restrict expected, float* __restrict lower,
-                                                                    float* __restrict upper, float* __restrict score) {
+[[gnu::always_inline]] inline void score_fitted_body(const float* __restrict yhat, const float* __restrict values,
+    std::int64_t count, double offset, double least, double half, double inv_s, float* __restrict expected,
+    float* __restrict lower, float* __restrict upper, float* __restrict score) {
   for (std::int64_t k = 0; k < count; ++k) {
     const double mu = std::max(offset + static_cast<double>(yhat[k]), least);
     expected[k] = static_cast<float>(mu);
@@ -332,6 +346,22 @@ __attribute__((target_clones("avx2", "default"))) void score_fitted(const float*
     upper[k] = static_cast<float>(mu + half);
     score[k] = static_cast<float>(std::abs(static_cast<double>(values[k]) - mu) * inv_s);
   }
+}
+__attribute__((target("avx2"))) void score_fitted_avx2(const float* __restrict yhat, const float* __restrict values,
+    std::int64_t count, double offset, double least, double half, double inv_s, float* __restrict expected,
+    float* __restrict lower, float* __restrict upper, float* __restrict score) {
+  score_fitted_body(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score);
+}
+void score_fitted_baseline(const float* __restrict yhat, const float* __restrict values, std::int64_t count,
+    double offset, double least, double half, double inv_s, float* __restrict expected, float* __restrict lower,
+    float* __restrict upper, float* __restrict score) {
+  score_fitted_body(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score);
+}
+void score_fitted(const float* __restrict yhat, const float* __restrict values, std::int64_t count, double offset,
+    double least, double half, double inv_s, float* __restrict expected, float* __restrict lower,
+    float* __restrict upper, float* __restrict score) {
+  kernels::use_avx2() ? score_fitted_avx2(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score)
+      : score_fitted_baseline(yhat, values, count, offset, least, half, inv_s, expected, lower, upper, score);
 }
 
 // Median of data[0, m) (mean of the two middle values when m is even).
@@ -780,7 +810,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
       step = end;
     }
   }
-  const double band_down = std::exp(-z * s), band_up = std::exp(z * s);
+  const double band_down = pmath::exp(-z * s), band_up = pmath::exp(z * s);
   for (; step < window.score_end; ++step) {
     const auto k = static_cast<std::size_t>(step);
     const float v = series.values[k];
@@ -802,7 +832,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
     double expected = mu, lower = std::max(mu - z * s, least), upper = mu + z * s;
     if (config_.log1p) {
       // expm1(mu -+ z s) = (1 + expm1(mu)) exp(-+z s) - 1: one expm1 per step instead of three.
-      const double e = std::expm1(mu);
+      const double e = pmath::expm1(mu);
       expected = std::max(0.0, e);
       lower = std::max(0.0, (1.0 + e) * band_down - 1.0);
       upper = std::max(0.0, (1.0 + e) * band_up - 1.0);
@@ -1225,7 +1255,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
     // Score [s, e) as detect() scores a forward window (clamped at 0 on a non-negative history).
     const double sc = mode == Mode::regression ? band : scale;
     const double least = lo >= 0.0 ? 0.0 : -std::numeric_limits<double>::infinity();
-    const double band_down = std::exp(-z * sc), band_up = std::exp(z * sc);
+    const double band_down = pmath::exp(-z * sc), band_up = pmath::exp(z * sc);
     for (std::int64_t step = s; step < e; ++step) {
       const auto k = static_cast<std::size_t>(step);
       if (mode == Mode::missing) {
@@ -1244,7 +1274,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
       mu = std::max(mu, least);
       double expected = mu, lower = std::max(mu - z * sc, least), upper = mu + z * sc;
       if (config_.log1p) {
-        const double ex = std::expm1(mu);
+        const double ex = pmath::expm1(mu);
         expected = std::max(0.0, ex);
         lower = std::max(0.0, (1.0 + ex) * band_down - 1.0);
         upper = std::max(0.0, (1.0 + ex) * band_up - 1.0);

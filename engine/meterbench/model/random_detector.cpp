@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "meterbench/core/check.hpp"
+#include "meterbench/core/portable_math.hpp"
 #include "meterbench/model/baseline_common.hpp"
 
 namespace meterbench {
@@ -57,7 +58,7 @@ class RandomDetector final : public Detector {
         seed_(static_cast<std::uint64_t>(values_.integer("seed"))),
         flag_rate_(values_.real("flag_rate")),
         z_(values_.real("z")),
-        inv_log_rate_(flag_rate_ < 1.0 ? 1.0 / std::log(flag_rate_) : 0.0),
+        inv_log_rate_(flag_rate_ < 1.0 ? 1.0 / pmath::log(flag_rate_) : 0.0),
         encode_(z_) {}
 
   [[nodiscard]] std::string_view name() const override { return kName; }
@@ -107,7 +108,7 @@ class RandomDetector final : public Detector {
         continue;
       }
       const double u = random_detector_uniform_from_key(series_key, t);
-      const double natural = flag_rate_ < 1.0 ? z_ * std::log(u) * inv_log_rate_ : std::numeric_limits<double>::infinity();
+      const double natural = flag_rate_ < 1.0 ? z_ * pmath::log(u) * inv_log_rate_ : std::numeric_limits<double>::infinity();
       out.score[t] = encode_(natural, u < flag_rate_);
     }
     return screen.status;

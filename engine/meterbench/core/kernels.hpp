@@ -1,0 +1,27 @@
+#pragma once
+// Instruction-set dispatch of the vectorised kernels (gam_design.cpp, gam_detector.cpp).
+//
+// Each kernel's body is written once (an always_inline function) and compiled twice: in a wrapper with
+// __attribute__((target("avx2"))) and in a baseline (x86-64) wrapper. The level is chosen once, at the first call:
+// AVX2 when the CPU has it, unless the environment says METERBENCH_KERNELS=baseline (or avx2, or auto). Both
+// variants compute the same bits: neither contracts a multiply-add (-ffp-contract=off, and target("avx2") does not
+// enable FMA), and the vectoriser may not reorder floating-point sums without -ffast-math;
+// tests/model/kernel_variants_test.cpp checks it on every kernel. force_level() is for tests and benchmarks.
+#include <string_view>
+
+namespace meterbench::kernels {
+
+enum class Level { baseline, avx2 };
+
+/// The level in use (decided at the first call from METERBENCH_KERNELS and the CPU).
+Level active_level();
+/// True when the AVX2 variants run.
+inline bool use_avx2() { return active_level() == Level::avx2; }
+/// Whether this CPU can run `level`.
+bool supported(Level level);
+/// Forces a level (AVX2 on a CPU without it falls back to baseline); returns the previous level.
+Level force_level(Level level);
+/// "baseline" or "avx2".
+std::string_view name(Level level);
+
+}  // namespace meterbench::kernels
