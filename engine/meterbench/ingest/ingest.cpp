@@ -130,6 +130,17 @@ void make_key(std::string& key, std::string_view customer, std::string_view mete
 
 std::int64_t floor_to_step(std::int64_t t, std::int64_t step) { return t / step * step - (t % step < 0 ? step : 0); }
 
+// The kinds a labels file may name: the anomalies, comma-separated.
+std::string anomaly_kind_names() {
+  std::string names;
+  for (const AnomalyKindTraits& kind : kAnomalyKinds) {
+    if (!kind.anomaly) continue;
+    if (!names.empty()) names += ", ";
+    names += kind.name;
+  }
+  return names;
+}
+
 struct Label {
   std::int64_t series = 0, start = 0, end = 0, line = 0;
   AnomalyKind kind = AnomalyKind::reported;
@@ -180,10 +191,8 @@ std::vector<Label> read_labels(const std::filesystem::path& path, SeriesKeyTable
                              format_utc_timestamp(grid.time_at(grid.steps - 1))));
     if (kind >= 0 && !fields[static_cast<std::size_t>(kind)].empty()) {
       const auto k = anomaly_kind_from_string(fields[static_cast<std::size_t>(kind)]);
-      if (!k || *k == AnomalyKind::normal || *k == AnomalyKind::gap)
-        throw fail(fmt::format("unknown anomaly kind '{}' (known: spike, dip, level_shift, trend_change, seasonality_change, unit_error, "
-                               "double_counting, dropped_reporting, stuck_meter, fraud_ramp, reported)",
-                               fields[static_cast<std::size_t>(kind)]));
+      if (!k || !traits(*k).anomaly)
+        throw fail(fmt::format("unknown anomaly kind '{}' (known: {})", fields[static_cast<std::size_t>(kind)], anomaly_kind_names()));
       l.kind = *k;
     }
     if (verdict >= 0) {
