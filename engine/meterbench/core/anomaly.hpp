@@ -24,6 +24,7 @@ enum class AnomalyKind : std::uint8_t {
   gap = 11,
   reported = 12,
 };
+
 /// What an injection of a kind changes in a generated series.
 enum class InjectionEffect : std::uint8_t {
   none,      ///< never injected (normal steps; anomalies confirmed by a person)

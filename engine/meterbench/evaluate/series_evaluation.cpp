@@ -84,7 +84,7 @@ void check_length(const char* name, std::size_t size, std::size_t steps) {
 }
 }  // namespace
 
-// One add_series call: the scored window [b, e), the accumulator's state it adds to, and the phases.
+// One add_series call: the scored window, the accumulator's state it adds to, and the phases.
 struct EvaluationAccumulator::SeriesEvaluation {
   using Mark = Scratch::Mark;
 
