@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -122,7 +123,14 @@ TEST_F(SeriesGeneratorTest, EachKindLeavesItsTrace) {
         case AnomalyKind::dip:
           EXPECT_LE(ev.size_sigma, 8.0 + 1e-9);  // clamped at zero usage: never more than drawn
           break;
-        default: break;
+        case AnomalyKind::normal:
+        case AnomalyKind::level_shift:
+        case AnomalyKind::trend_change:
+        case AnomalyKind::seasonality_change:
+        case AnomalyKind::unit_error:
+        case AnomalyKind::double_counting:
+        case AnomalyKind::fraud_ramp:
+        case AnomalyKind::reported: break;  // their trace is checked by EveryInjectableKindChangesWhatItLabels
       }
       if (kind != AnomalyKind::gap) {
         EXPECT_GE(ev.impact_usd, 0.0);
@@ -135,6 +143,59 @@ TEST_F(SeriesGeneratorTest, EachKindLeavesItsTrace) {
     if (is_injectable(static_cast<AnomalyKind>(k))) {
       EXPECT_GT(seen[k], 0) << to_string(static_cast<AnomalyKind>(k));
     }
+}
+
+// A scenario injecting only `kind` (or nothing) into steady Gaussian usage: with and without the injection the
+// shape and noise streams draw the same numbers, so any difference is the injection's doing.
+Scenario single_kind_scenario(const AnomalyKindTraits* kind) {
+  std::string text =
+      "[population]\nseries = 20\ndays = 365\nstart = \"2024-01-01\"\nstep = \"1d\"\nseed = 11\n"
+      "[profiles]\nsteady = 1\n[noise]\ngaussian = 1\n[level]\nmin = 100.0\nmax = 100.0\n";
+  if (kind != nullptr) {
+    text += "[injections." + std::string(kind->scenario_key) + "]\nrate = 6\nlength = [3, 5]\n";
+    if (kind->effect == InjectionEffect::mean) text += "size = [6, 6]\n";
+  }
+  return parse_scenario(text, "single_kind.toml");
+}
+
+// Contract of the kinds table: every injectable kind is injected where its label says, and changes the
+// reported values there (a kind the generator forgot would leave the series as it was).
+TEST(SeriesGenerator, EveryInjectableKindChangesWhatItLabels) {
+  const Scenario clean = single_kind_scenario(nullptr);
+  const SeriesGenerator clean_gen(clean, clean.seed);
+  GeneratorWorkspace ws;
+  for (const AnomalyKindTraits& kind : kAnomalyKinds) {
+    if (kind.effect == InjectionEffect::none) continue;
+    SCOPED_TRACE(std::string(kind.name));
+    const Scenario injected = single_kind_scenario(&kind);
+    const SeriesGenerator gen(injected, injected.seed);
+    std::int64_t events = 0;
+    for (std::int64_t i = 0; i < injected.series; ++i) {
+      const GeneratedSeries s = generate_one(gen, i, ws);
+      const GeneratedSeries before = generate_one(clean_gen, i, ws);
+      for (const EventRecord& ev : s.events) {
+        ASSERT_EQ(ev.kind, static_cast<std::uint8_t>(kind.kind));
+        ++events;
+        bool changed = false;
+        for (std::int64_t t = ev.start; t <= ev.end; ++t) {
+          const auto ti = static_cast<std::size_t>(t);
+          EXPECT_EQ(s.labels[ti], ev.kind);
+          const float now = s.values[ti], was = before.values[ti];
+          changed = changed || std::isnan(now) != std::isnan(was) || (!std::isnan(now) && now != was);
+        }
+        // Only the first event meets the clean mean: a later persistent change may undo an earlier one, or
+        // find the mean already clamped at zero.
+        if (&ev == &s.events.front()) {
+          EXPECT_TRUE(changed) << "series " << i << ": the " << kind.name << " at steps " << ev.start << ".." << ev.end
+                               << " left the values unchanged";
+          if (kind.anomaly) {
+            EXPECT_GT(ev.size_sigma, 0.0) << "series " << i;
+          }
+        }
+      }
+    }
+    EXPECT_GT(events, 0);
+  }
 }
 
 TEST(SeriesGenerator, CleanScenarioHasNoEventsAndNoGaps) {

@@ -1,6 +1,5 @@
 #pragma once
-// The evaluation of one detector run against ground truth (issue 4; definitions in
-// ../shared/guides/METRICS.md): additive per-series integer counts, merged in any order with bit-identical
+// The evaluation of one detector run against ground truth (definitions in docs/metrics.md): additive per-series integer counts, merged in any order with bit-identical
 // results, and the report derived from them (summary.json's "metrics", per_kind.csv, pr_curve.csv).
 //
 // Conventions (the ones METRICS.md leaves open):
@@ -23,12 +22,10 @@
 //   metric; an event caught only by dropped alerts is missed there. Unknown impact (NaN price): kept.
 // - Money is accumulated in integer cents (llround(usd x 100)), range-based contributions in 1e-9 units.
 // - Undefined ratios (0/0) are std::nullopt in the report, null in JSON and an empty cell in CSV.
-// - Cost (bench/evaluate_bench.cpp, 730 daily steps): about 15-17 us CPU per series with the threshold sweep,
-//   9 us without (sweep_thresholds = false), on a shared machine. The sweep's cost is the stack of open
-//   threshold groups: noise scores cross the low thresholds of the grid (0.5 .. 2) at most steps, so about
-//   every other step opens or closes a group (a data-dependent branch). It runs as a second pass over the
-//   per-step ranks, so that its mispredictions do not discard the branch-free per-step counting (17-19 us in
-//   one fused loop; results/README.md, "Speed of the 1M retrospective backtest").
+// - Cost: the threshold sweep dominates. Noise scores cross the low thresholds of the grid (0.5 .. 2) at most
+//   steps, so about every other step opens or closes a group of open threshold alerts (a data-dependent
+//   branch). It runs as a second pass over the per-step ranks, so that its mispredictions do not discard the
+//   branch-free per-step counting (bench/evaluate_bench.cpp measures both; results/README.md has the figures).
 #include <array>
 #include <cstdint>
 #include <iosfwd>
@@ -241,7 +238,7 @@ struct EvaluationReport {
 
   /// flagged_steps / observed_steps (0 when nothing was observed): the random baseline's flag rate.
   [[nodiscard]] double flag_rate() const;
-  /// The "metrics" object of summary.json (key tree in the README / the report of issue 4).
+  /// The "metrics" object of summary.json (key tree in docs/metrics.md).
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
@@ -293,6 +290,9 @@ class EvaluationAccumulator {
     std::vector<std::int64_t> event_start, event_last_eligible;  // evaluated events, in order
     std::vector<std::int64_t> event_filtered_rank;              // thresholds [0, r) catch it with the filter
   };
+
+  /// One add_series call in named phases (series_evaluation.cpp).
+  struct SeriesEvaluation;
 
   /// Number of curve thresholds strictly below `score` (0 for NaN), by search.
   [[nodiscard]] std::int64_t rank_of(double score) const;

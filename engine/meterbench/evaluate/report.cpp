@@ -282,11 +282,8 @@ nlohmann::json EvaluationReport::to_json() const {
 
 void write_per_kind_csv(const EvaluationReport& report, std::ostream& out) {
   out << "kind," << kOutcomeColumns;
-  for (std::size_t i = 0; i < kAnomalyKindCount; ++i) {
-    const auto kind = static_cast<AnomalyKind>(i);
-    if (kind == AnomalyKind::normal || kind == AnomalyKind::gap) continue;
-    write_outcome_row(out, kAnomalyKindNames[i], report.counts.per_kind[i]);
-  }
+  for (const AnomalyKindTraits& kind : kAnomalyKinds)
+    if (kind.anomaly) write_outcome_row(out, kind.name, report.counts.per_kind[static_cast<std::size_t>(kind.kind)]);
 }
 
 void write_per_size_bucket_csv(const EvaluationReport& report, std::ostream& out) {

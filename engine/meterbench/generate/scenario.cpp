@@ -273,24 +273,21 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
 
   if (const toml::table* injections = top.subtable("injections")) {
     TableReader in(*injections, "injections.", source);
-    for (std::size_t k = 1; k < kAnomalyKindCount; ++k) {
-      const auto kind = static_cast<AnomalyKind>(k);
-      if (!is_injectable(kind)) continue;
-      const toml::table* table = in.subtable(to_string(kind));
+    for (const AnomalyKindTraits& kind : kAnomalyKinds) {
+      if (kind.effect == InjectionEffect::none) continue;
+      const toml::table* table = in.subtable(kind.scenario_key);
       if (table == nullptr) continue;
-      TableReader r(*table, fmt::format("injections.{}.", to_string(kind)), source);
-      InjectionSpec& spec = s.injections[k];
+      TableReader r(*table, fmt::format("injections.{}.", kind.scenario_key), source);
+      InjectionSpec& spec = s.injections[static_cast<std::size_t>(kind.kind)];
       spec.rate = r.number("rate", 0.0, 0.0, 365.25 * 24);
       spec.length = r.range("length", {1, 1}, 1, static_cast<double>(kMaxSteps));
       if (spec.length.min != std::floor(spec.length.min) || spec.length.max != std::floor(spec.length.max))
         r.fail(table->get("length")->source(), "length", "lengths are whole steps");
-      const bool sized = kind == AnomalyKind::spike || kind == AnomalyKind::dip || kind == AnomalyKind::level_shift ||
-                         kind == AnomalyKind::trend_change || kind == AnomalyKind::seasonality_change || kind == AnomalyKind::fraud_ramp;
-      if (sized) {
+      if (kind.effect == InjectionEffect::mean) {  // structural changes are sized in noise-scale units
         spec.size = r.range("size", {5, 5}, 0.0, 1e6);
         if (spec.rate > 0.0 && spec.size.max <= 0.0) r.fail(table->source(), "size", "must be positive when rate > 0");
       }
-      if (kind == AnomalyKind::unit_error) spec.factor = r.number("factor", 1000.0, 1.0 + 1e-9, 1e12);
+      if (kind.has_factor) spec.factor = r.number("factor", 1000.0, 1.0 + 1e-9, 1e12);
       r.reject_unknown();
     }
     in.reject_unknown();

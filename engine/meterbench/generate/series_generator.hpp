@@ -34,6 +34,15 @@ struct GeneratedSeriesStats {
   std::int64_t unplaced_injections = 0;  ///< injections that found no free place apart from the others
 };
 
+/// The calendar of a grid, computed once: per-step day of week, yearly and weekly phase, hour of day.
+struct GridCalendar {
+  std::vector<std::uint8_t> day_of_week;
+  std::vector<double> year_sin, year_cos;
+  std::vector<double> week_sin, week_cos;
+  std::vector<double> hour_cos;  ///< daily cycle, peak at 14:00 UTC
+  double years_per_step = 0.0;
+};
+
 class SeriesGenerator {
  public:
   SeriesGenerator(const Scenario& scenario, std::uint64_t seed);
@@ -51,12 +60,7 @@ class SeriesGenerator {
   std::uint64_t seed_;
   std::int64_t guard_ = 1;
   double span_years_ = 0.0;
-  double years_per_step_ = 0.0;
-  // The shared calendar, computed once per grid: per-step day of week, yearly and weekly phase, hour.
-  std::vector<std::uint8_t> day_of_week_;
-  std::vector<double> year_sin_, year_cos_;
-  std::vector<double> week_sin_, week_cos_;
-  std::vector<double> hour_cos_;
+  GridCalendar calendar_;
 };
 
 }  // namespace meterbench

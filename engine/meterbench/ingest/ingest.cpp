@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <string_view>
+#include <utility>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/core/version.hpp"
+#include "meterbench/ingest/series_key_table.hpp"
 #include "meterbench/ingest/usage_row.hpp"
 #include "meterbench/io/csv.hpp"
 #include "meterbench/io/dataset_file.hpp"
@@ -36,90 +38,6 @@ using usage_csv::ParsedRow;
 using usage_csv::RowCheck;
 using usage_csv::RowProblem;
 constexpr int kMaxReportedBadRows = 5;
-// Series are split into this many buckets by key hash; one scatter task owns a bucket, so each cell of the
-// matrix is summed by one task in file order (deterministic for any thread count).
-constexpr std::uint32_t kBuckets = 64;
-
-// Series keys ("customer\x1fmeter") -> series facts, by open addressing with linear probing over a
-// power-of-two table of (hash tag, entry) slots, keys in one arena. Every data row looks its series up
-// (in a per-thread table while parsing), so this avoids the node and string indirections of std::unordered_map.
-class SeriesKeyTable {
- public:
-  struct Entry {
-    std::size_t key_offset = 0;
-    std::size_t key_size = 0;
-    std::int64_t index = -1;  // position after sorting
-    double price = std::numeric_limits<double>::quiet_NaN();
-    std::int64_t price_time = std::numeric_limits<std::int64_t>::min();
-    std::int64_t price_offset = -1;  // file offset of the priced row: the later row wins a tie of price_time
-    std::uint32_t bucket = 0;         // scatter bucket, from the key's hash
-
-    /// Keeps the price of the latest row by (step, file offset): the same as a serial read in file order
-    /// keeping the last of the rows on the latest step, whatever order chunks are merged in.
-    void offer_price(double p, std::int64_t time, std::int64_t offset) {
-      if (std::isnan(p) || std::tie(time, offset) < std::tie(price_time, price_offset)) return;
-      price = p;
-      price_time = time;
-      price_offset = offset;
-    }
-  };
-
-  SeriesKeyTable() : slots_(1024, 0) {}
-
-  /// The entry of `key`; a new one when absent and `insert`, else nullptr.
-  Entry* find(std::string_view key, bool insert) {
-    const std::uint64_t h = hash(key);
-    const std::uint64_t tag = h >> 32;
-    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      const std::uint64_t slot = slots_[i];
-      if (slot == 0) break;
-      if ((slot >> 32) == tag) {
-        Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
-        if (this->key(e) == key) return &e;
-      }
-    }
-    if (!insert) return nullptr;
-    if (2 * (entries_.size() + 1) > slots_.size()) rehash(2 * slots_.size());
-    entries_.push_back({arena_.size(), key.size()});
-    entries_.back().bucket = static_cast<std::uint32_t>(h >> 16) % kBuckets;
-    arena_.append(key);
-    place(h, entries_.size());
-    return &entries_.back();
-  }
-
-  [[nodiscard]] std::string_view key(const Entry& e) const { return std::string_view(arena_).substr(e.key_offset, e.key_size); }
-  [[nodiscard]] std::vector<Entry>& entries() { return entries_; }
-  [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
-
- private:
-  // 8 bytes at a time, multiply-xor, then a full avalanche.
-  static std::uint64_t hash(std::string_view key) {
-    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ key.size();
-    std::size_t i = 0;
-    for (; i + 8 <= key.size(); i += 8) {
-      std::uint64_t w = 0;
-      std::memcpy(&w, key.data() + i, 8);
-      h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
-      h ^= h >> 29;
-    }
-    std::uint64_t tail = 0;
-    std::memcpy(&tail, key.data() + i, key.size() - i);
-    return mix64(h ^ tail);
-  }
-  void place(std::uint64_t h, std::size_t entry_number) {
-    std::size_t i = h & (slots_.size() - 1);
-    while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
-    slots_[i] = (h >> 32 << 32) | entry_number;
-  }
-  void rehash(std::size_t size) {
-    slots_.assign(size, 0);
-    for (std::size_t n = 0; n < entries_.size(); ++n) place(hash(key(entries_[n])), n + 1);
-  }
-
-  std::vector<std::uint64_t> slots_;
-  std::vector<Entry> entries_;
-  std::string arena_;
-};
 
 // customer \x1f meter: the unit separator cannot appear in sensible ids, so the key is unambiguous.
 void make_key(std::string& key, std::string_view customer, std::string_view meter) {
@@ -129,6 +47,17 @@ void make_key(std::string& key, std::string_view customer, std::string_view mete
 }
 
 std::int64_t floor_to_step(std::int64_t t, std::int64_t step) { return t / step * step - (t % step < 0 ? step : 0); }
+
+// The kinds a labels file may name: the anomalies, comma-separated.
+std::string anomaly_kind_names() {
+  std::string names;
+  for (const AnomalyKindTraits& kind : kAnomalyKinds) {
+    if (!kind.anomaly) continue;
+    if (!names.empty()) names += ", ";
+    names += kind.name;
+  }
+  return names;
+}
 
 struct Label {
   std::int64_t series = 0, start = 0, end = 0, line = 0;
@@ -180,10 +109,8 @@ std::vector<Label> read_labels(const std::filesystem::path& path, SeriesKeyTable
                              format_utc_timestamp(grid.time_at(grid.steps - 1))));
     if (kind >= 0 && !fields[static_cast<std::size_t>(kind)].empty()) {
       const auto k = anomaly_kind_from_string(fields[static_cast<std::size_t>(kind)]);
-      if (!k || *k == AnomalyKind::normal || *k == AnomalyKind::gap)
-        throw fail(fmt::format("unknown anomaly kind '{}' (known: spike, dip, level_shift, trend_change, seasonality_change, unit_error, "
-                               "double_counting, dropped_reporting, stuck_meter, fraud_ramp, reported)",
-                               fields[static_cast<std::size_t>(kind)]));
+      if (!k || !traits(*k).anomaly)
+        throw fail(fmt::format("unknown anomaly kind '{}' (known: {})", fields[static_cast<std::size_t>(kind)], anomaly_kind_names()));
       l.kind = *k;
     }
     if (verdict >= 0) {
@@ -527,63 +454,61 @@ TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& 
   return grid;
 }
 
-}  // namespace
-
-IngestSummary ingest_csv(const IngestOptions& options) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  IngestSummary summary;
-  const std::int64_t step = parse_step(options.step);
-  if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
-  if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
-  if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
-  std::vector<std::filesystem::path> inputs{options.csv};
-  if (!options.labels.empty()) inputs.push_back(options.labels);
-  StagedOutput output(options.out, options.overwrite, OutputKind::file, inputs);
-  const MappedFile file(options.csv);
-  const std::string name = options.csv.string();
-  const std::string_view text = file.text();
-
-  // The header, serially; then the data in chunks of about chunk_bytes, each ending just after a line break.
-  ParseContext ctx{.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad};
-  std::vector<std::string_view> fields;
-  CsvScanner scanner(text, name);
-  if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
-  const std::vector<std::string> header_storage(fields.begin(), fields.end());
-  ctx.header.assign(header_storage.begin(), header_storage.end());
-  ctx.columns = usage_csv::resolve_columns(name, ctx.header, options.column_map);
+// One ingest's shared state: the mapped file, its chunks and the per-thread parse state, which pass 1 builds
+// and the fill uses again.
+struct IngestRun {
+  const IngestOptions& options;
+  const MappedFile& file;
+  std::string_view text;
+  ParseContext ctx;
+  std::size_t data_offset = 0;  // the first byte after the header
+  std::int64_t data_line = 0;   // the line of the first data row
   std::vector<Chunk> chunks;
-  for (std::size_t b = scanner.offset(); b < text.size();) {
-    const std::size_t newline = text.find('\n', b + std::min(options.chunk_bytes, text.size() - b) - 1);
-    Chunk& c = chunks.emplace_back();
-    c.begin = b;
-    c.end = b = newline == std::string_view::npos ? text.size() : newline + 1;
-  }
-
-  // Pass 1, parallel over chunks: keys, time range, prices, validation of every row; the rows themselves are
-  // kept as 16-byte records while they fit in half the budget, so that the file is read only once.
   oneapi::tbb::enumerable_thread_specific<ThreadState> states;
   std::atomic<std::size_t> tables{0};
-  const auto local = [&]() -> ThreadState& {
+  std::atomic<bool> keep{true};
+  std::atomic<std::size_t> kept_bytes{0};
+
+  IngestRun(const IngestOptions& opts, const MappedFile& mapped, ParseContext context)
+      : options(opts), file(mapped), text(mapped.text()), ctx(std::move(context)) {}
+  ThreadState& local() {
     ThreadState& ts = states.local();
     if (!ts.numbered) {
       ts.number = tables++;
       ts.numbered = true;
     }
     return ts;
-  };
-  const std::size_t keep_limit = options.memory_budget_bytes / 2;
-  std::atomic<bool> keep{true};
-  std::atomic<std::size_t> kept_bytes{0};
-  const auto account = [&](Chunk& c) {
+  }
+  // Rows are kept as 16-byte records while they fit in half the budget, so that the file is read only once.
+  void account(Chunk& c) {
     const std::size_t bytes = c.records.size() * sizeof(Record);
-    if (keep && kept_bytes.fetch_add(bytes) + bytes > keep_limit) keep = false;
+    if (keep && kept_bytes.fetch_add(bytes) + bytes > options.memory_budget_bytes / 2) keep = false;
     if (!keep) c.clear_records();
-  };
+  }
+  void split_into_chunks();
+  void parse_rows();
+  void count_rows(IngestSummary& summary) const;
+  void fill(SeriesIndex& index, const TimeGrid& grid, const std::vector<Label>& labels, bool has_labels, DatasetWriter& writer,
+            IngestSummary& summary);
+};
+
+// The data in chunks of about chunk_bytes, each ending just after a line break.
+void IngestRun::split_into_chunks() {
+  for (std::size_t b = data_offset; b < text.size();) {
+    const std::size_t newline = text.find('\n', b + std::min(options.chunk_bytes, text.size() - b) - 1);
+    Chunk& c = chunks.emplace_back();
+    c.begin = b;
+    c.end = b = newline == std::string_view::npos ? text.size() : newline + 1;
+  }
+}
+
+// Pass 1, parallel over chunks: keys, time range, prices, validation of every row, and the rows while they fit.
+// A chunk that starts inside a quoted field (a line break in it crossed the chunk's start) is parsed from
+// the wrong place: the check below finds it, but its rows have already put false keys and prices into a
+// key table. Then everything is parsed again from the starts found, all on record boundaries by then. Only
+// files with quoted line breaks pay this; the output is the same.
+void IngestRun::parse_rows() {
   std::atomic<std::size_t> first_failed{std::numeric_limits<std::size_t>::max()};
-  // A chunk that starts inside a quoted field (a line break in it crossed the chunk's start) is parsed from
-  // the wrong place: the check below finds it, but its rows have already put false keys and prices into a
-  // key table. Then everything is parsed again from the starts found, all on record boundaries by then. Only
-  // files with quoted line breaks pay this; the output is the same.
   for (bool misaligned = true; misaligned;) {
     misaligned = false;
     oneapi::tbb::parallel_for(
@@ -614,8 +539,8 @@ IngestSummary ingest_csv(const IngestOptions& options) {
     // In file order: chunks that did not start on a record boundary (a quoted line break crossed their start),
     // failed or were skipped are parsed again from where the previous one ended, with true line numbers, so
     // the first bad row of the file is reported exactly as a serial read reports it.
-    std::size_t pos = scanner.offset();
-    std::int64_t line = scanner.next_line();
+    std::size_t pos = data_offset;
+    std::int64_t line = data_line;
     for (Chunk& c : chunks) {
       const bool on_boundary = pos <= c.begin;
       misaligned = misaligned || !on_boundary;
@@ -645,47 +570,30 @@ IngestSummary ingest_csv(const IngestOptions& options) {
       for (Chunk& c : chunks) c.clear_records();
     }
   }
+}
+
+// The rows read and the bad rows skipped (the first ones named).
+void IngestRun::count_rows(IngestSummary& summary) const {
   for (const Chunk& c : chunks) {
     summary.rows += c.rows;
     for (const BadRow& b : c.bad)
-      if (++summary.skipped_rows <= kMaxReportedBadRows) spdlog::warn("ingest: skipping {}:{}: {}", name, b.line, b.message);
+      if (++summary.skipped_rows <= kMaxReportedBadRows) spdlog::warn("ingest: skipping {}:{}: {}", ctx.name, b.line, b.message);
     summary.skipped_rows += c.skipped - static_cast<std::int64_t>(c.bad.size());
   }
-  if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
+}
 
-  std::vector<ThreadState*> thread_states(tables);
-  for (ThreadState& ts : states)
-    if (ts.numbered) thread_states[ts.number] = &ts;
-  SeriesIndex index = merge_series(thread_states);
+// Fill: one block of series at a time, as many as the budget holds beside the kept records (or, when they
+// were dropped, beside a wave of chunks re-parsed per pass). Per cell: a double running sum, the float
+// value and a label byte.
+void IngestRun::fill(SeriesIndex& index, const TimeGrid& grid, const std::vector<Label>& labels, bool has_labels, DatasetWriter& writer,
+                     IngestSummary& summary) {
   SeriesKeyTable& series = index.series;
   const std::vector<SeriesKeyTable::Entry*>& sorted = index.sorted;
   const std::vector<std::vector<std::uint32_t>>& index_of = index.index_of;
   const std::size_t global_table = index.global_table;
-  if (series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
-  if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
-
-  const TimeGrid grid = make_grid(row_span(chunks, text), step, options);
   const std::int64_t first = grid.start_unix_seconds;
-  summary.series = static_cast<std::int64_t>(sorted.size());
-  summary.steps = grid.steps;
-  summary.first_step = format_utc_timestamp(first);
-  summary.last_step = format_utc_timestamp(grid.time_at(grid.steps - 1));
-  if (grid.steps == 1) spdlog::warn("ingest: all rows fall on one step ({}): detectors will report every series as too short", summary.first_step);
-
-  const std::vector<Label> labels = options.labels.empty() ? std::vector<Label>{} : read_labels(options.labels, series, grid);
-  DatasetInfo info;
-  info.grid = grid;
-  info.series_count = summary.series;
-  info.has_labels = !options.labels.empty();
-  info.source = "ingested";
-  info.scenario = fmt::format("ingest --csv {} --step {}{}{}", name, options.step, options.labels.empty() ? "" : " --labels ",
-                              options.labels.string());
-  info.tool_version = tool_version();
-  DatasetWriter writer(output.temp_path(), info);
-
-  // Fill: one block of series at a time, as many as the budget holds beside the kept records (or, when they
-  // were dropped, beside a wave of chunks re-parsed per pass). Per cell: a double running sum, the float
-  // value and a label byte.
+  const std::int64_t step = ctx.step;
+  const std::string& name = ctx.name;
   const bool kept = keep;
   if (!kept)
     for (Chunk& c : chunks) c.clear_records();
@@ -710,7 +618,7 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   for (std::int64_t lo = 0; lo < summary.series; lo += block) {
     ++summary.passes;
     const std::int64_t hi = std::min(lo + block, summary.series);
-    out.reset(lo, hi - lo, grid.steps, info.has_labels);
+    out.reset(lo, hi - lo, grid.steps, has_labels);
     const std::size_t cells = static_cast<std::size_t>((hi - lo) * grid.steps);
     sums.resize(cells);
     oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, cells, std::size_t{1} << 16), [&](const auto& r) {
@@ -747,6 +655,64 @@ IngestSummary ingest_csv(const IngestOptions& options) {
     add_labels(out, labels, label_cursor, summary);
     writer.write(out);
   }
+}
+
+}  // namespace
+
+IngestSummary ingest_csv(const IngestOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  IngestSummary summary;
+  const std::int64_t step = parse_step(options.step);
+  if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
+  if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
+  if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
+  std::vector<std::filesystem::path> inputs{options.csv};
+  if (!options.labels.empty()) inputs.push_back(options.labels);
+  StagedOutput output(options.out, options.overwrite, OutputKind::file, inputs);
+  const MappedFile file(options.csv);
+  const std::string name = options.csv.string();
+  const std::string_view text = file.text();
+
+  // The header, serially; then the data in chunks, parsed in parallel.
+  IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad});
+  std::vector<std::string_view> fields;
+  CsvScanner scanner(text, name);
+  if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
+  const std::vector<std::string> header_storage(fields.begin(), fields.end());
+  run.ctx.header.assign(header_storage.begin(), header_storage.end());
+  run.ctx.columns = usage_csv::resolve_columns(name, run.ctx.header, options.column_map);
+  run.data_offset = scanner.offset();
+  run.data_line = scanner.next_line();
+  run.split_into_chunks();
+  run.parse_rows();
+  run.count_rows(summary);
+  if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
+
+  std::vector<ThreadState*> thread_states(run.tables);
+  for (ThreadState& ts : run.states)
+    if (ts.numbered) thread_states[ts.number] = &ts;
+  SeriesIndex index = merge_series(thread_states);
+  if (index.series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
+  if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
+
+  const TimeGrid grid = make_grid(row_span(run.chunks, text), step, options);
+  summary.series = static_cast<std::int64_t>(index.sorted.size());
+  summary.steps = grid.steps;
+  summary.first_step = format_utc_timestamp(grid.start_unix_seconds);
+  summary.last_step = format_utc_timestamp(grid.time_at(grid.steps - 1));
+  if (grid.steps == 1) spdlog::warn("ingest: all rows fall on one step ({}): detectors will report every series as too short", summary.first_step);
+
+  const std::vector<Label> labels = options.labels.empty() ? std::vector<Label>{} : read_labels(options.labels, index.series, grid);
+  DatasetInfo info;
+  info.grid = grid;
+  info.series_count = summary.series;
+  info.has_labels = !options.labels.empty();
+  info.source = "ingested";
+  info.scenario = fmt::format("ingest --csv {} --step {}{}{}", name, options.step, options.labels.empty() ? "" : " --labels ",
+                              options.labels.string());
+  info.tool_version = tool_version();
+  DatasetWriter writer(output.temp_path(), info);
+  run.fill(index, grid, labels, info.has_labels, writer, summary);
   writer.finish();
   output.commit();
   if (summary.summed_rows > 0)
