@@ -1,4 +1,4 @@
-// HDF5 block I/O and block generation (issue 7): the three streaming stages around the detectors, each on one
+// HDF5 block I/O and block generation: the three streaming stages around the detectors, each on one
 // pipeline block of the default scenario (1,436 series x 730 days, about 4 MiB of values), verified before
 // it is timed; items = series.
 //   BM_WriteBlock     one block written to a new dataset file (create, write, finish), one thread

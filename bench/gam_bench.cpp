@@ -5,10 +5,10 @@
 //
 // Timing is per thread (one workspace, series after series); series per second on one core = items/s.
 //
-// Target (issue 4): the weekly schedule over 52 weeks by detect_rolling, <= 20 us per series-week all included
+// Target: the weekly schedule over 52 weeks by detect_rolling, <= 20 us per series-week all included
 // (BM_GamDaily730Weekly52Rolling; BM_GamDaily730Weekly52Independent is the schedule it replaces).
 //
-// Target (issue 3): one 730-day daily series, default gam (weekly + yearly + changepoints, Huber), <= 30 us
+// Target: one 730-day daily series, default gam (weekly + yearly + changepoints, Huber), <= 30 us
 // per series per core. Items per second = series per second on one thread.
 #include <benchmark/benchmark.h>
 
@@ -135,7 +135,7 @@ void run_gam(benchmark::State& state, const TimeGrid& grid, const std::vector<st
       static_cast<double>(state.iterations() * block.series.size()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-// The weekly schedule over the last 52 weeks of a 730-day daily series (issue 4): detect_rolling (sliding
+// The weekly schedule over the last 52 weeks of a 730-day daily series: detect_rolling (sliding
 // updates and warm starts, series by series) when `rolling`, else the independent per-week forward fits it
 // replaces, run week-major over the block as the backtest runs them (so each week's design is built once per
 // block). Verified first (statuses ok, no NaN where observed, 99% band coverage of clean points >= 95%);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times R prophet (Debian r-cran-prophet) on the same 730-day series meterbench generates, one core, and
-# compares with the gam's per-series cost on the same population (issue 7). Not required by the test suite.
+# compares with the gam's per-series cost on the same population. Not required by the test suite.
 #   bash bench/prophet_timing.sh [SERIES=20]
 # Steps: generate the default scenario (2,000 series), export the first SERIES to CSV (ds,y) with h5py,
 # time prophet per series (bench/prophet_timing.R), time `meterbench backtest --threads 1` of gam on all 2,000

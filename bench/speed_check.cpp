@@ -1,4 +1,4 @@
-// The speed regression check of CI (issue 7). Machines differ and this one is shared, so seconds are not
+// The speed regression check of CI. Machines differ and this one is shared, so seconds are not
 // compared: each hot path's cost per item is divided by the cost of a fixed reference kernel (a 64 x 64
 // dgemm with Eigen) measured in the same run, interleaved with it (reference, path, reference, path ...),
 // on the calling thread's CPU clock (other processes' load does not count), and the median of the

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The study behind the shipped detector defaults (issue 5, "Shipped defaults"; results/README.md).
+"""The study behind the shipped detector defaults (results/README.md, "Shipped defaults").
 
 Drives the meterbench CLI (generate, backtest, ingest) over modest parameter grids; not part of the test
 suite. Honest choice: every grid point is scored on a tuning population (seed --tune-seed) and only the
@@ -355,7 +355,7 @@ def at_z(run_dir, z):
 
 
 def study_gam_floor(args, paths, chosen):
-    """gam's scale_floor (issues 3 and 5): the other parameters at their shipped values, z at GAM_Z.
+    """gam's scale_floor: the other parameters at their shipped values, z at GAM_Z.
 
     Rule (fixed before the test seed was run): on the tuning seed, among the floors whose dollar recall at
     GAM_Z is within F1_TIE of floor 0's (the floor must not cost dollars), the best event F1 at GAM_Z; F1

@@ -1,4 +1,4 @@
-// Contract of the evaluation module (issue 4, ../shared/guides/METRICS.md): on tiny series where every count
+// Contract of the evaluation module (docs/metrics.md): on tiny series where every count
 // is known by hand, the accumulator reproduces the hand counts; merging accumulators in any order gives the
 // same report text; the threshold-grid curve at z equals the direct metrics at z.
 #include <gtest/gtest.h>

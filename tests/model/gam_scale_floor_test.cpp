@@ -1,5 +1,5 @@
-// Tests of gam's band scale floor (scale_floor) and of the clamp of its band at 0 on non-negative series
-// (issues 3 and 5): intermittent usage whose zero days collapse the MAD, a committed baseline with bursts,
+// Tests of gam's band scale floor (scale_floor) and of the clamp of its band at 0 on non-negative series:
+// intermittent usage whose zero days collapse the MAD, a committed baseline with bursts,
 // every fit path (regression, too_short, the weekly rolling schedule), and floor 0 as the old band.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // `meterbench report DIR`: an HTML page with PNG figures for a backtest or sweep run directory. The figures
-// are drawn by tools/report/report.py with matplotlib (a real plotting library, as issue 5 asks); this command
+// are drawn by tools/report/report.py with matplotlib (a real plotting library); this command
 // validates the directory, finds the script and the Python that runs it, stages both outputs under temporary
 // names and renames them only when the script succeeded.
 #include <spawn.h>

@@ -1,5 +1,5 @@
 #pragma once
-// `meterbench capacity`, the measuring half (and the macro benchmark of issue 7): generate the scenario at
+// `meterbench capacity`, the measuring half (and a macro benchmark of the whole pipeline): generate the scenario at
 // each size, backtest it at each thread count end to end, and record what each run cost (wall, stages,
 // peak memory, file size), plus the cost of packing and merging evaluation accumulators (the reduction an
 // MPI run over K machines adds). cost_model.hpp turns the result into a model and an answer.

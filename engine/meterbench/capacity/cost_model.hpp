@@ -7,7 +7,7 @@
 //     wall = fixed + series x t / (c x E_c),   E_1 = 1, E_c = E for c > 1
 // fixed: per-run overhead (open files, designs, summary); t: CPU seconds per series on one core; E: parallel
 // efficiency, measured from the runs at more than one thread and assumed to hold at every larger c.
-// On K machines (MPI, issue 8) each rank runs the same pipeline on its share, and the evaluation accumulators
+// On K machines (MPI) each rank runs the same pipeline on its share, and the evaluation accumulators
 // are reduced in a binary tree: ceil(log2 K) rounds of (pack + send + merge).
 #include <cstdint>
 #include <optional>

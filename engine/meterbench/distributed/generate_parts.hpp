@@ -1,5 +1,5 @@
 #pragma once
-// `generate` across processes (issue 8): each rank generates its contiguous range of series; ranks other
+// `generate` across processes: each rank generates its contiguous range of series; ranks other
 // than 0 stream their blocks to a raw part file (blocks as they are in memory: values, labels, series
 // records, events), and rank 0, which writes its own range straight into the dataset, then appends the
 // parts in rank order through the same DatasetWriter. The writer's bytes depend only on the data, so the

@@ -1,5 +1,5 @@
 #pragma once
-// The few collective operations meterbench needs to run one job on many processes (issue 8): rank, size,
+// The few collective operations meterbench needs to run one job on many processes: rank, size,
 // integer reductions, a gather of bytes, a barrier and abort. Under an MPI launcher (mpirun) in a build
 // with METERBENCH_MPI the group is MPI's world (process_group_mpi.cpp); otherwise it is this one process.
 // Reductions are on integers only, so combined results do not depend on the number of processes.
