@@ -14,8 +14,7 @@
 #include <hdf5.h>
 #include <nlohmann/json.hpp>
 
-#include "meterbench/generate/generate_dataset.hpp"
-#include "meterbench/runtime/parallel.hpp"
+#include "support/small_dataset.hpp"
 #include "support/test_support.hpp"
 
 namespace meterbench {
@@ -48,16 +47,12 @@ void expect_same_results(const std::filesystem::path& one, const std::filesystem
 class MpiRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "data.h5", .write = {}});
+    testing::generate_small_dataset(dir / "data.h5", 120, 400, 1);
   }
   std::string data() const { return (dir / "data.h5").string(); }
   /// z.h5: the same population in compressed chunks of 8 series, so one chunk can be corrupted.
   void write_chunked_dataset() const {
-    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
+    testing::generate_small_dataset(dir / "z.h5", 120, 400, 1, {.chunk_series = 8, .compression_level = 1});
   }
   ScratchDir dir;
 };
