@@ -92,11 +92,7 @@ TEST_F(BacktestTest, RandomBaselineSampleIsDeterministicAndRecorded) {
 
 TEST_F(BacktestTest, RunDirectoryHoldsTheDocumentedFilesAndKeys) {
   const ThreadLimit limit(2);
-  BacktestOptions o;
-  o.data = dir / "data.h5";
-  o.out_dir = dir / "run";
-  o.save_bands = true;
-  run_backtest(o);
+  run_backtest({.data = dir / "data.h5", .out_dir = dir / "run", .save_bands = true});
   const nlohmann::json s = read_json(dir / "run" / "summary.json");
   for (const char* key : {"/metrics/point/precision", "/metrics/point/recall", "/metrics/point/f1", "/metrics/event/precision",
                           "/metrics/event/recall", "/metrics/event/f1", "/metrics/dollar_recall", "/metrics/false_alerts_per_1000_series_weeks",

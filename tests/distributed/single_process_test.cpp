@@ -113,11 +113,7 @@ TEST_F(ScaleOutTest, SweepThroughTheSeamEqualsThePlainRun) {
 
 TEST_F(ScaleOutTest, ThePlansFingerprintIsTheSummarys) {
   const ThreadLimit limit(2);
-  BacktestOptions o;
-  o.data = dir / "data.h5";
-  o.out_dir = dir / "run";
-  o.random_baseline = false;
-  const BacktestSummary summary = run_backtest(o);
+  const BacktestSummary summary = run_backtest({.data = dir / "data.h5", .out_dir = dir / "run", .random_baseline = false});
   DatasetReader reader(dir / "data.h5");
   SingleProcessGroup group;
   ScaleOut scale_out(group);
