@@ -12,6 +12,7 @@
 #include <limits>
 #include <numbers>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "meterbench/core/random.hpp"
@@ -123,19 +124,18 @@ void run_detector(benchmark::State& state, const char* name, const Block& block)
   state.counters["steps"] = static_cast<double>(block.grid.steps);
 }
 
-void BM_SeasonalMad_Daily730(benchmark::State& state) { run_detector(state, "seasonal-mad", daily_block()); }
-void BM_StlEsd_Daily730(benchmark::State& state) { run_detector(state, "stl-esd", daily_block()); }
-void BM_Random_Daily730(benchmark::State& state) { run_detector(state, "random", daily_block()); }
-void BM_SeasonalMad_Hourly90(benchmark::State& state) { run_detector(state, "seasonal-mad", hourly_block()); }
-void BM_StlEsd_Hourly90(benchmark::State& state) { run_detector(state, "stl-esd", hourly_block()); }
-void BM_Random_Hourly90(benchmark::State& state) { run_detector(state, "random", hourly_block()); }
-
-BENCHMARK(BM_SeasonalMad_Daily730)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_StlEsd_Daily730)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Random_Daily730)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_SeasonalMad_Hourly90)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_StlEsd_Hourly90)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Random_Hourly90)->Unit(benchmark::kMillisecond)->UseRealTime();
+// BM_<detector>_<block> for every detector on each block (the daily block's first).
+[[maybe_unused]] const bool kRegistered = [] {
+  const std::pair<const char*, const char*> detectors[] = {{"SeasonalMad", "seasonal-mad"}, {"StlEsd", "stl-esd"}, {"Random", "random"}};
+  const std::pair<const char*, const Block& (*)()> blocks[] = {{"Daily730", daily_block}, {"Hourly90", hourly_block}};
+  for (const auto& [block_name, block] : blocks)
+    for (const auto& [detector_name, model] : detectors)
+      benchmark::RegisterBenchmark(("BM_" + std::string(detector_name) + "_" + block_name).c_str(),
+                                   [model = model, block = block](benchmark::State& state) { run_detector(state, model, block()); })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+  return true;
+}();
 
 }  // namespace
 }  // namespace meterbench

@@ -57,36 +57,40 @@ bool holds_block(const fs::path& path, mb::SeriesBlock& into) {
          into.labels == b.labels && into.events == b.events;
 }
 
+// Writes `copy` to `path` and checks that the file reads back (into `back`) as the block; when it does not,
+// the benchmark is skipped with `error`.
+bool write_and_verify(benchmark::State& state, const fs::path& path, mb::SeriesBlock& copy, mb::SeriesBlock& back, const char* error) {
+  write_block(path, copy);
+  if (holds_block(path, back)) return true;
+  state.SkipWithError(error);
+  return false;
+}
+
+// Counts a block per iteration (items = series, bytes = values) and removes the scratch directory.
+void finish_block_benchmark(benchmark::State& state, const fs::path& path, const mb::SeriesBlock& b) {
+  state.SetItemsProcessed(state.iterations() * kBlock);
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(b.values.size() * sizeof(float)));
+  fs::remove_all(path.parent_path());
+}
+
 void BM_WriteBlock(benchmark::State& state) {
   const fs::path path = scratch_file("write.h5");
   mb::SeriesBlock copy = block().block, back;
-  write_block(path, copy);
-  if (!holds_block(path, back)) {
-    state.SkipWithError("the written file does not read back as the block");
-    return;
-  }
+  if (!write_and_verify(state, path, copy, back, "the written file does not read back as the block")) return;
   for (auto _ : state) write_block(path, copy);
-  state.SetItemsProcessed(state.iterations() * kBlock);
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(copy.values.size() * sizeof(float)));
-  fs::remove_all(path.parent_path());
+  finish_block_benchmark(state, path, copy);
 }
 
 void BM_ReadBlock(benchmark::State& state) {
   const fs::path path = scratch_file("read.h5");
   mb::SeriesBlock copy = block().block, back;
-  write_block(path, copy);
-  if (!holds_block(path, back)) {
-    state.SkipWithError("the file does not read back as the block");
-    return;
-  }
+  if (!write_and_verify(state, path, copy, back, "the file does not read back as the block")) return;
   for (auto _ : state) {
     mb::DatasetReader reader(path);
     reader.read(0, kBlock, back);
     benchmark::DoNotOptimize(back.values.data());
   }
-  state.SetItemsProcessed(state.iterations() * kBlock);
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(back.values.size() * sizeof(float)));
-  fs::remove_all(path.parent_path());
+  finish_block_benchmark(state, path, back);
 }
 
 // The block copied `copies` times (series, events and customer ids renumbered) into one file.

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "meterbench/backtest/backtest.hpp"
-#include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/runtime/parallel.hpp"
+#include "support/small_dataset.hpp"
 #include "support/test_support.hpp"
 
 namespace meterbench {
@@ -29,9 +29,7 @@ std::string first_line(const std::filesystem::path& path) {
 class BacktestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-    const ThreadLimit limit(2);
-    generate_dataset(sc, {.out = dir / "data.h5", .write = {}});
+    testing::generate_small_dataset(dir / "data.h5", 120, 400, 2);
   }
   nlohmann::json backtest(const std::string& name, int threads, std::int64_t block, const std::string& model = "gam",
                           Schedule schedule = Schedule::retrospective) {
@@ -94,11 +92,7 @@ TEST_F(BacktestTest, RandomBaselineSampleIsDeterministicAndRecorded) {
 
 TEST_F(BacktestTest, RunDirectoryHoldsTheDocumentedFilesAndKeys) {
   const ThreadLimit limit(2);
-  BacktestOptions o;
-  o.data = dir / "data.h5";
-  o.out_dir = dir / "run";
-  o.save_bands = true;
-  run_backtest(o);
+  run_backtest({.data = dir / "data.h5", .out_dir = dir / "run", .save_bands = true});
   const nlohmann::json s = read_json(dir / "run" / "summary.json");
   for (const char* key : {"/metrics/point/precision", "/metrics/point/recall", "/metrics/point/f1", "/metrics/event/precision",
                           "/metrics/event/recall", "/metrics/event/f1", "/metrics/dollar_recall", "/metrics/false_alerts_per_1000_series_weeks",

@@ -25,6 +25,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -160,17 +161,25 @@ void write_member(const fs::path& path, const std::string& dataset, hsize_t row,
   H5Tclose(type);
   H5Dclose(d);
 }
-Setup series_double(hsize_t row, const std::string& member, double value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/series", row, member, H5T_NATIVE_DOUBLE, value); };
+// HDF5's native type of a member written from a T.
+template <class T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return H5T_NATIVE_UINT64;
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return H5T_NATIVE_UINT32;
+  else {
+    static_assert(std::is_same_v<T, std::uint8_t>);
+    return H5T_NATIVE_UINT8;
+  }
 }
-Setup series_u64(hsize_t row, const std::string& member, std::uint64_t value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/series", row, member, H5T_NATIVE_UINT64, value); };
+template <class T>
+Setup series_member(hsize_t row, const std::string& member, T value) {
+  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/series", row, member, native_type<T>(), value); };
 }
-Setup series_u32(hsize_t row, const std::string& member, std::uint32_t value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/series", row, member, H5T_NATIVE_UINT32, value); };
-}
-Setup series_u8(hsize_t row, const std::string& member, std::uint8_t value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/series", row, member, H5T_NATIVE_UINT8, value); };
+template <class T>
+Setup event_member(hsize_t row, const std::string& member, T value) {
+  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/events", row, member, native_type<T>(), value); };
 }
 struct Id64 {
   char text[64];
@@ -185,18 +194,6 @@ Setup series_id(hsize_t row, const std::string& member, const std::string& id) {
     H5Tclose(type);
   };
 }
-Setup event_i64(hsize_t row, const std::string& member, std::int64_t value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/events", row, member, H5T_NATIVE_INT64, value); };
-}
-Setup event_u64(hsize_t row, const std::string& member, std::uint64_t value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/events", row, member, H5T_NATIVE_UINT64, value); };
-}
-Setup event_u8(hsize_t row, const std::string& member, std::uint8_t value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/events", row, member, H5T_NATIVE_UINT8, value); };
-}
-Setup event_double(hsize_t row, const std::string& member, double value) {
-  return [=](const fs::path& dir) { write_member(dir / "d.h5", "/events", row, member, H5T_NATIVE_DOUBLE, value); };
-}
 
 Setup int_attribute(const std::string& name, std::int64_t value) {
   return [=](const fs::path& dir) {
@@ -207,6 +204,15 @@ Setup int_attribute(const std::string& name, std::int64_t value) {
     H5Aclose(a);
   };
 }
+// Creates the scalar attribute `name` of `type` on `object`, holding `data`; closes `type`.
+void write_scalar_attribute(hid_t object, const std::string& name, hid_t type, const void* data) {
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t a = H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT);
+  EXPECT_GE(H5Awrite(a, type, data), 0) << name;
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+}
 // Replaces a string attribute with a fixed-length one holding `value`.
 Setup string_attribute(const std::string& name, const std::string& value) {
   return [=](const fs::path& dir) {
@@ -215,12 +221,7 @@ Setup string_attribute(const std::string& name, const std::string& value) {
     const hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, value.size() + 1);
     H5Tset_cset(type, H5T_CSET_UTF8);
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(f.id, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT);
-    EXPECT_GE(H5Awrite(a, type, value.c_str()), 0) << name;
-    H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
+    write_scalar_attribute(f.id, name, type, value.c_str());
   };
 }
 // Replaces a string attribute with a variable-length one (the version-1 layout: the global heap).
@@ -230,13 +231,8 @@ Setup vlen_string_attribute(const std::string& name, const std::string& value) {
     H5Adelete(f.id, name.c_str());
     const hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, H5T_VARIABLE);
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(f.id, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT);
     const char* text = value.c_str();
-    EXPECT_GE(H5Awrite(a, type, &text), 0) << name;
-    H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
+    write_scalar_attribute(f.id, name, type, &text);
   };
 }
 Setup delete_object(const std::string& name) {
@@ -257,12 +253,7 @@ Setup plain_hdf5(bool checksummed) {
     const hid_t f = H5Fcreate((dir / "d.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     const hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, 19);
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(f, "format", type, space, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, type, "meterbench-dataset");
-    H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
+    write_scalar_attribute(f, "format", type, "meterbench-dataset");
     H5Fclose(f);
     H5Pclose(fapl);
   };
@@ -708,28 +699,28 @@ std::vector<Row> all_rows() {
          "sw"});
     add({c, "LabelCode13", in_data(set_label(2, 5, 13)), "backtest --data d.h5 --out run --threads 1", 1, "13", "run"});
     add({c, "LabelCode255", in_data(set_label(0, 0, 255)), "backtest --data d.h5 --out run --threads 1", 1, "255", "run"});
-    add({c, "PriceNegative", in_data(series_double(3, "price_per_unit", -2.0)), det, 1, "price_per_unit", "f.csv"});
-    add({c, "PriceInf", in_data(series_double(3, "price_per_unit", std::numeric_limits<double>::infinity())), det, 1, "price_per_unit", "f.csv"});
-    add({c, "NoiseScaleNegative", in_data(series_double(5, "noise_scale", -1.0)), det, 1, "noise_scale", "f.csv"});
-    add({c, "ProfileCode9", in_data(series_u8(1, "profile", 9)), det, 1, "profile", "f.csv"});
+    add({c, "PriceNegative", in_data(series_member<double>(3, "price_per_unit", -2.0)), det, 1, "price_per_unit", "f.csv"});
+    add({c, "PriceInf", in_data(series_member<double>(3, "price_per_unit", std::numeric_limits<double>::infinity())), det, 1, "price_per_unit", "f.csv"});
+    add({c, "NoiseScaleNegative", in_data(series_member<double>(5, "noise_scale", -1.0)), det, 1, "noise_scale", "f.csv"});
+    add({c, "ProfileCode9", in_data(series_member<std::uint8_t>(1, "profile", 9)), det, 1, "profile", "f.csv"});
     add({c, "DuplicateIds", in_data(both(series_id(1, "customer_id", "dup"), both(series_id(2, "customer_id", "dup"),
                                          both(series_id(1, "meter_id", "m"), series_id(2, "meter_id", "m"))))),
          det, 1, "dup", "f.csv"});
-    add({c, "FirstEventPastTheTable", in_data(series_u64(23, "first_event", 1000000)), det, 1, "first_event", "f.csv"});
-    add({c, "FirstEventPastTheTableInBacktest", in_data(series_u64(23, "first_event", 1000000)), "backtest --data d.h5 --out run --threads 1", 1,
+    add({c, "FirstEventPastTheTable", in_data(series_member<std::uint64_t>(23, "first_event", 1000000)), det, 1, "first_event", "f.csv"});
+    add({c, "FirstEventPastTheTableInBacktest", in_data(series_member<std::uint64_t>(23, "first_event", 1000000)), "backtest --data d.h5 --out run --threads 1", 1,
          "first_event", "run"});
-    add({c, "FirstEventPastTheTableInSweep", in_data(series_u64(23, "first_event", 1000000)),
+    add({c, "FirstEventPastTheTableInSweep", in_data(series_member<std::uint64_t>(23, "first_event", 1000000)),
          "sweep --data d.h5 --out sw --threads 1 --grid changepoints=1,2", 1, "first_event", "sw"});
-    add({c, "EventCountHuge", in_data(series_u32(0, "event_count", 4000000000u)), det, 1, "event_count", "f.csv"});
-    add({c, "FirstEventHuge", in_data(series_u64(0, "first_event", ~std::uint64_t{0})), det, 1, "first_event", "f.csv"});
-    add({c, "EventStartAfterEnd", in_data(event_i64(0, "start", 100)), "backtest --data d.h5 --out run --threads 1", 1, "events", "run"});
-    add({c, "EventStartNegative", in_data(event_i64(0, "start", -5)), "backtest --data d.h5 --out run --threads 1", 1, "-5", "run"});
-    add({c, "EventEffectEndPastSeries", in_data(event_i64(0, "effect_end", 120)), "backtest --data d.h5 --out run --threads 1", 1, "120", "run"});
-    add({c, "EventKind13", in_data(event_u8(0, "kind", 13)), "backtest --data d.h5 --out run --threads 1", 1, "kind", "run"});
-    add({c, "EventOfAnotherSeries", in_data(event_u64(0, "series", 7)), "backtest --data d.h5 --out run --threads 1", 1, "series", "run"});
-    add({c, "EventImpactNegative", in_data(event_double(0, "impact_usd", -1.0)), "backtest --data d.h5 --out run --threads 1", 1, "impact_usd",
+    add({c, "EventCountHuge", in_data(series_member<std::uint32_t>(0, "event_count", 4000000000u)), det, 1, "event_count", "f.csv"});
+    add({c, "FirstEventHuge", in_data(series_member<std::uint64_t>(0, "first_event", ~std::uint64_t{0})), det, 1, "first_event", "f.csv"});
+    add({c, "EventStartAfterEnd", in_data(event_member<std::int64_t>(0, "start", 100)), "backtest --data d.h5 --out run --threads 1", 1, "events", "run"});
+    add({c, "EventStartNegative", in_data(event_member<std::int64_t>(0, "start", -5)), "backtest --data d.h5 --out run --threads 1", 1, "-5", "run"});
+    add({c, "EventEffectEndPastSeries", in_data(event_member<std::int64_t>(0, "effect_end", 120)), "backtest --data d.h5 --out run --threads 1", 1, "120", "run"});
+    add({c, "EventKind13", in_data(event_member<std::uint8_t>(0, "kind", 13)), "backtest --data d.h5 --out run --threads 1", 1, "kind", "run"});
+    add({c, "EventOfAnotherSeries", in_data(event_member<std::uint64_t>(0, "series", 7)), "backtest --data d.h5 --out run --threads 1", 1, "series", "run"});
+    add({c, "EventImpactNegative", in_data(event_member<double>(0, "impact_usd", -1.0)), "backtest --data d.h5 --out run --threads 1", 1, "impact_usd",
          "run"});
-    add({c, "EventSizeInf", in_data(event_double(0, "size_sigma", std::numeric_limits<double>::infinity())),
+    add({c, "EventSizeInf", in_data(event_member<double>(0, "size_sigma", std::numeric_limits<double>::infinity())),
          "backtest --data d.h5 --out run --threads 1", 1, "size_sigma", "run"});
     // report reads bands.h5 (format meterbench-bands): damaged, it is refused and no page is written.
     add({c, "ReportBandsTruncated", run_with_bands([](const fs::path& bands) { fs::resize_file(bands, fs::file_size(bands) / 2); }),

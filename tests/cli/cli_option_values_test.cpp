@@ -18,6 +18,12 @@ std::string generate_args(const ScratchDir& dir) {
          (dir / "g.h5").string();
 }
 
+// Writes `csv` to u.csv and returns an ingest command line of it into u.h5.
+std::string ingest_args(const ScratchDir& dir, const std::string& csv) {
+  testing::write_file(dir / "u.csv", csv);
+  return "ingest --csv " + (dir / "u.csv").string() + " --out " + (dir / "u.h5").string();
+}
+
 TEST(CliOptionValues, SeedOutsideItsRangeIsRefused) {
   ScratchDir dir;
   for (const std::string seed : {"-1", "18446744073709551616", "1e3", "0x10", ""}) {
@@ -35,8 +41,7 @@ TEST(CliOptionValues, SeedOutsideItsRangeIsRefused) {
 
 TEST(CliOptionValues, OtherIntegerOptionsAreNeitherWrappedNorClamped) {
   ScratchDir dir;
-  testing::write_file(dir / "u.csv", "customer,meter,date,quantity\nc,m,2024-01-01,1\n");
-  const std::string ingest = "ingest --csv " + (dir / "u.csv").string() + " --out " + (dir / "u.h5").string();
+  const std::string ingest = ingest_args(dir, "customer,meter,date,quantity\nc,m,2024-01-01,1\n");
   const std::pair<std::string, std::string> cases[] = {
       {ingest + " --memory-budget-mib -1", "--memory-budget-mib: '-1' is not an integer in [1, 1073741824]"},
       {ingest + " --max-steps 0", "--max-steps: '0' is not an integer in [1, 9223372036854775807]"},
@@ -55,8 +60,7 @@ TEST(CliOptionValues, OtherIntegerOptionsAreNeitherWrappedNorClamped) {
 
 TEST(CliOptionValues, IngestMapTargetAndMaxSteps) {
   ScratchDir dir;
-  testing::write_file(dir / "u.csv", "customer,meter,date,quantity,price\nc,m,2024-01-01,1,2\nc,m,2024-01-10,1,2\n");
-  const std::string ingest = "ingest --csv " + (dir / "u.csv").string() + " --out " + (dir / "u.h5").string();
+  const std::string ingest = ingest_args(dir, "customer,meter,date,quantity,price\nc,m,2024-01-01,1,2\nc,m,2024-01-10,1,2\n");
   auto r = run_cli(ingest + " --map price=NoSuchColumn");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(contains(r.output, "missing column(s) 'NoSuchColumn' (for price, from --map) in the header: customer,meter,date,quantity,price"))
@@ -73,8 +77,7 @@ TEST(CliOptionValues, IngestMapTargetAndMaxSteps) {
 // --map takes field=column pairs separated by commas, in one option or repeated.
 TEST(CliOptionValues, IngestMapIsRepeatableOrCommaSeparated) {
   ScratchDir dir;
-  testing::write_file(dir / "u.csv", "customer,meter,D,Q\nc,m,2024-01-01,1\n");
-  const std::string ingest = "ingest --csv " + (dir / "u.csv").string() + " --force --out " + (dir / "u.h5").string();
+  const std::string ingest = ingest_args(dir, "customer,meter,D,Q\nc,m,2024-01-01,1\n") + " --force";
   auto r = run_cli(ingest + " --map date=D --map quantity=Q");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   r = run_cli(ingest + " --map date=D,quantity=Q");

@@ -1,11 +1,6 @@
 // Contract: the parts directory of a distributed generate is claimed by its writer (an owner file naming the
 // process and its start time); a later generate removes one whose owner no longer runs, and refuses one whose
 // owner still runs.
-#include <unistd.h>
-
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "meterbench/distributed/generate_parts.hpp"
@@ -16,17 +11,6 @@ namespace meterbench {
 namespace {
 
 using testing::ScratchDir;
-
-// The staging owner tag of this test's parent process (alive for the whole test).
-std::string parent_tag() {
-  std::ifstream stat("/proc/" + std::to_string(::getppid()) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::string start;
-  for (int field = 3; field <= 22; ++field) fields >> start;
-  return std::to_string(::getppid()) + "-" + start;
-}
 
 TEST(GenerateParts, AKilledRunsPartsAreRemovedAndALiveRunsAreRefused) {
   ScratchDir dir;
@@ -41,7 +25,7 @@ TEST(GenerateParts, AKilledRunsPartsAreRemovedAndALiveRunsAreRefused) {
   EXPECT_FALSE(std::filesystem::exists(parts));
 
   std::filesystem::create_directories(parts);
-  testing::write_file(parts / "owner", parent_tag() + "\n");
+  testing::write_file(parts / "owner", testing::parent_staging_tag() + "\n");
   EXPECT_THROW((void)remove_stale_parts_directory(output), OutputError);
   EXPECT_THROW(claim_parts_directory(output), OutputError);
   EXPECT_TRUE(std::filesystem::exists(parts / "owner"));

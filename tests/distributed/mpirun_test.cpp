@@ -14,8 +14,7 @@
 #include <hdf5.h>
 #include <nlohmann/json.hpp>
 
-#include "meterbench/generate/generate_dataset.hpp"
-#include "meterbench/runtime/parallel.hpp"
+#include "support/small_dataset.hpp"
 #include "support/test_support.hpp"
 
 namespace meterbench {
@@ -48,16 +47,22 @@ void expect_same_results(const std::filesystem::path& one, const std::filesystem
 class MpiRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "data.h5", .write = {}});
+    testing::generate_small_dataset(dir / "data.h5", 120, 400, 1);
   }
   std::string data() const { return (dir / "data.h5").string(); }
+  /// Runs `one_command` in one process, then `two_command` on two ranks; both must succeed. `two_output`
+  /// receives the ranks' output.
+  static void run_alone_then_on_two_ranks(const std::string& one_command, const std::string& two_command,
+                                          std::string* two_output = nullptr) {
+    const auto one = testing::run_cli(one_command);
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    const auto two = mpirun(2, two_command);
+    ASSERT_EQ(two.exit_code, 0) << two.output;
+    if (two_output != nullptr) *two_output = two.output;
+  }
   /// z.h5: the same population in compressed chunks of 8 series, so one chunk can be corrupted.
   void write_chunked_dataset() const {
-    const Scenario sc = parse_scenario(testing::small_scenario(120, 400), "small.toml");
-    const ThreadLimit limit(1);
-    generate_dataset(sc, {.out = dir / "z.h5", .write = {.chunk_series = 8, .compression_level = 1}});
+    testing::generate_small_dataset(dir / "z.h5", 120, 400, 1, {.chunk_series = 8, .compression_level = 1});
   }
   ScratchDir dir;
 };
@@ -91,11 +96,9 @@ nlohmann::json best_without_run(const std::filesystem::path& sweep) {
 TEST_F(MpiRunTest, SweepOnTwoRanksEqualsOneProcess) {
   const std::string args = "sweep --threads 1 --model seasonal-mad --grid weeks=4,8 --grid scale_floor=0.2,0.3 --schedule weekly --weeks 20 "
                            "--data " + data() + " --out ";
-  const auto one = testing::run_cli(args + (dir / "one").string());
-  ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two = mpirun(2, args + (dir / "two").string());
-  ASSERT_EQ(two.exit_code, 0) << two.output;
-  EXPECT_NE(two.output.find("sweep on MPI (2 processes): rank 0: series [0, "), std::string::npos) << two.output;
+  std::string two_output;
+  ASSERT_NO_FATAL_FAILURE(run_alone_then_on_two_ranks(args + (dir / "one").string(), args + (dir / "two").string(), &two_output));
+  EXPECT_NE(two_output.find("sweep on MPI (2 processes): rank 0: series [0, "), std::string::npos) << two_output;
   const std::string csv = testing::read_file(dir / "one" / "sweep.csv");
   EXPECT_GT(std::count(csv.begin(), csv.end(), '\n'), 20);
   EXPECT_TRUE(csv == testing::read_file(dir / "two" / "sweep.csv")) << "sweep.csv differs";
@@ -121,19 +124,13 @@ TEST_F(MpiRunTest, TooLargeASweepIsRefusedByEveryRankAlike) {
 
 TEST_F(MpiRunTest, WeeklyBaselineOnTwoRanksEqualsOneProcess) {
   const std::string args = " --threads 1 --model seasonal-mad --schedule weekly --weeks 8 --data " + data() + " --out ";
-  const auto one = testing::run_cli("backtest" + args + (dir / "one").string());
-  ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two = mpirun(2, "backtest" + args + (dir / "two").string());
-  ASSERT_EQ(two.exit_code, 0) << two.output;
+  ASSERT_NO_FATAL_FAILURE(run_alone_then_on_two_ranks("backtest" + args + (dir / "one").string(), "backtest" + args + (dir / "two").string()));
   expect_same_results(dir / "one", dir / "two");
 }
 
 TEST_F(MpiRunTest, DetectOnTwoRanksWritesTheSameRows) {
   const std::string args = "detect --threads 1 --min-impact 0 --data " + data() + " --out ";
-  const auto one = testing::run_cli(args + (dir / "one.csv").string());
-  ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two = mpirun(2, args + (dir / "two.csv").string());
-  ASSERT_EQ(two.exit_code, 0) << two.output;
+  ASSERT_NO_FATAL_FAILURE(run_alone_then_on_two_ranks(args + (dir / "one.csv").string(), args + (dir / "two.csv").string()));
   const std::string rows = testing::read_file(dir / "one.csv");
   EXPECT_GT(std::count(rows.begin(), rows.end(), '\n'), 100);
   EXPECT_TRUE(rows == testing::read_file(dir / "two.csv")) << "rows differ";
@@ -187,11 +184,9 @@ void expect_same_bands(const std::filesystem::path& one, const std::filesystem::
 
 TEST_F(MpiRunTest, BandsOnTwoRanksEqualOneProcess) {
   const std::string args = " --threads 1 --save-bands --model seasonal-mad --schedule weekly --weeks 8 --data " + data() + " --out ";
-  const auto one = testing::run_cli("backtest" + args + (dir / "one").string());
-  ASSERT_EQ(one.exit_code, 0) << one.output;
-  // Small blocks: a rank's blocks and the merge's pieces do not align with the file's chunks.
-  const auto two = mpirun(2, "backtest --block 7" + args + (dir / "two").string());
-  ASSERT_EQ(two.exit_code, 0) << two.output;
+  // Small blocks on the ranks: a rank's blocks and the merge's pieces do not align with the file's chunks.
+  ASSERT_NO_FATAL_FAILURE(
+      run_alone_then_on_two_ranks("backtest" + args + (dir / "one").string(), "backtest --block 7" + args + (dir / "two").string()));
   expect_same_results(dir / "one", dir / "two");
   expect_same_bands(dir / "one", dir / "two");
   EXPECT_FALSE(std::filesystem::exists(dir / ".two.parts"));

@@ -13,11 +13,11 @@
 
 #include "meterbench/backtest/backtest.hpp"
 #include "meterbench/distributed/scale_out.hpp"
-#include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/runtime/parallel.hpp"
 #include "meterbench/sweep/sweep.hpp"
+#include "support/small_dataset.hpp"
 #include "support/test_support.hpp"
 
 namespace meterbench {
@@ -65,9 +65,7 @@ TEST(SingleProcess, OnlyStagedOutputsOfProcessesThatNoLongerRunAreRemoved) {
 class ScaleOutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const Scenario sc = parse_scenario(testing::small_scenario(90, 300), "small.toml");
-    const ThreadLimit limit(2);
-    generate_dataset(sc, {.out = dir / "data.h5", .write = {}});
+    testing::generate_small_dataset(dir / "data.h5", 90, 300, 2);
   }
   ScratchDir dir;
 };
@@ -115,11 +113,7 @@ TEST_F(ScaleOutTest, SweepThroughTheSeamEqualsThePlainRun) {
 
 TEST_F(ScaleOutTest, ThePlansFingerprintIsTheSummarys) {
   const ThreadLimit limit(2);
-  BacktestOptions o;
-  o.data = dir / "data.h5";
-  o.out_dir = dir / "run";
-  o.random_baseline = false;
-  const BacktestSummary summary = run_backtest(o);
+  const BacktestSummary summary = run_backtest({.data = dir / "data.h5", .out_dir = dir / "run", .random_baseline = false});
   DatasetReader reader(dir / "data.h5");
   SingleProcessGroup group;
   ScaleOut scale_out(group);

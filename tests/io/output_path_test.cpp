@@ -5,9 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "meterbench/io/output_path.hpp"
@@ -133,13 +130,7 @@ TEST(StagedOutput, TheTemporaryNameCarriesThePidAndItsStartTime) {
 // A later run removes what processes that are gone staged (also under a recycled pid), never a live one's.
 TEST(StagedOutput, ConstructionRemovesOnlyTheStagedOutputsOfProcessesThatAreGone) {
   ScratchDir dir;
-  std::ifstream parent_stat("/proc/" + std::to_string(::getppid()) + "/stat");
-  std::string line;
-  std::getline(parent_stat, line);
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::string start;
-  for (int field = 3; field <= 22; ++field) fields >> start;
-  const auto live = dir / (".run.tmp-" + std::to_string(::getppid()) + "-" + start);
+  const auto live = dir / (".run.tmp-" + testing::parent_staging_tag());
   const auto recycled = dir / (".run.tmp-" + std::to_string(::getpid()) + "-1");
   const auto gone = dir / ".run.tmp-99999999-5";
   const auto other_output = dir / ".other.tmp-99999999-5";

@@ -3,9 +3,11 @@
 // deterministic generator, and caller-owned output buffers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <numbers>
 #include <string>
@@ -45,6 +47,24 @@ inline std::vector<float> weekly_series(const TimeGrid& grid, double level, doub
     y[static_cast<std::size_t>(t)] = static_cast<float>(level * kWeekday[day % 7] * daily + noise * rng.normal());
   }
   return y;
+}
+
+/// Blanks (NaN) each value with probability `share` (drawn from TestRng(seed)), then every step of the outage
+/// [outage_begin, outage_end).
+inline void punch_gaps(std::vector<float>& y, std::uint64_t seed, double share, std::int64_t outage_begin = 0,
+                       std::int64_t outage_end = 0) {
+  TestRng rng(seed);
+  for (auto& v : y)
+    if (rng.uniform() < share) v = kNaN;
+  for (std::int64_t t = outage_begin; t < outage_end; ++t) y[static_cast<std::size_t>(t)] = kNaN;
+}
+
+/// How many steps score above z, leaving out the planted anomalies.
+inline int flags_outside(const std::vector<float>& score, float z, std::initializer_list<std::int64_t> planted) {
+  int flags = 0;
+  for (std::int64_t t = 0; t < static_cast<std::int64_t>(score.size()); ++t)
+    if (score[static_cast<std::size_t>(t)] > z && std::find(planted.begin(), planted.end(), t) == planted.end()) ++flags;
+  return flags;
 }
 
 /// Output buffers of one series, pre-filled with a sentinel so untouched entries are visible.

@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "meterbench/model/gam_parameters.hpp"
@@ -136,15 +137,18 @@ TEST(ParameterTable, BindFillsTheConfigFromTheRows) {
 
 // Contract: each rule's violation throws std::invalid_argument with exactly this message.
 TEST(ParameterTable, RulesThrowExactMessages) {
-  EXPECT_EQ(toy_error({"window=8"}), "toy: parameter 'window' has value '8', which is not odd (expected odd integer in [1, 99])");
-  EXPECT_EQ(toy_error({"window=101"}), "toy: parameter 'window' has value '101', out of range (expected odd integer in [1, 99])");
-  EXPECT_EQ(toy_error({"period=1"}), "toy: parameter 'period' has value '1', out of range (expected 0 = auto, or integer in [2, 50])");
-  EXPECT_EQ(toy_error({"period=2.5"}), "toy: parameter 'period' has value '2.5', which is not an integer (expected 0 = auto, or integer in [2, 50])");
-  EXPECT_EQ(toy_error({"history=9"}), "toy: parameter 'history' (9) must not exceed 'window' (7)");
-  EXPECT_EQ(toy_error({"z=2", "half_z=1"}), "toy: set either 'z' or 'half_z', not both");
-  EXPECT_EQ(toy_error({"half_z=1", "z=2"}), "toy: set either 'z' or 'half_z', not both");
-  EXPECT_EQ(toy_error({"speed=medium"}), "toy: parameter 'speed' has value 'medium' (expected one of slow, fast)");
-  EXPECT_EQ(toy_error({"z=abc"}), "toy: parameter 'z' has value 'abc', which is not a number (expected number in [0.1, 10])");
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"window=8"}, "toy: parameter 'window' has value '8', which is not odd (expected odd integer in [1, 99])"},
+      {{"window=101"}, "toy: parameter 'window' has value '101', out of range (expected odd integer in [1, 99])"},
+      {{"period=1"}, "toy: parameter 'period' has value '1', out of range (expected 0 = auto, or integer in [2, 50])"},
+      {{"period=2.5"}, "toy: parameter 'period' has value '2.5', which is not an integer (expected 0 = auto, or integer in [2, 50])"},
+      {{"history=9"}, "toy: parameter 'history' (9) must not exceed 'window' (7)"},
+      {{"z=2", "half_z=1"}, "toy: set either 'z' or 'half_z', not both"},
+      {{"half_z=1", "z=2"}, "toy: set either 'z' or 'half_z', not both"},
+      {{"speed=medium"}, "toy: parameter 'speed' has value 'medium' (expected one of slow, fast)"},
+      {{"z=abc"}, "toy: parameter 'z' has value 'abc', which is not a number (expected number in [0.1, 10])"},
+  };
+  for (const auto& [settings, message] : cases) EXPECT_EQ(toy_error(settings), message);
 }
 
 // Contract: the documentation table shows each row's range with its rules and role.

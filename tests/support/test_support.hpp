@@ -88,6 +88,18 @@ inline std::string staged_entries(const std::filesystem::path& dir) {
   return found;
 }
 
+/// The staging owner tag ("pid-start time") of this test's parent process, which stays alive for the whole test.
+inline std::string parent_staging_tag() {
+  std::ifstream stat("/proc/" + std::to_string(::getppid()) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  // Field 22 (start time) counted from the first field after the command name, which may hold spaces.
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string start;
+  for (int field = 3; field <= 22; ++field) fields >> start;
+  return std::to_string(::getppid()) + "-" + start;
+}
+
 inline std::filesystem::path source_path(const std::string& relative) { return std::filesystem::path(METERBENCH_SOURCE_DIR) / relative; }
 
 /// A small scenario: every injection kind on, short series, few series.

@@ -13,13 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "meterbench/evaluate/metrics.hpp"
-#include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/model/gam_parameters.hpp"
 #include "meterbench/runtime/parallel.hpp"
 #include "meterbench/sweep/sweep.hpp"
+#include "support/small_dataset.hpp"
 #include "support/test_support.hpp"
 
 namespace meterbench {
@@ -57,9 +57,7 @@ class SweepTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ScratchDir("sweep-suite");
-    const Scenario sc = parse_scenario(testing::small_scenario(160, 400), "small.toml");
-    const ThreadLimit limit(2);
-    generate_dataset(sc, {.out = data(), .write = {}});
+    testing::generate_small_dataset(data(), 160, 400, 2);
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -90,12 +90,8 @@ void add_evaluation_options(CLI::App& command, PassOptions& pass) {
 }
 
 void apply_pass_options(const PassOptions& pass, DetectOptions& options) {
-  options.data = pass.data;
-  options.model = pass.model;
-  options.settings = pass.settings;
+  apply_dataset_and_model_options(pass, options);
   options.out = pass.out;
-  options.overwrite = pass.force;
-  options.block_series = pass.block_series;
 }
 
 }  // namespace meterbench::cli

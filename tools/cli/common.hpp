@@ -93,19 +93,25 @@ void add_output_options(CLI::App& command, std::filesystem::path& out, bool& for
 /// --block alone, for commands without PassOptions.
 void add_block_option(CLI::App& command, std::int64_t& block_series);
 
+/// Copies what every pass takes (dataset, model, settings, --force, --block) into the engine's DetectOptions,
+/// BacktestOptions or SweepOptions (the same field names).
+template <class EngineOptions>
+void apply_dataset_and_model_options(const PassOptions& pass, EngineOptions& options) {
+  options.data = pass.data;
+  options.model = pass.model;
+  options.settings = pass.settings;
+  options.overwrite = pass.force;
+  options.block_series = pass.block_series;
+}
 /// Copies the shared options into the engine's DetectOptions (detect has no schedule and no evaluation).
 void apply_pass_options(const PassOptions& pass, DetectOptions& options);
 /// Copies the shared options into the engine's BacktestOptions or SweepOptions (the same field names).
 template <class EngineOptions>
 void apply_pass_options(const PassOptions& pass, EngineOptions& options) {
-  options.data = pass.data;
-  options.model = pass.model;
-  options.settings = pass.settings;
+  apply_dataset_and_model_options(pass, options);
+  options.out_dir = pass.out;
   options.schedule = schedule_from_string(pass.schedule);
   options.weeks = pass.weeks;
-  options.out_dir = pass.out;
-  options.overwrite = pass.force;
-  options.block_series = pass.block_series;
   options.random_baseline = !pass.no_baseline;
   options.impact_filter_usd = pass.impact_filter_usd;
   options.delay_tolerance_days = pass.delay_tolerance_days;

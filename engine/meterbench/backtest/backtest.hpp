@@ -22,12 +22,12 @@
 namespace meterbench {
 
 struct BacktestOptions {
-  std::filesystem::path data;             ///< the dataset (.h5)
+  std::filesystem::path data{};           ///< the dataset (.h5)
   std::string model = "gam";              ///< detector name
-  std::vector<std::string> settings;      ///< detector parameters, "name=value"
+  std::vector<std::string> settings{};    ///< detector parameters, "name=value"
   Schedule schedule = Schedule::retrospective;
   std::int64_t weeks = 52;                ///< weekly schedule: score the last `weeks` weeks
-  std::filesystem::path out_dir;          ///< the run directory to create
+  std::filesystem::path out_dir{};        ///< the run directory to create
   bool overwrite = false;                 ///< replace an existing run directory (--force)
   std::int64_t block_series = 0;          ///< series per pipeline block; 0 = about 4 MiB of values
   bool save_bands = false;                ///< also write bands.h5 (expected range per step)
