@@ -568,5 +568,32 @@ TEST(Evaluation, ValidateNamesTheField) {
   EXPECT_THROW(acc.add_series(in), std::invalid_argument);
 }
 
+// Contract: the evaluation refuses an event whose steps lie outside its series (std::invalid_argument naming
+// the series, kind and steps) instead of overflowing its window arithmetic (a step of 2^63 - 1 used to wrap
+// end + 1 and index outside the series).
+std::string evaluation_error(std::int64_t start, std::int64_t end) {
+  TestSeries s(20);
+  s.index = 4;
+  s.events.push_back({.series = 4, .start = start, .end = end, .effect_end = end, .kind = 3});  // unlabelled: event() would label outside
+  EvaluationConfig config;
+  config.steps_per_week = 7;
+  EvaluationAccumulator acc(config);
+  try {
+    acc.add_series(s.input(), nullptr);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "evaluated";
+}
+
+TEST(EvaluationEventRange, EventsOutsideTheSeriesAreRefused) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(evaluation_error(2, 5), "evaluated");
+  EXPECT_EQ(evaluation_error(2, kMax), "evaluation: event of series 4 (kind 3, steps 2..9223372036854775807) lies outside the series' 20 steps");
+  EXPECT_EQ(evaluation_error(kMax - 1, kMax),
+            "evaluation: event of series 4 (kind 3, steps 9223372036854775806..9223372036854775807) lies outside the series' 20 steps");
+  EXPECT_EQ(evaluation_error(-3, 4), "evaluation: event of series 4 (kind 3, steps -3..4) lies outside the series' 20 steps");
+}
+
 }  // namespace
 }  // namespace meterbench

@@ -68,20 +68,14 @@ std::vector<double> EvaluationConfig::curve_thresholds() const {
 }
 
 void OutcomeCounts::merge(const OutcomeCounts& o) {
-  events += o.events;
-  caught += o.caught;
-  caught_filtered += o.caught_filtered;
-  impact_cents += o.impact_cents;
-  caught_impact_cents += o.caught_impact_cents;
-  caught_filtered_impact_cents += o.caught_filtered_impact_cents;
+  for (auto field : {&OutcomeCounts::events, &OutcomeCounts::caught, &OutcomeCounts::caught_filtered, &OutcomeCounts::impact_cents,
+                     &OutcomeCounts::caught_impact_cents, &OutcomeCounts::caught_filtered_impact_cents})
+    this->*field += o.*field;
 }
 
 void AlertCounts::merge(const AlertCounts& o) {
-  total += o.total;
-  true_alerts += o.true_alerts;
-  false_alerts += o.false_alerts;
-  dont_care += o.dont_care;
-  unlabelled += o.unlabelled;
+  for (auto field : {&AlertCounts::total, &AlertCounts::true_alerts, &AlertCounts::false_alerts, &AlertCounts::dont_care, &AlertCounts::unlabelled})
+    this->*field += o.*field;
 }
 
 namespace {
