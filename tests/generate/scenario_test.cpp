@@ -59,22 +59,25 @@ TEST(Scenario, UnknownKeyIsNamedWithItsLine) {
 }
 
 TEST(Scenario, OutOfRangeValuesAreRefused) {
-  EXPECT_EQ(parse_error("[population]\n[injections.spike]\nrate = -1\n"),
-            "s.toml:3: key 'injections.spike.rate': value -1 is out of range [0, 8766]");
-  EXPECT_EQ(parse_error("[population]\n[injections.spike]\nrate = 1\nlength = [5, 2]\n"),
-            "s.toml:4: key 'injections.spike.length': min 5 is greater than max 2");
-  EXPECT_EQ(parse_error("[population]\n[injections.spike]\nrate = 1\nlength = [1.5, 2]\n"),
-            "s.toml:4: key 'injections.spike.length': lengths are whole steps");
-  EXPECT_EQ(parse_error("[population]\nseries = 0\n"), "s.toml:2: key 'population.series': value 0 is out of range [1, 1000000000]");
-  EXPECT_EQ(parse_error("[population]\ndays = \"many\"\n"), "s.toml:2: key 'population.days': must be an integer");
-  EXPECT_EQ(parse_error("[population]\nstart = \"2024-02-30\"\n"),
-            "s.toml:2: key 'population.start': invalid date '2024-02-30': day out of range (expected YYYY-MM-DD or "
-            "YYYY-MM-DDTHH:MM[:SS][Z])");
-  EXPECT_EQ(parse_error("[population]\nstep = \"7h\"\n"), "s.toml:2: key 'population.step': '7h' does not divide a day (use e.g. 1d, 1h, 30min)");
-  EXPECT_EQ(parse_error("[population]\n[profiles]\nsteady = 0\n"), "s.toml:2: table 'profiles': at least one weight must be positive");
-  EXPECT_EQ(parse_error("[population]\n[level]\nmin = 10\nmax = 1\n"), "s.toml:2: key 'level.min': min 10 is greater than max 1");
-  EXPECT_EQ(parse_error("[population]\ndays = 36600\nstep = \"1min\"\n"),
-            "s.toml: 36600 days at step 1min make 52704000 steps per series, more than the 10000000 supported");
+  struct Case {
+    const char* toml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"[population]\n[injections.spike]\nrate = -1\n", "s.toml:3: key 'injections.spike.rate': value -1 is out of range [0, 8766]"},
+      {"[population]\n[injections.spike]\nrate = 1\nlength = [5, 2]\n", "s.toml:4: key 'injections.spike.length': min 5 is greater than max 2"},
+      {"[population]\n[injections.spike]\nrate = 1\nlength = [1.5, 2]\n", "s.toml:4: key 'injections.spike.length': lengths are whole steps"},
+      {"[population]\nseries = 0\n", "s.toml:2: key 'population.series': value 0 is out of range [1, 1000000000]"},
+      {"[population]\ndays = \"many\"\n", "s.toml:2: key 'population.days': must be an integer"},
+      {"[population]\nstart = \"2024-02-30\"\n",
+       "s.toml:2: key 'population.start': invalid date '2024-02-30': day out of range (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])"},
+      {"[population]\nstep = \"7h\"\n", "s.toml:2: key 'population.step': '7h' does not divide a day (use e.g. 1d, 1h, 30min)"},
+      {"[population]\n[profiles]\nsteady = 0\n", "s.toml:2: table 'profiles': at least one weight must be positive"},
+      {"[population]\n[level]\nmin = 10\nmax = 1\n", "s.toml:2: key 'level.min': min 10 is greater than max 1"},
+      {"[population]\ndays = 36600\nstep = \"1min\"\n",
+       "s.toml: 36600 days at step 1min make 52704000 steps per series, more than the 10000000 supported"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(parse_error(c.toml), c.message) << c.toml;
 }
 
 TEST(Scenario, SyntaxErrorsAndMissingTablesAreNamed) {

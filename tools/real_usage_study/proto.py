@@ -30,6 +30,26 @@ import pandas as pd
 K = 1.4826
 
 
+
+def zero_run_flags(y, obs, k):
+    """The zero-run rule: flags from the k-th zero of >= k consecutive observed zeros that follow 8 weeks with
+    >= 90% non-zero observed days. y has no NaN (gaps already replaced); obs marks the observed days."""
+    z0 = obs & (y == 0)
+    nz = obs & (y != 0)
+    flags = np.zeros(len(y), dtype=bool)
+    i, n = 0, len(y)
+    while i < n:
+        if not z0[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and z0[j]:
+            j += 1
+        if j - i >= k and i >= 56 and nz[i - 56:i].mean() >= 0.9:
+            flags[i + k - 1:j] = True
+        i = j
+    return flags
+
 def design(dates, obs, changepoints=25, cp_range=0.8, weekly=3, yearly=10, monthly=2, yearly_min=548):
     n = len(dates)
     t = np.arange(n) / n
@@ -239,19 +259,7 @@ def run_series(it, cfg):
     if cfg.get('zerorun'):
         # zero-run rule: >= zerorun consecutive observed zeros after 8 weeks with >= 90% non-zero observed days
         k = cfg['zerorun']
-        z0 = obs & (np.nan_to_num(y) == 0)
-        nz = obs & (np.nan_to_num(y) != 0)
-        i, n = 0, len(y)
-        while i < n:
-            if z0[i]:
-                j = i
-                while j < n and z0[j]:
-                    j += 1
-                if j - i >= k and i >= 56 and nz[i - 56:i].mean() >= 0.9:
-                    rr[i + k - 1:j] = True
-                i = j
-            else:
-                i += 1
+        rr |= zero_run_flags(np.nan_to_num(y), obs, k)
     return score, rr
 
 
@@ -324,17 +332,5 @@ def model_free_rules(y, stuck=4, stopped=7, zerorun=3, unit=100):
     yy = np.nan_to_num(y)
     lev = np.maximum(np.nan_to_num(pd.Series(y).rolling(29, center=True, min_periods=8).median().to_numpy(), nan=1.0), 1.0)
     rr |= obs & ((yy >= unit * lev) | ((yy > 0) & (yy * unit <= lev)))
-    z0 = obs & (yy == 0)
-    nz = obs & (yy != 0)
-    i, n = 0, len(y)
-    while i < n:
-        if z0[i]:
-            j = i
-            while j < n and z0[j]:
-                j += 1
-            if j - i >= zerorun and i >= 56 and nz[i - 56:i].mean() >= 0.9:
-                rr[i + zerorun - 1:j] = True
-            i = j
-        else:
-            i += 1
+    rr |= zero_run_flags(yy, obs, zerorun)
     return rr

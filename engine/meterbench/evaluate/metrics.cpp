@@ -96,40 +96,22 @@ void add_vector(std::vector<T>& into, const std::vector<T>& from) {
 }  // namespace
 
 void EvaluationCounts::merge(const EvaluationCounts& o) {
-  series += o.series;
-  series_without_labels += o.series_without_labels;
-  scored_steps += o.scored_steps;
-  observed_steps += o.observed_steps;
-  flagged_steps += o.flagged_steps;
-  covered_steps += o.covered_steps;
-  covered_steps_labelled += o.covered_steps_labelled;
-  dont_care_steps += o.dont_care_steps;
-  point_tp += o.point_tp;
-  point_fp += o.point_fp;
-  point_fn += o.point_fn;
-  point_tn += o.point_tn;
+  // Every count is an integer sum, so merging in any order gives the same totals.
+  using C = EvaluationCounts;
+  for (auto field : {&C::series, &C::series_without_labels, &C::scored_steps, &C::observed_steps, &C::flagged_steps, &C::covered_steps,
+                     &C::covered_steps_labelled, &C::dont_care_steps, &C::point_tp, &C::point_fp, &C::point_fn, &C::point_tn,
+                     &C::events_unknown_impact, &C::alert_impact_cents, &C::alerts_unknown_impact, &C::range_recall_e9,
+                     &C::range_recall_filtered_e9, &C::range_precision_e9, &C::range_precision_filtered_e9})
+    this->*field += o.*field;
   events.merge(o.events);
-  events_unknown_impact += o.events_unknown_impact;
   for (std::size_t i = 0; i < per_kind.size(); ++i) per_kind[i].merge(o.per_kind[i]);
   for (std::size_t i = 0; i < per_size_bucket.size(); ++i) per_size_bucket[i].merge(o.per_size_bucket[i]);
   alerts.merge(o.alerts);
   alerts_filtered.merge(o.alerts_filtered);
-  alert_impact_cents += o.alert_impact_cents;
-  alerts_unknown_impact += o.alerts_unknown_impact;
-  range_recall_e9 += o.range_recall_e9;
-  range_recall_filtered_e9 += o.range_recall_filtered_e9;
-  range_precision_e9 += o.range_precision_e9;
-  range_precision_filtered_e9 += o.range_precision_filtered_e9;
-  add_vector(delay_histogram, o.delay_histogram);
-  add_vector(delay_histogram_filtered, o.delay_histogram_filtered);
-  add_vector(score_histogram_labelled, o.score_histogram_labelled);
-  add_vector(score_histogram_unlabelled, o.score_histogram_unlabelled);
-  add_vector(curve_tp_by_rank, o.curve_tp_by_rank);
-  add_vector(curve_fp_by_rank, o.curve_fp_by_rank);
-  add_vector(curve_caught_by_rank, o.curve_caught_by_rank);
-  add_vector(curve_caught_impact_by_rank, o.curve_caught_impact_by_rank);
-  add_vector(curve_caught_filtered_by_rank, o.curve_caught_filtered_by_rank);
-  add_vector(curve_caught_filtered_impact_by_rank, o.curve_caught_filtered_impact_by_rank);
+  for (auto field : {&C::delay_histogram, &C::delay_histogram_filtered, &C::score_histogram_labelled, &C::score_histogram_unlabelled,
+                     &C::curve_tp_by_rank, &C::curve_fp_by_rank, &C::curve_caught_by_rank, &C::curve_caught_impact_by_rank,
+                     &C::curve_caught_filtered_by_rank, &C::curve_caught_filtered_impact_by_rank})
+    add_vector(this->*field, o.*field);
   add_vector(curve_alerts_diff, o.curve_alerts_diff);
   add_vector(curve_alerts_filtered_diff, o.curve_alerts_filtered_diff);
 }
