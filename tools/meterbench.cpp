@@ -2,6 +2,7 @@
 // errors become a message and a non-zero exit.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,7 +22,7 @@ namespace cli = meterbench::cli;
 
 namespace {
 
-// SIGINT and SIGTERM are blocked in every thread (the mask is inherited) and taken here, by sigwait, so the
+// SIGINT, SIGTERM and SIGHUP are blocked in every thread (the mask is inherited) and taken here, by sigwait, so the
 // staged outputs are removed from a normal thread rather than a signal handler, and the exit status is the
 // usual 128 + signal.
 void handle_interrupts_on_a_thread() {
@@ -29,13 +30,19 @@ void handle_interrupts_on_a_thread() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // a closed terminal or ssh session
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::thread([signals] {
     int signal = 0;
     while (sigwait(&signals, &signal) != 0) {
     }
+    // A child (the report's Python) is stopped and waited for first, so it cannot recreate what is removed.
+    if (const pid_t child = cli::running_child(); child > 0) {
+      ::kill(child, signal);
+      ::waitpid(child, nullptr, 0);
+    }
     const auto removed = meterbench::remove_staged_outputs_for_exit();
-    std::fprintf(stderr, "meterbench: stopped by %s", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    std::fprintf(stderr, "meterbench: stopped by %s", signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP");
     for (const auto& path : removed) std::fprintf(stderr, "; removed the unfinished output '%s'", path.c_str());
     std::fprintf(stderr, "\n");
     _exit(128 + signal);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "meterbench/capacity/capacity_run.hpp"
@@ -18,12 +19,6 @@ namespace meterbench::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 struct CapacityCommand {
   CapacityRunOptions measurement;
@@ -151,11 +146,10 @@ struct CapacityCommand {
     const fs::path script = fs::path(METERBENCH_SOURCE_DIR) / "tools/capacity_figure.py";
     if (!fs::exists(script)) throw std::runtime_error(fmt::format("the figure script {} is missing", script.string()));
     StagedOutput staged(figure, force);
-    const std::string command = "/usr/bin/python3 " + shell_quote(script.string()) + " " + shell_quote(out.string()) + " " +
-                                shell_quote(staged.temp_path().string());
-    const int status = std::system(command.c_str());
+    const std::vector<std::string> command = {"/usr/bin/python3", script.string(), out.string(), staged.temp_path().string()};
+    const int status = run_process(command, "install python3 with python3-matplotlib");
     if (status != 0 || !fs::exists(staged.temp_path()))
-      throw std::runtime_error(fmt::format("drawing the figure failed (exit status {}): {}", status, command));
+      throw std::runtime_error(fmt::format("drawing the figure failed (exit status {}): {}", status, fmt::join(command, " ")));
     staged.commit();
     std::printf("wrote %s\n", figure.c_str());
   }

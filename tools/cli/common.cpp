@@ -1,6 +1,15 @@
 #include "cli/common.hpp"
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -92,6 +101,43 @@ void add_evaluation_options(CLI::App& command, PassOptions& pass) {
 void apply_pass_options(const PassOptions& pass, DetectOptions& options) {
   apply_dataset_and_model_options(pass, options);
   options.out = pass.out;
+}
+
+namespace {
+std::atomic<pid_t> g_running_child{0};
+}  // namespace
+
+pid_t running_child() { return g_running_child.load(); }
+
+int run_process(const std::vector<std::string>& args, const std::string& hint) {
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, argv[0], nullptr, &attributes, argv.data(), environ);
+  posix_spawnattr_destroy(&attributes);
+  if (rc != 0) throw std::runtime_error(fmt::format("cannot run '{}': {} ({})", args[0], std::strerror(rc), hint));
+  g_running_child = pid;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error(fmt::format("waiting for '{}': {}", args[0], std::strerror(errno)));
+  }
+  g_running_child = 0;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
 }  // namespace meterbench::cli

@@ -3,6 +3,8 @@
 // registering a command object, and the options of the commands that run a detector over a dataset
 // (backtest, sweep, detect), each declared here once with one help text.
 #include <charconv>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -47,6 +49,14 @@ CLI::Validator integer_in(T min = std::numeric_limits<T>::min(), T max = std::nu
 void add_common_options(CLI::App& command, CommonOptions& common);
 /// Installs the stderr logger at the chosen level; warns when the build is unoptimised.
 void setup_logging(const CommonOptions& common);
+/// Runs args[0] (looked up on PATH if it has no slash) with the terminal's stdout and stderr and returns its
+/// exit code (128 + signal when a signal ended it). The child starts with SIGINT and SIGTERM unblocked (this
+/// process blocks them for its signal thread), and while it runs, a SIGINT or SIGTERM to this process is passed
+/// on to it and waited for before the staged outputs are removed. `hint` follows the error when it cannot start.
+int run_process(const std::vector<std::string>& args, const std::string& hint);
+/// The child run_process is waiting for (0: none): the signal thread stops it first.
+pid_t running_child();
+
 /// A metric at a JSON pointer path with 4 decimals, or "n/a" when it is absent or null.
 std::string metric(const nlohmann::json& j, const char* path);
 

@@ -2,8 +2,6 @@
 // are drawn by tools/report/report.py with matplotlib (a real plotting library); this command
 // validates the directory, finds the script and the Python that runs it, stages both outputs under temporary
 // names and renames them only when the script succeeded.
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,27 +61,6 @@ fs::path find_script() {
   throw std::runtime_error("cannot find the report script report.py; looked in:" + tried + "\n(set METERBENCH_REPORT_SCRIPT to its path)");
 }
 
-// Runs argv[0] (looked up on PATH if it has no slash) with the terminal's stdout and stderr; returns its exit code.
-int run_process(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  if (rc != 0)
-    throw std::runtime_error(fmt::format("cannot run '{}': {} (install python3 with python3-matplotlib, python3-h5py, python3-pandas, "
-                                         "python3-numpy, or set METERBENCH_PYTHON)",
-                                         args[0], std::strerror(rc)));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error(fmt::format("waiting for '{}': {}", args[0], std::strerror(errno)));
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
 // The series pictures of a backtest draw the dataset's values against the run's bands: refuse a dataset whose
 // content fingerprint differs from the one summary.json records (another file of the same shape would plot).
 void check_dataset_matches_run(const fs::path& run_dir, const std::string& data_option) {
@@ -132,8 +109,10 @@ struct ReportCommand {
     if (html.filename().empty() || html.extension() != ".html")
       throw std::runtime_error(fmt::format("--out '{}': the report is an .html file", html.string()));
     const fs::path figures = html.parent_path() / (html.stem().string() + "_files");
-    StagedOutput staged_html(html, overwrite, OutputKind::file, {run_dir});
-    StagedOutput staged_figures(figures, overwrite, OutputKind::directory, {run_dir});
+    std::vector<fs::path> inputs{run_dir};
+    if (!data.empty()) inputs.emplace_back(data);
+    StagedOutput staged_html(html, overwrite, OutputKind::file, inputs);
+    StagedOutput staged_figures(figures, overwrite, OutputKind::directory, inputs);
     fs::create_directory(staged_figures.temp_path());
 
     const std::string python = env_or("METERBENCH_PYTHON", fs::exists(kDefaultPython) ? kDefaultPython : "python3");
@@ -153,7 +132,7 @@ struct ReportCommand {
                                      std::to_string(series)};
     if (!data.empty()) args.insert(args.end(), {"--data", data});
     spdlog::debug("report: {}", fmt::join(args, " "));
-    const int code = run_process(args);
+    const int code = run_process(args, "install python3 with python3-matplotlib, python3-h5py, python3-pandas, python3-numpy, or set METERBENCH_PYTHON");
     if (code != 0)
       throw std::runtime_error(fmt::format("the report script {} failed (exit {}); nothing was written", args[1], code));
     if (!fs::is_regular_file(staged_html.temp_path()))

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 namespace meterbench::kernels {
 namespace {
 
@@ -13,7 +15,10 @@ Level decide() {
   const char* env = std::getenv("METERBENCH_KERNELS");
   const std::string want = env ? env : "auto";
   if (want == "baseline") return Level::baseline;
-  return supported(Level::avx2) ? Level::avx2 : Level::baseline;  // "avx2", "auto" or anything else
+  if (want != "auto" && want != "avx2")
+    spdlog::warn("METERBENCH_KERNELS='{}' is not baseline, avx2 or auto: using auto", want);
+  if (want == "avx2" && !supported(Level::avx2)) spdlog::warn("METERBENCH_KERNELS=avx2: this CPU has no AVX2, using the baseline kernels");
+  return supported(Level::avx2) ? Level::avx2 : Level::baseline;
 }
 
 }  // namespace

@@ -488,7 +488,7 @@ double pow(double x, double y) {
   }
   if (y == 1.0) return sign * x;
   if (y == 0.5) return sign * std::sqrt(x);  // correctly rounded (x is positive and finite here)
-  if (y_integer && abs_of(y) <= 64.0) {        // binary powering: exact for small results, a few ulp at most
+  if (y_integer && abs_of(y) <= 64.0) {        // binary powering: exact for small results; the error doubles at each squaring
     auto n = static_cast<std::int64_t>(abs_of(y));
     double result = 1.0, base = x;
     while (n > 0) {

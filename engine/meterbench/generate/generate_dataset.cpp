@@ -106,8 +106,9 @@ void GenerateRun::open_outputs() {
     if (!is_writer) parts_on_interrupt.emplace(part_path(group->rank()));
   }
   if (!is_writer) {
-    std::error_code ec;
-    std::filesystem::create_directories(parts_directory(options.out), ec);
+    // The writer made the parts directory before the barrier; recreating it here could undo an interrupt's cleanup.
+    if (!std::filesystem::is_directory(parts_directory(options.out)))
+      throw OutputError(fmt::format("the parts directory '{}' is gone (the run was interrupted?)", parts_directory(options.out).string()));
     part.emplace(part_path(group->rank()));
   }
 }

@@ -110,12 +110,16 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
   const std::string_view q = field(kQuantity);
   if (q.empty()) return quantity(fmt::format("{} is empty", column(kQuantity)));
   const auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), row.quantity);
-  if (ec == std::errc::result_out_of_range)
-    return quantity(fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)", column(kQuantity), q,
-                                std::numeric_limits<float>::max()));
+  if (ec == std::errc::result_out_of_range && end == q.data() + q.size()) {
+    // from_chars reports underflow too: a quantity below the smallest double is a (skippable) zero-like oddity.
+    const bool tiny = q.find("e-") != std::string_view::npos || q.find("E-") != std::string_view::npos;
+    return quantity(tiny ? fmt::format("{}: '{}' is too small to represent (below 1e-308)", column(kQuantity), printable(q))
+                         : fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)", column(kQuantity),
+                                       printable(q), std::numeric_limits<float>::max()));
+  }
   if (ec != std::errc() || end != q.data() + q.size()) return other(fmt::format("{}: '{}' is not a number", column(kQuantity), printable(q)));
-  if (!std::isfinite(row.quantity)) return quantity(fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), q));
-  if (row.quantity < 0.0) return quantity(fmt::format("{}: '{}' is a negative quantity", column(kQuantity), q));
+  if (!std::isfinite(row.quantity)) return quantity(fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), printable(q)));
+  if (row.quantity < 0.0) return quantity(fmt::format("{}: '{}' is a negative quantity", column(kQuantity), printable(q)));
   // The dataset holds floats: a larger double would be stored as infinity.
   if (std::isinf(static_cast<float>(row.quantity)))
     return quantity(fmt::format("{}: '{}' exceeds the largest quantity a dataset stores ({:g}, float32)", column(kQuantity), q,

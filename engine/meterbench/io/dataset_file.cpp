@@ -172,56 +172,61 @@ struct DatasetWriter::Impl {
 DatasetWriter::DatasetWriter(const std::filesystem::path& path, const DatasetInfo& info, DatasetWriteOptions options)
     : impl_(std::make_unique<Impl>()) {
   std::lock_guard lock(hdf5_mutex());
-  silence_hdf5_errors();
-  Impl& w = *impl_;
-  w.ctx.file = path.string();
-  w.info = info;
-  info.grid.validate();
-  if (info.series_count <= 0) w.ctx.fail(fmt::format("a dataset needs at least one series, got {}", info.series_count));
-  if (options.compression_level < 0 || options.compression_level > 9)
-    w.ctx.fail(fmt::format("compression level must be 0..9, got {}", options.compression_level));
-  const std::int64_t t = info.grid.steps;
-  w.chunk_rows = std::min(options.chunk_series > 0 ? options.chunk_series : default_chunk_series(t), info.series_count);
-  w.staged_values.resize(static_cast<std::size_t>(w.chunk_rows * t));
-  if (info.has_labels) w.staged_labels.resize(static_cast<std::size_t>(w.chunk_rows * t));
-  w.staged_series.resize(static_cast<std::size_t>(w.chunk_rows));
+  try {
+    silence_hdf5_errors();
+    Impl& w = *impl_;
+    w.ctx.file = path.string();
+    w.info = info;
+    info.grid.validate();
+    if (info.series_count <= 0) w.ctx.fail(fmt::format("a dataset needs at least one series, got {}", info.series_count));
+    if (options.compression_level < 0 || options.compression_level > 9)
+      w.ctx.fail(fmt::format("compression level must be 0..9, got {}", options.compression_level));
+    const std::int64_t t = info.grid.steps;
+    w.chunk_rows = std::min(options.chunk_series > 0 ? options.chunk_series : default_chunk_series(t), info.series_count);
+    w.staged_values.resize(static_cast<std::size_t>(w.chunk_rows * t));
+    if (info.has_labels) w.staged_labels.resize(static_cast<std::size_t>(w.chunk_rows * t));
+    w.staged_series.resize(static_cast<std::size_t>(w.chunk_rows));
 
-  Hid fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
-  H5Pset_obj_track_times(fcpl.get(), false);
-  w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), checksummed_file_access(w.ctx).get()), "cannot create the file"), H5Fclose);
-  w.record_transfer.emplace(w.ctx);
-  const hid_t root = w.file.get();
-  write_string_attribute(w.ctx, root, "format", std::string(kDatasetFormatName));
-  write_scalar_attribute(w.ctx, root, "format_version", H5T_STD_I64LE, H5T_NATIVE_INT64, info.format_version);
-  write_string_attribute(w.ctx, root, "tool_version", info.tool_version);
-  write_string_attribute(w.ctx, root, "source", info.source);
-  write_string_attribute(w.ctx, root, "scenario", info.scenario);
-  write_scalar_attribute(w.ctx, root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, info.seed);
-  write_string_attribute(w.ctx, root, "start", format_utc_timestamp(info.grid.start_unix_seconds));
-  write_scalar_attribute(w.ctx, root, "start_unix_seconds", H5T_STD_I64LE, H5T_NATIVE_INT64, info.grid.start_unix_seconds);
-  write_string_attribute(w.ctx, root, "step", format_step(info.grid.step_seconds));
-  write_scalar_attribute(w.ctx, root, "step_seconds", H5T_STD_I64LE, H5T_NATIVE_INT64, info.grid.step_seconds);
-  write_scalar_attribute(w.ctx, root, "series_count", H5T_STD_I64LE, H5T_NATIVE_INT64, info.series_count);
-  write_scalar_attribute(w.ctx, root, "steps", H5T_STD_I64LE, H5T_NATIVE_INT64, t);
-  write_scalar_attribute(w.ctx, root, "has_labels", H5T_STD_U8LE, H5T_NATIVE_UINT8, static_cast<std::uint8_t>(info.has_labels));
+    Hid fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    H5Pset_obj_track_times(fcpl.get(), false);
+    w.file = Hid(w.ctx.check_id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), checksummed_file_access(w.ctx).get()), "cannot create the file"), H5Fclose);
+    w.record_transfer.emplace(w.ctx);
+    const hid_t root = w.file.get();
+    write_string_attribute(w.ctx, root, "format", std::string(kDatasetFormatName));
+    write_scalar_attribute(w.ctx, root, "format_version", H5T_STD_I64LE, H5T_NATIVE_INT64, info.format_version);
+    write_string_attribute(w.ctx, root, "tool_version", info.tool_version);
+    write_string_attribute(w.ctx, root, "source", info.source);
+    write_string_attribute(w.ctx, root, "scenario", info.scenario);
+    write_scalar_attribute(w.ctx, root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, info.seed);
+    write_string_attribute(w.ctx, root, "start", format_utc_timestamp(info.grid.start_unix_seconds));
+    write_scalar_attribute(w.ctx, root, "start_unix_seconds", H5T_STD_I64LE, H5T_NATIVE_INT64, info.grid.start_unix_seconds);
+    write_string_attribute(w.ctx, root, "step", format_step(info.grid.step_seconds));
+    write_scalar_attribute(w.ctx, root, "step_seconds", H5T_STD_I64LE, H5T_NATIVE_INT64, info.grid.step_seconds);
+    write_scalar_attribute(w.ctx, root, "series_count", H5T_STD_I64LE, H5T_NATIVE_INT64, info.series_count);
+    write_scalar_attribute(w.ctx, root, "steps", H5T_STD_I64LE, H5T_NATIVE_INT64, t);
+    write_scalar_attribute(w.ctx, root, "has_labels", H5T_STD_U8LE, H5T_NATIVE_UINT8, static_cast<std::uint8_t>(info.has_labels));
 
-  const hsize_t dims2[2] = {static_cast<hsize_t>(info.series_count), static_cast<hsize_t>(t)};
-  const hsize_t chunk2[2] = {static_cast<hsize_t>(w.chunk_rows), static_cast<hsize_t>(t)};
-  w.values = w.create_dataset("values", H5T_IEEE_F32LE, 2, dims2, nullptr, chunk2, options.compression_level);
-  if (info.has_labels) w.labels = w.create_dataset("labels", H5T_STD_U8LE, 2, dims2, nullptr, chunk2, options.compression_level);
-  const Hid series_file_type = packed_copy(w.series_type);
-  const hsize_t dims1[1] = {static_cast<hsize_t>(info.series_count)};
-  const hsize_t chunk1[1] = {static_cast<hsize_t>(w.chunk_rows)};
-  w.series = w.create_dataset("series", series_file_type.get(), 1, dims1, nullptr, chunk1, options.compression_level);
-  if (info.has_labels) {
-    const Hid event_file_type = packed_copy(w.event_type);
-    const hsize_t zero[1] = {0};
-    const hsize_t unlimited[1] = {H5S_UNLIMITED};
-    const hsize_t event_chunk[1] = {static_cast<hsize_t>(Impl::kEventChunkRows)};
-    w.events = w.create_dataset("events", event_file_type.get(), 1, zero, unlimited, event_chunk, options.compression_level);
-    write_code_table(w.ctx, root, "anomaly_kinds", kAnomalyKindNames);
+    const hsize_t dims2[2] = {static_cast<hsize_t>(info.series_count), static_cast<hsize_t>(t)};
+    const hsize_t chunk2[2] = {static_cast<hsize_t>(w.chunk_rows), static_cast<hsize_t>(t)};
+    w.values = w.create_dataset("values", H5T_IEEE_F32LE, 2, dims2, nullptr, chunk2, options.compression_level);
+    if (info.has_labels) w.labels = w.create_dataset("labels", H5T_STD_U8LE, 2, dims2, nullptr, chunk2, options.compression_level);
+    const Hid series_file_type = packed_copy(w.series_type);
+    const hsize_t dims1[1] = {static_cast<hsize_t>(info.series_count)};
+    const hsize_t chunk1[1] = {static_cast<hsize_t>(w.chunk_rows)};
+    w.series = w.create_dataset("series", series_file_type.get(), 1, dims1, nullptr, chunk1, options.compression_level);
+    if (info.has_labels) {
+      const Hid event_file_type = packed_copy(w.event_type);
+      const hsize_t zero[1] = {0};
+      const hsize_t unlimited[1] = {H5S_UNLIMITED};
+      const hsize_t event_chunk[1] = {static_cast<hsize_t>(Impl::kEventChunkRows)};
+      w.events = w.create_dataset("events", event_file_type.get(), 1, zero, unlimited, event_chunk, options.compression_level);
+      write_code_table(w.ctx, root, "anomaly_kinds", kAnomalyKindNames);
+    }
+    write_code_table(w.ctx, root, "usage_profiles", kUsageProfileNames);
+  } catch (...) {
+    impl_.reset();  // its HDF5 handles close while the lock is held
+    throw;
   }
-  write_code_table(w.ctx, root, "usage_profiles", kUsageProfileNames);
 }
 
 DatasetWriter::~DatasetWriter() {
@@ -379,44 +384,49 @@ struct DatasetReader::Impl {
 
 DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
   std::lock_guard lock(hdf5_mutex());
-  silence_hdf5_errors();
-  Impl& r = *impl_;
-  r.path = path;
-  r.ctx.file = path.string();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) r.ctx.fail("no such file");
-  if (std::filesystem::is_directory(path, ec)) r.ctx.fail("is a directory, not a dataset file");
-  require_checksummed_format(r.ctx, path);
-  if (H5Fis_hdf5(path.c_str()) <= 0) r.ctx.fail("not an HDF5 file (or it is corrupt)");
-  r.file = Hid(r.ctx.check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the HDF5 file (corrupt or truncated?)"), H5Fclose);
-  const hid_t root = r.file.get();
-  if (!has_attribute(r.ctx, root, "format")) r.ctx.fail("not a meterbench dataset (the root group has no 'format' attribute)");
-  const std::string format = read_string_attribute(r.ctx, root, "format");
-  if (format != kDatasetFormatName)
-    r.ctx.fail(fmt::format("not a meterbench dataset (format is '{}', expected '{}')", format, kDatasetFormatName));
-  DatasetInfo& info = r.info;
-  info.format_version = read_scalar_attribute<std::int64_t>(r.ctx, root, "format_version", H5T_NATIVE_INT64);
-  if (info.format_version < kOldestDatasetFormatVersion || info.format_version > kDatasetFormatVersion)
-    r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads versions {} to {})", info.format_version,
-                           kOldestDatasetFormatVersion, kDatasetFormatVersion));
-  info.tool_version = read_string_attribute(r.ctx, root, "tool_version");
-  info.source = read_string_attribute(r.ctx, root, "source");
-  info.scenario = read_string_attribute(r.ctx, root, "scenario");
-  info.seed = read_scalar_attribute<std::uint64_t>(r.ctx, root, "seed", H5T_NATIVE_UINT64);
-  info.grid.start_unix_seconds = read_scalar_attribute<std::int64_t>(r.ctx, root, "start_unix_seconds", H5T_NATIVE_INT64);
-  info.grid.step_seconds = read_scalar_attribute<std::int64_t>(r.ctx, root, "step_seconds", H5T_NATIVE_INT64);
-  info.grid.steps = read_scalar_attribute<std::int64_t>(r.ctx, root, "steps", H5T_NATIVE_INT64);
-  info.series_count = read_scalar_attribute<std::int64_t>(r.ctx, root, "series_count", H5T_NATIVE_INT64);
-  const auto has_labels = read_scalar_attribute<std::uint8_t>(r.ctx, root, "has_labels", H5T_NATIVE_UINT8);
-  if (has_labels > 1) r.ctx.fail(fmt::format("attribute 'has_labels' is {}, expected 0 or 1", has_labels));
-  info.has_labels = has_labels == 1;
-  dataset_rules::check_attributes(r.ctx.file, info, read_string_attribute(r.ctx, root, "start"), read_string_attribute(r.ctx, root, "step"));
-  r.record_transfer.emplace(r.ctx);
-  r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
-  r.series = r.open_dataset("series", 1, info.series_count, 0);
-  if (info.has_labels) {
-    r.labels = r.open_dataset("labels", 2, info.series_count, info.grid.steps);
-    r.events = r.open_dataset("events", 1, -1, 0);
+  try {
+    silence_hdf5_errors();
+    Impl& r = *impl_;
+    r.path = path;
+    r.ctx.file = path.string();
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) r.ctx.fail("no such file");
+    if (std::filesystem::is_directory(path, ec)) r.ctx.fail("is a directory, not a dataset file");
+    require_checksummed_format(r.ctx, path);
+    if (H5Fis_hdf5(path.c_str()) <= 0) r.ctx.fail("not an HDF5 file (or it is corrupt)");
+    r.file = Hid(r.ctx.check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the HDF5 file (corrupt or truncated?)"), H5Fclose);
+    const hid_t root = r.file.get();
+    if (!has_attribute(r.ctx, root, "format")) r.ctx.fail("not a meterbench dataset (the root group has no 'format' attribute)");
+    const std::string format = read_string_attribute(r.ctx, root, "format");
+    if (format != kDatasetFormatName)
+      r.ctx.fail(fmt::format("not a meterbench dataset (format is '{}', expected '{}')", format, kDatasetFormatName));
+    DatasetInfo& info = r.info;
+    info.format_version = read_scalar_attribute<std::int64_t>(r.ctx, root, "format_version", H5T_NATIVE_INT64);
+    if (info.format_version < kOldestDatasetFormatVersion || info.format_version > kDatasetFormatVersion)
+      r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads versions {} to {})", info.format_version,
+                             kOldestDatasetFormatVersion, kDatasetFormatVersion));
+    info.tool_version = read_string_attribute(r.ctx, root, "tool_version");
+    info.source = read_string_attribute(r.ctx, root, "source");
+    info.scenario = read_string_attribute(r.ctx, root, "scenario");
+    info.seed = read_scalar_attribute<std::uint64_t>(r.ctx, root, "seed", H5T_NATIVE_UINT64);
+    info.grid.start_unix_seconds = read_scalar_attribute<std::int64_t>(r.ctx, root, "start_unix_seconds", H5T_NATIVE_INT64);
+    info.grid.step_seconds = read_scalar_attribute<std::int64_t>(r.ctx, root, "step_seconds", H5T_NATIVE_INT64);
+    info.grid.steps = read_scalar_attribute<std::int64_t>(r.ctx, root, "steps", H5T_NATIVE_INT64);
+    info.series_count = read_scalar_attribute<std::int64_t>(r.ctx, root, "series_count", H5T_NATIVE_INT64);
+    const auto has_labels = read_scalar_attribute<std::uint8_t>(r.ctx, root, "has_labels", H5T_NATIVE_UINT8);
+    if (has_labels > 1) r.ctx.fail(fmt::format("attribute 'has_labels' is {}, expected 0 or 1", has_labels));
+    info.has_labels = has_labels == 1;
+    dataset_rules::check_attributes(r.ctx.file, info, read_string_attribute(r.ctx, root, "start"), read_string_attribute(r.ctx, root, "step"));
+    r.record_transfer.emplace(r.ctx);
+    r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
+    r.series = r.open_dataset("series", 1, info.series_count, 0);
+    if (info.has_labels) {
+      r.labels = r.open_dataset("labels", 2, info.series_count, info.grid.steps);
+      r.events = r.open_dataset("events", 1, -1, 0);
+    }
+  } catch (...) {
+    impl_.reset();  // its HDF5 handles close while the lock is held
+    throw;
   }
 }
 

@@ -51,6 +51,7 @@ OutputFile::~OutputFile() {
 }
 
 void OutputFile::open(const std::filesystem::path& path, bool append) {
+  close();  // a file still open is finished (and its write errors reported) first
   path_ = path;
   buffer_.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
   if (buffer_.fd < 0) throw OutputError(fmt::format("cannot create '{}': {}", path.string(), std::strerror(errno)));

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "meterbench/io/output_file.hpp"
+
 namespace meterbench {
 
 namespace fs = std::filesystem;
@@ -195,10 +197,14 @@ int remove_stale_staged_outputs(const fs::path& output) {
   const fs::path final = without_trailing_separator(output);
   const fs::path dir = final.parent_path().empty() ? fs::path(".") : final.parent_path();
   const std::string prefix = fmt::format(".{}.tmp-", final.filename().string());
+  const std::string parked = fmt::format(".{}.old-", final.filename().string());
   int removed = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
+    if (name.compare(0, parked.size(), parked) == 0)
+      spdlog::warn("'{}' holds an earlier '{}' that a killed --force run had moved aside; it is kept: move it back or delete it",
+                   entry.path().string(), final.string());
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
     const std::string tag = name.substr(prefix.size());
     if (tag.find_first_not_of("0123456789-") != std::string::npos || tag.front() == '-' || tag == staging_owner_tag()) continue;
@@ -249,18 +255,27 @@ void StagedOutput::require_free_space(std::uintmax_t bytes) const {
 
 void StagedOutput::commit() {
   if (kind_ == OutputKind::directory) {
-    std::ofstream marker(temp_ / kOutputMarker);
+    OutputFile marker(temp_ / kOutputMarker);
     marker << "written by meterbench; `--force` replaces only directories that hold this file\n";
+    marker.close();
   }
+  bool old_output_staged = false;  // after an exchange, the old output sits under the temporary name
+  {
+    const std::lock_guard lock(staging_registry().mutex);
+    try {
+      if (replace_) old_output_staged = replace_existing();
+      else place_exclusively();
+    } catch (const OutputError&) {
+      std::error_code ec;
+      fs::remove_all(temp_, ec);
+      throw;
+    }
+  }
+  // Outside the lock: an interrupt need not wait for a large old output to be deleted (it stays registered, so
+  // an interrupt now removes it too).
+  std::error_code ec;
+  if (old_output_staged) fs::remove_all(temp_, ec);
   const std::lock_guard lock(staging_registry().mutex);
-  try {
-    if (replace_) replace_existing();
-    else place_exclusively();
-  } catch (const OutputError&) {
-    std::error_code ec;
-    fs::remove_all(temp_, ec);
-    throw;
-  }
   committed_ = true;
   unregister_staged_locked(registration_);
   registration_ = 0;
@@ -280,12 +295,17 @@ void StagedOutput::place_exclusively() {
   if (err != 0) throw OutputError(fmt::format("cannot rename '{}' to '{}': {}", temp_.string(), final_.string(), std::strerror(err)));
 }
 
-void StagedOutput::replace_existing() {
+bool StagedOutput::replace_existing() {
   // The old output stays in place until the new one is: exchange the two, then remove the old one.
   int err = rename_with(temp_, final_, RENAME_EXCHANGE);
-  if (err == ENOENT) return place_exclusively();  // removed meanwhile: nothing left to replace
+  if (err == ENOENT) {  // removed meanwhile: nothing left to replace
+    place_exclusively();
+    return false;
+  }
   if (renameat2_unsupported(err)) {
-    const fs::path old = fs::path(temp_.string() + "-1");  // a staging name, removed by a later run if this one dies
+    // Without an atomic exchange the old output is parked under a name no later run deletes, so a kill between
+    // the two renames leaves it on disk (a later run names it) rather than losing it.
+    const fs::path old = final_.parent_path() / fmt::format(".{}.old-{}", final_.filename().string(), staging_owner_tag());
     if (std::rename(final_.c_str(), old.c_str()) != 0) {
       err = errno;
     } else if (std::rename(temp_.c_str(), final_.c_str()) != 0) {
@@ -294,13 +314,12 @@ void StagedOutput::replace_existing() {
     } else {
       std::error_code ec;
       fs::remove_all(old, ec);
-      return;
+      return false;
     }
   }
   if (err != 0) throw OutputError(fmt::format("cannot replace '{}' with '{}': {} (the old output is unchanged)", final_.string(),
                                               temp_.string(), std::strerror(err)));
-  std::error_code ec;
-  fs::remove_all(temp_, ec);  // the old output, now under the temporary name
+  return true;
 }
 
 }  // namespace meterbench

@@ -78,7 +78,7 @@ class StagedOutput {
 
  private:
   void place_exclusively();
-  void replace_existing();
+  [[nodiscard]] bool replace_existing();  ///< true when the old output is left under the temporary name
 
   std::filesystem::path final_;
   std::filesystem::path temp_;

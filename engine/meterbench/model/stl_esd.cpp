@@ -15,7 +15,7 @@
 //    robust fit follows ordinary points more closely than down-weighted ones, the remainder's MAD
 //    understates their spread, and ESD flagged 1.1% of pure-noise daily steps; with these spans it flags
 //    0.05% (0.02% hourly) and still catches every +7 sd spike. More passes changed nothing measurable.
-//    max_anoms = 0.02 (was 0.05) was chosen by the sweep of tools/defaults_study.py (results/README.md,
+//    max_anoms = 0.02 was chosen by the sweep of tools/defaults_study.py (results/README.md,
 //    "Shipped defaults"): on realistic usage it cuts false alerts by 60%; z does not change the ESD decision.
 // 3. Remainder r = y - trend - seasonal at observed steps. center = median(r), scale = max(1.4826 MAD(r),
 //    floor), with floor = scale_floor x the median non-zero absolute deviation of the fit window's observed

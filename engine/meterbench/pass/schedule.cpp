@@ -29,7 +29,8 @@ constexpr double kMaxDelayToleranceDays = 36525.0;  // a hundred years: longer t
 ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid& grid) {
   if (schedule != Schedule::weekly) return {};
   const std::int64_t week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());
-  const ScoredWindow w{grid.steps - weeks * week, week};
+  // weeks beyond the grid are refused before the product, which would overflow for a huge --weeks.
+  const ScoredWindow w{weeks < grid.steps / week ? grid.steps - weeks * week : 0, week};
   if (w.first_scored < week)
     throw std::invalid_argument(
         fmt::format("--weeks {} leaves no history to fit on: the dataset has {} steps ({} weeks)", weeks, grid.steps, grid.steps / week));
