@@ -1,12 +1,14 @@
 // Contract: a usage export goes through `ingest` and `detect` on the command line; planted anomalies come out
 // as one incident each, largest |impact| first, with their kind, dates, direction and signed financial impact;
-// --min-impact and --last filter the incidents; errors name the file, line, column and value and leave no
+// --min-impact and --last filter the incidents; --format json writes the same incidents as a JSON object, and
+// --out - writes to standard output (the report and logs to standard error); errors name the file, line, column and value and leave no
 // output behind.
 #include <cmath>
 #include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/test_support.hpp"
 
@@ -130,6 +132,66 @@ TEST_F(CliIngestDetect, MinImpactAndLastFilterTheIncidents) {
   for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_GE(rows[i][kEnd], "2024-04-30") << "ended before the last 30 days";
   EXPECT_NE(find_row(rows, "beta", "2024-05-10"), nullptr);
   EXPECT_EQ(find_row(rows, "gamma", "2024-03-04"), nullptr);
+}
+
+TEST_F(CliIngestDetect, JsonHoldsTheSameIncidentsWithTheirProvenance) {
+  const std::string data = " --data " + (dir / "usage.h5").string() + " --min-impact 0 --set z=4";
+  auto r = run_cli("detect" + data + " --out " + (dir / "i.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("detect" + data + " --out " + (dir / "i.json").string());  // json from the extension
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_csv(dir / "i.csv");
+  const nlohmann::json document = nlohmann::json::parse(testing::read_file(dir / "i.json"));
+  EXPECT_EQ(document["dataset"]["path"], (dir / "usage.h5").string());
+  EXPECT_EQ(document["dataset"]["series"], 3);
+  EXPECT_EQ(document["model"], "gam");
+  EXPECT_EQ(document["parameters"]["z"], "4");
+  EXPECT_TRUE(contains(document["generated_by"].get<std::string>(), "meterbench")) << document["generated_by"];
+  const nlohmann::json& incidents = document["incidents"];
+  ASSERT_EQ(incidents.size() + 1, rows.size());
+  for (std::size_t i = 0; i < incidents.size(); ++i) {
+    const auto& row = rows[i + 1];
+    const nlohmann::json& incident = incidents[i];
+    for (const auto& [column, name] : {std::pair{kCustomer, "customer"}, std::pair{kMeter, "meter"}, std::pair{kKind, "kind"},
+                                       std::pair{kStart, "start"}, std::pair{kEnd, "end"}, std::pair{kDirection, "direction"},
+                                       std::pair{kCurrency, "currency"}})
+      EXPECT_EQ(incident[name].get<std::string>(), row[column]) << name << " of incident " << i;
+    for (const auto& [column, name] : {std::pair{kDays, "days"}, std::pair{kObserved, "observed_total"}, std::pair{kExpected, "expected_total"},
+                                       std::pair{kImpact, "impact"}, std::pair{kPeakScore, "peak_score"}})
+      EXPECT_NEAR(incident[name].get<double>(), std::stod(row[column]), 1e-5 * std::fabs(std::stod(row[column])) + 1e-9) << name << " of incident " << i;
+  }
+  EXPECT_EQ(incidents[0]["kind"], "unit_error");
+}
+
+TEST_F(CliIngestDetect, DashWritesToStandardOutputAndLogsStayOnStandardError) {
+  const std::string data = " --data " + (dir / "usage.h5").string() + " --min-impact 0";
+  auto r = run_cli("detect" + data + " --out " + (dir / "i.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string errors = (dir / "stderr.txt").string();
+  r = testing::run_command("{ " + std::string(METERBENCH_CLI) + " detect" + data + " --out - 2>" + errors + "; }");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, testing::read_file(dir / "i.csv"));  // nothing but the incidents
+  EXPECT_TRUE(contains(testing::read_file(errors), "incidents written to standard output")) << testing::read_file(errors);
+  EXPECT_FALSE(std::filesystem::exists("-")) << "a file named -";
+  EXPECT_EQ(testing::staged_entries(dir.path()), "");
+  r = testing::run_command("{ " + std::string(METERBENCH_CLI) + " detect" + data + " --format json --out - 2>" + errors + "; }");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["incidents"][0]["kind"], "unit_error");
+}
+
+TEST_F(CliIngestDetect, AFormatThatContradictsTheExtensionIsAnError) {
+  const std::string data = " --data " + (dir / "usage.h5").string();
+  auto r = run_cli("detect" + data + " --format csv --out " + (dir / "x.json").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--format csv does not match --out")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.json"));
+  r = run_cli("detect" + data + " --format xml --out " + (dir / "x.xml").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--format must be csv or json, got 'xml'")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.xml"));
+  r = run_cli("detect" + data + " --format json --out " + (dir / "x.txt").string());  // an extension that names no format
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(nlohmann::json::parse(testing::read_file(dir / "x.txt")).contains("incidents"));
 }
 
 TEST_F(CliIngestDetect, ErrorsNameTheProblemAndLeaveNothingBehind) {

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "meterbench/detect/detect.hpp"
+#include "meterbench/detect/incident_output.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/runtime/parallel.hpp"
 
@@ -25,7 +26,8 @@ struct DetectCommand {
     cmd->add_option("--last", options.last_days, "Keep only incidents ending in the last DAYS days (e.g. 30, 60, 90; 0 = all)")
         ->transform(integer_in<std::int64_t>())
         ->capture_default_str();
-    add_run_options(*cmd, pass, "incidents CSV");
+    cmd->add_option("--format", options.format, "csv or json (default: from --out's extension, .json is json, else csv)");
+    add_run_options(*cmd, pass, "incidents file (- writes to standard output)");
     add_common_options(*cmd, common);
     return cmd;
   }
@@ -39,9 +41,11 @@ struct DetectCommand {
     if (group.size() > 1) scale_out.emplace(group);
     const meterbench::DetectSummary s = meterbench::run_detect(options, scale_out ? &*scale_out : nullptr);
     if (group.rank() != 0) return;  // rank 0 reports
-    std::printf("detect %s on %s: %lld series, %lld incidents written to %s (%lld without a price), fit status ok %s, %.2f s\n",
+    // When the incidents go to standard output the report joins the logs on standard error.
+    std::FILE* report = options.out == meterbench::kStandardOutput ? stderr : stdout;
+    std::fprintf(report, "detect %s on %s: %lld series, %lld incidents written to %s (%lld without a price), fit status ok %s, %.2f s\n",
                 options.model.c_str(), options.data.c_str(), static_cast<long long>(s.series), static_cast<long long>(s.incidents),
-                options.out.c_str(), static_cast<long long>(s.incidents_without_price), s.fit_status["ok"].dump().c_str(), s.wall_seconds);
+                report == stderr ? "standard output" : options.out.c_str(), static_cast<long long>(s.incidents_without_price), s.fit_status["ok"].dump().c_str(), s.wall_seconds);
   }
 };
 

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "meterbench/detect/incident_output.hpp"
 #include "meterbench/distributed/scale_out.hpp"
-#include "meterbench/io/alert_csv.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
@@ -108,38 +109,32 @@ void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
   }
 }
 
-// Writes the rows to `path`; returns how many have no price.
-std::int64_t write_incident_rows(const std::filesystem::path& path, const IncidentCollector& incidents, const TimeGrid& grid) {
-  std::int64_t without_price = 0;
-  OutputFile out(path);
-  out << "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score\n";
-  std::string row;
-  for (const Incident& f : incidents.rows) {
-    const SeriesRecord& s = incidents.series.at(f.series_index);
-    row.clear();
-    append_csv_text(row, s.customer());
-    row += ',';
-    append_csv_text(row, s.meter());
-    row += ',';
-    row += incident_kind_name(f.kind);
-    row += ',';
-    append_utc_time(row, grid.time_at(f.start));
-    row += ',';
-    append_utc_time(row, grid.time_at(f.end));
-    row += ',';
-    append_g6(row, static_cast<double>((f.end - f.start + 1) * grid.step_seconds) / static_cast<double>(kSecondsPerDay));
-    row += f.over() ? ",over" : ",under";
-    for (const double v : {f.observed_total, f.expected_total, f.impact}) {
-      row += ',';
-      append_g6(row, v);
-    }
-    row += ",USD,";
-    append_g6(row, static_cast<double>(f.peak_score));
-    row += '\n';
-    out << row;
-    without_price += !std::isfinite(f.impact);
+IncidentProvenance provenance_of(const DetectOptions& options, const DatasetInfo& info, const Detector& detector) {
+  IncidentProvenance p;
+  p.dataset = {{"path", options.data.string()},
+               {"series", info.series_count},
+               {"steps", info.grid.steps},
+               {"start", format_utc_timestamp(info.grid.start_unix_seconds)},
+               {"step", format_step(info.grid.step_seconds)}};
+  p.model = options.model;
+  p.parameters = nlohmann::json::object();
+  for (const auto& [name, value] : detector.parameters()) p.parameters[name] = value;
+  return p;
+}
+
+// Standard output is written in place (there is nothing to stage); a file is staged and then committed.
+std::int64_t write_output(IncidentFormat format, std::optional<StagedOutput>& staged,
+                          const IncidentCollector& incidents, const TimeGrid& grid, const IncidentProvenance& provenance) {
+  if (!staged) {
+    const std::int64_t without_price = write_incidents(std::cout, format, incidents, grid, provenance);
+    std::cout.flush();
+    if (!std::cout) throw OutputError("cannot write the incidents to standard output");
+    return without_price;
   }
+  OutputFile out(staged->temp_path());
+  const std::int64_t without_price = write_incidents(out, format, incidents, grid, provenance);
   out.close();
+  staged->commit();
   return without_price;
 }
 
@@ -148,8 +143,11 @@ std::int64_t write_incident_rows(const std::filesystem::path& path, const Incide
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
   validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
+  const IncidentFormat format = resolve_incident_format(options.format, options.out);
+  const bool to_stdout = options.out == kStandardOutput;
+  if (to_stdout && scale_out != nullptr) throw std::invalid_argument("--out - (standard output) is for one process; under mpirun give a file");
   std::optional<StagedOutput> output;
-  if (scale_out == nullptr || scale_out->writer()) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
+  if (!to_stdout && (scale_out == nullptr || scale_out->writer())) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
@@ -169,8 +167,7 @@ DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   }
   sort_by_impact(incidents.rows);
   DetectSummary summary;
-  summary.incidents_without_price = write_incident_rows(output->temp_path(), incidents, grid);
-  output->commit();
+  summary.incidents_without_price = write_output(format, output, incidents, grid, provenance_of(options, info, *detector));
   summary.series = info.series_count;
   summary.incidents = static_cast<std::int64_t>(incidents.rows.size());
   summary.fit_status = fit_status_json(reducer.counts);

@@ -31,7 +31,8 @@ struct DetectOptions {
   std::filesystem::path data{};           ///< the dataset (.h5)
   std::string model = "gam";
   std::vector<std::string> settings{};
-  std::filesystem::path out{};            ///< incidents CSV to create
+  std::filesystem::path out{};            ///< file to create, or "-" for standard output
+  std::string format{};                   ///< "csv" or "json"; empty: from out's extension (.json is json, else csv)
   bool overwrite = false;
   double min_impact_usd = 100.0;          ///< incidents with a known |impact| below this are dropped (0 keeps all)
   std::int64_t last_days = 0;             ///< keep only incidents ending in the grid's last `last_days` days (0 = all)
@@ -46,9 +47,9 @@ struct DetectSummary {
   double wall_seconds = 0.0;
 };
 
-/// Runs the detector retrospectively over every series and writes one row per incident,
-/// customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score,
-/// sorted by |impact| descending (rows without a price last, by peak score). `scale_out`: several processes,
+/// Runs the detector retrospectively over every series and writes one row per incident (CSV:
+/// customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score; JSON:
+/// an object whose `incidents` array holds objects with the same fields), sorted by |impact| descending (rows without a price last, by peak score). `scale_out`: several processes,
 /// each detects over its share and the writer gathers the incidents and writes the file. Throws like run_backtest.
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out = nullptr);
 
