@@ -1,7 +1,8 @@
 // Contract: a usage export goes through `ingest` and `detect` on the command line; planted anomalies come out
 // as one incident each, largest |impact| first, with their kind, dates, direction and signed financial impact;
 // --min-impact and --last filter the incidents; --format json writes the same incidents as a JSON object, and
-// --out - writes to standard output (the report and logs to standard error); errors name the file, line, column and value and leave no
+// --out - writes to standard output (the report and logs to standard error); backtest's alerts on usage without
+// labels say `unknown` in true_event; errors name the file, line, column and value and leave no
 // output behind.
 #include <cmath>
 #include <set>
@@ -192,6 +193,15 @@ TEST_F(CliIngestDetect, AFormatThatContradictsTheExtensionIsAnError) {
   r = run_cli("detect" + data + " --format json --out " + (dir / "x.txt").string());  // an extension that names no format
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(nlohmann::json::parse(testing::read_file(dir / "x.txt")).contains("incidents"));
+}
+
+TEST_F(CliIngestDetect, BacktestAlertsOnUsageWithoutLabelsSayUnknown) {
+  const auto r = run_cli("backtest --data " + (dir / "usage.h5").string() + " --no-baseline --out " + (dir / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_csv(dir / "run" / "alerts.csv");
+  ASSERT_GE(rows.size(), 3u) << testing::read_file(dir / "run" / "alerts.csv");
+  ASSERT_EQ(rows[0].back(), "true_event");
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i].back(), "unknown") << "row " << i;
 }
 
 TEST_F(CliIngestDetect, ErrorsNameTheProblemAndLeaveNothingBehind) {
