@@ -108,6 +108,8 @@ std::string_view incident_kind_name(IncidentKind kind) {
 }
 
 void find_incidents(const ScoredSeries& series, const IncidentFilter& filter, std::vector<Incident>& into) {
+  const auto flagged = [&](float score) { return score > filter.z; };
+  if (std::none_of(series.score.begin(), series.score.end(), flagged)) return;  // most series: skip the median
   OpenIncident open;
   const double typical = typical_usage(series, filter.z);
   std::int64_t missing_run = 0;
