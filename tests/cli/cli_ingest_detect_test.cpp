@@ -1,11 +1,15 @@
 // Contract: a usage export goes through `ingest` and `detect` on the command line; planted anomalies come out
-// first, with the right date and financial impact; --min-impact and --last filter the rows; errors name
-// the file, line, column and value and leave no output behind.
+// as one incident each, largest |impact| first, with their kind, dates, direction and signed financial impact;
+// --min-impact and --last filter the incidents; --format json writes the same incidents as a JSON object, and
+// --out - writes to standard output (the report and logs to standard error); backtest's alerts on usage without
+// labels say `unknown` in true_event; errors name the file, line, column and value and leave no
+// output behind.
 #include <cmath>
 #include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/test_support.hpp"
 
@@ -18,8 +22,10 @@ using testing::ScratchDir;
 using testing::contains;
 
 // Three customers' daily usage over 150 days from 2024-01-01: a weekly pattern, deterministic small noise,
-// and two planted anomalies: acme/storage +400 units on 2024-04-20 (day 110) at 0.5 USD per unit, and
-// beta/compute's usage tripled on 2024-05-10 (day 130) at 2 USD per unit.
+// and planted anomalies: acme/storage +400 units on 2024-04-20 (day 110) at 0.5 USD per unit, beta/compute's
+// usage tripled on 2024-05-10 (day 130) at 2 USD per unit, gamma/egress reported x1000 on 2024-03-04 to
+// 2024-03-06 (days 63-65, a unit error) at 0.01 USD per unit, and beta/compute at a tenth on 2024-02-21
+// (day 51, a dip).
 std::string usage_csv() {
   std::ostringstream csv;
   csv << "CustomerId,MeterId,UsageDate,UsageQuantity,Price\n";
@@ -32,6 +38,8 @@ std::string usage_csv() {
       double q = levels[s] * (dow >= 5 ? 0.6 : 1.0) * (1.0 + 0.03 * std::sin(day * 1.7 + s));
       if (s == 0 && day == 110) q += 400.0;
       if (s == 1 && day == 130) q *= 3.0;
+      if (s == 2 && day >= 63 && day <= 65) q *= 1000.0;
+      if (s == 1 && day == 51) q *= 0.1;
       const int month = day < 31 ? 1 : day < 60 ? 2 : day < 91 ? 3 : day < 121 ? 4 : 5;
       const int dom = day - (month == 1 ? 0 : month == 2 ? 31 : month == 3 ? 60 : month == 4 ? 91 : 121) + 1;
       char date[16];
@@ -68,39 +76,132 @@ class CliIngestDetect : public ::testing::Test {
   ScratchDir dir;
 };
 
-TEST_F(CliIngestDetect, PlantedAnomaliesComeFirstWithTheirImpact) {
-  const auto r = run_cli("detect --data " + (dir / "usage.h5").string() + " --min-impact 0 --out " + (dir / "alerts.csv").string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto rows = read_csv(dir / "alerts.csv");
-  ASSERT_GE(rows.size(), 3u);
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"customer", "meter", "date", "observed", "expected", "lower", "upper", "score", "impact_usd"}));
-  // beta's tripled day: about 2 x 50 units x 2 USD = 200 USD; acme's spike: 400 units x 0.5 USD = 200 USD.
-  std::set<std::string> top = {rows[1][0] + "@" + rows[1][2], rows[2][0] + "@" + rows[2][2]};
-  EXPECT_EQ(top, (std::set<std::string>{"acme@2024-04-20", "beta@2024-05-10"}));
-  for (int i = 1; i <= 2; ++i) {
-    const double observed = std::stod(rows[static_cast<std::size_t>(i)][3]);
-    const double expected = std::stod(rows[static_cast<std::size_t>(i)][4]);
-    const double price = rows[static_cast<std::size_t>(i)][0] == "acme" ? 0.5 : 2.0;
-    EXPECT_NEAR(std::stod(rows[static_cast<std::size_t>(i)][8]), std::fabs(observed - expected) * price, 1e-3);
-    EXPECT_NEAR(std::stod(rows[static_cast<std::size_t>(i)][8]), 200.0, 30.0);
-    EXPECT_GT(observed, std::stod(rows[static_cast<std::size_t>(i)][6]));  // above the upper bound
-  }
-  for (std::size_t i = 2; i < rows.size(); ++i)  // sorted by impact, descending
-    EXPECT_GE(std::stod(rows[i - 1][8]), std::stod(rows[i][8]));
+// Columns of an incident row.
+enum Column { kCustomer, kMeter, kKind, kStart, kEnd, kDays, kDirection, kObserved, kExpected, kImpact, kCurrency, kPeakScore };
+
+const std::vector<std::string>* find_row(const std::vector<std::vector<std::string>>& rows, const std::string& customer, const std::string& start) {
+  for (const auto& row : rows)
+    if (row.size() > kStart && row[kCustomer] == customer && row[kStart] == start) return &row;
+  return nullptr;
 }
 
-TEST_F(CliIngestDetect, MinImpactAndLastFilterTheRows) {
+TEST_F(CliIngestDetect, PlantedAnomaliesComeOutAsOneIncidentEachByImpact) {
+  const auto r = run_cli("detect --data " + (dir / "usage.h5").string() + " --min-impact 0 --out " + (dir / "incidents.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string text = testing::read_file(dir / "incidents.csv");
+  const auto rows = read_csv(dir / "incidents.csv");
+  ASSERT_GE(rows.size(), 5u) << text;
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"customer", "meter", "kind", "start", "end", "days", "direction", "observed_total",
+                                               "expected_total", "impact", "currency", "peak_score"}));
+  // The 3-day x1000 unit error: one row, first, its impact the sum over the three days (about 3 x 999 x 1000 units x 0.01 USD).
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"gamma", "egress", "unit_error", "2024-03-04", "2024-03-06", "3", "over", rows[1][kObserved],
+                                               rows[1][kExpected], rows[1][kImpact], "USD", rows[1][kPeakScore]})) << text;
+  EXPECT_NEAR(std::stod(rows[1][kImpact]), (std::stod(rows[1][kObserved]) - std::stod(rows[1][kExpected])) * 0.01, 0.5);
+  EXPECT_NEAR(std::stod(rows[1][kImpact]), 3 * 999 * 1000 * 0.01, 0.05 * 3 * 999 * 1000 * 0.01);
+  // The spikes: about 2 x 50 units x 2 USD and 400 units x 0.5 USD, over-billing.
+  for (const auto& [customer, day] : {std::pair{"acme", "2024-04-20"}, std::pair{"beta", "2024-05-10"}}) {
+    const auto* row = find_row(rows, customer, day);
+    ASSERT_NE(row, nullptr) << customer << " " << day << "\n" << text;
+    EXPECT_EQ((*row)[kKind], "spike");
+    EXPECT_EQ((*row)[kEnd], day);
+    EXPECT_EQ((*row)[kDays], "1");
+    EXPECT_EQ((*row)[kDirection], "over");
+    EXPECT_NEAR(std::stod((*row)[kImpact]), 200.0, 30.0);
+  }
+  // The dip: under-billing, a negative impact (about -45 units x 2 USD).
+  const auto* dip = find_row(rows, "beta", "2024-02-21");
+  ASSERT_NE(dip, nullptr) << text;
+  EXPECT_EQ((*dip)[kKind], "dip");
+  EXPECT_EQ((*dip)[kDirection], "under");
+  EXPECT_NEAR(std::stod((*dip)[kImpact]), -90.0, 15.0);
+  for (std::size_t i = 2; i < rows.size(); ++i)  // sorted by |impact|, descending
+    EXPECT_GE(std::fabs(std::stod(rows[i - 1][kImpact])), std::fabs(std::stod(rows[i][kImpact]))) << text;
+}
+
+TEST_F(CliIngestDetect, MinImpactAndLastFilterTheIncidents) {
   auto r = run_cli("detect --data " + (dir / "usage.h5").string() + " --min-impact 150 --out " + (dir / "a.csv").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "3 incidents written")) << r.output;
   auto rows = read_csv(dir / "a.csv");
-  EXPECT_EQ(rows.size(), 3u);  // header + the two planted anomalies
+  EXPECT_EQ(rows.size(), 4u) << testing::read_file(dir / "a.csv");  // header + the unit error and the two spikes
+  r = run_cli("detect --data " + (dir / "usage.h5").string() + " --min-impact 80 --out " + (dir / "d.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(find_row(read_csv(dir / "d.csv"), "beta", "2024-02-21"), nullptr) << "a negative impact passes by its size";
   r = run_cli("detect --data " + (dir / "usage.h5").string() + " --min-impact 0 --last 30 --out " + (dir / "b.csv").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   rows = read_csv(dir / "b.csv");
-  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_GE(rows[i][2], "2024-04-30") << "outside the last 30 days";
-  bool beta = false;
-  for (std::size_t i = 1; i < rows.size(); ++i) beta = beta || (rows[i][0] == "beta" && rows[i][2] == "2024-05-10");
-  EXPECT_TRUE(beta);
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_GE(rows[i][kEnd], "2024-04-30") << "ended before the last 30 days";
+  EXPECT_NE(find_row(rows, "beta", "2024-05-10"), nullptr);
+  EXPECT_EQ(find_row(rows, "gamma", "2024-03-04"), nullptr);
+}
+
+TEST_F(CliIngestDetect, JsonHoldsTheSameIncidentsWithTheirProvenance) {
+  const std::string data = " --data " + (dir / "usage.h5").string() + " --min-impact 0 --set z=4";
+  auto r = run_cli("detect" + data + " --out " + (dir / "i.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("detect" + data + " --out " + (dir / "i.json").string());  // json from the extension
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_csv(dir / "i.csv");
+  const nlohmann::json document = nlohmann::json::parse(testing::read_file(dir / "i.json"));
+  EXPECT_EQ(document["dataset"]["path"], (dir / "usage.h5").string());
+  EXPECT_EQ(document["dataset"]["series"], 3);
+  EXPECT_EQ(document["model"], "gam");
+  EXPECT_EQ(document["parameters"]["z"], "4");
+  EXPECT_TRUE(contains(document["generated_by"].get<std::string>(), "meterbench")) << document["generated_by"];
+  const nlohmann::json& incidents = document["incidents"];
+  ASSERT_EQ(incidents.size() + 1, rows.size());
+  for (std::size_t i = 0; i < incidents.size(); ++i) {
+    const auto& row = rows[i + 1];
+    const nlohmann::json& incident = incidents[i];
+    for (const auto& [column, name] : {std::pair{kCustomer, "customer"}, std::pair{kMeter, "meter"}, std::pair{kKind, "kind"},
+                                       std::pair{kStart, "start"}, std::pair{kEnd, "end"}, std::pair{kDirection, "direction"},
+                                       std::pair{kCurrency, "currency"}})
+      EXPECT_EQ(incident[name].get<std::string>(), row[column]) << name << " of incident " << i;
+    for (const auto& [column, name] : {std::pair{kDays, "days"}, std::pair{kObserved, "observed_total"}, std::pair{kExpected, "expected_total"},
+                                       std::pair{kImpact, "impact"}, std::pair{kPeakScore, "peak_score"}})
+      EXPECT_NEAR(incident[name].get<double>(), std::stod(row[column]), 1e-5 * std::fabs(std::stod(row[column])) + 1e-9) << name << " of incident " << i;
+  }
+  EXPECT_EQ(incidents[0]["kind"], "unit_error");
+}
+
+TEST_F(CliIngestDetect, DashWritesToStandardOutputAndLogsStayOnStandardError) {
+  const std::string data = " --data " + (dir / "usage.h5").string() + " --min-impact 0";
+  auto r = run_cli("detect" + data + " --out " + (dir / "i.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string errors = (dir / "stderr.txt").string();
+  r = testing::run_command("{ " + std::string(METERBENCH_CLI) + " detect" + data + " --out - 2>" + errors + "; }");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, testing::read_file(dir / "i.csv"));  // nothing but the incidents
+  EXPECT_TRUE(contains(testing::read_file(errors), "incidents written to standard output")) << testing::read_file(errors);
+  EXPECT_FALSE(std::filesystem::exists("-")) << "a file named -";
+  EXPECT_EQ(testing::staged_entries(dir.path()), "");
+  r = testing::run_command("{ " + std::string(METERBENCH_CLI) + " detect" + data + " --format json --out - 2>" + errors + "; }");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["incidents"][0]["kind"], "unit_error");
+}
+
+TEST_F(CliIngestDetect, AFormatThatContradictsTheExtensionIsAnError) {
+  const std::string data = " --data " + (dir / "usage.h5").string();
+  auto r = run_cli("detect" + data + " --format csv --out " + (dir / "x.json").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--format csv does not match --out")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.json"));
+  r = run_cli("detect" + data + " --format xml --out " + (dir / "x.xml").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--format must be csv or json, got 'xml'")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.xml"));
+  r = run_cli("detect" + data + " --format json --out " + (dir / "x.txt").string());  // an extension that names no format
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(nlohmann::json::parse(testing::read_file(dir / "x.txt")).contains("incidents"));
+}
+
+TEST_F(CliIngestDetect, BacktestAlertsOnUsageWithoutLabelsSayUnknown) {
+  const auto r = run_cli("backtest --data " + (dir / "usage.h5").string() + " --no-baseline --out " + (dir / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_csv(dir / "run" / "alerts.csv");
+  ASSERT_GE(rows.size(), 3u) << testing::read_file(dir / "run" / "alerts.csv");
+  ASSERT_EQ(rows[0].back(), "true_event");
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i].back(), "unknown") << "row " << i;
 }
 
 TEST_F(CliIngestDetect, ErrorsNameTheProblemAndLeaveNothingBehind) {

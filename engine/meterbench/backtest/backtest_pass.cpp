@@ -10,9 +10,11 @@ namespace {
 // Formats a block's alert rows (in the parallel stage; the serial stage only writes the bytes).
 // Each row is written into a stack buffer with no length checks (every field has a bound) and appended once;
 // the "customer,meter," prefix is formatted once per series (alerts come in series order, a dozen per series).
-void format_alert_rows(const SeriesBlock& block, const std::vector<Alert>& alerts, const StepTimes& times, std::string& out) {
+// Without labels no alert can be told true or false: true_event says unknown.
+void format_alert_rows(const SeriesBlock& block, const std::vector<Alert>& alerts, const StepTimes& times, bool labelled, std::string& out) {
+  constexpr std::size_t kVerdictRoom = 16;
   constexpr std::size_t kPrefixRoom = 2 * (2 * kIdCapacity + 2) + 2;
-  constexpr std::size_t kRowRoom = kPrefixRoom + 3 * (StepTimes::kRoom + 1) + 6 * (kG6Room + 1) + 8;
+  constexpr std::size_t kRowRoom = kPrefixRoom + 3 * (StepTimes::kRoom + 1) + 6 * (kG6Room + 1) + kVerdictRoom;
   out.clear();
   char prefix[kPrefixRoom];
   std::size_t prefix_size = 0;
@@ -39,9 +41,10 @@ void format_alert_rows(const SeriesBlock& block, const std::vector<Alert>& alert
     }
     *o++ = ',';
     o = times.write(o, a.raised_at);
-    static constexpr char kTrue[8] = ",true\n", kFalse[8] = ",false\n";
-    std::memcpy(o, a.overlaps_event ? kTrue : kFalse, 8);
-    o += a.overlaps_event ? 6 : 7;
+    static constexpr char kTrue[kVerdictRoom] = ",true\n", kFalse[kVerdictRoom] = ",false\n", kUnknown[kVerdictRoom] = ",unknown\n";
+    const char* verdict = !labelled ? kUnknown : a.overlaps_event ? kTrue : kFalse;
+    std::memcpy(o, verdict, kVerdictRoom);
+    o += std::strlen(verdict);
     out.append(row, static_cast<std::size_t>(o - row));
   }
 }
@@ -77,7 +80,7 @@ void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, Thre
                    });
   if (alerts == nullptr) return;
   WorkStopwatch watch;
-  format_alert_rows(b, block.alerts, step_times_, block.alerts_text);
+  format_alert_rows(b, block.alerts, step_times_, has_labels_, block.alerts_text);
   state.alerts += static_cast<std::int64_t>(block.alerts.size());
   watch.lap_evaluate(slot.times);
 }

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "meterbench/detect/incident_output.hpp"
 #include "meterbench/distributed/scale_out.hpp"
-#include "meterbench/io/alert_csv.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_file.hpp"
 #include "meterbench/io/output_path.hpp"
@@ -17,18 +18,14 @@
 
 namespace meterbench {
 
-void FlagCollector::collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, double z,
-                            std::vector<FlaggedStep>& into) const {
+void IncidentCollector::collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::vector<Incident>& into) const {
   const SeriesRecord& record = block.series[static_cast<std::size_t>(i)];
-  const std::span<const float> values = block.row(i);
-  for (std::int64_t t = std::max<std::int64_t>(first_step, 0); t < block.steps; ++t) {
-    const auto k = static_cast<std::size_t>(t);
-    if (!(out.score[k] > z)) continue;  // NaN scores are never flags
-    const double impact = std::fabs(static_cast<double>(values[k]) - static_cast<double>(out.expected[k])) * record.price_per_unit;
-    if (std::isfinite(impact) && impact < min_impact_usd) continue;  // unknown impact is never filtered out
-    into.push_back({static_cast<std::uint64_t>(block.first_series + i), t, values[k], out.expected[k], out.lower[k], out.upper[k],
-                    out.score[k], impact});
-  }
+  find_incidents({.series_index = static_cast<std::uint64_t>(block.first_series + i),
+                  .observed = block.row(i),
+                  .expected = out.expected,
+                  .score = out.score,
+                  .price = record.price_per_unit},
+                 filter, into);
 }
 
 namespace {
@@ -41,33 +38,33 @@ struct DetectThreadState {
 struct DetectBlockState {
   BlockOutputs outputs;
   std::vector<FitStatus> status;
-  std::vector<FlaggedStep> flags;
+  std::vector<Incident> incidents;
 };
 
-// Each thread keeps its blocks' flagged steps; the serial stage moves them into the collector in series order.
+// Each thread keeps its blocks' incidents; the serial stage moves them into the collector in series order.
 class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
  public:
-  DetectWork(const Detector& detector, FlagCollector& flags) : detector_(detector), flags_(flags) {}
+  DetectWork(const Detector& detector, IncidentCollector& incidents) : detector_(detector), incidents_(incidents) {}
   [[nodiscard]] DetectThreadState make_thread_state() const override { return {detector_.make_workspace(), {}}; }
   void process(const SeriesBlock& b, DetectBlockState& block, ThreadSlots<DetectThreadState>& threads, BlockHashes& hashes) const override {
     ThreadSlot<DetectThreadState>& slot = threads.local();
-    block.flags.clear();
+    block.incidents.clear();
     detect_and_visit(detector_, *slot.state.workspace, b, {}, false, false, block.outputs, block.status, slot.times,
                      [&](std::int64_t i, const DetectionOutput& out) {
                        ++slot.state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];
-                       flags_.collect(b, i, out, detector_.flag_threshold(), block.flags);
+                       incidents_.collect(b, i, out, block.incidents);
                        hashes.hash(b, i);
                      });
   }
   void write(const SeriesBlock& b, DetectBlockState& block) override {
-    for (const FlaggedStep& f : block.flags)
-      flags_.series.try_emplace(f.series_index, b.series[static_cast<std::size_t>(static_cast<std::int64_t>(f.series_index) - b.first_series)]);
-    flags_.rows.insert(flags_.rows.end(), block.flags.begin(), block.flags.end());
+    for (const Incident& f : block.incidents)
+      incidents_.series.try_emplace(f.series_index, b.series[static_cast<std::size_t>(static_cast<std::int64_t>(f.series_index) - b.first_series)]);
+    incidents_.rows.insert(incidents_.rows.end(), block.incidents.begin(), block.incidents.end());
   }
 
  private:
   const Detector& detector_;
-  FlagCollector& flags_;
+  IncidentCollector& incidents_;
 };
 
 class FitStatusReducer final : public PassReducer<DetectThreadState> {
@@ -80,73 +77,64 @@ class FitStatusReducer final : public PassReducer<DetectThreadState> {
   std::array<std::int64_t, kFitStatusCount> counts{};
 };
 
-// Collective: moves every process's flagged steps and their series records to the writer, in rank order;
-// other processes' collectors are left empty. Plain records: the rows, then (index, record) per flagged series.
-void gather_flags(const ScaleOut& scale_out, FlagCollector& flags) {
+// Collective: moves every process's incidents and their series records to the writer, in rank order;
+// other processes' collectors are left empty. Plain records: the rows, then (index, record) per series with an incident.
+void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
   std::string bytes;
-  const auto rows = static_cast<std::uint64_t>(flags.rows.size());
+  const auto rows = static_cast<std::uint64_t>(incidents.rows.size());
   bytes.append(reinterpret_cast<const char*>(&rows), sizeof(rows));
-  bytes.append(reinterpret_cast<const char*>(flags.rows.data()), flags.rows.size() * sizeof(FlaggedStep));
-  for (const auto& [index, record] : flags.series) {
+  bytes.append(reinterpret_cast<const char*>(incidents.rows.data()), incidents.rows.size() * sizeof(Incident));
+  for (const auto& [index, record] : incidents.series) {
     bytes.append(reinterpret_cast<const char*>(&index), sizeof(index));
     bytes.append(reinterpret_cast<const char*>(&record), sizeof(record));
   }
   const std::vector<std::string> all = scale_out.group().gather(bytes, 0);
-  flags.rows.clear();
-  flags.series.clear();
+  incidents.rows.clear();
+  incidents.series.clear();
   for (const std::string& part : all) {
     std::uint64_t n = 0;
     std::memcpy(&n, part.data(), sizeof(n));
     std::size_t at = sizeof(n);
-    const std::size_t first = flags.rows.size();
-    flags.rows.resize(first + n);
-    std::memcpy(static_cast<void*>(flags.rows.data() + first), part.data() + at, n * sizeof(FlaggedStep));
-    at += n * sizeof(FlaggedStep);
+    const std::size_t first = incidents.rows.size();
+    incidents.rows.resize(first + n);
+    std::memcpy(static_cast<void*>(incidents.rows.data() + first), part.data() + at, n * sizeof(Incident));
+    at += n * sizeof(Incident);
     for (; at + sizeof(std::uint64_t) + sizeof(SeriesRecord) <= part.size(); at += sizeof(std::uint64_t) + sizeof(SeriesRecord)) {
       std::uint64_t index = 0;
       SeriesRecord record;
       std::memcpy(&index, part.data() + at, sizeof(index));
       std::memcpy(static_cast<void*>(&record), part.data() + at + sizeof(index), sizeof(record));
-      flags.series.emplace(index, record);
+      incidents.series.emplace(index, record);
     }
   }
 }
 
-// Largest known impact first; rows without a price after them, by score; ties in series and step order.
-void sort_by_impact(std::vector<FlaggedStep>& rows) {
-  std::sort(rows.begin(), rows.end(), [](const FlaggedStep& a, const FlaggedStep& b) {
-    const bool ka = std::isfinite(a.impact_usd), kb = std::isfinite(b.impact_usd);
-    if (ka != kb) return ka;
-    if (ka && a.impact_usd != b.impact_usd) return a.impact_usd > b.impact_usd;
-    if (!ka && a.score != b.score) return a.score > b.score;
-    return std::tie(a.series_index, a.step) < std::tie(b.series_index, b.step);
-  });
+IncidentProvenance provenance_of(const DetectOptions& options, const DatasetInfo& info, const Detector& detector) {
+  IncidentProvenance p;
+  p.dataset = {{"path", options.data.string()},
+               {"series", info.series_count},
+               {"steps", info.grid.steps},
+               {"start", format_utc_timestamp(info.grid.start_unix_seconds)},
+               {"step", format_step(info.grid.step_seconds)}};
+  p.model = options.model;
+  p.parameters = nlohmann::json::object();
+  for (const auto& [name, value] : detector.parameters()) p.parameters[name] = value;
+  return p;
 }
 
-// Writes the rows to `path`; returns how many have no price.
-std::int64_t write_flag_rows(const std::filesystem::path& path, const FlagCollector& flags, const TimeGrid& grid) {
-  std::int64_t without_price = 0;
-  OutputFile out(path);
-  out << "customer,meter,date,observed,expected,lower,upper,score,impact_usd\n";
-  std::string row;
-  for (const FlaggedStep& f : flags.rows) {
-    const SeriesRecord& s = flags.series.at(f.series_index);
-    row.clear();
-    append_csv_text(row, s.customer());
-    row += ',';
-    append_csv_text(row, s.meter());
-    row += ',';
-    row += format_utc_timestamp(grid.time_at(f.step));
-    for (const double v : {static_cast<double>(f.observed), static_cast<double>(f.expected), static_cast<double>(f.lower),
-                           static_cast<double>(f.upper), static_cast<double>(f.score), f.impact_usd}) {
-      row += ',';
-      append_g6(row, v);
-    }
-    row += '\n';
-    out << row;
-    without_price += !std::isfinite(f.impact_usd);
+// Standard output is written in place (there is nothing to stage); a file is staged and then committed.
+std::int64_t write_output(IncidentFormat format, std::optional<StagedOutput>& staged,
+                          const IncidentCollector& incidents, const TimeGrid& grid, const IncidentProvenance& provenance) {
+  if (!staged) {
+    const std::int64_t without_price = write_incidents(std::cout, format, incidents, grid, provenance);
+    std::cout.flush();
+    if (!std::cout) throw OutputError("cannot write the incidents to standard output");
+    return without_price;
   }
+  OutputFile out(staged->temp_path());
+  const std::int64_t without_price = write_incidents(out, format, incidents, grid, provenance);
   out.close();
+  staged->commit();
   return without_price;
 }
 
@@ -155,31 +143,33 @@ std::int64_t write_flag_rows(const std::filesystem::path& path, const FlagCollec
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
   validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
+  const IncidentFormat format = resolve_incident_format(options.format, options.out);
+  const bool to_stdout = options.out == kStandardOutput;
+  if (to_stdout && scale_out != nullptr) throw std::invalid_argument("--out - (standard output) is for one process; under mpirun give a file");
   std::optional<StagedOutput> output;
-  if (scale_out == nullptr || scale_out->writer()) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
+  if (!to_stdout && (scale_out == nullptr || scale_out->writer())) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
   const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);
   if (scale_out != nullptr) scale_out->partition(reader, options.out, "detect", false);
 
-  FlagCollector flags;
-  flags.min_impact_usd = options.min_impact_usd;
-  if (options.last_days > 0) flags.first_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
-  DetectWork work(*detector, flags);
+  IncidentCollector incidents;
+  incidents.filter = {.z = detector->flag_threshold(), .min_abs_impact = options.min_impact_usd};
+  if (options.last_days > 0) incidents.filter.first_end_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
+  DetectWork work(*detector, incidents);
   FitStatusReducer reducer;
   const PassResult pass =
       run_streaming_pass(reader, {.block_series = options.block_series, .label = "detect", .scale_out = scale_out}, work, reducer);
   if (scale_out != nullptr) {
-    gather_flags(*scale_out, flags);  // every rank's flags, on the writer
+    gather_incidents(*scale_out, incidents);  // every rank's incidents, on the writer
     if (!scale_out->writer()) return {};
   }
-  sort_by_impact(flags.rows);
+  sort_by_impact(incidents.rows);
   DetectSummary summary;
-  summary.rows_without_price = write_flag_rows(output->temp_path(), flags, grid);
-  output->commit();
+  summary.incidents_without_price = write_output(format, output, incidents, grid, provenance_of(options, info, *detector));
   summary.series = info.series_count;
-  summary.rows = static_cast<std::int64_t>(flags.rows.size());
+  summary.incidents = static_cast<std::int64_t>(incidents.rows.size());
   summary.fit_status = fit_status_json(reducer.counts);
   summary.wall_seconds = pass.timing.wall_seconds;
   return summary;

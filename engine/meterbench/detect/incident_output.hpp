@@ -1,0 +1,36 @@
+#pragma once
+// What `detect` writes: its incidents as CSV rows or as one JSON object, to a file or to standard output.
+#include <cstdint>
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "meterbench/core/time_grid.hpp"
+#include "meterbench/detect/detect.hpp"
+
+namespace meterbench {
+
+enum class IncidentFormat : std::uint8_t { csv, json };
+
+/// --out's value for standard output.
+inline constexpr const char* kStandardOutput = "-";
+
+/// The format named by --format, or, when it is empty, the one --out's extension names (.json is json,
+/// anything else csv). Throws std::invalid_argument on an unknown name, or a --format that contradicts a
+/// .csv or .json extension of --out.
+IncidentFormat resolve_incident_format(const std::string& format, const std::filesystem::path& out);
+
+/// What the JSON document says besides its incidents.
+struct IncidentProvenance {
+  nlohmann::json dataset;     ///< path, series, steps, start, step
+  std::string model;
+  nlohmann::json parameters;  ///< the detector's effective parameters, name -> value
+};
+
+/// Writes the incidents in `format`; returns how many have no price. The caller checks the stream.
+std::int64_t write_incidents(std::ostream& out, IncidentFormat format, const IncidentCollector& incidents, const TimeGrid& grid,
+                             const IncidentProvenance& provenance);
+
+}  // namespace meterbench
