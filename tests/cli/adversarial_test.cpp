@@ -424,6 +424,11 @@ std::vector<Row> all_rows() {
     add({c, "Year0Refused", csv(rows("c,m,0000-01-01,1\n")), ingest(), 1, "0000-01-01 (line 3)", "u.h5"});
     add({c, "Year9999Refused", csv(rows("c,m,9999-12-31,1\n")), ingest(), 1, "9999-12-31 (line 3)", "u.h5"});
     add({c, "HourlyGridTooLong", csv(rows("c,m,2200-01-01T00:00,1\n")), ingest(" --step 1h"), 1, "more than the default limit of 876600", "u.h5"});
+    add({c, "DateFormatUs", csv(kHeader + "c,m,12/31/2023,1\nc,m,1/2/2024,1\n"), ingest(" --date-format %m/%d/%Y"), 0,
+         "1 series x 3 steps (2023-12-31 .. 2024-01-02)", "u.h5"});
+    add({c, "DateFormatMismatch", csv(kHeader + "c,m,31.12.2023,1\nc,m,2024-01-02,1\n"), ingest(" --date-format %d.%m.%Y"), 1,
+         "u.csv:3: column 'date': '2024-01-02' does not match --date-format '%d.%m.%Y' at character 3: expected a literal character", "u.h5"});
+    add({c, "DateFormatUnsupported", csv(rows("")), ingest(" --date-format %d/%m/%y"), 1, "'%y' is not supported", "u.h5"});
     add({c, "StepNotDividingADay", csv(rows("")), ingest(" --step 7h"), 1, "--step 7h", "u.h5"});
     add({c, "StepGarbage", csv(rows("")), ingest(" --step fortnight"), 1, "fortnight", "u.h5"});
   }

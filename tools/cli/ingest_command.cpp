@@ -21,6 +21,8 @@ struct IngestCommand {
     cmd->add_option("--map", options.column_map,
                     "Column renames field=column,... (repeatable) e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity")
         ->delimiter(',');
+    cmd->add_option("--date-format", options.date_format,
+                    "strftime-style format of the date column: %Y %m %b %d %H %M %S %% and literal characters, e.g. %m/%d/%Y (default: ISO dates)");
     cmd->add_option("--step", options.step, "Grid step: 1d or 1h")->capture_default_str();
     cmd->add_option("--labels", options.labels, "Known anomalies: CSV customer,meter,start,end[,kind][,verdict]");
     add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");

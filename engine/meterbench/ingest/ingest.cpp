@@ -22,6 +22,7 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/core/version.hpp"
+#include "meterbench/ingest/date_format.hpp"
 #include "meterbench/ingest/series_key_table.hpp"
 #include "meterbench/ingest/usage_row.hpp"
 #include "meterbench/io/csv.hpp"
@@ -178,6 +179,7 @@ struct ParseContext {
   Columns columns;
   std::int64_t step = 0;
   bool skip_bad = false;
+  const usage_csv::DateFormat* date_format = nullptr;  // null: ISO dates
 };
 
 // Per-thread state: the series keys this thread has seen (ids stable across its chunks) and scratch.
@@ -225,7 +227,7 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
       break;
     }
     ++c.rows;
-    const RowCheck check = usage_csv::parse_row(ts.fields, ctx.columns, ctx.header, row);
+    const RowCheck check = usage_csv::parse_row(ts.fields, ctx.columns, ctx.header, ctx.date_format, row);
     if (check.problem != RowProblem::none) {
       if (!(ctx.skip_bad && check.problem == RowProblem::quantity))
         throw CsvError(fmt::format("{}:{}: {}{}", ctx.name, scanner.line(), check.message,
@@ -666,6 +668,8 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
   if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
   if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
+  const std::optional<usage_csv::DateFormat> date_format =
+      options.date_format.empty() ? std::nullopt : std::optional<usage_csv::DateFormat>(options.date_format);
   std::vector<std::filesystem::path> inputs{options.csv};
   if (!options.labels.empty()) inputs.push_back(options.labels);
   StagedOutput output(options.out, options.overwrite, OutputKind::file, inputs);
@@ -674,7 +678,8 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   const std::string_view text = file.text();
 
   // The header, serially; then the data in chunks, parsed in parallel.
-  IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad});
+  IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad,
+                                      .date_format = date_format ? &*date_format : nullptr});
   std::vector<std::string_view> fields;
   CsvScanner scanner(text, name);
   if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
@@ -708,8 +713,8 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   info.series_count = summary.series;
   info.has_labels = !options.labels.empty();
   info.source = "ingested";
-  info.scenario = fmt::format("ingest --csv {} --step {}{}{}", name, options.step, options.labels.empty() ? "" : " --labels ",
-                              options.labels.string());
+  info.scenario = fmt::format("ingest --csv {}{} --step {}{}{}", name, date_format ? " --date-format '" + options.date_format + "'" : "",
+                              options.step, options.labels.empty() ? "" : " --labels ", options.labels.string());
   info.tool_version = tool_version();
   DatasetWriter writer(output.temp_path(), info);
   run.fill(index, grid, labels, info.has_labels, writer, summary);

@@ -21,6 +21,8 @@ inline constexpr std::int64_t kDefaultMaxGridDays = 36'525;
 struct IngestOptions {
   std::filesystem::path csv{};               ///< the usage export
   std::vector<std::string> column_map{};     ///< "field=column" renames, e.g. "date=UsageDate"
+  /// strftime-style format of the date column (see usage_csv::DateFormat), e.g. "%m/%d/%Y"; "" = ISO dates
+  std::string date_format{};
   std::string step = "1d";                 ///< grid step: 1d or 1h (any divisor of a day)
   std::filesystem::path labels{};            ///< optional labels CSV: customer,meter,start,end[,kind][,verdict]
   std::filesystem::path out{};               ///< the .h5 file to create

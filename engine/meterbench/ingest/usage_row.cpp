@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "meterbench/core/time_grid.hpp"
+#include "meterbench/ingest/date_format.hpp"
 #include "meterbench/ingest/ingest.hpp"
 #include "meterbench/io/csv.hpp"
 #include "meterbench/io/dataset.hpp"
@@ -92,7 +93,7 @@ std::string ids_problem(const ParsedRow& row, const Columns& c, const std::vecto
 }
 
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c, const std::vector<std::string_view>& header,
-                   ParsedRow& row) {
+                   const DateFormat* date_format, ParsedRow& row) {
   const auto other = [](std::string m) { return RowCheck{RowProblem::other, std::move(m)}; };
   const auto quantity = [](std::string m) { return RowCheck{RowProblem::quantity, std::move(m)}; };
   // Every row must have the header's shape: a row with extra fields has lost or gained a separator, so its
@@ -102,7 +103,10 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
   const auto field = [&](int f) { return fields[static_cast<std::size_t>(c.index[f])]; };
   row.customer = field(kCustomer);
   row.meter = field(kMeter);
-  try {
+  if (date_format != nullptr) {
+    if (!date_format->parse(field(kDate), row.time))
+      return other(fmt::format("{}: '{}' {}", column(kDate), printable(field(kDate)), date_format->mismatch(field(kDate))));
+  } else try {
     row.time = parse_utc_timestamp(field(kDate));
   } catch (const std::invalid_argument& e) {
     return other(fmt::format("{}: {}", column(kDate), printable(e.what())));

@@ -39,9 +39,12 @@ struct RowCheck {
   std::string message;  ///< names the column and value, e.g. "column 'quantity': '-4' is a negative quantity"
 };
 
-/// Parses and checks one record against the header; the ids are only split out (see ids_problem).
+class DateFormat;
+
+/// Parses and checks one record against the header; the ids are only split out (see ids_problem). Dates are
+/// ISO (parse_utc_timestamp) when `date_format` is null.
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& columns, const std::vector<std::string_view>& header,
-                   ParsedRow& row);
+                   const DateFormat* date_format, ParsedRow& row);
 
 /// What is wrong with a customer or meter id ("the id ..."), or "" when nothing: the one place ids are checked. The dataset
 /// stores ids in NUL-terminated fields of kIdCapacity bytes, so a longer id or one holding a NUL would be cut
