@@ -382,7 +382,12 @@ std::vector<Row> all_rows() {
     add({c, "MapUnknownField", csv(rows("")), ingest(" --map colour=customer"), 1, "--map 'colour=customer'", "u.h5"});
     add({c, "MapFieldTwice", csv(rows("")), ingest(" --map date=customer --map date=meter"), 1, "date is renamed twice", "u.h5"});
     add({c, "MapPriceToMissingColumn", csv(rows("")), ingest(" --map price=P"), 1, "missing column(s) 'P' (for price, from --map)", "u.h5"});
-    add({c, "CsvIsADirectory", make_dir("u.csv"), ingest(), 1, "u.csv: not a regular file", "u.h5"});
+    add({c, "CsvIsADirectoryWithoutExports", make_dir("u.csv"), ingest(), 1, "u.csv: the directory holds no *.csv or *.csv.gz file", "u.h5"});
+    add({c, "CsvFromStdin", csv(rows("c,m,2024-01-02,1\n")), "ingest --csv - --out u.h5 --threads 1", 0, "1 series x 2 steps", "u.h5", {}, "exec <u.csv && "});
+    add({c, "InputsWithDifferentHeaders", files({{"u.csv", rows("")}, {"v.csv", "meter,customer,date,quantity\nm,c,2024-01-02,1\n"}}),
+         ingest(" --csv v.csv"), 1, "v.csv: its header 'meter,customer,date,quantity' differs from the header 'customer,meter,date,quantity' of u.csv", "u.h5"});
+    add({c, "InputNamedTwice", csv(rows("")), ingest(" --csv ./u.csv"), 1, "u.csv: the input is named more than once", "u.h5"});
+    add({c, "PatternMatchingNothing", csv(rows("")), "ingest --csv 'nothing*.csv' --out u.h5 --threads 1", 1, "nothing*.csv: no file matches the pattern", "u.h5"});
     add({c, "CsvMissing", nullptr, ingest(), 1, "u.csv", "u.h5"});
     add({c, "LabelsBadField", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nc,m,2024-01-01,nope\n"}}),
          ingest(" --labels l.csv"), 1, "l.csv:2", "u.h5"});

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,10 +15,14 @@ namespace {
 struct IngestCommand {
   meterbench::IngestOptions options;
   std::size_t memory_budget_mib = std::size_t{4} << 10;
+  std::vector<std::filesystem::path> inputs;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("ingest", "Turn a usage export (long CSV: customer,meter,date,quantity[,price]) into a dataset");
-    cmd->add_option("--csv", options.csv, "Usage export, one row per series and step, with a header")->required();
+    cmd->add_option("--csv", inputs,
+                    "Usage export, one row per series and step, with a header (repeatable): a file, a directory (its *.csv and *.csv.gz), a glob "
+                    "pattern, a .gz file or - for stdin; every input has the same header")
+        ->required();
     cmd->add_option("--map", options.column_map,
                     "Column renames field=column,... (repeatable) e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity")
         ->delimiter(',');
@@ -41,6 +46,8 @@ struct IngestCommand {
   void run(const CommonOptions& common) {
     const meterbench::ThreadLimit limit(common.threads);
     options.memory_budget_bytes = memory_budget_mib << 20;
+    options.csv = inputs.front();
+    options.more_csv.assign(inputs.begin() + 1, inputs.end());
     const meterbench::IngestSummary s = meterbench::ingest_csv(options);
     std::printf("ingested %s: %lld rows -> %lld series x %lld steps (%s .. %s), %lld observed, %lld summed duplicates, %lld skipped\n",
                 options.out.c_str(), static_cast<long long>(s.rows), static_cast<long long>(s.series), static_cast<long long>(s.steps),

@@ -23,6 +23,7 @@
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/ingest/date_format.hpp"
+#include "meterbench/ingest/input_files.hpp"
 #include "meterbench/ingest/series_key_table.hpp"
 #include "meterbench/ingest/usage_row.hpp"
 #include "meterbench/io/csv.hpp"
@@ -659,27 +660,19 @@ void IngestRun::fill(SeriesIndex& index, const TimeGrid& grid, const std::vector
   }
 }
 
-}  // namespace
-
-IngestSummary ingest_csv(const IngestOptions& options) {
+// Ingests the (merged) text of the inputs into the staged output.
+IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFormat* date_format, const usage_csv::MergedInput& merged,
+                          StagedOutput& output) {
   const auto wall_start = std::chrono::steady_clock::now();
   IngestSummary summary;
   const std::int64_t step = parse_step(options.step);
-  if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
-  if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
-  if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
-  const std::optional<usage_csv::DateFormat> date_format =
-      options.date_format.empty() ? std::nullopt : std::optional<usage_csv::DateFormat>(options.date_format);
-  std::vector<std::filesystem::path> inputs{options.csv};
-  if (!options.labels.empty()) inputs.push_back(options.labels);
-  StagedOutput output(options.out, options.overwrite, OutputKind::file, inputs);
-  const MappedFile file(options.csv);
-  const std::string name = options.csv.string();
+  const MappedFile file(merged.path());
+  const std::string name = merged.path().string();
   const std::string_view text = file.text();
 
   // The header, serially; then the data in chunks, parsed in parallel.
   IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad,
-                                      .date_format = date_format ? &*date_format : nullptr});
+                                      .date_format = date_format});
   std::vector<std::string_view> fields;
   CsvScanner scanner(text, name);
   if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
@@ -713,7 +706,7 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   info.series_count = summary.series;
   info.has_labels = !options.labels.empty();
   info.source = "ingested";
-  info.scenario = fmt::format("ingest --csv {}{} --step {}{}{}", name, date_format ? " --date-format '" + options.date_format + "'" : "",
+  info.scenario = fmt::format("ingest --csv {}{} --step {}{}{}", merged.description(), date_format ? " --date-format '" + options.date_format + "'" : "",
                               options.step, options.labels.empty() ? "" : " --labels ", options.labels.string());
   info.tool_version = tool_version();
   DatasetWriter writer(output.temp_path(), info);
@@ -724,6 +717,31 @@ IngestSummary ingest_csv(const IngestOptions& options) {
     spdlog::info("ingest: {} rows shared a series and step with an earlier row and were summed into it", summary.summed_rows);
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return summary;
+}
+
+}  // namespace
+
+IngestSummary ingest_csv(const IngestOptions& options) {
+  const std::int64_t step = parse_step(options.step);
+  if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
+  if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
+  if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
+  const std::optional<usage_csv::DateFormat> date_format =
+      options.date_format.empty() ? std::nullopt : std::optional<usage_csv::DateFormat>(options.date_format);
+  std::vector<std::filesystem::path> specs{options.csv};
+  specs.insert(specs.end(), options.more_csv.begin(), options.more_csv.end());
+  const std::vector<std::filesystem::path> inputs = usage_csv::expand_inputs(specs);
+  std::vector<std::filesystem::path> read_paths = inputs;
+  if (!options.labels.empty()) read_paths.push_back(options.labels);
+  StagedOutput output(options.out, options.overwrite, OutputKind::file, read_paths);
+  const usage_csv::MergedInput merged(inputs, options.out);
+  try {
+    return ingest_text(options, date_format ? &*date_format : nullptr, merged, output);
+  } catch (const CsvError& e) {
+    throw CsvError(merged.locate(e.what()));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(merged.locate(e.what()));
+  }
 }
 
 }  // namespace meterbench
