@@ -440,7 +440,7 @@ RowSpan row_span(const std::vector<Chunk>& chunks, std::string_view text) {
 // The grid from the first to the last row's step. A grid longer than the limit is refused unless
 // --max-steps allows it: one mistyped date (9999-12-31) would otherwise silently make millions of steps for
 // every series, a huge file of gaps.
-TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& options) {
+TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& options, const std::string& name) {
   const TimeGrid grid{span.first, step, (span.last - span.first) / step + 1};
   const std::int64_t limit = options.max_steps.value_or(kDefaultMaxGridDays * (kSecondsPerDay / step));
   const auto where = [&] {
@@ -448,11 +448,11 @@ TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& 
   };
   if (grid.steps > limit)
     throw CsvError(fmt::format("{}: the rows span {}: {} steps of {}, more than {}; is a date wrong? --max-steps N allows a longer grid",
-                               options.csv.string(), where(), grid.steps, options.step,
+                               name, where(), grid.steps, options.step,
                                options.max_steps ? fmt::format("--max-steps {}", limit)
                                                  : fmt::format("the default limit of {} (100 years of {} steps)", limit, options.step)));
   if (grid.steps > std::numeric_limits<std::int32_t>::max())
-    throw CsvError(fmt::format("{}: the rows span {}, {} steps of {}: more than 2^31; use a coarser --step", options.csv.string(), where(), grid.steps,
+    throw CsvError(fmt::format("{}: the rows span {}, {} steps of {}: more than 2^31; use a coarser --step", name, where(), grid.steps,
                                options.step));
   return grid;
 }
@@ -693,7 +693,7 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
   if (index.series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
   if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
 
-  const TimeGrid grid = make_grid(row_span(run.chunks, text), step, options);
+  const TimeGrid grid = make_grid(row_span(run.chunks, text), step, options, name);
   summary.series = static_cast<std::int64_t>(index.sorted.size());
   summary.steps = grid.steps;
   summary.first_step = format_utc_timestamp(grid.start_unix_seconds);

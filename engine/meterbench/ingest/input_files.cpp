@@ -182,6 +182,16 @@ std::string MergedInput::locate(const std::string& message) const {
     }
   }
   out.append(message, pos);
+  // "(line N)": a row of the merge named without the file (the grid span).
+  const std::string marker = "(line ";
+  for (std::size_t at = out.find(marker); at != std::string::npos; at = out.find(marker, at + 1)) {
+    std::size_t digits = at + marker.size();
+    while (digits < out.size() && out[digits] >= '0' && out[digits] <= '9') ++digits;
+    if (digits == at + marker.size() || digits >= out.size() || out[digits] != ')') continue;
+    const std::int64_t line = std::stoll(out.substr(at + marker.size(), digits - at - marker.size()));
+    const Segment& s = segment_of(line);
+    out.replace(at, digits + 1 - at, fmt::format("({}:{})", s.name, s.input_line + line - s.merged_line));
+  }
   return out;
 }
 
