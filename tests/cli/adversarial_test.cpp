@@ -381,6 +381,10 @@ std::vector<Row> all_rows() {
     add({c, "MapWithoutEquals", csv(rows("")), ingest(" --map date"), 1, "--map 'date': expected field=column", "u.h5"});
     add({c, "MapUnknownField", csv(rows("")), ingest(" --map colour=customer"), 1, "--map 'colour=customer'", "u.h5"});
     add({c, "MapFieldTwice", csv(rows("")), ingest(" --map date=customer --map date=meter"), 1, "date is renamed twice", "u.h5"});
+    add({c, "MapCompositeCustomer", csv("Name,Sub,meter,date,quantity\nn,s1,m,2024-01-01,1\nn,s2,m,2024-01-02,1\n"), ingest(" --map customer=Name+Sub"), 0,
+         "2 series x 2 steps", "u.h5"});
+    add({c, "MapCompositePartHoldsJoiner", csv("Name,Sub,meter,date,quantity\nn,s|1,m,2024-01-01,1\n"), ingest(" --map customer=Name+Sub"), 1,
+         "u.csv:2: column 'Sub': 's|1' holds '|'", "u.h5"});
     add({c, "MapPriceToMissingColumn", csv(rows("")), ingest(" --map price=P"), 1, "missing column(s) 'P' (for price, from --map)", "u.h5"});
     add({c, "CsvIsADirectoryWithoutExports", make_dir("u.csv"), ingest(), 1, "u.csv: the directory holds no *.csv or *.csv.gz file", "u.h5"});
     add({c, "CsvFromStdin", csv(rows("c,m,2024-01-02,1\n")), "ingest --csv - --out u.h5 --threads 1", 0, "1 series x 2 steps", "u.h5", {}, "exec <u.csv && "});

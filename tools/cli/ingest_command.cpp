@@ -24,7 +24,8 @@ struct IngestCommand {
                     "pattern, a .gz file or - for stdin; every input has the same header")
         ->required();
     cmd->add_option("--map", options.column_map,
-                    "Column renames field=column,... (repeatable) e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity")
+                    "Column renames field=column,... (repeatable) e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity; "
+                    "customer=A+B joins columns into the id A|B")
         ->delimiter(',');
     cmd->add_option("--date-format", options.date_format,
                     "strftime-style format of the date column: %Y %m %b %d %H %M %S %% and literal characters, e.g. %m/%d/%Y (default: ISO dates)");

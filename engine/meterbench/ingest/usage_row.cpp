@@ -39,6 +39,56 @@ void apply_renames(const std::vector<std::string>& column_map, std::string (&nam
 
 }  // namespace
 
+namespace {
+
+// A customer or meter name that is no header column but joins existing ones with '+' (CustomerName+SubscriptionId)
+// becomes a composite id; its parts are found like single columns.
+void resolve_composite_ids(const std::vector<std::string_view>& header, const std::string (&names)[kFieldCount], Columns& c,
+                           std::vector<std::string>& missing) {
+  for (const int f : {kCustomer, kMeter}) {
+    if (c.index[f] >= 0 || names[f].find('+') == std::string::npos) continue;
+    std::vector<int> parts;
+    std::vector<std::string> absent;
+    for (std::size_t begin = 0; begin <= names[f].size();) {
+      const std::size_t end = std::min(names[f].find('+', begin), names[f].size());
+      const std::string_view part = std::string_view(names[f]).substr(begin, end - begin);
+      const auto found = std::find(header.begin(), header.end(), part);
+      if (found == header.end()) absent.push_back(fmt::format("'{}'", printable(part)));
+      else if (std::find(found + 1, header.end(), part) != header.end())
+        throw CsvError(fmt::format("column '{}' (for {}) appears more than once in the header: which one to read is ambiguous", printable(part), kUsageFields[f]));
+      else parts.push_back(static_cast<int>(found - header.begin()));
+      begin = end + 1;
+    }
+    // The field was reported missing as a whole: name the parts that are absent instead, or nothing.
+    const std::string whole = fmt::format("'{}' (for {}, from --map)", printable(names[f]), kUsageFields[f]);
+    missing.erase(std::remove(missing.begin(), missing.end(), whole), missing.end());
+    if (!absent.empty()) {
+      missing.push_back(fmt::format("{} (for {}, part of --map {}={})", fmt::join(absent, ", "), kUsageFields[f], kUsageFields[f], printable(names[f])));
+      continue;
+    }
+    c.index[f] = parts.front();
+    c.id_parts[f] = std::move(parts);
+    c.id_names[f] = names[f];
+  }
+}
+
+// Joins the parts of a composite id into `joined`; a part holding the joiner is an error message.
+std::string join_id(const std::vector<std::string_view>& fields, const std::vector<int>& parts, const std::vector<std::string_view>& header,
+                    std::string& joined) {
+  joined.clear();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string_view part = fields[static_cast<std::size_t>(parts[i])];
+    if (part.find(kIdJoiner) != std::string_view::npos)
+      return fmt::format("column '{}': '{}' holds '{}', which joins the parts of a composite id", printable(header[static_cast<std::size_t>(parts[i])]),
+                         printable(part), kIdJoiner);
+    if (i > 0) joined += kIdJoiner;
+    joined += part;
+  }
+  return {};
+}
+
+}  // namespace
+
 Columns resolve_columns(const std::string& file, const std::vector<std::string_view>& header, const std::vector<std::string>& column_map) {
   std::string names[kFieldCount];
   bool renamed[kFieldCount] = {};
@@ -59,6 +109,7 @@ Columns resolve_columns(const std::string& file, const std::vector<std::string_v
     else if (renamed[f] || f != kPrice)
       missing.push_back(fmt::format("'{}' (for {}{})", printable(names[f]), kUsageFields[f], renamed[f] ? ", from --map" : ""));
   }
+  resolve_composite_ids(header, names, c, missing);
   if (!missing.empty())
     throw CsvError(fmt::format("{}: missing column(s) {} in the header: {} (rename with --map field=column)", file, fmt::join(missing, ", "),
                                printable(fmt::format("{}", fmt::join(header, ",")))));
@@ -87,7 +138,8 @@ std::string ids_problem(const ParsedRow& row, const Columns& c, const std::vecto
   for (const int f : {kCustomer, kMeter}) {
     const std::string_view id = f == kCustomer ? row.customer : row.meter;
     if (!is_plain_id(id))
-      return fmt::format("column '{}': {}", printable(header[static_cast<std::size_t>(c.index[f])]), id_problem(id));
+      return fmt::format("column '{}': {}", printable(c.id_parts[f].empty() ? std::string(header[static_cast<std::size_t>(c.index[f])]) : c.id_names[f]),
+                         id_problem(id));
   }
   return {};
 }
@@ -103,6 +155,11 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
   const auto field = [&](int f) { return fields[static_cast<std::size_t>(c.index[f])]; };
   row.customer = field(kCustomer);
   row.meter = field(kMeter);
+  for (const int f : {kCustomer, kMeter}) {
+    if (c.id_parts[f].empty()) continue;
+    if (std::string problem = join_id(fields, c.id_parts[f], header, row.joined_ids[f]); !problem.empty()) return other(std::move(problem));
+    (f == kCustomer ? row.customer : row.meter) = row.joined_ids[f];
+  }
   if (date_format != nullptr) {
     if (!date_format->parse(field(kDate), row.time))
       return other(fmt::format("{}: '{}' {}", column(kDate), printable(field(kDate)), date_format->mismatch(field(kDate))));
