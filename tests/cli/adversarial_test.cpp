@@ -393,6 +393,8 @@ std::vector<Row> all_rows() {
     add({c, "InputNamedTwice", csv(rows("")), ingest(" --csv ./u.csv"), 1, "u.csv: the input is named more than once", "u.h5"});
     add({c, "GridSpanNamesTheInputs", files({{"u.csv", rows("")}, {"v.csv", kHeader + "c,m,2024-01-03,1\nc,m,2200-01-01,1\n"}}), ingest(" --csv v.csv"), 1,
          "2 files: u.csv .. v.csv: the rows span 2024-01-01 (u.csv:2) .. 2200-01-01 (v.csv:3)", "u.h5"});
+    add({c, "SkipBadRejectsFileExists", files({{"u.csv", rows("c,m,2024-01-02,-1\n")}, {"u.h5.rejects.csv", "kept"}}), ingest(" --skip-bad"), 1,
+         "u.h5.rejects.csv", "u.h5"});
     add({c, "PatternMatchingNothing", csv(rows("")), "ingest --csv 'nothing*.csv' --out u.h5 --threads 1", 1, "nothing*.csv: no file matches the pattern", "u.h5"});
     add({c, "CsvMissing", nullptr, ingest(), 1, "u.csv", "u.h5"});
     add({c, "LabelsBadField", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nc,m,2024-01-01,nope\n"}}),

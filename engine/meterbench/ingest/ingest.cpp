@@ -24,6 +24,7 @@
 #include "meterbench/core/version.hpp"
 #include "meterbench/ingest/date_format.hpp"
 #include "meterbench/ingest/input_files.hpp"
+#include "meterbench/ingest/rejects.hpp"
 #include "meterbench/ingest/series_key_table.hpp"
 #include "meterbench/ingest/usage_row.hpp"
 #include "meterbench/io/csv.hpp"
@@ -148,7 +149,9 @@ static_assert(sizeof(Record) == 16);
 
 struct BadRow {
   std::int64_t line = 0;
-  std::string message;
+  std::string message;         // for the log: kept for the first few rows of a chunk only
+  std::size_t begin = 0, end = 0;  // the record's bytes, for the rejects file
+  const char* reason = "";
 };
 
 // A byte range of the file parsed by one task. A record belongs to the chunk its first byte is in; the last
@@ -162,7 +165,7 @@ struct Chunk {
   std::size_t end_offset = 0;   // just after the chunk's last record
   std::int64_t end_line = 0;    // line number at end_offset
   std::int64_t rows = 0, skipped = 0;
-  std::vector<BadRow> bad;      // the first few skipped rows (--skip-bad)
+  std::vector<BadRow> bad;      // the skipped rows (--skip-bad)
   std::size_t table = 0;        // key table that Record::id indexes
   std::int64_t base = 0;        // step number (unix time / step) that Record::step counts from
   std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
@@ -234,7 +237,8 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
         throw CsvError(fmt::format("{}:{}: {}{}", ctx.name, scanner.line(), check.message,
                                    check.problem == RowProblem::quantity ? " (--skip-bad skips such rows)" : ""));
       ++c.skipped;
-      if (c.bad.size() < kMaxReportedBadRows) c.bad.push_back({scanner.line(), check.message});
+      c.bad.push_back({scanner.line(), c.bad.size() < kMaxReportedBadRows ? check.message : std::string(), scanner.record_offset(), scanner.offset(),
+                       check.reason});
       continue;
     }
     make_key(ts.key, row.customer, row.meter);
@@ -490,7 +494,7 @@ struct IngestRun {
   }
   void split_into_chunks();
   void parse_rows();
-  void count_rows(IngestSummary& summary) const;
+  void count_rows(IngestSummary& summary, const usage_csv::MergedInput& merged) const;
   void fill(SeriesIndex& index, const TimeGrid& grid, const std::vector<Label>& labels, bool has_labels, DatasetWriter& writer,
             IngestSummary& summary);
 };
@@ -576,11 +580,14 @@ void IngestRun::parse_rows() {
 }
 
 // The rows read and the bad rows skipped (the first ones named).
-void IngestRun::count_rows(IngestSummary& summary) const {
+void IngestRun::count_rows(IngestSummary& summary, const usage_csv::MergedInput& merged) const {
   for (const Chunk& c : chunks) {
     summary.rows += c.rows;
     for (const BadRow& b : c.bad)
-      if (++summary.skipped_rows <= kMaxReportedBadRows) spdlog::warn("ingest: skipping {}:{}: {}", ctx.name, b.line, b.message);
+      if (++summary.skipped_rows <= kMaxReportedBadRows) {
+        const auto [file_name, line] = merged.origin(b.line);
+        spdlog::warn("ingest: skipping {}:{}: {}", file_name, line, b.message);
+      }
     summary.skipped_rows += c.skipped - static_cast<std::int64_t>(c.bad.size());
   }
 }
@@ -662,7 +669,7 @@ void IngestRun::fill(SeriesIndex& index, const TimeGrid& grid, const std::vector
 
 // Ingests the (merged) text of the inputs into the staged output.
 IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFormat* date_format, const usage_csv::MergedInput& merged,
-                          StagedOutput& output) {
+                          StagedOutput& output, StagedOutput* rejects) {
   const auto wall_start = std::chrono::steady_clock::now();
   IngestSummary summary;
   const std::int64_t step = parse_step(options.step);
@@ -683,7 +690,7 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
   run.data_line = scanner.next_line();
   run.split_into_chunks();
   run.parse_rows();
-  run.count_rows(summary);
+  run.count_rows(summary, merged);
   if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
 
   std::vector<ThreadState*> thread_states(run.tables);
@@ -691,7 +698,20 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
     if (ts.numbered) thread_states[ts.number] = &ts;
   SeriesIndex index = merge_series(thread_states);
   if (index.series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
-  if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
+  if (rejects != nullptr) {
+    std::vector<usage_csv::RejectedRow> rejected;
+    for (const Chunk& c : run.chunks)
+      for (const BadRow& b : c.bad) {
+        std::string_view raw = text.substr(b.begin, b.end - b.begin);
+        while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r')) raw.remove_suffix(1);
+        auto [file_name, line] = merged.origin(b.line);
+        rejected.push_back({std::move(file_name), line, b.reason, raw});
+      }
+    usage_csv::write_rejects(rejects->temp_path(), run.ctx.header[static_cast<std::size_t>(run.ctx.columns.index[usage_csv::kQuantity])], rejected);
+    if (!rejected.empty())
+      spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad): {}; listed in {}", summary.skipped_rows, summary.rows, usage_csv::count_by_reason(rejected),
+                   rejects->final_path().string());
+  }
 
   const TimeGrid grid = make_grid(row_span(run.chunks, text), step, options, name);
   summary.series = static_cast<std::int64_t>(index.sorted.size());
@@ -713,6 +733,7 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
   run.fill(index, grid, labels, info.has_labels, writer, summary);
   writer.finish();
   output.commit();
+  if (rejects != nullptr) rejects->commit();
   if (summary.summed_rows > 0)
     spdlog::info("ingest: {} rows shared a series and step with an earlier row and were summed into it", summary.summed_rows);
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -734,9 +755,11 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   std::vector<std::filesystem::path> read_paths = inputs;
   if (!options.labels.empty()) read_paths.push_back(options.labels);
   StagedOutput output(options.out, options.overwrite, OutputKind::file, read_paths);
+  std::optional<StagedOutput> rejects;
+  if (options.skip_bad) rejects.emplace(usage_csv::rejects_path(options.out), options.overwrite, OutputKind::file, read_paths);
   const usage_csv::MergedInput merged(inputs, options.out);
   try {
-    return ingest_text(options, date_format ? &*date_format : nullptr, merged, output);
+    return ingest_text(options, date_format ? &*date_format : nullptr, merged, output, rejects ? &*rejects : nullptr);
   } catch (const CsvError& e) {
     throw CsvError(merged.locate(e.what()));
   } catch (const std::invalid_argument& e) {

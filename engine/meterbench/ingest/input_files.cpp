@@ -162,6 +162,12 @@ const MergedInput::Segment& MergedInput::segment_of(std::int64_t merged_line) co
   return it == segments_.begin() ? *it : *std::prev(it);
 }
 
+std::pair<std::string, std::int64_t> MergedInput::origin(std::int64_t merged_line) const {
+  if (!temporary_) return {path_.string(), merged_line};
+  const Segment& s = segment_of(merged_line);
+  return {s.name, s.input_line + merged_line - s.merged_line};
+}
+
 std::string MergedInput::locate(const std::string& message) const {
   if (!temporary_) return message;
   const std::string merged = path_.string();

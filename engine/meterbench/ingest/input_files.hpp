@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace meterbench::usage_csv {
@@ -29,6 +30,8 @@ class MergedInput {
   const std::filesystem::path& path() const { return path_; }
   /// How the inputs are named in the dataset's provenance.
   const std::string& description() const { return description_; }
+  /// The input file and its line for a line of the merge.
+  std::pair<std::string, std::int64_t> origin(std::int64_t merged_line) const;
   /// `message` with "MERGED:LINE" references to the merge rewritten to "FILE:LINE" of the input, and other
   /// mentions of the merge to the description.
   std::string locate(const std::string& message) const;

@@ -147,7 +147,7 @@ std::string ids_problem(const ParsedRow& row, const Columns& c, const std::vecto
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c, const std::vector<std::string_view>& header,
                    const DateFormat* date_format, ParsedRow& row) {
   const auto other = [](std::string m) { return RowCheck{RowProblem::other, std::move(m)}; };
-  const auto quantity = [](std::string m) { return RowCheck{RowProblem::quantity, std::move(m)}; };
+  const auto quantity = [](const char* reason, std::string m) { return RowCheck{RowProblem::quantity, std::move(m), reason}; };
   // Every row must have the header's shape: a row with extra fields has lost or gained a separator, so its
   // values may well sit under the wrong columns.
   if (fields.size() != header.size()) return other(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
@@ -169,17 +169,17 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
     return other(fmt::format("{}: {}", column(kDate), printable(e.what())));
   }
   const std::string_view q = field(kQuantity);
-  if (q.empty()) return quantity(fmt::format("{} is empty", column(kQuantity)));
+  if (q.empty()) return quantity("empty quantity", fmt::format("{} is empty", column(kQuantity)));
   const auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), row.quantity);
   if (ec == std::errc::result_out_of_range)
-    return quantity(fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)", column(kQuantity), q,
+    return quantity("quantity out of range", fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)", column(kQuantity), q,
                                 std::numeric_limits<float>::max()));
   if (ec != std::errc() || end != q.data() + q.size()) return other(fmt::format("{}: '{}' is not a number", column(kQuantity), printable(q)));
-  if (!std::isfinite(row.quantity)) return quantity(fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), q));
-  if (row.quantity < 0.0) return quantity(fmt::format("{}: '{}' is a negative quantity", column(kQuantity), q));
+  if (!std::isfinite(row.quantity)) return quantity("non-finite quantity", fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), q));
+  if (row.quantity < 0.0) return quantity("negative quantity", fmt::format("{}: '{}' is a negative quantity", column(kQuantity), q));
   // The dataset holds floats: a larger double would be stored as infinity.
   if (std::isinf(static_cast<float>(row.quantity)))
-    return quantity(fmt::format("{}: '{}' exceeds the largest quantity a dataset stores ({:g}, float32)", column(kQuantity), q,
+    return quantity("quantity beyond float32", fmt::format("{}: '{}' exceeds the largest quantity a dataset stores ({:g}, float32)", column(kQuantity), q,
                                 std::numeric_limits<float>::max()));
   row.quantity += 0.0;  // "-0" becomes +0: no sign bit on a zero in the dataset
   row.price = std::numeric_limits<double>::quiet_NaN();

@@ -45,6 +45,7 @@ enum class RowProblem { none, quantity, other };
 struct RowCheck {
   RowProblem problem = RowProblem::none;
   std::string message;  ///< names the column and value, e.g. "column 'quantity': '-4' is a negative quantity"
+  const char* reason = "";  ///< a skippable problem in a few words, e.g. "negative quantity" (counted, listed in the rejects)
 };
 
 class DateFormat;
