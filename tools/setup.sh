@@ -11,7 +11,7 @@ targets=("$@")
 
 packages=(cmake make ninja-build g++ git pkg-config
           libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
-          libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+          libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
           python3-matplotlib python3-h5py python3-pandas python3-numpy)  # python3-*: `meterbench report`, capacity figures
 # The fuzz build only: clang and its runtimes (libclang-rt-14-dev holds libFuzzer, ASan and UBSan for clang 14).
 if [[ $flavour == fuzz ]]; then packages+=(clang-14 libclang-rt-14-dev); fi

@@ -381,8 +381,21 @@ std::vector<Row> all_rows() {
     add({c, "MapWithoutEquals", csv(rows("")), ingest(" --map date"), 1, "--map 'date': expected field=column", "u.h5"});
     add({c, "MapUnknownField", csv(rows("")), ingest(" --map colour=customer"), 1, "--map 'colour=customer'", "u.h5"});
     add({c, "MapFieldTwice", csv(rows("")), ingest(" --map date=customer --map date=meter"), 1, "date is renamed twice", "u.h5"});
+    add({c, "MapCompositeCustomer", csv("Name,Sub,meter,date,quantity\nn,s1,m,2024-01-01,1\nn,s2,m,2024-01-02,1\n"), ingest(" --map customer=Name+Sub"), 0,
+         "2 series x 2 steps", "u.h5"});
+    add({c, "MapCompositePartHoldsJoiner", csv("Name,Sub,meter,date,quantity\nn,s|1,m,2024-01-01,1\n"), ingest(" --map customer=Name+Sub"), 1,
+         "u.csv:2: column 'Sub': 's|1' holds '|'", "u.h5"});
     add({c, "MapPriceToMissingColumn", csv(rows("")), ingest(" --map price=P"), 1, "missing column(s) 'P' (for price, from --map)", "u.h5"});
-    add({c, "CsvIsADirectory", make_dir("u.csv"), ingest(), 1, "u.csv: not a regular file", "u.h5"});
+    add({c, "CsvIsADirectoryWithoutExports", make_dir("u.csv"), ingest(), 1, "u.csv: the directory holds no *.csv or *.csv.gz file", "u.h5"});
+    add({c, "CsvFromStdin", csv(rows("c,m,2024-01-02,1\n")), "ingest --csv - --out u.h5 --threads 1", 0, "1 series x 2 steps", "u.h5", {}, "exec <u.csv && "});
+    add({c, "InputsWithDifferentHeaders", files({{"u.csv", rows("")}, {"v.csv", "meter,customer,date,quantity\nm,c,2024-01-02,1\n"}}),
+         ingest(" --csv v.csv"), 1, "v.csv: its header 'meter,customer,date,quantity' differs from the header 'customer,meter,date,quantity' of u.csv", "u.h5"});
+    add({c, "InputNamedTwice", csv(rows("")), ingest(" --csv ./u.csv"), 1, "u.csv: the input is named more than once", "u.h5"});
+    add({c, "GridSpanNamesTheInputs", files({{"u.csv", rows("")}, {"v.csv", kHeader + "c,m,2024-01-03,1\nc,m,2200-01-01,1\n"}}), ingest(" --csv v.csv"), 1,
+         "2 files: u.csv .. v.csv: the rows span 2024-01-01 (u.csv:2) .. 2200-01-01 (v.csv:3)", "u.h5"});
+    add({c, "SkipBadRejectsFileExists", files({{"u.csv", rows("c,m,2024-01-02,-1\n")}, {"u.h5.rejects.csv", "kept"}}), ingest(" --skip-bad"), 1,
+         "u.h5.rejects.csv", "u.h5"});
+    add({c, "PatternMatchingNothing", csv(rows("")), "ingest --csv 'nothing*.csv' --out u.h5 --threads 1", 1, "nothing*.csv: no file matches the pattern", "u.h5"});
     add({c, "CsvMissing", nullptr, ingest(), 1, "u.csv", "u.h5"});
     add({c, "LabelsBadField", files({{"u.csv", rows("c,m,2024-01-02,1\n")}, {"l.csv", "customer,meter,start,end\nc,m,2024-01-01,nope\n"}}),
          ingest(" --labels l.csv"), 1, "l.csv:2", "u.h5"});
@@ -424,6 +437,11 @@ std::vector<Row> all_rows() {
     add({c, "Year0Refused", csv(rows("c,m,0000-01-01,1\n")), ingest(), 1, "0000-01-01 (line 3)", "u.h5"});
     add({c, "Year9999Refused", csv(rows("c,m,9999-12-31,1\n")), ingest(), 1, "9999-12-31 (line 3)", "u.h5"});
     add({c, "HourlyGridTooLong", csv(rows("c,m,2200-01-01T00:00,1\n")), ingest(" --step 1h"), 1, "more than the default limit of 876600", "u.h5"});
+    add({c, "DateFormatUs", csv(kHeader + "c,m,12/31/2023,1\nc,m,1/2/2024,1\n"), ingest(" --date-format %m/%d/%Y"), 0,
+         "1 series x 3 steps (2023-12-31 .. 2024-01-02)", "u.h5"});
+    add({c, "DateFormatMismatch", csv(kHeader + "c,m,31.12.2023,1\nc,m,2024-01-02,1\n"), ingest(" --date-format %d.%m.%Y"), 1,
+         "u.csv:3: column 'date': '2024-01-02' does not match --date-format '%d.%m.%Y' at character 3: expected a literal character", "u.h5"});
+    add({c, "DateFormatUnsupported", csv(rows("")), ingest(" --date-format %d/%m/%y"), 1, "'%y' is not supported", "u.h5"});
     add({c, "StepNotDividingADay", csv(rows("")), ingest(" --step 7h"), 1, "--step 7h", "u.h5"});
     add({c, "StepGarbage", csv(rows("")), ingest(" --step fortnight"), 1, "fortnight", "u.h5"});
   }

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,17 +15,24 @@ namespace {
 struct IngestCommand {
   meterbench::IngestOptions options;
   std::size_t memory_budget_mib = std::size_t{4} << 10;
+  std::vector<std::filesystem::path> inputs;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("ingest", "Turn a usage export (long CSV: customer,meter,date,quantity[,price]) into a dataset");
-    cmd->add_option("--csv", options.csv, "Usage export, one row per series and step, with a header")->required();
+    cmd->add_option("--csv", inputs,
+                    "Usage export, one row per series and step, with a header (repeatable): a file, a directory (its *.csv and *.csv.gz), a glob "
+                    "pattern, a .gz file or - for stdin; every input has the same header")
+        ->required();
     cmd->add_option("--map", options.column_map,
-                    "Column renames field=column,... (repeatable) e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity")
+                    "Column renames field=column,... (repeatable) e.g. date=UsageDate,customer=CustomerId,meter=MeterId,quantity=UsageQuantity; "
+                    "customer=A+B joins columns into the id A|B")
         ->delimiter(',');
+    cmd->add_option("--date-format", options.date_format,
+                    "strftime-style format of the date column: %Y %m %b %d %H %M %S %% and literal characters, e.g. %m/%d/%Y (default: ISO dates)");
     cmd->add_option("--step", options.step, "Grid step: 1d or 1h")->capture_default_str();
     cmd->add_option("--labels", options.labels, "Known anomalies: CSV customer,meter,start,end[,kind][,verdict]");
     add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");
-    cmd->add_flag("--skip-bad", options.skip_bad, "Skip (and count) rows whose quantity is empty, negative, non-finite or beyond float32 instead of failing");
+    cmd->add_flag("--skip-bad", options.skip_bad, "Skip (and count) rows whose quantity is empty, negative, non-finite or beyond float32 instead of failing; they are listed in OUT.rejects.csv");
     cmd->add_option("--memory-budget-mib", memory_budget_mib,
                     "Memory for the parsed rows (16 bytes each) and the output matrix (13 bytes a cell); beyond it the file is read again per block of series")
         ->capture_default_str()
@@ -39,6 +47,8 @@ struct IngestCommand {
   void run(const CommonOptions& common) {
     const meterbench::ThreadLimit limit(common.threads);
     options.memory_budget_bytes = memory_budget_mib << 20;
+    options.csv = inputs.front();
+    options.more_csv.assign(inputs.begin() + 1, inputs.end());
     const meterbench::IngestSummary s = meterbench::ingest_csv(options);
     std::printf("ingested %s: %lld rows -> %lld series x %lld steps (%s .. %s), %lld observed, %lld summed duplicates, %lld skipped\n",
                 options.out.c_str(), static_cast<long long>(s.rows), static_cast<long long>(s.series), static_cast<long long>(s.steps),

@@ -22,6 +22,9 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/core/version.hpp"
+#include "meterbench/ingest/date_format.hpp"
+#include "meterbench/ingest/input_files.hpp"
+#include "meterbench/ingest/rejects.hpp"
 #include "meterbench/ingest/series_key_table.hpp"
 #include "meterbench/ingest/usage_row.hpp"
 #include "meterbench/io/csv.hpp"
@@ -146,7 +149,9 @@ static_assert(sizeof(Record) == 16);
 
 struct BadRow {
   std::int64_t line = 0;
-  std::string message;
+  std::string message;         // for the log: kept for the first few rows of a chunk only
+  std::size_t begin = 0, end = 0;  // the record's bytes, for the rejects file
+  const char* reason = "";
 };
 
 // A byte range of the file parsed by one task. A record belongs to the chunk its first byte is in; the last
@@ -160,7 +165,7 @@ struct Chunk {
   std::size_t end_offset = 0;   // just after the chunk's last record
   std::int64_t end_line = 0;    // line number at end_offset
   std::int64_t rows = 0, skipped = 0;
-  std::vector<BadRow> bad;      // the first few skipped rows (--skip-bad)
+  std::vector<BadRow> bad;      // the skipped rows (--skip-bad)
   std::size_t table = 0;        // key table that Record::id indexes
   std::int64_t base = 0;        // step number (unix time / step) that Record::step counts from
   std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
@@ -178,6 +183,7 @@ struct ParseContext {
   Columns columns;
   std::int64_t step = 0;
   bool skip_bad = false;
+  const usage_csv::DateFormat* date_format = nullptr;  // null: ISO dates
 };
 
 // Per-thread state: the series keys this thread has seen (ids stable across its chunks) and scratch.
@@ -225,13 +231,14 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
       break;
     }
     ++c.rows;
-    const RowCheck check = usage_csv::parse_row(ts.fields, ctx.columns, ctx.header, row);
+    const RowCheck check = usage_csv::parse_row(ts.fields, ctx.columns, ctx.header, ctx.date_format, row);
     if (check.problem != RowProblem::none) {
       if (!(ctx.skip_bad && check.problem == RowProblem::quantity))
         throw CsvError(fmt::format("{}:{}: {}{}", ctx.name, scanner.line(), check.message,
                                    check.problem == RowProblem::quantity ? " (--skip-bad skips such rows)" : ""));
       ++c.skipped;
-      if (c.bad.size() < kMaxReportedBadRows) c.bad.push_back({scanner.line(), check.message});
+      c.bad.push_back({scanner.line(), c.bad.size() < kMaxReportedBadRows ? check.message : std::string(), scanner.record_offset(), scanner.offset(),
+                       check.reason});
       continue;
     }
     make_key(ts.key, row.customer, row.meter);
@@ -437,7 +444,7 @@ RowSpan row_span(const std::vector<Chunk>& chunks, std::string_view text) {
 // The grid from the first to the last row's step. A grid longer than the limit is refused unless
 // --max-steps allows it: one mistyped date (9999-12-31) would otherwise silently make millions of steps for
 // every series, a huge file of gaps.
-TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& options) {
+TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& options, const std::string& name) {
   const TimeGrid grid{span.first, step, (span.last - span.first) / step + 1};
   const std::int64_t limit = options.max_steps.value_or(kDefaultMaxGridDays * (kSecondsPerDay / step));
   const auto where = [&] {
@@ -445,11 +452,11 @@ TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& 
   };
   if (grid.steps > limit)
     throw CsvError(fmt::format("{}: the rows span {}: {} steps of {}, more than {}; is a date wrong? --max-steps N allows a longer grid",
-                               options.csv.string(), where(), grid.steps, options.step,
+                               name, where(), grid.steps, options.step,
                                options.max_steps ? fmt::format("--max-steps {}", limit)
                                                  : fmt::format("the default limit of {} (100 years of {} steps)", limit, options.step)));
   if (grid.steps > std::numeric_limits<std::int32_t>::max())
-    throw CsvError(fmt::format("{}: the rows span {}, {} steps of {}: more than 2^31; use a coarser --step", options.csv.string(), where(), grid.steps,
+    throw CsvError(fmt::format("{}: the rows span {}, {} steps of {}: more than 2^31; use a coarser --step", name, where(), grid.steps,
                                options.step));
   return grid;
 }
@@ -487,7 +494,7 @@ struct IngestRun {
   }
   void split_into_chunks();
   void parse_rows();
-  void count_rows(IngestSummary& summary) const;
+  void count_rows(IngestSummary& summary, const usage_csv::MergedInput& merged) const;
   void fill(SeriesIndex& index, const TimeGrid& grid, const std::vector<Label>& labels, bool has_labels, DatasetWriter& writer,
             IngestSummary& summary);
 };
@@ -573,11 +580,14 @@ void IngestRun::parse_rows() {
 }
 
 // The rows read and the bad rows skipped (the first ones named).
-void IngestRun::count_rows(IngestSummary& summary) const {
+void IngestRun::count_rows(IngestSummary& summary, const usage_csv::MergedInput& merged) const {
   for (const Chunk& c : chunks) {
     summary.rows += c.rows;
     for (const BadRow& b : c.bad)
-      if (++summary.skipped_rows <= kMaxReportedBadRows) spdlog::warn("ingest: skipping {}:{}: {}", ctx.name, b.line, b.message);
+      if (++summary.skipped_rows <= kMaxReportedBadRows) {
+        const auto [file_name, line] = merged.origin(b.line);
+        spdlog::warn("ingest: skipping {}:{}: {}", file_name, line, b.message);
+      }
     summary.skipped_rows += c.skipped - static_cast<std::int64_t>(c.bad.size());
   }
 }
@@ -657,24 +667,19 @@ void IngestRun::fill(SeriesIndex& index, const TimeGrid& grid, const std::vector
   }
 }
 
-}  // namespace
-
-IngestSummary ingest_csv(const IngestOptions& options) {
+// Ingests the (merged) text of the inputs into the staged output.
+IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFormat* date_format, const usage_csv::MergedInput& merged,
+                          StagedOutput& output, StagedOutput* rejects) {
   const auto wall_start = std::chrono::steady_clock::now();
   IngestSummary summary;
   const std::int64_t step = parse_step(options.step);
-  if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
-  if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
-  if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
-  std::vector<std::filesystem::path> inputs{options.csv};
-  if (!options.labels.empty()) inputs.push_back(options.labels);
-  StagedOutput output(options.out, options.overwrite, OutputKind::file, inputs);
-  const MappedFile file(options.csv);
-  const std::string name = options.csv.string();
+  const MappedFile file(merged.path());
+  const std::string name = merged.path().string();
   const std::string_view text = file.text();
 
   // The header, serially; then the data in chunks, parsed in parallel.
-  IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad});
+  IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad,
+                                      .date_format = date_format});
   std::vector<std::string_view> fields;
   CsvScanner scanner(text, name);
   if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
@@ -685,7 +690,7 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   run.data_line = scanner.next_line();
   run.split_into_chunks();
   run.parse_rows();
-  run.count_rows(summary);
+  run.count_rows(summary, merged);
   if (summary.rows == 0) throw CsvError(fmt::format("{}: no data rows after the header", name));
 
   std::vector<ThreadState*> thread_states(run.tables);
@@ -693,9 +698,22 @@ IngestSummary ingest_csv(const IngestOptions& options) {
     if (ts.numbered) thread_states[ts.number] = &ts;
   SeriesIndex index = merge_series(thread_states);
   if (index.series.entries().empty()) throw CsvError(fmt::format("{}: every one of its {} rows was skipped as bad", name, summary.rows));
-  if (summary.skipped_rows > 0) spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad)", summary.skipped_rows, summary.rows);
+  if (rejects != nullptr) {
+    std::vector<usage_csv::RejectedRow> rejected;
+    for (const Chunk& c : run.chunks)
+      for (const BadRow& b : c.bad) {
+        std::string_view raw = text.substr(b.begin, b.end - b.begin);
+        while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r')) raw.remove_suffix(1);
+        auto [file_name, line] = merged.origin(b.line);
+        rejected.push_back({std::move(file_name), line, b.reason, raw});
+      }
+    usage_csv::write_rejects(rejects->temp_path(), run.ctx.header[static_cast<std::size_t>(run.ctx.columns.index[usage_csv::kQuantity])], rejected);
+    if (!rejected.empty())
+      spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad): {}; listed in {}", summary.skipped_rows, summary.rows, usage_csv::count_by_reason(rejected),
+                   rejects->final_path().string());
+  }
 
-  const TimeGrid grid = make_grid(row_span(run.chunks, text), step, options);
+  const TimeGrid grid = make_grid(row_span(run.chunks, text), step, options, name);
   summary.series = static_cast<std::int64_t>(index.sorted.size());
   summary.steps = grid.steps;
   summary.first_step = format_utc_timestamp(grid.start_unix_seconds);
@@ -708,17 +726,45 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   info.series_count = summary.series;
   info.has_labels = !options.labels.empty();
   info.source = "ingested";
-  info.scenario = fmt::format("ingest --csv {} --step {}{}{}", name, options.step, options.labels.empty() ? "" : " --labels ",
-                              options.labels.string());
+  info.scenario = fmt::format("ingest --csv {}{} --step {}{}{}", merged.description(), date_format ? " --date-format '" + options.date_format + "'" : "",
+                              options.step, options.labels.empty() ? "" : " --labels ", options.labels.string());
   info.tool_version = tool_version();
   DatasetWriter writer(output.temp_path(), info);
   run.fill(index, grid, labels, info.has_labels, writer, summary);
   writer.finish();
   output.commit();
+  if (rejects != nullptr) rejects->commit();
   if (summary.summed_rows > 0)
     spdlog::info("ingest: {} rows shared a series and step with an earlier row and were summed into it", summary.summed_rows);
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return summary;
+}
+
+}  // namespace
+
+IngestSummary ingest_csv(const IngestOptions& options) {
+  const std::int64_t step = parse_step(options.step);
+  if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
+  if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
+  if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
+  const std::optional<usage_csv::DateFormat> date_format =
+      options.date_format.empty() ? std::nullopt : std::optional<usage_csv::DateFormat>(options.date_format);
+  std::vector<std::filesystem::path> specs{options.csv};
+  specs.insert(specs.end(), options.more_csv.begin(), options.more_csv.end());
+  const std::vector<std::filesystem::path> inputs = usage_csv::expand_inputs(specs);
+  std::vector<std::filesystem::path> read_paths = inputs;
+  if (!options.labels.empty()) read_paths.push_back(options.labels);
+  StagedOutput output(options.out, options.overwrite, OutputKind::file, read_paths);
+  std::optional<StagedOutput> rejects;
+  if (options.skip_bad) rejects.emplace(usage_csv::rejects_path(options.out), options.overwrite, OutputKind::file, read_paths);
+  const usage_csv::MergedInput merged(inputs, options.out);
+  try {
+    return ingest_text(options, date_format ? &*date_format : nullptr, merged, output, rejects ? &*rejects : nullptr);
+  } catch (const CsvError& e) {
+    throw CsvError(merged.locate(e.what()));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(merged.locate(e.what()));
+  }
 }
 
 }  // namespace meterbench

@@ -19,8 +19,13 @@ namespace meterbench {
 inline constexpr std::int64_t kDefaultMaxGridDays = 36'525;
 
 struct IngestOptions {
-  std::filesystem::path csv{};               ///< the usage export
+  /// The usage export: a file, a directory (its *.csv and *.csv.gz), a glob pattern, a .gz file or "-" (stdin)
+  std::filesystem::path csv{};
+  /// Further inputs of the same kinds, merged with csv (all inputs sorted by path; same header required)
+  std::vector<std::filesystem::path> more_csv{};
   std::vector<std::string> column_map{};     ///< "field=column" renames, e.g. "date=UsageDate"
+  /// strftime-style format of the date column (see usage_csv::DateFormat), e.g. "%m/%d/%Y"; "" = ISO dates
+  std::string date_format{};
   std::string step = "1d";                 ///< grid step: 1d or 1h (any divisor of a day)
   std::filesystem::path labels{};            ///< optional labels CSV: customer,meter,start,end[,kind][,verdict]
   std::filesystem::path out{};               ///< the .h5 file to create

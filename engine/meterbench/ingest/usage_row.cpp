@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "meterbench/core/time_grid.hpp"
+#include "meterbench/ingest/date_format.hpp"
 #include "meterbench/ingest/ingest.hpp"
 #include "meterbench/io/csv.hpp"
 #include "meterbench/io/dataset.hpp"
@@ -38,6 +39,56 @@ void apply_renames(const std::vector<std::string>& column_map, std::string (&nam
 
 }  // namespace
 
+namespace {
+
+// A customer or meter name that is no header column but joins existing ones with '+' (CustomerName+SubscriptionId)
+// becomes a composite id; its parts are found like single columns.
+void resolve_composite_ids(const std::vector<std::string_view>& header, const std::string (&names)[kFieldCount], Columns& c,
+                           std::vector<std::string>& missing) {
+  for (const int f : {kCustomer, kMeter}) {
+    if (c.index[f] >= 0 || names[f].find('+') == std::string::npos) continue;
+    std::vector<int> parts;
+    std::vector<std::string> absent;
+    for (std::size_t begin = 0; begin <= names[f].size();) {
+      const std::size_t end = std::min(names[f].find('+', begin), names[f].size());
+      const std::string_view part = std::string_view(names[f]).substr(begin, end - begin);
+      const auto found = std::find(header.begin(), header.end(), part);
+      if (found == header.end()) absent.push_back(fmt::format("'{}'", printable(part)));
+      else if (std::find(found + 1, header.end(), part) != header.end())
+        throw CsvError(fmt::format("column '{}' (for {}) appears more than once in the header: which one to read is ambiguous", printable(part), kUsageFields[f]));
+      else parts.push_back(static_cast<int>(found - header.begin()));
+      begin = end + 1;
+    }
+    // The field was reported missing as a whole: name the parts that are absent instead, or nothing.
+    const std::string whole = fmt::format("'{}' (for {}, from --map)", printable(names[f]), kUsageFields[f]);
+    missing.erase(std::remove(missing.begin(), missing.end(), whole), missing.end());
+    if (!absent.empty()) {
+      missing.push_back(fmt::format("{} (for {}, part of --map {}={})", fmt::join(absent, ", "), kUsageFields[f], kUsageFields[f], printable(names[f])));
+      continue;
+    }
+    c.index[f] = parts.front();
+    c.id_parts[f] = std::move(parts);
+    c.id_names[f] = names[f];
+  }
+}
+
+// Joins the parts of a composite id into `joined`; a part holding the joiner is an error message.
+std::string join_id(const std::vector<std::string_view>& fields, const std::vector<int>& parts, const std::vector<std::string_view>& header,
+                    std::string& joined) {
+  joined.clear();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string_view part = fields[static_cast<std::size_t>(parts[i])];
+    if (part.find(kIdJoiner) != std::string_view::npos)
+      return fmt::format("column '{}': '{}' holds '{}', which joins the parts of a composite id", printable(header[static_cast<std::size_t>(parts[i])]),
+                         printable(part), kIdJoiner);
+    if (i > 0) joined += kIdJoiner;
+    joined += part;
+  }
+  return {};
+}
+
+}  // namespace
+
 Columns resolve_columns(const std::string& file, const std::vector<std::string_view>& header, const std::vector<std::string>& column_map) {
   std::string names[kFieldCount];
   bool renamed[kFieldCount] = {};
@@ -58,6 +109,7 @@ Columns resolve_columns(const std::string& file, const std::vector<std::string_v
     else if (renamed[f] || f != kPrice)
       missing.push_back(fmt::format("'{}' (for {}{})", printable(names[f]), kUsageFields[f], renamed[f] ? ", from --map" : ""));
   }
+  resolve_composite_ids(header, names, c, missing);
   if (!missing.empty())
     throw CsvError(fmt::format("{}: missing column(s) {} in the header: {} (rename with --map field=column)", file, fmt::join(missing, ", "),
                                printable(fmt::format("{}", fmt::join(header, ",")))));
@@ -86,15 +138,16 @@ std::string ids_problem(const ParsedRow& row, const Columns& c, const std::vecto
   for (const int f : {kCustomer, kMeter}) {
     const std::string_view id = f == kCustomer ? row.customer : row.meter;
     if (!is_plain_id(id))
-      return fmt::format("column '{}': {}", printable(header[static_cast<std::size_t>(c.index[f])]), id_problem(id));
+      return fmt::format("column '{}': {}", printable(c.id_parts[f].empty() ? std::string(header[static_cast<std::size_t>(c.index[f])]) : c.id_names[f]),
+                         id_problem(id));
   }
   return {};
 }
 
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c, const std::vector<std::string_view>& header,
-                   ParsedRow& row) {
+                   const DateFormat* date_format, ParsedRow& row) {
   const auto other = [](std::string m) { return RowCheck{RowProblem::other, std::move(m)}; };
-  const auto quantity = [](std::string m) { return RowCheck{RowProblem::quantity, std::move(m)}; };
+  const auto quantity = [](const char* reason, std::string m) { return RowCheck{RowProblem::quantity, std::move(m), reason}; };
   // Every row must have the header's shape: a row with extra fields has lost or gained a separator, so its
   // values may well sit under the wrong columns.
   if (fields.size() != header.size()) return other(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
@@ -102,27 +155,35 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
   const auto field = [&](int f) { return fields[static_cast<std::size_t>(c.index[f])]; };
   row.customer = field(kCustomer);
   row.meter = field(kMeter);
-  try {
+  for (const int f : {kCustomer, kMeter}) {
+    if (c.id_parts[f].empty()) continue;
+    if (std::string problem = join_id(fields, c.id_parts[f], header, row.joined_ids[f]); !problem.empty()) return other(std::move(problem));
+    (f == kCustomer ? row.customer : row.meter) = row.joined_ids[f];
+  }
+  if (date_format != nullptr) {
+    if (!date_format->parse(field(kDate), row.time))
+      return other(fmt::format("{}: '{}' {}", column(kDate), printable(field(kDate)), date_format->mismatch(field(kDate))));
+  } else try {
     row.time = parse_utc_timestamp(field(kDate));
   } catch (const std::invalid_argument& e) {
     return other(fmt::format("{}: {}", column(kDate), printable(e.what())));
   }
   const std::string_view q = field(kQuantity);
-  if (q.empty()) return quantity(fmt::format("{} is empty", column(kQuantity)));
+  if (q.empty()) return quantity("empty quantity", fmt::format("{} is empty", column(kQuantity)));
   const auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), row.quantity);
   if (ec == std::errc::result_out_of_range && end == q.data() + q.size()) {
     // from_chars reports underflow too: a quantity below the smallest double is a (skippable) zero-like oddity.
     const bool tiny = q.find("e-") != std::string_view::npos || q.find("E-") != std::string_view::npos;
-    return quantity(tiny ? fmt::format("{}: '{}' is too small to represent (below 1e-308)", column(kQuantity), printable(q))
-                         : fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)", column(kQuantity),
-                                       printable(q), std::numeric_limits<float>::max()));
+    return tiny ? quantity("quantity too small", fmt::format("{}: '{}' is too small to represent (below 1e-308)", column(kQuantity), printable(q)))
+                : quantity("quantity out of range", fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)",
+                                                                 column(kQuantity), printable(q), std::numeric_limits<float>::max()));
   }
   if (ec != std::errc() || end != q.data() + q.size()) return other(fmt::format("{}: '{}' is not a number", column(kQuantity), printable(q)));
-  if (!std::isfinite(row.quantity)) return quantity(fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), printable(q)));
-  if (row.quantity < 0.0) return quantity(fmt::format("{}: '{}' is a negative quantity", column(kQuantity), printable(q)));
+  if (!std::isfinite(row.quantity)) return quantity("non-finite quantity", fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), printable(q)));
+  if (row.quantity < 0.0) return quantity("negative quantity", fmt::format("{}: '{}' is a negative quantity", column(kQuantity), printable(q)));
   // The dataset holds floats: a larger double would be stored as infinity.
   if (std::isinf(static_cast<float>(row.quantity)))
-    return quantity(fmt::format("{}: '{}' exceeds the largest quantity a dataset stores ({:g}, float32)", column(kQuantity), q,
+    return quantity("quantity beyond float32", fmt::format("{}: '{}' exceeds the largest quantity a dataset stores ({:g}, float32)", column(kQuantity), q,
                                 std::numeric_limits<float>::max()));
   row.quantity += 0.0;  // "-0" becomes +0: no sign bit on a zero in the dataset
   row.price = std::numeric_limits<double>::quiet_NaN();

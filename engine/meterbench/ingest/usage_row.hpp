@@ -14,9 +14,16 @@ namespace meterbench::usage_csv {
 
 enum Field { kCustomer, kMeter, kDate, kQuantity, kPrice, kFieldCount };
 
+/// Joins the columns of a composite id (--map customer=CustomerName+SubscriptionId). A column value holding
+/// it is refused, so two different rows never join to the same id.
+inline constexpr char kIdJoiner = '|';
+
 /// Field -> 0-based column in the header; -1 for an absent optional column (price).
 struct Columns {
   int index[kFieldCount] = {-1, -1, -1, -1, -1};
+  /// The customer and meter ids may join several columns: their columns in order, empty for a single column.
+  std::vector<int> id_parts[2];
+  std::string id_names[2];  ///< "CustomerName+SubscriptionId" for messages; empty for a single column
 };
 
 /// Resolves the fields' columns from the header and the "field=column" renames. Throws std::invalid_argument
@@ -24,9 +31,10 @@ struct Columns {
 /// or renamed column that is absent, and for a used column that the header holds more than once.
 Columns resolve_columns(const std::string& file, const std::vector<std::string_view>& header, const std::vector<std::string>& column_map);
 
-/// One data row, checked. Views point into the scanner's fields.
+/// One data row, checked. Views point into the scanner's fields, or into joined_ids for composite ids.
 struct ParsedRow {
   std::string_view customer, meter;
+  std::string joined_ids[2];  ///< storage of composite ids, reused from row to row
   std::int64_t time = 0;
   double quantity = 0.0;  ///< finite, >= 0 (never -0), and within float's range
   double price = std::numeric_limits<double>::quiet_NaN();
@@ -37,11 +45,15 @@ enum class RowProblem { none, quantity, other };
 struct RowCheck {
   RowProblem problem = RowProblem::none;
   std::string message;  ///< names the column and value, e.g. "column 'quantity': '-4' is a negative quantity"
+  const char* reason = "";  ///< a skippable problem in a few words, e.g. "negative quantity" (counted, listed in the rejects)
 };
 
-/// Parses and checks one record against the header; the ids are only split out (see ids_problem).
+class DateFormat;
+
+/// Parses and checks one record against the header; the ids are only split out (see ids_problem). Dates are
+/// ISO (parse_utc_timestamp) when `date_format` is null.
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& columns, const std::vector<std::string_view>& header,
-                   ParsedRow& row);
+                   const DateFormat* date_format, ParsedRow& row);
 
 /// What is wrong with a customer or meter id ("the id ..."), or "" when nothing: the one place ids are checked. The dataset
 /// stores ids in NUL-terminated fields of kIdCapacity bytes, so a longer id or one holding a NUL would be cut
