@@ -13,11 +13,12 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ScratchDir;
 
-const std::string kExport =
-    "Date,SubscriptionId,CustomerName,MeterId,Quantity,Tags\n"
-    "2024-01-01,sub-1,Contoso,m1,1,\"{\"\"env\"\": \"\"prod\"\", \"\"team\"\": \"\"a\"\"}\"\n"
-    "2024-01-01,sub-2,Contoso,m1,2,\n"  // same customer name, another subscription: another series
-    "2024-01-02,sub-1,Contoso,m1,3,\n";
+// Contoso on sub-1 and on sub-2 (same name, another subscription) are two series; Tags holds quoted JSON.
+const std::string kExport = R"(Date,SubscriptionId,CustomerName,MeterId,Quantity,Tags
+2024-01-01,sub-1,Contoso,m1,1,"{""env"": ""prod"", ""team"": ""a""}"
+2024-01-01,sub-2,Contoso,m1,2,
+2024-01-02,sub-1,Contoso,m1,3,
+)";
 
 IngestOptions composite_options(const ScratchDir& dir) {
   return {.csv = dir / "usage.csv",
@@ -35,11 +36,7 @@ std::string composite_ingest_error(const std::string& csv, IngestOptions o = {})
   try {
     ingest_csv(o);
   } catch (const std::exception& e) {
-    EXPECT_FALSE(fs::exists(dir / "usage.h5"));
-    std::string message = e.what();
-    const std::string prefix = (dir / "").string();
-    for (auto pos = message.find(prefix); pos != std::string::npos; pos = message.find(prefix)) message.erase(pos, prefix.size());
-    return message;
+    return testing::refusal_message(e, dir, dir / "usage.h5");
   }
   return "ingested";
 }

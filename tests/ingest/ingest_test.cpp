@@ -142,11 +142,7 @@ std::string ingest_error(const std::string& csv, IngestOptions o = {}, const std
   try {
     ingest(dir, csv, o);
   } catch (const std::exception& e) {
-    EXPECT_FALSE(std::filesystem::exists(dir / "usage.h5"));
-    std::string message = e.what();
-    const std::string prefix = (dir / "").string();
-    for (auto pos = message.find(prefix); pos != std::string::npos; pos = message.find(prefix)) message.erase(pos, prefix.size());
-    return message;
+    return testing::refusal_message(e, dir, dir / "usage.h5");
   }
   return "ingested";
 }

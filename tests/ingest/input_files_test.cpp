@@ -83,13 +83,9 @@ std::string ingest_error(const ScratchDir& dir, const fs::path& first, std::vect
   try {
     ingest_inputs(first, std::move(more), dir / "out.h5");
   } catch (const std::exception& e) {
-    EXPECT_FALSE(fs::exists(dir / "out.h5"));
     for (const auto& entry : fs::directory_iterator(dir.path()))
       EXPECT_EQ(entry.path().filename().string().find(".inputs-"), std::string::npos) << entry.path();
-    std::string message = e.what();
-    const std::string prefix = (dir / "").string();
-    for (auto pos = message.find(prefix); pos != std::string::npos; pos = message.find(prefix)) message.erase(pos, prefix.size());
-    return message;
+    return testing::refusal_message(e, dir, dir / "out.h5");
   }
   return "ingested";
 }

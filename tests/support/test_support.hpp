@@ -124,4 +124,14 @@ inline std::string small_scenario(std::int64_t series = 64, std::int64_t days = 
          "[injections.gap]\nrate = 2\nlength = [1, 60]\n";
 }
 
+/// The error message of a refused run with the scratch directory's path removed, so that a test can assert the
+/// exact text that names the files (`usage.csv:3: ...`), after checking that the run left no `output` behind.
+inline std::string refusal_message(const std::exception& e, const ScratchDir& dir, const std::filesystem::path& output) {
+  EXPECT_FALSE(std::filesystem::exists(output)) << output;
+  std::string message = e.what();
+  const std::string prefix = (dir / "").string();
+  for (auto pos = message.find(prefix); pos != std::string::npos; pos = message.find(prefix)) message.erase(pos, prefix.size());
+  return message;
+}
+
 }  // namespace meterbench::testing
