@@ -84,7 +84,7 @@ std::string ingest_error(const ScratchDir& dir, const fs::path& first, std::vect
     ingest_inputs(first, std::move(more), dir / "out.h5");
   } catch (const std::exception& e) {
     for (const auto& entry : fs::directory_iterator(dir.path()))
-      EXPECT_EQ(entry.path().filename().string().find(".inputs-"), std::string::npos) << entry.path();
+      EXPECT_EQ(entry.path().filename().string().find(".inputs.csv.tmp-"), std::string::npos) << entry.path();
     return testing::refusal_message(e, dir, dir / "out.h5");
   }
   return "ingested";

@@ -108,7 +108,12 @@ MergedInput::MergedInput(const std::vector<fs::path>& inputs, const fs::path& be
     description_ = path_.string();
     return;
   }
-  path_ = beside.parent_path() / fmt::format(".{}.inputs-{}.csv", beside.filename().string(), ::getpid());
+  // Named like a staged output of "<output>.inputs.csv", so that an interrupt removes it and a later run removes
+  // one a killed run left (it can be as large as the inputs).
+  const fs::path merge = beside.parent_path() / (beside.filename().string() + ".inputs.csv");
+  remove_stale_staged_outputs(merge);
+  path_ = merge.parent_path() / fmt::format(".{}.tmp-{}", merge.filename().string(), staging_owner_tag());
+  on_interrupt_.emplace(path_);
   temporary_ = true;
   description_ = inputs.size() == 1 ? display_name(inputs.front()) : fmt::format("{} files: {} .. {}", inputs.size(), display_name(inputs.front()), display_name(inputs.back()));
   try {

@@ -6,9 +6,12 @@
 // and line they came from.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "meterbench/io/output_path.hpp"
 
 namespace meterbench::usage_csv {
 
@@ -47,6 +50,7 @@ class MergedInput {
 
   std::filesystem::path path_;
   bool temporary_ = false;
+  std::optional<RemovedOnInterrupt> on_interrupt_;  ///< the merge is removed by SIGINT/SIGTERM like a staged output
   std::string description_;
   std::vector<Segment> segments_;
 };
