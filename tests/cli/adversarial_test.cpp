@@ -715,7 +715,7 @@ std::vector<Row> all_rows() {
     add({c, "ValueNegativeInBacktest", in_data(set_value(23, 119, -5.0f)), "backtest --data d.h5 --out run --threads 1", 1, "-5", "run"});
     add({c, "ValueNegativeInSweep", in_data(set_value(23, 119, -5.0f)), "sweep --data d.h5 --out sw --threads 1 --grid changepoints=1,2", 1, "-5",
          "sw"});
-    add({c, "LabelCode13", in_data(set_label(2, 5, 13)), "backtest --data d.h5 --out run --threads 1", 1, "13", "run"});
+    add({c, "LabelCode14", in_data(set_label(2, 5, 14)), "backtest --data d.h5 --out run --threads 1", 1, "14", "run"});
     add({c, "LabelCode255", in_data(set_label(0, 0, 255)), "backtest --data d.h5 --out run --threads 1", 1, "255", "run"});
     add({c, "PriceNegative", in_data(series_member<double>(3, "price_per_unit", -2.0)), det, 1, "price_per_unit", "f.csv"});
     add({c, "PriceInf", in_data(series_member<double>(3, "price_per_unit", std::numeric_limits<double>::infinity())), det, 1, "price_per_unit", "f.csv"});
@@ -734,7 +734,7 @@ std::vector<Row> all_rows() {
     add({c, "EventStartAfterEnd", in_data(event_member<std::int64_t>(0, "start", 100)), "backtest --data d.h5 --out run --threads 1", 1, "events", "run"});
     add({c, "EventStartNegative", in_data(event_member<std::int64_t>(0, "start", -5)), "backtest --data d.h5 --out run --threads 1", 1, "-5", "run"});
     add({c, "EventEffectEndPastSeries", in_data(event_member<std::int64_t>(0, "effect_end", 120)), "backtest --data d.h5 --out run --threads 1", 1, "120", "run"});
-    add({c, "EventKind13", in_data(event_member<std::uint8_t>(0, "kind", 13)), "backtest --data d.h5 --out run --threads 1", 1, "kind", "run"});
+    add({c, "EventKind14", in_data(event_member<std::uint8_t>(0, "kind", 14)), "backtest --data d.h5 --out run --threads 1", 1, "kind", "run"});
     add({c, "EventOfAnotherSeries", in_data(event_member<std::uint64_t>(0, "series", 7)), "backtest --data d.h5 --out run --threads 1", 1, "series", "run"});
     add({c, "EventImpactNegative", in_data(event_member<double>(0, "impact_usd", -1.0)), "backtest --data d.h5 --out run --threads 1", 1, "impact_usd",
          "run"});

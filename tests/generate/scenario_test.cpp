@@ -51,7 +51,7 @@ TEST(Scenario, UnknownKeyIsNamedWithItsLine) {
             "s.toml:3: unknown key 'population.seriez' (known keys here: series, days, start, step, seed)");
   EXPECT_EQ(parse_error("[population]\n[injections.spik]\nrate = 1\n"),
             "s.toml:2: unknown key 'injections.spik' (known keys here: spike, dip, level_shift, trend_change, seasonality_change, "
-            "unit_error, double_counting, dropped_reporting, stuck_meter, fraud_ramp, gap)");
+            "unit_error, double_counting, dropped_reporting, stuck_meter, fraud_ramp, gap, stopped_reporting)");
   EXPECT_EQ(parse_error("[population]\n[injections.gap]\nrate = 1\nsize = 3\n"),
             "s.toml:4: unknown key 'injections.gap.size' (known keys here: rate, length)");
   EXPECT_EQ(parse_error("[population]\n[extra]\n"),

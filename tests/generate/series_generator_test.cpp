@@ -72,7 +72,9 @@ TEST_F(SeriesGeneratorTest, GapsAreNaNExactlyWhereRecordedAndValuesAreOtherwiseU
   for (std::int64_t i = 0; i < 200; ++i) {
     const GeneratedSeries s = generate_one(generator, i, ws);
     for (std::size_t t = 0; t < s.values.size(); ++t) {
-      const bool gap = s.labels[t] == static_cast<std::uint8_t>(AnomalyKind::gap);
+      // Not reported: a gap, or a meter that stopped reporting.
+      const bool gap = s.labels[t] == static_cast<std::uint8_t>(AnomalyKind::gap) ||
+                       s.labels[t] == static_cast<std::uint8_t>(AnomalyKind::stopped_reporting);
       EXPECT_EQ(std::isnan(s.values[t]), gap) << "series " << i << " step " << t;
       if (!gap) {
         EXPECT_TRUE(std::isfinite(s.values[t]));
@@ -108,6 +110,10 @@ TEST_F(SeriesGeneratorTest, EachKindLeavesItsTrace) {
           break;
         case AnomalyKind::stuck_meter:
           for (std::int64_t t = ev.start; t <= ev.end; ++t) EXPECT_EQ(at(t), at(std::max<std::int64_t>(ev.start - 1, 0)));
+          break;
+        case AnomalyKind::stopped_reporting:
+          EXPECT_EQ(ev.end, static_cast<std::int64_t>(s.values.size()) - 1);
+          for (std::int64_t t = ev.start; t <= ev.end; ++t) EXPECT_TRUE(std::isnan(at(t)));
           break;
         case AnomalyKind::gap:
           EXPECT_EQ(ev.impact_usd, 0.0);

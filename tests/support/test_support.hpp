@@ -121,6 +121,7 @@ inline std::string small_scenario(std::int64_t series = 64, std::int64_t days = 
          "[injections.dropped_reporting]\nrate = 1\nlength = [2, 7]\n"
          "[injections.stuck_meter]\nrate = 1\nlength = [5, 10]\n"
          "[injections.fraud_ramp]\nrate = 1\nlength = [20, 40]\nsize = [4, 8]\n"
+         "[injections.stopped_reporting]\nrate = 0.5\nlength = [14, 40]\n"
          "[injections.gap]\nrate = 2\nlength = [1, 60]\n";
 }
 

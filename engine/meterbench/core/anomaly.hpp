@@ -23,6 +23,7 @@ enum class AnomalyKind : std::uint8_t {
   fraud_ramp = 10,
   gap = 11,
   reported = 12,
+  stopped_reporting = 13,
 };
 
 /// What an injection of a kind changes in a generated series.
@@ -73,6 +74,8 @@ inline constexpr std::array kAnomalyKinds = {
                       "not reported (NaN): recorded as an event, not an anomaly"},
     AnomalyKindTraits{AnomalyKind::reported, "reported", "", true, false, InjectionEffect::none, false,
                       "an anomaly confirmed by a person (labels file), kind not stated"},
+    AnomalyKindTraits{AnomalyKind::stopped_reporting, "stopped_reporting", "stopped_reporting", true, false, InjectionEffect::reported, false,
+                      "a meter that reported regularly stops reporting (NaN) until the end of the series"},
 };
 inline constexpr std::size_t kAnomalyKindCount = kAnomalyKinds.size();
 inline constexpr std::array<std::string_view, kAnomalyKindCount> kAnomalyKindNames = [] {
@@ -99,7 +102,8 @@ constexpr bool is_enumerator(AnomalyKind kind) {
     case AnomalyKind::stuck_meter:
     case AnomalyKind::fraud_ramp:
     case AnomalyKind::gap:
-    case AnomalyKind::reported: return true;
+    case AnomalyKind::reported:
+    case AnomalyKind::stopped_reporting: return true;
   }
   return false;
 }

@@ -181,7 +181,8 @@ std::int64_t place_injections(const Scenario& scenario, double span_years, std::
       p.phase = event_rng.uniform(0.0, kTwoPi);
       bool placed = false;
       for (int attempt = 0; attempt < 32 && !placed; ++attempt) {
-        const std::int64_t start = event_rng.integer(0, T - length);
+        // A stopped meter stays stopped: its window always runs to the end of the series.
+        const std::int64_t start = p.kind == AnomalyKind::stopped_reporting ? T - length : event_rng.integer(0, T - length);
         const std::int64_t lo = std::max<std::int64_t>(0, start - guard);
         const std::int64_t hi = std::min(T - 1, start + length - 1 + guard);
         placed = std::none_of(ws.taken.begin() + lo, ws.taken.begin() + hi + 1, [](std::uint8_t v) { return v != 0; });
@@ -215,6 +216,7 @@ double mean_change(const PlannedInjection& p, std::int64_t t, std::size_t i, dou
     case AnomalyKind::dropped_reporting:
     case AnomalyKind::stuck_meter:
     case AnomalyKind::gap:
+    case AnomalyKind::stopped_reporting:
     case AnomalyKind::reported: break;
   }
   METERBENCH_CHECK(!is_structural(p.kind));  // a structural kind without its change here
@@ -228,7 +230,8 @@ double reported_value(AnomalyKind kind, double y, double unit_factor, double stu
     case AnomalyKind::double_counting: return 2.0 * y;
     case AnomalyKind::dropped_reporting: return 0.0;
     case AnomalyKind::stuck_meter: return stuck_value;
-    case AnomalyKind::gap: return std::numeric_limits<double>::quiet_NaN();
+    case AnomalyKind::gap:
+    case AnomalyKind::stopped_reporting: return std::numeric_limits<double>::quiet_NaN();
     case AnomalyKind::normal:
     case AnomalyKind::spike:
     case AnomalyKind::dip:
@@ -283,8 +286,10 @@ void apply_billing_faults(const SeriesShape& shape, const Scenario& scenario, Ge
       double& y = ws.observed[static_cast<std::size_t>(t)];
       const double faulty = reported_value(p.kind, y, unit_factor, stuck_value);
       if (sized) {
-        peak = std::max(peak, std::fabs(faulty - y));
-        total += std::fabs(faulty - y);
+        // A stopped meter bills nothing: the usage it no longer reports is the deviation.
+        const double change = std::isnan(faulty) ? std::fabs(y) : std::fabs(faulty - y);
+        peak = std::max(peak, change);
+        total += change;
       }
       y = faulty;
     }
