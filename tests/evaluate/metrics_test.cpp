@@ -535,7 +535,7 @@ TEST(Evaluation, ReportJsonAndCsvHaveTheDocumentedShape) {
   EXPECT_EQ(k.substr(0, k.find('\n')),
             "kind,events,caught,recall,caught_filtered,recall_filtered,impact_usd,caught_impact_usd,dollar_recall,"
             "caught_filtered_impact_usd,dollar_recall_filtered");
-  EXPECT_EQ(std::count(k.begin(), k.end(), '\n'), 12);  // header + 11 kinds
+  EXPECT_EQ(std::count(k.begin(), k.end(), '\n'), 13);  // header + 12 kinds
   EXPECT_EQ(std::count(cv.begin(), cv.end(), '\n'), 1 + 47);  // 0.5 .. 12 by 0.25, z = 3 on the grid
   EXPECT_EQ(std::count(bk.begin(), bk.end(), '\n'), 6);
   // The bucket names hold a comma, so they are quoted: each row has the header's 11 fields.
