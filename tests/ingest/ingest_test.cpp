@@ -183,7 +183,7 @@ TEST(Ingest, LabelProblemsAreNamed) {
             "labels.csv:2: 2024-01-05..2024-02-03 is outside the usage's range 2024-01-01..2024-01-09");
   EXPECT_EQ(ingest_error(usage, {}, "customer,meter,start,end,kind\nc,m,2024-01-05,2024-01-06,meteor\n"),
             "labels.csv:2: unknown anomaly kind 'meteor' (known: spike, dip, level_shift, trend_change, seasonality_change, unit_error, "
-            "double_counting, dropped_reporting, stuck_meter, fraud_ramp, reported)");
+            "double_counting, dropped_reporting, stuck_meter, fraud_ramp, reported, stopped_reporting)");
 }
 
 TEST(Ingest, SkipBadSkipsAndCountsBadQuantities) {
