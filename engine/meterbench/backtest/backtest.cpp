@@ -220,7 +220,8 @@ BacktestSummary run_backtest(const BacktestOptions& options, BacktestScaleOut* s
   summary.alerts = main.alerts;
   if (info.has_labels) summary.metrics = main.report;
   if (main.verdicts) {
-    summary.reviewed = reviewed_metrics_at_z(*main.verdicts, verdicts->file_verdicts(), main.report.counts.alerts.total);
+    const std::int64_t unmatched = verdicts->file_verdicts() - main.verdicts->counts().matched_file_verdicts;
+    summary.reviewed = reviewed_metrics_at_z(*main.verdicts, unmatched, main.report.counts.alerts.total);
     summary.reviewed_sources = verdicts->sources();
     for (const std::string& w : summary.reviewed->warnings) spdlog::warn("backtest: {}", w);
     if (summary.reviewed->unmatched > 0)

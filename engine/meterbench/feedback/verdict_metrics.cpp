@@ -161,14 +161,14 @@ void VerdictAccumulator::add_series(std::span<const VerdictSteps> verdicts, std:
   }
 }
 
-ReviewedMetrics reviewed_metrics(const VerdictAccumulator& verdicts, std::size_t g, std::int64_t file_verdicts) {
+ReviewedMetrics reviewed_metrics(const VerdictAccumulator& verdicts, std::size_t g, std::int64_t unmatched) {
   const VerdictCounts& c = verdicts.counts();
   ReviewedMetrics m;
   m.z = verdicts.thresholds().at(g);
   m.anomaly = c.anomaly;
   m.not_anomaly = c.not_anomaly;
   m.outside_window = c.outside_window;
-  m.unmatched = file_verdicts - c.matched_file_verdicts;
+  m.unmatched = unmatched;
   m.true_positives = sum_above(c.anomaly_by_rank, g);
   m.false_positives = sum_above(c.not_anomaly_by_rank, g);
   m.precision = wilson_interval(m.true_positives, m.true_positives + m.false_positives);
@@ -187,11 +187,11 @@ ReviewedMetrics reviewed_metrics(const VerdictAccumulator& verdicts, std::size_t
   return m;
 }
 
-ReviewedMetrics reviewed_metrics_at_z(const VerdictAccumulator& verdicts, std::int64_t file_verdicts, std::int64_t alerts_total) {
+ReviewedMetrics reviewed_metrics_at_z(const VerdictAccumulator& verdicts, std::int64_t unmatched, std::int64_t alerts_total) {
   const std::vector<double>& th = verdicts.thresholds();
   const auto at = std::find(th.begin(), th.end(), verdicts.z());
   METERBENCH_CHECK(at != th.end());
-  ReviewedMetrics m = reviewed_metrics(verdicts, static_cast<std::size_t>(at - th.begin()), file_verdicts);
+  ReviewedMetrics m = reviewed_metrics(verdicts, static_cast<std::size_t>(at - th.begin()), unmatched);
   m.alerts_total = alerts_total;
   m.alerts_reviewed = verdicts.counts().alerts_reviewed;
   return m;
@@ -226,6 +226,26 @@ std::optional<VerdictIndex> verdict_index(const std::filesystem::path& feedback,
   if (feedback.empty() && !ingested_labels) return std::nullopt;
   const FeedbackLog log = feedback.empty() ? FeedbackLog{} : read_feedback_logged(feedback, command);
   return VerdictIndex(log, info.grid, ingested_labels);
+}
+
+std::int64_t drop_reviewed_false_alerts(std::vector<Incident>& incidents, const std::unordered_map<std::uint64_t, SeriesRecord>& series,
+                                        const FeedbackLog& log, const TimeGrid& grid) {
+  const VerdictIndex index(log, grid, false);
+  std::vector<VerdictSteps> verdicts;
+  const auto dropped = std::erase_if(incidents, [&](const Incident& incident) {
+    const auto record = series.find(incident.series_index);
+    if (record == series.end()) return false;
+    index.verdicts_of(record->second.customer(), record->second.meter(), {}, verdicts);
+    bool not_anomaly = false;
+    for (const VerdictSteps& v : verdicts) {
+      if (v.start > incident.end || incident.start > v.end) continue;
+      if (v.verdict == Verdict::anomaly) return false;  // a confirmed anomaly overlaps: keep it in view
+      not_anomaly = true;
+    }
+    return not_anomaly;
+  });
+  if (dropped > 0) spdlog::info("detect: {} incidents not raised again: they overlap a standing not_anomaly verdict of their series", dropped);
+  return static_cast<std::int64_t>(dropped);
 }
 
 }  // namespace meterbench

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meterbench/core/time_grid.hpp"
+#include "meterbench/detect/incidents.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/feedback/feedback_log.hpp"
 #include "meterbench/io/dataset.hpp"
@@ -110,11 +111,11 @@ struct ReviewedMetrics {
   std::vector<std::string> warnings;                          ///< sample-size warnings
 };
 
-/// The metrics at curve threshold `g` (the index of z for the run's own threshold). `file_verdicts`: the feedback
-/// file's standing verdicts (for the unmatched count).
-ReviewedMetrics reviewed_metrics(const VerdictAccumulator& verdicts, std::size_t g, std::int64_t file_verdicts);
+/// The metrics at curve threshold `g` (the index of z for the run's own threshold). `unmatched`: the feedback
+/// file's standing verdicts that name no series of the dataset (over the whole run).
+ReviewedMetrics reviewed_metrics(const VerdictAccumulator& verdicts, std::size_t g, std::int64_t unmatched);
 /// The same at the accumulator's z, with the alerts at z (`alerts_total`: all alerts of the run at z).
-ReviewedMetrics reviewed_metrics_at_z(const VerdictAccumulator& verdicts, std::int64_t file_verdicts, std::int64_t alerts_total);
+ReviewedMetrics reviewed_metrics_at_z(const VerdictAccumulator& verdicts, std::int64_t unmatched, std::int64_t alerts_total);
 
 /// summary.json's / best.json's "reviewed" object.
 nlohmann::json to_json(const ReviewedMetrics& metrics, const std::vector<std::string>& sources);
@@ -122,6 +123,12 @@ nlohmann::json to_json(const ReviewedMetrics& metrics, const std::vector<std::st
 /// The verdicts behind a run on `info`'s dataset: those of `feedback` (a file; empty = none) and, on an ingested
 /// dataset with labels, its labels; none (nullopt) when there are neither. Logs the file's damaged lines.
 std::optional<VerdictIndex> verdict_index(const std::filesystem::path& feedback, const DatasetInfo& info, std::string_view command);
+
+/// Drops the incidents that overlap a standing "not_anomaly" verdict of their series (customer and meter of
+/// `series`, by index) and no standing "anomaly" verdict: what a reviewer judged a false alert is not raised again
+/// for the same series and period. Logs and returns how many were dropped.
+std::int64_t drop_reviewed_false_alerts(std::vector<Incident>& incidents, const std::unordered_map<std::uint64_t, SeriesRecord>& series,
+                                        const FeedbackLog& log, const TimeGrid& grid);
 
 /// Reads a feedback file for a run and logs each damaged line as a warning (`command` names the caller).
 FeedbackLog read_feedback_logged(const std::filesystem::path& file, std::string_view command);
