@@ -224,8 +224,7 @@ BacktestSummary run_backtest(const BacktestOptions& options, BacktestScaleOut* s
     summary.reviewed = reviewed_metrics_at_z(*main.verdicts, unmatched, main.report.counts.alerts.total);
     summary.reviewed_sources = verdicts->sources();
     for (const std::string& w : summary.reviewed->warnings) spdlog::warn("backtest: {}", w);
-    if (summary.reviewed->unmatched > 0)
-      spdlog::warn("backtest: {} verdicts of {} name no series of {}", summary.reviewed->unmatched, options.feedback.string(), options.data.string());
+    if (unmatched > 0) spdlog::warn("backtest: {} verdicts of {} name no series of {}", unmatched, options.feedback.string(), options.data.string());
   }
   if (options.random_baseline && info.has_labels)
     summary.baseline_random = run_random_baseline(reader, options, config, window.first_scored, main.report.flag_rate(), scale_out);

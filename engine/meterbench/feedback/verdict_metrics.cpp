@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "meterbench/core/check.hpp"
+#include "meterbench/io/csv.hpp"
 
 namespace meterbench {
 
@@ -60,6 +61,27 @@ WilsonEstimate wilson_interval(std::int64_t successes, std::int64_t trials) {
   w.high = std::min(1.0, centre + half);
   return w;
 }
+
+namespace {
+
+// Precision, recall and F1 from the counts, with their intervals and sample-size warnings.
+void add_estimates(ReviewedMetrics& m) {
+  m.precision = wilson_interval(m.true_positives, m.true_positives + m.false_positives);
+  m.recall = wilson_interval(m.true_positives, m.anomaly);
+  if (m.precision.value && m.recall.value) {
+    const double p = *m.precision.value, r = *m.recall.value;
+    m.f1 = p + r == 0.0 ? 0.0 : 2.0 * p * r / (p + r);
+  }
+  const auto warn = [&](const char* figure, std::int64_t n, const char* what) {
+    if (n < kFewVerdicts)
+      m.warnings.push_back(fmt::format("{} rests on {} {} (fewer than {}): its 95% interval is wide; review more incidents", figure, n, what,
+                                       kFewVerdicts));
+  };
+  warn("reviewed precision", m.precision.trials, "alerted reviewed incidents");
+  warn("reviewed recall", m.recall.trials, "confirmed anomalies");
+}
+
+}  // namespace
 
 VerdictIndex::VerdictIndex(const FeedbackLog& log, const TimeGrid& grid, bool ingested_labels) : ingested_labels_(ingested_labels) {
   for (const FeedbackRecord& r : standing_verdicts(log)) {
@@ -171,19 +193,7 @@ ReviewedMetrics reviewed_metrics(const VerdictAccumulator& verdicts, std::size_t
   m.unmatched = unmatched;
   m.true_positives = sum_above(c.anomaly_by_rank, g);
   m.false_positives = sum_above(c.not_anomaly_by_rank, g);
-  m.precision = wilson_interval(m.true_positives, m.true_positives + m.false_positives);
-  m.recall = wilson_interval(m.true_positives, m.anomaly);
-  if (m.precision.value && m.recall.value) {
-    const double p = *m.precision.value, r = *m.recall.value;
-    m.f1 = p + r == 0.0 ? 0.0 : 2.0 * p * r / (p + r);
-  }
-  const auto warn = [&](const char* figure, std::int64_t n, const char* what) {
-    if (n < kFewVerdicts)
-      m.warnings.push_back(fmt::format("{} rests on {} {} (fewer than {}): its 95% interval is wide; review more incidents", figure, n, what,
-                                       kFewVerdicts));
-  };
-  warn("reviewed precision", m.precision.trials, "alerted reviewed incidents");
-  warn("reviewed recall", m.recall.trials, "confirmed anomalies");
+  add_estimates(m);
   return m;
 }
 
@@ -203,7 +213,11 @@ nlohmann::json to_json(const ReviewedMetrics& m, const std::vector<std::string>&
     alerts = {{"total", *m.alerts_total}, {"reviewed", *m.alerts_reviewed}, {"unreviewed", *m.alerts_total - *m.alerts_reviewed}};
   return {{"sources", sources},
           {"z", m.z},
-          {"verdicts", {{"anomaly", m.anomaly}, {"not_anomaly", m.not_anomaly}, {"outside_scored_window", m.outside_window}, {"unmatched", m.unmatched}}},
+          {"verdicts",
+           {{"anomaly", m.anomaly},
+            {"not_anomaly", m.not_anomaly},
+            {"outside_scored_window", m.outside_window},
+            {"unmatched", m.unmatched ? nlohmann::json(*m.unmatched) : nlohmann::json(nullptr)}}},
           {"true_positives", m.true_positives},
           {"false_positives", m.false_positives},
           {"missed", m.anomaly - m.true_positives},
@@ -246,6 +260,59 @@ std::int64_t drop_reviewed_false_alerts(std::vector<Incident>& incidents, const 
   });
   if (dropped > 0) spdlog::info("detect: {} incidents not raised again: they overlap a standing not_anomaly verdict of their series", dropped);
   return static_cast<std::int64_t>(dropped);
+}
+
+ReviewedMetrics reviewed_metrics_of_alerts(const std::filesystem::path& alerts_csv, const FeedbackLog& log, std::int64_t scored_from, double z) {
+  struct Pending {
+    FeedbackSpan span;
+    Verdict verdict;
+    bool alerted = false;
+  };
+  std::unordered_map<std::string, std::vector<Pending>> by_series;
+  for (const FeedbackRecord& r : standing_verdicts(log)) by_series[series_key(r.customer, r.meter)].push_back({feedback_span(r), r.verdict});
+  const MappedFile file(alerts_csv);
+  CsvScanner scanner(file.text(), alerts_csv.string());
+  std::vector<std::string_view> fields;
+  if (!scanner.next(fields)) throw std::runtime_error(fmt::format("{}: empty (expected the alerts.csv header)", alerts_csv.string()));
+  const auto column = [&](std::string_view name) {
+    const auto it = std::find(fields.begin(), fields.end(), name);
+    if (it == fields.end()) throw std::runtime_error(fmt::format("{}, line 1: no column '{}' (not a backtest's alerts.csv)", alerts_csv.string(), name));
+    return static_cast<std::size_t>(it - fields.begin());
+  };
+  const std::size_t customer = column("customer"), meter = column("meter"), start = column("start"), end = column("end");
+  ReviewedMetrics m;
+  m.z = z;
+  m.alerts_total = 0;
+  m.alerts_reviewed = 0;
+  while (scanner.next(fields)) {
+    if (fields.size() <= std::max({customer, meter, start, end}))
+      throw std::runtime_error(fmt::format("{}, line {}: {} fields, fewer than the header's", alerts_csv.string(), scanner.line(), fields.size()));
+    ++*m.alerts_total;
+    const auto it = by_series.find(series_key(fields[customer], fields[meter]));
+    if (it == by_series.end()) continue;
+    FeedbackSpan alert;
+    try {
+      alert = {parse_utc_timestamp(fields[start]), parse_utc_timestamp(fields[end])};
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(fmt::format("{}, line {}: {}", alerts_csv.string(), scanner.line(), e.what()));
+    }
+    bool reviewed = false;
+    for (Pending& v : it->second)
+      if (spans_overlap(v.span, alert)) v.alerted = reviewed = true;
+    if (reviewed) ++*m.alerts_reviewed;
+  }
+  for (const auto& [key, verdicts] : by_series)
+    for (const Pending& v : verdicts) {
+      if (v.span.end < scored_from) {
+        ++m.outside_window;
+        continue;
+      }
+      const bool anomaly = v.verdict == Verdict::anomaly;
+      ++(anomaly ? m.anomaly : m.not_anomaly);
+      if (v.alerted) ++(anomaly ? m.true_positives : m.false_positives);
+    }
+  add_estimates(m);
+  return m;
 }
 
 }  // namespace meterbench

@@ -103,7 +103,8 @@ class VerdictAccumulator {
 /// The reviewed metrics at one threshold.
 struct ReviewedMetrics {
   double z = 0.0;
-  std::int64_t anomaly = 0, not_anomaly = 0, outside_window = 0, unmatched = 0;
+  std::int64_t anomaly = 0, not_anomaly = 0, outside_window = 0;
+  std::optional<std::int64_t> unmatched;  ///< verdicts on no series of the dataset (unknown from an alerts file)
   std::int64_t true_positives = 0, false_positives = 0;  ///< alerted confirmed anomalies / alerted not_anomaly verdicts
   WilsonEstimate precision, recall;
   std::optional<double> f1;
@@ -116,6 +117,11 @@ struct ReviewedMetrics {
 ReviewedMetrics reviewed_metrics(const VerdictAccumulator& verdicts, std::size_t g, std::int64_t unmatched);
 /// The same at the accumulator's z, with the alerts at z (`alerts_total`: all alerts of the run at z).
 ReviewedMetrics reviewed_metrics_at_z(const VerdictAccumulator& verdicts, std::int64_t unmatched, std::int64_t alerts_total);
+
+/// The same from a backtest's alerts.csv (`report --feedback`): a verdict is alerted when an alert row of its
+/// customer and meter overlaps its [start, end]; verdicts ending before `scored_from` (Unix seconds) are outside
+/// the scored window. Throws std::runtime_error naming the file and line of a bad row.
+ReviewedMetrics reviewed_metrics_of_alerts(const std::filesystem::path& alerts_csv, const FeedbackLog& log, std::int64_t scored_from, double z);
 
 /// summary.json's / best.json's "reviewed" object.
 nlohmann::json to_json(const ReviewedMetrics& metrics, const std::vector<std::string>& sources);
