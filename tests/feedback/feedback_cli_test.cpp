@@ -115,6 +115,11 @@ TEST_F(FeedbackCli, BacktestCountsReviewedIncidentsAndLeavesOthersUnknown) {
   EXPECT_EQ(rv["warnings"].size(), 2U);
   EXPECT_TRUE(contains(r.output, "reviewed precision rests on 10")) << r.output;
   EXPECT_TRUE(contains(r.output, "reviewed (6 anomaly, 4 not_anomaly verdicts): precision 0.6000")) << r.output;
+  // Integer counts: the same figures on one thread.
+  const auto one = run_cli("backtest --threads 1 --block 7 --data " + data().string() + " --feedback " + feedback.string() +
+                           " --no-baseline --out " + (dir / "run1").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_EQ(read_json(dir / "run1" / "summary.json")["reviewed"], rv);
 }
 
 // A damaged line is reported with its line number, never taken for a verdict; the run goes on.
@@ -249,6 +254,7 @@ TEST(FeedbackIngested, LabelsWithAVerdictColumnCountAsVerdicts) {
   const nlohmann::json best = read_json(dir / "sweep" / "best.json");
   EXPECT_TRUE(contains(best["warnings"].dump(), "labelled events (fewer than 30)")) << best["warnings"].dump();
   EXPECT_TRUE(contains(best["warnings"].dump(), "carry no impact")) << best["warnings"].dump();
+  EXPECT_TRUE(contains(best["warnings"].dump(), "--objective reviewed_f1 counts them as unknown")) << best["warnings"].dump();
 }
 
 }  // namespace

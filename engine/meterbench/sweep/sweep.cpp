@@ -642,8 +642,12 @@ nlohmann::json sweep_json(const SweepOptions& options, const std::vector<GridAxi
 }
 
 // Warnings about what the choice rests on: few labelled events (or verdicts) in a half make its figures noise.
-std::vector<std::string> sample_warnings(const SweepOptions& options, const SweepPass& pass, bool has_labels) {
+std::vector<std::string> sample_warnings(const SweepOptions& options, const SweepPass& pass, const DatasetInfo& info) {
+  const bool has_labels = info.has_labels;
   std::vector<std::string> warnings;
+  if (has_labels && info.source == "ingested" && options.objective != SweepObjective::reviewed_f1)
+    warnings.emplace_back("the labels were ingested (a reviewer's, partial): the event precision behind this objective counts every "
+                          "alert no label covers as false; --objective reviewed_f1 counts them as unknown");
   constexpr const char* kHalf[2] = {"tuning", "test"};
   for (std::size_t h = 0; h < 2; ++h) {
     const std::int64_t events = pass.reports.front()[h].counts.events.events;  // the same for every point
@@ -727,7 +731,7 @@ nlohmann::json run_sweep(const SweepOptions& options, ScaleOut* scale_out) {
 
   nlohmann::json result = sweep_json(options, axes, info, pass);
   double random_seconds = 0.0;
-  std::vector<std::string> warnings = sample_warnings(options, pass, info.has_labels);
+  std::vector<std::string> warnings = sample_warnings(options, pass, info);
   if (!best) {
     const std::optional<std::string> reason = undefined_objective_reason(options, pass);
     const bool budgeted = options.objective == SweepObjective::recall_at_budget || options.objective == SweepObjective::dollar_recall_at_budget;
