@@ -19,7 +19,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "meterbench/feedback/verdict_metrics.hpp"
 #include "meterbench/io/bands_file.hpp"
+#include "meterbench/io/output_file.hpp"
 #include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/io/output_path.hpp"
 #include "meterbench/io/run_directory.hpp"
@@ -79,8 +81,30 @@ void check_dataset_matches_run(const fs::path& run_dir, const std::string& data_
                                          recorded_path));
 }
 
+// The run's alerts.csv scored against the verdicts of `feedback`, as summary.json's "reviewed" object.
+void write_reviewed_json(const fs::path& run_dir, const fs::path& feedback, const fs::path& into) {
+  if (!fs::is_regular_file(run_dir / "alerts.csv"))
+    throw std::runtime_error(fmt::format("--feedback: {} has no alerts.csv (the backtest ran with --no-alerts)", run_dir.string()));
+  std::ifstream in(run_dir / "summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(in, nullptr, false);
+  const nlohmann::json::json_pointer from("/schedule/scored_from"), threshold("/model/flag_threshold");
+  if (summary.is_discarded() || !summary.contains(from) || !summary.at(from).is_string() || !summary.contains(threshold) ||
+      !summary.at(threshold).is_number())
+    throw std::runtime_error(fmt::format("{}: no schedule.scored_from or model.flag_threshold", (run_dir / "summary.json").string()));
+  const std::int64_t scored_from = parse_utc_timestamp(summary.at(from).get<std::string>());
+  const double z = summary.at(threshold).get<double>();
+  const FeedbackLog log = read_feedback_logged(feedback, "report");
+  const ReviewedMetrics reviewed = reviewed_metrics_of_alerts(run_dir / "alerts.csv", log, scored_from, z);
+  for (const std::string& w : reviewed.warnings) spdlog::warn("report: {}", w);
+  nlohmann::json j = to_json(reviewed, {"feedback file"});
+  j["feedback"] = fs::absolute(feedback).lexically_normal().string();
+  OutputFile file(into);
+  file << j.dump(2) << '\n';
+  file.close();
+}
+
 struct ReportCommand {
-  std::string dir, out, data;
+  std::string dir, out, data, feedback;
   int series = 6;
   bool overwrite = false;
 
@@ -92,6 +116,7 @@ struct ReportCommand {
         ->transform(integer_in<int>(0, 1000))
         ->capture_default_str();
     cmd->add_option("--data", data, "Backtest: the dataset (.h5) for the series pictures (default: the path in summary.json)");
+    cmd->add_option("--feedback", feedback, "Backtest: reviewers' verdicts (docs/feedback.md) to score the run's alerts.csv against");
     cmd->add_flag("--force", overwrite, "Replace the HTML file and its figures folder if they exist");
     add_common_options(*cmd, common);
     return cmd;
@@ -105,6 +130,9 @@ struct ReportCommand {
       check_dataset_matches_run(run_dir, data);
       if (fs::exists(run_dir / "bands.h5")) check_bands_file(run_dir / "bands.h5");  // the script's own error names no file
     }
+    if (!feedback.empty() && kind != RunKind::backtest)
+      throw std::runtime_error(fmt::format("--feedback: {} is a sweep directory; run `meterbench sweep --feedback` (best.json then holds "
+                                           "the reviewed metrics)", run_dir.string()));
     const fs::path html = out.empty() ? run_dir / "report.html" : fs::path(out);
     if (html.filename().empty() || html.extension() != ".html")
       throw std::runtime_error(fmt::format("--out '{}': the report is an .html file", html.string()));
@@ -131,6 +159,11 @@ struct ReportCommand {
                                      "--series",
                                      std::to_string(series)};
     if (!data.empty()) args.insert(args.end(), {"--data", data});
+    if (!feedback.empty()) {  // beside the figures: the page shows it, and it stays with the report
+      const fs::path reviewed = staged_figures.temp_path() / "reviewed.json";
+      write_reviewed_json(run_dir, feedback, reviewed);
+      args.insert(args.end(), {"--reviewed", reviewed.string()});
+    }
     spdlog::debug("report: {}", fmt::join(args, " "));
     const int code = run_process(args, "install python3 with python3-matplotlib, python3-h5py, python3-pandas, python3-numpy, or set METERBENCH_PYTHON");
     if (code != 0)

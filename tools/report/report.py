@@ -663,6 +663,25 @@ def alerts_section(page, alerts):
     page.add(f"<p class=\"sub\">{len(alerts):,} alerts in alerts.csv; the 12 largest:</p>" + table(rows, cols))
 
 
+def reviewed_section(page, reviewed, origin):
+    """Metrics over reviewers' verdicts: reviewed incidents are true or false positives, unreviewed alerts unknown."""
+    page.add("<h2>Reviewed incidents</h2>")
+    page.add(f"<p class=\"sub\">{esc(origin)}. A verdict counts when an alert of its customer and meter overlaps its period: "
+             "\"anomaly\" as a true positive, \"not_anomaly\" as a false positive; alerts no one reviewed are unknown, "
+             "neither true nor false. Intervals: 95% Wilson. Definitions: <code>docs/metrics.md</code>.</p>")
+    rows = []
+    for key, label in (("precision", "precision (over alerted reviewed incidents)"), ("recall", "recall (over confirmed anomalies)")):
+        r = reviewed.get(key) or {}
+        rows.append([label, fmt(r.get("value")), f"[{fmt(r.get('ci95_low'))}, {fmt(r.get('ci95_high'))}]", fmt(r.get("n"))])
+    page.add(table(rows, ["figure", "value", "95% interval", "verdicts behind it"]))
+    rows = value_rows(flatten(reviewed.get("verdicts") or {}), "verdicts: {}")
+    rows += value_rows((k, reviewed.get(k)) for k in ("true_positives", "false_positives", "missed"))
+    rows += value_rows(flatten(reviewed.get("alerts") or {}), "alerts at z: {}")
+    page.add(table(rows, ["", "count"]))
+    for w in reviewed.get("warnings") or []:
+        page.note(w)
+
+
 def backtest_report(run_dir, page, args):
     summary = load_json(os.path.join(run_dir, "summary.json"))
     for key in ("model", "dataset", "throughput"):
@@ -702,6 +721,11 @@ def backtest_report(run_dir, page, args):
         recall_section(page, run_dir, summary)
         ttd_section(page, summary)
         false_alerts_section(page, summary, curve)
+    if args.reviewed:
+        reviewed_section(page, load_json(args.reviewed), "From the feedback file given to report --feedback, against alerts.csv")
+    elif summary.get("reviewed"):
+        reviewed_section(page, summary["reviewed"], "From the verdicts the backtest read (" +
+                         ", ".join(summary["reviewed"].get("sources") or []) + ")")
     alerts_section(page, alerts)
     throughput_section(page, summary)
     return title
@@ -783,6 +807,8 @@ def sweep_report(run_dir, page, args):
         flat = [dict(flatten(h)) for _, h in halves]
         page.add(table([[k] + [fmt(f.get(k)) for f in flat] for k in metric_keys],
                        ["metric", "tuning half", "test half", "random, test half"]))
+    for w in best.get("warnings") or []:
+        page.note(w)
     if best.get("command"):
         page.add("<p>Command that reproduces the best run:</p><pre>" + esc(best["command"]) + "</pre>")
 
@@ -940,6 +966,7 @@ def main():
     ap.add_argument("--figures-href", required=True, help="the folder's name as the HTML refers to it")
     ap.add_argument("--series", type=int, default=6, help="series to draw (backtest)")
     ap.add_argument("--data", default=None, help="dataset (.h5) for the series pictures; default: the one in summary.json")
+    ap.add_argument("--reviewed", default=None, help="reviewed metrics of the run's alerts (JSON written by report --feedback)")
     args = ap.parse_args()
     if args.series < 0:
         raise ReportError(f"--series {args.series}: must be 0 or more")
