@@ -210,7 +210,7 @@ void refuse_non_ascii_outside_strings(std::string_view text, const std::string& 
 
 }  // namespace
 
-Scenario parse_scenario(const std::string& text, const std::string& source) {
+Scenario parse_scenario(const std::string& text, const std::string& source, ScenarioPurpose purpose) {
   refuse_non_ascii_outside_strings(text, source);
   toml::table root;
   try {
@@ -224,8 +224,9 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
   TableReader top(root, "", source);
 
   const toml::table* population = top.subtable("population");
-  if (population == nullptr) throw ScenarioError(fmt::format("{}: the [population] table is missing", source));
-  {
+  if (population == nullptr && purpose == ScenarioPurpose::generate)
+    throw ScenarioError(fmt::format("{}: the [population] table is missing", source));
+  if (population != nullptr) {
     TableReader p(*population, "population.", source);
     s.series = p.integer("series", 10'000, 1, kMaxSeries);
     s.days = p.integer("days", 730, 1, kMaxDays);
@@ -290,23 +291,30 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
       if (kind.has_factor) spec.factor = r.number("factor", 1000.0, 1.0 + 1e-9, 1e12);
       r.reject_unknown();
     }
+    const std::int64_t warmup_days = in.integer("warmup_days", -1, 0, kMaxDays);
+    if (warmup_days >= 0) s.warmup_days = warmup_days;
     in.reject_unknown();
   }
   top.reject_unknown();
 
+  if (population == nullptr) {  // inject: the dataset gives the population; these only keep the scenario valid
+    s.series = 1;
+    s.days = 1;
+    s.grid.step_seconds = kSecondsPerDay;
+  }
   s.grid.steps = s.days * (kSecondsPerDay / s.grid.step_seconds);
   validate_size(s);
   return s;
 }
 
-Scenario load_scenario(const std::filesystem::path& path) {
+Scenario load_scenario(const std::filesystem::path& path, ScenarioPurpose purpose) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw ScenarioError(fmt::format("{}: is a directory, not a scenario file", path.string()));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(fmt::format("cannot read scenario file '{}'", path.string()));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_scenario(text.str(), path.string());
+  return parse_scenario(text.str(), path.string(), purpose);
 }
 
 }  // namespace meterbench

@@ -191,6 +191,7 @@ SeriesGenerator::SeriesGenerator(const Scenario& scenario, std::uint64_t seed) :
   guard_ = meterbench::guard_steps(g);
   span_years_ = g.span_days() / 365.25;
   calendar_ = make_grid_calendar(g);
+  first_event_step_ = std::min(g.steps, scenario_.warmup_days.value_or(0) * g.steps_per_day());
 }
 
 GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, GeneratorWorkspace& ws, std::span<float> values,
@@ -220,7 +221,7 @@ GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, Genera
   // 2. The injections' places, and their events in time order.
   Rng event_rng(stream_key(seed_, index, kEventStream));
   ws.taken.assign(n, 0);
-  const PlacementWindow window{.steps = T, .first = 0, .last = T - 1, .span_years = span_years_, .guard = guard_};
+  const PlacementWindow window{.steps = T, .first = first_event_step_, .last = T - 1, .span_years = span_years_, .guard = guard_};
   stats.unplaced_injections = place_injections(scenario_, window, event_rng, ws.taken, ws.planned);
   const std::size_t first_event = events.size();
   append_planned_events(ws.planned, index, T - 1, events);

@@ -41,6 +41,7 @@ class SeriesGenerator {
   Scenario scenario_;
   std::uint64_t seed_;
   std::int64_t guard_ = 1;
+  std::int64_t first_event_step_ = 0;  ///< [injections] warmup_days in steps
   double span_years_ = 0.0;
   GridCalendar calendar_;
 };
