@@ -74,6 +74,12 @@ double last_reported_before(std::span<const double> v, std::int64_t start) {
   return 0.0;  // unreachable for placed injections: placement requires a reading before a stuck meter
 }
 
+// Steps in `days` on the grid (at least one for a positive count; monthly grids included).
+std::int64_t steps_in_days(const TimeGrid& grid, std::int64_t days) {
+  if (days <= 0) return 0;
+  return std::max<std::int64_t>(1, days * kSecondsPerDay / grid.step_seconds);
+}
+
 }  // namespace
 
 double local_noise_scale(std::span<const double> series, std::int64_t start, std::int64_t end, std::int64_t half_window,
@@ -110,8 +116,9 @@ SeriesInjector::SeriesInjector(const Scenario& scenario, const TimeGrid& grid, s
     : scenario_(scenario), grid_(grid), seed_(seed) {
   grid_.validate();
   guard_ = guard_steps(grid_);
-  warmup_ = scenario_.warmup_days.value_or(kInjectWarmupDays) * grid_.steps_per_day();
-  noise_window_ = 28 * grid_.steps_per_day();
+  warmup_ = steps_in_days(grid_, scenario_.warmup_days.value_or(kInjectWarmupDays));
+  noise_window_ = steps_in_days(grid_, 28);
+  eight_weeks_ = steps_in_days(grid_, 56);
   calendar_ = make_grid_calendar(grid_);
 }
 
@@ -141,7 +148,7 @@ InjectedSeriesStats SeriesInjector::inject(std::int64_t series_index, InjectorWo
                                .last = last,
                                .span_years = static_cast<double>(std::max<std::int64_t>(0, last - first - warmup_ + 1)) * calendar_.years_per_step,
                                .guard = guard_};
-  const PlacementContext context{ws.original, 56 * grid_.steps_per_day()};
+  const PlacementContext context{ws.original, eight_weeks_};
   Rng event_rng(stream_key(seed_, static_cast<std::uint64_t>(series_index), kInjectEventStream));
   stats.unplaced = place_injections(scenario_, window, event_rng, ws.taken, ws.planned, reports_enough, &context);
   stats.events = static_cast<std::int64_t>(ws.planned.size());

@@ -58,6 +58,7 @@ class SeriesInjector {
   std::int64_t guard_ = 1;
   std::int64_t warmup_ = 0;
   std::int64_t noise_window_ = 28;  ///< half-window of the local noise scale: 28 days in steps
+  std::int64_t eight_weeks_ = 56;   ///< regular reporting is required this long before a meter stops
   GridCalendar calendar_;
 };
 
