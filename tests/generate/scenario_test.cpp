@@ -24,7 +24,8 @@ TEST(Scenario, EveryShippedScenarioParses) {
   for (const auto& entry : std::filesystem::directory_iterator(testing::source_path("datasets/scenarios"))) {
     if (entry.path().extension() != ".toml") continue;
     // A scenario for `inject` only (real_injections.toml) has no [population]: the dataset gives it.
-    const bool inject_only = !testing::contains(testing::read_file(entry.path()), "[population]");
+    const std::string text = "\n" + testing::read_file(entry.path());
+    const bool inject_only = !testing::contains(text, "\n[population]");
     EXPECT_NO_THROW(load_scenario(entry.path(), inject_only ? ScenarioPurpose::inject : ScenarioPurpose::generate)) << entry.path();
     ++count;
   }
