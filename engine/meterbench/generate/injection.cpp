@@ -13,6 +13,10 @@ namespace meterbench {
 namespace {
 
 constexpr double kTwoPi = 2.0 * std::numbers::pi;
+// A persistent change (a lower level, a falling slope, a new weekly pattern) never takes a series below this share
+// of what it was: a customer who uses less still uses something, and a falling slope levels off instead of
+// driving the series to zero for good. Zeros come from billing faults (dropped reporting) and sparse usage.
+constexpr double kPersistentFloorShare = 0.2;
 
 // How much a structural injection moves the series at step t (i = t as an index); amount is its size in usage units.
 double mean_change(const PlannedInjection& p, std::int64_t t, std::size_t i, double amount, const GridCalendar& cal) {
@@ -146,11 +150,12 @@ void append_planned_events(std::span<const PlannedInjection> planned, std::uint6
 AppliedChange apply_structural(const PlannedInjection& p, std::int64_t effect_end, double amount, const GridCalendar& calendar,
                                std::span<double> series) {
   AppliedChange applied;
+  const double floor_share = is_persistent(p.kind) ? kPersistentFloorShare : 0.0;
   for (std::int64_t t = p.start; t <= effect_end; ++t) {
     const auto i = static_cast<std::size_t>(t);
     const double before = series[i];
     if (std::isnan(before)) continue;  // not reported: stays so
-    series[i] = std::max(0.0, before + mean_change(p, t, i, amount, calendar));
+    series[i] = std::max(floor_share * before, before + mean_change(p, t, i, amount, calendar));
     if (t <= p.end) {
       const double moved = std::fabs(series[i] - before);
       applied.peak = std::max(applied.peak, moved);

@@ -68,7 +68,8 @@ struct AppliedChange {
 };
 
 /// Adds a structural injection (spike, dip, shifts, ramps; `amount` = size x sigma in usage units) to
-/// `series` over [p.start, effect_end], floored at 0. Steps that are NaN stay NaN and count nothing.
+/// `series` over [p.start, effect_end], floored at 0, and for persistent kinds at a fifth of the value it
+/// changes (so that a series does not drift to zero for good). Steps that are NaN stay NaN and count nothing.
 AppliedChange apply_structural(const PlannedInjection& p, std::int64_t effect_end, double amount, const GridCalendar& calendar,
                                std::span<double> series);
 
