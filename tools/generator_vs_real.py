@@ -3,7 +3,8 @@
 
 Real: the daily series of the real-usage folder (London households, Wikipedia page views, bike rentals).
 Generated: `meterbench generate --scenario SCENARIO` (default datasets/scenarios/default.toml), every profile,
-with its injections (the real series carry their own oddities too). Per series:
+with its injections, whose labelled steps are left out (NaN; --keep-labels keeps them): the persistent effects
+of level shifts and the like stay, as the real series keep their own oddities. Per series:
 
   cv            noise / level: robust noise (1.4826 MAD of first differences / sqrt 2) over the median
   noise_slope   how noise grows with level within a series: the slope of log noise on log level over
@@ -103,6 +104,8 @@ def generated_series(args):
                     '--out', h5, '--force', '--log-level', 'warn'], check=True, stdout=subprocess.DEVNULL)
     with h5py.File(h5, 'r') as f:
         values = f['values'][:].astype(float)
+        if args.mask_labels:  # the injected anomalies' windows: compare backgrounds with backgrounds
+            values[f['labels'][:] != 0] = np.nan
         profiles = f['series']['profile'][:]
         start = pd.Timestamp(f.attrs['start_unix_seconds'] if 'start_unix_seconds' in f.attrs else 0, unit='s') \
             if 'start_unix_seconds' in f.attrs else pd.Timestamp('2024-01-01')
@@ -137,6 +140,8 @@ def main():
     p.add_argument('--cli', default=os.path.join(ROOT, 'build', 'release', 'tools', 'meterbench'))
     p.add_argument('--work', default=os.path.join(ROOT, 'out', 'generator_vs_real'))
     p.add_argument('--markdown', help='also write the table to this file')
+    p.add_argument('--keep-labels', dest='mask_labels', action='store_false',
+                   help="keep the generated series' labelled (injected) steps; by default they are left out (NaN)")
     args = p.parse_args()
     if not os.path.isdir(args.data):
         sys.exit(f'no real-usage folder at {args.data}')

@@ -257,12 +257,14 @@ Scenario parse_scenario(const std::string& text, const std::string& source, Scen
     l.reject_unknown();
   }
 
-  s.noise_weights = read_weights(top, "noise", kNoiseNames, 0, source, "gaussian", {"gaussian_cv", "nb_dispersion", "lognormal_sigma"});
+  s.noise_weights = read_weights(top, "noise", kNoiseNames, 0, source, "gaussian", {"gaussian_cv", "nb_dispersion", "lognormal_sigma", "wander", "wander_days"});
   if (const toml::table* noise = root.get_as<toml::table>("noise")) {
     TableReader n(*noise, "noise.", source);
     s.gaussian_cv = n.range("gaussian_cv", s.gaussian_cv, 0.0, 10.0);
     s.nb_dispersion = n.range("nb_dispersion", s.nb_dispersion, 1e-3, 1e9);
     s.lognormal_sigma = n.range("lognormal_sigma", s.lognormal_sigma, 0.0, 5.0);
+    s.wander = n.range("wander", s.wander, 0.0, 2.0);
+    s.wander_days = n.number("wander_days", s.wander_days, 0.01, 3650.0);
   }
 
   if (const toml::table* price = top.subtable("price")) {

@@ -49,6 +49,8 @@ struct Scenario {
   Range gaussian_cv{0.05, 0.05};
   Range nb_dispersion{10, 10};
   Range lognormal_sigma{0.1, 0.1};
+  Range wander{0, 0};      ///< sd of the slow multiplicative wander of the level (log scale; 0 = none)
+  double wander_days = 7;  ///< its correlation time in days
   Range price{1, 1};       ///< USD per unit, log-uniform
   std::array<InjectionSpec, kAnomalyKindCount> injections{};  ///< by AnomalyKind code (normal unused)
   /// [injections] warmup_days: no event starts in a series' first days (a detector's fit needs them).

@@ -15,7 +15,8 @@ namespace meterbench {
 namespace {
 
 // Independent random streams per series, so that e.g. changing injection rates leaves the noise unchanged.
-enum Stream : std::uint64_t { kShapeStream = 1, kEventStream = 2, kNoiseStream = 3 };
+// (inject uses 4 for its events.)
+enum Stream : std::uint64_t { kShapeStream = 1, kEventStream = 2, kNoiseStream = 3, kWanderStream = 5 };
 
 constexpr double kTwoPi = 2.0 * std::numbers::pi;
 // Robust scale of Student-t with 3 degrees of freedom (MAD / 0.6745): converts its spread to noise-scale units.
@@ -34,6 +35,7 @@ struct SeriesShape {
   double day_amplitude = 0.0;  // hourly grids only
   double noise_parameter = 0.0;  // cv, dispersion r, or log sigma
   double active_share = 1.0;   // intermittent: share of steps with usage
+  double wander = 0.0;         // sd of the log-level wander (0 = none)
 };
 
 template <std::size_t N>
@@ -91,7 +93,7 @@ SeriesShape draw_shape(const Scenario& sc, Rng& rng, std::int64_t steps_per_day)
 // Standard deviation of one active draw around mean m (before zero-inflation).
 double active_sd(const SeriesShape& s, double m) {
   switch (s.noise) {
-    case NoiseModel::gaussian: return s.noise_parameter * s.level;
+    case NoiseModel::gaussian: return s.noise_parameter * m;  // relative to the mean: real noise grows with the level
     case NoiseModel::poisson: return std::sqrt(std::max(m, 1.0));
     case NoiseModel::negative_binomial: return std::sqrt(std::max(m + m * m / s.noise_parameter, 1.0));
     case NoiseModel::lognormal:
@@ -113,7 +115,7 @@ double noise_scale(const SeriesShape& s, double m) {
 
 double draw_active(const SeriesShape& s, double m, Rng& rng) {
   switch (s.noise) {
-    case NoiseModel::gaussian: return std::max(0.0, m + s.noise_parameter * s.level * rng.normal());
+    case NoiseModel::gaussian: return std::max(0.0, m + s.noise_parameter * m * rng.normal());
     case NoiseModel::poisson: return static_cast<double>(rng.poisson(m));
     case NoiseModel::negative_binomial:
       return m <= 0.0 ? 0.0 : static_cast<double>(rng.poisson(rng.gamma(s.noise_parameter) * m / s.noise_parameter));
@@ -159,6 +161,18 @@ void fill_clean_mean(const SeriesShape& shape, const GridCalendar& cal, std::vec
   }
 }
 
+// Real usage wanders around its pattern (weather, workload): the clean mean times exp(w - sd^2 / 2), w a stationary
+// AR(1) of sd `sd` with lag-1 correlation `persistence`, so that residuals are autocorrelated and the mean is kept.
+void add_wander(double sd, double persistence, Rng& rng, std::vector<double>& clean_mean) {
+  const double innovation = sd * std::sqrt(1.0 - persistence * persistence);
+  const double mean_correction = 0.5 * sd * sd;
+  double w = sd * rng.normal();
+  for (double& m : clean_mean) {
+    m *= pmath::exp(w - mean_correction);
+    w = persistence * w + innovation * rng.normal();
+  }
+}
+
 // Structural injections change the mean, in time order; each one's deviation is measured as applied.
 void apply_mean_changes(const SeriesShape& shape, const GridCalendar& cal, GeneratorWorkspace& ws, std::span<EventRecord> events) {
   std::copy(ws.clean_mean.begin(), ws.clean_mean.end(), ws.mean.begin());
@@ -192,6 +206,7 @@ SeriesGenerator::SeriesGenerator(const Scenario& scenario, std::uint64_t seed) :
   span_years_ = g.span_days() / 365.25;
   calendar_ = make_grid_calendar(g);
   first_event_step_ = std::min(g.steps, scenario_.warmup_days.value_or(0) * g.steps_per_day());
+  wander_persistence_ = pmath::exp(-static_cast<double>(g.step_seconds) / (scenario_.wander_days * kSecondsPerDay));
 }
 
 GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, GeneratorWorkspace& ws, std::span<float> values,
@@ -206,7 +221,8 @@ GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, Genera
 
   // 1. The series' shape and its clean mean usage per step.
   Rng shape_rng(stream_key(seed_, index, kShapeStream));
-  const SeriesShape shape = draw_shape(scenario_, shape_rng, g.steps_per_day());
+  SeriesShape shape = draw_shape(scenario_, shape_rng, g.steps_per_day());
+  if (scenario_.wander.max > 0.0) shape.wander = shape_rng.uniform(scenario_.wander.min, scenario_.wander.max);
   static constexpr std::array<std::string_view, 4> kMeters = {"compute-hours", "storage-gb-month", "api-calls-1k", "egress-gb"};
   const CustomerId customer = customer_of(index);
   record.set_ids({customer.text, customer.size}, kMeters[index % kMeters.size()]);
@@ -217,6 +233,10 @@ GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, Genera
   ws.mean.resize(n);
   ws.observed.resize(n);
   fill_clean_mean(shape, calendar_, ws.clean_mean);
+  if (shape.wander > 0.0) {
+    Rng wander_rng(stream_key(seed_, index, kWanderStream));
+    add_wander(shape.wander, wander_persistence_, wander_rng, ws.clean_mean);
+  }
 
   // 2. The injections' places, and their events in time order.
   Rng event_rng(stream_key(seed_, index, kEventStream));

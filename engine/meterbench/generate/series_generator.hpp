@@ -42,6 +42,7 @@ class SeriesGenerator {
   std::uint64_t seed_;
   std::int64_t guard_ = 1;
   std::int64_t first_event_step_ = 0;  ///< [injections] warmup_days in steps
+  double wander_persistence_ = 0.0;    ///< lag-1 correlation of the level wander per step
   double span_years_ = 0.0;
   GridCalendar calendar_;
 };
