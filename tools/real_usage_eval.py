@@ -7,7 +7,8 @@ replicates each: customer = the background's id, meter = r<k>), labelled anomali
 `meterbench inject --scenario datasets/scenarios/real_injections.toml`, and every model is run with
 `meterbench backtest` at its defaults. Prints event F1, precision, recall and false alerts per 1,000
 series-weeks per source and model (and per-kind recall), and writes them to <out>/summary.csv and
-<out>/summary.md.
+<out>/summary.md. With --sweep MODEL:KEY=V1,V2 it also runs `meterbench sweep` per source and prints the
+point chosen on the tuning half with its test-half metrics.
 
 The labelled datasets are what `meterbench sweep` tunes on: sweep chooses on a tuning half and reports on a
 test half, split by a hash of (customer, meter). Replicates of one background differ in their meter, so they
@@ -46,6 +47,10 @@ def parse_args():
     p.add_argument('--models', default='gam,stl-esd,seasonal-mad', help='comma-separated (default: %(default)s)')
     p.add_argument('--set', action='append', default=[], metavar='MODEL:NAME=VALUE',
                    help='a detector setting for one model, e.g. gam:transform=log1p (repeatable)')
+    p.add_argument('--sweep', action='append', default=[], metavar='MODEL:KEY=V1,V2,...',
+                   help='also run `meterbench sweep` of MODEL over this grid on each source (repeatable; several '
+                        'grids of one model make their Cartesian product), e.g. gam:transform=none,log1p; prints '
+                        'the chosen point and its test-half metrics')
     p.add_argument('--threads', type=int, default=2)
     return p.parse_args()
 
@@ -113,6 +118,25 @@ def backtest(args, source, labelled, model):
     return row
 
 
+def sweep(args, source, labelled, model, grids):
+    out = os.path.join(args.out, source, f'sweep_{model}_seed{args.seed}')
+    cmd = [args.cli, 'sweep', '--data', labelled, '--model', model, '--out', out, '--force', '--no-baseline', '--min-impact', '0',
+           '--threads', str(args.threads)]
+    for g in grids:
+        cmd += ['--grid', g]
+    run(cmd)
+    with open(os.path.join(out, 'best.json')) as f:
+        best = json.load(f)
+    if best.get('best') is None:
+        return dict(source=source, model=model, chosen='none')
+    b = best['best']
+    t = b['test']
+    chosen = ' '.join(f'{k}={v}' for k, v in b['grid_values'].items()) + f' z={b["z"]}'
+    return dict(source=source, model=model, chosen=chosen, test_series=t['series'], test_events=t['events'],
+                F1=t['event_f1'], P=t['event_precision'], R=t['event_recall'],
+                false_alerts_per_1k_series_weeks=t['false_alerts_per_1000_series_weeks'])
+
+
 def fmt(v):
     return f'{v:.3f}' if isinstance(v, float) else str(v)
 
@@ -122,11 +146,17 @@ def main():
     if not os.path.isdir(args.data):
         sys.exit(f'no real-usage folder at {args.data}')
     replicates = dict(kv.split('=') for kv in args.replicates.split(','))
-    rows = []
+    grids = {}
+    for spec in args.sweep:
+        model, _, grid = spec.partition(':')
+        grids.setdefault(model, []).append(grid)
+    rows, sweeps = [], []
     for source in args.sources.split(','):
         labelled = prepare(args, source, int(replicates.get(source, 1)))
         for model in args.models.split(','):
             rows.append(backtest(args, source, labelled, model))
+        for model, model_grids in grids.items():
+            sweeps.append(sweep(args, source, labelled, model, model_grids))
     columns = ['source', 'model', 'events', 'F1', 'P', 'R', 'false_alerts_per_1k_series_weeks'] + \
         ['R_' + k for k in KINDS if any('R_' + k in r for r in rows)]
     lines = ['| ' + ' | '.join(columns) + ' |', '|' + ' --- |' * len(columns)]
@@ -139,6 +169,14 @@ def main():
         w = csv.DictWriter(f, fieldnames=columns, extrasaction='ignore')
         w.writeheader()
         w.writerows(rows)
+    if sweeps:
+        columns = ['source', 'model', 'chosen', 'test_series', 'test_events', 'F1', 'P', 'R', 'false_alerts_per_1k_series_weeks']
+        lines = ['', 'sweep: chosen on the tuning half, measured on the test half', '| ' + ' | '.join(columns) + ' |',
+                 '|' + ' --- |' * len(columns)]
+        lines += ['| ' + ' | '.join(fmt(r.get(c, '')) for c in columns) + ' |' for r in sweeps]
+        print('\n'.join(lines))
+        with open(os.path.join(args.out, 'summary.md'), 'a') as f:
+            f.write('\n'.join(lines) + '\n')
 
 
 if __name__ == '__main__':
