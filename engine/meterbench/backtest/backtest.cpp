@@ -209,7 +209,7 @@ BacktestSummary run_backtest(const BacktestOptions& options, BacktestScaleOut* s
   summary.dataset = dataset_of(options, info, main.pass.fingerprint);
   summary.schedule = options.schedule;
   summary.scored_from_unix_seconds = grid.time_at(window.first_scored);
-  if (options.schedule == Schedule::weekly) summary.weeks = options.weeks;
+  if (is_weekly(options.schedule)) summary.weeks = options.weeks;
   summary.z = config.z;
   summary.delay_tolerance_days = options.delay_tolerance_days;
   summary.impact_filter_usd = options.impact_filter_usd;

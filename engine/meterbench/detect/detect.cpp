@@ -24,7 +24,8 @@ void IncidentCollector::collect(const SeriesBlock& block, std::int64_t i, const 
                   .observed = block.row(i),
                   .expected = out.expected,
                   .score = out.score,
-                  .price = record.price_per_unit},
+                  .price = record.price_per_unit,
+                  .score_begin = score_begin},
                  filter, into);
 }
 
@@ -44,12 +45,13 @@ struct DetectBlockState {
 // Each thread keeps its blocks' incidents; the serial stage moves them into the collector in series order.
 class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
  public:
-  DetectWork(const Detector& detector, IncidentCollector& incidents) : detector_(detector), incidents_(incidents) {}
+  DetectWork(const Detector& detector, ScoredWindow window, IncidentCollector& incidents)
+      : detector_(detector), window_(window), incidents_(incidents) {}
   [[nodiscard]] DetectThreadState make_thread_state() const override { return {detector_.make_workspace(), {}}; }
   void process(const SeriesBlock& b, DetectBlockState& block, ThreadSlots<DetectThreadState>& threads, BlockHashes& hashes) const override {
     ThreadSlot<DetectThreadState>& slot = threads.local();
     block.incidents.clear();
-    detect_and_visit(detector_, *slot.state.workspace, b, {}, false, false, block.outputs, block.status, slot.times,
+    detect_and_visit(detector_, *slot.state.workspace, b, window_, false, false, block.outputs, block.status, slot.times,
                      [&](std::int64_t i, const DetectionOutput& out) {
                        ++slot.state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];
                        incidents_.collect(b, i, out, block.incidents);
@@ -64,6 +66,7 @@ class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
 
  private:
   const Detector& detector_;
+  ScoredWindow window_;
   IncidentCollector& incidents_;
 };
 
@@ -140,6 +143,23 @@ std::int64_t write_output(IncidentFormat format, std::optional<StagedOutput>& st
 
 }  // namespace
 
+ScoredWindow since_window(const std::string& since, const TimeGrid& grid) {
+  if (since.empty()) return {};
+  std::int64_t t = 0;
+  try {
+    t = parse_utc_timestamp(since);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("--since '{}': {}", since, e.what()));
+  }
+  const std::int64_t offset = t - grid.start_unix_seconds;
+  const std::int64_t step = offset / grid.step_seconds;
+  if (offset % grid.step_seconds != 0 || step < 1 || step >= grid.steps)
+    throw std::invalid_argument(fmt::format("--since '{}' is not a step of the dataset's grid after its first: steps of {} from {} to {}", since,
+                                            format_step(grid.step_seconds), format_utc_timestamp(grid.time_at(0)),
+                                            format_utc_timestamp(grid.time_at(grid.steps - 1))));
+  return {.first_scored = step, .period = grid.steps - step, .independent_fits = true};
+}
+
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
   validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
@@ -154,10 +174,12 @@ DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);
   if (scale_out != nullptr) scale_out->partition(reader, options.out, "detect", false);
 
+  const ScoredWindow window = since_window(options.since, grid);
   IncidentCollector incidents;
   incidents.filter = {.z = detector->flag_threshold(), .min_abs_impact = options.min_impact_usd};
+  incidents.score_begin = window.first_scored;
   if (options.last_days > 0) incidents.filter.first_end_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
-  DetectWork work(*detector, incidents);
+  DetectWork work(*detector, window, incidents);
   FitStatusReducer reducer;
   const PassResult pass =
       run_streaming_pass(reader, {.block_series = options.block_series, .label = "detect", .scale_out = scale_out}, work, reducer);

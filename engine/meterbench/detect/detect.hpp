@@ -13,6 +13,7 @@
 #include "meterbench/detect/incidents.hpp"
 #include "meterbench/io/dataset.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/pass/schedule.hpp"
 
 namespace meterbench {
 
@@ -25,7 +26,14 @@ struct IncidentCollector {
   std::unordered_map<std::uint64_t, SeriesRecord> series;
   /// Appends series i's incidents of a block that pass the filter to `into`.
   void collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::vector<Incident>& into) const;
+  std::int64_t score_begin = 0;  ///< the first scored step (--since)
 };
+
+/// The scored window of `detect --since TIME`: one forward fit on the steps before TIME, every step from TIME
+/// to the grid's end scored (independent of any rolling reuse, as the weekly-refit schedule fits each week).
+/// Throws std::invalid_argument naming the value and the grid's range when TIME is not a step of the grid
+/// after its first one.
+ScoredWindow since_window(const std::string& since, const TimeGrid& grid);
 
 struct DetectOptions {
   std::filesystem::path data{};           ///< the dataset (.h5)
@@ -36,6 +44,7 @@ struct DetectOptions {
   bool overwrite = false;
   double min_impact_usd = 100.0;          ///< incidents with a known |impact| below this are dropped (0 keeps all)
   std::int64_t last_days = 0;             ///< keep only incidents ending in the grid's last `last_days` days (0 = all)
+  std::string since{};                    ///< monitoring: fit on the steps before this time, score from it on (empty = retrospective)
   std::int64_t block_series = 0;
 };
 
