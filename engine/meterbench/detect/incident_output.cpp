@@ -1,10 +1,13 @@
 #include "meterbench/detect/incident_output.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "meterbench/core/check.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/io/alert_csv.hpp"
 
@@ -25,31 +28,11 @@ std::string time_text(const TimeGrid& grid, std::int64_t step) {
 }
 
 void write_csv(std::ostream& out, const IncidentCollector& incidents, const TimeGrid& grid) {
-  out << "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score\n";
+  out << kIncidentCsvColumns << '\n';
   std::string row;
   for (const Incident& f : incidents.rows) {
-    const SeriesRecord& s = incidents.series.at(f.series_index);
     row.clear();
-    append_csv_text(row, s.customer());
-    row += ',';
-    append_csv_text(row, s.meter());
-    row += ',';
-    row += incident_kind_name(f.kind);
-    row += ',';
-    append_utc_time(row, grid.time_at(f.start));
-    row += ',';
-    append_utc_time(row, grid.time_at(f.end));
-    row += ',';
-    append_g6(row, days_spanned(f, grid));
-    row += f.over() ? ",over" : ",under";
-    for (const double v : {f.observed_total, f.expected_total, f.impact}) {
-      row += ',';
-      append_g6(row, v);
-    }
-    row += ',';
-    row += kCurrency;
-    row += ',';
-    append_g6(row, static_cast<double>(f.peak_score));
+    append_incident_csv(row, f, incidents.series.at(f.series_index), grid);
     row += '\n';
     out << row;
   }
@@ -81,6 +64,43 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
 }
 
 }  // namespace
+
+void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord& s, const TimeGrid& grid) {
+  append_csv_text(row, s.customer());
+  row += ',';
+  append_csv_text(row, s.meter());
+  row += ',';
+  row += incident_kind_name(f.kind);
+  row += ',';
+  append_utc_time(row, grid.time_at(f.start));
+  row += ',';
+  append_utc_time(row, grid.time_at(f.end));
+  row += ',';
+  append_g6(row, days_spanned(f, grid));
+  row += f.over() ? ",over" : ",under";
+  for (const double v : {f.observed_total, f.expected_total, f.impact}) {
+    row += ',';
+    append_g6(row, v);
+  }
+  row += ',';
+  row += kCurrency;
+  row += ',';
+  append_g6(row, static_cast<double>(f.peak_score));
+}
+
+std::int64_t write_keyed_rows_in_order(std::string_view keyed_rows, std::ostream& out) {
+  std::vector<std::string_view> rows;
+  for (std::size_t at = 0; at < keyed_rows.size();) {
+    const std::size_t end = keyed_rows.find('\n', at);
+    const std::size_t stop = end == std::string_view::npos ? keyed_rows.size() : end + 1;
+    METERBENCH_CHECK(stop - at > kIncidentSortKeyLength);
+    rows.push_back(keyed_rows.substr(at, stop - at));
+    at = stop;
+  }
+  std::sort(rows.begin(), rows.end());  // the keys are unique: (series, start) ends each
+  for (const std::string_view row : rows) out << row.substr(kIncidentSortKeyLength);
+  return static_cast<std::int64_t>(rows.size());
+}
 
 IncidentFormat resolve_incident_format(const std::string& format, const std::filesystem::path& out) {
   const std::string extension = out.extension().string();
