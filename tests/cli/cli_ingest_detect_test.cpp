@@ -315,5 +315,42 @@ TEST_F(CliIngestDetect, LastKeepsTheIncidentsEndingInTheServicesPeriods) {
   EXPECT_EQ(find_row(read_csv(dir / "60.csv"), "gamma", "2024-03-04"), nullptr);
 }
 
+TEST_F(CliIngestDetect, ByCustomerRollsTheSeriesUpAndSaysWhichLevel) {
+  // A second meter for gamma: its egress unit error is then part of gamma's whole bill.
+  std::string text = usage_csv();
+  std::stringstream all(usage_csv());
+  std::string line;
+  std::getline(all, line);
+  while (std::getline(all, line))
+    if (line.rfind("gamma,egress,", 0) == 0) text += "gamma,storage," + line.substr(13, 11) + "500,0.02\n";
+  testing::write_file(dir / "two.csv", text);
+  auto r = run_cli("ingest --csv " + (dir / "two.csv").string() +
+                   " --map customer=CustomerId,meter=MeterId,date=UsageDate,quantity=UsageQuantity,price=Price --out " + (dir / "two.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("detect --data " + (dir / "two.h5").string() + " --by customer --min-impact 0 --out " + (dir / "c.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, ": 3 series,")) << r.output;
+  const auto rows = read_csv(dir / "c.csv");
+  ASSERT_GE(rows.size(), 2u);
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i][kMeter], "*");
+  // Costs are summed: the unit error's impact is in USD, as per meter (3 x 999 x 1000 units x 0.01 USD).
+  EXPECT_EQ(rows[1][kCustomer], "gamma");
+  EXPECT_EQ(rows[1][kKind], "unit_error");
+  EXPECT_EQ(rows[1][kStart], "2024-03-04");
+  EXPECT_NEAR(std::stod(rows[1][kImpact]), 3 * 999 * 1000 * 0.01, 0.05 * 3 * 999 * 1000 * 0.01);
+  r = run_cli("detect --data " + (dir / "two.h5").string() + " --by meter --min-impact 0 --format json --out " + (dir / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto document = nlohmann::json::parse(testing::read_file(dir / "m.json"));
+  EXPECT_EQ(document["dataset"]["by"], "meter");
+  EXPECT_EQ(document["dataset"]["series"], 3);  // storage (acme and gamma), compute, egress
+  ASSERT_FALSE(document["incidents"].empty());
+  for (const auto& incident : document["incidents"]) EXPECT_EQ(incident["customer"], "*");
+  r = run_cli("detect --data " + (dir / "two.h5").string() + " --by region --out " + (dir / "r.csv").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--by 'region': not a dimension of the dataset (known: customer, meter)")) << r.output;
+  EXPECT_EQ(testing::staged_entries(dir.path()), "");
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.csv"));
+}
+
 }  // namespace
 }  // namespace meterbench

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "meterbench/detect/incident_output.hpp"
+#include "meterbench/detect/rollup.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_file.hpp"
@@ -115,6 +116,7 @@ void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
 IncidentProvenance provenance_of(const DetectOptions& options, const DatasetInfo& info, const Detector& detector) {
   IncidentProvenance p;
   p.dataset = {{"path", options.data.string()},
+               {"by", options.by.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.by)},
                {"series", info.series_count},
                {"steps", info.grid.steps},
                {"start", format_utc_timestamp(info.grid.start_unix_seconds)},
@@ -166,9 +168,12 @@ DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   const IncidentFormat format = resolve_incident_format(options.format, options.out);
   const bool to_stdout = options.out == kStandardOutput;
   if (to_stdout && scale_out != nullptr) throw std::invalid_argument("--out - (standard output) is for one process; under mpirun give a file");
+  if (!options.by.empty() && scale_out != nullptr) throw std::invalid_argument("--by is for one process; run it without mpirun");
   std::optional<StagedOutput> output;
   if (!to_stdout && (scale_out == nullptr || scale_out->writer())) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
-  DatasetReader reader(options.data);
+  std::optional<RolledUpDataset> rolled;
+  if (!options.by.empty()) rolled.emplace(options.data, options.by, to_stdout ? std::filesystem::path() : options.out);
+  DatasetReader reader(rolled ? rolled->path() : options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
   const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);

@@ -45,6 +45,7 @@ struct DetectOptions {
   double min_impact_usd = 100.0;          ///< incidents with a known |impact| below this are dropped (0 keeps all)
   std::int64_t last_days = 0;             ///< keep only incidents ending in the grid's last `last_days` days (0 = all)
   std::string since{};                    ///< monitoring: fit on the steps before this time, score from it on (empty = retrospective)
+  std::string by{};                       ///< roll the series up to this dimension first (rollup.hpp; empty = every series)
   std::int64_t block_series = 0;
 };
 
@@ -60,6 +61,7 @@ struct DetectSummary {
 /// customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score; JSON:
 /// an object whose `incidents` array holds objects with the same fields), sorted by |impact| descending (rows without a price last, by peak score). `scale_out`: several processes,
 /// each detects over its share and the writer gathers the incidents and writes the file. Throws like run_backtest.
+/// `by`: the series are first summed per value of that dimension (one process only).
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out = nullptr);
 
 }  // namespace meterbench
