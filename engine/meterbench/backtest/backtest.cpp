@@ -4,7 +4,6 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -72,17 +71,11 @@ class MainPassFiles {
     if (!options_.write_alerts) return;
     alerts_csv_.close();
     if (scale_out_ != nullptr && !join) return;
-    std::ostringstream keyed;
-    if (join) {
-      scale_out_->append_alert_parts(keyed);
-    } else {
-      keyed << std::ifstream(alerts_path_, std::ios::binary).rdbuf();
-      std::filesystem::remove(alerts_path_);
-    }
     OutputFile sorted(temp_ / "alerts.csv");
     sorted << kAlertsHeader;
-    write_keyed_rows_in_order(keyed.view(), sorted);
+    write_keyed_rows_in_order(join ? scale_out_->alert_parts() : std::vector{alerts_path_}, sorted);
     sorted.close();
+    if (!join) std::filesystem::remove(alerts_path_);
   }
 
  private:

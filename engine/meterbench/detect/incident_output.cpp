@@ -1,6 +1,9 @@
 #include "meterbench/detect/incident_output.hpp"
 
 #include <algorithm>
+#include <array>
+#include <fstream>
+#include <limits>
 #include <cmath>
 #include <vector>
 #include <stdexcept>
@@ -10,6 +13,7 @@
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/io/alert_csv.hpp"
+#include "meterbench/io/output_path.hpp"
 
 namespace meterbench {
 
@@ -88,17 +92,52 @@ void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord
   append_g6(row, static_cast<double>(f.peak_score));
 }
 
-std::int64_t write_keyed_rows_in_order(std::string_view keyed_rows, std::ostream& out) {
-  std::vector<std::string_view> rows;
-  for (std::size_t at = 0; at < keyed_rows.size();) {
-    const std::size_t end = keyed_rows.find('\n', at);
-    const std::size_t stop = end == std::string_view::npos ? keyed_rows.size() : end + 1;
-    METERBENCH_CHECK(stop - at > kIncidentSortKeyLength);
-    rows.push_back(keyed_rows.substr(at, stop - at));
-    at = stop;
+namespace {
+
+// Where a keyed row is, and its key packed back from hex to bytes (their byte order is the hex text's order).
+struct KeyedRow {
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;  // with the key and the line break
+  std::uint16_t file = 0;
+  std::array<unsigned char, 1 + (kIncidentSortKeyLength - 1) / 2> key{};
+};
+
+unsigned char hex_value(char c) { return static_cast<unsigned char>(c <= '9' ? c - '0' : c - 'a' + 10); }
+
+void index_rows(const std::filesystem::path& path, std::uint16_t file, std::vector<KeyedRow>& rows) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw OutputError(fmt::format("cannot read the alert rows in '{}'", path.string()));
+  std::uint64_t offset = 0;
+  for (std::string line; std::getline(in, line);) {
+    METERBENCH_CHECK(line.size() > kIncidentSortKeyLength);
+    KeyedRow row{.offset = offset, .length = static_cast<std::uint32_t>(line.size() + 1), .file = file};
+    row.key[0] = static_cast<unsigned char>(line[0]);
+    for (std::size_t i = 1; i < row.key.size(); ++i)
+      row.key[i] = static_cast<unsigned char>(hex_value(line[2 * i - 1]) << 4 | hex_value(line[2 * i]));
+    rows.push_back(row);
+    offset += row.length;
   }
-  std::sort(rows.begin(), rows.end());  // the keys are unique: (series, start) ends each
-  for (const std::string_view row : rows) out << row.substr(kIncidentSortKeyLength);
+}
+
+}  // namespace
+
+std::int64_t write_keyed_rows_in_order(const std::vector<std::filesystem::path>& files, std::ostream& out) {
+  METERBENCH_CHECK(files.size() <= std::numeric_limits<std::uint16_t>::max());
+  std::vector<KeyedRow> rows;
+  for (std::size_t f = 0; f < files.size(); ++f) index_rows(files[f], static_cast<std::uint16_t>(f), rows);
+  std::sort(rows.begin(), rows.end(), [](const KeyedRow& a, const KeyedRow& b) { return a.key < b.key; });  // keys are unique
+  std::vector<std::ifstream> in;
+  for (const auto& path : files) in.emplace_back(path, std::ios::binary);
+  std::string text;
+  for (const KeyedRow& row : rows) {
+    const std::size_t size = row.length - kIncidentSortKeyLength;
+    text.resize(size);
+    std::ifstream& file = in[row.file];
+    file.seekg(static_cast<std::streamoff>(row.offset + kIncidentSortKeyLength));
+    file.read(text.data(), static_cast<std::streamsize>(size));
+    if (!file) throw OutputError(fmt::format("cannot read the alert rows in '{}'", files[row.file].string()));
+    out << text;
+  }
   return static_cast<std::int64_t>(rows.size());
 }
 

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,9 +38,11 @@ inline constexpr const char* kIncidentCsvColumns =
 /// Appends the kIncidentCsvColumns cells of an incident of `series` (no line break).
 void append_incident_csv(std::string& row, const Incident& incident, const SeriesRecord& series, const TimeGrid& grid);
 
-/// Rows that each start with append_incident_sort_key's key (rows formatted apart, e.g. in several processes):
-/// writes them to `out` in the key's order (that of sort_by_impact), without their keys. Returns the row count.
-std::int64_t write_keyed_rows_in_order(std::string_view keyed_rows, std::ostream& out);
+/// Files of rows that each start with append_incident_sort_key's key (rows formatted apart, e.g. by several
+/// processes): writes the rows to `out` in the key's order (that of sort_by_impact), without their keys, and
+/// returns their count. Holds about 40 bytes per row in memory, not the rows: alerts.csv can hold tens of
+/// millions. Throws OutputError naming a file that cannot be read.
+std::int64_t write_keyed_rows_in_order(const std::vector<std::filesystem::path>& files, std::ostream& out);
 
 /// Writes the incidents in `format`; returns how many have no price. The caller checks the stream.
 std::int64_t write_incidents(std::ostream& out, IncidentFormat format, const IncidentCollector& incidents, const TimeGrid& grid,
