@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <bit>
-#include <utility>
+#include <tuple>
 #include <cmath>
 #include <limits>
 
@@ -132,17 +132,13 @@ void find_incidents(const ScoredSeries& series, const IncidentFilter& filter, st
 }
 
 void sort_by_impact(std::vector<Incident>& incidents) {
-  std::vector<std::pair<std::string, std::size_t>> keyed(incidents.size());
-  for (std::size_t i = 0; i < incidents.size(); ++i) {
-    keyed[i].first.reserve(kIncidentSortKeyLength);
-    append_incident_sort_key(keyed[i].first, incidents[i]);
-    keyed[i].second = i;
-  }
-  std::sort(keyed.begin(), keyed.end());
-  std::vector<Incident> sorted;
-  sorted.reserve(incidents.size());
-  for (const auto& [key, i] : keyed) sorted.push_back(incidents[i]);
-  incidents = std::move(sorted);
+  std::sort(incidents.begin(), incidents.end(), [](const Incident& a, const Incident& b) {
+    const bool ka = std::isfinite(a.impact), kb = std::isfinite(b.impact);
+    if (ka != kb) return ka;
+    if (ka && std::fabs(a.impact) != std::fabs(b.impact)) return std::fabs(a.impact) > std::fabs(b.impact);
+    if (!ka && a.peak_score != b.peak_score) return a.peak_score > b.peak_score;
+    return std::tie(a.series_index, a.start) < std::tie(b.series_index, b.start);
+  });
 }
 
 void append_incident_sort_key(std::string& out, const Incident& incident) {

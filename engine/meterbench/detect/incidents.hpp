@@ -48,8 +48,8 @@ void find_incidents(const ScoredSeries& series, const IncidentFilter& filter, st
 /// Largest |impact| first; incidents without a price after them, by peak score; ties in series and step order.
 void sort_by_impact(std::vector<Incident>& incidents);
 
-/// The order of sort_by_impact as text: a fixed-length key (kIncidentSortKeyLength characters) whose byte
-/// order is that order, so rows formatted in several processes can be sorted as strings.
+/// The order of sort_by_impact as text (tested to agree): a fixed-length key (kIncidentSortKeyLength characters)
+/// whose byte order is that order, so rows formatted apart (backtest's blocks and processes) sort as text.
 inline constexpr std::size_t kIncidentSortKeyLength = 1 + 16 + 16 + 16;
 void append_incident_sort_key(std::string& out, const Incident& incident);
 
