@@ -121,17 +121,8 @@ TEST_F(BacktestTest, RunDirectoryHoldsTheDocumentedFilesAndKeys) {
 }
 
 std::vector<std::vector<std::string>> alert_rows(const std::filesystem::path& path) {
-  std::vector<std::vector<std::string>> rows;
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);  // the header
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') cells.emplace_back();
-    rows.push_back(cells);
-  }
+  auto rows = testing::read_simple_csv(path);
+  rows.erase(rows.begin());  // the header
   return rows;
 }
 

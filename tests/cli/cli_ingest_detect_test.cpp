@@ -50,18 +50,7 @@ std::string usage_csv() {
   return csv.str();
 }
 
-std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& path) {
-  std::vector<std::vector<std::string>> rows;
-  std::stringstream in(testing::read_file(path));
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') cells.emplace_back();
-    rows.push_back(cells);
-  }
-  return rows;
-}
+std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& path) { return testing::read_simple_csv(path); }
 
 class CliIngestDetect : public ::testing::Test {
  protected:

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "meterbench/detect/detect.hpp"
 #include "meterbench/detect/incident_output.hpp"
 
 namespace meterbench {
@@ -17,13 +18,7 @@ void append_incident_rows(const SeriesBlock& b, std::int64_t i, const DetectionO
                           std::vector<Incident>& incidents, std::string& text) {
   const SeriesRecord& record = b.series[static_cast<std::size_t>(i)];
   incidents.clear();
-  find_incidents({.series_index = static_cast<std::uint64_t>(b.first_series + i),
-                  .observed = b.row(i),
-                  .expected = out.expected,
-                  .score = out.score,
-                  .price = record.price_per_unit,
-                  .score_begin = first_scored},
-                 filter, incidents);
+  find_incidents(scored_series(b, i, out, first_scored), filter, incidents);
   std::size_t a = 0;
   for (const Incident& f : incidents) {
     while (a < alerts.size() && alerts[a].start < f.start) ++a;

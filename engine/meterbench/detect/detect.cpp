@@ -19,15 +19,17 @@
 
 namespace meterbench {
 
+ScoredSeries scored_series(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::int64_t score_begin) {
+  return {.series_index = static_cast<std::uint64_t>(block.first_series + i),
+          .observed = block.row(i),
+          .expected = out.expected,
+          .score = out.score,
+          .price = block.series[static_cast<std::size_t>(i)].price_per_unit,
+          .score_begin = score_begin};
+}
+
 void IncidentCollector::collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::vector<Incident>& into) const {
-  const SeriesRecord& record = block.series[static_cast<std::size_t>(i)];
-  find_incidents({.series_index = static_cast<std::uint64_t>(block.first_series + i),
-                  .observed = block.row(i),
-                  .expected = out.expected,
-                  .score = out.score,
-                  .price = record.price_per_unit,
-                  .score_begin = score_begin},
-                 filter, into);
+  find_incidents(scored_series(block, i, out, score_begin), filter, into);
 }
 
 namespace {

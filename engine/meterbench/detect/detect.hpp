@@ -19,6 +19,9 @@ namespace meterbench {
 
 class ScaleOut;
 
+/// What find_incidents reads of series i of a block and its detector output, scored from `score_begin`.
+ScoredSeries scored_series(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::int64_t score_begin);
+
 /// Gathers incidents from a pass (serial stage) with the series they belong to.
 struct IncidentCollector {
   IncidentFilter filter;
