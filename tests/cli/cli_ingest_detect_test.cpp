@@ -275,6 +275,9 @@ TEST_F(CliIngestDetect, SinceReproducesTheWeeklyRefitBacktestsWeek) {
     EXPECT_NE(find_row(read_csv(dir / (std::string(model) + ".csv")), "beta", "2024-05-10"), nullptr) << model << ": the tripled day";
     for (const auto& row : monitoring) EXPECT_GE(row[kStart], "2024-05-09") << "nothing before --since is scored";
   }
+  r = run_cli("detect --data " + (dir / "week.h5").string() + " --since 2024-05-09 --out " + (dir / "since.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(testing::read_file(dir / "since.json"))["dataset"]["scored_from"], "2024-05-09");
   r = run_cli("detect --data " + (dir / "usage.h5").string() + " --since 2024-05-09T12:00 --out " + (dir / "x.csv").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.output, "--since '2024-05-09T12:00' is not a step of the dataset's grid after its first: steps of 1d from 2024-01-01 to 2024-05-29"))
@@ -331,6 +334,7 @@ TEST_F(CliIngestDetect, ByCustomerRollsTheSeriesUpAndSaysWhichLevel) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto document = nlohmann::json::parse(testing::read_file(dir / "m.json"));
   EXPECT_EQ(document["dataset"]["by"], "meter");
+  EXPECT_EQ(document["dataset"]["scored_from"], "2024-01-01");
   EXPECT_EQ(document["dataset"]["series"], 3);  // storage (acme and gamma), compute, egress
   ASSERT_FALSE(document["incidents"].empty());
   for (const auto& incident : document["incidents"]) EXPECT_EQ(incident["customer"], "*");

@@ -119,6 +119,7 @@ IncidentProvenance provenance_of(const DetectOptions& options, const DatasetInfo
   IncidentProvenance p;
   p.dataset = {{"path", options.data.string()},
                {"by", options.by.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.by)},
+               {"scored_from", format_utc_timestamp(info.grid.time_at(since_window(options.since, info.grid).first_scored))},
                {"series", info.series_count},
                {"steps", info.grid.steps},
                {"start", format_utc_timestamp(info.grid.start_unix_seconds)},
