@@ -83,7 +83,8 @@ void add_model_options(CLI::App& command, PassOptions& pass) {
 }
 
 void add_schedule_options(CLI::App& command, PassOptions& pass) {
-  command.add_option("--schedule", pass.schedule, "retrospective (one fit, every step scored) or weekly (fit before each week, score it)")
+  command.add_option("--schedule", pass.schedule, "retrospective (one fit, every step scored), weekly (fit before each week, score it; gam reuses last week's work) "
+                     "or weekly-refit (an independent fit before each week: what detect --since runs)")
       ->capture_default_str();
   command.add_option("--weeks", pass.weeks, "Weekly schedule: how many final weeks are scored")
       ->transform(integer_in<std::int64_t>())
@@ -128,7 +129,7 @@ void add_run_options(CLI::App& command, PassOptions& pass, const std::string& ou
 
 void add_evaluation_options(CLI::App& command, PassOptions& pass) {
   command.add_flag("--no-baseline", pass.no_baseline, "Skip the random baseline pass (the random detector at the same flag rate)");
-  command.add_option("--min-impact", pass.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
+  command.add_option("--min-impact", pass.impact_filter_usd, "Impact filter, USD: the filtered metrics (and backtest's alerts.csv) leave out alerts with a known |impact| below it")->capture_default_str();
   command.add_option("--delay-tolerance", pass.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
 }
 
