@@ -178,6 +178,7 @@ function drawChart(document_) {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true } },
+    axes: [{}, { size: 90, values: (u, ticks) => ticks.map((v) => v.toLocaleString("en-US", { notation: "compact", maximumFractionDigits: 3 })) }],
     series: [
       {},
       { label: "lower", stroke: "rgba(230, 180, 0, 0.9)", width: 1, points: { show: false } },
