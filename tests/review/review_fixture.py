@@ -33,7 +33,8 @@ def make_dataset(directory):
                 base = 1000.0 * (c + 1) * (m + 1)
                 price = "0.001" if customer == "contoso" else "0.5"  # its incidents are below the 100 USD default
                 for day in range(400):
-                    q = base * (1.0 + 0.2 * math.sin(2 * math.pi * day / 7)) + (day * 7919 % 13) * base * 0.005
+                    noise = (day * 7919 + 31 * c + 17 * m) % 101 / 100.0 - 0.5  # deterministic, +-0.5
+                    q = base * (1.0 + 0.2 * math.sin(2 * math.pi * day / 7) + 0.25 * noise)
                     if 300 + 10 * c + 5 * m <= day < 303 + 10 * c + 5 * m:
                         q *= 6.0
                     if day == 200 + 3 * c:

@@ -343,8 +343,7 @@ async function start() {
   for (const kind of s.kinds) $("f-kind").append(el("option", { value: kind }, kind));
   if (!s.has_offer) {
     $("f-offer-label").hidden = true;
-    document.body.classList.add("no-offer");
-    for (const cell of document.querySelectorAll(".offer-col")) cell.hidden = true;
+    document.body.classList.add("no-offer");  // hides the offer column (review.css)
   }
   showProblems(s.feedback_problems);
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); state.page = 0; route(); });
