@@ -35,19 +35,6 @@ nlohmann::json float_array(const std::vector<float>& values) {
   return array;
 }
 
-nlohmann::json record_json(const FeedbackRecord& r) {
-  return {{"seq", r.seq},
-          {"time", r.time},
-          {"verdict", verdict_name(r.verdict)},
-          {"customer", r.customer},
-          {"meter", r.meter},
-          {"start", r.start},
-          {"end", r.end},
-          {"reason", r.reason},
-          {"corrected_usage", r.corrected_usage ? nlohmann::json(*r.corrected_usage) : nlohmann::json(nullptr)},
-          {"user", r.user}};
-}
-
 std::string series_key(const std::string& customer, const std::string& meter) { return customer + '\0' + meter; }
 
 const nlohmann::json& required(const nlohmann::json& body, const char* key) {
@@ -156,7 +143,7 @@ nlohmann::json ReviewState::row_json(const ReviewIncident& f) const {
           {"first_reported", f.first_reported},
           {"act_by", format_utc_date(act_by)},
           {"days_left", (act_by - as_of_seconds_) / kSecondsPerDay},
-          {"verdict", verdict < 0 ? nlohmann::json(nullptr) : record_json(log_.records[static_cast<std::size_t>(verdict)])}};
+          {"verdict", verdict < 0 ? nlohmann::json(nullptr) : feedback_record_json(log_.records[static_cast<std::size_t>(verdict)])}};
 }
 
 nlohmann::json ReviewState::inventory(const IncidentQuery& query, const std::string& status) const {
@@ -234,7 +221,7 @@ nlohmann::json ReviewState::act(std::int64_t id, const VerdictRequest& request) 
     throw ReviewRequestError(400, e.what());
   }
   reload_feedback();
-  return {{"record", record_json(written)}, {"incident", row_json(f)}};
+  return {{"record", feedback_record_json(written)}, {"incident", row_json(f)}};
 }
 
 nlohmann::json ReviewState::actions(std::int64_t page, std::int64_t page_size) const {
@@ -244,7 +231,7 @@ nlohmann::json ReviewState::actions(std::int64_t page, std::int64_t page_size) c
   const auto total = static_cast<std::int64_t>(log_.records.size());
   nlohmann::json rows = nlohmann::json::array();
   for (std::int64_t k = page * page_size; k < std::min(total, (page + 1) * page_size); ++k)
-    rows.push_back(record_json(log_.records[static_cast<std::size_t>(total - 1 - k)]));
+    rows.push_back(feedback_record_json(log_.records[static_cast<std::size_t>(total - 1 - k)]));
   nlohmann::json problems = nlohmann::json::array();
   for (const FeedbackProblem& p : log_.problems) problems.push_back({{"line", p.line}, {"reason", p.reason}});
   return {{"total", total}, {"page", page}, {"page_size", page_size}, {"rows", std::move(rows)}, {"problems", std::move(problems)}};
