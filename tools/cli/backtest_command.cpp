@@ -25,6 +25,7 @@ struct BacktestCommand {
     cmd->add_flag("--save-bands", options.save_bands, "Also write bands.h5: expected, lower, upper and score per step");
     cmd->add_flag("--no-alerts", no_alerts, "Do not write alerts.csv");
     add_evaluation_options(*cmd, pass);
+    cmd->add_option("--feedback", options.feedback, "Reviewers' verdicts (docs/feedback.md): metrics over reviewed incidents in summary.json's \"reviewed\"");
     cmd->add_option("--baseline-series", options.random_baseline_series,
                     "Random baseline on all series up to this many, else on a deterministic sample of this many (0 = all)")
         ->transform(integer_in<std::int64_t>())
@@ -61,6 +62,7 @@ struct BacktestCommand {
                     metric(r, "/dollar_recall").c_str(), metric(r, "/auc_pr").c_str());
       }
     }
+    if (s.contains("reviewed")) print_reviewed(s["reviewed"]);
     const nlohmann::json& t = s["throughput"];
     std::printf("  %.2f s wall, %.0f series/s, %.3g points/s, peak RSS %.0f MiB, %d threads -> %s\n", t["wall_seconds"].get<double>(),
                 t["series_per_second"].get<double>(), t["points_per_second"].get<double>(),

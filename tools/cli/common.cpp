@@ -50,6 +50,19 @@ std::string metric(const nlohmann::json& j, const char* path) {
   return fmt::format("{:.4f}", j.at(pointer).get<double>());
 }
 
+void print_reviewed(const nlohmann::json& r) {
+  const auto interval = [&](const char* key) {
+    return fmt::format("{} [{}, {}] (n={})", metric(r, fmt::format("/{}/value", key).c_str()), metric(r, fmt::format("/{}/ci95_low", key).c_str()),
+                       metric(r, fmt::format("/{}/ci95_high", key).c_str()), r[key]["n"].get<std::int64_t>());
+  };
+  std::printf("  reviewed (%lld anomaly, %lld not_anomaly verdicts): precision %s  recall %s  (95%% Wilson intervals)\n",
+              static_cast<long long>(r["verdicts"]["anomaly"].get<std::int64_t>()), static_cast<long long>(r["verdicts"]["not_anomaly"].get<std::int64_t>()),
+              interval("precision").c_str(), interval("recall").c_str());
+  if (!r["alerts"].is_null())
+    std::printf("  alerts: %lld reviewed, %lld unreviewed (unknown: neither true nor false)\n", static_cast<long long>(r["alerts"]["reviewed"].get<std::int64_t>()),
+                static_cast<long long>(r["alerts"]["unreviewed"].get<std::int64_t>()));
+}
+
 PassOptions::PassOptions() {
   const meterbench::BacktestOptions defaults;
   model = defaults.model;

@@ -59,6 +59,8 @@ pid_t running_child();
 
 /// A metric at a JSON pointer path with 4 decimals, or "n/a" when it is absent or null.
 std::string metric(const nlohmann::json& j, const char* path);
+/// Prints a "reviewed" object (metrics over reviewers' verdicts) as two lines.
+void print_reviewed(const nlohmann::json& reviewed);
 
 /// Adds a subcommand run by a `Command` object: `add_to(app, common)` declares it and its options, which
 /// point into the object; when it is chosen, the logger is installed and `run(common)` runs it. The callback

@@ -26,6 +26,7 @@ struct DetectCommand {
     cmd->add_option("--last", options.last_days, "Keep only incidents ending in the last DAYS days (e.g. 30, 60, 90; 0 = all)")
         ->transform(integer_in<std::int64_t>())
         ->capture_default_str();
+    cmd->add_option("--feedback", options.feedback, "Verdicts file (docs/feedback.md): drop incidents overlapping a standing not_anomaly verdict of their series");
     cmd->add_option("--format", options.format, "csv or json (default: from --out's extension, .json is json, else csv)");
     add_run_options(*cmd, pass, "incidents file (- writes to standard output)");
     add_common_options(*cmd, common);

@@ -20,7 +20,8 @@ struct SweepCommand {
         "sweep", "Sweep a grid of detector parameters and every threshold on a dataset with labels; choose on half the series, report on the other half");
     add_model_options(*cmd, pass);
     cmd->add_option("--grid", options.grid, "Parameter and its values, key=v1,v2,... (repeatable; the grid is their Cartesian product)")->required();
-    cmd->add_option("--objective", objective, "event_f1, recall_at_budget or dollar_recall_at_budget")->capture_default_str();
+    cmd->add_option("--objective", objective, "event_f1, recall_at_budget, dollar_recall_at_budget or reviewed_f1 (with --feedback)")->capture_default_str();
+    cmd->add_option("--feedback", options.feedback, "Reviewers' verdicts (docs/feedback.md): reviewed metrics in sweep.csv and best.json");
     cmd->add_option("--budget", options.budget, "False alerts per 1,000 series-weeks allowed by the *_at_budget objectives")->capture_default_str();
     add_schedule_options(*cmd, pass);
     cmd->add_option("--max-minutes", options.max_minutes, "Refuse to start when the estimated time exceeds this (0 = no limit)")->capture_default_str();
@@ -52,7 +53,8 @@ struct SweepCommand {
                 t["points"].dump().c_str(), options.data.c_str(), t["series"].dump().c_str(), t["wall_seconds"].get<double>(),
                 t["series_points_per_second"].get<double>(), options.out_dir.c_str());
     if (r["best"].is_null()) {
-      std::printf("  no point and threshold met the objective %s (budget %g): see sweep.csv\n", objective.c_str(), options.budget);
+      std::printf("  no point and threshold met the objective %s (budget %g): %s\n", objective.c_str(), options.budget,
+                  r["warnings"].front().get<std::string>().c_str());
       return;
     }
     const nlohmann::json& b = r["best"];
@@ -65,6 +67,8 @@ struct SweepCommand {
                   metric(m, "/event_precision").c_str(), metric(m, "/event_recall").c_str(), metric(m, "/event_f1").c_str(),
                   metric(m, "/dollar_recall").c_str(), metric(m, "/false_alerts_per_1000_series_weeks").c_str(), metric(m, "/flag_rate").c_str());
     }
+    if (b["test"].contains("reviewed")) print_reviewed(b["test"]["reviewed"]);
+    for (const auto& w : r["warnings"]) std::printf("  warning: %s\n", w.get<std::string>().c_str());
     std::printf("  reproduce: %s\n", r["command"].get<std::string>().c_str());
   }
 };

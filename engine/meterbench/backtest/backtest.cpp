@@ -201,7 +201,10 @@ BacktestSummary run_backtest(const BacktestOptions& options, BacktestScaleOut* s
     scale_out->plan(reader, options.out_dir, run_key.dump(), options.save_bands);
   }
   MainPassFiles files(options, info, scale_out, temp, model_text);
-  const BacktestPassResult main = run_backtest_pass(reader, *detector, config, window, files.outputs(),
+  const std::optional<VerdictIndex> verdicts = verdict_index(options.feedback, info, "backtest");
+  BacktestOutputs outputs = files.outputs();
+  outputs.verdicts = verdicts ? &*verdicts : nullptr;
+  const BacktestPassResult main = run_backtest_pass(reader, *detector, config, window, outputs,
                                                     {.block_series = options.block_series, .label = "backtest", .scale_out = scale_out,
                                                      .checkpoint = scale_out});
   files.finish();
@@ -216,6 +219,14 @@ BacktestSummary run_backtest(const BacktestOptions& options, BacktestScaleOut* s
   summary.fit_status = main.status_counts;
   summary.alerts = main.alerts;
   if (info.has_labels) summary.metrics = main.report;
+  if (main.verdicts) {
+    const std::int64_t unmatched = verdicts->file_verdicts() - main.verdicts->counts().matched_file_verdicts;
+    summary.reviewed = reviewed_metrics_at_z(*main.verdicts, unmatched, main.report.counts.alerts.total);
+    summary.reviewed_sources = verdicts->sources();
+    for (const std::string& w : summary.reviewed->warnings) spdlog::warn("backtest: {}", w);
+    if (summary.reviewed->unmatched > 0)
+      spdlog::warn("backtest: {} verdicts of {} name no series of {}", summary.reviewed->unmatched, options.feedback.string(), options.data.string());
+  }
   if (options.random_baseline && info.has_labels)
     summary.baseline_random = run_random_baseline(reader, options, config, window.first_scored, main.report.flag_rate(), scale_out);
   summary.throughput = throughput_of(info, window.first_scored, main.pass.timing);
@@ -254,6 +265,7 @@ nlohmann::json to_json(const BacktestSummary& s) {
   j["fit_status"] = fit_status_json(s.fit_status);
   j["alerts"] = s.alerts;
   j["metrics"] = s.metrics ? s.metrics->to_json() : nlohmann::json(nullptr);
+  if (s.reviewed) j["reviewed"] = to_json(*s.reviewed, s.reviewed_sources);
   if (s.baseline_random) {
     const BacktestBaseline& b = *s.baseline_random;
     nlohmann::json sample = nullptr;

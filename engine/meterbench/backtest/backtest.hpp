@@ -15,6 +15,7 @@
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/evaluate/metrics.hpp"
+#include "meterbench/feedback/verdict_metrics.hpp"
 #include "meterbench/model/detector.hpp"
 #include "meterbench/pass/schedule.hpp"
 #include "meterbench/runtime/run_context.hpp"
@@ -37,6 +38,7 @@ struct BacktestOptions {
   std::int64_t random_baseline_chunk = 1000;      ///< the sample is made of chunks of this many consecutive series
   double impact_filter_usd = 100.0;       ///< alerts below this impact are hidden in the filtered metrics
   double delay_tolerance_days = 7.0;      ///< k of the event-wise metrics
+  std::filesystem::path feedback{};       ///< reviewers' verdicts (docs/feedback.md); empty = none
 };
 
 /// summary.json's "dataset": what was read, and the fingerprint of its values.
@@ -92,6 +94,8 @@ struct BacktestSummary {
   std::array<std::int64_t, kFitStatusCount> fit_status{};
   std::int64_t alerts = 0;
   std::optional<EvaluationReport> metrics;           ///< none without labels
+  std::optional<ReviewedMetrics> reviewed;           ///< with --feedback or ingested labels: metrics over reviewed incidents
+  std::vector<std::string> reviewed_sources;
   std::optional<BacktestBaseline> baseline_random;
   BacktestThroughput throughput;
   std::uint64_t peak_rss_bytes = 0;                   ///< several processes: the largest

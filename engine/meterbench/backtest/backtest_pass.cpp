@@ -63,7 +63,19 @@ BacktestWork::BacktestWork(const Detector& detector, const EvaluationConfig& con
       // before a weekly schedule's scored window, which must read as NaN there.
       nan_fill_(window.first_scored > 0 && outputs.bands != nullptr) {}
 
-BacktestThreadState BacktestWork::make_thread_state() const { return {detector_.make_workspace(), EvaluationAccumulator(config_), {}, 0}; }
+BacktestThreadState BacktestWork::make_thread_state() const {
+  BacktestThreadState state{detector_.make_workspace(), EvaluationAccumulator(config_), {}, 0, std::nullopt, {}, {}};
+  if (outputs_.verdicts != nullptr) state.verdicts.emplace(state.evaluation.thresholds(), config_.z);
+  return state;
+}
+
+// The series' verdicts against its scores and its alerts at z (those add_series just appended to `alerts`).
+void BacktestWork::add_verdicts(const SeriesBlock& b, std::int64_t i, const DetectionOutput& out, BacktestThreadState& state,
+                                std::span<const Alert> series_alerts) const {
+  outputs_.verdicts->verdicts_of(b, i, has_labels_, state.series_verdicts);
+  if (state.series_verdicts.empty()) return;
+  state.verdicts->add_series(state.series_verdicts, b.row(i), out.score, window_.first_scored, b.steps, series_alerts);
+}
 
 void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, ThreadSlots<BacktestThreadState>& threads,
                            BlockHashes& hashes) const {
@@ -75,7 +87,16 @@ void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, Thre
   detect_and_visit(detector_, *state.workspace, b, window_, outputs_.bands != nullptr, nan_fill_, block.outputs, block.status, slot.times,
                    [&](std::int64_t i, const DetectionOutput& out) {
                      ++state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];
-                     state.evaluation.add_series(evaluation_input(b, i, has_labels_, out, window_.first_scored), alerts);
+                     if (outputs_.verdicts == nullptr) {
+                       state.evaluation.add_series(evaluation_input(b, i, has_labels_, out, window_.first_scored), alerts);
+                     } else {
+                       // The verdicts need the series' alerts at z, kept in the block's list or in a scratch one.
+                       std::vector<Alert>& into = alerts != nullptr ? *alerts : state.series_alerts;
+                       if (alerts == nullptr) into.clear();
+                       const std::size_t before = into.size();
+                       state.evaluation.add_series(evaluation_input(b, i, has_labels_, out, window_.first_scored), &into);
+                       add_verdicts(b, i, out, state, std::span<const Alert>(into).subspan(before));
+                     }
                      hashes.hash(b, i);
                    });
   if (alerts == nullptr) return;
@@ -99,6 +120,7 @@ void BacktestWork::finish_outputs() {
 
 void BacktestReducer::merge(const BacktestThreadState& state) {
   total_.merge(state.evaluation);
+  if (verdicts_) verdicts_->merge(*state.verdicts);
   for (std::size_t s = 0; s < kFitStatusCount; ++s) status_counts_[s] += state.status_counts[s];
   alerts_ += state.alerts;
 }
@@ -108,10 +130,20 @@ std::vector<std::int64_t> BacktestReducer::to_integers() const {
   std::vector<std::int64_t> v = counts_to_integers(total_.counts());
   v.insert(v.end(), status_counts_.begin(), status_counts_.end());
   v.push_back(alerts_);
+  if (verdicts_) verdicts_->counts().append_integers(v);
   return v;
 }
 
-void BacktestReducer::from_integers(std::span<const std::int64_t> v) {
+void BacktestReducer::from_integers(std::span<const std::int64_t> all) {
+  std::span<const std::int64_t> v = all;
+  if (verdicts_) {  // the verdict counts come last: a fixed size, read first and cut off
+    std::vector<std::int64_t> layout;
+    verdicts_->counts().append_integers(layout);
+    METERBENCH_CHECK(all.size() >= layout.size());
+    std::size_t at = all.size() - layout.size();
+    verdicts_->counts().read_integers(all, at);
+    v = all.first(all.size() - layout.size());
+  }
   constexpr std::size_t kTail = kFitStatusCount + 1;
   METERBENCH_CHECK(v.size() >= kTail);
   EvaluationAccumulator total(total_.config());
@@ -125,9 +157,9 @@ void BacktestReducer::from_integers(std::span<const std::int64_t> v) {
 BacktestPassResult run_backtest_pass(DatasetReader& reader, const Detector& detector, const EvaluationConfig& config, ScoredWindow window,
                                      BacktestOutputs outputs, const PassPlan& plan) {
   BacktestWork work(detector, config, window, reader.info(), outputs);
-  BacktestReducer reducer(config);
+  BacktestReducer reducer(config, outputs.verdicts != nullptr);
   const PassResult pass = run_streaming_pass(reader, plan, work, reducer);
-  return {reducer.report(), reducer.status_counts(), reducer.alerts(), pass};
+  return {reducer.report(), reducer.status_counts(), reducer.alerts(), reducer.verdicts(), pass};
 }
 
 }  // namespace meterbench

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "meterbench/evaluate/metrics.hpp"
+#include "meterbench/feedback/verdict_metrics.hpp"
 #include "meterbench/io/alert_csv.hpp"
 #include "meterbench/io/bands_file.hpp"
 #include "meterbench/model/detector.hpp"
@@ -21,6 +23,7 @@ namespace meterbench {
 struct BacktestOutputs {
   std::ostream* alerts_csv = nullptr;  ///< alerts at z, in series order
   BandsWriter* bands = nullptr;         ///< expected range per step
+  const VerdictIndex* verdicts = nullptr;  ///< reviewers' verdicts to evaluate the alerts against (null: none)
 };
 
 /// One thread's detector scratch and additive counts.
@@ -29,6 +32,9 @@ struct BacktestThreadState {
   EvaluationAccumulator evaluation;
   std::array<std::int64_t, kFitStatusCount> status_counts{};
   std::int64_t alerts = 0;
+  std::optional<VerdictAccumulator> verdicts;  ///< with BacktestOutputs::verdicts
+  std::vector<VerdictSteps> series_verdicts;   ///< scratch: the verdicts of the series at hand
+  std::vector<Alert> series_alerts;            ///< scratch: its alerts, when alerts.csv is not written
 };
 
 /// One block's detector outputs and alert rows, recycled across the pipeline's tokens.
@@ -49,6 +55,8 @@ class BacktestWork final : public BlockWork<BacktestThreadState, BacktestBlockSt
   void finish_outputs() override;
 
  private:
+  void add_verdicts(const SeriesBlock& b, std::int64_t i, const DetectionOutput& out, BacktestThreadState& state,
+                    std::span<const Alert> series_alerts) const;
   const Detector& detector_;
   const EvaluationConfig& config_;
   ScoredWindow window_;
@@ -61,7 +69,9 @@ class BacktestWork final : public BlockWork<BacktestThreadState, BacktestBlockSt
 /// The evaluation counts, fit statuses and alerts of a backtest pass.
 class BacktestReducer final : public PassReducer<BacktestThreadState> {
  public:
-  explicit BacktestReducer(const EvaluationConfig& config) : total_(config) {}
+  BacktestReducer(const EvaluationConfig& config, bool with_verdicts) : total_(config) {
+    if (with_verdicts) verdicts_.emplace(total_.thresholds(), config.z);
+  }
   void merge(const BacktestThreadState& state) override;
   [[nodiscard]] std::vector<std::int64_t> to_integers() const override;
   void from_integers(std::span<const std::int64_t> integers) override;
@@ -69,9 +79,11 @@ class BacktestReducer final : public PassReducer<BacktestThreadState> {
   [[nodiscard]] EvaluationReport report() const { return total_.report(); }
   [[nodiscard]] const std::array<std::int64_t, kFitStatusCount>& status_counts() const { return status_counts_; }
   [[nodiscard]] std::int64_t alerts() const { return alerts_; }
+  [[nodiscard]] const std::optional<VerdictAccumulator>& verdicts() const { return verdicts_; }
 
  private:
   EvaluationAccumulator total_;
+  std::optional<VerdictAccumulator> verdicts_;
   std::array<std::int64_t, kFitStatusCount> status_counts_{};
   std::int64_t alerts_ = 0;
 };
@@ -81,6 +93,7 @@ struct BacktestPassResult {
   EvaluationReport report;
   std::array<std::int64_t, kFitStatusCount> status_counts{};
   std::int64_t alerts = 0;
+  std::optional<VerdictAccumulator> verdicts;  ///< with BacktestOutputs::verdicts
   PassResult pass;
 };
 

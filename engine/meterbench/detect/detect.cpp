@@ -1,4 +1,5 @@
 #include "meterbench/detect/detect.hpp"
+#include "meterbench/feedback/verdict_metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -153,6 +154,9 @@ DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   const TimeGrid& grid = info.grid;
   const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);
   if (scale_out != nullptr) scale_out->partition(reader, options.out, "detect", false);
+  // Read before the pass: a bad verdicts file stops the run before its work.
+  const std::optional<FeedbackLog> feedback =
+      options.feedback.empty() ? std::nullopt : std::optional<FeedbackLog>(read_feedback_logged(options.feedback, "detect"));
 
   IncidentCollector incidents;
   incidents.filter = {.z = detector->flag_threshold(), .min_abs_impact = options.min_impact_usd};
@@ -165,6 +169,7 @@ DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
     gather_incidents(*scale_out, incidents);  // every rank's incidents, on the writer
     if (!scale_out->writer()) return {};
   }
+  if (feedback) drop_reviewed_false_alerts(incidents.rows, incidents.series, *feedback, grid);
   sort_by_impact(incidents.rows);
   DetectSummary summary;
   summary.incidents_without_price = write_output(format, output, incidents, grid, provenance_of(options, info, *detector));

@@ -37,6 +37,7 @@ struct DetectOptions {
   double min_impact_usd = 100.0;          ///< incidents with a known |impact| below this are dropped (0 keeps all)
   std::int64_t last_days = 0;             ///< keep only incidents ending in the grid's last `last_days` days (0 = all)
   std::int64_t block_series = 0;
+  std::filesystem::path feedback{};       ///< verdicts file: incidents a reviewer marked "not an anomaly" are dropped
 };
 
 struct DetectSummary {

@@ -17,6 +17,7 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/evaluate/metrics.hpp"
+#include "meterbench/feedback/verdict_metrics.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/dataset_fingerprint.hpp"
 #include "meterbench/io/output_file.hpp"
@@ -86,14 +87,15 @@ std::string_view to_string(SweepObjective objective) {
     case SweepObjective::event_f1: return "event_f1";
     case SweepObjective::recall_at_budget: return "recall_at_budget";
     case SweepObjective::dollar_recall_at_budget: return "dollar_recall_at_budget";
+    case SweepObjective::reviewed_f1: return "reviewed_f1";
   }
   return "unknown";
 }
 
 SweepObjective objective_from_string(std::string_view text) {
-  for (const auto o : {SweepObjective::event_f1, SweepObjective::recall_at_budget, SweepObjective::dollar_recall_at_budget})
+  for (const auto o : {SweepObjective::event_f1, SweepObjective::recall_at_budget, SweepObjective::dollar_recall_at_budget, SweepObjective::reviewed_f1})
     if (text == to_string(o)) return o;
-  throw std::invalid_argument(fmt::format("unknown objective '{}' (known: event_f1, recall_at_budget, dollar_recall_at_budget)", text));
+  throw std::invalid_argument(fmt::format("unknown objective '{}' (known: event_f1, recall_at_budget, dollar_recall_at_budget, reviewed_f1)", text));
 }
 
 SplitHalf split_half(std::string_view customer, std::string_view meter) {
@@ -120,16 +122,21 @@ struct Point {
 
 // Per thread: one workspace and two accumulators (tuning, test) per point, one block of detector outputs.
 struct SweepThreadState {
-  explicit SweepThreadState(const std::vector<Point>& points) {
+  SweepThreadState(const std::vector<Point>& points, const VerdictIndex* verdict_index) {
     for (const Point& p : points) {
       workspaces.push_back(p.detector->make_workspace());
       accumulators.emplace_back(p.config);
       accumulators.emplace_back(p.config);
+      if (verdict_index == nullptr) continue;
+      verdicts.emplace_back(accumulators.back().thresholds(), p.config.z);
+      verdicts.emplace_back(accumulators.back().thresholds(), p.config.z);
     }
     status_counts.resize(points.size());
   }
   std::vector<std::unique_ptr<DetectorWorkspace>> workspaces;
   std::vector<EvaluationAccumulator> accumulators;  // 2 x point + half
+  std::vector<VerdictAccumulator> verdicts;         // 2 x point + half; empty without verdicts
+  std::vector<VerdictSteps> series_verdicts;        // scratch: the verdicts of the series at hand
   std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts;
   BlockOutputs outputs;
   std::vector<FitStatus> status;
@@ -141,7 +148,7 @@ struct SweepBlockState {
 
 // Fits, scores and evaluates every series of a block for one point, with this thread's workspace and accumulators.
 void run_point_on_block(const Point& point, std::size_t p, SweepThreadState& state, const SeriesBlock& b, std::span<const std::uint8_t> half,
-                        bool has_labels, ScoredWindow window, WorkTimes& times) {
+                        bool has_labels, ScoredWindow window, WorkTimes& times, const VerdictIndex* verdict_index) {
   WorkStopwatch watch;
   state.outputs.resize(b.count, b.steps);
   state.status.resize(static_cast<std::size_t>(b.count));
@@ -151,6 +158,10 @@ void run_point_on_block(const Point& point, std::size_t p, SweepThreadState& sta
     const auto k = static_cast<std::size_t>(i);
     ++state.status_counts[p][static_cast<std::size_t>(state.status[k])];
     state.accumulators[2 * p + half[k]].add_series(evaluation_input(b, i, has_labels, state.outputs.row(i), window.first_scored));
+    if (verdict_index == nullptr) continue;
+    verdict_index->verdicts_of(b, i, has_labels, state.series_verdicts);
+    if (!state.series_verdicts.empty())
+      state.verdicts[2 * p + half[k]].add_series(state.series_verdicts, b.row(i), state.outputs.row(i).score, window.first_scored, b.steps, {});
   }
   watch.lap_evaluate(times);
 }
@@ -167,14 +178,15 @@ void assign_halves(const SeriesBlock& b, std::vector<std::uint8_t>& half) {
 // points), each with its own per-thread workspace and accumulators. A sweep writes nothing per block.
 class SweepWork final : public BlockWork<SweepThreadState, SweepBlockState> {
  public:
-  SweepWork(const std::vector<Point>& points, bool has_labels, ScoredWindow window) : points_(points), has_labels_(has_labels), window_(window) {}
-  [[nodiscard]] SweepThreadState make_thread_state() const override { return SweepThreadState(points_); }
+  SweepWork(const std::vector<Point>& points, bool has_labels, ScoredWindow window, const VerdictIndex* verdicts)
+      : points_(points), has_labels_(has_labels), window_(window), verdicts_(verdicts) {}
+  [[nodiscard]] SweepThreadState make_thread_state() const override { return SweepThreadState(points_, verdicts_); }
   // The points run in parallel on the block, so none of them hashes it: the runner does, once.
   void process(const SeriesBlock& b, SweepBlockState& block, ThreadSlots<SweepThreadState>& threads, BlockHashes&) const override {
     assign_halves(b, block.half);
     oneapi::tbb::parallel_for(std::size_t{0}, points_.size(), [&](std::size_t p) {
       ThreadSlot<SweepThreadState>& slot = threads.local();
-      run_point_on_block(points_[p], p, slot.state, b, block.half, has_labels_, window_, slot.times);
+      run_point_on_block(points_[p], p, slot.state, b, block.half, has_labels_, window_, slot.times, verdicts_);
     });
   }
   void write(const SeriesBlock&, SweepBlockState&) override {}
@@ -183,19 +195,24 @@ class SweepWork final : public BlockWork<SweepThreadState, SweepBlockState> {
   const std::vector<Point>& points_;
   bool has_labels_;
   ScoredWindow window_;
+  const VerdictIndex* verdicts_;
 };
 
 // Per point: the tuning and test halves' evaluation counts and the fit statuses.
 class SweepReducer final : public PassReducer<SweepThreadState> {
  public:
-  explicit SweepReducer(const std::vector<Point>& points) : status_counts_(points.size()) {
+  SweepReducer(const std::vector<Point>& points, bool with_verdicts) : status_counts_(points.size()) {
     for (const Point& p : points) {
       totals_.emplace_back(p.config);
       totals_.emplace_back(p.config);
+      if (!with_verdicts) continue;
+      verdicts_.emplace_back(totals_.back().thresholds(), p.config.z);
+      verdicts_.emplace_back(totals_.back().thresholds(), p.config.z);
     }
   }
   void merge(const SweepThreadState& state) override {
     for (std::size_t t = 0; t < totals_.size(); ++t) totals_[t].merge(state.accumulators[t]);
+    for (std::size_t t = 0; t < verdicts_.size(); ++t) verdicts_[t].merge(state.verdicts[t]);
     for (std::size_t p = 0; p < status_counts_.size(); ++p)
       for (std::size_t s = 0; s < kFitStatusCount; ++s) status_counts_[p][s] += state.status_counts[p][s];
   }
@@ -206,6 +223,7 @@ class SweepReducer final : public PassReducer<SweepThreadState> {
       v.insert(v.end(), counts.begin(), counts.end());
     }
     for (const auto& counts : status_counts_) v.insert(v.end(), counts.begin(), counts.end());
+    for (const VerdictAccumulator& t : verdicts_) t.counts().append_integers(v);
     return v;
   }
   void from_integers(std::span<const std::int64_t> v) override {
@@ -219,33 +237,46 @@ class SweepReducer final : public PassReducer<SweepThreadState> {
     }
     for (auto& counts : status_counts_)
       for (auto& c : counts) c = v[at++];
+    for (VerdictAccumulator& t : verdicts_) t.counts().read_integers(v, at);
   }
   [[nodiscard]] EvaluationReport report(std::size_t point, std::size_t half) const { return totals_[2 * point + half].report(); }
   [[nodiscard]] const std::vector<std::array<std::int64_t, kFitStatusCount>>& status_counts() const { return status_counts_; }
+  [[nodiscard]] const std::vector<VerdictAccumulator>& verdicts() const { return verdicts_; }
 
  private:
   std::vector<EvaluationAccumulator> totals_;  // per point: tuning, test
+  std::vector<VerdictAccumulator> verdicts_;   // per point: tuning, test; empty without verdicts
   std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts_;
 };
 
 struct SweepPass {
   std::vector<std::array<EvaluationReport, 2>> reports;  // per point: tuning, test
   std::vector<std::array<std::int64_t, kFitStatusCount>> status_counts;
+  std::vector<VerdictAccumulator> verdicts;  // per point: tuning, test; empty without verdicts
+  std::int64_t unmatched_verdicts = 0;       // the feedback file's standing verdicts on no series of the dataset
+  std::vector<std::string> verdict_sources;
   PassResult pass;
 };
 
 // One streaming pass of every point; with `scale_out`, over this process's range, the counts then summed
 // over the processes.
 SweepPass run_points(DatasetReader& reader, const std::vector<Point>& points, std::int64_t block_option, ScoredWindow window,
-                     const char* label, const ScaleOut* scale_out) {
-  SweepWork work(points, reader.info().has_labels, window);
-  SweepReducer reducer(points);
+                     const char* label, const ScaleOut* scale_out, const VerdictIndex* verdicts = nullptr) {
+  SweepWork work(points, reader.info().has_labels, window, verdicts);
+  SweepReducer reducer(points, verdicts != nullptr);
   SweepPass result;
   result.pass = run_streaming_pass(reader, {.block_series = block_option, .label = label, .scale_out = scale_out}, work, reducer);
   result.reports.resize(points.size());
   for (std::size_t p = 0; p < points.size(); ++p)
     for (std::size_t h = 0; h < 2; ++h) result.reports[p][h] = reducer.report(p, h);
   result.status_counts = reducer.status_counts();
+  result.verdicts = reducer.verdicts();
+  if (verdicts != nullptr) {
+    // Every point reads the same verdicts: point 0's two halves matched them all but the unmatched.
+    result.unmatched_verdicts = verdicts->file_verdicts() - result.verdicts[0].counts().matched_file_verdicts -
+                                result.verdicts[1].counts().matched_file_verdicts;
+    result.verdict_sources = verdicts->sources();
+  }
   return result;
 }
 
@@ -254,6 +285,7 @@ struct RowMetrics {
   std::optional<double> point_precision, point_recall, point_f1;
   std::optional<double> event_precision, event_recall, event_f1;
   std::optional<double> dollar_recall, false_alerts_per_1000_series_weeks, flag_rate;
+  std::optional<ReviewedMetrics> reviewed;  // with verdicts
 };
 
 std::optional<double> ratio(std::int64_t num, std::int64_t den) {
@@ -270,9 +302,11 @@ std::optional<double> f1(const std::optional<double>& p, const std::optional<dou
 // Flag rate over the point-evaluated steps (observed, do-not-care steps excluded): the rate `random` is set to.
 std::int64_t evaluated_steps(const EvaluationCounts& c) { return c.point_tp + c.point_fp + c.point_fn + c.point_tn; }
 
-RowMetrics curve_metrics(const EvaluationReport& r, std::size_t g) {
+// `verdicts`: the same point and half's verdict counts, or null.
+RowMetrics curve_metrics(const EvaluationReport& r, std::size_t g, const VerdictAccumulator* verdicts = nullptr, std::int64_t unmatched = 0) {
   const CurvePoint& c = r.curve[g];
   RowMetrics m;
+  if (verdicts != nullptr) m.reviewed = reviewed_metrics(*verdicts, g, unmatched);
   m.point_precision = c.point_precision;
   m.point_recall = c.point_recall;
   m.point_f1 = f1(m.point_precision, m.point_recall);
@@ -308,6 +342,7 @@ std::optional<double> objective_value(const RowMetrics& m, SweepObjective object
     case SweepObjective::dollar_recall_at_budget:
       if (m.false_alerts_per_1000_series_weeks && *m.false_alerts_per_1000_series_weeks <= budget) return m.dollar_recall;
       return std::nullopt;
+    case SweepObjective::reviewed_f1: return m.reviewed ? m.reviewed->f1 : std::nullopt;
   }
   return std::nullopt;
 }
@@ -315,8 +350,8 @@ std::optional<double> objective_value(const RowMetrics& m, SweepObjective object
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 std::string cell(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); }
 
-nlohmann::json metrics_json(const RowMetrics& m, const EvaluationReport& r) {
-  return {{"series", r.counts.series},
+nlohmann::json metrics_json(const RowMetrics& m, const EvaluationReport& r, const std::vector<std::string>& verdict_sources = {}) {
+  nlohmann::json j = {{"series", r.counts.series},
           {"events", r.counts.events.events},
           {"point_precision", opt(m.point_precision)},
           {"point_recall", opt(m.point_recall)},
@@ -327,6 +362,13 @@ nlohmann::json metrics_json(const RowMetrics& m, const EvaluationReport& r) {
           {"dollar_recall", opt(m.dollar_recall)},
           {"false_alerts_per_1000_series_weeks", opt(m.false_alerts_per_1000_series_weeks)},
           {"flag_rate", opt(m.flag_rate)}};
+  if (m.reviewed) j["reviewed"] = to_json(*m.reviewed, verdict_sources);
+  return j;
+}
+
+// The verdict counts of a point's half, or null without verdicts.
+const VerdictAccumulator* verdicts_of(const SweepPass& pass, std::size_t point, std::size_t half) {
+  return pass.verdicts.empty() ? nullptr : &pass.verdicts[2 * point + half];
 }
 
 // A word the shell passes through unchanged, or single-quoted.
@@ -398,14 +440,14 @@ SweepEstimate estimate_cost(DatasetReader& reader, const std::vector<Point>& poi
   reader.read(0, n, block);
   std::vector<std::uint8_t> half;
   assign_halves(block, half);
-  SweepThreadState state(points);
+  SweepThreadState state(points, nullptr);
   WorkTimes times;
   double total = 0.0;
   for (std::size_t p = 0; p < points.size(); ++p) {
     double best = 0.0;
     for (int run = 0; run < 2; ++run) {
       const auto t0 = Clock::now();
-      run_point_on_block(points[p], p, state, block, half, info.has_labels, window, times);
+      run_point_on_block(points[p], p, state, block, half, info.has_labels, window, times, nullptr);
       const double s = seconds_since(t0);
       best = run == 0 ? s : std::min(best, s);
     }
@@ -484,12 +526,13 @@ std::optional<Choice> write_sweep_csv(std::ostream& csv, const std::vector<GridA
   csv << "point";
   for (const GridAxis& a : axes) csv << ',' << a.key;
   csv << ",z,point_precision,point_recall,point_f1,event_precision,event_recall,event_f1,dollar_recall,"
-         "false_alerts_per_1000_series_weeks,flag_rate,objective\n";
+         "false_alerts_per_1000_series_weeks,flag_rate,objective";
+  csv << (pass.verdicts.empty() ? "\n" : ",reviewed_precision,reviewed_recall,reviewed_f1\n");
   std::optional<Choice> best;
   for (std::size_t p = 0; p < points.size(); ++p) {
     const EvaluationReport& tuning = pass.reports[p][0];
     for (std::size_t g = 0; g < tuning.curve.size(); ++g) {
-      const RowMetrics m = curve_metrics(tuning, g);
+      const RowMetrics m = curve_metrics(tuning, g, verdicts_of(pass, p, 0), pass.unmatched_verdicts);
       const std::optional<double> objective = objective_value(m, options.objective, options.budget);
       csv << p;
       for (const std::string& v : points[p].grid_values) csv << ',' << v;
@@ -497,6 +540,8 @@ std::optional<Choice> write_sweep_csv(std::ostream& csv, const std::vector<GridA
       for (const auto& v : {m.point_precision, m.point_recall, m.point_f1, m.event_precision, m.event_recall, m.event_f1, m.dollar_recall,
                             m.false_alerts_per_1000_series_weeks, m.flag_rate, objective})
         csv << ',' << cell(v);
+      if (m.reviewed)
+        for (const auto& v : {m.reviewed->precision.value, m.reviewed->recall.value, m.reviewed->f1}) csv << ',' << cell(v);
       csv << '\n';
       // Ties go to fewer false alerts, then to the earlier row (lower point, lower z).
       if (objective) {
@@ -516,6 +561,7 @@ std::string reproduce_command(const SweepOptions& options, const std::vector<std
   if (options.schedule == Schedule::weekly) command += fmt::format(" --schedule weekly --weeks {}", options.weeks);
   if (options.delay_tolerance_days != 7.0) command += fmt::format(" --delay-tolerance {}", options.delay_tolerance_days);
   if (options.impact_filter_usd != 100.0) command += fmt::format(" --min-impact {}", options.impact_filter_usd);
+  if (!options.feedback.empty()) command += " --feedback " + shell_word(options.feedback.string());
   command += " --out " + shell_word((options.out_dir / "best_backtest").string());
   return command;
 }
@@ -545,7 +591,8 @@ double add_best(DatasetReader& reader, const SweepOptions& options, const std::v
   const EvaluationReport& test = pass.reports[choice.point][1];
   const double z = tuning.curve[choice.row].z;
   METERBENCH_CHECK(test.curve[choice.row].z == z);
-  const RowMetrics test_metrics = curve_metrics(test, choice.row);
+  const RowMetrics test_metrics = curve_metrics(test, choice.row, verdicts_of(pass, choice.point, 1), pass.unmatched_verdicts);
+  const RowMetrics tuning_metrics = curve_metrics(tuning, choice.row, verdicts_of(pass, choice.point, 0), pass.unmatched_verdicts);
   // The parameters in force at the chosen z: those of the detector the reproducing command builds.
   const std::vector<std::string> best_settings = settings_at_threshold(options.model, point.settings, z);
   nlohmann::json parameters = nlohmann::json::object();
@@ -555,8 +602,8 @@ double add_best(DatasetReader& reader, const SweepOptions& options, const std::v
                       {"parameters", parameters},
                       {"z", z},
                       {"objective", choice.objective},
-                      {"tuning", metrics_json(curve_metrics(tuning, choice.row), tuning)},
-                      {"test", metrics_json(test_metrics, test)},
+                      {"tuning", metrics_json(tuning_metrics, tuning, pass.verdict_sources)},
+                      {"test", metrics_json(test_metrics, test, pass.verdict_sources)},
                       {"random_test", nullptr}};
   for (std::size_t a = 0; a < axes.size(); ++a) b["grid_values"][axes[a].key] = point.grid_values[a];
   b["fit_status"] = fit_status_json(pass.status_counts[choice.point]);
@@ -594,6 +641,36 @@ nlohmann::json sweep_json(const SweepOptions& options, const std::vector<GridAxi
   return result;
 }
 
+// Warnings about what the choice rests on: few labelled events (or verdicts) in a half make its figures noise.
+std::vector<std::string> sample_warnings(const SweepOptions& options, const SweepPass& pass, bool has_labels) {
+  std::vector<std::string> warnings;
+  constexpr const char* kHalf[2] = {"tuning", "test"};
+  for (std::size_t h = 0; h < 2; ++h) {
+    const std::int64_t events = pass.reports.front()[h].counts.events.events;  // the same for every point
+    if (has_labels && options.objective != SweepObjective::reviewed_f1 && events < kFewVerdicts)
+      warnings.push_back(fmt::format("the {} half holds {} labelled events (fewer than {}): {} too few to trust; label more events or "
+                                     "use a larger dataset",
+                                     kHalf[h], events, kFewVerdicts, h == 0 ? "the choice rests on" : "the test figures rest on"));
+    if (pass.verdicts.empty()) continue;
+    const VerdictCounts& v = pass.verdicts[h].counts();  // the same for every point
+    if (v.anomaly < kFewVerdicts || v.anomaly + v.not_anomaly < kFewVerdicts)
+      warnings.push_back(fmt::format("the {} half holds {} confirmed anomalies and {} not_anomaly verdicts (fewer than {}): the reviewed "
+                                     "metrics there have wide intervals; review more incidents",
+                                     kHalf[h], v.anomaly, v.not_anomaly, kFewVerdicts));
+  }
+  return warnings;
+}
+
+// Why no row has a defined objective, when the labels themselves are the reason.
+std::optional<std::string> undefined_objective_reason(const SweepOptions& options, const SweepPass& pass) {
+  if (options.objective != SweepObjective::dollar_recall_at_budget) return std::nullopt;
+  const EvaluationCounts& c = pass.reports.front()[0].counts;
+  if (c.events.events == 0 || c.events.impact_cents != 0) return std::nullopt;
+  return fmt::format("the labels of {} carry no impact (labels ingested from a CSV have none), so dollar_recall is undefined: use "
+                     "--objective recall_at_budget or event_f1, or a dataset whose labels carry impacts (generate, inject)",
+                     options.data.string());
+}
+
 nlohmann::json throughput_json(const DatasetInfo& info, std::size_t points, const PassTiming& timing, const SweepEstimate& estimate,
                                double random_seconds, double total_seconds) {
   const double wall = timing.wall_seconds;
@@ -626,14 +703,18 @@ nlohmann::json run_sweep(const SweepOptions& options, ScaleOut* scale_out) {
   if (writer) output.emplace(options.out_dir, options.overwrite, OutputKind::directory, std::vector{options.data});
   DatasetReader reader(options.data);
   const DatasetInfo& info = reader.info();
-  if (!info.has_labels)
-    throw std::invalid_argument(fmt::format("{} has no labels: a sweep chooses parameters against ground truth (use backtest or detect)",
+  const std::optional<VerdictIndex> verdicts = verdict_index(options.feedback, info, "sweep");
+  if (options.objective == SweepObjective::reviewed_f1 && !verdicts)
+    throw std::invalid_argument("--objective reviewed_f1 needs reviewers' verdicts: give --feedback FILE (or a dataset ingested with --labels)");
+  if (!info.has_labels && options.objective != SweepObjective::reviewed_f1)
+    throw std::invalid_argument(fmt::format("{} has no labels: a sweep chooses parameters against ground truth (use backtest or detect, or "
+                                            "--feedback FILE with --objective reviewed_f1)",
                                             options.data.string()));
   const ScoredWindow window = scored_window(options.schedule, options.weeks, info.grid);
   const std::vector<Point> points = build_points(options, grid_settings, info.grid, window);
   const SweepEstimate estimate = agreed_estimate(reader, points, window, options, scale_out);
   if (scale_out != nullptr) scale_out->partition(reader, options.out_dir, "sweep", false);
-  const SweepPass pass = run_points(reader, points, options.block_series, window, "sweep", scale_out);
+  const SweepPass pass = run_points(reader, points, options.block_series, window, "sweep", scale_out, verdicts ? &*verdicts : nullptr);
 
   // Every process chooses (the same) best, for the baseline pass; only the writer writes.
   OutputFile csv;  // unopened on other processes: what they stream into it goes nowhere
@@ -646,14 +727,21 @@ nlohmann::json run_sweep(const SweepOptions& options, ScaleOut* scale_out) {
 
   nlohmann::json result = sweep_json(options, axes, info, pass);
   double random_seconds = 0.0;
+  std::vector<std::string> warnings = sample_warnings(options, pass, info.has_labels);
   if (!best) {
-    spdlog::warn("sweep: no grid point and threshold has a defined objective {} on the tuning half{}", to_string(options.objective),
-                 options.objective == SweepObjective::event_f1 ? "" : fmt::format(" within the budget of {} false alerts per 1,000 series-weeks", options.budget));
+    const std::optional<std::string> reason = undefined_objective_reason(options, pass);
+    const bool budgeted = options.objective == SweepObjective::recall_at_budget || options.objective == SweepObjective::dollar_recall_at_budget;
+    warnings.insert(warnings.begin(), fmt::format("no grid point and threshold has a defined objective {} on the tuning half{}", to_string(options.objective),
+                                                  reason ? ": " + *reason
+                                                  : budgeted ? fmt::format(" within the budget of {} false alerts per 1,000 series-weeks", options.budget)
+                                                             : std::string()));
     result["best"] = nullptr;
     result["command"] = nullptr;
   } else {
     random_seconds = add_best(reader, options, axes, points, pass, *best, window, scale_out, result);
   }
+  for (const std::string& w : warnings) spdlog::warn("sweep: {}", w);
+  result["warnings"] = warnings;
   result["throughput"] = throughput_json(info, points.size(), pass.pass.timing, estimate, random_seconds, seconds_since(start));
   result["context"] = to_json(current_run_context(active_threads()));
   if (scale_out != nullptr) {  // collective: the largest peak RSS of the processes, and each one's

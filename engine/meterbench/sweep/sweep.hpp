@@ -41,6 +41,7 @@ enum class SweepObjective {
   event_f1,                 ///< event-wise F1 (k-delay rule)
   recall_at_budget,         ///< event recall with false alerts per 1,000 series-weeks <= budget
   dollar_recall_at_budget,  ///< dollar-weighted recall with false alerts per 1,000 series-weeks <= budget
+  reviewed_f1,              ///< F1 of the reviewed precision and recall (reviewers' verdicts: --feedback, ingested labels)
 };
 std::string_view to_string(SweepObjective objective);
 /// Throws std::invalid_argument naming the text and the known objectives.
@@ -73,6 +74,7 @@ struct SweepOptions {
   double impact_filter_usd = 100.0;
   double delay_tolerance_days = 7.0;
   std::int64_t probe_series = 32;           ///< series timed per point for the estimate
+  std::filesystem::path feedback;           ///< reviewers' verdicts (docs/feedback.md); empty = none
 };
 
 /// The cost estimate made before a sweep starts.
