@@ -182,6 +182,7 @@ struct ReviewApp {
   void add_routes(httplib::Server& server) {
     for (const auto& [path, file] : files)
       server.Get(path, [&file = file](const httplib::Request&, httplib::Response& response) { response.set_content(file.body, file.content_type); });
+    server.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& response) { response.status = 204; });  // none, quietly
     server.Get("/api/session", api([this](const httplib::Request& request, httplib::Response& response) { session(request, response); }));
     server.Get("/api/incidents", api([this](const httplib::Request& request, httplib::Response& response) { inventory(request, response); }));
     server.Get(R"(/api/incidents/(\d+))", api([this](const httplib::Request& request, httplib::Response& response) {
