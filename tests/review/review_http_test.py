@@ -3,6 +3,10 @@ other Host names refused unless --bind, no path traversal, state changes only by
 token, names returned as data (the page escapes them; review_browser_test.py checks the page)."""
 import json
 import os
+import signal
+import socket
+import subprocess
+import threading
 import sys
 import unittest
 import urllib.parse
@@ -144,6 +148,79 @@ class ReviewHttpTest(unittest.TestCase):
         self.assertEqual([p["line"] for p in self.get_json("/api/actions")["problems"]], [3])
         self.assertEqual(len(self.get_json("/api/actions")["rows"]), 1)
         self.assertIn("line 3", self.server.stop())  # logged as a warning too
+
+    def test_two_tabs_acting_at_once_lose_nothing(self):
+        sessions = [self.session() for _ in range(2)]
+        ids = [r["id"] for r in self.get_json("/api/incidents?min_impact=all&page_size=100")["rows"]]
+        answers = []
+
+        def act(tab, incident):
+            cookie, token = sessions[tab]
+            answers.append(self.post_verdict(incident, {"verdict": "anomaly", "corrected_usage": incident}, cookie, token)[0])
+
+        threads = [threading.Thread(target=act, args=(k % 2, incident)) for k, incident in enumerate(ids)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(answers, [200] * len(ids))
+        records = fx.feedback_records(self.feedback)
+        self.assertEqual(sorted(r["seq"] for r in records), list(range(1, len(ids) + 1)))
+        self.assertEqual(sorted(r["corrected_usage"] for r in records), sorted(float(i) for i in ids))
+
+    def test_a_verdict_survives_kill_9_of_the_server(self):
+        cookie, token = self.session()
+        self.assertEqual(self.post_verdict(self.first_id("contoso"), {"verdict": "anomaly", "corrected_usage": 7}, cookie, token)[0], 200)
+        self.server.process.send_signal(signal.SIGKILL)
+        self.server.stop()
+        self.server = fx.ReviewServer(self.data, self.incidents, self.feedback)
+        rows = self.get_json("/api/actions")["rows"]
+        self.assertEqual([(r["customer"], r["corrected_usage"]) for r in rows], [("contoso", 7.0)])
+
+    def test_the_json_incidents_file_reads_as_the_csv_one(self):
+        incidents = os.path.join(self.tmp.name, "incidents.json")
+        if not os.path.exists(incidents):
+            subprocess.run([fx.cli(), "detect", "--data", self.data, "--out", incidents, "--min-impact", "0"], check=True, capture_output=True)
+        other = fx.ReviewServer(self.data, incidents, self.feedback)
+        try:
+            from_json = json.loads(fx.request(other.url + "api/incidents?min_impact=all&page_size=100")[2])["rows"]
+        finally:
+            other.stop()
+        from_csv = self.get_json("/api/incidents?min_impact=all&page_size=100")["rows"]
+        key = ("customer", "meter", "kind", "start", "end", "direction")
+        self.assertEqual([[r[k] for k in key] for r in from_json], [[r[k] for k in key] for r in from_csv])
+        for a, b in zip(from_json, from_csv):
+            self.assertAlmostEqual(a["impact"], b["impact"], delta=abs(b["impact"]) * 1e-5)
+
+    def test_bad_starts_are_errors_naming_the_problem(self):
+        def review(*args):
+            return subprocess.run([fx.cli(), "review", "--data", self.data, "--port", "0", *args], capture_output=True, text=True, timeout=60)
+
+        missing = review("--incidents", os.path.join(self.tmp.name, "missing.csv"))
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("missing.csv: no such incidents file", missing.stderr)
+        bad = os.path.join(self.tmp.name, "bad.csv")
+        with open(self.incidents) as f:
+            lines = f.read().splitlines()
+        with open(bad, "w") as f:
+            f.write("\n".join(lines[:3] + [lines[3].replace(",over,", ",sideways,")]) + "\n")
+        answer = review("--incidents", bad)
+        self.assertEqual(answer.returncode, 1)
+        self.assertIn("bad.csv line 4: column 'direction' is 'sideways'", answer.stderr)
+        with open(bad, "w") as f:
+            f.write("customer,meter\nx,y\n")
+        answer = review("--incidents", bad)
+        self.assertIn("bad.csv line 1: no 'kind' column", answer.stderr)
+        unknown_model = review("--incidents", self.incidents, "--model", "nope")
+        self.assertEqual(unknown_model.returncode, 1)
+        self.assertIn("unknown model 'nope'", unknown_model.stderr)
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            taken = subprocess.run([fx.cli(), "review", "--data", self.data, "--incidents", self.incidents, "--port", str(busy.getsockname()[1])],
+                                   capture_output=True, text=True, timeout=60)
+        self.assertEqual(taken.returncode, 1)
+        self.assertIn("cannot listen on 127.0.0.1", taken.stderr)
 
     # ------------------------------------------------------------------------------------------------ security
 
