@@ -27,6 +27,7 @@ ReviewSeries::ReviewSeries(const std::filesystem::path& data, const std::string&
 }
 
 ReviewSeries::~ReviewSeries() {
+  stopping_ = true;
   if (lookup_thread_.joinable()) lookup_thread_.join();
 }
 
@@ -36,7 +37,7 @@ void ReviewSeries::build_lookup() {
   try {
     constexpr std::int64_t kPiece = 65'536;
     std::vector<SeriesRecord> records;
-    for (std::int64_t first = 0; first < info_.series_count && index.size() < wanted_.size(); first += kPiece) {
+    for (std::int64_t first = 0; first < info_.series_count && index.size() < wanted_.size() && !stopping_; first += kPiece) {
       const std::int64_t n = std::min(kPiece, info_.series_count - first);
       reader_.read_series_records(first, n, records);
       for (std::int64_t i = 0; i < n; ++i) {

@@ -3,6 +3,7 @@
 // one at a time on demand, and run through the detector to draw its expected range. Nothing is read of the
 // values at start: the (customer, meter) -> series index lookup is built by a background thread from /series
 // alone, so the server answers at once even for millions of series.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -62,6 +63,7 @@ class ReviewSeries {
   bool lookup_done_ = false;
   std::string lookup_error_;
   std::unordered_map<std::string, std::int64_t> index_;
+  std::atomic<bool> stopping_{false};  // set by the destructor: the lookup ends early
   std::thread lookup_thread_;
 };
 

@@ -147,8 +147,9 @@ async function loadIncident(id) {
   state.incident = document_;
   showIncidentFacts(document_.incident);
   showNeighbours(document_);
-  $("range-problem").hidden = !document_.range_problem;
-  $("range-problem").textContent = document_.range_problem || "";
+  const fit = document_.range && document_.range.fit_status !== "ok" ? `The detector's fit of this series: ${document_.range.fit_status}.` : "";
+  $("range-problem").hidden = !(document_.range_problem || fit);
+  $("range-problem").textContent = document_.range_problem || fit;
   drawChart(document_);
 }
 
