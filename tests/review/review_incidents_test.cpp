@@ -67,6 +67,18 @@ TEST(ReviewIncidents, JsonReadsAsCsv) {
   EXPECT_TRUE(std::isnan(rows[1].impact));
 }
 
+TEST(ReviewIncidents, ExtraAndRepeatedColumnsAreIgnored) {
+  testing::ScratchDir dir;
+  testing::write_file(dir / "incidents.csv", "note,customer,meter,kind,start,end,direction,impact,note,offer,first_reported\n"
+                                             "x,a,m,spike,2024-01-02,2024-01-02,over,150,y,basic,2024-01-03\n");
+  const std::vector<ReviewIncident> rows = read_review_incidents(dir / "incidents.csv");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].offer, "basic");
+  EXPECT_EQ(rows[0].first_reported, "2024-01-03");
+  EXPECT_EQ(rows[0].first_reported_seconds, parse_utc_timestamp("2024-01-03"));
+  EXPECT_EQ(rows[0].impact, 150.0);
+}
+
 TEST(ReviewIncidents, BadFilesNameTheFileLineAndColumn) {
   testing::ScratchDir dir;
   const auto error_of = [&](const std::string& text) {

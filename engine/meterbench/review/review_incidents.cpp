@@ -56,7 +56,8 @@ std::vector<ReviewIncident> read_csv_incidents(const std::filesystem::path& path
   CsvScanner scanner(file.text(), path.string());
   std::vector<std::string_view> fields;
   if (!scanner.next(fields)) throw IncidentFileError(fmt::format("{}: empty file (expected the header line of `meterbench detect`)", path.string()));
-  std::map<std::string, std::size_t, std::less<>> column;
+  const std::size_t header_fields = fields.size();
+  std::map<std::string, std::size_t, std::less<>> column;  // a name given twice: its first column is read
   for (std::size_t i = 0; i < fields.size(); ++i) column.emplace(std::string(fields[i]), i);
   for (const char* name : kRequiredColumns)
     if (!column.contains(name)) throw IncidentFileError(fmt::format("{} line 1: no '{}' column (is this a `meterbench detect` file?)", path.string(), name));
@@ -68,8 +69,8 @@ std::vector<ReviewIncident> read_csv_incidents(const std::filesystem::path& path
   rows.reserve(file.text().size() / 96);  // detect's rows are about 100 bytes: no regrowth for typical files
   while (scanner.next(fields)) {
     const std::string where = fmt::format("{} line {}", path.string(), scanner.line());
-    if (fields.size() != column.size())
-      throw IncidentFileError(fmt::format("{}: {} fields, the header has {}", where, fields.size(), column.size()));
+    if (fields.size() != header_fields)
+      throw IncidentFileError(fmt::format("{}: {} fields, the header has {}", where, fields.size(), header_fields));
     const auto text = [&](std::size_t i) { return i == std::string::npos ? std::string() : std::string(fields[i]); };
     const auto number = [&](std::size_t i, const char* name) { return i == std::string::npos ? 0.0 : number_field(fields[i], where, name, false); };
     ReviewIncident& row = rows.emplace_back();
