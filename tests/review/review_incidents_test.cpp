@@ -67,6 +67,19 @@ TEST(ReviewIncidents, JsonReadsAsCsv) {
   EXPECT_TRUE(std::isnan(rows[1].impact));
 }
 
+TEST(ReviewIncidents, JsonSkipsWhatReviewDoesNotRead) {
+  testing::ScratchDir dir;
+  testing::write_file(dir / "incidents.json", R"({"dataset": {"path": "x.h5", "list": [1, [2, {"customer": "no"}]]},
+    "incidents": [{"customer": "a", "meter": "m", "extra": {"customer": "no", "deeper": [{"meter": "no"}]}, "tags": ["x", "y"],
+                   "kind": "spike", "start": "2024-01-02", "end": "2024-01-02", "direction": "over", "impact": 12}],
+    "after": [{"customer": "no"}]})");
+  const std::vector<ReviewIncident> rows = read_review_incidents(dir / "incidents.json");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].customer, "a");
+  EXPECT_EQ(rows[0].meter, "m");
+  EXPECT_EQ(rows[0].impact, 12.0);
+}
+
 TEST(ReviewIncidents, ExtraAndRepeatedColumnsAreIgnored) {
   testing::ScratchDir dir;
   testing::write_file(dir / "incidents.csv", "note,customer,meter,kind,start,end,direction,impact,note,offer,first_reported\n"
@@ -101,6 +114,16 @@ TEST(ReviewIncidents, BadFilesNameTheFileLineAndColumn) {
   EXPECT_PRED2(testing::contains, error_of(""), "bad.csv: empty file");
   EXPECT_PRED2(testing::contains, error_of("{\"incidents\": [{\"customer\": \"a\"}]}"), "bad.csv incident 1: no 'meter' field");
   EXPECT_PRED2(testing::contains, error_of("{\"incidents\": 3"), "bad.csv: not valid JSON");
+  EXPECT_PRED2(testing::contains, error_of(R"({"incidents": [3]})"), "bad.csv incident 1: not an object");
+  EXPECT_PRED2(testing::contains, error_of(R"({"model": "gam"})"), "bad.csv: no 'incidents' array");
+  EXPECT_PRED2(testing::contains,
+               error_of(R"({"incidents": [{"customer": 5, "meter": "m", "kind": "spike", "start": "2024-01-01", "end": "2024-01-01",
+                          "direction": "over", "impact": 1}]})"),
+               "bad.csv incident 1: 'customer' is not a string");
+  EXPECT_PRED2(testing::contains,
+               error_of(R"({"incidents": [{"customer": "a", "meter": "m", "kind": "spike", "start": "2024-01-01", "end": "2024-01-01",
+                          "direction": "over", "impact": "1"}]})"),
+               "bad.csv incident 1: 'impact' is not a number");
   EXPECT_THROW(read_review_incidents(dir / "missing.csv"), IncidentFileError);
 }
 
