@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -475,6 +476,8 @@ void DatasetReader::read_values(std::int64_t first, std::int64_t count, std::vec
 }
 
 void DatasetReader::read_series_records(std::int64_t first, std::int64_t count, std::vector<SeriesRecord>& records) {
+  // Raw rows of /series are SeriesRecords only while the ids live in fixed-length fields of the record.
+  static_assert(std::is_trivially_copyable_v<SeriesRecord>, "read the records as read() does once ids are not in /series");
   std::lock_guard lock(hdf5_mutex());
   Impl& r = *impl_;
   if (first < 0 || count < 0 || first + count > r.info.series_count)
