@@ -13,6 +13,11 @@ packages=(cmake make ninja-build g++ git pkg-config
           libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
           libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
           python3-matplotlib python3-h5py python3-pandas python3-numpy)  # python3-*: `meterbench report`, capacity figures
+# `meterbench review`: its HTTP server (cpp-httplib), its browser tests (headless Chromium driven by Selenium).
+packages+=(libcpp-httplib-dev chromium chromium-driver python3-selenium)
+# npm vendors the review page's charting library at build time. Debian's package is `npm`; a machine whose Node.js
+# comes from elsewhere (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm) keeps its own.
+command -v npm >/dev/null || packages+=(npm)
 # The fuzz build only: clang and its runtimes (libclang-rt-14-dev holds libFuzzer, ASan and UBSan for clang 14).
 if [[ $flavour == fuzz ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()

@@ -243,6 +243,8 @@ void check_rule(const FeedbackLog& log, const FeedbackRecord& record) {
 
 const char* verdict_name(Verdict verdict) { return verdict == Verdict::anomaly ? "anomaly" : "not_anomaly"; }
 
+nlohmann::json feedback_record_json(const FeedbackRecord& record) { return record_object(record); }
+
 FeedbackSpan feedback_span(const FeedbackRecord& record) {
   return {parse_utc_timestamp(record.start), parse_utc_timestamp(record.end)};
 }

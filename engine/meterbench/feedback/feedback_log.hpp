@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace meterbench {
 
 enum class Verdict : std::uint8_t { anomaly, not_anomaly };
@@ -29,6 +31,9 @@ struct FeedbackRecord {
   std::optional<double> corrected_usage;  ///< the usage that should have been billed (for "anomaly")
   std::string user;                   ///< who decided
 };
+
+/// The record as a JSON object with the file's keys (without its crc32): what the review page's API returns.
+nlohmann::json feedback_record_json(const FeedbackRecord& record);
 
 /// A line of the file that holds no usable record.
 struct FeedbackProblem {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -472,6 +473,17 @@ void DatasetReader::read_values(std::int64_t first, std::int64_t count, std::vec
   values.resize(static_cast<std::size_t>(count * t));
   transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, values.data(), "values");
   dataset_rules::check_values(r.ctx.file, first, t, values);
+}
+
+void DatasetReader::read_series_records(std::int64_t first, std::int64_t count, std::vector<SeriesRecord>& records) {
+  // Raw rows of /series are SeriesRecords only while the ids live in fixed-length fields of the record.
+  static_assert(std::is_trivially_copyable_v<SeriesRecord>, "read the records as read() does once ids are not in /series");
+  std::lock_guard lock(hdf5_mutex());
+  Impl& r = *impl_;
+  if (first < 0 || count < 0 || first + count > r.info.series_count)
+    r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
+  records.resize(static_cast<std::size_t>(count));
+  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, records.data(), "series", r.record_transfer->get());
 }
 
 std::vector<EventRecord> DatasetReader::read_all_events() {

@@ -60,6 +60,8 @@ class DatasetReader {
   void read(std::int64_t first, std::int64_t count, SeriesBlock& block);
   /// Reads only /values of series [first, first + count) (count x steps, row-major) into `values`.
   void read_values(std::int64_t first, std::int64_t count, std::vector<float>& values);
+  /// Reads only /series of series [first, first + count) into `records` (finding a series by its ids).
+  void read_series_records(std::int64_t first, std::int64_t count, std::vector<SeriesRecord>& records);
   /// Every event row of the file (small datasets and tests; streaming code uses read()).
   [[nodiscard]] std::vector<EventRecord> read_all_events();
   [[nodiscard]] std::int64_t event_count() const;
