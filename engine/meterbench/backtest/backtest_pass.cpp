@@ -1,6 +1,7 @@
 #include "meterbench/backtest/backtest_pass.hpp"
 
 #include <cstring>
+#include <string>
 
 
 namespace meterbench {
@@ -8,30 +9,29 @@ namespace meterbench {
 namespace {
 
 // Formats a block's alert rows (in the parallel stage; the serial stage only writes the bytes).
-// Each row is written into a stack buffer with no length checks (every field has a bound) and appended once;
-// the "customer,meter," prefix is formatted once per series (alerts come in series order, a dozen per series).
+// Each row's numbers are written into a stack buffer with no length checks (every field has a bound) and appended
+// after the "customer,meter," prefix, formatted once per series (alerts come in series order, a dozen per series).
 // Without labels no alert can be told true or false: true_event says unknown.
 void format_alert_rows(const SeriesBlock& block, const std::vector<Alert>& alerts, const StepTimes& times, bool labelled, std::string& out) {
   constexpr std::size_t kVerdictRoom = 16;
-  constexpr std::size_t kPrefixRoom = 2 * (2 * kIdCapacity + 2) + 2;
-  constexpr std::size_t kRowRoom = kPrefixRoom + 3 * (StepTimes::kRoom + 1) + 6 * (kG6Room + 1) + kVerdictRoom;
+  constexpr std::size_t kRowRoom = 3 * (StepTimes::kRoom + 1) + 6 * (kG6Room + 1) + kVerdictRoom;
   out.clear();
-  char prefix[kPrefixRoom];
-  std::size_t prefix_size = 0;
+  std::string prefix;  // ids have any length: sized per series (quoting at most doubles a byte, plus quotes and commas)
   std::uint64_t prefix_series = ~std::uint64_t{0};
   char row[kRowRoom];
   for (const Alert& a : alerts) {
     if (a.series_index != prefix_series) {
       const SeriesRecord& s = block.series[static_cast<std::size_t>(static_cast<std::int64_t>(a.series_index) - block.first_series)];
-      char* p = write_csv_text(prefix, s.customer());
+      prefix.resize(2 * (s.customer().size() + s.meter().size()) + 6);
+      char* p = write_csv_text(prefix.data(), s.customer());
       *p++ = ',';
       p = write_csv_text(p, s.meter());
       *p++ = ',';
-      prefix_size = static_cast<std::size_t>(p - prefix);
+      prefix.resize(static_cast<std::size_t>(p - prefix.data()));
       prefix_series = a.series_index;
     }
-    std::memcpy(row, prefix, prefix_size);
-    char* o = times.write(row + prefix_size, a.start);
+    out.append(prefix);
+    char* o = times.write(row, a.start);
     *o++ = ',';
     o = times.write(o, a.end);
     for (const double v : {static_cast<double>(a.observed), static_cast<double>(a.expected), static_cast<double>(a.lower),

@@ -125,8 +125,6 @@ std::string printable(std::string_view text) {
 
 std::string id_problem(std::string_view id) {
   if (id.empty()) return "the id is empty";
-  if (id.size() >= kIdCapacity)
-    return fmt::format("the id '{}' is {} bytes long; ids of at most {} bytes are supported", printable(id), id.size(), kIdCapacity - 1);
   const auto control = std::find_if(id.begin(), id.end(), is_control);
   if (control != id.end())
     return fmt::format("the id '{}' holds the control character \\x{:02X} at byte {}; ids must be printable text", printable(id),

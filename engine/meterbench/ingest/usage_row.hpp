@@ -55,17 +55,16 @@ class DateFormat;
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& columns, const std::vector<std::string_view>& header,
                    const DateFormat* date_format, ParsedRow& row);
 
-/// What is wrong with a customer or meter id ("the id ..."), or "" when nothing: the one place ids are checked. The dataset
-/// stores ids in NUL-terminated fields of kIdCapacity bytes, so a longer id or one holding a NUL would be cut
-/// short (and could merge with another series); other control characters (line breaks, tabs, the key
-/// separator 0x1F) would break the alert CSV or make two series' keys equal.
+/// What is wrong with a customer or meter id ("the id ..."), or "" when nothing: the one place ids are checked.
+/// Ids have any length, but control characters (line breaks, tabs, the key separator 0x1F, NUL) would break
+/// the alert CSV or make two series' keys equal.
 std::string id_problem(std::string_view id);
 
 /// True when id_problem(id) is "": the check every row runs, written to vectorise (no early exit).
 inline bool is_plain_id(std::string_view id) {
   bool control = false;
   for (const char c : id) control |= static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
-  return !control && !id.empty() && id.size() < kIdCapacity;
+  return !control && !id.empty();
 }
 
 /// What is wrong with the row's ids, naming the column ("column 'customer': the id ..."), or "". Ingest checks
