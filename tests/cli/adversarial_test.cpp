@@ -755,7 +755,8 @@ std::vector<Row> all_rows() {
     add({c, "StartNotADate", in_data(string_attribute("start", "2024-02-30")), det, 1, "2024-02-30", "f.csv"});
     add({c, "StepGarbage", in_data(string_attribute("step", "often")), det, 1, "often", "f.csv"});
     add({c, "FormatForeign", in_data(string_attribute("format", "something-else")), det, 1, "not a meterbench dataset", "f.csv"});
-    add({c, "FormatVersionFuture", in_data(int_attribute("format_version", 3)), det, 1, "dataset format version 3 is not supported", "f.csv"});
+    add({c, "FormatVersionFuture", in_data(int_attribute("format_version", 4)), det, 1, "dataset format version 4 is not supported", "f.csv"});
+    add({c, "FormatVersionTwo", in_data(int_attribute("format_version", 2)), det, 1, "dataset format version 2 (ids in fixed 64-byte fields) is no longer read", "f.csv"});
     add({c, "FormatVersionZero", in_data(int_attribute("format_version", 0)), det, 1, "dataset format version 0 is not supported", "f.csv"});
     add({c, "HasLabelsTwo", in_data(int_attribute("has_labels", 2)), det, 1, "attribute 'has_labels' is 2, expected 0 or 1", "f.csv"});
     add({c, "VariableLengthStartAttribute", in_data(vlen_string_attribute("start", "2024-01-01")), det, 1, "start", "f.csv"});

@@ -117,6 +117,7 @@ IncidentProvenance provenance_of(const DetectOptions& options, const DatasetInfo
                {"start", format_utc_timestamp(info.grid.start_unix_seconds)},
                {"step", format_step(info.grid.step_seconds)}};
   p.model = options.model;
+  p.currency = info.currency;
   p.parameters = nlohmann::json::object();
   for (const auto& [name, value] : detector.parameters()) p.parameters[name] = value;
   return p;

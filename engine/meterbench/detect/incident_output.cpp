@@ -12,8 +12,6 @@ namespace meterbench {
 
 namespace {
 
-constexpr const char* kCurrency = "USD";  // the datasets' prices are in USD
-
 double days_spanned(const Incident& incident, const TimeGrid& grid) {
   return static_cast<double>((incident.end - incident.start + 1) * grid.step_seconds) / static_cast<double>(kSecondsPerDay);
 }
@@ -24,7 +22,7 @@ std::string time_text(const TimeGrid& grid, std::int64_t step) {
   return text;
 }
 
-void write_csv(std::ostream& out, const IncidentCollector& incidents, const TimeGrid& grid) {
+void write_csv(std::ostream& out, const IncidentCollector& incidents, const TimeGrid& grid, const std::string& currency) {
   out << "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score\n";
   std::string row;
   for (const Incident& f : incidents.rows) {
@@ -47,7 +45,7 @@ void write_csv(std::ostream& out, const IncidentCollector& incidents, const Time
       append_g6(row, v);
     }
     row += ',';
-    row += kCurrency;
+    row += currency;
     row += ',';
     append_g6(row, static_cast<double>(f.peak_score));
     row += '\n';
@@ -69,7 +67,7 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
                     {"observed_total", f.observed_total},
                     {"expected_total", f.expected_total},
                     {"impact", std::isfinite(f.impact) ? nlohmann::json(f.impact) : nlohmann::json(nullptr)},
-                    {"currency", kCurrency},
+                    {"currency", provenance.currency},
                     {"peak_score", f.peak_score}});
   }
   const nlohmann::json document = {{"dataset", provenance.dataset},
@@ -96,7 +94,7 @@ IncidentFormat resolve_incident_format(const std::string& format, const std::fil
 std::int64_t write_incidents(std::ostream& out, IncidentFormat format, const IncidentCollector& incidents, const TimeGrid& grid,
                              const IncidentProvenance& provenance) {
   if (format == IncidentFormat::json) write_json(out, incidents, grid, provenance);
-  else write_csv(out, incidents, grid);
+  else write_csv(out, incidents, grid, provenance.currency);
   std::int64_t without_price = 0;
   for (const Incident& f : incidents.rows) without_price += !std::isfinite(f.impact);
   return without_price;

@@ -27,6 +27,7 @@ struct IncidentProvenance {
   nlohmann::json dataset;     ///< path, series, steps, start, step
   std::string model;
   nlohmann::json parameters;  ///< the detector's effective parameters, name -> value
+  std::string currency = "USD";  ///< the dataset's currency (DatasetInfo::currency): that of every impact
 };
 
 /// Writes the incidents in `format`; returns how many have no price. The caller checks the stream.

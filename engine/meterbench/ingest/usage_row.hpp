@@ -24,6 +24,9 @@ struct Columns {
   /// The customer and meter ids may join several columns: their columns in order, empty for a single column.
   std::vector<int> id_parts[2];
   std::string id_names[2];  ///< "CustomerName+SubscriptionId" for messages; empty for a single column
+  std::vector<int> keep;    ///< the kept dimension columns (--keep), in order
+  int currency = -1;        ///< the currency column (--currency), -1 when none
+  bool month_dates = false; ///< ISO dates may be a month (YYYY-MM, its first day): on a monthly grid
 };
 
 /// Resolves the fields' columns from the header and the "field=column" renames. Throws std::invalid_argument
@@ -38,14 +41,17 @@ struct ParsedRow {
   std::int64_t time = 0;
   double quantity = 0.0;  ///< finite, >= 0 (never -0), and within float's range
   double price = std::numeric_limits<double>::quiet_NaN();
+  std::string dimensions;       ///< the kept dimension cells, encoded (see encode_dimensions)
+  std::uint64_t currency = 0;   ///< the currency code's bytes (see currency_code); 0 without --currency
 };
 
-/// What is wrong with a row: nothing, its quantity (skippable with --skip-bad), or anything else.
-enum class RowProblem { none, quantity, other };
+/// What is wrong with a row: nothing, or a problem --skip-bad skips (every row problem is).
+enum class RowProblem { none, bad };
 struct RowCheck {
   RowProblem problem = RowProblem::none;
   std::string message;  ///< names the column and value, e.g. "column 'quantity': '-4' is a negative quantity"
-  const char* reason = "";  ///< a skippable problem in a few words, e.g. "negative quantity" (counted, listed in the rejects)
+  const char* reason = "";  ///< the problem in a few words, e.g. "negative quantity" (counted, listed in the rejects)
+  int column = -1;          ///< the header column refused, -1 for the row as a whole
 };
 
 class DateFormat;
