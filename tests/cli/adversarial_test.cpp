@@ -181,18 +181,41 @@ template <class T>
 Setup event_member(hsize_t row, const std::string& member, T value) {
   return [=](const fs::path& dir) { write_member(dir / "d.h5", "/events", row, member, native_type<T>(), value); };
 }
-struct Id64 {
-  char text[64];
-};
-Setup series_id(hsize_t row, const std::string& member, const std::string& id) {
+// Reads or writes elements [first, first + count) of a 1-D dataset.
+void transfer_elements(const fs::path& path, const char* dataset, hid_t type, hsize_t first, hsize_t count, void* data, bool write) {
+  H5File f(path);
+  const hid_t d = H5Dopen2(f.id, dataset, H5P_DEFAULT);
+  const hid_t space = H5Dget_space(d);
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, &first, nullptr, &count, nullptr);
+  const hid_t mem = H5Screate_simple(1, &count, nullptr);
+  EXPECT_GE(write ? H5Dwrite(d, type, mem, space, H5P_DEFAULT, data) : H5Dread(d, type, mem, space, H5P_DEFAULT, data), 0) << dataset;
+  H5Sclose(mem);
+  H5Sclose(space);
+  H5Dclose(d);
+}
+// Overwrites text cell `cell` of /series_text (series x (customer, meter)) with `text` of the cell's length.
+Setup series_text_cell(hsize_t cell, const std::string& text) {
   return [=](const fs::path& dir) {
-    Id64 value{};
-    std::memcpy(value.text, id.data(), std::min<std::size_t>(id.size(), 63));
-    const hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, 64);
-    write_member(dir / "d.h5", "/series", row, member, type, value);
-    H5Tclose(type);
+    std::uint64_t start = 0;
+    transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, cell, 1, &start, false);
+    std::string bytes = text;
+    transfer_elements(dir / "d.h5", "/series_text", H5T_NATIVE_UINT8, start, bytes.size(), bytes.data(), true);
   };
+}
+// Copies series `from`'s ids over series `to`'s (ids of equal lengths).
+Setup copy_ids(hsize_t from, hsize_t to) {
+  return [=](const fs::path& dir) {
+    std::uint64_t offsets[3] = {}, target[3] = {};
+    transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, 2 * from, 3, offsets, false);
+    transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, 2 * to, 3, target, false);
+    ASSERT_EQ(offsets[2] - offsets[0], target[2] - target[0]);
+    std::string ids(offsets[2] - offsets[0], '\0');
+    transfer_elements(dir / "d.h5", "/series_text", H5T_NATIVE_UINT8, offsets[0], ids.size(), ids.data(), false);
+    transfer_elements(dir / "d.h5", "/series_text", H5T_NATIVE_UINT8, target[0], ids.size(), ids.data(), true);
+  };
+}
+Setup text_offset(hsize_t cell, std::uint64_t value) {
+  return [=](const fs::path& dir) { transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, cell, 1, const_cast<std::uint64_t*>(&value), true); };
 }
 
 Setup int_attribute(const std::string& name, std::int64_t value) {
@@ -477,13 +500,9 @@ std::vector<Row> all_rows() {
     };
     for (const auto& b : bad) {
       add({c, b.name, csv(rows(std::string("c,m,2024-01-02,") + b.value + "\n")), ingest(), 1, at + b.says, "u.h5"});
-      // --skip-bad skips the unusable quantities (and counts them); text that is not a number stays an error.
-      if (b.skippable)
-        add({c, std::string(b.name) + "_SkipBad", csv(rows(std::string("c,m,2024-01-02,") + b.value + "\nc,m,2024-01-03,2\n")),
-             ingest(" --skip-bad"), 0, "1 skipped", "u.h5"});
-      else
-        add({c, std::string(b.name) + "_SkipBad", csv(rows(std::string("c,m,2024-01-02,") + b.value + "\n")), ingest(" --skip-bad"), 1,
-             at + b.says, "u.h5"});
+      // --skip-bad skips every unusable quantity, text that is not a number included (and counts them).
+      add({c, std::string(b.name) + "_SkipBad", csv(rows(std::string("c,m,2024-01-02,") + b.value + "\nc,m,2024-01-03,2\n")),
+           ingest(" --skip-bad"), 0, "1 skipped", "u.h5"});
     }
     add({c, "LargestFloatIsFine", csv(rows("c,m,2024-01-02,3.4e38\n")), ingest(), 0, "1 series x 2 steps", "u.h5"});
     add({c, "MinusZeroIsFine", csv(rows("c,m,2024-01-02,-0\n")), ingest(), 0, "1 series x 2 steps", "u.h5"});
@@ -721,9 +740,10 @@ std::vector<Row> all_rows() {
     add({c, "PriceInf", in_data(series_member<double>(3, "price_per_unit", std::numeric_limits<double>::infinity())), det, 1, "price_per_unit", "f.csv"});
     add({c, "NoiseScaleNegative", in_data(series_member<double>(5, "noise_scale", -1.0)), det, 1, "noise_scale", "f.csv"});
     add({c, "ProfileCode9", in_data(series_member<std::uint8_t>(1, "profile", 9)), det, 1, "profile", "f.csv"});
-    add({c, "DuplicateIds", in_data(both(series_id(1, "customer_id", "dup"), both(series_id(2, "customer_id", "dup"),
-                                         both(series_id(1, "meter_id", "m"), series_id(2, "meter_id", "m"))))),
-         det, 1, "dup", "f.csv"});
+    add({c, "DuplicateIds", in_data(copy_ids(1, 2)), det, 1, "series 1 and 2 have the same customer id", "f.csv"});
+    add({c, "IdWithALineBreak", in_data(series_text_cell(6, "\n")), det, 1, "the customer id of series 3 holds the control character \\x0A", "f.csv"});
+    add({c, "TextOffsetPastTheText", in_data(text_offset(5, 1u << 30)), det, 1, "/series_text_offsets row 5: 1073741824 is past the text", "f.csv"});
+    add({c, "TextOffsetsBackwards", in_data(text_offset(5, 0)), det, 1, "/series_text_offsets row 5: 0 is below the previous one", "f.csv"});
     add({c, "FirstEventPastTheTable", in_data(series_member<std::uint64_t>(23, "first_event", 1000000)), det, 1, "first_event", "f.csv"});
     add({c, "FirstEventPastTheTableInBacktest", in_data(series_member<std::uint64_t>(23, "first_event", 1000000)), "backtest --data d.h5 --out run --threads 1", 1,
          "first_event", "run"});

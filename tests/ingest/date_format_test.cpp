@@ -113,7 +113,7 @@ TEST(IngestDateFormat, AMismatchNamesFileLineColumnValueAndFormat) {
     FAIL() << "accepted an ISO date under --date-format %m/%d/%Y";
   } catch (const std::exception& e) {
     EXPECT_EQ(std::string(e.what()), (dir / "usage.csv").string() +
-                                         ":3: column 'date': '2024-01-06' does not match --date-format '%m/%d/%Y' at character 1: month out of range");
+                                         ":3: column 'date': '2024-01-06' does not match --date-format '%m/%d/%Y' at character 1: month out of range (--skip-bad skips such rows)");
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "usage.h5"));
   EXPECT_THROW(ingest_csv({.csv = dir / "usage.csv", .date_format = "%d.%m", .out = dir / "usage.h5"}), std::invalid_argument);

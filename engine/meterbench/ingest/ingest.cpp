@@ -695,7 +695,6 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
   // The header, serially; then the data in chunks, parsed in parallel.
   const std::optional<usage_csv::CurrencyRates> rates =
       options.rates.empty() ? std::nullopt : std::optional<usage_csv::CurrencyRates>(std::in_place, options.rates);
-  if (rates && options.currency.empty()) throw std::invalid_argument("--rates converts the currency of --currency COL: name that column too");
   IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad,
                                       .date_format = date_format, .rates = rates ? &*rates : nullptr});
   std::vector<std::string_view> fields;
@@ -776,6 +775,8 @@ IngestSummary ingest_csv(const IngestOptions& options) {
   if (step != kSecondsPerMonth && kSecondsPerDay % step != 0)
     throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h, or 1mo for a monthly grid)", options.step));
   if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
+  if (!options.rates.empty() && options.currency.empty())
+    throw std::invalid_argument("--rates converts the currency of --currency COL: name that column too");
   if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
   const std::optional<usage_csv::DateFormat> date_format =
       options.date_format.empty() ? std::nullopt : std::optional<usage_csv::DateFormat>(options.date_format);
