@@ -30,7 +30,7 @@ TEST(H5dumpLayout, ForeignToolReadsTheDocumentedLayout) {
   EXPECT_TRUE(contains(header.output, "DATASET \"series_text_offsets\" {\n      DATATYPE  H5T_STD_U64LE\n      DATASPACE  SIMPLE { ( 24 ) / ( 24 ) }"))
       << header.output;  // 12 series x (customer, meter)
   EXPECT_TRUE(contains(header.output, "DATASET \"series_text\" {\n      DATATYPE  H5T_STD_U8LE")) << header.output;
-  for (const char* field : {"\"price_per_unit\", "\"noise_scale\"", "\"first_event\"", "\"event_count\"",
+  for (const char* field : {"\"price_per_unit\"", "\"noise_scale\"", "\"first_event\"", "\"event_count\"",
                             "\"profile\"", "\"series\"", "\"kind\"", "\"start\"", "\"end\"", "\"effect_end\"", "\"size_sigma\"",
                             "\"size_units\"", "\"impact_usd\""})
     EXPECT_TRUE(contains(header.output, field)) << field;
