@@ -2,7 +2,7 @@
 // customer dimensions) ingests onto a calendar-month grid with --step 1mo, keeping its dimensions, and gam fits
 // it with a yearly term of 12 steps (no weekly term): a planted spike is found, in the right month; the weekly
 // schedule, which scores weeks, is refused on it with a clear message. The dataset's currency (--currency)
-// is the currency every incident row names.
+// is the currency every incident row names. Ids of any length reach every output whole.
 #include <cmath>
 #include <sstream>
 
@@ -82,6 +82,23 @@ TEST(CliCurrency, IncidentsSayTheDatasetsCurrency) {
   EXPECT_TRUE(contains(incidents, "c,m,spike,2024-02-20,2024-02-20,1,over,")) << incidents;
   EXPECT_TRUE(contains(incidents, ",EUR,")) << incidents;
   EXPECT_FALSE(contains(incidents, "USD")) << incidents;
+}
+
+// Ids of any length go through ingest, backtest's alert rows and detect's incident rows whole.
+TEST(CliLongIds, LongIdsReachEveryOutputWhole) {
+  ScratchDir dir;
+  const std::string customer(300, 'c'), meter = "/subscriptions/" + std::string(200, 's') + "/resourceGroups/rg/providers/Microsoft.Compute/vm";
+  std::string csv = "customer,meter,date,quantity,price\n";
+  for (int d = 1; d <= 28; ++d)
+    csv += customer + ",\"" + meter + "\",2024-02-" + std::string(d < 10 ? "0" : "") + std::to_string(d) + "," + std::to_string(d == 20 ? 900 : 100 + d % 3) + ",2\n";
+  testing::write_file(dir / "long.csv", csv);
+  ASSERT_EQ(run_cli("ingest --csv " + (dir / "long.csv").string() + " --out " + (dir / "long.h5").string()).exit_code, 0);
+  auto r = run_cli("backtest --data " + (dir / "long.h5").string() + " --out " + (dir / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(testing::read_file(dir / "run" / "alerts.csv"), "\n" + customer + "," + meter + ",2024-02-20,")) << testing::read_file(dir / "run" / "alerts.csv");
+  r = run_cli("detect --data " + (dir / "long.h5").string() + " --min-impact 0 --out " + (dir / "incidents.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(testing::read_file(dir / "incidents.csv"), "\n" + customer + "," + meter + ",spike,2024-02-20,"));
 }
 
 }  // namespace

@@ -309,10 +309,9 @@ def read_dataset(path, rows):
 def series_ids(f):
     """[customer0, meter0, customer1, meter1, ...] from the per-series text table (/series_text)."""
     columns = len(f.attrs["series_text_columns"])
-    starts = f["series_text_offsets"][:]
+    starts = f["series_text_offsets"][:].tolist()
     text = f["series_text"][:].tobytes()
-    ends = np.append(starts[1:], len(text))
-    cells = [text[a:b].decode() for a, b in zip(starts.tolist(), ends.tolist())]
+    cells = [text[a:b].decode() for a, b in zip(starts, starts[1:] + [len(text)])]
     return [c for i, c in enumerate(cells) if i % columns < 2]
 
 
