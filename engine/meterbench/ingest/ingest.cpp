@@ -262,7 +262,7 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
     if (lookup.discover) {
       const auto offset = static_cast<std::int64_t>(scanner.record_offset());
       if (!ctx.columns.keep.empty()) lookup.table->offer_dimensions(*entry, row.dimensions, t, offset);
-      if (ctx.columns.currency >= 0 && ctx.rates == nullptr) entry->offer_currency(row.currency, offset);
+      if (ctx.columns.currency >= 0 && ctx.rates == nullptr) lookup.table->offer_currency(*entry, row.currency, offset);
       if (t < c.first) {
         c.first = t;
         c.first_offset = scanner.record_offset();

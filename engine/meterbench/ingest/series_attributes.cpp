@@ -130,22 +130,24 @@ std::string series_name(std::string_view key) {
 
 std::string single_currency(const SeriesKeyTable& series, const std::function<std::string(std::int64_t)>& where) {
   // Of the series mixing currencies, the one whose first row in its second currency comes first in the file.
-  using Seen = SeriesKeyTable::Entry::CurrencySeen;
+  using Seen = SeriesKeyTable::Attributes::CurrencySeen;
   const SeriesKeyTable::Entry* mixed = nullptr;
   std::vector<Seen> mixed_seen;
   const SeriesKeyTable::Entry* first_series = nullptr;  // the series whose first row comes first in the file
+  const auto currency = [&](const SeriesKeyTable::Entry& e) { return series.attributes(e).currency; };
   for (const SeriesKeyTable::Entry& e : series.entries()) {
-    if (!e.other_currencies.empty()) {
+    const SeriesKeyTable::Attributes& attributes = series.attributes(e);
+    if (!attributes.other_currencies.empty()) {
       // The series' currency is that of its first row; the conflict is the first row in another currency.
-      std::vector<Seen> seen{e.currency};
-      seen.insert(seen.end(), e.other_currencies.begin(), e.other_currencies.end());
+      std::vector<Seen> seen{attributes.currency};
+      seen.insert(seen.end(), attributes.other_currencies.begin(), attributes.other_currencies.end());
       std::sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) { return a.first_offset < b.first_offset; });
       if (mixed == nullptr || seen[1].first_offset < mixed_seen[1].first_offset) {
         mixed = &e;
         mixed_seen = std::move(seen);
       }
     }
-    if (first_series == nullptr || e.currency.first_offset < first_series->currency.first_offset) first_series = &e;
+    if (first_series == nullptr || attributes.currency.first_offset < currency(*first_series).first_offset) first_series = &e;
   }
   if (mixed != nullptr)
     throw CsvError(fmt::format("{}: {} mixes currencies: {} from {} on, then {}; a dataset has one currency (--rates FILE converts them to USD)",
@@ -154,13 +156,13 @@ std::string single_currency(const SeriesKeyTable& series, const std::function<st
   if (first_series == nullptr) return std::string(kDefaultCurrency);
   const SeriesKeyTable::Entry* other = nullptr;  // the first series in another currency
   for (const SeriesKeyTable::Entry& e : series.entries())
-    if (e.currency.code != first_series->currency.code && (other == nullptr || e.currency.first_offset < other->currency.first_offset)) other = &e;
+    if (currency(e).code != currency(*first_series).code && (other == nullptr || currency(e).first_offset < currency(*other).first_offset)) other = &e;
   if (other != nullptr)
     throw CsvError(fmt::format("{}: {} is in {}, but {} is in {} (from {}); a dataset has one currency (--rates FILE converts them to USD)",
-                               where(other->currency.first_offset), series_name(series.key(*other)), currency_name(other->currency.code),
-                               series_name(series.key(*first_series)), currency_name(first_series->currency.code),
-                               where(first_series->currency.first_offset)));
-  return currency_name(first_series->currency.code);
+                               where(currency(*other).first_offset), series_name(series.key(*other)), currency_name(currency(*other).code),
+                               series_name(series.key(*first_series)), currency_name(currency(*first_series).code),
+                               where(currency(*first_series).first_offset)));
+  return currency_name(currency(*first_series).code);
 }
 
 }  // namespace meterbench::usage_csv
