@@ -745,12 +745,11 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
   info.series_count = summary.series;
   info.has_labels = !options.labels.empty();
   info.dimensions = options.keep;
-  if (!options.currency.empty())
-    info.currency = rates ? std::string(kDefaultCurrency) : usage_csv::single_currency(index.series, [&](std::int64_t offset) {
-      const auto chunk = std::upper_bound(run.chunks.begin(), run.chunks.end(), static_cast<std::size_t>(offset),
-                                          [](std::size_t o, const Chunk& c) { return o < c.begin; }) - 1;
-      return fmt::format("{}:{}", name, chunk->first_line + count_lines(text, chunk->begin, static_cast<std::size_t>(offset)));
-    });
+  info.currency = usage_csv::dataset_currency(!options.currency.empty() && !rates, index.series, [&](std::int64_t offset) {
+    const auto chunk = std::upper_bound(run.chunks.begin(), run.chunks.end(), static_cast<std::size_t>(offset),
+                                        [](std::size_t o, const Chunk& c) { return o < c.begin; }) - 1;
+    return fmt::format("{}:{}", name, chunk->first_line + count_lines(text, chunk->begin, static_cast<std::size_t>(offset)));
+  });
   info.source = "ingested";
   info.scenario = fmt::format("ingest --csv {}{} --step {}{}{}{}{}{}", merged.description(), date_format ? " --date-format '" + options.date_format + "'" : "",
                               options.step, options.labels.empty() ? "" : " --labels ", options.labels.string(),

@@ -128,6 +128,10 @@ std::string series_name(std::string_view key) {
 
 }  // namespace
 
+std::string dataset_currency(bool tracked, const SeriesKeyTable& series, const std::function<std::string(std::int64_t)>& where) {
+  return tracked ? single_currency(series, where) : std::string(kDefaultCurrency);
+}
+
 std::string single_currency(const SeriesKeyTable& series, const std::function<std::string(std::int64_t)>& where) {
   // Of the series mixing currencies, the one whose first row in its second currency comes first in the file.
   using Seen = SeriesKeyTable::Attributes::CurrencySeen;

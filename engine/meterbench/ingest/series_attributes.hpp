@@ -60,5 +60,8 @@ namespace meterbench::usage_csv {
 /// currencies (naming it, both currencies, where the first currency starts and the first row of another)
 /// or for two series in different currencies. `where` names the row at a file offset ("FILE:LINE").
 std::string single_currency(const SeriesKeyTable& series, const std::function<std::string(std::int64_t)>& where);
+/// The dataset's currency: single_currency when the rows' currencies are tracked (--currency without
+/// --rates), else USD (prices in USD, or converted to it).
+std::string dataset_currency(bool tracked, const SeriesKeyTable& series, const std::function<std::string(std::int64_t)>& where);
 
 }  // namespace meterbench::usage_csv
