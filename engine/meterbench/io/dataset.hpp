@@ -37,6 +37,11 @@ struct SeriesRecord {
   [[nodiscard]] std::string_view meter() const { return meter_id; }
   /// Sets the ids (any length; what a dataset accepts is checked when it is read).
   void set_ids(std::string_view customer, std::string_view meter);
+  /// Appends the record to `bytes` (numbers, then each id's length and text): how records cross processes.
+  void append_to(std::string& bytes) const;
+  /// Reads a record append_to wrote at `bytes[at]`; returns the offset just after it. Throws
+  /// std::invalid_argument when the bytes end inside it.
+  std::size_t read_from(std::string_view bytes, std::size_t at);
 };
 
 /// The kept dimension values of a block's series (ingest --keep): one text cell per series and dimension,

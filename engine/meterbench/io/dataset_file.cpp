@@ -22,6 +22,41 @@ void SeriesRecord::set_ids(std::string_view customer, std::string_view meter) {
   meter_id.assign(meter);
 }
 
+void SeriesRecord::append_to(std::string& bytes) const {
+  const auto put = [&](const auto& value) { bytes.append(reinterpret_cast<const char*>(&value), sizeof(value)); };
+  put(price_per_unit);
+  put(noise_scale);
+  put(first_event);
+  put(event_count);
+  put(profile);
+  for (const std::string* id : {&customer_id, &meter_id}) {
+    put(static_cast<std::uint64_t>(id->size()));
+    bytes.append(*id);
+  }
+}
+
+std::size_t SeriesRecord::read_from(std::string_view bytes, std::size_t at) {
+  const auto take = [&](std::size_t n) {
+    if (n > bytes.size() || at > bytes.size() - n) throw std::invalid_argument("a series record is cut short");
+    const char* p = bytes.data() + at;
+    at += n;
+    return p;
+  };
+  const auto get = [&](auto& value) { std::memcpy(&value, take(sizeof(value)), sizeof(value)); };
+  get(price_per_unit);
+  get(noise_scale);
+  get(first_event);
+  get(event_count);
+  get(profile);
+  for (std::string* id : {&customer_id, &meter_id}) {
+    std::uint64_t size = 0;
+    get(size);
+    const char* text = take(static_cast<std::size_t>(size));
+    id->assign(text, static_cast<std::size_t>(size));
+  }
+  return at;
+}
+
 void SeriesBlock::reset(std::int64_t first, std::int64_t n, std::int64_t t, bool with_labels) {
   first_series = first;
   count = n;
