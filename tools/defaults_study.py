@@ -244,9 +244,13 @@ def profile_false_alerts(data, run_dir):
     """False alerts per 1,000 series-weeks and alert precision per usage profile, from alerts.csv."""
     with h5py.File(data) as f:
         s = pd.DataFrame(f["series"][:])
+        columns = len(f.attrs["series_text_columns"])
+        starts, text = f["series_text_offsets"][:], f["series_text"][:].tobytes()
+        ends = list(starts[1:]) + [len(text)]
+        cells = [text[a:b].decode("utf8") for a, b in zip(starts, ends)]
         names = {int(r[0]): r[1].decode() for r in f["usage_profiles"][:]}
         weeks = f.attrs["steps"] * f.attrs["step_seconds"] / (7 * 86400)
-    s["key"] = s.customer_id.str.decode("utf8") + "/" + s.meter_id.str.decode("utf8")
+    s["key"] = [cells[i * columns] + "/" + cells[i * columns + 1] for i in range(len(s))]
     s["profile"] = s.profile.map(names)
     a = pd.read_csv(os.path.join(run_dir, "alerts.csv"), dtype={"customer": str, "meter": str, "true_event": str})
     a["profile"] = (a.customer + "/" + a.meter).map(s.set_index("key").profile)

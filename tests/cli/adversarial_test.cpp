@@ -181,18 +181,41 @@ template <class T>
 Setup event_member(hsize_t row, const std::string& member, T value) {
   return [=](const fs::path& dir) { write_member(dir / "d.h5", "/events", row, member, native_type<T>(), value); };
 }
-struct Id64 {
-  char text[64];
-};
-Setup series_id(hsize_t row, const std::string& member, const std::string& id) {
+// Reads or writes elements [first, first + count) of a 1-D dataset.
+void transfer_elements(const fs::path& path, const char* dataset, hid_t type, hsize_t first, hsize_t count, void* data, bool write) {
+  H5File f(path);
+  const hid_t d = H5Dopen2(f.id, dataset, H5P_DEFAULT);
+  const hid_t space = H5Dget_space(d);
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, &first, nullptr, &count, nullptr);
+  const hid_t mem = H5Screate_simple(1, &count, nullptr);
+  EXPECT_GE(write ? H5Dwrite(d, type, mem, space, H5P_DEFAULT, data) : H5Dread(d, type, mem, space, H5P_DEFAULT, data), 0) << dataset;
+  H5Sclose(mem);
+  H5Sclose(space);
+  H5Dclose(d);
+}
+// Overwrites text cell `cell` of /series_text (series x (customer, meter)) with `text` of the cell's length.
+Setup series_text_cell(hsize_t cell, const std::string& text) {
   return [=](const fs::path& dir) {
-    Id64 value{};
-    std::memcpy(value.text, id.data(), std::min<std::size_t>(id.size(), 63));
-    const hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, 64);
-    write_member(dir / "d.h5", "/series", row, member, type, value);
-    H5Tclose(type);
+    std::uint64_t start = 0;
+    transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, cell, 1, &start, false);
+    std::string bytes = text;
+    transfer_elements(dir / "d.h5", "/series_text", H5T_NATIVE_UINT8, start, bytes.size(), bytes.data(), true);
   };
+}
+// Copies series `from`'s ids over series `to`'s (ids of equal lengths).
+Setup copy_ids(hsize_t from, hsize_t to) {
+  return [=](const fs::path& dir) {
+    std::uint64_t offsets[3] = {}, target[3] = {};
+    transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, 2 * from, 3, offsets, false);
+    transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, 2 * to, 3, target, false);
+    ASSERT_EQ(offsets[2] - offsets[0], target[2] - target[0]);
+    std::string ids(offsets[2] - offsets[0], '\0');
+    transfer_elements(dir / "d.h5", "/series_text", H5T_NATIVE_UINT8, offsets[0], ids.size(), ids.data(), false);
+    transfer_elements(dir / "d.h5", "/series_text", H5T_NATIVE_UINT8, target[0], ids.size(), ids.data(), true);
+  };
+}
+Setup text_offset(hsize_t cell, std::uint64_t value) {
+  return [=](const fs::path& dir) { transfer_elements(dir / "d.h5", "/series_text_offsets", H5T_NATIVE_UINT64, cell, 1, const_cast<std::uint64_t*>(&value), true); };
 }
 
 Setup int_attribute(const std::string& name, std::int64_t value) {
@@ -477,13 +500,9 @@ std::vector<Row> all_rows() {
     };
     for (const auto& b : bad) {
       add({c, b.name, csv(rows(std::string("c,m,2024-01-02,") + b.value + "\n")), ingest(), 1, at + b.says, "u.h5"});
-      // --skip-bad skips the unusable quantities (and counts them); text that is not a number stays an error.
-      if (b.skippable)
-        add({c, std::string(b.name) + "_SkipBad", csv(rows(std::string("c,m,2024-01-02,") + b.value + "\nc,m,2024-01-03,2\n")),
-             ingest(" --skip-bad"), 0, "1 skipped", "u.h5"});
-      else
-        add({c, std::string(b.name) + "_SkipBad", csv(rows(std::string("c,m,2024-01-02,") + b.value + "\n")), ingest(" --skip-bad"), 1,
-             at + b.says, "u.h5"});
+      // --skip-bad skips every unusable quantity, text that is not a number included (and counts them).
+      add({c, std::string(b.name) + "_SkipBad", csv(rows(std::string("c,m,2024-01-02,") + b.value + "\nc,m,2024-01-03,2\n")),
+           ingest(" --skip-bad"), 0, "1 skipped", "u.h5"});
     }
     add({c, "LargestFloatIsFine", csv(rows("c,m,2024-01-02,3.4e38\n")), ingest(), 0, "1 series x 2 steps", "u.h5"});
     add({c, "MinusZeroIsFine", csv(rows("c,m,2024-01-02,-0\n")), ingest(), 0, "1 series x 2 steps", "u.h5"});
@@ -507,11 +526,11 @@ std::vector<Row> all_rows() {
     add({c, "QuotedCarriageReturn", csv(kHeader + "\"c\rx\",m,2024-01-01,1\n"), ingest(), 1, "control character \\x0D", "u.h5"});
     add({c, "QuotedLineBreak", csv(kHeader + "\"c\nx\",m,2024-01-01,1\n"), ingest(), 1, "u.csv:2: column 'customer'", "u.h5"});
     add({c, "Customer63Bytes", csv(kHeader + repeat('a', 63) + ",m,2024-01-01,1\n"), ingest(), 0, "1 series", "u.h5"});
-    add({c, "Customer64Bytes", csv(kHeader + repeat('a', 64) + ",m,2024-01-01,1\n"), ingest(), 1,
-         "column 'customer': the id '" + repeat('a', 64) + "' is 64 bytes long; ids of at most 63 bytes", "u.h5"});
+    add({c, "Customer64Bytes", csv(kHeader + repeat('a', 64) + ",m,2024-01-01,1\n"), ingest(), 0, "1 series", "u.h5"});  // ids have any length
+    add({c, "Customer100kBytes", csv(kHeader + repeat('a', 100000) + ",m,2024-01-01,1\n"), ingest(), 0, "1 series", "u.h5"});
     add({c, "Meter63Bytes", csv(kHeader + "c," + repeat('b', 63) + ",2024-01-01,1\n"), ingest(), 0, "1 series", "u.h5"});
-    add({c, "Meter64Bytes", csv(kHeader + "c," + repeat('b', 64) + ",2024-01-01,1\n"), ingest(), 1, "column 'meter'", "u.h5"});
-    add({c, "Utf8Making64Bytes", csv(kHeader + repeat('a', 62) + "\xC3\xA9,m,2024-01-01,1\n"), ingest(), 1, "is 64 bytes long", "u.h5"});
+    add({c, "Meter64Bytes", csv(kHeader + "c," + repeat('b', 64) + ",2024-01-01,1\n"), ingest(), 0, "1 series", "u.h5"});
+    add({c, "Utf8Making64Bytes", csv(kHeader + repeat('a', 62) + "\xC3\xA9,m,2024-01-01,1\n"), ingest(), 0, "1 series", "u.h5"});
     add({c, "Utf8Within63Bytes", csv(kHeader + "caf\xC3\xA9,m,2024-01-01,1\n"), ingest(), 0, "1 series", "u.h5"});
     add({c, "EmptyCustomer", csv(kHeader + ",m,2024-01-01,1\n"), ingest(), 1, "u.csv:2: column 'customer': the id is empty", "u.h5"});
     add({c, "EmptyMeter", csv(kHeader + "c,,2024-01-01,1\n"), ingest(), 1, "u.csv:2: column 'meter': the id is empty", "u.h5"});
@@ -721,9 +740,10 @@ std::vector<Row> all_rows() {
     add({c, "PriceInf", in_data(series_member<double>(3, "price_per_unit", std::numeric_limits<double>::infinity())), det, 1, "price_per_unit", "f.csv"});
     add({c, "NoiseScaleNegative", in_data(series_member<double>(5, "noise_scale", -1.0)), det, 1, "noise_scale", "f.csv"});
     add({c, "ProfileCode9", in_data(series_member<std::uint8_t>(1, "profile", 9)), det, 1, "profile", "f.csv"});
-    add({c, "DuplicateIds", in_data(both(series_id(1, "customer_id", "dup"), both(series_id(2, "customer_id", "dup"),
-                                         both(series_id(1, "meter_id", "m"), series_id(2, "meter_id", "m"))))),
-         det, 1, "dup", "f.csv"});
+    add({c, "DuplicateIds", in_data(copy_ids(0, 4)), det, 1, "series 0 and 4 have the same customer id", "f.csv"});
+    add({c, "IdWithALineBreak", in_data(series_text_cell(6, "\n")), det, 1, "the customer id of series 3 holds the control character \\x0A", "f.csv"});
+    add({c, "TextOffsetPastTheText", in_data(text_offset(5, 1u << 30)), det, 1, "/series_text_offsets row 5: 1073741824 is past the text", "f.csv"});
+    add({c, "TextOffsetsBackwards", in_data(text_offset(5, 0)), det, 1, "/series_text_offsets row 5: 0 is below the previous one", "f.csv"});
     add({c, "FirstEventPastTheTable", in_data(series_member<std::uint64_t>(23, "first_event", 1000000)), det, 1, "first_event", "f.csv"});
     add({c, "FirstEventPastTheTableInBacktest", in_data(series_member<std::uint64_t>(23, "first_event", 1000000)), "backtest --data d.h5 --out run --threads 1", 1,
          "first_event", "run"});
@@ -755,7 +775,8 @@ std::vector<Row> all_rows() {
     add({c, "StartNotADate", in_data(string_attribute("start", "2024-02-30")), det, 1, "2024-02-30", "f.csv"});
     add({c, "StepGarbage", in_data(string_attribute("step", "often")), det, 1, "often", "f.csv"});
     add({c, "FormatForeign", in_data(string_attribute("format", "something-else")), det, 1, "not a meterbench dataset", "f.csv"});
-    add({c, "FormatVersionFuture", in_data(int_attribute("format_version", 3)), det, 1, "dataset format version 3 is not supported", "f.csv"});
+    add({c, "FormatVersionFuture", in_data(int_attribute("format_version", 4)), det, 1, "dataset format version 4 is not supported", "f.csv"});
+    add({c, "FormatVersionTwo", in_data(int_attribute("format_version", 2)), det, 1, "dataset format version 2 (ids in fixed 64-byte fields) is no longer read", "f.csv"});
     add({c, "FormatVersionZero", in_data(int_attribute("format_version", 0)), det, 1, "dataset format version 0 is not supported", "f.csv"});
     add({c, "HasLabelsTwo", in_data(int_attribute("has_labels", 2)), det, 1, "attribute 'has_labels' is 2, expected 0 or 1", "f.csv"});
     add({c, "VariableLengthStartAttribute", in_data(vlen_string_attribute("start", "2024-01-01")), det, 1, "start", "f.csv"});

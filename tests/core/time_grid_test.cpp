@@ -76,3 +76,24 @@ TEST(TimeGrid, HourlyGridHas24StepsPerDay) {
 
 }  // namespace
 }  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+// A calendar-month grid: "1mo" steps land on the first of each month, across year ends, leap years and 1970.
+TEST(TimeGridMonths, MonthStepsAreCalendarMonths) {
+  EXPECT_EQ(parse_step("1mo"), kSecondsPerMonth);
+  EXPECT_EQ(format_step(kSecondsPerMonth), "1mo");
+  EXPECT_THROW(parse_step("2mo"), std::invalid_argument);
+  const TimeGrid grid{parse_utc_timestamp("1969-11-01"), kSecondsPerMonth, 30};
+  EXPECT_TRUE(grid.monthly());
+  EXPECT_EQ(format_utc_timestamp(grid.time_at(0)), "1969-11-01");
+  EXPECT_EQ(format_utc_timestamp(grid.time_at(2)), "1970-01-01");
+  EXPECT_EQ(format_utc_timestamp(grid.time_at(29)), "1972-04-01");
+  for (std::int64_t s = 0; s < grid.steps; ++s) EXPECT_EQ(step_number(grid.time_at(s) + 86'399, kSecondsPerMonth), step_number(grid.time_at(0), kSecondsPerMonth) + s);
+  EXPECT_EQ(step_start(step_number(parse_utc_timestamp("2024-02-29T23:00:00Z"), kSecondsPerMonth), kSecondsPerMonth), parse_utc_timestamp("2024-02-01"));
+  EXPECT_THROW((TimeGrid{parse_utc_timestamp("2024-02-02"), kSecondsPerMonth, 3}.validate()), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace meterbench

@@ -170,13 +170,13 @@ TEST(IngestParallel, TheFirstErrorOfTheFileIsReportedWithItsLine) {
   for (const std::size_t chunk : {std::size_t{1}, std::size_t{100}, std::size_t{5000}, std::size_t{1} << 20}) {
     for (const int threads : {1, 2}) {
       SCOPED_TRACE(::testing::Message() << "chunk " << chunk << ", threads " << threads);
-      EXPECT_EQ(error_of(dir, late, threads, chunk), "usage.csv:1901: column 'quantity': 'x1' is not a number");
+      EXPECT_EQ(error_of(dir, late, threads, chunk), "usage.csv:1901: column 'quantity': 'x1' is not a number (--skip-bad skips such rows)");
       EXPECT_EQ(error_of(dir, two, threads, chunk),
-                "usage.csv:701: column 'date': invalid date '2024-13-01': month out of range (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])");
+                "usage.csv:701: column 'date': invalid date '2024-13-01': month out of range (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]) (--skip-bad skips such rows)");
       EXPECT_EQ(error_of(dir, unterminated, threads, chunk), "usage.csv:1200: unterminated quoted field");
       EXPECT_EQ(error_of(dir, nul_id, threads, chunk),
-                "usage.csv:301: column 'customer': the id 'c\\x00x' holds the control character \\x00 at byte 2; ids must be printable text");
-      EXPECT_EQ(error_of(dir, extra_field, threads, chunk), "usage.csv:401: has 6 fields, the header has 5");
+                "usage.csv:301: column 'customer': the id 'c\\x00x' holds the control character \\x00 at byte 2; ids must be printable text (--skip-bad skips such rows)");
+      EXPECT_EQ(error_of(dir, extra_field, threads, chunk), "usage.csv:401: has 6 fields, the header has 5 (--skip-bad skips such rows)");
     }
   }
 }

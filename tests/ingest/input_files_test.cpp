@@ -98,7 +98,7 @@ TEST(IngestInputs, ErrorsNameTheInputFileAndItsOwnLine) {
   testing::write_file(dir / "swapped.csv", "meter,customer,date,quantity,price\nm,a,2024-01-04,1,\n");
   EXPECT_EQ(ingest_error(dir, dir / "d2.csv", {dir / "d1.csv"}),
             "d2.csv:3: column 'quantity': '-1' is a negative quantity (--skip-bad skips such rows)");
-  EXPECT_EQ(ingest_error(dir, dir / "d3.csv.gz", {dir / "d1.csv"}), "d3.csv.gz:3: column 'quantity': 'x' is not a number");
+  EXPECT_EQ(ingest_error(dir, dir / "d3.csv.gz", {dir / "d1.csv"}), "d3.csv.gz:3: column 'quantity': 'x' is not a number (--skip-bad skips such rows)");
   EXPECT_EQ(ingest_error(dir, dir / "d1.csv", {dir / "swapped.csv"}),
             "swapped.csv: its header 'meter,customer,date,quantity,price' differs from the header 'customer,meter,date,quantity,price' of d1.csv "
             "(every input must have the same columns in the same order)");

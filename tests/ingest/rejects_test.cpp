@@ -70,9 +70,9 @@ TEST(IngestRejects, TheRejectsFileIsAnOutputLikeTheDataset) {
   ingest_csv(forced);
   EXPECT_NE(testing::read_file(dir / "usage.h5.rejects.csv").find("negative quantity"), std::string::npos);
 
-  // A row that cannot be skipped fails the ingest: neither output remains.
+  // Text that cannot be read as CSV rows (an unterminated quote) fails the ingest: neither output remains.
   ScratchDir failing;
-  testing::write_file(failing / "usage.csv", kBadRows + "d,m,not-a-date,1\n");
+  testing::write_file(failing / "usage.csv", kBadRows + "d,\"m,2024-01-01,1\n");
   EXPECT_THROW(ingest_csv(skip_bad_options(failing)), CsvError);
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(failing.path())) names.push_back(e.path().filename().string());
@@ -80,7 +80,7 @@ TEST(IngestRejects, TheRejectsFileIsAnOutputLikeTheDataset) {
 }
 
 TEST(IngestRejects, ReasonsAreCountedMostFrequentFirst) {
-  const std::vector<usage_csv::RejectedRow> rows = {{"f", 2, "negative quantity", "x"}, {"f", 3, "empty quantity", "y"}, {"f", 4, "negative quantity", "z"}};
+  const std::vector<usage_csv::RejectedRow> rows = {{"f", 2, "negative quantity", "x", "q"}, {"f", 3, "empty quantity", "y", "q"}, {"f", 4, "negative quantity", "z", "q"}};
   EXPECT_EQ(usage_csv::count_by_reason(rows), "2 negative quantity, 1 empty quantity");
 }
 

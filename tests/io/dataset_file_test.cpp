@@ -206,10 +206,17 @@ TEST(DatasetFile, RefusesFilesThatAreNotMeterbenchDatasets) {
             (dir / "plain.h5").string() + ": not a meterbench dataset (the root group has no 'format' attribute)");
 
   DatasetInfo future = small_info();
-  future.format_version = 3;
+  future.format_version = 4;
   write_dataset(dir / "future.h5", 37, {}, future);
   EXPECT_EQ(open_error(dir / "future.h5"),
-            (dir / "future.h5").string() + ": dataset format version 3 is not supported (this meterbench reads versions 2 to 2)");
+            (dir / "future.h5").string() + ": dataset format version 4 is not supported (this meterbench reads versions 3 to 3)");
+  // Version 2 held the ids in fixed 64-byte /series fields: refused with what to do.
+  DatasetInfo old = small_info();
+  old.format_version = 2;
+  write_dataset(dir / "old.h5", 37, {}, old);
+  EXPECT_EQ(open_error(dir / "old.h5"),
+            (dir / "old.h5").string() + ": dataset format version 2 (ids in fixed 64-byte fields) is no longer read: regenerate or re-ingest it "
+                                        "with this meterbench (version 3 stores ids of any length and kept dimensions)");
 
   write_dataset(dir / "good.h5", 37);
   const std::string bytes = testing::read_file(dir / "good.h5");
@@ -276,7 +283,7 @@ TEST(DatasetFile, WritesFixedLengthStringAttributesAndTheChecksummedFormat) {
   EXPECT_EQ(std::memcmp(stored.data(), want.values.data(), stored.size() * sizeof(float)), 0);
   H5Dclose(values);
   H5Fclose(file);
-  EXPECT_EQ(DatasetReader(dir / "d.h5").info().format_version, 2);
+  EXPECT_EQ(DatasetReader(dir / "d.h5").info().format_version, 3);
 }
 
 }  // namespace

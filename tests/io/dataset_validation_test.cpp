@@ -142,14 +142,11 @@ TEST(DatasetValidation, EachBrokenRuleIsRefusedNamingTheDatasetRowAndValue) {
       {"nan_price_is_fine_negative_is_not", [](const Edit& e) { e.field("series", 4, "price_per_unit", H5T_NATIVE_DOUBLE, -0.5); },
        "/series row 4 field price_per_unit: -0.5 (prices are finite and >= 0, NaN when unknown)"},
       {"duplicate_ids",
-       [](const Edit& e) {
-         char id[64] = "c0";
-         const hid_t type = H5Tcopy(H5T_C_S1);
-         H5Tset_size(type, 64);
-         e.field("series", 12, "customer_id", type, std::to_array(id));
-         H5Tclose(type);
-       },
-       "/series rows 0 and 12 have the same customer_id 'c0' and meter_id 'm0' (each pair names one series)"},
+       // Every id is 2 bytes (c0..c9, m0, m1): series 12's customer "c6" starts at byte 48 of /series_text.
+       [](const Edit& e) { e.element("series_text", 49, 0, H5T_NATIVE_UINT8, static_cast<std::uint8_t>('0')); },
+       "series 0 and 12 have the same customer id 'c0' and meter id 'm0' (each pair names one series)"},
+      {"empty_id", [](const Edit& e) { e.element("series_text_offsets", 9, 0, H5T_NATIVE_UINT64, std::uint64_t{20}); },
+       "/series_text: series 4 has an empty meter id"},
       {"first_event_far_away", [](const Edit& e) { e.field("series", 5, "first_event", H5T_NATIVE_UINT64, std::uint64_t{1'000'000'000'000}); },
        "/series row 5 fields first_event, event_count: rows 1000000000000+1 are outside /events (10 rows)"},
       {"event_count_huge", [](const Edit& e) { e.field("series", 1, "event_count", H5T_NATIVE_UINT32, std::uint32_t{4'000'000'000}); },

@@ -32,7 +32,16 @@ struct IngestCommand {
     cmd->add_option("--step", options.step, "Grid step: 1d or 1h")->capture_default_str();
     cmd->add_option("--labels", options.labels, "Known anomalies: CSV customer,meter,start,end[,kind][,verdict]");
     add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");
-    cmd->add_flag("--skip-bad", options.skip_bad, "Skip (and count) rows whose quantity is empty, negative, non-finite or beyond float32 instead of failing; they are listed in OUT.rejects.csv");
+    cmd->add_flag("--skip-bad", options.skip_bad,
+                  "Skip (and count by reason) every bad row instead of failing: wrong field count, bad date or id, an empty, non-numeric, "
+                  "negative (credit), non-finite or too large quantity, a bad price or currency; they are listed in OUT.rejects.csv");
+    cmd->add_option("--keep", options.keep,
+                    "Dimension columns carried into the dataset per series (values of its latest row), e.g. MeterName,UnitOfMeasure,MeterCategory")
+        ->delimiter(',');
+    cmd->add_option("--currency", options.currency,
+                    "Currency column of the prices: a series or dataset mixing currencies is refused unless --rates converts them; the dataset "
+                    "records its currency (default USD)");
+    cmd->add_option("--rates", options.rates, "CSV currency,rate_to_usd: converts every price to USD (needs --currency)");
     cmd->add_option("--memory-budget-mib", memory_budget_mib,
                     "Memory for the parsed rows (16 bytes each) and the output matrix (13 bytes a cell); beyond it the file is read again per block of series")
         ->capture_default_str()

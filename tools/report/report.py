@@ -285,6 +285,7 @@ def read_dataset(path, rows):
                 return {}
             return {int(c): (n.decode() if isinstance(n, bytes) else str(n)) for c, n in f[table][:]}
 
+        ids = series_ids(f)
         kinds = names("anomaly_kinds")
         profiles = names("usage_profiles")
         out = {
@@ -293,8 +294,8 @@ def read_dataset(path, rows):
             "steps": int(f.attrs["steps"]),
             "start_unix_seconds": int(f.attrs["start_unix_seconds"]),
             "step_seconds": int(f.attrs["step_seconds"]),
-            "customer": [c.decode() for c in series["customer_id"]],
-            "meter": [m.decode() for m in series["meter_id"]],
+            "customer": ids[0::2],
+            "meter": ids[1::2],
             "profile": [profiles.get(int(p), str(p)) for p in series["profile"]],
             "events": f["events"][:] if "events" in f else np.zeros(0),
             "kinds": kinds,
@@ -303,6 +304,15 @@ def read_dataset(path, rows):
         if rows is not None:
             out["values"] = {int(i): f["values"][int(i), :].astype(np.float64) for i in rows}
     return out
+
+
+def series_ids(f):
+    """[customer0, meter0, customer1, meter1, ...] from the per-series text table (/series_text)."""
+    columns = len(f.attrs["series_text_columns"])
+    starts = f["series_text_offsets"][:].tolist()
+    text = f["series_text"][:].tobytes()
+    cells = [text[a:b].decode() for a, b in zip(starts, starts[1:] + [len(text)])]
+    return [c for i, c in enumerate(cells) if i % columns < 2]
 
 
 def runs(mask):

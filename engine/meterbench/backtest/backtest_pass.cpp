@@ -1,6 +1,7 @@
 #include "meterbench/backtest/backtest_pass.hpp"
 
 #include <cstring>
+#include <string>
 
 #include "meterbench/detect/detect.hpp"
 #include "meterbench/detect/incident_output.hpp"
@@ -14,7 +15,7 @@ namespace {
 // same flagged steps), those below the impact filter dropped. Each row starts with its sort key: the serial
 // end sorts all rows by it (write_keyed_rows_in_order). Without labels no alert can be told true or false.
 void append_incident_rows(const SeriesBlock& b, std::int64_t i, const DetectionOutput& out, std::span<const Alert> alerts,
-                          const IncidentFilter& filter, std::int64_t first_scored, const StepTimes& times, bool labelled,
+                          const IncidentFilter& filter, std::int64_t first_scored, const StepTimes& times, std::string_view currency, bool labelled,
                           std::vector<Incident>& incidents, std::string& text) {
   const SeriesRecord& record = b.series[static_cast<std::size_t>(i)];
   incidents.clear();
@@ -24,7 +25,7 @@ void append_incident_rows(const SeriesBlock& b, std::int64_t i, const DetectionO
     while (a < alerts.size() && alerts[a].start < f.start) ++a;
     METERBENCH_CHECK(a < alerts.size() && alerts[a].start == f.start && alerts[a].end == f.end);
     append_incident_sort_key(text, f);
-    append_incident_csv(text, f, record, times.grid());
+    append_incident_csv(text, f, record, times.grid(), currency);
     text += ',';
     times.append(text, alerts[a].raised_at);
     text += !labelled ? ",unknown\n" : alerts[a].overlaps_event ? ",true\n" : ",false\n";
@@ -41,6 +42,7 @@ BacktestWork::BacktestWork(const Detector& detector, const EvaluationConfig& con
       has_labels_(info.has_labels),
       outputs_(outputs),
       step_times_(info.grid),
+      currency_(info.currency),
       // Detectors write every scored step and the evaluation reads nothing else; only bands.h5 shows the steps
       // before a weekly schedule's scored window, which must read as NaN there.
       nan_fill_(window.first_scored > 0 && outputs.bands != nullptr) {}
@@ -84,7 +86,7 @@ void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, Thre
                      }
                      if (alerts != nullptr)
                        append_incident_rows(b, i, out, std::span<const Alert>(block.alerts).subspan(first_alert), filter, window_.first_scored,
-                                            step_times_, has_labels_, block.incidents, block.alerts_text);
+                                            step_times_, currency_, has_labels_, block.incidents, block.alerts_text);
                      hashes.hash(b, i);
                    });
   state.alerts += static_cast<std::int64_t>(block.alerts.size());

@@ -65,6 +65,7 @@ class BacktestWork final : public BlockWork<BacktestThreadState, BacktestBlockSt
   bool has_labels_;
   BacktestOutputs outputs_;
   StepTimes step_times_;
+  std::string currency_;  ///< the dataset's: that of every impact in alerts.csv
   bool nan_fill_;
 };
 

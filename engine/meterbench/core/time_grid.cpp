@@ -104,17 +104,19 @@ std::int64_t parse_step(std::string_view text) {
   std::int64_t count = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  if (unit == "mo" && ec == std::errc() && count == 1) return kSecondsPerMonth;
   std::int64_t scale = 0;
   if (unit == "d") scale = kSecondsPerDay;
   else if (unit == "h") scale = kSecondsPerHour;
   else if (unit == "min" || unit == "m") scale = 60;
   else if (unit == "s") scale = 1;
   if (ec != std::errc() || scale == 0 || count <= 0 || count > 366 * kSecondsPerDay / scale)
-    throw std::invalid_argument(fmt::format("invalid step '{}' (expected a positive count and a unit: d, h, min or s, e.g. 1d or 1h)", text));
+    throw std::invalid_argument(fmt::format("invalid step '{}' (expected a positive count and a unit: d, h, min or s, e.g. 1d or 1h; or 1mo)", text));
   return count * scale;
 }
 
 std::string format_step(std::int64_t step_seconds) {
+  if (step_seconds == kSecondsPerMonth) return "1mo";
   if (step_seconds % kSecondsPerDay == 0) return fmt::format("{}d", step_seconds / kSecondsPerDay);
   if (step_seconds % kSecondsPerHour == 0) return fmt::format("{}h", step_seconds / kSecondsPerHour);
   if (step_seconds % 60 == 0) return fmt::format("{}min", step_seconds / 60);
@@ -124,6 +126,21 @@ std::string format_step(std::int64_t step_seconds) {
 void TimeGrid::validate() const {
   if (step_seconds <= 0) throw std::invalid_argument(fmt::format("time grid step must be positive, got {} s", step_seconds));
   if (steps <= 0) throw std::invalid_argument(fmt::format("time grid must have at least one step, got {}", steps));
+  if (monthly() && step_start(step_number(start_unix_seconds, step_seconds), step_seconds) != start_unix_seconds)
+    throw std::invalid_argument(fmt::format("a monthly grid starts on the first of a month at midnight, not at {}", format_utc_timestamp(start_unix_seconds)));
+}
+
+std::int64_t step_number(std::int64_t unix_seconds, std::int64_t step_seconds) {
+  if (step_seconds != kSecondsPerMonth) return floor_div(unix_seconds, step_seconds);
+  const CivilDate d = civil_from_days(floor_div(unix_seconds, kSecondsPerDay));
+  return (static_cast<std::int64_t>(d.year) - 1970) * 12 + d.month - 1;
+}
+
+std::int64_t step_start(std::int64_t number, std::int64_t step_seconds) {
+  if (step_seconds != kSecondsPerMonth) return number * step_seconds;
+  const std::int64_t year = 1970 + floor_div(number, 12);
+  const auto month = static_cast<std::int32_t>(number - floor_div(number, 12) * 12 + 1);
+  return days_from_civil({static_cast<std::int32_t>(year), month, 1}) * kSecondsPerDay;
 }
 
 CalendarPoint calendar_at(std::int64_t unix_seconds) {

@@ -9,6 +9,9 @@ namespace meterbench {
 
 inline constexpr std::int64_t kSecondsPerDay = 86'400;
 inline constexpr std::int64_t kSecondsPerHour = 3'600;
+/// The step_seconds of a calendar-month grid ("1mo"): a month's mean length (365.2425 days / 12). Its
+/// instants are the first of each month at midnight (see TimeGrid::time_at), not multiples of this length.
+inline constexpr std::int64_t kSecondsPerMonth = 2'629'746;
 
 /// A civil (proleptic Gregorian, UTC) date.
 struct CivilDate {
@@ -31,10 +34,17 @@ std::string format_utc_timestamp(std::int64_t unix_seconds);
 /// Formats Unix seconds as "YYYY-MM-DD".
 std::string format_utc_date(std::int64_t unix_seconds);
 
-/// Parses a step such as "1d", "1h", "30min", "15m" into seconds. Throws std::invalid_argument.
+/// Parses a step such as "1d", "1h", "30min", "15m" into seconds, or "1mo" (a calendar month) into
+/// kSecondsPerMonth. Throws std::invalid_argument.
 std::int64_t parse_step(std::string_view text);
-/// Formats a step in seconds as the shortest of "Nd", "Nh", "Nmin", "Ns".
+/// Formats a step in seconds as "1mo" for kSecondsPerMonth, else the shortest of "Nd", "Nh", "Nmin", "Ns".
 std::string format_step(std::int64_t step_seconds);
+
+/// The number of the step holding `unix_seconds` on a grid of this step anchored at the epoch: floor(t / step),
+/// or for a month step the months since 1970-01.
+std::int64_t step_number(std::int64_t unix_seconds, std::int64_t step_seconds);
+/// The first instant of step `number` (the inverse of step_number on step starts).
+std::int64_t step_start(std::int64_t number, std::int64_t step_seconds);
 
 /// A regular grid of `steps` instants: start + i * step, i in [0, steps).
 struct TimeGrid {
@@ -42,7 +52,10 @@ struct TimeGrid {
   std::int64_t step_seconds = kSecondsPerDay;  ///< spacing; daily by default
   std::int64_t steps = 0;                      ///< number of instants
 
-  [[nodiscard]] std::int64_t time_at(std::int64_t step) const { return start_unix_seconds + step * step_seconds; }
+  [[nodiscard]] bool monthly() const { return step_seconds == kSecondsPerMonth; }
+  [[nodiscard]] std::int64_t time_at(std::int64_t step) const {
+    return monthly() ? step_start(step_number(start_unix_seconds, step_seconds) + step, step_seconds) : start_unix_seconds + step * step_seconds;
+  }
   /// Fractional days since the Unix epoch at a step: the time axis of seasonal terms.
   [[nodiscard]] double days_at(std::int64_t step) const {
     return static_cast<double>(time_at(step)) / static_cast<double>(kSecondsPerDay);
@@ -55,7 +68,8 @@ struct TimeGrid {
   [[nodiscard]] double span_days() const {
     return static_cast<double>(steps * step_seconds) / static_cast<double>(kSecondsPerDay);
   }
-  /// Throws std::invalid_argument when the grid is empty or its step is not positive.
+  /// Throws std::invalid_argument when the grid is empty, its step is not positive, or a monthly grid does not
+  /// start on the first of a month at midnight.
   void validate() const;
 };
 

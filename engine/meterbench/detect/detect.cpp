@@ -85,7 +85,7 @@ class FitStatusReducer final : public PassReducer<DetectThreadState> {
 };
 
 // Collective: moves every process's incidents and their series records to the writer, in rank order;
-// other processes' collectors are left empty. Plain records: the rows, then (index, record) per series with an incident.
+// other processes' collectors are left empty. The rows as plain bytes, then (index, serialised record) per series with an incident.
 void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
   std::string bytes;
   const auto rows = static_cast<std::uint64_t>(incidents.rows.size());
@@ -93,7 +93,7 @@ void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
   bytes.append(reinterpret_cast<const char*>(incidents.rows.data()), incidents.rows.size() * sizeof(Incident));
   for (const auto& [index, record] : incidents.series) {
     bytes.append(reinterpret_cast<const char*>(&index), sizeof(index));
-    bytes.append(reinterpret_cast<const char*>(&record), sizeof(record));
+    record.append_to(bytes);
   }
   const std::vector<std::string> all = scale_out.group().gather(bytes, 0);
   incidents.rows.clear();
@@ -106,12 +106,12 @@ void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
     incidents.rows.resize(first + n);
     std::memcpy(static_cast<void*>(incidents.rows.data() + first), part.data() + at, n * sizeof(Incident));
     at += n * sizeof(Incident);
-    for (; at + sizeof(std::uint64_t) + sizeof(SeriesRecord) <= part.size(); at += sizeof(std::uint64_t) + sizeof(SeriesRecord)) {
+    while (at + sizeof(std::uint64_t) <= part.size()) {  // records hold ids of any length: serialised, not copied as bytes
       std::uint64_t index = 0;
       SeriesRecord record;
       std::memcpy(&index, part.data() + at, sizeof(index));
-      std::memcpy(static_cast<void*>(&record), part.data() + at + sizeof(index), sizeof(record));
-      incidents.series.emplace(index, record);
+      at = record.read_from(part, at + sizeof(index));
+      incidents.series.emplace(index, std::move(record));
     }
   }
 }
@@ -126,6 +126,7 @@ IncidentProvenance provenance_of(const DetectOptions& options, const DatasetInfo
                {"start", format_utc_timestamp(info.grid.start_unix_seconds)},
                {"step", format_step(info.grid.step_seconds)}};
   p.model = options.model;
+  p.currency = info.currency;
   p.parameters = nlohmann::json::object();
   for (const auto& [name, value] : detector.parameters()) p.parameters[name] = value;
   return p;

@@ -19,8 +19,6 @@ namespace meterbench {
 
 namespace {
 
-constexpr const char* kCurrency = "USD";  // the datasets' prices are in USD
-
 double days_spanned(const Incident& incident, const TimeGrid& grid) {
   return static_cast<double>((incident.end - incident.start + 1) * grid.step_seconds) / static_cast<double>(kSecondsPerDay);
 }
@@ -31,12 +29,12 @@ std::string time_text(const TimeGrid& grid, std::int64_t step) {
   return text;
 }
 
-void write_csv(std::ostream& out, const IncidentCollector& incidents, const TimeGrid& grid) {
+void write_csv(std::ostream& out, const IncidentCollector& incidents, const TimeGrid& grid, const std::string& currency) {
   out << kIncidentCsvColumns << '\n';
   std::string row;
   for (const Incident& f : incidents.rows) {
     row.clear();
-    append_incident_csv(row, f, incidents.series.at(f.series_index), grid);
+    append_incident_csv(row, f, incidents.series.at(f.series_index), grid, currency);
     row += '\n';
     out << row;
   }
@@ -56,7 +54,7 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
                     {"observed_total", f.observed_total},
                     {"expected_total", f.expected_total},
                     {"impact", std::isfinite(f.impact) ? nlohmann::json(f.impact) : nlohmann::json(nullptr)},
-                    {"currency", kCurrency},
+                    {"currency", provenance.currency},
                     {"peak_score", f.peak_score}});
   }
   const nlohmann::json document = {{"dataset", provenance.dataset},
@@ -69,7 +67,7 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
 
 }  // namespace
 
-void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord& s, const TimeGrid& grid) {
+void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord& s, const TimeGrid& grid, std::string_view currency) {
   append_csv_text(row, s.customer());
   row += ',';
   append_csv_text(row, s.meter());
@@ -87,7 +85,7 @@ void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord
     append_g6(row, v);
   }
   row += ',';
-  row += kCurrency;
+  row += currency;
   row += ',';
   append_g6(row, static_cast<double>(f.peak_score));
 }
@@ -155,7 +153,7 @@ IncidentFormat resolve_incident_format(const std::string& format, const std::fil
 std::int64_t write_incidents(std::ostream& out, IncidentFormat format, const IncidentCollector& incidents, const TimeGrid& grid,
                              const IncidentProvenance& provenance) {
   if (format == IncidentFormat::json) write_json(out, incidents, grid, provenance);
-  else write_csv(out, incidents, grid);
+  else write_csv(out, incidents, grid, provenance.currency);
   std::int64_t without_price = 0;
   for (const Incident& f : incidents.rows) without_price += !std::isfinite(f.impact);
   return without_price;

@@ -29,6 +29,7 @@ struct IncidentProvenance {
   nlohmann::json dataset;     ///< path, series, steps, start, step
   std::string model;
   nlohmann::json parameters;  ///< the detector's effective parameters, name -> value
+  std::string currency = "USD";  ///< the dataset's currency (DatasetInfo::currency): that of every impact
 };
 
 /// The CSV columns of an incident row (no line break): detect's file, and the first columns of backtest's alerts.csv.
@@ -36,7 +37,8 @@ inline constexpr const char* kIncidentCsvColumns =
     "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score";
 
 /// Appends the kIncidentCsvColumns cells of an incident of `series` (no line break).
-void append_incident_csv(std::string& row, const Incident& incident, const SeriesRecord& series, const TimeGrid& grid);
+void append_incident_csv(std::string& row, const Incident& incident, const SeriesRecord& series, const TimeGrid& grid,
+                         std::string_view currency);
 
 /// Files of rows that each start with append_incident_sort_key's key (rows formatted apart, e.g. by several
 /// processes): writes the rows to `out` in the key's order (that of sort_by_impact), without their keys, and

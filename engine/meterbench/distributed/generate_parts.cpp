@@ -2,6 +2,9 @@
 
 #include <array>
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -16,10 +19,12 @@ constexpr std::uint64_t kBlockMagic = 0x6B6C62747261706DULL;  // "mpartblk"
 
 template <typename T>
 void write_array(std::ostream& out, const std::vector<T>& v) {
+  static_assert(std::is_trivially_copyable_v<T>);
   out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(T)));
 }
 template <typename T>
 void read_array(std::ifstream& in, std::vector<T>& v, std::size_t n) {
+  static_assert(std::is_trivially_copyable_v<T>);
   v.resize(n);
   in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T)));
 }
@@ -78,7 +83,11 @@ void BlockPartWriter::write(const SeriesBlock& block, std::int64_t unplaced) {
   out_.write(reinterpret_cast<const char*>(header.data()), sizeof(header));
   write_array(out_, block.values);
   write_array(out_, block.labels);
-  write_array(out_, block.series);
+  std::string records;  // ids have any length: the records are serialised, after their byte count
+  for (const SeriesRecord& r : block.series) r.append_to(records);
+  const auto size = static_cast<std::uint64_t>(records.size());
+  out_.write(reinterpret_cast<const char*>(&size), sizeof(size));
+  out_.write(records.data(), static_cast<std::streamsize>(records.size()));
   write_array(out_, block.events);
 }
 
@@ -100,7 +109,18 @@ bool BlockPartReader::next(SeriesBlock& block, std::int64_t& unplaced) {
   const auto n = static_cast<std::size_t>(count * steps);
   read_array(in_, block.values, n);
   read_array(in_, block.labels, n);
-  read_array(in_, block.series, static_cast<std::size_t>(count));
+  std::uint64_t size = 0;
+  in_.read(reinterpret_cast<char*>(&size), sizeof(size));
+  std::vector<char> records(in_ ? static_cast<std::size_t>(size) : 0);
+  read_array(in_, records, records.size());
+  if (in_) {
+    std::size_t at = 0;
+    try {
+      for (SeriesRecord& r : block.series) at = r.read_from(std::string_view(records.data(), records.size()), at);
+    } catch (const std::invalid_argument&) {
+      in_.setstate(std::ios::failbit);  // reported below as a part that ends inside the block
+    }
+  }
   read_array(in_, block.events, static_cast<std::size_t>(header[4]));
   unplaced = static_cast<std::int64_t>(header[5]);
   if (!in_) throw DatasetError(fmt::format("part file '{}' ends inside a block of series [{}, {})", path_.string(), first, first + count));

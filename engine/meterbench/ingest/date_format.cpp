@@ -66,8 +66,8 @@ DateFormat::DateFormat(std::string_view format) : format_(format) {
     }
     steps_.push_back({kind, '%'});
   }
-  if (counts[static_cast<int>(Kind::year)] == 0 || counts[static_cast<int>(Kind::month)] == 0 || counts[static_cast<int>(Kind::day)] == 0)
-    throw fail("it needs a year (%Y), a month (%m or %b) and a day (%d)");
+  if (counts[static_cast<int>(Kind::year)] == 0 || counts[static_cast<int>(Kind::month)] == 0)
+    throw fail("it needs a year (%Y) and a month (%m or %b); without a day (%d) a date is the first of its month");
 }
 
 const char* DateFormat::match(std::string_view text, std::int64_t& unix_seconds, std::size_t& pos) const {

@@ -13,8 +13,8 @@ class DateFormat {
  public:
   /// The strftime-style format: %Y (4-digit year), %m (month 1-12), %b (English month abbreviation, any
   /// case), %d (day), %H (hour 0-23), %M (minute), %S (second), %% (a percent sign); other characters match
-  /// themselves. %m %d %H %M %S take one or two digits ("1/5/2024" and "01/05/2024"). It must hold a year,
-  /// a month and a day, each once. Throws std::invalid_argument naming the format otherwise.
+  /// themselves. %m %d %H %M %S take one or two digits ("1/5/2024" and "01/05/2024"). It must hold a year
+  /// and a month, each once, and at most one day (without one, a date is the first of its month: "%Y-%m"). Throws std::invalid_argument naming the format otherwise.
   explicit DateFormat(std::string_view format);
 
   /// Unix seconds (UTC) of `text`, or false (out untouched) when the text does not match.

@@ -25,6 +25,7 @@
 #include "meterbench/ingest/date_format.hpp"
 #include "meterbench/ingest/input_files.hpp"
 #include "meterbench/ingest/rejects.hpp"
+#include "meterbench/ingest/series_attributes.hpp"
 #include "meterbench/ingest/series_key_table.hpp"
 #include "meterbench/ingest/usage_row.hpp"
 #include "meterbench/io/csv.hpp"
@@ -49,7 +50,10 @@ void make_key(std::string& key, std::string_view customer, std::string_view mete
   key += meter;
 }
 
-std::int64_t floor_to_step(std::int64_t t, std::int64_t step) { return t / step * step - (t % step < 0 ? step : 0); }
+// The step number of a time (see step_number), with the fixed-length steps inline: every row pays it.
+std::int64_t row_step(std::int64_t t, std::int64_t step) {
+  return step == kSecondsPerMonth ? step_number(t, step) : t / step - (t % step < 0 ? 1 : 0);
+}
 
 // The kinds a labels file may name: the anomalies, comma-separated.
 std::string anomaly_kind_names() {
@@ -103,8 +107,8 @@ std::vector<Label> read_labels(const std::filesystem::path& path, SeriesKeyTable
     } catch (const std::invalid_argument& e) {
       throw fail(e.what());
     }
-    l.start = (floor_to_step(t0, grid.step_seconds) - grid.start_unix_seconds) / grid.step_seconds;
-    l.end = (floor_to_step(t1, grid.step_seconds) - grid.start_unix_seconds) / grid.step_seconds;
+    l.start = row_step(t0, grid.step_seconds) - row_step(grid.start_unix_seconds, grid.step_seconds);
+    l.end = row_step(t1, grid.step_seconds) - row_step(grid.start_unix_seconds, grid.step_seconds);
     if (l.end < l.start) throw fail(fmt::format("end {} is before start {}", fields[static_cast<std::size_t>(end)], fields[static_cast<std::size_t>(start)]));
     if (l.start < 0 || l.end >= grid.steps)
       throw fail(fmt::format("{}..{} is outside the usage's range {}..{}", fields[static_cast<std::size_t>(start)],
@@ -152,6 +156,7 @@ struct BadRow {
   std::string message;         // for the log: kept for the first few rows of a chunk only
   std::size_t begin = 0, end = 0;  // the record's bytes, for the rejects file
   const char* reason = "";
+  int column = -1;             // the header column refused, -1 for the row as a whole
 };
 
 // A byte range of the file parsed by one task. A record belongs to the chunk its first byte is in; the last
@@ -184,6 +189,7 @@ struct ParseContext {
   std::int64_t step = 0;
   bool skip_bad = false;
   const usage_csv::DateFormat* date_format = nullptr;  // null: ISO dates
+  const usage_csv::CurrencyRates* rates = nullptr;     // --rates: prices converted to USD
 };
 
 // Per-thread state: the series keys this thread has seen (ids stable across its chunks) and scratch.
@@ -231,25 +237,32 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
       break;
     }
     ++c.rows;
-    const RowCheck check = usage_csv::parse_row(ts.fields, ctx.columns, ctx.header, ctx.date_format, row);
+    RowCheck check = usage_csv::parse_row(ts.fields, ctx.columns, ctx.header, ctx.date_format, row);
+    if (check.problem == RowProblem::none && ctx.rates != nullptr) usage_csv::convert_price(*ctx.rates, ctx.columns.currency, ctx.header, row, check);
+    SeriesKeyTable::Entry* entry = nullptr;
+    if (check.problem == RowProblem::none) make_key(ts.key, row.customer, row.meter);
+    if (check.problem == RowProblem::none && (entry = lookup.table->find(ts.key, false)) == nullptr) {
+      // A key is checked once, when this thread first meets it: keys in its table are valid. Fill passes meet
+      // only valid keys (or ones pass 1 skipped).
+      if (!lookup.discover) continue;
+      if (std::string problem = usage_csv::ids_problem(row, ctx.columns, ctx.header); !problem.empty())
+        check = {RowProblem::bad, std::move(problem), "bad id", ctx.columns.index[usage_csv::kCustomer]};
+      else
+        entry = lookup.table->find(ts.key, true);
+    }
     if (check.problem != RowProblem::none) {
-      if (!(ctx.skip_bad && check.problem == RowProblem::quantity))
-        throw CsvError(fmt::format("{}:{}: {}{}", ctx.name, scanner.line(), check.message,
-                                   check.problem == RowProblem::quantity ? " (--skip-bad skips such rows)" : ""));
+      if (!ctx.skip_bad) throw CsvError(fmt::format("{}:{}: {} (--skip-bad skips such rows)", ctx.name, scanner.line(), check.message));
       ++c.skipped;
       c.bad.push_back({scanner.line(), c.bad.size() < kMaxReportedBadRows ? check.message : std::string(), scanner.record_offset(), scanner.offset(),
-                       check.reason});
+                       check.reason, check.column});
       continue;
     }
-    make_key(ts.key, row.customer, row.meter);
-    const std::int64_t t = floor_to_step(row.time, ctx.step);
-    SeriesKeyTable::Entry* entry = lookup.table->find(ts.key, false);
-    if (entry == nullptr && lookup.discover) {  // a key is checked once, when this thread first meets it
-      if (const std::string problem = usage_csv::ids_problem(row, ctx.columns, ctx.header); !problem.empty())
-        throw CsvError(fmt::format("{}:{}: {}", ctx.name, scanner.line(), problem));
-      entry = lookup.table->find(ts.key, true);
-    }
+    const std::int64_t s = row_step(row.time, ctx.step);
+    const std::int64_t t = ctx.step == kSecondsPerMonth ? step_start(s, ctx.step) : s * ctx.step;
     if (lookup.discover) {
+      const auto offset = static_cast<std::int64_t>(scanner.record_offset());
+      if (!ctx.columns.keep.empty()) lookup.table->offer_dimensions(*entry, row.dimensions, t, offset);
+      if (ctx.columns.currency >= 0 && ctx.rates == nullptr) lookup.table->offer_currency(*entry, row.currency, offset);
       if (t < c.first) {
         c.first = t;
         c.first_offset = scanner.record_offset();
@@ -263,7 +276,6 @@ void parse_chunk(const ParseContext& ctx, Chunk& c, std::size_t begin, std::int6
       continue;
     }
     if (!keep) continue;
-    const std::int64_t s = t / ctx.step;
     if (ts.rows.empty()) c.base = s;
     // Truncation cannot reach the matrix: a file spanning 2^31 steps is refused before the scatter.
     ts.rows.push_back({static_cast<std::uint32_t>(entry - lookup.table->entries().data()), static_cast<std::int32_t>(s - c.base), row.quantity});
@@ -361,7 +373,7 @@ SeriesIndex merge_series(const std::vector<ThreadState*>& thread_states) {
     for (std::size_t k = 0; k < keys.entries().size(); ++k) {
       const SeriesKeyTable::Entry& e = keys.entries()[k];
       SeriesKeyTable::Entry* entry = series.find(keys.key(e), true);
-      entry->offer_price(e.price, e.price_time, e.price_offset);
+      series.merge_from(*entry, keys, e);
       index_of[t][k] = static_cast<std::uint32_t>(entry - series.entries().data());
     }
   }
@@ -378,8 +390,10 @@ SeriesIndex merge_series(const std::vector<ThreadState*>& thread_states) {
 }
 
 // The block's /series rows: ids, price, and what real data lacks (noise scale). Returns how many lack a price.
-std::int64_t set_series_records(SeriesBlock& out, const SeriesKeyTable& series, const std::vector<SeriesKeyTable::Entry*>& sorted) {
+std::int64_t set_series_records(SeriesBlock& out, const SeriesKeyTable& series, const std::vector<SeriesKeyTable::Entry*>& sorted,
+                                std::size_t kept_dimensions) {
   std::int64_t without_price = 0;
+  out.dimensions.clear(kept_dimensions);
   for (std::int64_t i = out.first_series; i < out.first_series + out.count; ++i) {
     const SeriesKeyTable::Entry& entry = *sorted[static_cast<std::size_t>(i)];
     const std::string_view full = series.key(entry);
@@ -390,6 +404,7 @@ std::int64_t set_series_records(SeriesBlock& out, const SeriesKeyTable& series, 
     r.noise_scale = std::numeric_limits<double>::quiet_NaN();
     r.profile = static_cast<std::uint8_t>(UsageProfile::observed);
     without_price += std::isnan(entry.price);
+    if (kept_dimensions > 0) usage_csv::decode_dimensions(series.dimensions(entry), out.dimensions);
   }
   return without_price;
 }
@@ -445,8 +460,8 @@ RowSpan row_span(const std::vector<Chunk>& chunks, std::string_view text) {
 // --max-steps allows it: one mistyped date (9999-12-31) would otherwise silently make millions of steps for
 // every series, a huge file of gaps.
 TimeGrid make_grid(const RowSpan& span, std::int64_t step, const IngestOptions& options, const std::string& name) {
-  const TimeGrid grid{span.first, step, (span.last - span.first) / step + 1};
-  const std::int64_t limit = options.max_steps.value_or(kDefaultMaxGridDays * (kSecondsPerDay / step));
+  const TimeGrid grid{span.first, step, row_step(span.last, step) - row_step(span.first, step) + 1};
+  const std::int64_t limit = options.max_steps.value_or(step == kSecondsPerMonth ? kDefaultMaxGridDays / 365 * 12 : kDefaultMaxGridDays * (kSecondsPerDay / step));
   const auto where = [&] {
     return fmt::format("{} (line {}) .. {} (line {})", format_utc_timestamp(span.first), span.first_line, format_utc_timestamp(span.last), span.last_line);
   };
@@ -636,7 +651,7 @@ void IngestRun::fill(SeriesIndex& index, const TimeGrid& grid, const std::vector
                 std::numeric_limits<double>::quiet_NaN());
     });
     if (kept) {
-      summary.summed_rows += scatter(chunks, 0, chunks.size(), index_of, lo, hi, first / step, grid.steps, sums);
+      summary.summed_rows += scatter(chunks, 0, chunks.size(), index_of, lo, hi, row_step(first, step), grid.steps, sums);
     } else {
       ++summary.file_reads;
       for (std::size_t w = 0; w < chunks.size(); w += wave) {
@@ -649,7 +664,7 @@ void IngestRun::fill(SeriesIndex& index, const TimeGrid& grid, const std::vector
                           true);
               file.release(c.begin, c.end);
             });
-        summary.summed_rows += scatter(chunks, w, w_end, index_of, lo, hi, first / step, grid.steps, sums);
+        summary.summed_rows += scatter(chunks, w, w_end, index_of, lo, hi, row_step(first, step), grid.steps, sums);
         for (std::size_t k = w; k < w_end; ++k) chunks[k].clear_records();
       }
     }
@@ -661,7 +676,7 @@ void IngestRun::fill(SeriesIndex& index, const TimeGrid& grid, const std::vector
                          format_utc_timestamp(grid.time_at(static_cast<std::int64_t>(cell % static_cast<std::size_t>(grid.steps)))), sums[cell],
                          std::numeric_limits<float>::max());
     });
-    summary.series_without_price += set_series_records(out, series, sorted);
+    summary.series_without_price += set_series_records(out, series, sorted, ctx.columns.keep.size());
     add_labels(out, labels, label_cursor, summary);
     writer.write(out);
   }
@@ -678,14 +693,18 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
   const std::string_view text = file.text();
 
   // The header, serially; then the data in chunks, parsed in parallel.
+  const std::optional<usage_csv::CurrencyRates> rates =
+      options.rates.empty() ? std::nullopt : std::optional<usage_csv::CurrencyRates>(std::in_place, options.rates);
   IngestRun run(options, file, {.text = text, .name = name, .header = {}, .columns = {}, .step = step, .skip_bad = options.skip_bad,
-                                      .date_format = date_format});
+                                      .date_format = date_format, .rates = rates ? &*rates : nullptr});
   std::vector<std::string_view> fields;
   CsvScanner scanner(text, name);
   if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
   const std::vector<std::string> header_storage(fields.begin(), fields.end());
   run.ctx.header.assign(header_storage.begin(), header_storage.end());
   run.ctx.columns = usage_csv::resolve_columns(name, run.ctx.header, options.column_map);
+  usage_csv::resolve_attribute_columns(name, run.ctx.header, options.keep, options.currency, run.ctx.columns);
+  run.ctx.columns.month_dates = step == kSecondsPerMonth;
   run.data_offset = scanner.offset();
   run.data_line = scanner.next_line();
   run.split_into_chunks();
@@ -705,9 +724,9 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
         std::string_view raw = text.substr(b.begin, b.end - b.begin);
         while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r')) raw.remove_suffix(1);
         auto [file_name, line] = merged.origin(b.line);
-        rejected.push_back({std::move(file_name), line, b.reason, raw});
+        rejected.push_back({std::move(file_name), line, b.reason, raw, b.column < 0 ? std::string_view() : run.ctx.header[static_cast<std::size_t>(b.column)]});
       }
-    usage_csv::write_rejects(rejects->temp_path(), run.ctx.header[static_cast<std::size_t>(run.ctx.columns.index[usage_csv::kQuantity])], rejected);
+    usage_csv::write_rejects(rejects->temp_path(), rejected);
     if (!rejected.empty())
       spdlog::warn("ingest: skipped {} bad rows of {} (--skip-bad): {}; listed in {}", summary.skipped_rows, summary.rows, usage_csv::count_by_reason(rejected),
                    rejects->final_path().string());
@@ -725,9 +744,17 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
   info.grid = grid;
   info.series_count = summary.series;
   info.has_labels = !options.labels.empty();
+  info.dimensions = options.keep;
+  info.currency = usage_csv::dataset_currency(!options.currency.empty() && !rates, index.series, [&](std::int64_t offset) {
+    const auto chunk = std::upper_bound(run.chunks.begin(), run.chunks.end(), static_cast<std::size_t>(offset),
+                                        [](std::size_t o, const Chunk& c) { return o < c.begin; }) - 1;
+    return fmt::format("{}:{}", name, chunk->first_line + count_lines(text, chunk->begin, static_cast<std::size_t>(offset)));
+  });
   info.source = "ingested";
-  info.scenario = fmt::format("ingest --csv {}{} --step {}{}{}", merged.description(), date_format ? " --date-format '" + options.date_format + "'" : "",
-                              options.step, options.labels.empty() ? "" : " --labels ", options.labels.string());
+  info.scenario = fmt::format("ingest --csv {}{} --step {}{}{}{}{}{}", merged.description(), date_format ? " --date-format '" + options.date_format + "'" : "",
+                              options.step, options.labels.empty() ? "" : " --labels ", options.labels.string(),
+                              options.keep.empty() ? "" : fmt::format(" --keep {}", fmt::join(options.keep, ",")),
+                              options.currency.empty() ? "" : " --currency " + options.currency, options.rates.empty() ? "" : " --rates " + options.rates.string());
   info.tool_version = tool_version();
   DatasetWriter writer(output.temp_path(), info);
   run.fill(index, grid, labels, info.has_labels, writer, summary);
@@ -744,8 +771,11 @@ IngestSummary ingest_text(const IngestOptions& options, const usage_csv::DateFor
 
 IngestSummary ingest_csv(const IngestOptions& options) {
   const std::int64_t step = parse_step(options.step);
-  if (kSecondsPerDay % step != 0) throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h)", options.step));
+  if (step != kSecondsPerMonth && kSecondsPerDay % step != 0)
+    throw std::invalid_argument(fmt::format("--step {} does not divide a day (use e.g. 1d or 1h, or 1mo for a monthly grid)", options.step));
   if (options.chunk_bytes == 0) throw std::invalid_argument("ingest: the chunk size must be at least one byte");
+  if (!options.rates.empty() && options.currency.empty())
+    throw std::invalid_argument("--rates converts the currency of --currency COL: name that column too");
   if (options.max_steps && *options.max_steps < 1) throw std::invalid_argument(fmt::format("--max-steps must be at least 1, got {}", *options.max_steps));
   const std::optional<usage_csv::DateFormat> date_format =
       options.date_format.empty() ? std::nullopt : std::optional<usage_csv::DateFormat>(options.date_format);

@@ -30,7 +30,13 @@ struct IngestOptions {
   std::filesystem::path labels{};            ///< optional labels CSV: customer,meter,start,end[,kind][,verdict]
   std::filesystem::path out{};               ///< the .h5 file to create
   bool overwrite = false;                  ///< replace an existing output (--force)
-  bool skip_bad = false;                   ///< skip and count bad quantity rows instead of failing
+  bool skip_bad = false;                   ///< skip and count bad rows (listed in OUT.rejects.csv) instead of failing
+  /// Dimension columns carried into the dataset per series (DatasetInfo::dimensions, SeriesBlock::dimension):
+  /// each series takes the values of its latest row (by step, then position in the input)
+  std::vector<std::string> keep{};
+  /// The currency column: a series (or dataset) mixing currencies is refused unless `rates` converts them
+  std::string currency{};
+  std::filesystem::path rates{};           ///< currency,rate_to_usd CSV: prices converted to USD (needs `currency`)
   /// Refuse a grid of more steps (first to last row); default kDefaultMaxGridDays days of steps.
   std::optional<std::int64_t> max_steps{};
   /// Bounds the records kept between passes plus the block of the output matrix held at once (13 bytes a

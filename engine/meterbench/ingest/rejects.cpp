@@ -13,12 +13,12 @@ namespace meterbench::usage_csv {
 
 std::filesystem::path rejects_path(const std::filesystem::path& out) { return out.string() + ".rejects.csv"; }
 
-void write_rejects(const std::filesystem::path& path, std::string_view column, const std::vector<RejectedRow>& rows) {
+void write_rejects(const std::filesystem::path& path, const std::vector<RejectedRow>& rows) {
   std::string text = "file,line,column,reason,raw_line\n";
   for (const RejectedRow& r : rows) {
     append_csv_text(text, r.file);
     text += fmt::format(",{},", r.line);
-    append_csv_text(text, column);
+    append_csv_text(text, r.column);
     text += ',';
     append_csv_text(text, r.reason);
     text += ',';

@@ -2,6 +2,7 @@
 // The series key table of `ingest`: used by ingest.cpp only, in a header of its own to keep that file short.
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -41,6 +42,20 @@ class SeriesKeyTable {
     }
   };
 
+  // What --keep and --currency add to a series, beside its entry (entries stay small: every row looks one up).
+  struct Attributes {
+    // The kept dimensions (encoded, in the table's dimension arena) of the latest row, as for the price.
+    std::size_t dims_offset = 0, dims_size = 0;
+    std::int64_t dims_time = std::numeric_limits<std::int64_t>::min(), dims_file_offset = -1;
+    // Each currency of the series' rows with the file offset of its first row (most series have one).
+    struct CurrencySeen {
+      std::uint64_t code = 0;
+      std::int64_t first_offset = std::numeric_limits<std::int64_t>::max();
+    };
+    CurrencySeen currency;
+    std::vector<CurrencySeen> other_currencies;
+  };
+
   SeriesKeyTable() : slots_(1024, 0) {}
 
   /// The entry of `key`; a new one when absent and `insert`, else nullptr.
@@ -67,6 +82,59 @@ class SeriesKeyTable {
   [[nodiscard]] std::string_view key(const Entry& e) const { return std::string_view(arena_).substr(e.key_offset, e.key_size); }
   [[nodiscard]] std::vector<Entry>& entries() { return entries_; }
   [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
+  /// The attributes of an entry of this table (made on first use).
+  [[nodiscard]] Attributes& attributes(const Entry& e) {
+    const auto n = static_cast<std::size_t>(&e - entries_.data());
+    if (n >= attributes_.size()) attributes_.resize(entries_.size());
+    return attributes_[n];
+  }
+  /// The attributes of an entry, or defaults when it has none.
+  [[nodiscard]] const Attributes& attributes(const Entry& e) const {
+    static const Attributes none;
+    const auto n = static_cast<std::size_t>(&e - entries_.data());
+    return n < attributes_.size() ? attributes_[n] : none;
+  }
+  [[nodiscard]] std::string_view dimensions(const Entry& e) const {
+    const Attributes& a = attributes(e);
+    return std::string_view(dims_arena_).substr(a.dims_offset, a.dims_size);
+  }
+
+  /// Keeps the dimensions of the latest row by (step, file offset), as offer_price does; the arena grows only
+  /// when a later row's dimensions differ.
+  void offer_dimensions(const Entry& e, std::string_view encoded, std::int64_t time, std::int64_t offset) {
+    Attributes& a = attributes(e);
+    const bool had = a.dims_file_offset >= 0;
+    if (had && std::tie(time, offset) < std::tie(a.dims_time, a.dims_file_offset)) return;
+    a.dims_time = time;
+    a.dims_file_offset = offset;
+    if (had && std::string_view(dims_arena_).substr(a.dims_offset, a.dims_size) == encoded) return;
+    a.dims_offset = dims_arena_.size();
+    a.dims_size = encoded.size();
+    dims_arena_.append(encoded);
+  }
+  /// Records a row's currency.
+  void offer_currency(const Entry& e, std::uint64_t code, std::int64_t offset) {
+    Attributes& a = attributes(e);
+    if (a.currency.code == 0 || a.currency.code == code) {
+      a.currency.code = code;
+      a.currency.first_offset = std::min(a.currency.first_offset, offset);
+      return;
+    }
+    for (Attributes::CurrencySeen& c : a.other_currencies)
+      if (c.code == code) {
+        c.first_offset = std::min(c.first_offset, offset);
+        return;
+      }
+    a.other_currencies.push_back({code, offset});
+  }
+  /// Merges another table's entry of the same key into `e`: price, dimensions and currencies.
+  void merge_from(Entry& e, const SeriesKeyTable& other, const Entry& o) {
+    e.offer_price(o.price, o.price_time, o.price_offset);
+    const Attributes& a = other.attributes(o);
+    if (a.dims_file_offset >= 0) offer_dimensions(e, other.dimensions(o), a.dims_time, a.dims_file_offset);
+    if (a.currency.code != 0) offer_currency(e, a.currency.code, a.currency.first_offset);
+    for (const Attributes::CurrencySeen& c : a.other_currencies) offer_currency(e, c.code, c.first_offset);
+  }
 
  private:
   // 8 bytes at a time, multiply-xor, then a full avalanche.
@@ -96,6 +164,8 @@ class SeriesKeyTable {
   std::vector<std::uint64_t> slots_;
   std::vector<Entry> entries_;
   std::string arena_;
+  std::vector<Attributes> attributes_;  // by entry number; empty unless --keep or --currency
+  std::string dims_arena_;
 };
 
 }  // namespace meterbench

@@ -11,6 +11,7 @@
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/ingest/date_format.hpp"
 #include "meterbench/ingest/ingest.hpp"
+#include "meterbench/ingest/series_attributes.hpp"
 #include "meterbench/io/csv.hpp"
 #include "meterbench/io/dataset.hpp"
 
@@ -125,8 +126,6 @@ std::string printable(std::string_view text) {
 
 std::string id_problem(std::string_view id) {
   if (id.empty()) return "the id is empty";
-  if (id.size() >= kIdCapacity)
-    return fmt::format("the id '{}' is {} bytes long; ids of at most {} bytes are supported", printable(id), id.size(), kIdCapacity - 1);
   const auto control = std::find_if(id.begin(), id.end(), is_control);
   if (control != id.end())
     return fmt::format("the id '{}' holds the control character \\x{:02X} at byte {}; ids must be printable text", printable(id),
@@ -146,27 +145,30 @@ std::string ids_problem(const ParsedRow& row, const Columns& c, const std::vecto
 
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c, const std::vector<std::string_view>& header,
                    const DateFormat* date_format, ParsedRow& row) {
-  const auto other = [](std::string m) { return RowCheck{RowProblem::other, std::move(m)}; };
-  const auto quantity = [](const char* reason, std::string m) { return RowCheck{RowProblem::quantity, std::move(m), reason}; };
+  const auto bad = [&](int f, const char* reason, std::string m) {
+    return RowCheck{RowProblem::bad, std::move(m), reason, f < 0 ? -1 : c.index[f]};
+  };
+  const auto quantity = [&](const char* reason, std::string m) { return bad(kQuantity, reason, std::move(m)); };
   // Every row must have the header's shape: a row with extra fields has lost or gained a separator, so its
   // values may well sit under the wrong columns.
-  if (fields.size() != header.size()) return other(fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
+  if (fields.size() != header.size()) return bad(-1, "wrong number of fields", fmt::format("has {} fields, the header has {}", fields.size(), header.size()));
   const auto column = [&](int f) { return fmt::format("column '{}'", printable(header[static_cast<std::size_t>(c.index[f])])); };
   const auto field = [&](int f) { return fields[static_cast<std::size_t>(c.index[f])]; };
   row.customer = field(kCustomer);
   row.meter = field(kMeter);
   for (const int f : {kCustomer, kMeter}) {
     if (c.id_parts[f].empty()) continue;
-    if (std::string problem = join_id(fields, c.id_parts[f], header, row.joined_ids[f]); !problem.empty()) return other(std::move(problem));
+    if (std::string problem = join_id(fields, c.id_parts[f], header, row.joined_ids[f]); !problem.empty()) return bad(f, "bad id", std::move(problem));
     (f == kCustomer ? row.customer : row.meter) = row.joined_ids[f];
   }
   if (date_format != nullptr) {
     if (!date_format->parse(field(kDate), row.time))
-      return other(fmt::format("{}: '{}' {}", column(kDate), printable(field(kDate)), date_format->mismatch(field(kDate))));
+      return bad(kDate, "bad date", fmt::format("{}: '{}' {}", column(kDate), printable(field(kDate)), date_format->mismatch(field(kDate))));
   } else try {
-    row.time = parse_utc_timestamp(field(kDate));
+    const std::string_view date = field(kDate);
+    row.time = c.month_dates && date.size() == 7 && date[4] == '-' ? parse_utc_timestamp(std::string(date) + "-01") : parse_utc_timestamp(date);
   } catch (const std::invalid_argument& e) {
-    return other(fmt::format("{}: {}", column(kDate), printable(e.what())));
+    return bad(kDate, "bad date", fmt::format("{}: {}", column(kDate), printable(e.what())));
   }
   const std::string_view q = field(kQuantity);
   if (q.empty()) return quantity("empty quantity", fmt::format("{} is empty", column(kQuantity)));
@@ -178,7 +180,7 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
                 : quantity("quantity out of range", fmt::format("{}: '{}' is out of range (a dataset stores quantities up to {:g}, float32)",
                                                                  column(kQuantity), printable(q), std::numeric_limits<float>::max()));
   }
-  if (ec != std::errc() || end != q.data() + q.size()) return other(fmt::format("{}: '{}' is not a number", column(kQuantity), printable(q)));
+  if (ec != std::errc() || end != q.data() + q.size()) return quantity("non-numeric quantity", fmt::format("{}: '{}' is not a number", column(kQuantity), printable(q)));
   if (!std::isfinite(row.quantity)) return quantity("non-finite quantity", fmt::format("{}: '{}' is not a finite quantity", column(kQuantity), printable(q)));
   if (row.quantity < 0.0) return quantity("negative quantity", fmt::format("{}: '{}' is a negative quantity", column(kQuantity), printable(q)));
   // The dataset holds floats: a larger double would be stored as infinity.
@@ -192,10 +194,20 @@ RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& c
     if (!p.empty()) {
       const auto [pend, pec] = std::from_chars(p.data(), p.data() + p.size(), row.price);
       if (pec != std::errc() || pend != p.data() + p.size() || !std::isfinite(row.price) || row.price < 0.0)
-        return other(fmt::format("{}: '{}' is not a price (a non-negative number of USD per unit)", column(kPrice), printable(p)));
+        return bad(kPrice, "bad price", fmt::format("{}: '{}' is not a price (a non-negative number per unit)", column(kPrice), printable(p)));
       row.price += 0.0;
     }
   }
+  if (c.currency >= 0) {
+    const std::string_view code = fields[static_cast<std::size_t>(c.currency)];
+    row.currency = currency_code(code);
+    if (row.currency == 0)
+      return RowCheck{RowProblem::bad,
+                      fmt::format("column '{}': '{}' is not a currency code (1 to 8 letters, e.g. USD)", printable(header[static_cast<std::size_t>(c.currency)]),
+                                  printable(code)),
+                      code.empty() ? "empty currency" : "bad currency", c.currency};
+  }
+  if (!c.keep.empty()) encode_dimensions(fields, c.keep, row.dimensions);
   return {};
 }
 

@@ -24,6 +24,9 @@ struct Columns {
   /// The customer and meter ids may join several columns: their columns in order, empty for a single column.
   std::vector<int> id_parts[2];
   std::string id_names[2];  ///< "CustomerName+SubscriptionId" for messages; empty for a single column
+  std::vector<int> keep;    ///< the kept dimension columns (--keep), in order
+  int currency = -1;        ///< the currency column (--currency), -1 when none
+  bool month_dates = false; ///< ISO dates may be a month (YYYY-MM, its first day): on a monthly grid
 };
 
 /// Resolves the fields' columns from the header and the "field=column" renames. Throws std::invalid_argument
@@ -38,14 +41,17 @@ struct ParsedRow {
   std::int64_t time = 0;
   double quantity = 0.0;  ///< finite, >= 0 (never -0), and within float's range
   double price = std::numeric_limits<double>::quiet_NaN();
+  std::string dimensions;       ///< the kept dimension cells, encoded (see encode_dimensions)
+  std::uint64_t currency = 0;   ///< the currency code's bytes (see currency_code); 0 without --currency
 };
 
-/// What is wrong with a row: nothing, its quantity (skippable with --skip-bad), or anything else.
-enum class RowProblem { none, quantity, other };
+/// What is wrong with a row: nothing, or a problem --skip-bad skips (every row problem is).
+enum class RowProblem { none, bad };
 struct RowCheck {
   RowProblem problem = RowProblem::none;
   std::string message;  ///< names the column and value, e.g. "column 'quantity': '-4' is a negative quantity"
-  const char* reason = "";  ///< a skippable problem in a few words, e.g. "negative quantity" (counted, listed in the rejects)
+  const char* reason = "";  ///< the problem in a few words, e.g. "negative quantity" (counted, listed in the rejects)
+  int column = -1;          ///< the header column refused, -1 for the row as a whole
 };
 
 class DateFormat;
@@ -55,17 +61,16 @@ class DateFormat;
 RowCheck parse_row(const std::vector<std::string_view>& fields, const Columns& columns, const std::vector<std::string_view>& header,
                    const DateFormat* date_format, ParsedRow& row);
 
-/// What is wrong with a customer or meter id ("the id ..."), or "" when nothing: the one place ids are checked. The dataset
-/// stores ids in NUL-terminated fields of kIdCapacity bytes, so a longer id or one holding a NUL would be cut
-/// short (and could merge with another series); other control characters (line breaks, tabs, the key
-/// separator 0x1F) would break the alert CSV or make two series' keys equal.
+/// What is wrong with a customer or meter id ("the id ..."), or "" when nothing: the one place ids are checked.
+/// Ids have any length, but control characters (line breaks, tabs, the key separator 0x1F, NUL) would break
+/// the alert CSV or make two series' keys equal.
 std::string id_problem(std::string_view id);
 
 /// True when id_problem(id) is "": the check every row runs, written to vectorise (no early exit).
 inline bool is_plain_id(std::string_view id) {
   bool control = false;
   for (const char c : id) control |= static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
-  return !control && !id.empty() && id.size() < kIdCapacity;
+  return !control && !id.empty();
 }
 
 /// What is wrong with the row's ids, naming the column ("column 'customer': the id ..."), or "". Ingest checks

@@ -19,14 +19,43 @@
 namespace meterbench {
 
 void SeriesRecord::set_ids(std::string_view customer, std::string_view meter) {
-  if (customer.size() >= kIdCapacity)
-    throw std::invalid_argument(fmt::format("customer id '{}' is {} bytes long; at most {} are supported", customer, customer.size(), kIdCapacity - 1));
-  if (meter.size() >= kIdCapacity)
-    throw std::invalid_argument(fmt::format("meter id '{}' is {} bytes long; at most {} are supported", meter, meter.size(), kIdCapacity - 1));
-  std::memset(customer_id, 0, kIdCapacity);
-  std::memset(meter_id, 0, kIdCapacity);
-  std::memcpy(customer_id, customer.data(), customer.size());
-  std::memcpy(meter_id, meter.data(), meter.size());
+  customer_id.assign(customer);
+  meter_id.assign(meter);
+}
+
+void SeriesRecord::append_to(std::string& bytes) const {
+  const auto put = [&](const auto& value) { bytes.append(reinterpret_cast<const char*>(&value), sizeof(value)); };
+  put(price_per_unit);
+  put(noise_scale);
+  put(first_event);
+  put(event_count);
+  put(profile);
+  for (const std::string* id : {&customer_id, &meter_id}) {
+    put(static_cast<std::uint64_t>(id->size()));
+    bytes.append(*id);
+  }
+}
+
+std::size_t SeriesRecord::read_from(std::string_view bytes, std::size_t at) {
+  const auto take = [&](std::size_t n) {
+    if (n > bytes.size() || at > bytes.size() - n) throw std::invalid_argument("a series record is cut short");
+    const char* p = bytes.data() + at;
+    at += n;
+    return p;
+  };
+  const auto get = [&](auto& value) { std::memcpy(&value, take(sizeof(value)), sizeof(value)); };
+  get(price_per_unit);
+  get(noise_scale);
+  get(first_event);
+  get(event_count);
+  get(profile);
+  for (std::string* id : {&customer_id, &meter_id}) {
+    std::uint64_t size = 0;
+    get(size);
+    const char* text = take(static_cast<std::size_t>(size));
+    id->assign(text, static_cast<std::size_t>(size));
+  }
+  return at;
 }
 
 void SeriesBlock::reset(std::int64_t first, std::int64_t n, std::int64_t t, bool with_labels) {
@@ -37,6 +66,7 @@ void SeriesBlock::reset(std::int64_t first, std::int64_t n, std::int64_t t, bool
   labels.resize(with_labels ? static_cast<std::size_t>(n * t) : 0);
   series.resize(static_cast<std::size_t>(n));
   events.clear();
+  dimensions.clear(0);
 }
 
 std::int64_t default_chunk_series(std::int64_t steps) {
@@ -51,18 +81,56 @@ using namespace hdf5;
 // Before main: HDF5's first call (anywhere in the process) must come after it.
 [[maybe_unused]] const bool kHdf5ShutdownSkipped = skip_hdf5_shutdown_at_exit();
 
-// Memory layout of SeriesRecord / EventRecord; the file type is the same, packed (no padding bytes on disk).
+// The numeric fields of a SeriesRecord: one row of /series as it is in memory (its text is in /series_text).
+struct SeriesNumbers {
+  double price_per_unit;
+  double noise_scale;
+  std::uint64_t first_event;
+  std::uint32_t event_count;
+  std::uint8_t profile;
+};
+
+void to_numbers(std::span<const SeriesRecord> records, std::vector<SeriesNumbers>& out) {
+  out.resize(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const SeriesRecord& r = records[i];
+    out[i] = {r.price_per_unit, r.noise_scale, r.first_event, r.event_count, r.profile};
+  }
+}
+
+void from_numbers(std::span<const SeriesNumbers> numbers, std::span<SeriesRecord> out) {
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    const SeriesNumbers& n = numbers[i];
+    SeriesRecord& r = out[i];
+    r.price_per_unit = n.price_per_unit;
+    r.noise_scale = n.noise_scale;
+    r.first_event = n.first_event;
+    r.event_count = n.event_count;
+    r.profile = n.profile;
+  }
+}
+
+// Memory layout of SeriesNumbers / EventRecord; the file type is the same, packed (no padding bytes on disk).
 Hid series_memory_type() {
-  Hid t(H5Tcreate(H5T_COMPOUND, sizeof(SeriesRecord)), H5Tclose);
-  const Hid id_type = fixed_string_type(kIdCapacity);
-  H5Tinsert(t.get(), "customer_id", HOFFSET(SeriesRecord, customer_id), id_type.get());
-  H5Tinsert(t.get(), "meter_id", HOFFSET(SeriesRecord, meter_id), id_type.get());
-  H5Tinsert(t.get(), "price_per_unit", HOFFSET(SeriesRecord, price_per_unit), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t.get(), "noise_scale", HOFFSET(SeriesRecord, noise_scale), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t.get(), "first_event", HOFFSET(SeriesRecord, first_event), H5T_NATIVE_UINT64);
-  H5Tinsert(t.get(), "event_count", HOFFSET(SeriesRecord, event_count), H5T_NATIVE_UINT32);
-  H5Tinsert(t.get(), "profile", HOFFSET(SeriesRecord, profile), H5T_NATIVE_UINT8);
+  Hid t(H5Tcreate(H5T_COMPOUND, sizeof(SeriesNumbers)), H5Tclose);
+  H5Tinsert(t.get(), "price_per_unit", HOFFSET(SeriesNumbers, price_per_unit), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "noise_scale", HOFFSET(SeriesNumbers, noise_scale), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "first_event", HOFFSET(SeriesNumbers, first_event), H5T_NATIVE_UINT64);
+  H5Tinsert(t.get(), "event_count", HOFFSET(SeriesNumbers, event_count), H5T_NATIVE_UINT32);
+  H5Tinsert(t.get(), "profile", HOFFSET(SeriesNumbers, profile), H5T_NATIVE_UINT8);
   return t;
+}
+
+// The per-series text table: cells row-major (customer, meter, then each kept dimension of series 0, then of
+// series 1, ...), their UTF-8 bytes concatenated in /series_text and each cell's start offset in
+// /series_text_offsets (a cell ends where the next starts, the last one at the end of /series_text).
+constexpr const char* kTextColumnsAttribute = "series_text_columns";
+constexpr std::int64_t kTextChunkBytes = 1 << 16;
+
+std::vector<std::string> text_columns(const DatasetInfo& info) {
+  std::vector<std::string> columns{"customer", "meter"};
+  columns.insert(columns.end(), info.dimensions.begin(), info.dimensions.end());
+  return columns;
 }
 
 Hid event_memory_type() {
@@ -127,6 +195,16 @@ struct DatasetWriter::Impl {
   std::vector<float> staged_values;
   std::vector<std::uint8_t> staged_labels;
   std::vector<SeriesRecord> staged_series;
+  std::vector<SeriesNumbers> numbers;  // conversion scratch for /series
+  Hid text, text_offsets;
+  std::int64_t text_columns = 2;
+  std::vector<std::uint64_t> pending_offsets;  // start offsets of the cells from offsets_written on (from offsets_begin)
+  std::size_t offsets_begin = 0;
+  std::int64_t offsets_written = 0;
+  std::string pending_text;                    // bytes from text_written on (from text_begin)
+  std::size_t text_begin = 0;
+  std::int64_t text_written = 0;
+  std::uint64_t text_total = 0;                // bytes appended so far
   std::uint64_t events_assigned = 0;  // events given a row so far
   std::vector<EventRecord> pending_events;  // assigned, not yet written
   std::int64_t events_written = 0;
@@ -146,9 +224,62 @@ struct DatasetWriter::Impl {
     transfer_rows(ctx, true, values.get(), H5T_NATIVE_FLOAT, chunk_start, rows, t, const_cast<float*>(chunk_values), "values");
     if (info.has_labels)
       transfer_rows(ctx, true, labels.get(), H5T_NATIVE_UINT8, chunk_start, rows, t, const_cast<std::uint8_t*>(chunk_labels), "labels");
-    transfer_rows(ctx, true, series.get(), series_type.get(), chunk_start, rows, 0, chunk_series, "series", record_transfer->get());
+    to_numbers(std::span<const SeriesRecord>(chunk_series, static_cast<std::size_t>(rows)), numbers);
+    transfer_rows(ctx, true, series.get(), series_type.get(), chunk_start, rows, 0, numbers.data(), "series", record_transfer->get());
     chunk_start += rows;
     flush_events(false);
+    flush_text(false);
+  }
+
+  // Appends a block's cells to the pending text (no HDF5 call: the writes happen in flush_text).
+  void append_text(const SeriesBlock& block) {
+    const auto dims = static_cast<std::size_t>(text_columns - 2);
+    if (block.dimensions.columns != dims || block.dimensions.ends.size() != static_cast<std::size_t>(block.count) * dims)
+      ctx.fail(fmt::format("block of series {}.. has {} dimension columns and {} cells; the dataset keeps {} dimension(s)", block.first_series,
+                           block.dimensions.columns, block.dimensions.ends.size(), dims));
+    const auto push = [&](std::string_view cell) {
+      pending_offsets.push_back(text_total);
+      pending_text.append(cell);
+      text_total += cell.size();
+    };
+    for (std::int64_t i = 0; i < block.count; ++i) {
+      const SeriesRecord& r = block.series[static_cast<std::size_t>(i)];
+      push(r.customer());
+      push(r.meter());
+      for (std::size_t d = 0; d < dims; ++d) push(block.dimension(i, d));
+    }
+  }
+
+  // Writes the offsets of the series on disk (whole chunks of them, as /series) and the whole text chunks
+  // those series fill (everything at the end): like the events, a function of the data alone.
+  void flush_text(bool all) {
+    const std::int64_t pending_cells = static_cast<std::int64_t>(pending_offsets.size() - offsets_begin);
+    const std::int64_t cells = all ? pending_cells : std::min(pending_cells, chunk_start * text_columns - offsets_written);
+    if (cells > 0) {
+      transfer_rows(ctx, true, text_offsets.get(), H5T_NATIVE_UINT64, offsets_written, cells, 0, pending_offsets.data() + offsets_begin,
+                    "series_text_offsets");
+      offsets_written += cells;
+      offsets_begin += static_cast<std::size_t>(cells);
+    }
+    const std::uint64_t ready_end = offsets_begin < pending_offsets.size() && !all ? pending_offsets[offsets_begin] : text_total;
+    std::int64_t take = static_cast<std::int64_t>(ready_end) - text_written;
+    if (!all) take -= take % kTextChunkBytes;
+    if (take > 0) {
+      const hsize_t new_size[1] = {static_cast<hsize_t>(text_written + take)};
+      ctx.check(H5Dset_extent(text.get(), new_size), "cannot extend /series_text");
+      transfer_rows(ctx, true, text.get(), H5T_NATIVE_UINT8, text_written, take, 0, pending_text.data() + text_begin, "series_text");
+      text_written += take;
+      text_begin += static_cast<std::size_t>(take);
+    }
+    // Drop what is written once it is most of the buffers (amortised: no quadratic erasing).
+    if (2 * offsets_begin > pending_offsets.size()) {
+      pending_offsets.erase(pending_offsets.begin(), pending_offsets.begin() + static_cast<std::ptrdiff_t>(offsets_begin));
+      offsets_begin = 0;
+    }
+    if (2 * text_begin > pending_text.size()) {
+      pending_text.erase(0, text_begin);
+      text_begin = 0;
+    }
   }
 
   // Writes whole event chunks whose series are all on disk already (or everything at the end), so the
@@ -206,6 +337,8 @@ DatasetWriter::DatasetWriter(const std::filesystem::path& path, const DatasetInf
     write_scalar_attribute(w.ctx, root, "series_count", H5T_STD_I64LE, H5T_NATIVE_INT64, info.series_count);
     write_scalar_attribute(w.ctx, root, "steps", H5T_STD_I64LE, H5T_NATIVE_INT64, t);
     write_scalar_attribute(w.ctx, root, "has_labels", H5T_STD_U8LE, H5T_NATIVE_UINT8, static_cast<std::uint8_t>(info.has_labels));
+    write_string_attribute(w.ctx, root, "currency", info.currency);
+    write_string_array_attribute(w.ctx, root, kTextColumnsAttribute, text_columns(info));
 
     const hsize_t dims2[2] = {static_cast<hsize_t>(info.series_count), static_cast<hsize_t>(t)};
     const hsize_t chunk2[2] = {static_cast<hsize_t>(w.chunk_rows), static_cast<hsize_t>(t)};
@@ -215,6 +348,16 @@ DatasetWriter::DatasetWriter(const std::filesystem::path& path, const DatasetInf
     const hsize_t dims1[1] = {static_cast<hsize_t>(info.series_count)};
     const hsize_t chunk1[1] = {static_cast<hsize_t>(w.chunk_rows)};
     w.series = w.create_dataset("series", series_file_type.get(), 1, dims1, nullptr, chunk1, options.compression_level);
+    w.text_columns = static_cast<std::int64_t>(2 + info.dimensions.size());
+    const hsize_t cells[1] = {static_cast<hsize_t>(info.series_count * w.text_columns)};
+    const hsize_t cell_chunk[1] = {static_cast<hsize_t>(w.chunk_rows * w.text_columns)};
+    w.text_offsets = w.create_dataset("series_text_offsets", H5T_STD_U64LE, 1, cells, nullptr, cell_chunk, options.compression_level);
+    {
+      const hsize_t zero[1] = {0};
+      const hsize_t unlimited[1] = {H5S_UNLIMITED};
+      const hsize_t text_chunk[1] = {static_cast<hsize_t>(kTextChunkBytes)};
+      w.text = w.create_dataset("series_text", H5T_STD_U8LE, 1, zero, unlimited, text_chunk, options.compression_level);
+    }
     if (info.has_labels) {
       const Hid event_file_type = packed_copy(w.event_type);
       const hsize_t zero[1] = {0};
@@ -258,6 +401,7 @@ void DatasetWriter::write(SeriesBlock& block) {
   if (e != block.events.size()) w.ctx.fail("block events are not sorted by series or name a series outside the block");
   w.events_assigned += e;
   w.pending_events.insert(w.pending_events.end(), block.events.begin(), block.events.end());
+  w.append_text(block);
 
   // Re-cut the block into whole chunks: write straight from the block when a chunk lies inside it, else stage.
   std::int64_t row = 0;
@@ -292,10 +436,13 @@ void DatasetWriter::finish() {
   if (w.staged > 0) w.flush_chunk(w.staged_values.data(), w.staged_labels.data(), w.staged_series.data(), w.staged);
   w.staged = 0;
   if (w.info.has_labels) w.flush_events(true);
+  w.flush_text(true);
   w.values.reset();
   w.labels.reset();
   w.series.reset();
   w.events.reset();
+  w.text.reset();
+  w.text_offsets.reset();
   w.ctx.check(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
   w.file.reset();
   w.finished = true;
@@ -307,12 +454,52 @@ struct DatasetReader::Impl {
   Context ctx;
   std::filesystem::path path;
   DatasetInfo info;
-  Hid file, values, labels, series, events;
+  Hid file, values, labels, series, events, text, text_offsets;
   Hid series_type = series_memory_type();
   Hid event_type = event_memory_type();
   std::int64_t event_rows = 0;
   std::optional<RecordTransfer> record_transfer;  // made under the HDF5 lock, in the constructor
   dataset_rules::IdRegistry ids;
+  std::int64_t text_columns = 2;
+  std::uint64_t text_size = 0;
+  std::vector<SeriesNumbers> numbers;
+  std::vector<std::uint64_t> offsets;
+  std::string text_bytes;
+
+  // Series [first, first + count) of /series into `out` (numbers, then ids and, when `dimensions`, kept dimensions).
+  void read_records(std::int64_t first, std::int64_t count, std::span<SeriesRecord> out, SeriesDimensions* dimensions) {
+    numbers.resize(static_cast<std::size_t>(count));
+    transfer_rows(ctx, false, series.get(), series_type.get(), first, count, 0, numbers.data(), "series", record_transfer->get());
+    from_numbers(numbers, out);
+    read_text(first, count, out, dimensions);
+  }
+
+  void read_text(std::int64_t first, std::int64_t count, std::span<SeriesRecord> out, SeriesDimensions* dimensions) {
+    const auto columns = static_cast<std::size_t>(text_columns);
+    if (dimensions != nullptr) dimensions->clear(columns - 2);
+    if (count == 0) return;
+    const bool to_end = first + count == info.series_count;
+    const std::int64_t cells = count * text_columns;
+    offsets.resize(static_cast<std::size_t>(cells + (to_end ? 0 : 1)));
+    transfer_rows(ctx, false, text_offsets.get(), H5T_NATIVE_UINT64, first * text_columns, static_cast<std::int64_t>(offsets.size()), 0,
+                  offsets.data(), "series_text_offsets");
+    if (to_end) offsets.push_back(text_size);
+    dataset_rules::check_text_offsets(ctx.file, first * text_columns, offsets, text_size);
+    const std::uint64_t begin = offsets.front();
+    text_bytes.resize(static_cast<std::size_t>(offsets.back() - begin));
+    transfer_rows(ctx, false, text.get(), H5T_NATIVE_UINT8, static_cast<std::int64_t>(begin), static_cast<std::int64_t>(text_bytes.size()), 0,
+                  text_bytes.data(), "series_text");
+    const auto cell = [&](std::size_t k) {
+      return std::string_view(text_bytes).substr(static_cast<std::size_t>(offsets[k] - begin), static_cast<std::size_t>(offsets[k + 1] - offsets[k]));
+    };
+    for (std::size_t i = 0; i < static_cast<std::size_t>(count); ++i) {
+      SeriesRecord& r = out[i];
+      r.set_ids(cell(i * columns), cell(i * columns + 1));
+      dataset_rules::check_ids(ctx.file, first + static_cast<std::int64_t>(i), r);
+      if (dimensions != nullptr)
+        for (std::size_t d = 2; d < columns; ++d) dimensions->push(cell(i * columns + d));
+    }
+  }
 
   // Registers the (customer, meter) pairs of a block read in order; a repeated hash is confirmed against the
   // earlier rows (read again from the file: rare), so a hash collision is never reported as a duplicate.
@@ -331,13 +518,14 @@ struct DatasetReader::Impl {
     for (std::int64_t at = ids.begin() < 0 ? 0 : ids.begin(); at < row; at += kPiece) {
       const std::int64_t n = std::min(kPiece, row - at);
       earlier.resize(static_cast<std::size_t>(n));
-      transfer_rows(ctx, false, series.get(), series_type.get(), at, n, 0, earlier.data(), "series", record_transfer->get());
+      read_text(at, n, earlier, nullptr);
       for (std::int64_t i = 0; i < n; ++i)
         if (dataset_rules::same_ids(earlier[static_cast<std::size_t>(i)], record)) dataset_rules::fail_duplicate_ids(ctx.file, at + i, row, record);
     }
   }
 
-  Hid open_dataset(const char* name, int rank, std::int64_t rows, std::int64_t columns) {
+  // `rows` < 0: any number of rows, stored in *extent.
+  Hid open_dataset(const char* name, int rank, std::int64_t rows, std::int64_t columns, std::int64_t* extent = nullptr) {
     if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) ctx.fail(fmt::format("dataset /{} is missing", name));
     // The chunk cache only pays for filtered chunks, which must be decompressed whole (a block's edge chunk is
     // then inflated once, not twice). Unfiltered chunks skip it: with no cache, H5Dread reads the selected
@@ -362,7 +550,7 @@ struct DatasetReader::Impl {
     if ((rows >= 0 && dims[0] != static_cast<hsize_t>(rows)) || (rank == 2 && dims[1] != static_cast<hsize_t>(columns)))
       ctx.fail(fmt::format("dataset /{} has shape {}x{}, expected {}x{}", name, dims[0], rank == 2 ? dims[1] : 1, rows,
                            rank == 2 ? columns : 1));
-    if (rows < 0) event_rows = static_cast<std::int64_t>(dims[0]);
+    if (extent != nullptr) *extent = static_cast<std::int64_t>(dims[0]);
     require_every_chunk(d.get(), space.get(), name, dims[0]);
     return d;
   }
@@ -403,6 +591,9 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
       r.ctx.fail(fmt::format("not a meterbench dataset (format is '{}', expected '{}')", format, kDatasetFormatName));
     DatasetInfo& info = r.info;
     info.format_version = read_scalar_attribute<std::int64_t>(r.ctx, root, "format_version", H5T_NATIVE_INT64);
+    if (info.format_version == 2)
+      r.ctx.fail("dataset format version 2 (ids in fixed 64-byte fields) is no longer read: regenerate or re-ingest it with this meterbench "
+                 "(version 3 stores ids of any length and kept dimensions)");
     if (info.format_version < kOldestDatasetFormatVersion || info.format_version > kDatasetFormatVersion)
       r.ctx.fail(fmt::format("dataset format version {} is not supported (this meterbench reads versions {} to {})", info.format_version,
                              kOldestDatasetFormatVersion, kDatasetFormatVersion));
@@ -418,12 +609,22 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
     if (has_labels > 1) r.ctx.fail(fmt::format("attribute 'has_labels' is {}, expected 0 or 1", has_labels));
     info.has_labels = has_labels == 1;
     dataset_rules::check_attributes(r.ctx.file, info, read_string_attribute(r.ctx, root, "start"), read_string_attribute(r.ctx, root, "step"));
+    info.currency = read_string_attribute(r.ctx, root, "currency");
+    const std::vector<std::string> columns = read_string_array_attribute(r.ctx, root, kTextColumnsAttribute);
+    if (columns.size() < 2 || columns[0] != "customer" || columns[1] != "meter")
+      r.ctx.fail(fmt::format("attribute '{}' should start with customer, meter", kTextColumnsAttribute));
+    info.dimensions.assign(columns.begin() + 2, columns.end());
+    r.text_columns = static_cast<std::int64_t>(columns.size());
     r.record_transfer.emplace(r.ctx);
     r.values = r.open_dataset("values", 2, info.series_count, info.grid.steps);
     r.series = r.open_dataset("series", 1, info.series_count, 0);
+    r.text_offsets = r.open_dataset("series_text_offsets", 1, info.series_count * r.text_columns, 0);
+    std::int64_t text_size = 0;
+    r.text = r.open_dataset("series_text", 1, -1, 0, &text_size);
+    r.text_size = static_cast<std::uint64_t>(text_size);
     if (info.has_labels) {
       r.labels = r.open_dataset("labels", 2, info.series_count, info.grid.steps);
-      r.events = r.open_dataset("events", 1, -1, 0);
+      r.events = r.open_dataset("events", 1, -1, 0, &r.event_rows);
     }
   } catch (...) {
     impl_.reset();  // its HDF5 handles close while the lock is held
@@ -449,7 +650,7 @@ void DatasetReader::read(std::int64_t first, std::int64_t count, SeriesBlock& bl
   block.reset(first, count, t, r.info.has_labels);
   transfer_rows(r.ctx, false, r.values.get(), H5T_NATIVE_FLOAT, first, count, t, block.values.data(), "values");
   dataset_rules::check_values(r.ctx.file, first, t, block.values);
-  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, block.series.data(), "series", r.record_transfer->get());
+  r.read_records(first, count, block.series, &block.dimensions);
   dataset_rules::check_series(r.ctx.file, first, r.info.series_count, block.series, r.info.has_labels, r.event_rows);
   r.register_ids(first, block.series);
   if (!r.info.has_labels || count == 0) return;
@@ -476,14 +677,12 @@ void DatasetReader::read_values(std::int64_t first, std::int64_t count, std::vec
 }
 
 void DatasetReader::read_series_records(std::int64_t first, std::int64_t count, std::vector<SeriesRecord>& records) {
-  // Raw rows of /series are SeriesRecords only while the ids live in fixed-length fields of the record.
-  static_assert(std::is_trivially_copyable_v<SeriesRecord>, "read the records as read() does once ids are not in /series");
   std::lock_guard lock(hdf5_mutex());
   Impl& r = *impl_;
   if (first < 0 || count < 0 || first + count > r.info.series_count)
     r.ctx.fail(fmt::format("series {}..{} are outside the dataset's {} series", first, first + count - 1, r.info.series_count));
   records.resize(static_cast<std::size_t>(count));
-  transfer_rows(r.ctx, false, r.series.get(), r.series_type.get(), first, count, 0, records.data(), "series", r.record_transfer->get());
+  r.read_records(first, count, records, nullptr);
 }
 
 std::vector<EventRecord> DatasetReader::read_all_events() {

@@ -1,5 +1,6 @@
 #include "meterbench/io/dataset_validation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -202,10 +203,28 @@ void IdRegistry::registered_through(std::int64_t begin, std::int64_t end) {
   end_ = end;
 }
 
+void check_text_offsets(const std::string& file, std::int64_t first_cell, std::span<const std::uint64_t> offsets, std::uint64_t text_size) {
+  for (std::size_t k = 0; k < offsets.size(); ++k)
+    if (offsets[k] > text_size || (k > 0 && offsets[k] < offsets[k - 1]))
+      fail(file, fmt::format("/series_text_offsets row {}: {} is {} (offsets are non-decreasing and at most the {} bytes of /series_text)",
+                             first_cell + static_cast<std::int64_t>(k), offsets[k], offsets[k] > text_size ? "past the text" : "below the previous one",
+                             text_size));
+}
+
+void check_ids(const std::string& file, std::int64_t row, const SeriesRecord& record) {
+  for (const auto& [name, id] : {std::pair<const char*, std::string_view>{"customer", record.customer()}, {"meter", record.meter()}}) {
+    if (id.empty()) fail(file, fmt::format("/series_text: series {} has an empty {} id", row, name));
+    const auto control = std::find_if(id.begin(), id.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == '\x7f'; });
+    if (control != id.end())
+      fail(file, fmt::format("/series_text: the {} id of series {} holds the control character \\x{:02X} at byte {}", name, row,
+                             static_cast<unsigned char>(*control), control - id.begin() + 1));
+  }
+}
+
 bool same_ids(const SeriesRecord& a, const SeriesRecord& b) { return a.customer() == b.customer() && a.meter() == b.meter(); }
 
 void fail_duplicate_ids(const std::string& file, std::int64_t earlier, std::int64_t later, const SeriesRecord& record) {
-  fail(file, fmt::format("/series rows {} and {} have the same customer_id '{}' and meter_id '{}' (each pair names one series)", earlier,
+  fail(file, fmt::format("series {} and {} have the same customer id '{}' and meter id '{}' (each pair names one series)", earlier,
                          later, record.customer(), record.meter()));
 }
 

@@ -57,6 +57,13 @@ class IdRegistry {
   std::int64_t begin_ = -1, end_ = -1;  // registered series [begin_, end_)
 };
 
+/// The start offsets of text cells [first_cell, ...) of /series_text_offsets, followed by the end of the
+/// last one: non-decreasing and inside /series_text (`text_size` bytes).
+void check_text_offsets(const std::string& file, std::int64_t first_cell, std::span<const std::uint64_t> offsets, std::uint64_t text_size);
+
+/// A series' ids: not empty, no control characters (they would break CSV rows and series keys).
+void check_ids(const std::string& file, std::int64_t row, const SeriesRecord& record);
+
 /// Whether two series have the same (customer, meter) pair: the exact comparison behind a hash match.
 [[nodiscard]] bool same_ids(const SeriesRecord& a, const SeriesRecord& b);
 

@@ -208,6 +208,42 @@ inline std::string read_string_attribute(const Context& ctx, hid_t object, const
   return value;
 }
 
+// A 1-D attribute of fixed-length UTF-8 strings (every one padded to the longest), e.g. column names.
+inline void write_string_array_attribute(const Context& ctx, hid_t object, const char* name, const std::vector<std::string>& values) {
+  std::size_t width = 1;
+  for (const std::string& v : values) width = std::max(width, v.size() + 1);
+  std::string packed(width * values.size(), '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) packed.replace(i * width, values[i].size(), values[i]);
+  Hid type = fixed_string_type(width);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const hsize_t dims[1] = {values.size()};
+  Hid space(values.empty() ? H5Screate(H5S_NULL) : H5Screate_simple(1, dims, nullptr), H5Sclose);
+  Hid attr(ctx.check_id(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), name), H5Aclose);
+  if (!values.empty()) ctx.check(H5Awrite(attr.get(), type.get(), packed.data()), fmt::format("cannot write attribute '{}'", name));
+}
+
+inline std::vector<std::string> read_string_array_attribute(const Context& ctx, hid_t object, const char* name) {
+  if (!has_attribute(ctx, object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));
+  Hid attr(ctx.check_id(H5Aopen(object, name, H5P_DEFAULT), name), H5Aclose);
+  Hid type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0)
+    ctx.fail(fmt::format("attribute '{}' is not an array of fixed-length strings", name));
+  Hid space(H5Aget_space(attr.get()), H5Sclose);
+  if (H5Sget_simple_extent_type(space.get()) == H5S_NULL) return {};
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) ctx.fail(fmt::format("attribute '{}' should have one dimension", name));
+  hsize_t count = 0;
+  H5Sget_simple_extent_dims(space.get(), &count, nullptr);
+  const std::size_t width = H5Tget_size(type.get());
+  Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
+  H5Tset_size(memory.get(), width);
+  std::string packed(width * count, '\0');
+  ctx.check(H5Aread(attr.get(), memory.get(), packed.data()), fmt::format("cannot read attribute '{}'", name));
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < count; ++i) values.emplace_back(packed.data() + i * width, ::strnlen(packed.data() + i * width, width));
+  return values;
+}
+
 template <typename T>
 T read_scalar_attribute(const Context& ctx, hid_t object, const char* name, hid_t memory_type) {
   if (!has_attribute(ctx, object, name)) ctx.fail(fmt::format("attribute '{}' is missing", name));

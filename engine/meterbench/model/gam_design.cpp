@@ -20,7 +20,17 @@ constexpr double kDaysPerWeek = 7.0;
 constexpr double kDaysPerYear = 365.25;
 constexpr double kDaysPerMonth = 365.25 / 12.0;
 
-double step_days(const TimeGrid& grid) { return static_cast<double>(grid.step_seconds) / static_cast<double>(kSecondsPerDay); }
+// A monthly grid has 12 steps a year exactly: its yearly term has a period of 12 steps, and the weekly and
+// billing-cycle terms (shorter than a step) vanish.
+double step_days(const TimeGrid& grid) {
+  return grid.monthly() ? kDaysPerMonth : static_cast<double>(grid.step_seconds) / static_cast<double>(kSecondsPerDay);
+}
+
+// The month of the year (0..11) of a step of a monthly grid.
+std::int64_t month_of_year(const TimeGrid& grid, std::int64_t step) {
+  const std::int64_t month = step_number(grid.start_unix_seconds, grid.step_seconds) + step;
+  return (month % 12 + 12) % 12;
+}
 
 // Writes cos(2 pi k u), sin(2 pi k u) for k = 1..order by the angle-addition recurrence (exact to ~1e-15 for
 // the orders used here; the phase u is reduced to [0, 1) first so large day counts lose no precision).
@@ -174,7 +184,8 @@ void GamDesign::build_structure() {
   };
   const std::vector<Term> terms = {
       {c.weekly_begin, c.weekly_order, [&](std::int64_t i) { return mod(seconds_of(i), 7 * kSecondsPerDay); }},
-      {c.yearly_begin, c.yearly_order, [&](std::int64_t i) { return mod(seconds_of(i), 31'557'600); }},
+      {c.yearly_begin, c.yearly_order,
+       [&](std::int64_t i) { return grid_.monthly() ? month_of_year(grid_, fit_begin_ + i) : mod(seconds_of(i), 31'557'600); }},
       {c.monthly_begin, c.monthly_order,
        [&](std::int64_t i) {
          const std::int64_t s = seconds_of(i);
@@ -340,7 +351,7 @@ void GamDesign::fill_raw_row(std::int64_t step, std::span<double> row) const {
   for (int j = 0; j < c.changepoint_count; ++j) row[c.changepoint_begin + j] = std::max(0.0, t - changepoint_t_[j]);
   const double days = grid_.days_at(step);
   fourier(days / kDaysPerWeek, c.weekly_order, &row[c.weekly_begin]);
-  fourier(days / kDaysPerYear, c.yearly_order, &row[c.yearly_begin]);
+  fourier(grid_.monthly() ? static_cast<double>(month_of_year(grid_, step)) / 12.0 : days / kDaysPerYear, c.yearly_order, &row[c.yearly_begin]);
   if (c.monthly_order > 0) {
     // Billing-cycle phase: (day_of_month - 1 + fraction of the day) / days_in_month.
     const CalendarPoint cal = calendar_at(grid_.time_at(step));

@@ -36,6 +36,10 @@ constexpr double kMaxDelayToleranceDays = 36525.0;  // a hundred years: longer t
 
 ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid& grid) {
   if (!is_weekly(schedule)) return {};
+  if (grid.steps_per_day() == 0)
+    throw std::invalid_argument(fmt::format("the weekly schedule scores one week at a time: it needs a step of a day or less, and this dataset's "
+                                            "step is {} (use --schedule retrospective)",
+                                            format_step(grid.step_seconds)));
   const std::int64_t week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());
   // weeks beyond the grid are refused before the product, which would overflow for a huge --weeks.
   const ScoredWindow w{weeks < grid.steps / week ? grid.steps - weeks * week : 0, week, schedule == Schedule::weekly_refit};

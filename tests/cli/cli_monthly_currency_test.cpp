@@ -1,0 +1,105 @@
+// Contract: the Azure monthly usage report (Month, UsageQuantity, UsageUnits, ACR_USD and the ServiceLevel and
+// customer dimensions) ingests onto a calendar-month grid with --step 1mo, keeping its dimensions, and gam fits
+// it with a yearly term of 12 steps (no weekly term): a planted spike is found, in the right month; the weekly
+// schedule, which scores weeks, is refused on it with a clear message. The dataset's currency (--currency)
+// is the currency every incident row names. Ids of any length reach every output whole.
+#include <cmath>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+namespace meterbench {
+namespace {
+
+using testing::contains;
+using testing::run_cli;
+using testing::ScratchDir;
+
+// Two customers, 48 months from 2021-01: a trend, a yearly cycle (December high, summer low) and small
+// deterministic noise; Contoso's Compute usage tripled in 2024-05 (month 40).
+std::string monthly_report() {
+  std::ostringstream csv;
+  csv << "Month,CustomerName,ServiceLevel1,ServiceLevel2,ServiceLevel3,ServiceLevel4,CustomerSegment,CustomerMarket,UsageQuantity,UsageUnits,"
+         "ACR_USD\n";
+  const char* customers[2] = {"Contoso", "Fabrikam"};
+  for (int m = 0; m < 48; ++m)
+    for (int c = 0; c < 2; ++c) {
+      double q = (1000.0 + 10.0 * m) * (1.0 + 0.2 * std::cos(2.0 * 3.14159265358979 * (m % 12 - 11) / 12.0)) * (1.0 + 0.01 * std::sin(m * 2.3 + c));
+      if (c == 0 && m == 40) q *= 3.0;
+      char month[16];
+      std::snprintf(month, sizeof(month), "%04d-%02d", 2021 + m / 12, m % 12 + 1);
+      csv << month << ',' << customers[c] << ",Compute,Virtual Machines,D Series,D2 v3,Enterprise,US," << q << ",Hours," << q * 0.1 << '\n';
+    }
+  return csv.str();
+}
+
+const std::string kMap = " --map date=Month,customer=CustomerName,meter=ServiceLevel4,quantity=UsageQuantity";
+
+TEST(CliMonthly, TheMonthlyUsageReportIngestsOntoAMonthGridAndGamFindsTheSpike) {
+  ScratchDir dir;
+  testing::write_file(dir / "report.csv", monthly_report());
+  auto r = run_cli("ingest --csv " + (dir / "report.csv").string() + kMap + " --step 1mo --keep ServiceLevel1,UsageUnits,CustomerSegment --out " +
+                   (dir / "m.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "96 rows -> 2 series x 48 steps (2021-01-01 .. 2024-12-01)")) << r.output;
+  r = run_cli("detect --data " + (dir / "m.h5").string() + " --model gam --min-impact 0 --out " + (dir / "incidents.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string incidents = testing::read_file(dir / "incidents.csv");
+  std::stringstream lines(incidents);
+  std::string header, first;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  EXPECT_TRUE(first.starts_with("Contoso,D2 v3,spike,2024-05-01,2024-05-01,")) << incidents;
+  // The yearly cycle is fitted, not flagged: no other incident of Contoso or Fabrikam outside the spike month.
+  for (std::string line; std::getline(lines, line);) EXPECT_TRUE(contains(line, "2024-05-01")) << incidents;
+}
+
+TEST(CliMonthly, TheWeeklyScheduleIsRefusedOnAMonthGrid) {
+  ScratchDir dir;
+  testing::write_file(dir / "report.csv", monthly_report());
+  ASSERT_EQ(run_cli("ingest --csv " + (dir / "report.csv").string() + kMap + " --step 1mo --out " + (dir / "m.h5").string()).exit_code, 0);
+  const auto r = run_cli("backtest --data " + (dir / "m.h5").string() + " --schedule weekly --out " + (dir / "run").string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "the weekly schedule scores one week at a time: it needs a step of a day or less, and this dataset's step is 1mo "
+                                 "(use --schedule retrospective)"))
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run"));
+}
+
+TEST(CliCurrency, IncidentsSayTheDatasetsCurrency) {
+  ScratchDir dir;
+  std::string csv = "customer,meter,date,quantity,price,BillingCurrency\n";
+  for (int d = 1; d <= 28; ++d)
+    csv += "c,m,2024-02-" + std::string(d < 10 ? "0" : "") + std::to_string(d) + "," + std::to_string(d == 20 ? 900 : 100 + d % 3) + ",2,EUR\n";
+  testing::write_file(dir / "eur.csv", csv);
+  auto r = run_cli("ingest --csv " + (dir / "eur.csv").string() + " --currency BillingCurrency --out " + (dir / "eur.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("detect --data " + (dir / "eur.h5").string() + " --min-impact 0 --out " + (dir / "incidents.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string incidents = testing::read_file(dir / "incidents.csv");
+  EXPECT_TRUE(contains(incidents, "c,m,spike,2024-02-20,2024-02-20,1,over,")) << incidents;
+  EXPECT_TRUE(contains(incidents, ",EUR,")) << incidents;
+  EXPECT_FALSE(contains(incidents, "USD")) << incidents;
+}
+
+// Ids of any length go through ingest, backtest's alert rows and detect's incident rows whole.
+TEST(CliLongIds, LongIdsReachEveryOutputWhole) {
+  ScratchDir dir;
+  const std::string customer(300, 'c'), meter = "/subscriptions/" + std::string(200, 's') + "/resourceGroups/rg/providers/Microsoft.Compute/vm";
+  std::string csv = "customer,meter,date,quantity,price\n";
+  for (int d = 1; d <= 28; ++d)
+    csv += customer + ",\"" + meter + "\",2024-02-" + std::string(d < 10 ? "0" : "") + std::to_string(d) + "," + std::to_string(d == 20 ? 900 : 100 + d % 3) + ",2\n";
+  testing::write_file(dir / "long.csv", csv);
+  ASSERT_EQ(run_cli("ingest --csv " + (dir / "long.csv").string() + " --out " + (dir / "long.h5").string()).exit_code, 0);
+  auto r = run_cli("backtest --data " + (dir / "long.h5").string() + " --out " + (dir / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(testing::read_file(dir / "run" / "alerts.csv"), "\n" + customer + "," + meter + ",2024-02-20,")) << testing::read_file(dir / "run" / "alerts.csv");
+  r = run_cli("detect --data " + (dir / "long.h5").string() + " --min-impact 0 --out " + (dir / "incidents.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(testing::read_file(dir / "incidents.csv"), "\n" + customer + "," + meter + ",spike,2024-02-20,"));
+}
+
+}  // namespace
+}  // namespace meterbench
