@@ -1,0 +1,208 @@
+// Runs of the engine over a dataset file (detect, backtest, sweep), a detector over series in memory (fit),
+// and the detectors' parameter tables (models).
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include "binding.hpp"
+#include "engine_call.hpp"
+#include "meterbench/backtest/backtest.hpp"
+#include "meterbench/detect/detect.hpp"
+#include "meterbench/model/registry.hpp"
+#include "meterbench/pass/series_work.hpp"
+#include "meterbench/sweep/sweep.hpp"
+
+namespace py = pybind11;
+
+namespace meterbench::python {
+namespace {
+
+using Path = std::filesystem::path;
+
+py::dict detect(const Path& data, const Path& out, const std::string& model, const std::vector<std::string>& settings, double min_impact,
+                std::int64_t last_days, const std::string& format, bool overwrite, std::int64_t block_series, int threads) {
+  DetectOptions options;
+  options.data = data;
+  options.out = out;
+  options.model = model;
+  options.settings = settings;
+  options.min_impact_usd = min_impact;
+  options.last_days = last_days;
+  options.format = format;
+  options.overwrite = overwrite;
+  options.block_series = block_series;
+  DetectSummary s;
+  run_engine(threads, [&] { s = run_detect(options); });
+  py::dict d;
+  d["series"] = s.series;
+  d["incidents"] = s.incidents;
+  d["incidents_without_price"] = s.incidents_without_price;
+  d["fit_status"] = json_to_python(s.fit_status.dump());
+  d["wall_seconds"] = s.wall_seconds;
+  return d;
+}
+
+// Series per task of fit: enough work per task to amortise the copies, small enough to balance two threads.
+constexpr std::int64_t kFitChunkSeries = 64;
+
+py::dict fit(const py::array_t<float, py::array::c_style | py::array::forcecast>& values, std::int64_t start_unix_seconds,
+             std::int64_t step_seconds, const std::string& model, const std::vector<std::string>& settings, const std::string& schedule,
+             std::int64_t weeks, int threads) {
+  if (values.ndim() != 2) throw std::invalid_argument(fmt::format("fit: values must be 2-D (series x steps), got {} dimensions", values.ndim()));
+  const std::int64_t n = values.shape(0), steps = values.shape(1);
+  const auto cells = static_cast<std::size_t>(n * steps);
+  std::vector<float> expected(cells), lower(cells), upper(cells), score(cells);
+  std::vector<std::uint8_t> status(static_cast<std::size_t>(n));
+  double flag_threshold = 0.0;
+  const float* input = values.data();
+  run_engine(threads, [&] {
+    const TimeGrid grid{start_unix_seconds, step_seconds, steps};
+    const std::unique_ptr<Detector> detector = make_detector(model, settings, grid);
+    flag_threshold = detector->flag_threshold();
+    const ScoredWindow window = scored_window(schedule_from_string(schedule), weeks, grid);
+    struct Scratch {
+      std::unique_ptr<DetectorWorkspace> workspace;
+      SeriesBlock block;
+      BlockOutputs outputs;
+      std::vector<FitStatus> status;
+    };
+    oneapi::tbb::enumerable_thread_specific<Scratch> scratch([&] { return Scratch{detector->make_workspace(), {}, {}, {}}; });
+    const std::int64_t chunks = (n + kFitChunkSeries - 1) / kFitChunkSeries;
+    oneapi::tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t chunk) {
+      Scratch& s = scratch.local();
+      const std::int64_t first = chunk * kFitChunkSeries, count = std::min(kFitChunkSeries, n - first);
+      const auto at = static_cast<std::size_t>(first * steps), size = static_cast<std::size_t>(count * steps);
+      s.block.reset(first, count, steps, false);
+      std::memcpy(s.block.values.data(), input + at, size * sizeof(float));
+      s.outputs.resize(count, steps);
+      s.status.resize(static_cast<std::size_t>(count));
+      detect_block(*detector, *s.workspace, s.block, window, s.outputs, s.status);
+      std::copy_n(s.outputs.expected.begin(), size, expected.begin() + static_cast<std::ptrdiff_t>(at));
+      std::copy_n(s.outputs.lower.begin(), size, lower.begin() + static_cast<std::ptrdiff_t>(at));
+      std::copy_n(s.outputs.upper.begin(), size, upper.begin() + static_cast<std::ptrdiff_t>(at));
+      std::copy_n(s.outputs.score.begin(), size, score.begin() + static_cast<std::ptrdiff_t>(at));
+      for (std::int64_t i = 0; i < count; ++i) status[static_cast<std::size_t>(first + i)] = static_cast<std::uint8_t>(s.status[static_cast<std::size_t>(i)]);
+    });
+  });
+  py::dict d;
+  d["expected"] = array_owning(std::move(expected), {n, steps});
+  d["lower"] = array_owning(std::move(lower), {n, steps});
+  d["upper"] = array_owning(std::move(upper), {n, steps});
+  d["score"] = array_owning(std::move(score), {n, steps});
+  py::list status_names;
+  for (const std::uint8_t code : status) status_names.append(std::string(to_string(static_cast<FitStatus>(code))));
+  d["status"] = status_names;
+  d["flag_threshold"] = flag_threshold;
+  return d;
+}
+
+py::object backtest(const Path& data, const Path& out_dir, const std::string& model, const std::vector<std::string>& settings,
+                    const std::string& schedule, std::int64_t weeks, bool save_bands, bool random_baseline, double impact_filter_usd,
+                    double delay_tolerance_days, bool overwrite, std::int64_t block_series, int threads) {
+  BacktestOptions options;
+  options.data = data;
+  options.out_dir = out_dir;
+  options.model = model;
+  options.settings = settings;
+  options.schedule = schedule_from_string(schedule);
+  options.weeks = weeks;
+  options.save_bands = save_bands;
+  options.random_baseline = random_baseline;
+  options.impact_filter_usd = impact_filter_usd;
+  options.delay_tolerance_days = delay_tolerance_days;
+  options.overwrite = overwrite;
+  options.block_series = block_series;
+  std::string summary;
+  run_engine(threads, [&] { summary = to_json(run_backtest(options)).dump(); });
+  return json_to_python(summary);
+}
+
+py::object sweep(const Path& data, const Path& out_dir, const std::string& model, const std::vector<std::string>& grid,
+                 const std::vector<std::string>& settings, const std::string& objective, double budget, const std::string& schedule,
+                 std::int64_t weeks, double max_minutes, bool random_baseline, double impact_filter_usd, double delay_tolerance_days,
+                 bool overwrite, std::int64_t block_series, int threads) {
+  SweepOptions options;
+  options.data = data;
+  options.out_dir = out_dir;
+  options.model = model;
+  options.grid = grid;
+  options.settings = settings;
+  options.objective = objective_from_string(objective);
+  options.budget = budget;
+  options.schedule = schedule_from_string(schedule);
+  options.weeks = weeks;
+  options.max_minutes = max_minutes;
+  options.random_baseline = random_baseline;
+  options.impact_filter_usd = impact_filter_usd;
+  options.delay_tolerance_days = delay_tolerance_days;
+  options.overwrite = overwrite;
+  options.block_series = block_series;
+  std::string best;
+  run_engine(threads, [&] { best = run_sweep(options).dump(); });
+  return json_to_python(best);
+}
+
+const char* type_name(ParameterSpec::Type type) {
+  switch (type) {
+    case ParameterSpec::Type::integer: return "integer";
+    case ParameterSpec::Type::real: return "real";
+    case ParameterSpec::Type::choice: return "choice";
+  }
+  return "";
+}
+
+// One row per parameter of every detector, from the one parameter table (the `models` listing's source).
+py::list models() {
+  py::list rows;
+  for (const std::string& name : detector_names()) {
+    for (const ParameterSpec& spec : detector_parameter_specs(name)) {
+      py::dict row;
+      row["model"] = name;
+      row["parameter"] = spec.name;
+      row["type"] = type_name(spec.type);
+      row["default"] = spec.default_value;
+      const bool numeric = spec.type != ParameterSpec::Type::choice;
+      row["min"] = numeric ? py::object(py::float_(spec.min)) : py::none();
+      row["max"] = numeric ? py::object(py::float_(spec.max)) : py::none();
+      row["choices"] = spec.choices;
+      row["flag_threshold"] = spec.role == ParameterRole::flag_threshold;
+      row["odd"] = spec.rules.odd;
+      row["zero_means"] = spec.rules.zero_means;
+      row["at_most"] = spec.rules.at_most;
+      row["exclusive_with"] = spec.rules.exclusive_with;
+      row["help"] = spec.help;
+      rows.append(row);
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+void add_run_functions(py::module_& m) {
+  m.def("detect", &detect, py::arg("data"), py::arg("out"), py::arg("model"), py::arg("settings"), py::arg("min_impact"), py::arg("last_days"),
+        py::arg("format"), py::arg("overwrite"), py::arg("block_series"), py::arg("threads"),
+        "`meterbench detect`: writes the incidents file; returns the run's summary.");
+  m.def("fit", &fit, py::arg("values"), py::arg("start_unix_seconds"), py::arg("step_seconds"), py::arg("model"), py::arg("settings"),
+        py::arg("schedule"), py::arg("weeks"), py::arg("threads"),
+        "Fits and scores every row of values (series x steps): expected, lower, upper, score, status.");
+  m.def("backtest", &backtest, py::arg("data"), py::arg("out_dir"), py::arg("model"), py::arg("settings"), py::arg("schedule"), py::arg("weeks"),
+        py::arg("save_bands"), py::arg("random_baseline"), py::arg("impact_filter_usd"), py::arg("delay_tolerance_days"), py::arg("overwrite"),
+        py::arg("block_series"), py::arg("threads"), "`meterbench backtest`: writes the run directory; returns summary.json.");
+  m.def("sweep", &sweep, py::arg("data"), py::arg("out_dir"), py::arg("model"), py::arg("grid"), py::arg("settings"), py::arg("objective"),
+        py::arg("budget"), py::arg("schedule"), py::arg("weeks"), py::arg("max_minutes"), py::arg("random_baseline"), py::arg("impact_filter_usd"),
+        py::arg("delay_tolerance_days"), py::arg("overwrite"), py::arg("block_series"), py::arg("threads"),
+        "`meterbench sweep`: writes the sweep directory; returns best.json.");
+  m.def("models", &models, "Every detector's parameters, one dict per row of its parameter table.");
+}
+
+}  // namespace meterbench::python
