@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._core import DatasetError, EngineError, Error, InputError, OutputError, __version__
+from ._core import DatasetError, EngineError, Error, InputError, OutputError, __version__, set_log_level
 from ._frames import Dataset, dataset_from_core, frame_to_dataset, long_frame, write_dataset_file
 
 __all__ = ["Error", "InputError", "DatasetError", "OutputError", "EngineError", "Dataset", "frame_to_dataset", "read_dataset",
-           "write_dataset", "generate", "inject", "detect", "fit", "backtest", "sweep", "models", "BacktestResult", "SweepResult"]
+           "write_dataset", "generate", "inject", "detect", "fit", "backtest", "sweep", "models", "BacktestResult", "SweepResult", "set_log_level"]
 
 INCIDENT_COLUMNS = ["customer", "meter", "kind", "start", "end", "days", "direction", "observed_total", "expected_total", "impact",
                     "currency", "peak_score"]
