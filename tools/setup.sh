@@ -13,6 +13,7 @@ packages=(cmake make ninja-build g++ git pkg-config
           libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libspdlog-dev libfmt-dev
           libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
           python3-matplotlib python3-h5py python3-pandas python3-numpy)  # python3-*: `meterbench report`, capacity figures
+packages+=(python3-dev pybind11-dev python3-pybind11 python3-pytest)  # the Python module (python/, docs/python.md) and its tests
 # The fuzz build only: clang and its runtimes (libclang-rt-14-dev holds libFuzzer, ASan and UBSan for clang 14).
 if [[ $flavour == fuzz ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()
@@ -80,4 +81,8 @@ if ((${#targets[@]})); then
   cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 else
   cmake --build "$build" -j "$(nproc)"
+fi
+# The Python module, when pybind11 was found (docs/python.md): importable with this PYTHONPATH.
+if compgen -G "$build/python/meterbench/_core*.so" >/dev/null; then
+  echo "setup: Python module built: PYTHONPATH=$build/python /usr/bin/python3 -c 'import meterbench'"
 fi
