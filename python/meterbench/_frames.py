@@ -81,7 +81,10 @@ def _bad_row(frame: pd.DataFrame, mask: np.ndarray, column: str, problem: str) -
 
 def _sorted_codes(column: pd.Series, name: str):
     """Codes of the column's distinct ids in sorted (code point, hence UTF-8 byte) order, and those ids as str."""
-    codes, uniques = pd.factorize(column, sort=False)
+    if isinstance(column.dtype, pd.CategoricalDtype):  # as read_csv(dtype="category") gives ids: no hashing of rows
+        codes, uniques = column.cat.codes.to_numpy(), column.cat.categories
+    else:
+        codes, uniques = pd.factorize(column, sort=False)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
         raise _core.InputError(f"frame row {row} (index {column.index[row]!r}), column '{name}': the id is missing")
@@ -92,6 +95,18 @@ def _sorted_codes(column: pd.Series, name: str):
     return rank[codes], ids[order]
 
 
+def _series_codes(customer: np.ndarray, meter: np.ndarray, meters: int):
+    """Series index of every row (the distinct (customer, meter) pairs in sorted order) and each series' pair code."""
+    pair = customer * meters + meter
+    if pair.max() < max(4 * len(pair), 1 << 24):  # dense pair codes: a presence table, no hashing
+        present = np.zeros(int(pair.max()) + 1, dtype=bool)
+        present[pair] = True
+        pairs = np.flatnonzero(present)
+        return (np.cumsum(present) - 1)[pair], pairs
+    series, pairs = pd.factorize(pair, sort=True)
+    return series.astype(np.int64), pairs
+
+
 def _unix_seconds(column: pd.Series) -> np.ndarray:
     dates = column
     if not pd.api.types.is_datetime64_any_dtype(dates):
@@ -99,13 +114,36 @@ def _unix_seconds(column: pd.Series) -> np.ndarray:
             dates = pd.to_datetime(dates, utc=True)
         except (ValueError, TypeError) as e:
             raise _core.InputError(f"frame column 'date': {e}") from None
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
     nat = dates.isna().to_numpy()
     if nat.any():
         row = int(np.flatnonzero(nat)[0])
         raise _core.InputError(f"frame row {row} (index {column.index[row]!r}), column 'date': {column.iloc[row]!r} is not a date")
-    return dates.to_numpy(dtype="datetime64[ns]").view(np.int64) // 1_000_000_000
+    nanoseconds = dates.array.asi8  # UTC for a time-zone aware column, the wall time (read as UTC) for a naive one
+    return nanoseconds // 1_000_000_000
+
+
+def _latest_prices(series: np.ndarray, time: np.ndarray, price: np.ndarray, n: int) -> np.ndarray:
+    """Each series' price: that of its latest priced row by (time, row)."""
+    series_price = np.full(n, np.nan)
+    priced = np.flatnonzero(~np.isnan(price))
+    if len(priced):
+        # The latest priced row by (time, row): time since the first row in the high bits, the row in the low 31.
+        key = ((time[priced] - time.min()) << 31) | priced
+        latest = pd.Series(key).groupby(series[priced]).max()
+        series_price[latest.index.to_numpy()] = price[latest.to_numpy() & ((1 << 31) - 1)]
+    return series_price
+
+
+def _last_priced_in_cells(row_of_cell: np.ndarray, price: np.ndarray, n: int, steps: int) -> np.ndarray:
+    """Each series' price when every cell holds at most one row: the priced row of its last priced step."""
+    row_of_cell = row_of_cell.reshape(n, steps)
+    priced = row_of_cell >= 0
+    priced[priced] = ~np.isnan(price[row_of_cell[priced]])
+    last = steps - 1 - np.argmax(priced[:, ::-1], axis=1)
+    has_price = priced[np.arange(n), last]
+    series_price = np.full(n, np.nan)
+    series_price[has_price] = price[row_of_cell[np.arange(n), last][has_price]]
+    return series_price
 
 
 def frame_to_dataset(frame: pd.DataFrame, step: str = "1d") -> Dataset:
@@ -141,28 +179,27 @@ def frame_to_dataset(frame: pd.DataFrame, step: str = "1d") -> Dataset:
     if steps > max_steps:
         raise _core.InputError(f"frame: the dates span {steps} steps of {step}, more than {max_steps} "
                                f"({_core.MAX_GRID_DAYS} days)")
-    series, pairs = pd.factorize(customer * len(meters) + meter, sort=True)
+    series, pairs = _series_codes(customer, meter, len(meters))
     n = len(pairs)
-    flat = series.astype(np.int64) * steps + (step_index - first)
-    counts = np.bincount(flat, minlength=n * steps)
-    if counts.max() <= 1:
+    flat = series * steps + (step_index - first)
+    row_type = np.int32 if len(flat) < 2**31 else np.int64
+    rows = np.arange(len(flat), dtype=row_type)
+    row_of_cell = np.full(n * steps, -1, dtype=row_type)
+    row_of_cell[flat] = rows
+    if np.array_equal(row_of_cell[flat], rows):  # one row per series and step: no sums
         values = np.full(n * steps, np.nan, dtype=np.float32)
         values[flat] = quantity
+        series_price = _last_priced_in_cells(row_of_cell, price, n, steps)
     else:  # rows of the same series and step are summed, in row order
+        counts = np.bincount(flat, minlength=n * steps)
         sums = np.bincount(flat, weights=quantity, minlength=n * steps)
-        _bad_row_sum = np.flatnonzero(sums > _FLOAT32_MAX)
-        if len(_bad_row_sum):
-            raise _core.InputError(f"frame: the rows of one series and step sum to {sums[_bad_row_sum[0]]:g}, "
+        too_large = np.flatnonzero(sums > _FLOAT32_MAX)
+        if len(too_large):
+            raise _core.InputError(f"frame: the rows of one series and step sum to {sums[too_large[0]]:g}, "
                                    "more than the largest quantity a dataset stores")
         values = np.where(counts > 0, sums, np.nan).astype(np.float32)
-    del counts
-    priced = np.flatnonzero(~np.isnan(price))
-    series_price = np.full(n, np.nan)
-    if len(priced):
-        # The latest priced row by (time, row): time since the first row in the high bits, the row in the low 31.
-        key = ((time[priced] - time.min()) << 31) | priced
-        latest = pd.Series(key).groupby(series[priced]).max()
-        series_price[latest.index.to_numpy()] = price[latest.to_numpy() & ((1 << 31) - 1)]
+        series_price = _latest_prices(series, time, price, n)
+    del row_of_cell
     table = {
         "customer": customers[pairs // len(meters)].tolist(),
         "meter": meters[pairs % len(meters)].tolist(),

@@ -35,8 +35,9 @@ def test_detect_on_a_frame_equals_cli_ingest_then_detect(generated, tmp_path):
     np.testing.assert_allclose(incidents["impact"], cli_csv["impact"], rtol=1e-5)
 
 
-def test_frame_to_dataset_equals_ingest(tmp_path):
-    # Unsorted rows, a duplicate (summed), a gap, a price that changes (the latest wins), a series without a price,
+@pytest.mark.parametrize("duplicates", [True, False])
+def test_frame_to_dataset_equals_ingest(tmp_path, duplicates):
+    # Unsorted rows, duplicates (summed), a gap, a price that changes (the latest wins), a series without a price,
     # ids whose order differs between bytes and a naive sort ("a" < "ab" < "b", upper case first).
     frame = pd.DataFrame({
         "customer": ["b", "a", "ab", "a", "a", "B", "b", "a"],
@@ -45,6 +46,8 @@ def test_frame_to_dataset_equals_ingest(tmp_path):
         "quantity": [1.5, 2.0, 3.25, 0.1, 0.2, 7.0, 4.0, 5.0],
         "price": [0.5, np.nan, 1.0, 2.0, 3.0, np.nan, 0.25, np.nan],
     })
+    if not duplicates:  # one row per series and step: the frame's other path
+        frame = frame.drop(index=[4, 6]).reset_index(drop=True)
     frame.to_csv(tmp_path / "usage.csv", index=False)
     run_cli("ingest", "--csv", tmp_path / "usage.csv", "--out", tmp_path / "usage.h5")
     ingested = mb.read_dataset(tmp_path / "usage.h5")
