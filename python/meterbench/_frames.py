@@ -14,7 +14,6 @@ import pandas as pd
 from . import _core
 
 USAGE_COLUMNS = ("customer", "meter", "date", "quantity", "price")
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class Dataset:
@@ -55,21 +54,24 @@ def dataset_from_core(d: dict) -> Dataset:
 
 
 def long_frame(dataset: Dataset, columns: dict, reported_only: bool = False) -> pd.DataFrame:
-    """One row per series and step: customer, meter, date, then `columns` (name -> series x steps array)."""
+    """One row per series and step (only the reported steps with `reported_only`): customer and meter (categoricals
+    of str), date (UTC), then `columns` (name -> series x steps array), then price with `reported_only`."""
     n, steps = dataset.values.shape
-    frame = pd.DataFrame({
-        "customer": np.repeat(dataset.series["customer"].to_numpy(dtype=object), steps),
-        "meter": np.repeat(dataset.series["meter"].to_numpy(dtype=object), steps),
-        "date": np.tile(dataset.dates.to_numpy(), n) if n else pd.DatetimeIndex([], tz="UTC"),
-    })
-    if n:
-        frame["date"] = pd.DatetimeIndex(frame["date"]).tz_localize("UTC") if frame["date"].dt.tz is None else frame["date"]
+    row_series = np.repeat(np.arange(n, dtype=np.int32), steps)
+    row_step = np.tile(np.arange(steps, dtype=np.int64), n)
+    keep = ~np.isnan(dataset.values.reshape(-1)) if reported_only else slice(None)
+    row_series, row_step = row_series[keep], row_step[keep]
+    frame = {}
+    for name in ("customer", "meter"):
+        codes, ids = pd.factorize(dataset.series[name], sort=True)
+        frame[name] = pd.Categorical.from_codes(codes[row_series], categories=ids)
+    a = dataset.attributes
+    frame["date"] = pd.to_datetime((a["start_unix_seconds"] + row_step * a["step_seconds"]) * 1_000_000_000, utc=True)
     for name, array in columns.items():
-        frame[name] = np.asarray(array).reshape(-1)
+        frame[name] = np.asarray(array).reshape(-1)[keep]
     if reported_only:
-        frame["price"] = np.repeat(dataset.series["price_per_unit"].to_numpy(), steps)
-        frame = frame[~np.isnan(frame["quantity"].to_numpy())].reset_index(drop=True)
-    return frame
+        frame["price"] = dataset.series["price_per_unit"].to_numpy()[row_series]
+    return pd.DataFrame(frame)
 
 
 def _bad_row(frame: pd.DataFrame, mask: np.ndarray, column: str, problem: str) -> None:
@@ -90,21 +92,9 @@ def _sorted_codes(column: pd.Series, name: str):
         raise _core.InputError(f"frame row {row} (index {column.index[row]!r}), column '{name}': the id is missing")
     ids = np.asarray([str(u) for u in uniques], dtype=object)
     order = np.argsort(ids.astype(str), kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int32)
     rank[order] = np.arange(len(order))
     return rank[codes], ids[order]
-
-
-def _series_codes(customer: np.ndarray, meter: np.ndarray, meters: int):
-    """Series index of every row (the distinct (customer, meter) pairs in sorted order) and each series' pair code."""
-    pair = customer * meters + meter
-    if pair.max() < max(4 * len(pair), 1 << 24):  # dense pair codes: a presence table, no hashing
-        present = np.zeros(int(pair.max()) + 1, dtype=bool)
-        present[pair] = True
-        pairs = np.flatnonzero(present)
-        return (np.cumsum(present) - 1)[pair], pairs
-    series, pairs = pd.factorize(pair, sort=True)
-    return series.astype(np.int64), pairs
 
 
 def _unix_seconds(column: pd.Series) -> np.ndarray:
@@ -122,30 +112,6 @@ def _unix_seconds(column: pd.Series) -> np.ndarray:
     return nanoseconds // 1_000_000_000
 
 
-def _latest_prices(series: np.ndarray, time: np.ndarray, price: np.ndarray, n: int) -> np.ndarray:
-    """Each series' price: that of its latest priced row by (time, row)."""
-    series_price = np.full(n, np.nan)
-    priced = np.flatnonzero(~np.isnan(price))
-    if len(priced):
-        # The latest priced row by (time, row): time since the first row in the high bits, the row in the low 31.
-        key = ((time[priced] - time.min()) << 31) | priced
-        latest = pd.Series(key).groupby(series[priced]).max()
-        series_price[latest.index.to_numpy()] = price[latest.to_numpy() & ((1 << 31) - 1)]
-    return series_price
-
-
-def _last_priced_in_cells(row_of_cell: np.ndarray, price: np.ndarray, n: int, steps: int) -> np.ndarray:
-    """Each series' price when every cell holds at most one row: the priced row of its last priced step."""
-    row_of_cell = row_of_cell.reshape(n, steps)
-    priced = row_of_cell >= 0
-    priced[priced] = ~np.isnan(price[row_of_cell[priced]])
-    last = steps - 1 - np.argmax(priced[:, ::-1], axis=1)
-    has_price = priced[np.arange(n), last]
-    series_price = np.full(n, np.nan)
-    series_price[has_price] = price[row_of_cell[np.arange(n), last][has_price]]
-    return series_price
-
-
 def frame_to_dataset(frame: pd.DataFrame, step: str = "1d") -> Dataset:
     """The dataset `meterbench ingest --step STEP` builds from the frame's rows (see the module's doc)."""
     if not isinstance(frame, pd.DataFrame):
@@ -158,62 +124,38 @@ def frame_to_dataset(frame: pd.DataFrame, step: str = "1d") -> Dataset:
         raise _core.InputError("frame: no rows")
     step_seconds = _core.parse_step(step)
     quantity = pd.to_numeric(frame["quantity"], errors="coerce").to_numpy(dtype=np.float64)
-    _bad_row(frame, np.isnan(quantity), "quantity", "is not a number")
-    _bad_row(frame, ~np.isfinite(quantity), "quantity", "is not finite")
-    _bad_row(frame, quantity < 0, "quantity", "is a negative quantity")
-    _bad_row(frame, quantity > _FLOAT32_MAX, "quantity", "is beyond the largest quantity a dataset stores")
-    quantity = quantity + 0.0  # -0 -> 0
+    if np.isnan(quantity).any():  # a value that is not a number (a missing one is refused by the engine's row check)
+        _bad_row(frame, np.isnan(quantity) & frame["quantity"].notna().to_numpy(), "quantity", "is not a number")
+    price = None
     if "price" in frame.columns:
         price = pd.to_numeric(frame["price"], errors="coerce").to_numpy(dtype=np.float64)
-        _bad_row(frame, (price < 0) | np.isinf(price) | (np.isnan(price) & frame["price"].notna().to_numpy()),
-                 "price", "is not a price (a number >= 0, or empty)")
-    else:
-        price = np.full(len(frame), np.nan)
+        if np.isnan(price).any():
+            _bad_row(frame, np.isnan(price) & frame["price"].notna().to_numpy(), "price", "is not a number")
     customer, customers = _sorted_codes(frame["customer"], "customer")
     meter, meters = _sorted_codes(frame["meter"], "meter")
-    time = _unix_seconds(frame["date"])
-    step_index = time // step_seconds
-    first, last = int(step_index.min()), int(step_index.max())
-    steps = last - first + 1
-    max_steps = _core.MAX_GRID_DAYS * 86400 // step_seconds
-    if steps > max_steps:
-        raise _core.InputError(f"frame: the dates span {steps} steps of {step}, more than {max_steps} "
-                               f"({_core.MAX_GRID_DAYS} days)")
-    series, pairs = _series_codes(customer, meter, len(meters))
+    try:
+        m = _core.usage_matrix(customer, meter, _unix_seconds(frame["date"]), quantity, price, step_seconds,
+                               _core.MAX_GRID_DAYS * 86400 // step_seconds)
+    except _core.InputError as e:
+        raise _core.InputError(f"frame: {e}") from None
+    pairs = m["pairs"]
     n = len(pairs)
-    flat = series * steps + (step_index - first)
-    row_type = np.int32 if len(flat) < 2**31 else np.int64
-    rows = np.arange(len(flat), dtype=row_type)
-    row_of_cell = np.full(n * steps, -1, dtype=row_type)
-    row_of_cell[flat] = rows
-    if np.array_equal(row_of_cell[flat], rows):  # one row per series and step: no sums
-        values = np.full(n * steps, np.nan, dtype=np.float32)
-        values[flat] = quantity
-        series_price = _last_priced_in_cells(row_of_cell, price, n, steps)
-    else:  # rows of the same series and step are summed, in row order
-        counts = np.bincount(flat, minlength=n * steps)
-        sums = np.bincount(flat, weights=quantity, minlength=n * steps)
-        too_large = np.flatnonzero(sums > _FLOAT32_MAX)
-        if len(too_large):
-            raise _core.InputError(f"frame: the rows of one series and step sum to {sums[too_large[0]]:g}, "
-                                   "more than the largest quantity a dataset stores")
-        values = np.where(counts > 0, sums, np.nan).astype(np.float32)
-        series_price = _latest_prices(series, time, price, n)
-    del row_of_cell
     table = {
-        "customer": customers[pairs // len(meters)].tolist(),
-        "meter": meters[pairs % len(meters)].tolist(),
-        "price_per_unit": series_price,
+        "customer": customers[pairs // m["meters"]].tolist(),
+        "meter": meters[pairs % m["meters"]].tolist(),
+        "price_per_unit": m["price"],
         "noise_scale": np.full(n, np.nan),
         "profile": np.full(n, _core.OBSERVED_PROFILE, dtype=np.uint8),
     }
-    attributes = {"start_unix_seconds": first * step_seconds, "step_seconds": step_seconds, "steps": steps, "series_count": n,
+    first, steps = m["start_unix_seconds"], m["steps"]
+    values = m["values"]
+    attributes = {"start_unix_seconds": first, "step_seconds": step_seconds, "steps": steps, "series_count": n,
                   "has_labels": False, "seed": 0, "scenario": f"meterbench.frame_to_dataset(step={step!r})", "source": "ingested",
                   "tool_version": _core.__version__, "format_version": 0}
     series_table = pd.DataFrame(table)
     series_table["profile"] = pd.Categorical.from_codes(series_table["profile"], categories=_core.PROFILE_NAMES)
     events = pd.DataFrame({c: np.array([], dtype=t) for c, t in _EVENT_COLUMNS.items()})
-    return Dataset(values.reshape(n, steps), None, series_table, events, attributes)
+    return Dataset(values, None, series_table, events, attributes)
 
 
 _EVENT_COLUMNS = {"series": np.uint64, "start": np.int64, "end": np.int64, "effect_end": np.int64, "size_sigma": np.float64,

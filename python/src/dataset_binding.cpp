@@ -18,6 +18,7 @@
 #include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/generate/scenario.hpp"
 #include "meterbench/ingest/ingest.hpp"
+#include "meterbench/ingest/usage_columns.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
 
@@ -225,6 +226,26 @@ py::dict generate(const std::string& scenario, bool scenario_is_text, const Path
   return d;
 }
 
+py::dict usage_matrix(const Column<std::int32_t>& customer, const Column<std::int32_t>& meter, const Column<std::int64_t>& time,
+                      const Column<double>& quantity, const std::optional<Column<double>>& price, std::int64_t step_seconds,
+                      std::int64_t max_steps) {
+  auto span_of = [](const auto& column) { return std::span(column.data(), static_cast<std::size_t>(column.size())); };
+  const UsageColumns rows{span_of(customer), span_of(meter), span_of(time), span_of(quantity),
+                          price ? span_of(*price) : std::span<const double>()};
+  UsageMatrix m;
+  run_engine(1, [&] { m = meterbench::usage_matrix(rows, step_seconds, max_steps); });
+  const auto series = static_cast<py::ssize_t>(m.pairs.size());
+  py::dict d;
+  d["pairs"] = array_owning(std::move(m.pairs), {series});
+  d["meters"] = m.meters;
+  d["start_unix_seconds"] = m.grid.start_unix_seconds;
+  d["steps"] = m.grid.steps;
+  d["values"] = array_owning(std::move(m.values), {series, m.grid.steps});
+  d["price"] = array_owning(std::move(m.price), {series});
+  d["summed_rows"] = m.summed_rows;
+  return d;
+}
+
 template <std::size_t N>
 py::list names_of(const std::array<std::string_view, N>& names) {
   py::list out;
@@ -243,6 +264,9 @@ void add_dataset_functions(py::module_& m) {
   m.def("generate", &generate, py::arg("scenario"), py::arg("scenario_is_text"), py::arg("out"), py::arg("series") = py::none(),
         py::arg("days") = py::none(), py::arg("seed") = py::none(), py::arg("overwrite") = false, py::arg("threads") = 0,
         "Generates a scenario's population into a dataset file; returns the generator's summary.");
+  m.def("usage_matrix", &usage_matrix, py::arg("customer"), py::arg("meter"), py::arg("time"), py::arg("quantity"), py::arg("price"),
+        py::arg("step_seconds"), py::arg("max_steps"),
+        "Usage rows as columns (id ranks, Unix seconds, quantity, price) into ingest's matrix of series x steps.");
   m.attr("ANOMALY_KIND_NAMES") = names_of(kAnomalyKindNames);
   m.attr("PROFILE_NAMES") = names_of(kUsageProfileNames);
   m.def("parse_step", &parse_step, py::arg("text"), "A grid step such as 1d or 1h, in seconds (the --step of ingest).");

@@ -65,7 +65,7 @@ def test_bad_frames_are_refused_naming_the_row_and_column():
     good = pd.DataFrame({"customer": ["a", "a"], "meter": ["m", "m"], "date": ["2024-01-01", "2024-01-02"], "quantity": [1.0, 2.0]})
     with pytest.raises(mb.InputError, match="no column 'quantity'"):
         mb.detect(good.drop(columns="quantity"))
-    with pytest.raises(mb.InputError, match=r"row 1 .*column 'quantity'.*-3.*negative"):
+    with pytest.raises(mb.InputError, match="row 1, column 'quantity': -3 is a negative quantity"):
         mb.detect(good.assign(quantity=[1.0, -3.0]))
     with pytest.raises(mb.InputError, match=r"row 0 .*column 'date'.*not a date"):
         mb.detect(good.assign(date=[None, "2024-01-02"]))
