@@ -141,6 +141,13 @@ def fit(frame, model: str = "gam", params: dict | None = None, schedule: str = "
     return out
 
 
+def _run(data, out_dir, model, params, schedule, weeks, random_baseline, min_impact, delay_tolerance, overwrite) -> dict:
+    """What backtest and sweep pass the engine alike (its option names)."""
+    return {"data": data, "out_dir": os.fspath(out_dir), "model": model, "settings": _settings(params), "schedule": schedule,
+            "weeks": int(weeks), "random_baseline": bool(random_baseline), "impact_filter_usd": float(min_impact),
+            "delay_tolerance_days": float(delay_tolerance), "overwrite": bool(overwrite)}
+
+
 class BacktestResult:
     """A backtest: summary (summary.json as a dict), per_kind, pr_curve and alerts (DataFrames), directory
     (the run directory when `out` was given, else None)."""
@@ -168,8 +175,8 @@ def backtest(data, model: str = "gam", params: dict | None = None, schedule: str
     with tempfile.TemporaryDirectory(prefix="meterbench-") as directory:
         path = _dataset_file(data, directory, step)
         run = Path(out) if out is not None else Path(directory) / "run"
-        summary = _core.backtest(path, os.fspath(run), model, _settings(params), schedule, int(weeks), bool(bands), bool(random_baseline),
-                                 float(min_impact), float(delay_tolerance), bool(overwrite), 0, threads)
+        summary = _core.backtest(_run(path, run, model, params, schedule, weeks, random_baseline, min_impact, delay_tolerance, overwrite),
+                                 bool(bands), threads)
         return BacktestResult(summary, _read_csv(run / "per_kind.csv"), _read_csv(run / "pr_curve.csv"), _read_csv(run / "alerts.csv"),
                               run if out is not None else None)
 
@@ -195,8 +202,8 @@ def sweep(data, grid: dict, model: str = "gam", params: dict | None = None, obje
     with tempfile.TemporaryDirectory(prefix="meterbench-") as directory:
         path = _dataset_file(data, directory)
         run = Path(out) if out is not None else Path(directory) / "sweep"
-        best = _core.sweep(path, os.fspath(run), model, axes, _settings(params), objective, float(budget), schedule, int(weeks),
-                           float(max_minutes), bool(random_baseline), float(min_impact), float(delay_tolerance), bool(overwrite), 0, threads)
+        best = _core.sweep(_run(path, run, model, params, schedule, weeks, random_baseline, min_impact, delay_tolerance, overwrite),
+                           axes, objective, float(budget), float(max_minutes), threads)
         return SweepResult(best, _read_csv(run / "sweep.csv"), run if out is not None else None)
 
 

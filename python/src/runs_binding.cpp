@@ -105,47 +105,38 @@ py::dict fit(const py::array_t<float, py::array::c_style | py::array::forcecast>
   return d;
 }
 
-py::object backtest(const Path& data, const Path& out_dir, const std::string& model, const std::vector<std::string>& settings,
-                    const std::string& schedule, std::int64_t weeks, bool save_bands, bool random_baseline, double impact_filter_usd,
-                    double delay_tolerance_days, bool overwrite, std::int64_t block_series, int threads) {
-  BacktestOptions options;
-  options.data = data;
-  options.out_dir = out_dir;
-  options.model = model;
-  options.settings = settings;
-  options.schedule = schedule_from_string(schedule);
-  options.weeks = weeks;
+// What backtest and sweep share, under the engine's field names, from the dict the pandas layer passes.
+template <class Options>
+Options pass_options(const py::dict& run) {
+  Options options;
+  options.data = run["data"].cast<Path>();
+  options.out_dir = run["out_dir"].cast<Path>();
+  options.model = run["model"].cast<std::string>();
+  options.settings = run["settings"].cast<std::vector<std::string>>();
+  options.schedule = schedule_from_string(run["schedule"].cast<std::string>());
+  options.weeks = run["weeks"].cast<std::int64_t>();
+  options.random_baseline = run["random_baseline"].cast<bool>();
+  options.impact_filter_usd = run["impact_filter_usd"].cast<double>();
+  options.delay_tolerance_days = run["delay_tolerance_days"].cast<double>();
+  options.overwrite = run["overwrite"].cast<bool>();
+  return options;
+}
+
+py::object backtest(const py::dict& run, bool save_bands, int threads) {
+  BacktestOptions options = pass_options<BacktestOptions>(run);
   options.save_bands = save_bands;
-  options.random_baseline = random_baseline;
-  options.impact_filter_usd = impact_filter_usd;
-  options.delay_tolerance_days = delay_tolerance_days;
-  options.overwrite = overwrite;
-  options.block_series = block_series;
   std::string summary;
   run_engine(threads, [&] { summary = to_json(run_backtest(options)).dump(); });
   return json_to_python(summary);
 }
 
-py::object sweep(const Path& data, const Path& out_dir, const std::string& model, const std::vector<std::string>& grid,
-                 const std::vector<std::string>& settings, const std::string& objective, double budget, const std::string& schedule,
-                 std::int64_t weeks, double max_minutes, bool random_baseline, double impact_filter_usd, double delay_tolerance_days,
-                 bool overwrite, std::int64_t block_series, int threads) {
-  SweepOptions options;
-  options.data = data;
-  options.out_dir = out_dir;
-  options.model = model;
+py::object sweep(const py::dict& run, const std::vector<std::string>& grid, const std::string& objective, double budget, double max_minutes,
+                 int threads) {
+  SweepOptions options = pass_options<SweepOptions>(run);
   options.grid = grid;
-  options.settings = settings;
   options.objective = objective_from_string(objective);
   options.budget = budget;
-  options.schedule = schedule_from_string(schedule);
-  options.weeks = weeks;
   options.max_minutes = max_minutes;
-  options.random_baseline = random_baseline;
-  options.impact_filter_usd = impact_filter_usd;
-  options.delay_tolerance_days = delay_tolerance_days;
-  options.overwrite = overwrite;
-  options.block_series = block_series;
   std::string best;
   run_engine(threads, [&] { best = run_sweep(options).dump(); });
   return json_to_python(best);
@@ -195,13 +186,11 @@ void add_run_functions(py::module_& m) {
   m.def("fit", &fit, py::arg("values"), py::arg("start_unix_seconds"), py::arg("step_seconds"), py::arg("model"), py::arg("settings"),
         py::arg("schedule"), py::arg("weeks"), py::arg("threads"),
         "Fits and scores every row of values (series x steps): expected, lower, upper, score, status.");
-  m.def("backtest", &backtest, py::arg("data"), py::arg("out_dir"), py::arg("model"), py::arg("settings"), py::arg("schedule"), py::arg("weeks"),
-        py::arg("save_bands"), py::arg("random_baseline"), py::arg("impact_filter_usd"), py::arg("delay_tolerance_days"), py::arg("overwrite"),
-        py::arg("block_series"), py::arg("threads"), "`meterbench backtest`: writes the run directory; returns summary.json.");
-  m.def("sweep", &sweep, py::arg("data"), py::arg("out_dir"), py::arg("model"), py::arg("grid"), py::arg("settings"), py::arg("objective"),
-        py::arg("budget"), py::arg("schedule"), py::arg("weeks"), py::arg("max_minutes"), py::arg("random_baseline"), py::arg("impact_filter_usd"),
-        py::arg("delay_tolerance_days"), py::arg("overwrite"), py::arg("block_series"), py::arg("threads"),
-        "`meterbench sweep`: writes the sweep directory; returns best.json.");
+  m.def("backtest", &backtest, py::arg("run"), py::arg("save_bands"), py::arg("threads"),
+        "`meterbench backtest`: writes the run directory; returns summary.json. `run`: data, out_dir, model, settings, schedule, weeks, "
+        "random_baseline, impact_filter_usd, delay_tolerance_days, overwrite.");
+  m.def("sweep", &sweep, py::arg("run"), py::arg("grid"), py::arg("objective"), py::arg("budget"), py::arg("max_minutes"), py::arg("threads"),
+        "`meterbench sweep`: writes the sweep directory; returns best.json. `run`: as for backtest.");
   m.def("models", &models, "Every detector's parameters, one dict per row of its parameter table.");
 }
 
