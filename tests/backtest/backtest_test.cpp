@@ -1,7 +1,13 @@
 // Contract: a backtest's metrics, alerts and dataset fingerprint are bit-identical for any thread count and
 // block size; the run directory holds the documented files and keys; a dataset without labels still runs;
-// the weekly schedule raises alerts at the end of the week of their first flag; an existing run directory is not replaced unless asked.
+// the weekly schedule raises alerts at the end of the week of their first flag; an existing run directory is not replaced unless asked;
+// alerts.csv holds one row per incident (detect's columns and kind guess, then raised_at and true_event), largest
+// |impact| first, those with a known |impact| below --min-impact left out.
+#include <cmath>
 #include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -32,7 +38,7 @@ class BacktestTest : public ::testing::Test {
     testing::generate_small_dataset(dir / "data.h5", 120, 400, 2);
   }
   nlohmann::json backtest(const std::string& name, int threads, std::int64_t block, const std::string& model = "gam",
-                          Schedule schedule = Schedule::retrospective) {
+                          Schedule schedule = Schedule::retrospective, double min_impact = 100.0) {
     const ThreadLimit limit(threads);
     BacktestOptions o;
     o.data = dir / "data.h5";
@@ -41,6 +47,7 @@ class BacktestTest : public ::testing::Test {
     o.block_series = block;
     o.schedule = schedule;
     o.weeks = 8;
+    o.impact_filter_usd = min_impact;
     return to_json(run_backtest(o));
   }
   ScratchDir dir;
@@ -104,13 +111,48 @@ TEST_F(BacktestTest, RunDirectoryHoldsTheDocumentedFilesAndKeys) {
   EXPECT_EQ(s["dataset"]["series"], 120);
   EXPECT_EQ(s["model"]["name"], "gam");
   EXPECT_EQ(first_line(dir / "run" / "alerts.csv"),
-            "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event");
+            "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score,raised_at,true_event");
   EXPECT_TRUE(std::filesystem::exists(dir / "run" / "per_kind.csv"));
   EXPECT_TRUE(std::filesystem::exists(dir / "run" / "pr_curve.csv"));
   const auto dump = testing::run_command("h5dump -H " + (dir / "run" / "bands.h5").string());
   for (const char* band : {"\"expected\"", "\"lower\"", "\"upper\"", "\"score\""})
     EXPECT_NE(dump.output.find(std::string("DATASET ") + band), std::string::npos) << dump.output;
   EXPECT_NE(dump.output.find("SIMPLE { ( 120, 400 )"), std::string::npos);
+}
+
+std::vector<std::vector<std::string>> alert_rows(const std::filesystem::path& path) {
+  auto rows = testing::read_simple_csv(path);
+  rows.erase(rows.begin());  // the header
+  return rows;
+}
+
+TEST_F(BacktestTest, AlertsAreIncidentsByImpactWithoutThoseBelowMinImpact) {
+  constexpr std::size_t kKind = 2, kStart = 3, kEnd = 4, kDirection = 6, kImpact = 9, kTrueEvent = 13;
+  backtest("all", 2, 0, "gam", Schedule::retrospective, 0.0);
+  backtest("large", 2, 0, "gam", Schedule::retrospective, 100.0);
+  const auto all = alert_rows(dir / "all" / "alerts.csv");
+  const auto large = alert_rows(dir / "large" / "alerts.csv");
+  ASSERT_GT(large.size(), 5u);
+  ASSERT_GT(all.size(), large.size());
+  std::set<std::string> kinds, verdicts, all_keys;
+  double previous = std::numeric_limits<double>::infinity();
+  for (const auto& row : all) {
+    ASSERT_EQ(row.size(), 14u);
+    kinds.insert(row[kKind]);
+    verdicts.insert(row[kTrueEvent]);
+    EXPECT_LE(row[kStart], row[kEnd]);
+    const double impact = std::stod(row[kImpact]);  // the generated prices are all known
+    EXPECT_EQ(row[kDirection], impact > 0 ? "over" : "under");
+    EXPECT_LE(std::fabs(impact), previous) << "sorted by |impact|";
+    previous = std::fabs(impact);
+    all_keys.insert(row[0] + "," + row[1] + "," + row[kStart]);
+  }
+  EXPECT_EQ(verdicts, (std::set<std::string>{"false", "true"}));
+  EXPECT_TRUE(kinds.count("spike") && kinds.count("level_shift")) << kinds.size();
+  for (const auto& row : large) {
+    EXPECT_GE(std::fabs(std::stod(row[kImpact])), 100.0);
+    EXPECT_EQ(all_keys.count(row[0] + "," + row[1] + "," + row[kStart]), 1u);
+  }
 }
 
 TEST_F(BacktestTest, ExistingRunDirectoryIsNotReplacedUnlessAsked) {
@@ -134,11 +176,11 @@ TEST_F(BacktestTest, WeeklyScheduleRaisesAlertsAtWeekEnds) {
     std::vector<std::string> cells;
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 12u) << line;
+    ASSERT_EQ(cells.size(), 14u) << line;
     // An alert is raised by the run that first sees its first flag: at the end of that flag's week, never
     // before the alert starts and less than a week after.
-    const std::int64_t start = parse_utc_timestamp(cells[2]);
-    const std::int64_t raised = parse_utc_timestamp(cells[10]);
+    const std::int64_t start = parse_utc_timestamp(cells[3]);
+    const std::int64_t raised = parse_utc_timestamp(cells[12]);
     EXPECT_GE(raised, start) << line;
     EXPECT_LT(raised - start, 7 * kSecondsPerDay) << line;
     EXPECT_EQ((raised - first_scored) / kSecondsPerDay % 7, 6) << line;
@@ -176,7 +218,7 @@ TEST(Backtest, DatasetWithoutLabelsStillRunsWithoutMetrics) {
   EXPECT_FALSE(s.contains("baseline_random"));
   EXPECT_GE(s["alerts"].get<int>(), 5);
   EXPECT_FALSE(std::filesystem::exists(dir / "run" / "per_kind.csv"));
-  EXPECT_NE(testing::read_file(dir / "run" / "alerts.csv").find("c3,m,2024-05-30"), std::string::npos);  // step 150
+  EXPECT_NE(testing::read_file(dir / "run" / "alerts.csv").find("c3,m,spike,2024-05-30,2024-05-30,1,over,"), std::string::npos);  // step 150
 }
 
 }  // namespace

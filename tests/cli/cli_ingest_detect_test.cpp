@@ -50,18 +50,7 @@ std::string usage_csv() {
   return csv.str();
 }
 
-std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& path) {
-  std::vector<std::vector<std::string>> rows;
-  std::stringstream in(testing::read_file(path));
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') cells.emplace_back();
-    rows.push_back(cells);
-  }
-  return rows;
-}
+std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& path) { return testing::read_simple_csv(path); }
 
 class CliIngestDetect : public ::testing::Test {
  protected:
@@ -232,6 +221,128 @@ TEST_F(CliIngestDetect, ErrorsNameTheProblemAndLeaveNothingBehind) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.output, "--block must be >= 0, got -5")) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "alerts.csv"));
+}
+
+// The rows of a CSV file after its header, each cut to its first `columns` cells.
+std::vector<std::vector<std::string>> leading_cells(const std::filesystem::path& path, std::size_t columns) {
+  auto rows = read_csv(path);
+  rows.erase(rows.begin());
+  for (auto& row : rows) row.resize(std::min(row.size(), columns));
+  return rows;
+}
+
+TEST_F(CliIngestDetect, BacktestAlertsAreDetectsIncidentsWithTheMinImpactFilter) {
+  const std::string data = " --data " + (dir / "usage.h5").string();
+  for (const char* min_impact : {"0", "150"}) {
+    auto r = run_cli("detect" + data + " --min-impact " + min_impact + " --out " + (dir / ("d" + std::string(min_impact) + ".csv")).string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = run_cli("backtest" + data + " --no-baseline --min-impact " + min_impact + " --out " + (dir / ("b" + std::string(min_impact))).string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto detected = leading_cells(dir / ("d" + std::string(min_impact) + ".csv"), kPeakScore + 1);
+    const auto alerts = read_csv(dir / ("b" + std::string(min_impact)) / "alerts.csv");
+    EXPECT_EQ(leading_cells(dir / ("b" + std::string(min_impact)) / "alerts.csv", kPeakScore + 1), detected) << "--min-impact " << min_impact;
+    EXPECT_EQ(alerts[0].size(), kPeakScore + 3);
+    EXPECT_EQ(alerts[0][kPeakScore + 1], "raised_at");
+  }
+  EXPECT_EQ(read_csv(dir / "b150" / "alerts.csv").size(), 4u) << "header + the unit error and the two spikes";
+}
+
+// The weekly production run: the data up to a week after DATE, `detect --since DATE`. Its incidents are the
+// backtest's (weekly-refit schedule, on all the data) for the week starting at DATE, for gam and a baseline.
+TEST_F(CliIngestDetect, SinceReproducesTheWeeklyRefitBacktestsWeek) {
+  std::string until_week_end;
+  std::stringstream all(usage_csv());
+  for (std::string line; std::getline(all, line);)
+    if (line.find(",2024-05-") == std::string::npos || line.substr(line.find(",2024-05-") + 1, 10) < "2024-05-16") until_week_end += line + "\n";
+  testing::write_file(dir / "week.csv", until_week_end);
+  auto r = run_cli("ingest --csv " + (dir / "week.csv").string() +
+                   " --map customer=CustomerId,meter=MeterId,date=UsageDate,quantity=UsageQuantity,price=Price --out " + (dir / "week.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(contains(r.output, "3 series x 136 steps (2024-01-01 .. 2024-05-15)")) << r.output;
+  for (const char* model : {"gam", "seasonal-mad"}) {
+    const std::string settings = std::string(" --model ") + model + " --min-impact 0";
+    r = run_cli("detect --data " + (dir / "week.h5").string() + settings + " --since 2024-05-09 --out " + (dir / (std::string(model) + ".csv")).string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = run_cli("backtest --data " + (dir / "usage.h5").string() + settings + " --no-baseline --schedule weekly-refit --weeks 3 --out " +
+                (dir / model).string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto monitoring = leading_cells(dir / (std::string(model) + ".csv"), kPeakScore + 1);
+    std::vector<std::vector<std::string>> backtest_week;
+    for (auto& row : leading_cells(dir / model / "alerts.csv", kPeakScore + 1))
+      if (row[kStart] <= "2024-05-15") backtest_week.push_back(row);
+    EXPECT_FALSE(monitoring.empty()) << model;
+    EXPECT_EQ(monitoring, backtest_week) << model;
+    EXPECT_NE(find_row(read_csv(dir / (std::string(model) + ".csv")), "beta", "2024-05-10"), nullptr) << model << ": the tripled day";
+    for (const auto& row : monitoring) EXPECT_GE(row[kStart], "2024-05-09") << "nothing before --since is scored";
+  }
+  r = run_cli("detect --data " + (dir / "week.h5").string() + " --since 2024-05-09 --out " + (dir / "since.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(testing::read_file(dir / "since.json"))["dataset"]["scored_from"], "2024-05-09");
+  r = run_cli("detect --data " + (dir / "usage.h5").string() + " --since 2024-05-09T12:00 --out " + (dir / "x.csv").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--since '2024-05-09T12:00' is not a step of the dataset's grid after its first: steps of 1d from 2024-01-01 to 2024-05-29"))
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.csv"));
+}
+
+TEST_F(CliIngestDetect, LastKeepsTheIncidentsEndingInTheServicesPeriods) {
+  const std::string data = " --data " + (dir / "usage.h5").string() + " --min-impact 0";
+  auto r = run_cli("detect" + data + " --out " + (dir / "all.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto all = leading_cells(dir / "all.csv", kPeakScore + 1);
+  std::size_t previous = 0;
+  // The grid ends on 2024-05-29: the last 30, 60 and 90 days start on 04-30, 03-31 and 03-01.
+  for (const auto& [days, first_day] : {std::pair{"30", "2024-04-30"}, std::pair{"60", "2024-03-31"}, std::pair{"90", "2024-03-01"}}) {
+    r = run_cli("detect" + data + " --last " + days + " --out " + (dir / (std::string(days) + ".csv")).string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto kept = leading_cells(dir / (std::string(days) + ".csv"), kPeakScore + 1);
+    std::vector<std::vector<std::string>> expected;
+    for (const auto& row : all)
+      if (row[kEnd] >= first_day) expected.push_back(row);
+    EXPECT_EQ(kept, expected) << "--last " << days;
+    EXPECT_GE(kept.size(), previous);
+    previous = kept.size();
+  }
+  EXPECT_NE(find_row(read_csv(dir / "90.csv"), "gamma", "2024-03-04"), nullptr);
+  EXPECT_EQ(find_row(read_csv(dir / "60.csv"), "gamma", "2024-03-04"), nullptr);
+}
+
+TEST_F(CliIngestDetect, ByCustomerRollsTheSeriesUpAndSaysWhichLevel) {
+  // A second meter for gamma: its egress unit error is then part of gamma's whole bill.
+  std::string text = usage_csv();
+  std::stringstream all(usage_csv());
+  std::string line;
+  std::getline(all, line);
+  while (std::getline(all, line))
+    if (line.rfind("gamma,egress,", 0) == 0) text += "gamma,storage," + line.substr(13, 11) + "500,0.02\n";
+  testing::write_file(dir / "two.csv", text);
+  auto r = run_cli("ingest --csv " + (dir / "two.csv").string() +
+                   " --map customer=CustomerId,meter=MeterId,date=UsageDate,quantity=UsageQuantity,price=Price --out " + (dir / "two.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("detect --data " + (dir / "two.h5").string() + " --by customer --min-impact 0 --out " + (dir / "c.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, ": 3 series,")) << r.output;
+  const auto rows = read_csv(dir / "c.csv");
+  ASSERT_GE(rows.size(), 2u);
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i][kMeter], "*");
+  // Costs are summed: the unit error's impact is in USD, as per meter (3 x 999 x 1000 units x 0.01 USD).
+  EXPECT_EQ(rows[1][kCustomer], "gamma");
+  EXPECT_EQ(rows[1][kKind], "unit_error");
+  EXPECT_EQ(rows[1][kStart], "2024-03-04");
+  EXPECT_NEAR(std::stod(rows[1][kImpact]), 3 * 999 * 1000 * 0.01, 0.05 * 3 * 999 * 1000 * 0.01);
+  r = run_cli("detect --data " + (dir / "two.h5").string() + " --by meter --min-impact 0 --format json --out " + (dir / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto document = nlohmann::json::parse(testing::read_file(dir / "m.json"));
+  EXPECT_EQ(document["dataset"]["by"], "meter");
+  EXPECT_EQ(document["dataset"]["scored_from"], "2024-01-01");
+  EXPECT_EQ(document["dataset"]["series"], 3);  // storage (acme and gamma), compute, egress
+  ASSERT_FALSE(document["incidents"].empty());
+  for (const auto& incident : document["incidents"]) EXPECT_EQ(incident["customer"], "*");
+  r = run_cli("detect --data " + (dir / "two.h5").string() + " --by region --out " + (dir / "r.csv").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "--by 'region': not a dimension of the dataset (known: customer, meter)")) << r.output;
+  EXPECT_EQ(testing::staged_entries(dir.path()), "");
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.csv"));
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // Contract: flagged steps become incidents as the evaluation groups flags into alerts (missing steps up to the
 // merge gap bridge a run, an observed unflagged step ends it), with totals over the flagged steps, a signed
 // impact, a kind guessed from the shape, and the --min-impact and --last filters applied to whole incidents.
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
 #include <limits>
 #include <vector>
 
@@ -111,6 +114,34 @@ TEST(DetectIncidents, SortedByAbsoluteImpactThenUnpricedByPeakScore) {
   EXPECT_EQ(rows[1].series_index, 1u);
   EXPECT_EQ(rows[2].series_index, 4u);
   EXPECT_EQ(rows[3].series_index, 3u);
+}
+
+TEST(DetectIncidents, TheTextSortKeyOrdersAsSortByImpact) {
+  const double unknown = std::numeric_limits<double>::quiet_NaN();
+  std::vector<Incident> incidents;
+  const double impacts[] = {5.0, -250.0, 250.0, 0.0, unknown, 1e-300, -7.5, unknown, 1e12, 5.0};
+  const float peaks[] = {4.0F, 6.0F, 3.5F, 9.0F, 12.0F, 4.0F, 5.0F, 3.6F, 4.0F, 4.0F};
+  for (std::size_t i = 0; i < std::size(impacts); ++i)
+    incidents.push_back({.series_index = (i * 7) % 4, .start = static_cast<std::int64_t>(i * 13 % 5) + static_cast<std::int64_t>(i) * 100,
+                         .impact = impacts[i], .peak_score = peaks[i]});
+  std::vector<Incident> sorted = incidents;
+  sort_by_impact(sorted);
+  std::vector<std::pair<std::string, std::size_t>> keyed;
+  for (std::size_t i = 0; i < incidents.size(); ++i) {
+    std::string key;
+    append_incident_sort_key(key, incidents[i]);
+    EXPECT_EQ(key.size(), kIncidentSortKeyLength);
+    keyed.emplace_back(key, i);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  ASSERT_EQ(keyed.size(), sorted.size());
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    const Incident& by_key = incidents[keyed[i].second];
+    EXPECT_EQ(by_key.series_index, sorted[i].series_index) << i;
+    EXPECT_EQ(by_key.start, sorted[i].start) << i;
+  }
+  EXPECT_EQ(sorted.front().impact, 1e12);
+  EXPECT_TRUE(std::isnan(sorted.back().impact));
 }
 
 }  // namespace

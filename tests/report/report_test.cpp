@@ -144,6 +144,9 @@ TEST_F(Report, BacktestReportReferencesEveryFigureAtItsSizeAndStatesTheMetrics) 
   EXPECT_NE(page.find(four_decimals(summary["baseline_random"]["metrics"]["event"]["f1"].get<double>())), std::string::npos);
   for (const char* text : {"event recall", "false alerts per 1,000 series-weeks", "AUC-PR", "series per second", "random at the same flag rate"})
     EXPECT_NE(page.find(text), std::string::npos) << text;
+  // The incidents of alerts.csv, largest |impact| first, with their kind and direction.
+  for (const char* text : {"Largest incidents by financial impact", "<th>kind</th>", "<th>direction</th>", "<th>impact</th>", "<th>true_event</th>"})
+    EXPECT_NE(page.find(text), std::string::npos) << text;
   // Nothing staged is left behind.
   for (const auto& entry : fs::directory_iterator(out.path()))
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -54,6 +55,20 @@ inline std::string read_file(const std::filesystem::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+/// The lines of a CSV file without quoted fields, split at commas (a trailing comma gives an empty last cell).
+inline std::vector<std::vector<std::string>> read_simple_csv(const std::filesystem::path& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::stringstream in(read_file(path));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    rows.push_back(cells);
+  }
+  return rows;
 }
 
 struct CommandResult {

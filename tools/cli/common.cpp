@@ -69,7 +69,8 @@ void add_model_options(CLI::App& command, PassOptions& pass) {
 }
 
 void add_schedule_options(CLI::App& command, PassOptions& pass) {
-  command.add_option("--schedule", pass.schedule, "retrospective (one fit, every step scored) or weekly (fit before each week, score it)")
+  command.add_option("--schedule", pass.schedule, "retrospective (one fit, every step scored), weekly (fit before each week, score it; gam reuses last week's work) "
+                     "or weekly-refit (an independent fit before each week: what detect --since runs)")
       ->capture_default_str();
   command.add_option("--weeks", pass.weeks, "Weekly schedule: how many final weeks are scored")
       ->transform(integer_in<std::int64_t>())

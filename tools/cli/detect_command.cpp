@@ -26,6 +26,11 @@ struct DetectCommand {
     cmd->add_option("--last", options.last_days, "Keep only incidents ending in the last DAYS days (e.g. 30, 60, 90; 0 = all)")
         ->transform(integer_in<std::int64_t>())
         ->capture_default_str();
+    cmd->add_option("--since", options.since,
+                    "Monitoring: fit on the history before DATE (a step of the grid) and score from DATE on, as a weekly production run")
+        ->type_name("DATE");
+    cmd->add_option("--by", options.by, "Sum the series per customer or per meter before detecting (one incident for a customer's whole bill)")
+        ->type_name("DIMENSION");
     cmd->add_option("--format", options.format, "csv or json (default: from --out's extension, .json is json, else csv)");
     add_run_options(*cmd, pass, "incidents file (- writes to standard output)");
     add_common_options(*cmd, common);

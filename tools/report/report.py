@@ -649,18 +649,26 @@ def throughput_section(page, summary):
 
 
 def alerts_section(page, alerts):
-    page.add("<h2>Largest alerts by financial impact</h2>")
+    page.add("<h2>Largest incidents by financial impact</h2>")
     if alerts is None:
         page.note("No alerts.csv in the run directory (the backtest ran with --no-alerts).")
         return
     if not len(alerts):
-        page.note("The run raised no alerts.")
+        page.note("The run raised no incidents above the impact filter.")
         return
-    top = alerts.sort_values(["impact_usd", "max_score"], ascending=False, kind="mergesort").head(12)
-    cols = [c for c in ("customer", "meter", "start", "end", "observed", "expected", "lower", "upper", "max_score", "impact_usd",
-                        "true_event") if c in top.columns]
+    # alerts.csv is sorted by |impact| (signed: under-billing is negative); a run directory of an older meterbench
+    # has one row per alert with an unsigned impact_usd.
+    if "impact" in alerts.columns:
+        order = alerts.assign(_size=alerts["impact"].abs()).sort_values(["_size", "peak_score"], ascending=False, kind="mergesort")
+        wanted = ("customer", "meter", "kind", "start", "end", "days", "direction", "observed_total", "expected_total", "impact",
+                  "currency", "peak_score", "true_event")
+    else:
+        order = alerts.sort_values(["impact_usd", "max_score"], ascending=False, kind="mergesort")
+        wanted = ("customer", "meter", "start", "end", "observed", "expected", "lower", "upper", "max_score", "impact_usd", "true_event")
+    top = order.head(12)
+    cols = [c for c in wanted if c in top.columns]
     rows = [[fmt(v.item() if hasattr(v, "item") else v, 2) for v in rec] for rec in top[cols].itertuples(index=False)]
-    page.add(f"<p class=\"sub\">{len(alerts):,} alerts in alerts.csv; the 12 largest:</p>" + table(rows, cols))
+    page.add(f"<p class=\"sub\">{len(alerts):,} incidents in alerts.csv; the 12 largest:</p>" + table(rows, cols))
 
 
 def backtest_report(run_dir, page, args):

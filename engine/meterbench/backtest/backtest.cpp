@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "meterbench/backtest/backtest_pass.hpp"
+#include "meterbench/detect/incident_output.hpp"
 #include "meterbench/core/random.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/dataset_fingerprint.hpp"
@@ -24,7 +25,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-constexpr const char* kAlertsHeader = "customer,meter,start,end,observed,expected,lower,upper,max_score,impact_usd,raised_at,true_event\n";
+// alerts.csv: detect's incident columns, then when the weekly run raises the incident and whether it is a true event.
+const std::string kAlertsHeader = std::string(kIncidentCsvColumns) + ",raised_at,true_event\n";
 
 void validate(const BacktestOptions& options) {
   validate_pass_options(options.weeks, options.block_series, options.impact_filter_usd);
@@ -41,17 +43,17 @@ nlohmann::json model_json(const BacktestModel& model) {
 }
 
 // The main pass's alerts.csv and bands.h5: in the staged run directory, or with several processes in this
-// process's parts, which the writer joins after the pass.
+// process's parts, which the writer joins after the pass. The pass writes the alert rows with their sort keys
+// in series order; finish() writes them sorted by impact into alerts.csv.
 class MainPassFiles {
  public:
   MainPassFiles(const BacktestOptions& options, const DatasetInfo& info, BacktestScaleOut* scale_out, const std::filesystem::path& temp,
                 const std::string& model_text)
       : options_(options), info_(info), scale_out_(scale_out), temp_(temp), model_text_(model_text),
-        alerts_path_(scale_out != nullptr ? scale_out->alerts_part() : temp / "alerts.csv") {
+        alerts_path_(scale_out != nullptr ? scale_out->alerts_part() : temp / "alerts.keyed") {
     if (options.write_alerts) {
       // A part kept for --resume is opened for appending nothing: the pass is skipped when it verifies.
       alerts_csv_.open(alerts_path_, scale_out != nullptr);
-      if (scale_out == nullptr) alerts_csv_ << kAlertsHeader;
     }
     if (options.save_bands && scale_out != nullptr)  // this process's series, merged by the writer after the pass
       bands_ = std::make_unique<BandsWriter>(scale_out->bands_part(), info, options.data.string(), model_text, scale_out->range().first,
@@ -68,11 +70,12 @@ class MainPassFiles {
     if (bands_ && join) scale_out_->merge_bands(temp_ / "bands.h5", info_, options_.data.string(), model_text_);
     if (!options_.write_alerts) return;
     alerts_csv_.close();
-    if (!join) return;
-    OutputFile joined(temp_ / "alerts.csv");
-    joined << kAlertsHeader;
-    scale_out_->append_alert_parts(joined);
-    joined.close();
+    if (scale_out_ != nullptr && !join) return;
+    OutputFile sorted(temp_ / "alerts.csv");
+    sorted << kAlertsHeader;
+    write_keyed_rows_in_order(join ? scale_out_->alert_parts() : std::vector{alerts_path_}, sorted);
+    sorted.close();
+    if (!join) std::filesystem::remove(alerts_path_);
   }
 
  private:
@@ -209,7 +212,7 @@ BacktestSummary run_backtest(const BacktestOptions& options, BacktestScaleOut* s
   summary.dataset = dataset_of(options, info, main.pass.fingerprint);
   summary.schedule = options.schedule;
   summary.scored_from_unix_seconds = grid.time_at(window.first_scored);
-  if (options.schedule == Schedule::weekly) summary.weeks = options.weeks;
+  if (is_weekly(options.schedule)) summary.weeks = options.weeks;
   summary.z = config.z;
   summary.delay_tolerance_days = options.delay_tolerance_days;
   summary.impact_filter_usd = options.impact_filter_usd;

@@ -2,50 +2,32 @@
 
 #include <cstring>
 
+#include "meterbench/detect/detect.hpp"
+#include "meterbench/detect/incident_output.hpp"
 
 namespace meterbench {
 
 namespace {
 
-// Formats a block's alert rows (in the parallel stage; the serial stage only writes the bytes).
-// Each row is written into a stack buffer with no length checks (every field has a bound) and appended once;
-// the "customer,meter," prefix is formatted once per series (alerts come in series order, a dozen per series).
-// Without labels no alert can be told true or false: true_event says unknown.
-void format_alert_rows(const SeriesBlock& block, const std::vector<Alert>& alerts, const StepTimes& times, bool labelled, std::string& out) {
-  constexpr std::size_t kVerdictRoom = 16;
-  constexpr std::size_t kPrefixRoom = 2 * (2 * kIdCapacity + 2) + 2;
-  constexpr std::size_t kRowRoom = kPrefixRoom + 3 * (StepTimes::kRoom + 1) + 6 * (kG6Room + 1) + kVerdictRoom;
-  out.clear();
-  char prefix[kPrefixRoom];
-  std::size_t prefix_size = 0;
-  std::uint64_t prefix_series = ~std::uint64_t{0};
-  char row[kRowRoom];
-  for (const Alert& a : alerts) {
-    if (a.series_index != prefix_series) {
-      const SeriesRecord& s = block.series[static_cast<std::size_t>(static_cast<std::int64_t>(a.series_index) - block.first_series)];
-      char* p = write_csv_text(prefix, s.customer());
-      *p++ = ',';
-      p = write_csv_text(p, s.meter());
-      *p++ = ',';
-      prefix_size = static_cast<std::size_t>(p - prefix);
-      prefix_series = a.series_index;
-    }
-    std::memcpy(row, prefix, prefix_size);
-    char* o = times.write(row + prefix_size, a.start);
-    *o++ = ',';
-    o = times.write(o, a.end);
-    for (const double v : {static_cast<double>(a.observed), static_cast<double>(a.expected), static_cast<double>(a.lower),
-                           static_cast<double>(a.upper), static_cast<double>(a.max_score), a.impact_usd}) {
-      *o++ = ',';
-      o = write_g6(o, v);
-    }
-    *o++ = ',';
-    o = times.write(o, a.raised_at);
-    static constexpr char kTrue[kVerdictRoom] = ",true\n", kFalse[kVerdictRoom] = ",false\n", kUnknown[kVerdictRoom] = ",unknown\n";
-    const char* verdict = !labelled ? kUnknown : a.overlaps_event ? kTrue : kFalse;
-    std::memcpy(o, verdict, kVerdictRoom);
-    o += std::strlen(verdict);
-    out.append(row, static_cast<std::size_t>(o - row));
+// Appends the alerts.csv rows of series i of a block: its incidents (detect's grouping, columns and kind
+// guess), each with the verdict and raise step of the evaluation's alert with the same flags (both group the
+// same flagged steps), those below the impact filter dropped. Each row starts with its sort key: the serial
+// end sorts all rows by it (write_keyed_rows_in_order). Without labels no alert can be told true or false.
+void append_incident_rows(const SeriesBlock& b, std::int64_t i, const DetectionOutput& out, std::span<const Alert> alerts,
+                          const IncidentFilter& filter, std::int64_t first_scored, const StepTimes& times, bool labelled,
+                          std::vector<Incident>& incidents, std::string& text) {
+  const SeriesRecord& record = b.series[static_cast<std::size_t>(i)];
+  incidents.clear();
+  find_incidents(scored_series(b, i, out, first_scored), filter, incidents);
+  std::size_t a = 0;
+  for (const Incident& f : incidents) {
+    while (a < alerts.size() && alerts[a].start < f.start) ++a;
+    METERBENCH_CHECK(a < alerts.size() && alerts[a].start == f.start && alerts[a].end == f.end);
+    append_incident_sort_key(text, f);
+    append_incident_csv(text, f, record, times.grid());
+    text += ',';
+    times.append(text, alerts[a].raised_at);
+    text += !labelled ? ",unknown\n" : alerts[a].overlaps_event ? ",true\n" : ",false\n";
   }
 }
 
@@ -70,19 +52,21 @@ void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, Thre
   ThreadSlot<BacktestThreadState>& slot = threads.local();
   BacktestThreadState& state = slot.state;
   block.alerts.clear();
+  block.alerts_text.clear();
   std::vector<Alert>* const alerts = outputs_.alerts_csv != nullptr ? &block.alerts : nullptr;
+  const IncidentFilter filter{.z = config_.z, .merge_gap_steps = config_.merge_gap_steps, .min_abs_impact = config_.impact_filter_usd};
   // bands.h5 needs every output of the block at once.
   detect_and_visit(detector_, *state.workspace, b, window_, outputs_.bands != nullptr, nan_fill_, block.outputs, block.status, slot.times,
                    [&](std::int64_t i, const DetectionOutput& out) {
                      ++state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];
+                     const std::size_t first_alert = block.alerts.size();
                      state.evaluation.add_series(evaluation_input(b, i, has_labels_, out, window_.first_scored), alerts);
+                     if (alerts != nullptr)
+                       append_incident_rows(b, i, out, std::span<const Alert>(block.alerts).subspan(first_alert), filter, window_.first_scored,
+                                            step_times_, has_labels_, block.incidents, block.alerts_text);
                      hashes.hash(b, i);
                    });
-  if (alerts == nullptr) return;
-  WorkStopwatch watch;
-  format_alert_rows(b, block.alerts, step_times_, has_labels_, block.alerts_text);
   state.alerts += static_cast<std::int64_t>(block.alerts.size());
-  watch.lap_evaluate(slot.times);
 }
 
 void BacktestWork::write(const SeriesBlock& b, BacktestBlockState& block) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "meterbench/detect/incidents.hpp"
 #include "meterbench/evaluate/metrics.hpp"
 #include "meterbench/io/alert_csv.hpp"
 #include "meterbench/io/bands_file.hpp"
@@ -19,7 +20,7 @@ namespace meterbench {
 
 /// Where the backtest's pass writes; null = not written.
 struct BacktestOutputs {
-  std::ostream* alerts_csv = nullptr;  ///< alerts at z, in series order
+  std::ostream* alerts_csv = nullptr;  ///< alerts.csv rows (incidents at z), each after its sort key, in series order
   BandsWriter* bands = nullptr;         ///< expected range per step
 };
 
@@ -36,7 +37,8 @@ struct BacktestBlockState {
   BlockOutputs outputs;
   std::vector<FitStatus> status;
   std::vector<Alert> alerts;
-  std::string alerts_text;  ///< alerts.csv rows of the block
+  std::vector<Incident> incidents;  ///< one series' incidents at a time
+  std::string alerts_text;          ///< alerts.csv rows of the block, each after its sort key
 };
 
 class BacktestWork final : public BlockWork<BacktestThreadState, BacktestBlockState> {

@@ -131,7 +131,7 @@ CapacityMeasurement measure_capacity(const CapacityRunOptions& options) {
   m.scenario = options.scenario.string();
   m.model = options.model;
   m.schedule = options.schedule;
-  m.weeks = options.schedule == Schedule::weekly ? 1 : 0;
+  m.weeks = is_weekly(options.schedule) ? 1 : 0;
   m.days = options.days;
   const int max_threads = *std::max_element(options.thread_counts.begin(), options.thread_counts.end());
   m.context = to_json(current_run_context(max_threads));
@@ -246,7 +246,7 @@ namespace meterbench {
 
 std::vector<std::string> capacity_assumptions(const CapacityMeasurement& m, const CostModel& model, const CapacityQuestion& q) {
   std::vector<std::string> out;
-  if (m.schedule == Schedule::weekly)
+  if (is_weekly(m.schedule))
     out.push_back(fmt::format("schedule weekly: the cost of ONE weekly production run (each series fitted on its history, the next week scored: "
                               "backtest --schedule weekly --weeks 1); a year is 52 such runs, each of which must fit the window; "
                               "the 52-week backtest of the past costs more (see results/README.md)"));

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "meterbench/detect/incident_output.hpp"
+#include "meterbench/detect/rollup.hpp"
 #include "meterbench/distributed/scale_out.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_file.hpp"
@@ -18,14 +19,17 @@
 
 namespace meterbench {
 
+ScoredSeries scored_series(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::int64_t score_begin) {
+  return {.series_index = static_cast<std::uint64_t>(block.first_series + i),
+          .observed = block.row(i),
+          .expected = out.expected,
+          .score = out.score,
+          .price = block.series[static_cast<std::size_t>(i)].price_per_unit,
+          .score_begin = score_begin};
+}
+
 void IncidentCollector::collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::vector<Incident>& into) const {
-  const SeriesRecord& record = block.series[static_cast<std::size_t>(i)];
-  find_incidents({.series_index = static_cast<std::uint64_t>(block.first_series + i),
-                  .observed = block.row(i),
-                  .expected = out.expected,
-                  .score = out.score,
-                  .price = record.price_per_unit},
-                 filter, into);
+  find_incidents(scored_series(block, i, out, score_begin), filter, into);
 }
 
 namespace {
@@ -44,12 +48,13 @@ struct DetectBlockState {
 // Each thread keeps its blocks' incidents; the serial stage moves them into the collector in series order.
 class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
  public:
-  DetectWork(const Detector& detector, IncidentCollector& incidents) : detector_(detector), incidents_(incidents) {}
+  DetectWork(const Detector& detector, ScoredWindow window, IncidentCollector& incidents)
+      : detector_(detector), window_(window), incidents_(incidents) {}
   [[nodiscard]] DetectThreadState make_thread_state() const override { return {detector_.make_workspace(), {}}; }
   void process(const SeriesBlock& b, DetectBlockState& block, ThreadSlots<DetectThreadState>& threads, BlockHashes& hashes) const override {
     ThreadSlot<DetectThreadState>& slot = threads.local();
     block.incidents.clear();
-    detect_and_visit(detector_, *slot.state.workspace, b, {}, false, false, block.outputs, block.status, slot.times,
+    detect_and_visit(detector_, *slot.state.workspace, b, window_, false, false, block.outputs, block.status, slot.times,
                      [&](std::int64_t i, const DetectionOutput& out) {
                        ++slot.state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];
                        incidents_.collect(b, i, out, block.incidents);
@@ -64,6 +69,7 @@ class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
 
  private:
   const Detector& detector_;
+  ScoredWindow window_;
   IncidentCollector& incidents_;
 };
 
@@ -112,6 +118,8 @@ void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
 IncidentProvenance provenance_of(const DetectOptions& options, const DatasetInfo& info, const Detector& detector) {
   IncidentProvenance p;
   p.dataset = {{"path", options.data.string()},
+               {"by", options.by.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.by)},
+               {"scored_from", format_utc_timestamp(info.grid.time_at(since_window(options.since, info.grid).first_scored))},
                {"series", info.series_count},
                {"steps", info.grid.steps},
                {"start", format_utc_timestamp(info.grid.start_unix_seconds)},
@@ -140,24 +148,46 @@ std::int64_t write_output(IncidentFormat format, std::optional<StagedOutput>& st
 
 }  // namespace
 
+ScoredWindow since_window(const std::string& since, const TimeGrid& grid) {
+  if (since.empty()) return {};
+  std::int64_t t = 0;
+  try {
+    t = parse_utc_timestamp(since);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("--since '{}': {}", since, e.what()));
+  }
+  const std::int64_t offset = t - grid.start_unix_seconds;
+  const std::int64_t step = offset / grid.step_seconds;
+  if (offset % grid.step_seconds != 0 || step < 1 || step >= grid.steps)
+    throw std::invalid_argument(fmt::format("--since '{}' is not a step of the dataset's grid after its first: steps of {} from {} to {}", since,
+                                            format_step(grid.step_seconds), format_utc_timestamp(grid.time_at(0)),
+                                            format_utc_timestamp(grid.time_at(grid.steps - 1))));
+  return {.first_scored = step, .period = grid.steps - step, .independent_fits = true};
+}
+
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
   validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
   const IncidentFormat format = resolve_incident_format(options.format, options.out);
   const bool to_stdout = options.out == kStandardOutput;
   if (to_stdout && scale_out != nullptr) throw std::invalid_argument("--out - (standard output) is for one process; under mpirun give a file");
+  if (!options.by.empty() && scale_out != nullptr) throw std::invalid_argument("--by is for one process; run it without mpirun");
   std::optional<StagedOutput> output;
   if (!to_stdout && (scale_out == nullptr || scale_out->writer())) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
-  DatasetReader reader(options.data);
+  std::optional<RolledUpDataset> rolled;
+  if (!options.by.empty()) rolled.emplace(options.data, options.by, to_stdout ? std::filesystem::path() : options.out);
+  DatasetReader reader(rolled ? rolled->path() : options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
   const std::unique_ptr<Detector> detector = make_detector(options.model, options.settings, grid);
   if (scale_out != nullptr) scale_out->partition(reader, options.out, "detect", false);
 
+  const ScoredWindow window = since_window(options.since, grid);
   IncidentCollector incidents;
   incidents.filter = {.z = detector->flag_threshold(), .min_abs_impact = options.min_impact_usd};
+  incidents.score_begin = window.first_scored;
   if (options.last_days > 0) incidents.filter.first_end_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
-  DetectWork work(*detector, incidents);
+  DetectWork work(*detector, window, incidents);
   FitStatusReducer reducer;
   const PassResult pass =
       run_streaming_pass(reader, {.block_series = options.block_series, .label = "detect", .scale_out = scale_out}, work, reducer);

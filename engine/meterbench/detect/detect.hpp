@@ -13,10 +13,14 @@
 #include "meterbench/detect/incidents.hpp"
 #include "meterbench/io/dataset.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/pass/schedule.hpp"
 
 namespace meterbench {
 
 class ScaleOut;
+
+/// What find_incidents reads of series i of a block and its detector output, scored from `score_begin`.
+ScoredSeries scored_series(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::int64_t score_begin);
 
 /// Gathers incidents from a pass (serial stage) with the series they belong to.
 struct IncidentCollector {
@@ -25,7 +29,14 @@ struct IncidentCollector {
   std::unordered_map<std::uint64_t, SeriesRecord> series;
   /// Appends series i's incidents of a block that pass the filter to `into`.
   void collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::vector<Incident>& into) const;
+  std::int64_t score_begin = 0;  ///< the first scored step (--since)
 };
+
+/// The scored window of `detect --since TIME`: one forward fit on the steps before TIME, every step from TIME
+/// to the grid's end scored (independent of any rolling reuse, as the weekly-refit schedule fits each week).
+/// Throws std::invalid_argument naming the value and the grid's range when TIME is not a step of the grid
+/// after its first one.
+ScoredWindow since_window(const std::string& since, const TimeGrid& grid);
 
 struct DetectOptions {
   std::filesystem::path data{};           ///< the dataset (.h5)
@@ -36,6 +47,8 @@ struct DetectOptions {
   bool overwrite = false;
   double min_impact_usd = 100.0;          ///< incidents with a known |impact| below this are dropped (0 keeps all)
   std::int64_t last_days = 0;             ///< keep only incidents ending in the grid's last `last_days` days (0 = all)
+  std::string since{};                    ///< monitoring: fit on the steps before this time, score from it on (empty = retrospective)
+  std::string by{};                       ///< roll the series up to this dimension first (rollup.hpp; empty = every series)
   std::int64_t block_series = 0;
 };
 
@@ -51,6 +64,7 @@ struct DetectSummary {
 /// customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score; JSON:
 /// an object whose `incidents` array holds objects with the same fields), sorted by |impact| descending (rows without a price last, by peak score). `scale_out`: several processes,
 /// each detects over its share and the writer gathers the incidents and writes the file. Throws like run_backtest.
+/// `by`: the series are first summed per value of that dimension (one process only).
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out = nullptr);
 
 }  // namespace meterbench

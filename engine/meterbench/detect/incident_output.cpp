@@ -1,12 +1,19 @@
 #include "meterbench/detect/incident_output.hpp"
 
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <limits>
 #include <cmath>
+#include <vector>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "meterbench/core/check.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/io/alert_csv.hpp"
+#include "meterbench/io/output_path.hpp"
 
 namespace meterbench {
 
@@ -25,31 +32,11 @@ std::string time_text(const TimeGrid& grid, std::int64_t step) {
 }
 
 void write_csv(std::ostream& out, const IncidentCollector& incidents, const TimeGrid& grid) {
-  out << "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score\n";
+  out << kIncidentCsvColumns << '\n';
   std::string row;
   for (const Incident& f : incidents.rows) {
-    const SeriesRecord& s = incidents.series.at(f.series_index);
     row.clear();
-    append_csv_text(row, s.customer());
-    row += ',';
-    append_csv_text(row, s.meter());
-    row += ',';
-    row += incident_kind_name(f.kind);
-    row += ',';
-    append_utc_time(row, grid.time_at(f.start));
-    row += ',';
-    append_utc_time(row, grid.time_at(f.end));
-    row += ',';
-    append_g6(row, days_spanned(f, grid));
-    row += f.over() ? ",over" : ",under";
-    for (const double v : {f.observed_total, f.expected_total, f.impact}) {
-      row += ',';
-      append_g6(row, v);
-    }
-    row += ',';
-    row += kCurrency;
-    row += ',';
-    append_g6(row, static_cast<double>(f.peak_score));
+    append_incident_csv(row, f, incidents.series.at(f.series_index), grid);
     row += '\n';
     out << row;
   }
@@ -81,6 +68,78 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
 }
 
 }  // namespace
+
+void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord& s, const TimeGrid& grid) {
+  append_csv_text(row, s.customer());
+  row += ',';
+  append_csv_text(row, s.meter());
+  row += ',';
+  row += incident_kind_name(f.kind);
+  row += ',';
+  append_utc_time(row, grid.time_at(f.start));
+  row += ',';
+  append_utc_time(row, grid.time_at(f.end));
+  row += ',';
+  append_g6(row, days_spanned(f, grid));
+  row += f.over() ? ",over" : ",under";
+  for (const double v : {f.observed_total, f.expected_total, f.impact}) {
+    row += ',';
+    append_g6(row, v);
+  }
+  row += ',';
+  row += kCurrency;
+  row += ',';
+  append_g6(row, static_cast<double>(f.peak_score));
+}
+
+namespace {
+
+// Where a keyed row is, and its key packed back from hex to bytes (their byte order is the hex text's order).
+struct KeyedRow {
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;  // with the key and the line break
+  std::uint16_t file = 0;
+  std::array<unsigned char, 1 + (kIncidentSortKeyLength - 1) / 2> key{};
+};
+
+unsigned char hex_value(char c) { return static_cast<unsigned char>(c <= '9' ? c - '0' : c - 'a' + 10); }
+
+void index_rows(const std::filesystem::path& path, std::uint16_t file, std::vector<KeyedRow>& rows) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw OutputError(fmt::format("cannot read the alert rows in '{}'", path.string()));
+  std::uint64_t offset = 0;
+  for (std::string line; std::getline(in, line);) {
+    METERBENCH_CHECK(line.size() > kIncidentSortKeyLength);
+    KeyedRow row{.offset = offset, .length = static_cast<std::uint32_t>(line.size() + 1), .file = file};
+    row.key[0] = static_cast<unsigned char>(line[0]);
+    for (std::size_t i = 1; i < row.key.size(); ++i)
+      row.key[i] = static_cast<unsigned char>(hex_value(line[2 * i - 1]) << 4 | hex_value(line[2 * i]));
+    rows.push_back(row);
+    offset += row.length;
+  }
+}
+
+}  // namespace
+
+std::int64_t write_keyed_rows_in_order(const std::vector<std::filesystem::path>& files, std::ostream& out) {
+  METERBENCH_CHECK(files.size() <= std::numeric_limits<std::uint16_t>::max());
+  std::vector<KeyedRow> rows;
+  for (std::size_t f = 0; f < files.size(); ++f) index_rows(files[f], static_cast<std::uint16_t>(f), rows);
+  std::sort(rows.begin(), rows.end(), [](const KeyedRow& a, const KeyedRow& b) { return a.key < b.key; });  // keys are unique
+  std::vector<std::ifstream> in;
+  for (const auto& path : files) in.emplace_back(path, std::ios::binary);
+  std::string text;
+  for (const KeyedRow& row : rows) {
+    const std::size_t size = row.length - kIncidentSortKeyLength;
+    text.resize(size);
+    std::ifstream& file = in[row.file];
+    file.seekg(static_cast<std::streamoff>(row.offset + kIncidentSortKeyLength));
+    file.read(text.data(), static_cast<std::streamsize>(size));
+    if (!file) throw OutputError(fmt::format("cannot read the alert rows in '{}'", files[row.file].string()));
+    out << text;
+  }
+  return static_cast<std::int64_t>(rows.size());
+}
 
 IncidentFormat resolve_incident_format(const std::string& format, const std::filesystem::path& out) {
   const std::string extension = out.extension().string();

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +30,19 @@ struct IncidentProvenance {
   std::string model;
   nlohmann::json parameters;  ///< the detector's effective parameters, name -> value
 };
+
+/// The CSV columns of an incident row (no line break): detect's file, and the first columns of backtest's alerts.csv.
+inline constexpr const char* kIncidentCsvColumns =
+    "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score";
+
+/// Appends the kIncidentCsvColumns cells of an incident of `series` (no line break).
+void append_incident_csv(std::string& row, const Incident& incident, const SeriesRecord& series, const TimeGrid& grid);
+
+/// Files of rows that each start with append_incident_sort_key's key (rows formatted apart, e.g. by several
+/// processes): writes the rows to `out` in the key's order (that of sort_by_impact), without their keys, and
+/// returns their count. Holds about 40 bytes per row in memory, not the rows: alerts.csv can hold tens of
+/// millions. Throws OutputError naming a file that cannot be read.
+std::int64_t write_keyed_rows_in_order(const std::vector<std::filesystem::path>& files, std::ostream& out);
 
 /// Writes the incidents in `format`; returns how many have no price. The caller checks the stream.
 std::int64_t write_incidents(std::ostream& out, IncidentFormat format, const IncidentCollector& incidents, const TimeGrid& grid,

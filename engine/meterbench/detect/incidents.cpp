@@ -1,9 +1,10 @@
 #include "meterbench/detect/incidents.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <tuple>
 #include <cmath>
 #include <limits>
-#include <tuple>
 
 namespace meterbench {
 
@@ -21,8 +22,9 @@ constexpr std::int64_t kShortestLevelShiftSteps = 3;
 double typical_usage(const ScoredSeries& series, double z) {
   std::vector<float> usual;
   usual.reserve(series.observed.size());
+  const auto history = static_cast<std::size_t>(std::max<std::int64_t>(series.score_begin, 0));
   for (std::size_t k = 0; k < series.observed.size(); ++k)
-    if (!std::isnan(series.observed[k]) && !(series.score[k] > z)) usual.push_back(series.observed[k]);
+    if (!std::isnan(series.observed[k]) && (k < history || !(series.score[k] > z))) usual.push_back(series.observed[k]);
   if (usual.empty()) return std::numeric_limits<double>::quiet_NaN();
   const auto middle = usual.begin() + static_cast<std::ptrdiff_t>(usual.size() / 2);
   std::nth_element(usual.begin(), middle, usual.end());
@@ -109,12 +111,13 @@ std::string_view incident_kind_name(IncidentKind kind) {
 
 void find_incidents(const ScoredSeries& series, const IncidentFilter& filter, std::vector<Incident>& into) {
   const auto flagged = [&](float score) { return score > filter.z; };
-  if (std::none_of(series.score.begin(), series.score.end(), flagged)) return;  // most series: skip the median
+  const auto steps = static_cast<std::int64_t>(series.observed.size());
+  const std::int64_t first = std::clamp<std::int64_t>(series.score_begin, 0, steps);
+  if (std::none_of(series.score.begin() + first, series.score.end(), flagged)) return;  // most series: skip the median
   OpenIncident open;
   const double typical = typical_usage(series, filter.z);
   std::int64_t missing_run = 0;
-  const auto steps = static_cast<std::int64_t>(series.observed.size());
-  for (std::int64_t t = 0; t < steps; ++t) {
+  for (std::int64_t t = first; t < steps; ++t) {
     const auto k = static_cast<std::size_t>(t);
     const float observed = series.observed[k];
     if (std::isnan(observed)) {  // missing: bridged unless the run of missing steps is too long
@@ -136,6 +139,24 @@ void sort_by_impact(std::vector<Incident>& incidents) {
     if (!ka && a.peak_score != b.peak_score) return a.peak_score > b.peak_score;
     return std::tie(a.series_index, a.start) < std::tie(b.series_index, b.start);
   });
+}
+
+void append_incident_sort_key(std::string& out, const Incident& incident) {
+  // Hex digits in big-endian order compare as the numbers do. A non-negative double's bits grow with its value,
+  // so the complement of |impact|'s bits (or of the peak score's) puts the largest first.
+  const auto hex = [&](std::uint64_t v) {
+    for (int shift = 60; shift >= 0; shift -= 4) out += "0123456789abcdef"[(v >> shift) & 0xF];
+  };
+  const auto descending = [](double v) {
+    const std::uint64_t bits = std::bit_cast<std::uint64_t>(v);
+    const std::uint64_t ordered = (bits >> 63) != 0 ? ~bits : bits | (std::uint64_t{1} << 63);  // total order of doubles
+    return ~ordered;
+  };
+  const bool known = std::isfinite(incident.impact);
+  out += known ? '0' : '1';
+  hex(descending(known ? std::fabs(incident.impact) : static_cast<double>(incident.peak_score)));
+  hex(incident.series_index);
+  hex(static_cast<std::uint64_t>(incident.start));
 }
 
 }  // namespace meterbench

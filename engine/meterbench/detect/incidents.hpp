@@ -4,6 +4,7 @@
 // totals, a signed financial impact and a best guess of the anomaly's kind from its shape.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct ScoredSeries {
   std::uint64_t series_index = 0;
   std::span<const float> observed, expected, score;  ///< NaN observed = missing
   double price = 0.0;                                ///< per unit; NaN when unknown
+  std::int64_t score_begin = 0;                      ///< first scored step; the steps before it are history, never flagged
 };
 
 struct IncidentFilter {
@@ -45,5 +47,10 @@ void find_incidents(const ScoredSeries& series, const IncidentFilter& filter, st
 
 /// Largest |impact| first; incidents without a price after them, by peak score; ties in series and step order.
 void sort_by_impact(std::vector<Incident>& incidents);
+
+/// The order of sort_by_impact as text (tested to agree): a fixed-length key (kIncidentSortKeyLength characters)
+/// whose byte order is that order, so rows formatted apart (backtest's blocks and processes) sort as text.
+inline constexpr std::size_t kIncidentSortKeyLength = 1 + 16 + 16 + 16;
+void append_incident_sort_key(std::string& out, const Incident& incident);
 
 }  // namespace meterbench

@@ -345,13 +345,15 @@ void BacktestScaleOut::clean_up_after_failure() const {
   if (!resumable) std::filesystem::remove_all(parts_dir_, ec);
 }
 
-void BacktestScaleOut::append_alert_parts(std::ostream& out) const {
+std::vector<std::filesystem::path> BacktestScaleOut::alert_parts() const {
+  std::vector<std::filesystem::path> parts;
   for (int r = 0; r < group_.size(); ++r) {
-    const std::filesystem::path part = completed_alerts_part(r);
-    std::ifstream in(part, std::ios::binary);
-    if (!in) throw OutputError(fmt::format("alerts part of rank {} is missing: {}", r, part.string()));
-    if (in.peek() != std::ifstream::traits_type::eof()) out << in.rdbuf();  // an empty part would set failbit
+    parts.push_back(completed_alerts_part(r));
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(parts.back(), ec))
+      throw OutputError(fmt::format("alerts part of rank {} is missing: {}", r, parts.back().string()));
   }
+  return parts;
 }
 
 void BacktestScaleOut::merge_bands(const std::filesystem::path& path, const DatasetInfo& dataset, const std::string& dataset_path,

@@ -122,8 +122,8 @@ class BacktestScaleOut : public ScaleOut, public PassCheckpoint {
   [[nodiscard]] std::optional<PassTotals> load_saved(std::size_t integers) const override;
   /// Saves this process's main-pass totals (and the checksum of its alerts part, flushed by the caller).
   void save(const PassTotals& totals) const override;
-  /// Writer: appends every rank's alerts part, in rank order, to `out`.
-  void append_alert_parts(std::ostream& out) const;
+  /// Writer: every rank's completed alerts part, in rank order; throws OutputError naming a missing one.
+  [[nodiscard]] std::vector<std::filesystem::path> alert_parts() const;
   /// Writer: merges every rank's completed bands part, in series order, into the new file `path`.
   void merge_bands(const std::filesystem::path& path, const DatasetInfo& dataset, const std::string& dataset_path, const std::string& run) const;
   /// Writer, after the run directory is committed: removes the parts.

@@ -43,6 +43,7 @@ class StepTimes {
     }
     return write_outside(out, step);
   }
+  [[nodiscard]] const TimeGrid& grid() const { return grid_; }
   /// Appends what write() writes.
   void append(std::string& out, std::int64_t step) const {
     char text[kRoom];

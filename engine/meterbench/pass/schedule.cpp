@@ -8,12 +8,20 @@
 
 namespace meterbench {
 
-std::string_view to_string(Schedule schedule) { return schedule == Schedule::weekly ? "weekly" : "retrospective"; }
+std::string_view to_string(Schedule schedule) {
+  switch (schedule) {
+    case Schedule::weekly: return "weekly";
+    case Schedule::weekly_refit: return "weekly-refit";
+    case Schedule::retrospective: break;
+  }
+  return "retrospective";
+}
 
 Schedule schedule_from_string(std::string_view text) {
   if (text == "retrospective") return Schedule::retrospective;
   if (text == "weekly") return Schedule::weekly;
-  throw std::invalid_argument(fmt::format("unknown schedule '{}' (known: retrospective, weekly)", text));
+  if (text == "weekly-refit") return Schedule::weekly_refit;
+  throw std::invalid_argument(fmt::format("unknown schedule '{}' (known: retrospective, weekly, weekly-refit)", text));
 }
 
 void validate_pass_options(std::int64_t weeks, std::int64_t block_series, double impact_filter_usd) {
@@ -27,10 +35,10 @@ constexpr double kMaxDelayToleranceDays = 36525.0;  // a hundred years: longer t
 }  // namespace
 
 ScoredWindow scored_window(Schedule schedule, std::int64_t weeks, const TimeGrid& grid) {
-  if (schedule != Schedule::weekly) return {};
+  if (!is_weekly(schedule)) return {};
   const std::int64_t week = 7 * std::max<std::int64_t>(1, grid.steps_per_day());
   // weeks beyond the grid are refused before the product, which would overflow for a huge --weeks.
-  const ScoredWindow w{weeks < grid.steps / week ? grid.steps - weeks * week : 0, week};
+  const ScoredWindow w{weeks < grid.steps / week ? grid.steps - weeks * week : 0, week, schedule == Schedule::weekly_refit};
   if (w.first_scored < week)
     throw std::invalid_argument(
         fmt::format("--weeks {} leaves no history to fit on: the dataset has {} steps ({} weeks)", weeks, grid.steps, grid.steps / week));

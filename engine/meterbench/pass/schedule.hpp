@@ -13,16 +13,22 @@ namespace meterbench {
 enum class Schedule {
   retrospective,  ///< one fit over the whole window; every step scored
   weekly,         ///< at each week boundary, fit on the history before it and score that week
+  weekly_refit,   ///< weekly, every week an independent forward fit: what `detect --since` runs, bit for bit
 };
 std::string_view to_string(Schedule schedule);
 /// Throws std::invalid_argument naming the text and the known schedules.
 Schedule schedule_from_string(std::string_view text);
+/// weekly or weekly_refit: a fit before each week, that week scored.
+[[nodiscard]] inline bool is_weekly(Schedule schedule) { return schedule != Schedule::retrospective; }
 
 /// The scored part of the grid: steps [first_scored, steps); period 0 = retrospective, else the week length
 /// in steps of the weekly schedule.
 struct ScoredWindow {
   std::int64_t first_scored = 0;
   std::int64_t period = 0;
+  /// Every period an independent forward fit (DetectionWindow::forward), even for a detector whose
+  /// detect_rolling reuses last period's work: its outputs then approximate the independent fits only.
+  bool independent_fits = false;
 };
 
 /// Checks the options a pass shares (backtest, sweep): --weeks >= 1, --block >= 0, --min-impact >= 0 USD.

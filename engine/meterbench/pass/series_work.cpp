@@ -12,8 +12,13 @@ void detect_block(const Detector& detector, DetectorWorkspace& workspace, const 
   detect_series(detector, workspace, b, 0, b.count, window, outputs, 0, status);
 }
 
+namespace {
+// The detector's own weekly schedule (detect_rolling), which may carry work from one period to the next.
+bool rolls_periods(const Detector& detector, ScoredWindow window) { return detector.reuses_work_across_periods() && !window.independent_fits; }
+}  // namespace
+
 bool fits_series_by_series(const Detector& detector, ScoredWindow window) {
-  return window.period == 0 || detector.reuses_work_across_periods();
+  return window.period == 0 || rolls_periods(detector, window);
 }
 
 void detect_series(const Detector& detector, DetectorWorkspace& workspace, const SeriesBlock& b, std::int64_t first, std::int64_t count,
@@ -29,7 +34,7 @@ void detect_series(const Detector& detector, DetectorWorkspace& workspace, const
     const DetectionWindow whole{0, b.steps, window.first_scored, b.steps};
     for (std::int64_t i = first; i < end; ++i)
       status[static_cast<std::size_t>(i - first)] = detector.detect(input_of(i), whole, workspace, outputs.row(i - out_first));
-  } else if (detector.reuses_work_across_periods()) {
+  } else if (rolls_periods(detector, window)) {
     for (std::int64_t i = first; i < end; ++i)
       status[static_cast<std::size_t>(i - first)] =
           detector.detect_rolling(input_of(i), window.first_scored, window.period, workspace, outputs.row(i - out_first));

@@ -513,7 +513,7 @@ std::optional<Choice> write_sweep_csv(std::ostream& csv, const std::vector<GridA
 std::string reproduce_command(const SweepOptions& options, const std::vector<std::string>& best_settings) {
   std::string command = fmt::format("meterbench backtest --data {} --model {}", shell_word(options.data.string()), shell_word(options.model));
   for (const std::string& s : best_settings) command += " --set " + shell_word(s);
-  if (options.schedule == Schedule::weekly) command += fmt::format(" --schedule weekly --weeks {}", options.weeks);
+  if (is_weekly(options.schedule)) command += fmt::format(" --schedule {} --weeks {}", to_string(options.schedule), options.weeks);
   if (options.delay_tolerance_days != 7.0) command += fmt::format(" --delay-tolerance {}", options.delay_tolerance_days);
   if (options.impact_filter_usd != 100.0) command += fmt::format(" --min-impact {}", options.impact_filter_usd);
   command += " --out " + shell_word((options.out_dir / "best_backtest").string());
@@ -580,7 +580,7 @@ nlohmann::json sweep_json(const SweepOptions& options, const std::vector<GridAxi
   result["fixed_settings"] = options.settings;
   result["model"] = options.model;
   result["schedule"] = {{"name", to_string(options.schedule)},
-                        {"weeks", options.schedule == Schedule::weekly ? nlohmann::json(options.weeks) : nlohmann::json(nullptr)}};
+                        {"weeks", is_weekly(options.schedule) ? nlohmann::json(options.weeks) : nlohmann::json(nullptr)}};
   result["evaluation"] = {{"delay_tolerance_days", options.delay_tolerance_days}, {"impact_filter_usd", options.impact_filter_usd}};
   result["dataset"] = {{"path", std::filesystem::absolute(options.data).lexically_normal().string()},
                        {"fingerprint", format_fingerprint(pass.pass.fingerprint)},
