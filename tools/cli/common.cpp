@@ -16,6 +16,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "meterbench/core/anomaly.hpp"
 #include "meterbench/core/version.hpp"
 #include "meterbench/distributed/process_group.hpp"
 #include "meterbench/model/detector.hpp"
@@ -86,6 +87,26 @@ void add_block_option(CLI::App& command, std::int64_t& block_series) {
   command.add_option("--block", block_series, "Series per pipeline block (0 = about 4 MiB of values)")
       ->transform(integer_in<std::int64_t>())
       ->capture_default_str();
+}
+
+void add_dataset_output_options(CLI::App& command, DatasetOutputOptions& options) {
+  add_block_option(command, options.block_series);
+  command.add_option("--chunk", options.chunk, "Series per HDF5 chunk (0 = about 1 MiB of values)")
+      ->transform(integer_in<std::int64_t>())
+      ->capture_default_str();
+  command.add_option("--compress", options.compress, "gzip level 0 (off) to 9")->transform(integer_in<int>(0, 9))->capture_default_str();
+}
+
+DatasetWriteOptions DatasetOutputOptions::checked() const {
+  if (block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", block_series));
+  if (chunk < 0) throw std::invalid_argument(fmt::format("--chunk must be >= 0, got {}", chunk));
+  return {.chunk_series = chunk, .compression_level = compress};
+}
+
+void print_events_by_kind(std::span<const std::int64_t> counts) {
+  for (std::size_t k = 1; k < counts.size(); ++k)
+    if (counts[k] > 0) std::printf(" %s=%lld", std::string(to_string(static_cast<AnomalyKind>(k))).c_str(), static_cast<long long>(counts[k]));
+  std::printf("\n");
 }
 
 void add_run_options(CLI::App& command, PassOptions& pass, const std::string& output) {

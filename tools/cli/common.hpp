@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 
 #include "meterbench/backtest/backtest.hpp"
 #include "meterbench/detect/detect.hpp"
+#include "meterbench/io/dataset_file.hpp"
 
 namespace meterbench::cli {
 
@@ -102,6 +104,17 @@ void add_evaluation_options(CLI::App& command, PassOptions& pass);
 void add_output_options(CLI::App& command, std::filesystem::path& out, bool& force, const std::string& output);
 /// --block alone, for commands without PassOptions.
 void add_block_option(CLI::App& command, std::int64_t& block_series);
+/// --block, --chunk and --compress of the commands that write a dataset (generate, inject).
+struct DatasetOutputOptions {
+  std::int64_t block_series = 0;
+  std::int64_t chunk = 0;
+  int compress = 0;
+  /// The HDF5 write options; throws std::invalid_argument naming a negative --block or --chunk.
+  [[nodiscard]] DatasetWriteOptions checked() const;
+};
+void add_dataset_output_options(CLI::App& command, DatasetOutputOptions& options);
+/// Prints " kind=count" for every anomaly kind with events (counts indexed by kind code), then a newline.
+void print_events_by_kind(std::span<const std::int64_t> counts);
 
 /// Copies what every pass takes (dataset, model, settings, --force, --block) into the engine's DetectOptions,
 /// BacktestOptions or SweepOptions (the same field names).

@@ -19,8 +19,7 @@ struct GenerateCommand {
   std::optional<std::int64_t> series, days;
   std::optional<std::uint64_t> seed;
   meterbench::GenerateOptions options;
-  std::int64_t chunk = 0;
-  int compress = 0;
+  DatasetOutputOptions output;
 
   CLI::App* add_to(CLI::App& app, CommonOptions& common) {
     CLI::App* cmd = app.add_subcommand("generate", "Generate a synthetic population of usage series with labelled anomalies (HDF5)");
@@ -29,9 +28,7 @@ struct GenerateCommand {
     cmd->add_option("--days", days, "Length in days (overrides the scenario)")->transform(integer_in<std::int64_t>());
     cmd->add_option("--seed", seed, "Random seed (overrides the scenario)")->transform(integer_in<std::uint64_t>());
     add_output_options(*cmd, options.out, options.overwrite, "HDF5 file");
-    add_block_option(*cmd, options.block_series);
-    cmd->add_option("--chunk", chunk, "Series per HDF5 chunk (0 = about 1 MiB of values)")->transform(integer_in<std::int64_t>())->capture_default_str();
-    cmd->add_option("--compress", compress, "gzip level 0 (off) to 9")->transform(integer_in<int>(0, 9))->capture_default_str();
+    add_dataset_output_options(*cmd, output);
     add_common_options(*cmd, common);
     return cmd;
   }
@@ -44,10 +41,8 @@ struct GenerateCommand {
     }
     meterbench::Scenario sc = meterbench::load_scenario(scenario);
     sc.override_size(series, days, seed);
-    if (options.block_series < 0) throw std::invalid_argument(fmt::format("--block must be >= 0, got {}", options.block_series));
-    if (chunk < 0) throw std::invalid_argument(fmt::format("--chunk must be >= 0, got {}", chunk));
-    options.write.chunk_series = chunk;
-    options.write.compression_level = compress;
+    options.write = output.checked();
+    options.block_series = output.block_series;
     options.group = &meterbench::process_group();  // under mpirun: every rank generates its share
     const meterbench::GenerateSummary s = meterbench::generate_dataset(sc, options);
     if (options.group->rank() != 0) return;  // rank 0 reports
@@ -57,11 +52,8 @@ struct GenerateCommand {
                 static_cast<double>(s.series) / s.wall_seconds, static_cast<double>(s.file_bytes) / 1e6 / s.wall_seconds,
                 static_cast<double>(s.file_bytes) / 1e6, limit.threads());
     std::printf("  events by kind:");
-    for (std::size_t k = 1; k < meterbench::kAnomalyKindCount; ++k)
-      if (s.events_by_kind[k] > 0)
-        std::printf(" %s=%lld", std::string(meterbench::to_string(static_cast<meterbench::AnomalyKind>(k))).c_str(),
-                    static_cast<long long>(s.events_by_kind[k]));
-    std::printf("\n  series by profile:");
+    print_events_by_kind(s.events_by_kind);
+    std::printf("  series by profile:");
     for (std::size_t p = 1; p < meterbench::kUsageProfileCount; ++p)
       std::printf(" %s=%lld", std::string(meterbench::to_string(static_cast<meterbench::UsageProfile>(p))).c_str(),
                   static_cast<long long>(s.series_by_profile[p]));

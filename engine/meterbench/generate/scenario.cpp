@@ -210,7 +210,7 @@ void refuse_non_ascii_outside_strings(std::string_view text, const std::string& 
 
 }  // namespace
 
-Scenario parse_scenario(const std::string& text, const std::string& source) {
+Scenario parse_scenario(const std::string& text, const std::string& source, ScenarioPurpose purpose) {
   refuse_non_ascii_outside_strings(text, source);
   toml::table root;
   try {
@@ -224,8 +224,9 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
   TableReader top(root, "", source);
 
   const toml::table* population = top.subtable("population");
-  if (population == nullptr) throw ScenarioError(fmt::format("{}: the [population] table is missing", source));
-  {
+  if (population == nullptr && purpose == ScenarioPurpose::generate)
+    throw ScenarioError(fmt::format("{}: the [population] table is missing", source));
+  if (population != nullptr) {
     TableReader p(*population, "population.", source);
     s.series = p.integer("series", 10'000, 1, kMaxSeries);
     s.days = p.integer("days", 730, 1, kMaxDays);
@@ -256,12 +257,14 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
     l.reject_unknown();
   }
 
-  s.noise_weights = read_weights(top, "noise", kNoiseNames, 0, source, "gaussian", {"gaussian_cv", "nb_dispersion", "lognormal_sigma"});
+  s.noise_weights = read_weights(top, "noise", kNoiseNames, 0, source, "gaussian", {"gaussian_cv", "nb_dispersion", "lognormal_sigma", "wander", "wander_days"});
   if (const toml::table* noise = root.get_as<toml::table>("noise")) {
     TableReader n(*noise, "noise.", source);
     s.gaussian_cv = n.range("gaussian_cv", s.gaussian_cv, 0.0, 10.0);
     s.nb_dispersion = n.range("nb_dispersion", s.nb_dispersion, 1e-3, 1e9);
     s.lognormal_sigma = n.range("lognormal_sigma", s.lognormal_sigma, 0.0, 5.0);
+    s.wander = n.range("wander", s.wander, 0.0, 2.0);
+    s.wander_days = n.number("wander_days", s.wander_days, 0.01, 3650.0);
   }
 
   if (const toml::table* price = top.subtable("price")) {
@@ -290,23 +293,30 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
       if (kind.has_factor) spec.factor = r.number("factor", 1000.0, 1.0 + 1e-9, 1e12);
       r.reject_unknown();
     }
+    const std::int64_t warmup_days = in.integer("warmup_days", -1, 0, kMaxDays);
+    if (warmup_days >= 0) s.warmup_days = warmup_days;
     in.reject_unknown();
   }
   top.reject_unknown();
 
+  if (population == nullptr) {  // inject: the dataset gives the population; these only keep the scenario valid
+    s.series = 1;
+    s.days = 1;
+    s.grid.step_seconds = kSecondsPerDay;
+  }
   s.grid.steps = s.days * (kSecondsPerDay / s.grid.step_seconds);
   validate_size(s);
   return s;
 }
 
-Scenario load_scenario(const std::filesystem::path& path) {
+Scenario load_scenario(const std::filesystem::path& path, ScenarioPurpose purpose) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw ScenarioError(fmt::format("{}: is a directory, not a scenario file", path.string()));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(fmt::format("cannot read scenario file '{}'", path.string()));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_scenario(text.str(), path.string());
+  return parse_scenario(text.str(), path.string(), purpose);
 }
 
 }  // namespace meterbench

@@ -49,19 +49,30 @@ struct Scenario {
   Range gaussian_cv{0.05, 0.05};
   Range nb_dispersion{10, 10};
   Range lognormal_sigma{0.1, 0.1};
+  Range wander{0, 0};      ///< sd of the slow multiplicative wander of the level (log scale; 0 = none)
+  double wander_days = 7;  ///< its correlation time in days
   Range price{1, 1};       ///< USD per unit, log-uniform
   std::array<InjectionSpec, kAnomalyKindCount> injections{};  ///< by AnomalyKind code (normal unused)
+  /// [injections] warmup_days: no event starts in a series' first days (a detector's fit needs them).
+  /// Unset: 0 for `generate`, kInjectWarmupDays for `inject`.
+  std::optional<std::int64_t> warmup_days;
 
   /// Applies command-line overrides and re-validates; throws ScenarioError naming the option.
   void override_size(std::optional<std::int64_t> series_override, std::optional<std::int64_t> days_override,
                      std::optional<std::uint64_t> seed_override);
 };
 
+/// What a scenario is read for: `generate` needs its [population]; `inject` reads only [injections] (the
+/// population, profiles, levels, noise and prices come from the dataset it injects into).
+enum class ScenarioPurpose : std::uint8_t { generate, inject };
+/// Days at the start of a series without events in `inject` when the scenario does not say.
+inline constexpr std::int64_t kInjectWarmupDays = 42;
+
 /// Parses scenario TOML. Throws ScenarioError naming `source`, the line and the key for syntax errors,
 /// unknown keys, wrong types and out-of-range values (negative rates, min > max, absurd sizes).
-Scenario parse_scenario(const std::string& text, const std::string& source);
+Scenario parse_scenario(const std::string& text, const std::string& source, ScenarioPurpose purpose = ScenarioPurpose::generate);
 /// Reads and parses a scenario file; throws ScenarioError when it cannot be read.
-Scenario load_scenario(const std::filesystem::path& path);
+Scenario load_scenario(const std::filesystem::path& path, ScenarioPurpose purpose = ScenarioPurpose::generate);
 
 /// Largest population a scenario may ask for: beyond this it is a typo, not a study.
 inline constexpr std::int64_t kMaxSeries = 1'000'000'000;

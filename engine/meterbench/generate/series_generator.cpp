@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <numbers>
 
 #include <fmt/format.h>
@@ -16,7 +15,8 @@ namespace meterbench {
 namespace {
 
 // Independent random streams per series, so that e.g. changing injection rates leaves the noise unchanged.
-enum Stream : std::uint64_t { kShapeStream = 1, kEventStream = 2, kNoiseStream = 3 };
+// (inject uses 4 for its events.)
+enum Stream : std::uint64_t { kShapeStream = 1, kEventStream = 2, kNoiseStream = 3, kWanderStream = 5 };
 
 constexpr double kTwoPi = 2.0 * std::numbers::pi;
 // Robust scale of Student-t with 3 degrees of freedom (MAD / 0.6745): converts its spread to noise-scale units.
@@ -35,6 +35,7 @@ struct SeriesShape {
   double day_amplitude = 0.0;  // hourly grids only
   double noise_parameter = 0.0;  // cv, dispersion r, or log sigma
   double active_share = 1.0;   // intermittent: share of steps with usage
+  double wander = 0.0;         // sd of the log-level wander (0 = none)
 };
 
 template <std::size_t N>
@@ -92,7 +93,7 @@ SeriesShape draw_shape(const Scenario& sc, Rng& rng, std::int64_t steps_per_day)
 // Standard deviation of one active draw around mean m (before zero-inflation).
 double active_sd(const SeriesShape& s, double m) {
   switch (s.noise) {
-    case NoiseModel::gaussian: return s.noise_parameter * s.level;
+    case NoiseModel::gaussian: return s.noise_parameter * m;  // relative to the mean: real noise grows with the level
     case NoiseModel::poisson: return std::sqrt(std::max(m, 1.0));
     case NoiseModel::negative_binomial: return std::sqrt(std::max(m + m * m / s.noise_parameter, 1.0));
     case NoiseModel::lognormal:
@@ -114,7 +115,7 @@ double noise_scale(const SeriesShape& s, double m) {
 
 double draw_active(const SeriesShape& s, double m, Rng& rng) {
   switch (s.noise) {
-    case NoiseModel::gaussian: return std::max(0.0, m + s.noise_parameter * s.level * rng.normal());
+    case NoiseModel::gaussian: return std::max(0.0, m + s.noise_parameter * m * rng.normal());
     case NoiseModel::poisson: return static_cast<double>(rng.poisson(m));
     case NoiseModel::negative_binomial:
       return m <= 0.0 ? 0.0 : static_cast<double>(rng.poisson(rng.gamma(s.noise_parameter) * m / s.noise_parameter));
@@ -160,89 +161,16 @@ void fill_clean_mean(const SeriesShape& shape, const GridCalendar& cal, std::vec
   }
 }
 
-// Places the injections apart from each other (with a guard band), in a fixed order of kinds, then sorts them
-// by start. Returns how many found no free place.
-std::int64_t place_injections(const Scenario& scenario, double span_years, std::int64_t guard, Rng& event_rng, GeneratorWorkspace& ws) {
-  const std::int64_t T = scenario.grid.steps;
-  std::int64_t unplaced = 0;
-  ws.planned.clear();
-  ws.taken.assign(static_cast<std::size_t>(T), 0);
-  for (std::size_t k = 1; k < kAnomalyKindCount; ++k) {
-    const InjectionSpec& spec = scenario.injections[k];
-    if (spec.rate <= 0.0) continue;
-    const std::int64_t count = event_rng.poisson(spec.rate * span_years);
-    for (std::int64_t j = 0; j < count; ++j) {
-      PlannedInjection p;
-      p.kind = static_cast<AnomalyKind>(k);
-      const std::int64_t length =
-          std::min(T, event_rng.integer(static_cast<std::int64_t>(spec.length.min), static_cast<std::int64_t>(spec.length.max)));
-      p.size = event_rng.uniform(spec.size.min, spec.size.max);
-      p.sign = event_rng.bernoulli(0.5) ? 1.0 : -1.0;
-      p.phase = event_rng.uniform(0.0, kTwoPi);
-      bool placed = false;
-      for (int attempt = 0; attempt < 32 && !placed; ++attempt) {
-        // A stopped meter stays stopped: its window always runs to the end of the series.
-        const std::int64_t start = p.kind == AnomalyKind::stopped_reporting ? T - length : event_rng.integer(0, T - length);
-        const std::int64_t lo = std::max<std::int64_t>(0, start - guard);
-        const std::int64_t hi = std::min(T - 1, start + length - 1 + guard);
-        placed = std::none_of(ws.taken.begin() + lo, ws.taken.begin() + hi + 1, [](std::uint8_t v) { return v != 0; });
-        if (placed) {
-          std::fill(ws.taken.begin() + start, ws.taken.begin() + start + length, std::uint8_t{1});
-          p.start = start;
-          p.end = start + length - 1;
-          ws.planned.push_back(p);
-        }
-      }
-      if (!placed) ++unplaced;
-    }
+// Real usage wanders around its pattern (weather, workload): the clean mean times exp(w - sd^2 / 2), w a stationary
+// AR(1) of sd `sd` with lag-1 correlation `persistence`, so that residuals are autocorrelated and the mean is kept.
+void add_wander(double sd, double persistence, Rng& rng, std::vector<double>& clean_mean) {
+  const double innovation = sd * std::sqrt(1.0 - persistence * persistence);
+  const double mean_correction = 0.5 * sd * sd;
+  double w = sd * rng.normal();
+  for (double& m : clean_mean) {
+    m *= pmath::exp(w - mean_correction);
+    w = persistence * w + innovation * rng.normal();
   }
-  std::sort(ws.planned.begin(), ws.planned.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
-  return unplaced;
-}
-
-// How much a structural injection moves the mean at step t (i = t as an index); amount is its size in usage units.
-double mean_change(const PlannedInjection& p, std::int64_t t, std::size_t i, double amount, const GridCalendar& cal) {
-  const double length = static_cast<double>(p.end - p.start + 1);
-  switch (p.kind) {
-    case AnomalyKind::spike: return amount;
-    case AnomalyKind::dip: return -amount;
-    case AnomalyKind::level_shift: return p.sign * amount;
-    case AnomalyKind::trend_change: return p.sign * amount * static_cast<double>(t - p.start + 1) / length;
-    case AnomalyKind::seasonality_change: return amount * (cal.week_sin[i] * pmath::cos(p.phase) + cal.week_cos[i] * pmath::sin(p.phase));
-    case AnomalyKind::fraud_ramp: return amount * std::min(1.0, static_cast<double>(t - p.start + 1) / length);
-    case AnomalyKind::normal:
-    case AnomalyKind::unit_error:
-    case AnomalyKind::double_counting:
-    case AnomalyKind::dropped_reporting:
-    case AnomalyKind::stuck_meter:
-    case AnomalyKind::gap:
-    case AnomalyKind::stopped_reporting:
-    case AnomalyKind::reported: break;
-  }
-  METERBENCH_CHECK(!is_structural(p.kind));  // a structural kind without its change here
-  return 0.0;
-}
-
-// The value the meter reports instead of usage y under a billing fault (NaN for a gap).
-double reported_value(AnomalyKind kind, double y, double unit_factor, double stuck_value) {
-  switch (kind) {
-    case AnomalyKind::unit_error: return y * unit_factor;
-    case AnomalyKind::double_counting: return 2.0 * y;
-    case AnomalyKind::dropped_reporting: return 0.0;
-    case AnomalyKind::stuck_meter: return stuck_value;
-    case AnomalyKind::gap:
-    case AnomalyKind::stopped_reporting: return std::numeric_limits<double>::quiet_NaN();
-    case AnomalyKind::normal:
-    case AnomalyKind::spike:
-    case AnomalyKind::dip:
-    case AnomalyKind::level_shift:
-    case AnomalyKind::trend_change:
-    case AnomalyKind::seasonality_change:
-    case AnomalyKind::fraud_ramp:
-    case AnomalyKind::reported: break;
-  }
-  METERBENCH_CHECK(traits(kind).effect != InjectionEffect::reported);  // a billing fault without its value here
-  return y;
 }
 
 // Structural injections change the mean, in time order; each one's deviation is measured as applied.
@@ -253,21 +181,7 @@ void apply_mean_changes(const SeriesShape& shape, const GridCalendar& cal, Gener
     if (!is_structural(p.kind)) continue;
     EventRecord& ev = events[e];
     const double sigma = noise_scale(shape, ws.clean_mean[static_cast<std::size_t>(p.start)]);
-    const double amount = p.size * sigma;
-    double peak = 0.0, total = 0.0;
-    for (std::int64_t t = p.start; t <= ev.effect_end; ++t) {
-      const auto i = static_cast<std::size_t>(t);
-      const double before = ws.mean[i];
-      ws.mean[i] = std::max(0.0, before + mean_change(p, t, i, amount, cal));
-      if (t <= p.end) {
-        const double moved = std::fabs(ws.mean[i] - before);
-        peak = std::max(peak, moved);
-        total += moved;
-      }
-    }
-    ev.size_units = peak;
-    ev.size_sigma = peak / sigma;
-    ev.impact_usd = total * shape.price;
+    record_size(ev, apply_structural(p, ev.effect_end, p.size * sigma, cal, ws.mean), sigma, shape.price);
   }
 }
 
@@ -279,55 +193,20 @@ void apply_billing_faults(const SeriesShape& shape, const Scenario& scenario, Ge
     if (is_structural(p.kind)) continue;
     const double sigma = noise_scale(shape, ws.clean_mean[static_cast<std::size_t>(p.start)]);
     const double stuck_value = ws.observed[static_cast<std::size_t>(std::max<std::int64_t>(p.start - 1, 0))];
-    const double unit_factor = p.sign > 0.0 ? scenario.injections[ev.kind].factor : 1.0 / scenario.injections[ev.kind].factor;
-    const bool sized = traits(p.kind).anomaly;
-    double peak = 0.0, total = 0.0;
-    for (std::int64_t t = p.start; t <= p.end; ++t) {
-      double& y = ws.observed[static_cast<std::size_t>(t)];
-      const double faulty = reported_value(p.kind, y, unit_factor, stuck_value);
-      if (sized) {
-        // A stopped meter bills nothing: the usage it no longer reports is the deviation.
-        const double change = std::isnan(faulty) ? std::fabs(y) : std::fabs(faulty - y);
-        peak = std::max(peak, change);
-        total += change;
-      }
-      y = faulty;
-    }
-    ev.size_units = peak;
-    ev.size_sigma = peak / sigma;
-    ev.impact_usd = total * shape.price;
+    record_size(ev, apply_billing_fault(p, unit_factor_of(scenario, p), stuck_value, ws.observed), sigma, shape.price);
   }
 }
 
 }  // namespace
 
-
 SeriesGenerator::SeriesGenerator(const Scenario& scenario, std::uint64_t seed) : scenario_(scenario), seed_(seed) {
   const TimeGrid& g = scenario_.grid;
   g.validate();
-  guard_ = std::max<std::int64_t>(1, 7 * kSecondsPerDay / g.step_seconds);
+  guard_ = meterbench::guard_steps(g);
   span_years_ = g.span_days() / 365.25;
-  const auto n = static_cast<std::size_t>(g.steps);
-  GridCalendar& cal = calendar_;
-  cal.day_of_week.resize(n);
-  cal.years_per_step = static_cast<double>(g.step_seconds) / (365.25 * kSecondsPerDay);
-  cal.year_sin.resize(n);
-  cal.year_cos.resize(n);
-  cal.week_sin.resize(n);
-  cal.week_cos.resize(n);
-  cal.hour_cos.resize(n);
-  for (std::int64_t t = 0; t < g.steps; ++t) {
-    const auto i = static_cast<std::size_t>(t);
-    const CalendarPoint c = calendar_at(g.time_at(t));
-    cal.day_of_week[i] = static_cast<std::uint8_t>(c.day_of_week);
-    const double year_phase = kTwoPi * (c.day_of_year + c.hour_of_day / 24.0) / 365.25;
-    cal.year_sin[i] = pmath::sin(year_phase);
-    cal.year_cos[i] = pmath::cos(year_phase);
-    const double week_phase = kTwoPi * std::fmod(g.days_at(t), 7.0) / 7.0;
-    cal.week_sin[i] = pmath::sin(week_phase);
-    cal.week_cos[i] = pmath::cos(week_phase);
-    cal.hour_cos[i] = pmath::cos(kTwoPi * (c.hour_of_day - 14.0) / 24.0);  // daily peak at 14:00 UTC
-  }
+  calendar_ = make_grid_calendar(g);
+  first_event_step_ = std::min(g.steps, scenario_.warmup_days.value_or(0) * g.steps_per_day());
+  wander_persistence_ = pmath::exp(-static_cast<double>(g.step_seconds) / (scenario_.wander_days * kSecondsPerDay));
 }
 
 GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, GeneratorWorkspace& ws, std::span<float> values,
@@ -342,7 +221,8 @@ GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, Genera
 
   // 1. The series' shape and its clean mean usage per step.
   Rng shape_rng(stream_key(seed_, index, kShapeStream));
-  const SeriesShape shape = draw_shape(scenario_, shape_rng, g.steps_per_day());
+  SeriesShape shape = draw_shape(scenario_, shape_rng, g.steps_per_day());
+  if (scenario_.wander.max > 0.0) shape.wander = shape_rng.uniform(scenario_.wander.min, scenario_.wander.max);
   static constexpr std::array<std::string_view, 4> kMeters = {"compute-hours", "storage-gb-month", "api-calls-1k", "egress-gb"};
   const CustomerId customer = customer_of(index);
   record.set_ids({customer.text, customer.size}, kMeters[index % kMeters.size()]);
@@ -353,19 +233,18 @@ GeneratedSeriesStats SeriesGenerator::generate(std::int64_t series_index, Genera
   ws.mean.resize(n);
   ws.observed.resize(n);
   fill_clean_mean(shape, calendar_, ws.clean_mean);
+  if (shape.wander > 0.0) {
+    Rng wander_rng(stream_key(seed_, index, kWanderStream));
+    add_wander(shape.wander, wander_persistence_, wander_rng, ws.clean_mean);
+  }
 
   // 2. The injections' places, and their events in time order.
   Rng event_rng(stream_key(seed_, index, kEventStream));
-  stats.unplaced_injections = place_injections(scenario_, span_years_, guard_, event_rng, ws);
+  ws.taken.assign(n, 0);
+  const PlacementWindow window{.steps = T, .first = first_event_step_, .last = T - 1, .span_years = span_years_, .guard = guard_};
+  stats.unplaced_injections = place_injections(scenario_, window, event_rng, ws.taken, ws.planned);
   const std::size_t first_event = events.size();
-  for (const PlannedInjection& p : ws.planned) {
-    EventRecord& ev = events.emplace_back();
-    ev.series = index;
-    ev.kind = static_cast<std::uint8_t>(p.kind);
-    ev.start = p.start;
-    ev.end = p.end;
-    ev.effect_end = is_persistent(p.kind) ? T - 1 : p.end;
-  }
+  append_planned_events(ws.planned, index, T - 1, events);
   const std::span<EventRecord> series_events(events.data() + first_event, events.size() - first_event);
 
   // 3. Structural injections on the mean, 4. noise around it, 5. billing faults on what was reported.

@@ -5,20 +5,11 @@
 #include <span>
 #include <vector>
 
+#include "meterbench/generate/injection.hpp"
 #include "meterbench/generate/scenario.hpp"
 #include "meterbench/io/dataset.hpp"
 
 namespace meterbench {
-
-/// One injection placed on a series, before its effect is applied.
-struct PlannedInjection {
-  AnomalyKind kind = AnomalyKind::normal;
-  std::int64_t start = 0;
-  std::int64_t end = 0;    ///< inclusive
-  double size = 0.0;       ///< drawn size in noise-scale units
-  double sign = 1.0;       ///< direction of shifts, trend changes and unit errors
-  double phase = 0.0;      ///< phase of a seasonality change
-};
 
 /// Per-thread scratch for SeriesGenerator; sized on first use, then reused without allocation.
 struct GeneratorWorkspace {
@@ -32,15 +23,6 @@ struct GeneratorWorkspace {
 /// Facts about one generated series that the dataset does not store but a run reports.
 struct GeneratedSeriesStats {
   std::int64_t unplaced_injections = 0;  ///< injections that found no free place apart from the others
-};
-
-/// The calendar of a grid, computed once: per-step day of week, yearly and weekly phase, hour of day.
-struct GridCalendar {
-  std::vector<std::uint8_t> day_of_week;
-  std::vector<double> year_sin, year_cos;
-  std::vector<double> week_sin, week_cos;
-  std::vector<double> hour_cos;  ///< daily cycle, peak at 14:00 UTC
-  double years_per_step = 0.0;
 };
 
 class SeriesGenerator {
@@ -59,6 +41,8 @@ class SeriesGenerator {
   Scenario scenario_;
   std::uint64_t seed_;
   std::int64_t guard_ = 1;
+  std::int64_t first_event_step_ = 0;  ///< [injections] warmup_days in steps
+  double wander_persistence_ = 0.0;    ///< lag-1 correlation of the level wander per step
   double span_years_ = 0.0;
   GridCalendar calendar_;
 };
