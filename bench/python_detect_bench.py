@@ -67,7 +67,7 @@ with tempfile.TemporaryDirectory(prefix="meterbench-bench-") as d:
     cli("detect", "--data", data, "--out", out, "--force")
     python_detect, incidents = timed(lambda: mb.detect(frame, threads=threads))
     build, _ = timed(lambda: mb.frame_to_dataset(frame))
-    same = incidents.equals(mb._incidents_frame(json.load(open(out))))
+    same = incidents.equals(mb._incidents_from_json(json.load(open(out))))
 
 print(json.dumps({"series": args.series, "days": args.days, "rows": len(frame), "threads": threads, "repeat": args.repeat,
                   "incidents": len(incidents), "same_incidents_as_cli": same,

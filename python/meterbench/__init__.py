@@ -69,8 +69,7 @@ def generate(scenario, series: int | None = None, days: int | None = None, seed:
     """Generates a scenario's population (`meterbench generate`). `scenario`: a scenario TOML file (e.g.
     datasets/scenarios/default.toml) or TOML text. Returns the Dataset, or, with `out`, writes that file and
     returns the generator's summary (dict)."""
-    text = str(scenario)
-    is_text = not isinstance(scenario, os.PathLike) and ("\n" in text or "=" in text)
+    text, is_text = _scenario_argument(scenario)
     if out is not None:
         return _core.generate(text, is_text, os.fspath(out), series, days, seed, overwrite, threads)
     with tempfile.TemporaryDirectory(prefix="meterbench-") as directory:
@@ -79,41 +78,71 @@ def generate(scenario, series: int | None = None, days: int | None = None, seed:
         return read_dataset(path, threads)
 
 
-def inject(*args, **kwargs):
-    """`meterbench inject` (anomalies injected into real usage) is not in this build's engine yet."""
-    raise NotImplementedError("meterbench.inject: the engine of this build has no inject (the `meterbench inject` command "
-                              "is not there yet); it will call it once it is")
+def _scenario_argument(scenario) -> tuple[str, bool]:
+    """A scenario file's path, or TOML text: (text, is_text)."""
+    text = str(scenario) if not isinstance(scenario, os.PathLike) else os.fspath(scenario)
+    return text, not isinstance(scenario, os.PathLike) and ("\n" in text or "=" in text)
 
 
-def _incidents_frame(document: dict) -> pd.DataFrame:
-    rows = document["incidents"]
-    frame = pd.DataFrame(rows, columns=INCIDENT_COLUMNS)
-    for column in ("customer", "meter", "kind", "direction", "currency"):
-        frame[column] = frame[column].astype(object)
-    for column in ("start", "end"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    for column in ("days", "observed_total", "expected_total", "impact", "peak_score"):
-        frame[column] = pd.to_numeric(frame[column]).astype(np.float64)
+def inject(data, scenario, seed: int = 1, out=None, overwrite: bool = False, step: str = "1d", threads: int = 0):
+    """`meterbench inject`: the scenario's [injections] (a TOML file or text) injected into `data` (a dataset
+    path, a Dataset or a usage frame, e.g. real usage), sized by each series' own noise, as labelled events.
+    Returns the labelled Dataset, or, with `out`, writes that file and returns the injector's summary (dict)."""
+    text, is_text = _scenario_argument(scenario)
+    with tempfile.TemporaryDirectory(prefix="meterbench-") as directory:
+        path = _dataset_file(data, directory, step)
+        if out is not None:
+            return _core.inject(path, text, is_text, os.fspath(out), int(seed), overwrite, threads)
+        injected = os.path.join(directory, "injected.h5")
+        _core.inject(path, text, is_text, injected, int(seed), False, threads)
+        return read_dataset(injected, threads)
+
+
+def _incidents_frame(columns: dict) -> pd.DataFrame:
+    """The engine's incident columns as the CLI's table: start and end as UTC timestamps."""
+    frame = pd.DataFrame({name: columns[name] for name in INCIDENT_COLUMNS if name != "currency"})
+    frame.insert(INCIDENT_COLUMNS.index("currency"), "currency", columns["currency"])
+    for name in ("start", "end"):
+        frame[name] = pd.to_datetime(frame[name] * 1_000_000_000, utc=True)
     return frame
+
+
+def _incidents_from_json(document: dict) -> pd.DataFrame:
+    """The incidents of `meterbench detect --format json` (for comparisons with the CLI)."""
+    rows = document["incidents"]
+    columns = {name: [row[name] for row in rows] for name in INCIDENT_COLUMNS}
+    for name in ("start", "end"):
+        columns[name] = pd.to_datetime(columns[name], utc=True).asi8 // 1_000_000_000
+    for name in ("days", "observed_total", "expected_total", "impact", "peak_score"):
+        columns[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype=np.float64)
+    columns["currency"] = rows[0]["currency"] if rows else "USD"
+    return _incidents_frame(columns)
+
+
+def _timestamp_text(when) -> str:
+    """A time as the engine reads it (UTC ISO text)."""
+    if isinstance(when, str):
+        return when
+    stamp = pd.Timestamp(when)
+    stamp = stamp.tz_convert("UTC") if stamp.tzinfo is not None else stamp
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def detect(frame, model: str = "gam", params: dict | None = None, min_impact: float = 100.0, since=None, by=None,
            last: int = 0, step: str = "1d", threads: int = 0) -> pd.DataFrame:
     """`meterbench detect` on a usage frame (customer, meter, date, quantity[, price]), a Dataset or a dataset
-    path: one row per incident with the CLI's columns (start and end as UTC timestamps), largest |impact| first.
-    `last`: keep only incidents ending in the last `last` days (0: all)."""
-    if since is not None or by is not None:
-        raise NotImplementedError("meterbench.detect: since= and by= need the engine's detect --since/--by, which this build "
-                                  "does not have yet")
+    path: one row per incident with the CLI's columns and rows (start and end as UTC timestamps, numbers at full
+    precision), largest |impact| first. `since` (a date or timestamp): fit on the history before it and score
+    from it on (`--since`); `by` ("customer" or "meter"): sum the series per value of that dimension first
+    (`--by`); `last`: keep only incidents ending in the last `last` days (`--last`, 0: all)."""
     with tempfile.TemporaryDirectory(prefix="meterbench-") as directory:
         data = _dataset_file(frame, directory, step)
-        out = os.path.join(directory, "incidents.json")
-        _core.detect(data, out, model, _settings(params), float(min_impact), int(last), "json", False, 0, threads)
-        with open(out, encoding="utf-8") as f:
-            document = json.load(f)
-    incidents = _incidents_frame(document)
-    incidents.attrs["model"] = document["model"]
-    incidents.attrs["parameters"] = document["parameters"]
+        found = _core.detect(data, model, _settings(params), float(min_impact), int(last),
+                             "" if since is None else _timestamp_text(since), "" if by is None else str(by), threads)
+    incidents = _incidents_frame(found["incidents"])
+    incidents.attrs["model"] = model
+    incidents.attrs["parameters"] = dict(found["parameters"])
+    incidents.attrs["fit_status"] = found["fit_status"]
     return incidents
 
 

@@ -18,6 +18,7 @@
 #include "meterbench/generate/generate_dataset.hpp"
 #include "meterbench/generate/scenario.hpp"
 #include "meterbench/ingest/ingest.hpp"
+#include "meterbench/inject/inject_dataset.hpp"
 #include "meterbench/ingest/usage_columns.hpp"
 #include "meterbench/io/dataset_file.hpp"
 #include "meterbench/io/output_path.hpp"
@@ -226,6 +227,31 @@ py::dict generate(const std::string& scenario, bool scenario_is_text, const Path
   return d;
 }
 
+py::dict inject(const Path& data, const std::string& scenario, bool scenario_is_text, const Path& out, std::uint64_t seed, bool overwrite,
+                int threads) {
+  InjectSummary s;
+  run_engine(threads, [&] {
+    const Scenario sc = scenario_is_text ? parse_scenario(scenario, "<scenario text>", ScenarioPurpose::inject)
+                                         : load_scenario(scenario, ScenarioPurpose::inject);
+    InjectOptions options;
+    options.data = data;
+    options.out = out;
+    options.overwrite = overwrite;
+    options.seed = seed;
+    s = inject_dataset(sc, options);
+  });
+  py::dict d;
+  d["series"] = s.series;
+  d["steps"] = s.steps;
+  d["kept_events"] = s.kept_events;
+  d["events"] = s.events;
+  d["unplaced_injections"] = s.unplaced_injections;
+  d["impact_usd"] = s.impact_usd;
+  d["unknown_impact_events"] = s.unknown_impact_events;
+  d["wall_seconds"] = s.wall_seconds;
+  return d;
+}
+
 py::dict usage_matrix(const Column<std::int32_t>& customer, const Column<std::int32_t>& meter, const Column<std::int64_t>& time,
                       const Column<double>& quantity, const std::optional<Column<double>>& price, std::int64_t step_seconds,
                       std::int64_t max_steps) {
@@ -264,6 +290,9 @@ void add_dataset_functions(py::module_& m) {
   m.def("generate", &generate, py::arg("scenario"), py::arg("scenario_is_text"), py::arg("out"), py::arg("series") = py::none(),
         py::arg("days") = py::none(), py::arg("seed") = py::none(), py::arg("overwrite") = false, py::arg("threads") = 0,
         "Generates a scenario's population into a dataset file; returns the generator's summary.");
+  m.def("inject", &inject, py::arg("data"), py::arg("scenario"), py::arg("scenario_is_text"), py::arg("out"), py::arg("seed"),
+        py::arg("overwrite") = false, py::arg("threads") = 0,
+        "Injects a scenario's labelled anomalies into a dataset file, writing a new one; returns the injector's summary.");
   m.def("usage_matrix", &usage_matrix, py::arg("customer"), py::arg("meter"), py::arg("time"), py::arg("quantity"), py::arg("price"),
         py::arg("step_seconds"), py::arg("max_steps"),
         "Usage rows as columns (id ranks, Unix seconds, quantity, price) into ingest's matrix of series x steps.");

@@ -17,6 +17,7 @@
 #include "engine_call.hpp"
 #include "meterbench/backtest/backtest.hpp"
 #include "meterbench/detect/detect.hpp"
+#include "meterbench/detect/incident_output.hpp"
 #include "meterbench/model/registry.hpp"
 #include "meterbench/pass/series_work.hpp"
 #include "meterbench/sweep/sweep.hpp"
@@ -28,26 +29,64 @@ namespace {
 
 using Path = std::filesystem::path;
 
-py::dict detect(const Path& data, const Path& out, const std::string& model, const std::vector<std::string>& settings, double min_impact,
-                std::int64_t last_days, const std::string& format, bool overwrite, std::int64_t block_series, int threads) {
+// The incidents as columns (the pandas layer makes the DataFrame): the CLI's columns, start and end as Unix seconds.
+py::dict incident_columns(const DetectedIncidents& detected) {
+  const std::vector<Incident>& rows = detected.incidents.rows;
+  const auto n = static_cast<py::ssize_t>(rows.size());
+  py::list customer(n), meter(n), kind(n), direction(n);
+  py::array_t<std::int64_t> start(n), end(n);
+  py::array_t<double> days(n), observed(n), expected(n), impact(n), peak(n);
+  for (py::ssize_t i = 0; i < n; ++i) {
+    const Incident& f = rows[static_cast<std::size_t>(i)];
+    const SeriesRecord& s = detected.incidents.series.at(f.series_index);
+    const auto at = static_cast<std::size_t>(i);
+    customer[at] = py::str(s.customer().data(), s.customer().size());
+    meter[at] = py::str(s.meter().data(), s.meter().size());
+    kind[at] = std::string(incident_kind_name(f.kind));
+    direction[at] = f.over() ? "over" : "under";
+    start.mutable_at(i) = detected.grid.time_at(f.start);
+    end.mutable_at(i) = detected.grid.time_at(f.end);
+    days.mutable_at(i) = incident_days(f, detected.grid);
+    observed.mutable_at(i) = f.observed_total;
+    expected.mutable_at(i) = f.expected_total;
+    impact.mutable_at(i) = f.impact;
+    peak.mutable_at(i) = static_cast<double>(f.peak_score);
+  }
+  py::dict d;
+  d["customer"] = customer;
+  d["meter"] = meter;
+  d["kind"] = kind;
+  d["start"] = start;
+  d["end"] = end;
+  d["days"] = days;
+  d["direction"] = direction;
+  d["observed_total"] = observed;
+  d["expected_total"] = expected;
+  d["impact"] = impact;
+  d["currency"] = kIncidentCurrency;
+  d["peak_score"] = peak;
+  return d;
+}
+
+py::dict detect(const Path& data, const std::string& model, const std::vector<std::string>& settings, double min_impact, std::int64_t last_days,
+                const std::string& since, const std::string& by, int threads) {
   DetectOptions options;
   options.data = data;
-  options.out = out;
   options.model = model;
   options.settings = settings;
   options.min_impact_usd = min_impact;
   options.last_days = last_days;
-  options.format = format;
-  options.overwrite = overwrite;
-  options.block_series = block_series;
-  DetectSummary s;
-  run_engine(threads, [&] { s = run_detect(options); });
+  options.since = since;
+  options.by = by;
+  DetectedIncidents detected;
+  run_engine(threads, [&] { detected = detect_incidents(options); });
   py::dict d;
-  d["series"] = s.series;
-  d["incidents"] = s.incidents;
-  d["incidents_without_price"] = s.incidents_without_price;
-  d["fit_status"] = json_to_python(s.fit_status.dump());
-  d["wall_seconds"] = s.wall_seconds;
+  d["incidents"] = incident_columns(detected);
+  d["parameters"] = detected.parameters;
+  d["series"] = detected.summary.series;
+  d["incidents_without_price"] = detected.summary.incidents_without_price;
+  d["fit_status"] = json_to_python(detected.summary.fit_status.dump());
+  d["wall_seconds"] = detected.summary.wall_seconds;
   return d;
 }
 
@@ -180,9 +219,9 @@ py::list models() {
 }  // namespace
 
 void add_run_functions(py::module_& m) {
-  m.def("detect", &detect, py::arg("data"), py::arg("out"), py::arg("model"), py::arg("settings"), py::arg("min_impact"), py::arg("last_days"),
-        py::arg("format"), py::arg("overwrite"), py::arg("block_series"), py::arg("threads"),
-        "`meterbench detect`: writes the incidents file; returns the run's summary.");
+  m.def("detect", &detect, py::arg("data"), py::arg("model"), py::arg("settings"), py::arg("min_impact"), py::arg("last_days"),
+        py::arg("since"), py::arg("by"), py::arg("threads"),
+        "`meterbench detect` without its file: the incidents as columns, the parameters in force and the run's summary.");
   m.def("fit", &fit, py::arg("values"), py::arg("start_unix_seconds"), py::arg("step_seconds"), py::arg("model"), py::arg("settings"),
         py::arg("schedule"), py::arg("weeks"), py::arg("threads"),
         "Fits and scores every row of values (series x steps): expected, lower, upper, score, status.");

@@ -104,11 +104,3 @@ def test_ctrl_c_stops_a_long_call_and_leaves_no_staged_output(tmp_path):
     assert os.listdir(tmp_path) == []  # the staged file was removed, nothing was placed
 
 
-def test_since_and_by_are_refused_until_the_engine_has_them(generated):
-    with pytest.raises(NotImplementedError, match="since"):
-        mb.detect(generated, since="2024-06-01")
-
-
-def test_inject_is_refused_until_the_engine_has_it():
-    with pytest.raises(NotImplementedError, match="inject"):
-        mb.inject()

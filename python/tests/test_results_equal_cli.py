@@ -1,12 +1,13 @@
 """The module's results equal the CLI's on the same data: it calls the same engine."""
 import json
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import meterbench as mb
-from conftest import SCENARIO, run_cli
+from conftest import SCENARIO, SOURCE_DIR, run_cli
 
 RUN_FIELDS_THAT_VARY = ("throughput", "context", "peak_rss_bytes", "total_wall_seconds", "dataset")
 
@@ -25,7 +26,7 @@ def test_detect_on_a_frame_equals_cli_ingest_then_detect(generated, tmp_path):
 
     incidents = mb.detect(frame)
 
-    expected = mb._incidents_frame(json.loads((tmp_path / "incidents.json").read_text()))
+    expected = mb._incidents_from_json(json.loads((tmp_path / "incidents.json").read_text()))
     assert len(incidents) > 10
     pd.testing.assert_frame_equal(incidents, expected)
     cli_csv = pd.read_csv(tmp_path / "incidents.csv", dtype={"customer": str, "meter": str})
@@ -121,3 +122,30 @@ def test_models_lists_the_parameter_table_of_the_cli():
         assert f"`{row['parameter']}`" in listing or row["parameter"] in listing, row["parameter"]
     z = table[(table["model"] == "gam") & table["flag_threshold"]]
     assert z["parameter"].tolist() == ["z"]
+
+
+@pytest.mark.parametrize("option, value", [("since", "2024-11-01"), ("by", "customer"), ("by", "meter"), ("last", 60)])
+def test_detect_since_by_and_last_equal_cli(generated, tmp_path, option, value):
+    run_cli("detect", "--data", generated, f"--{option}", value, "--out", tmp_path / "incidents.json")
+    expected = mb._incidents_from_json(json.loads((tmp_path / "incidents.json").read_text()))
+
+    incidents = mb.detect(generated, **{option: value})
+
+    assert len(incidents) > 0
+    pd.testing.assert_frame_equal(incidents, expected)
+
+
+def test_inject_into_a_frame_equals_cli(generated, tmp_path):
+    scenario = os.path.join(SOURCE_DIR, "datasets", "scenarios", "real_injections.toml")
+    frame = mb.read_dataset(generated).to_frame()
+    iso_csv(frame, tmp_path / "usage.csv")
+    run_cli("ingest", "--csv", tmp_path / "usage.csv", "--out", tmp_path / "usage.h5")
+    run_cli("inject", "--data", tmp_path / "usage.h5", "--scenario", scenario, "--seed", 5, "--out", tmp_path / "injected.h5")
+    cli = mb.read_dataset(tmp_path / "injected.h5")
+
+    injected = mb.inject(frame, scenario, seed=5)
+
+    assert len(injected.events) > 0
+    np.testing.assert_array_equal(injected.values, cli.values)
+    np.testing.assert_array_equal(injected.labels, cli.labels)
+    pd.testing.assert_frame_equal(injected.events, cli.events)
