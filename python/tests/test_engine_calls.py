@@ -104,3 +104,16 @@ def test_ctrl_c_stops_a_long_call_and_leaves_no_staged_output(tmp_path):
     assert os.listdir(tmp_path) == []  # the staged file was removed, nothing was placed
 
 
+
+
+def test_other_python_threads_run_while_the_engine_works(tmp_path):
+    import threading
+    call = threading.Thread(target=mb.generate, args=(SCENARIO,), kwargs={"series": 20000, "days": 400, "seed": 2,
+                                                                         "out": tmp_path / "g.h5", "threads": 1})
+    call.start()
+    ticks = 0
+    while call.is_alive():
+        ticks += 1
+        time.sleep(0.005)
+    call.join()
+    assert ticks > 20  # the engine held the interpreter's lock otherwise: no tick until it returned
