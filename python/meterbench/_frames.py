@@ -66,7 +66,8 @@ def long_frame(dataset: Dataset, columns: dict, reported_only: bool = False) -> 
         codes, ids = pd.factorize(dataset.series[name], sort=True)
         frame[name] = pd.Categorical.from_codes(codes[row_series], categories=ids)
     a = dataset.attributes
-    frame["date"] = pd.to_datetime((a["start_unix_seconds"] + row_step * a["step_seconds"]) * 1_000_000_000, utc=True)
+    nanoseconds = (a["start_unix_seconds"] + row_step * a["step_seconds"]) * 1_000_000_000
+    frame["date"] = pd.arrays.DatetimeArray(nanoseconds.view("datetime64[ns]"), dtype=pd.DatetimeTZDtype(tz="UTC"))  # no parsing
     for name, array in columns.items():
         frame[name] = np.asarray(array).reshape(-1)[keep]
     if reported_only:

@@ -80,28 +80,27 @@ struct ErrorClasses {
 };
 ErrorClasses error_classes;
 
-PyObject* add_error_class(py::module_& module, const char* name, PyObject* bases, const char* doc) {
+// `bases`: one class, or a tuple of classes (the new class takes its own references).
+PyObject* add_error_class(py::module_& module, const char* name, py::handle bases, const char* doc) {
   const std::string qualified = fmt::format("meterbench.{}", name);
-  PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases, nullptr);
+  PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr);
   if (type == nullptr) throw py::error_already_set();
   module.add_object(name, py::handle(type));
   return type;
 }
 
-PyObject* with_builtin(PyObject* base, PyObject* builtin) { return py::make_tuple(py::handle(base), py::handle(builtin)).release().ptr(); }
-
 }  // namespace
 
 void register_exceptions(py::module_& module) {
   ErrorClasses& e = error_classes;
-  e.base = add_error_class(module, "Error", PyExc_Exception, "Base of every error the meterbench engine raises.");
-  e.input = add_error_class(module, "InputError", with_builtin(e.base, PyExc_ValueError),
+  e.base = add_error_class(module, "Error", py::handle(PyExc_Exception), "Base of every error the meterbench engine raises.");
+  e.input = add_error_class(module, "InputError", py::make_tuple(py::handle(e.base), py::handle(PyExc_ValueError)),
                             "Bad input: an argument, a parameter, a scenario or a row of a frame or CSV file.");
-  e.dataset = add_error_class(module, "DatasetError", with_builtin(e.base, PyExc_RuntimeError),
+  e.dataset = add_error_class(module, "DatasetError", py::make_tuple(py::handle(e.base), py::handle(PyExc_RuntimeError)),
                               "A file that cannot be read or written as a meterbench dataset.");
-  e.output = add_error_class(module, "OutputError", with_builtin(e.base, PyExc_RuntimeError),
+  e.output = add_error_class(module, "OutputError", py::make_tuple(py::handle(e.base), py::handle(PyExc_RuntimeError)),
                              "An output that cannot be written (exists without overwrite, no space, unsafe to replace).");
-  e.engine = add_error_class(module, "EngineError", with_builtin(e.base, PyExc_RuntimeError), "Any other failure of the engine.");
+  e.engine = add_error_class(module, "EngineError", py::make_tuple(py::handle(e.base), py::handle(PyExc_RuntimeError)), "Any other failure of the engine.");
   py::register_exception_translator([](std::exception_ptr failure) {
     if (!failure) return;
     try {
