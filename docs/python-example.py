@@ -39,8 +39,10 @@ print(incidents.head(5).to_string(index=False))
 if incidents.empty:
     raise SystemExit("no incident to plot")
 
-# The band of the largest incident's series: the detector's expected value and range per day.
-top = incidents.iloc[0]
+# The band of the largest incident's series: the detector's expected value and range per day. A unit error
+# (a factor of 1,000) would dwarf the band: the largest incident of another kind, if there is one.
+others = incidents[incidents["kind"] != "unit_error"]
+top = (others if len(others) else incidents).iloc[0]
 series = usage[(usage["customer"] == top["customer"]) & (usage["meter"] == top["meter"])]
 band = mb.fit(series, model="gam")
 
@@ -53,6 +55,10 @@ ax.scatter(flagged["date"], flagged["quantity"], color="tab:red", s=10, zorder=3
 ax.axvspan(top["start"], top["end"] + pd.Timedelta(days=1), color="tab:red", alpha=0.1)
 ax.set_title(f"{top['customer']} / {top['meter']}: {top['kind']} {top['start']:%Y-%m-%d} to {top['end']:%Y-%m-%d}, "
              f"impact {top['impact']:,.0f} {top['currency']}")
+ax.set_xlim(max(top["start"] - pd.Timedelta(days=90), band["date"].min()),  # the incident and its context
+            min(top["end"] + pd.Timedelta(days=90), band["date"].max()))
+# The axis follows the band: an anomaly far above it is clipped at the top (its value is in the title's impact).
+ax.set_ylim(0, 1.5 * max(band["upper"].max(), band["quantity"].median()))
 ax.set_ylabel("quantity per day")
 ax.legend(loc="upper left", fontsize="small")
 fig.tight_layout()

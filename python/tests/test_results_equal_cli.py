@@ -94,6 +94,18 @@ def test_backtest_summary_and_tables_equal_cli(generated, tmp_path):
         pd.testing.assert_frame_equal(getattr(result, table), mb._read_csv(tmp_path / "run" / f"{table}.csv"))
 
 
+def test_fit_equals_the_bands_of_a_cli_backtest(generated, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    run_cli("backtest", "--data", generated, "--save-bands", "--out", tmp_path / "run")
+    dataset = mb.read_dataset(generated)
+
+    band = mb.fit(generated)
+
+    with h5py.File(tmp_path / "run" / "bands.h5") as bands:
+        for name in ("expected", "lower", "upper", "score"):
+            np.testing.assert_array_equal(band[name].to_numpy().reshape(dataset.values.shape), bands[name][...])
+
+
 def test_generate_equals_cli(generated):
     dataset = mb.generate(SCENARIO, series=160, days=400, seed=11)
     cli = mb.read_dataset(generated)
