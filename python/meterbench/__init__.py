@@ -81,7 +81,7 @@ def generate(scenario, series: int | None = None, days: int | None = None, seed:
 def _scenario_argument(scenario) -> tuple[str, bool]:
     """A scenario file's path, or TOML text: (text, is_text)."""
     text = str(scenario) if not isinstance(scenario, os.PathLike) else os.fspath(scenario)
-    return text, not isinstance(scenario, os.PathLike) and ("\n" in text or "=" in text)
+    return text, not isinstance(scenario, os.PathLike) and not os.path.exists(text) and ("\n" in text or "=" in text)
 
 
 def inject(data, scenario, seed: int = 1, out=None, overwrite: bool = False, step: str = "1d", threads: int = 0):
