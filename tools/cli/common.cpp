@@ -116,7 +116,7 @@ void add_run_options(CLI::App& command, PassOptions& pass, const std::string& ou
 
 void add_evaluation_options(CLI::App& command, PassOptions& pass) {
   command.add_flag("--no-baseline", pass.no_baseline, "Skip the random baseline pass (the random detector at the same flag rate)");
-  command.add_option("--min-impact", pass.impact_filter_usd, "Impact filter of the filtered metrics, USD")->capture_default_str();
+  command.add_option("--min-impact", pass.impact_filter_usd, "Impact filter, USD: the filtered metrics (and backtest's alerts.csv) leave out alerts with a known |impact| below it")->capture_default_str();
   command.add_option("--delay-tolerance", pass.delay_tolerance_days, "Event-wise delay tolerance k, days")->capture_default_str();
 }
 
