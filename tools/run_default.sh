@@ -6,7 +6,8 @@
 # Idempotent: outputs under out/default/ are replaced on every run.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$root/tools/setup.sh" release meterbench
+# The CLI, and the Python module beside it (docs/python.md: importable with PYTHONPATH=build/release/python).
+"$root/tools/setup.sh" release meterbench meterbench_python
 cli="$root/build/release/tools/meterbench"
 out="$root/out/default"
 mkdir -p "$out"

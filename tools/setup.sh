@@ -18,6 +18,7 @@ packages+=(libcpp-httplib-dev chromium chromium-driver python3-selenium)
 # npm vendors the review page's charting library at build time. Debian's package is `npm`; a machine whose Node.js
 # comes from elsewhere (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm) keeps its own.
 command -v npm >/dev/null || packages+=(npm)
+packages+=(python3-dev pybind11-dev python3-pybind11 python3-pytest)  # the Python module (python/, docs/python.md) and its tests
 # The fuzz build only: clang and its runtimes (libclang-rt-14-dev holds libFuzzer, ASan and UBSan for clang 14).
 if [[ $flavour == fuzz ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()
@@ -85,4 +86,8 @@ if ((${#targets[@]})); then
   cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 else
   cmake --build "$build" -j "$(nproc)"
+fi
+# The Python module, when pybind11 was found (docs/python.md): importable with this PYTHONPATH.
+if compgen -G "$build/python/meterbench/_core*.so" >/dev/null; then
+  echo "setup: Python module built: PYTHONPATH=$build/python /usr/bin/python3 -c 'import meterbench'"
 fi

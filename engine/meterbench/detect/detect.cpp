@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -167,17 +168,15 @@ ScoredWindow since_window(const std::string& since, const TimeGrid& grid) {
   return {.first_scored = step, .period = grid.steps - step, .independent_fits = true};
 }
 
-DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
-  if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
-  validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
-  const IncidentFormat format = resolve_incident_format(options.format, options.out);
-  const bool to_stdout = options.out == kStandardOutput;
-  if (to_stdout && scale_out != nullptr) throw std::invalid_argument("--out - (standard output) is for one process; under mpirun give a file");
-  if (!options.by.empty() && scale_out != nullptr) throw std::invalid_argument("--by is for one process; run it without mpirun");
-  std::optional<StagedOutput> output;
-  if (!to_stdout && (scale_out == nullptr || scale_out->writer())) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
+namespace {
+
+// Gets the incidents of a pass on the writer process, sorted by impact; returns how many have no price.
+using IncidentSink = std::function<std::int64_t(IncidentCollector&, const DatasetInfo&, const Detector&)>;
+
+// The pass of every detect: checks, rolls up (--by), fits and scores, gathers the incidents to the writer.
+DetectSummary detect_pass(const DetectOptions& options, ScaleOut* scale_out, const std::filesystem::path& beside, const IncidentSink& sink) {
   std::optional<RolledUpDataset> rolled;
-  if (!options.by.empty()) rolled.emplace(options.data, options.by, to_stdout ? std::filesystem::path() : options.out);
+  if (!options.by.empty()) rolled.emplace(options.data, options.by, beside);
   DatasetReader reader(rolled ? rolled->path() : options.data);
   const DatasetInfo& info = reader.info();
   const TimeGrid& grid = info.grid;
@@ -203,12 +202,46 @@ DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
   if (feedback) drop_reviewed_false_alerts(incidents.rows, incidents.series, *feedback, grid);
   sort_by_impact(incidents.rows);
   DetectSummary summary;
-  summary.incidents_without_price = write_output(format, output, incidents, grid, provenance_of(options, info, *detector));
   summary.series = info.series_count;
   summary.incidents = static_cast<std::int64_t>(incidents.rows.size());
   summary.fit_status = fit_status_json(reducer.counts);
   summary.wall_seconds = pass.timing.wall_seconds;
+  summary.incidents_without_price = sink(incidents, info, *detector);
   return summary;
+}
+
+void check_detect_options(const DetectOptions& options) {
+  if (options.last_days < 0) throw std::invalid_argument(fmt::format("--last must be >= 0 days, got {}", options.last_days));
+  validate_pass_options(1, options.block_series, options.min_impact_usd);  // detect has no --weeks
+}
+
+}  // namespace
+
+DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out) {
+  check_detect_options(options);
+  const IncidentFormat format = resolve_incident_format(options.format, options.out);
+  const bool to_stdout = options.out == kStandardOutput;
+  if (to_stdout && scale_out != nullptr) throw std::invalid_argument("--out - (standard output) is for one process; under mpirun give a file");
+  if (!options.by.empty() && scale_out != nullptr) throw std::invalid_argument("--by is for one process; run it without mpirun");
+  std::optional<StagedOutput> output;
+  if (!to_stdout && (scale_out == nullptr || scale_out->writer())) output.emplace(options.out, options.overwrite, OutputKind::file, std::vector{options.data});
+  return detect_pass(options, scale_out, to_stdout ? std::filesystem::path() : options.out,
+                     [&](IncidentCollector& incidents, const DatasetInfo& info, const Detector& detector) {
+                       return write_output(format, output, incidents, info.grid, provenance_of(options, info, detector));
+                     });
+}
+
+DetectedIncidents detect_incidents(const DetectOptions& options) {
+  check_detect_options(options);
+  DetectedIncidents detected;
+  detected.summary = detect_pass(options, nullptr, {}, [&](IncidentCollector& incidents, const DatasetInfo& info, const Detector& detector) {
+    detected.incidents = std::move(incidents);
+    detected.grid = info.grid;
+    detected.currency = info.currency;
+    detected.parameters = detector.parameters();
+    return incidents_without_price(detected.incidents.rows);
+  });
+  return detected;
 }
 
 }  // namespace meterbench

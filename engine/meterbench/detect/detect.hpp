@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -67,5 +68,18 @@ struct DetectSummary {
 /// each detects over its share and the writer gathers the incidents and writes the file. Throws like run_backtest.
 /// `by`: the series are first summed per value of that dimension (one process only).
 DetectSummary run_detect(const DetectOptions& options, ScaleOut* scale_out = nullptr);
+
+/// What detect finds, kept in memory instead of written (the Python module): the incidents in the file's order
+/// with their series, the grid (of the rolled-up series with `by`) and the detector's effective parameters.
+struct DetectedIncidents {
+  IncidentCollector incidents;
+  TimeGrid grid;
+  std::string currency;  ///< the dataset's: that of every impact
+  std::vector<std::pair<std::string, std::string>> parameters;
+  DetectSummary summary;
+};
+
+/// run_detect without an output (options.out, format and overwrite are not used), on one process.
+DetectedIncidents detect_incidents(const DetectOptions& options);
 
 }  // namespace meterbench

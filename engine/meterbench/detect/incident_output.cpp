@@ -19,9 +19,6 @@ namespace meterbench {
 
 namespace {
 
-double days_spanned(const Incident& incident, const TimeGrid& grid) {
-  return static_cast<double>((incident.end - incident.start + 1) * grid.step_seconds) / static_cast<double>(kSecondsPerDay);
-}
 
 std::string time_text(const TimeGrid& grid, std::int64_t step) {
   std::string text;
@@ -49,7 +46,7 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
                     {"kind", std::string(incident_kind_name(f.kind))},
                     {"start", time_text(grid, f.start)},
                     {"end", time_text(grid, f.end)},
-                    {"days", days_spanned(f, grid)},
+                    {"days", incident_days(f, grid)},
                     {"direction", f.over() ? "over" : "under"},
                     {"observed_total", f.observed_total},
                     {"expected_total", f.expected_total},
@@ -78,7 +75,7 @@ void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord
   row += ',';
   append_utc_time(row, grid.time_at(f.end));
   row += ',';
-  append_g6(row, days_spanned(f, grid));
+  append_g6(row, incident_days(f, grid));
   row += f.over() ? ",over" : ",under";
   for (const double v : {f.observed_total, f.expected_total, f.impact}) {
     row += ',';
@@ -139,6 +136,16 @@ std::int64_t write_keyed_rows_in_order(const std::vector<std::filesystem::path>&
   return static_cast<std::int64_t>(rows.size());
 }
 
+double incident_days(const Incident& incident, const TimeGrid& grid) {
+  return static_cast<double>((incident.end - incident.start + 1) * grid.step_seconds) / static_cast<double>(kSecondsPerDay);
+}
+
+std::int64_t incidents_without_price(const std::vector<Incident>& incidents) {
+  std::int64_t without_price = 0;
+  for (const Incident& f : incidents) without_price += !std::isfinite(f.impact);
+  return without_price;
+}
+
 IncidentFormat resolve_incident_format(const std::string& format, const std::filesystem::path& out) {
   const std::string extension = out.extension().string();
   const IncidentFormat from_extension = extension == ".json" ? IncidentFormat::json : IncidentFormat::csv;
@@ -154,9 +161,7 @@ std::int64_t write_incidents(std::ostream& out, IncidentFormat format, const Inc
                              const IncidentProvenance& provenance) {
   if (format == IncidentFormat::json) write_json(out, incidents, grid, provenance);
   else write_csv(out, incidents, grid, provenance.currency);
-  std::int64_t without_price = 0;
-  for (const Incident& f : incidents.rows) without_price += !std::isfinite(f.impact);
-  return without_price;
+  return incidents_without_price(incidents.rows);
 }
 
 }  // namespace meterbench

@@ -16,6 +16,12 @@ namespace meterbench {
 
 enum class IncidentFormat : std::uint8_t { csv, json };
 
+/// The `days` column: the days an incident's steps span.
+double incident_days(const Incident& incident, const TimeGrid& grid);
+
+/// Incidents whose impact is unknown (no price).
+std::int64_t incidents_without_price(const std::vector<Incident>& incidents);
+
 /// --out's value for standard output.
 inline constexpr const char* kStandardOutput = "-";
 

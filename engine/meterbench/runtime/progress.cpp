@@ -1,8 +1,18 @@
 #include "meterbench/runtime/progress.hpp"
 
+#include <atomic>
+
 #include <spdlog/spdlog.h>
 
 namespace meterbench {
+
+namespace {
+std::atomic<bool> stop_flag{false};  // lock-free: set from a signal handler or another thread
+}  // namespace
+
+void request_stop() noexcept { stop_flag.store(true, std::memory_order_relaxed); }
+void clear_stop_request() noexcept { stop_flag.store(false, std::memory_order_relaxed); }
+bool stop_requested() noexcept { return stop_flag.load(std::memory_order_relaxed); }
 
 ProgressReporter::ProgressReporter(std::string what, std::string unit, std::int64_t total, std::chrono::milliseconds interval)
     : what_(std::move(what)), unit_(std::move(unit)), total_(total), interval_(interval), start_(Clock::now()), last_log_(start_) {}
@@ -10,6 +20,7 @@ ProgressReporter::ProgressReporter(std::string what, std::string unit, std::int6
 double ProgressReporter::elapsed_seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 void ProgressReporter::advance(std::int64_t items) {
+  if (stop_requested()) throw StopRequested();
   done_ += items;
   const auto now = Clock::now();
   if (now - last_log_ < interval_ || done_ >= total_) return;
