@@ -24,6 +24,7 @@ void IncidentCollector::collect(const SeriesBlock& block, std::int64_t i, const 
                   .observed = block.row(i),
                   .expected = out.expected,
                   .score = out.score,
+                  .rule_kind = out.kind,
                   .price = record.price_per_unit},
                  filter, into);
 }
@@ -49,6 +50,7 @@ class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
   void process(const SeriesBlock& b, DetectBlockState& block, ThreadSlots<DetectThreadState>& threads, BlockHashes& hashes) const override {
     ThreadSlot<DetectThreadState>& slot = threads.local();
     block.incidents.clear();
+    block.outputs.keep_kinds = true;  // a rule alert's kind names its incident
     detect_and_visit(detector_, *slot.state.workspace, b, {}, false, false, block.outputs, block.status, slot.times,
                      [&](std::int64_t i, const DetectionOutput& out) {
                        ++slot.state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];

@@ -14,6 +14,9 @@ namespace {
 
 constexpr int kChunk = 64;  // rows gathered per rank-k update
 constexpr std::int64_t kMaxPrefixBytes = std::int64_t{64} << 20;  // bound of the running X'X sums of the retrospective design
+constexpr double kRelativeLogShare = 0.05;  // transform=log1p_relative: c = this x the median positive value
+constexpr std::int64_t kWeekdayFewestDays = 8;  // observed days of a weekday its factor needs
+constexpr double kWeekdayFactorLow = 0.5, kWeekdayFactorHigh = 2.0;
 
 }  // namespace
 
@@ -72,6 +75,7 @@ std::unique_ptr<DetectorWorkspace> GamDetector::make_workspace() const {
   auto ws = std::make_unique<GamWorkspace>(*retrospective_);
   ws->observed_before_.resize(static_cast<std::size_t>(grid_.steps + 1));
   ws->changepoint_scratch_.resize(static_cast<std::size_t>(std::max(0, config_.changepoints)));
+  ws->post_scratch_.resize(static_cast<std::size_t>(2 * (grid_.steps + 1)));
   return ws;
 }
 
@@ -104,7 +108,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
   // |y - expected| / scale and a point inside the band scores <= z (see the header, "Band").
   const double least = ws.nonnegative_ ? 0.0 : -std::numeric_limits<double>::infinity();
   std::int64_t step = window.score_begin;
-  if (status != FitStatus::all_missing && !ws.level_only_ && !config_.log1p && s > 0.0) {
+  if (status != FitStatus::all_missing && !ws.level_only_ && !ws.space_.log && !ws.weekday_on_ && s > 0.0) {
     // Common case, untransformed regression fit: the score steps inside the fit window in one tight loop.
     const std::int64_t end = std::min(window.score_end, design->fit_end());
     if (step < end && step >= design->fit_begin()) {
@@ -115,8 +119,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
       step = end;
     }
   }
-  const GamBandWriter band(out, config_.z, s, least, config_.log1p);
-  const auto transformed = [&](float v) { return transform(v); };
+  const GamBandWriter band = band_writer(out, s, least, ws);
   for (; step < window.score_end; ++step) {
     const auto k = static_cast<std::size_t>(step);
     if (status == FitStatus::all_missing) {
@@ -133,9 +136,66 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
         mu = ws.offset_ + ws.row_.head(p).dot(ws.beta_.head(p));
       }
     }
-    band.write(k, mu, series.values[k], transformed);
+    band.write(k, mu, series.values[k]);
   }
+  if (!out.kind.empty())
+    std::fill(out.kind.begin() + window.score_begin, out.kind.begin() + window.score_end, std::uint8_t{0});
+  if (status != FitStatus::all_missing)
+    post_score(series.values,
+               {.history_begin = window.fit_begin, .begin = window.score_begin, .end = window.score_end,
+                .centred = window.score_end <= window.fit_end},
+               ws, out);
   return status;
+}
+
+void GamDetector::post_score(std::span<const float> values, const GamPostWindow& window, GamWorkspace& ws,
+                             const DetectionOutput& out) const {
+  if (config_.run_score) {
+    const auto needed = static_cast<std::size_t>(2 * (window.end - window.begin + 1));
+    if (ws.post_scratch_.size() < needed) ws.post_scratch_.resize(needed);  // sized by make_workspace for any window
+    gam_run_score(values, out, window, ws.post_scratch_);
+  }
+  if (config_.rules) gam_rule_alerts(values, grid_, out, window);
+}
+
+void GamDetector::choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const {
+  ws.space_ = {};
+  if (config_.transform == GamConfig::Transform::none) return;
+  ws.space_.log = true;
+  if (config_.transform == GamConfig::Transform::log1p) return;
+  // log1p(y / c), c = 0.05 x the median of the positive values: the log's bend sits at the same place relative
+  // to every series' level, whatever its unit (log1p(y) is nearly linear for values of 0.01 and nearly log
+  // for values of 1,000).
+  std::int64_t m = 0;
+  for (std::int64_t t = begin; t < end; ++t) {
+    const float v = values[static_cast<std::size_t>(t)];
+    if (v < 0.0F) {  // net usage, credits: fitted as it is
+      ws.space_.log = false;
+      return;
+    }
+    if (v > 0.0F) ws.residuals_[static_cast<std::size_t>(m++)] = v;
+  }
+  if (m > 0) ws.space_.unit = kRelativeLogShare * radix_median(ws.residuals_.data(), m, ws.select_.data());
+}
+
+void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, double offset, double mad, GamWorkspace& ws) const {
+  ws.weekday_on_ = config_.weekday_scale && config_.weekly_order > 0 && grid_.step_seconds <= kSecondsPerDay && mad > 0.0;
+  ws.weekdays_ = {};
+  if (!ws.weekday_on_) return;
+  const std::int64_t fewest = kWeekdayFewestDays * kSecondsPerDay / grid_.step_seconds;
+  int weekday = GamWeekdayScale::weekday(grid_, first_step);
+  const std::int64_t per_day = kSecondsPerDay / grid_.step_seconds;
+  for (int d = 0; d < 7; ++d) {
+    std::int64_t m = 0;
+    for (std::int64_t i = 0; i < rows; ++i) {
+      if (!ws.observed_[static_cast<std::size_t>(i)]) continue;
+      const int wd = per_day == 1 ? static_cast<int>((weekday + i) % 7) : GamWeekdayScale::weekday(grid_, first_step + i);
+      if (wd == d) ws.residuals_[static_cast<std::size_t>(m++)] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+    }
+    if (m < fewest) continue;
+    ws.weekdays_.factor[static_cast<std::size_t>(d)] =
+        std::clamp(absolute_deviation_scale(ws.residuals_.data(), m, ws.select_.data()) / mad, kWeekdayFactorLow, kWeekdayFactorHigh);
+  }
 }
 
 // The median of the observed values of ws.y_[0, rows) and their robust scale about it, floored.

@@ -109,8 +109,10 @@
 #include "meterbench/core/portable_math.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/gam_band.hpp"
 #include "meterbench/model/gam_design.hpp"
 #include "meterbench/model/gam_parameters.hpp"
+#include "meterbench/model/gam_rules.hpp"
 #include "meterbench/model/parameters.hpp"
 
 namespace meterbench {
@@ -177,6 +179,11 @@ class GamWorkspace final : public DetectorWorkspace {
   bool level_only_ = false;  // outputs come from level_ instead of the regression
   bool nonnegative_ = false; // every observed (transformed) value of the fit window is >= 0: outputs clamped at 0
   int iterations_ = 0;
+  GamSpace space_;            // the fitted space of the series (transform)
+  GamWeekdayScale weekdays_;  // the band scale's weekday factors (weekday_scale)
+  bool weekday_on_ = false;   // whether they apply to the current fit
+  std::vector<double> start_y_;      // winsorised values of the robust start
+  std::vector<double> post_scratch_;  // prefix sums of the run score (2 (steps + 1))
 };
 
 class GamDetector final : public Detector {
@@ -237,6 +244,7 @@ class GamDetector final : public Detector {
   /// ws.active_, and the route; returns the count of active columns.
   std::int64_t choose_columns(const GamDesign& design, const WindowSummary& window, GamWorkspace& ws, FitRoute& route) const;
   void least_squares_start(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const;
+  bool winsorise_start(std::int64_t rows, GamWorkspace& ws) const;
   /// Huber's iteration with modified residuals and Anderson acceleration; returns whether it converged.
   bool huber_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route, GamWorkspace& ws) const;
   /// The Anderson (secant) step from the plain step just solved; `have_prev` once the map is fixed.
@@ -254,10 +262,16 @@ class GamDetector final : public Detector {
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
   [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
-  /// The fitted space: y, or log1p(max(y, 0)) with transform=log1p. Inline: it runs once per step.
-  [[nodiscard]] double transform(float value) const {
-    const double v = value;
-    return config_.log1p ? pmath::log1p(std::max(v, 0.0)) : v;
+  /// The fitted space of a series (transform) from its observed values in [begin, end) into ws.space_.
+  void choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const;
+  /// The weekday factors of the band scale (weekday_scale) from the residuals |y - offset - fit| of the observed
+  /// rows [0, rows) of ws (row i at step first_step + i) and their robust scale `mad`, into ws.weekdays_.
+  void weekday_factors(std::int64_t first_step, std::int64_t rows, double offset, double mad, GamWorkspace& ws) const;
+  /// The run score and the rule alerts over the scored steps, after the band (gam_rules.hpp).
+  void post_score(std::span<const float> values, const GamPostWindow& window, GamWorkspace& ws, const DetectionOutput& out) const;
+  /// The band writer of the current series' fit with band scale `scale`.
+  [[nodiscard]] GamBandWriter band_writer(const DetectionOutput& out, double scale, double least, const GamWorkspace& ws) const {
+    return {out, config_.z, scale, least, ws.space_, grid_, ws.weekday_on_ ? &ws.weekdays_ : nullptr};
   }
 
   // The rolling schedule (gam_rolling.cpp), in its phases.

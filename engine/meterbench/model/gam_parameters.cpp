@@ -40,10 +40,26 @@ ParameterTable<GamConfig> build_table() {
                .help = "Huber constant in units of the robust scale"},
               {.name = "bisquare_c", .bind = &C::bisquare_c, .default_value = "4.685", .min = 1, .max = 20,
                .help = "bisquare constant in units of the robust scale"},
-              {.name = "transform", .bind = B::choice(&C::log1p, {{"none", false}, {"log1p", true}}), .default_value = "none",
-               .help = "fit log1p(max(y, 0)) for multiplicative usage; bands are mapped back"},
-              {.name = "z", .bind = &C::z, .default_value = "3.5", .min = 0.1, .max = 10, .rules = {.exclusive_with = "width"},
+              {.name = "transform",
+               .bind = B::choice(&C::transform, {{"none", C::Transform::none}, {"log1p", C::Transform::log1p},
+                                                 {"log1p_relative", C::Transform::log1p_relative}}),
+               .default_value = "none",
+               .help = "fitted space: none; log1p = log1p(max(y, 0)); log1p_relative = log1p(y / c), c = 0.05 x the median of "
+                       "the series' positive values (unit-free; a series with a negative value is fitted as it is); bands are mapped back"},
+              {.name = "z", .bind = &C::z, .default_value = "3.5", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
                .role = ParameterRole::flag_threshold, .help = "band half-width in units of the scale"},
+              {.name = "robust_start", .bind = B::choice(&C::robust_start, {{"off", false}, {"on", true}}), .default_value = "off",
+               .help = "start the robust fit from the values winsorised at 5 robust sd about their median, and re-estimate the "
+                       "Huber scale at every iteration until it settles (a few gross outliers then move neither fit nor band)"},
+              {.name = "weekday_scale", .bind = B::choice(&C::weekday_scale, {{"off", false}, {"on", true}}), .default_value = "off",
+               .help = "band scale times clip(MAD of the weekday's residuals / MAD of all, 0.5, 2) (1 when the weekday has < 8 "
+                       "observed days): narrow on quiet days, wide on busy ones"},
+              {.name = "run_score", .bind = B::choice(&C::run_score, {{"off", false}, {"on", true}}), .default_value = "off",
+               .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e (windows centred "
+                       "when fitting the whole series, trailing within the scored period otherwise): catches sustained deviations"},
+              {.name = "rules", .bind = B::choice(&C::rules, {{"off", false}, {"on", true}}), .default_value = "off",
+               .help = "rule alerts, flagged whatever z (score +inf) and labelled with their kind: stuck meter, stopped reporting, "
+                       "unit error (x100 or /100 of the expected value), zero run after regular use"},
               {.name = "width", .bind = B::converted(&C::z, &normal_two_sided_quantile, &normal_two_sided_coverage),
                .default_value = "0.9995347418419289", .min = 0.5, .max = 0.999999, .rules = {.exclusive_with = "z"},
                .help = "band coverage under normal noise; sets z = two-sided normal quantile"},
