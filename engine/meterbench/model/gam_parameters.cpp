@@ -43,7 +43,7 @@ ParameterTable<GamConfig> build_table() {
               {.name = "transform",
                .bind = B::choice(&C::transform, {{"none", C::Transform::none}, {"log1p", C::Transform::log1p},
                                                  {"log1p_relative", C::Transform::log1p_relative}}),
-               .default_value = "none",
+               .default_value = "log1p_relative",
                .help = "fitted space: none; log1p = log1p(max(y, 0)); log1p_relative = log1p(y / c), c = 0.05 x the median of "
                        "the series' positive values (unit-free; a series with a negative value is fitted as it is); bands are mapped back"},
               {.name = "z", .bind = &C::z, .default_value = "3.5", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
