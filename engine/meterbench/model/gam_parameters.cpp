@@ -57,7 +57,7 @@ ParameterTable<GamConfig> build_table() {
               {.name = "run_score", .bind = B::choice(&C::run_score, {{"off", false}, {"on", true}}), .default_value = "off",
                .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e (windows centred "
                        "when fitting the whole series, trailing within the scored period otherwise): catches sustained deviations"},
-              {.name = "rules", .bind = B::choice(&C::rules, {{"off", false}, {"on", true}}), .default_value = "off",
+              {.name = "rules", .bind = B::choice(&C::rules, {{"off", false}, {"on", true}}), .default_value = "on",
                .help = "rule alerts, flagged whatever z (score +inf) and labelled with their kind: stuck meter, stopped reporting, "
                        "unit error (x100 or /100 of the expected value), zero run after regular use"},
               {.name = "width", .bind = B::converted(&C::z, &normal_two_sided_quantile, &normal_two_sided_coverage),
