@@ -46,7 +46,7 @@ ParameterTable<GamConfig> build_table() {
                .default_value = "log1p_relative",
                .help = "fitted space: none; log1p = log1p(max(y, 0)); log1p_relative = log1p(y / c), c = 0.05 x the median of "
                        "the series' positive values (unit-free; a series with a negative value is fitted as it is); bands are mapped back"},
-              {.name = "z", .bind = &C::z, .default_value = "3.5", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
+              {.name = "z", .bind = &C::z, .default_value = "12", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
                .role = ParameterRole::flag_threshold, .help = "band half-width in units of the scale"},
               {.name = "robust_start", .bind = B::choice(&C::robust_start, {{"off", false}, {"on", true}}), .default_value = "off",
                .help = "start the robust fit from the values winsorised at 5 robust sd about their median, and re-estimate the "
@@ -61,8 +61,8 @@ ParameterTable<GamConfig> build_table() {
                .help = "rule alerts, flagged whatever z (score +inf) and labelled with their kind: stuck meter, stopped reporting, "
                        "unit error (x100 or /100 of the expected value), zero run after regular use"},
               {.name = "width", .bind = B::converted(&C::z, &normal_two_sided_quantile, &normal_two_sided_coverage),
-               .default_value = "0.9995347418419289", .min = 0.5, .max = 0.999999, .rules = {.exclusive_with = "z"},
-               .help = "band coverage under normal noise; sets z = two-sided normal quantile"},
+               .default_value = "0.999999", .min = 0.5, .max = 0.999999, .rules = {.exclusive_with = "z"},
+               .help = "band coverage under normal noise; sets z = two-sided normal quantile (at most 0.999999, z 4.89: set z for wider bands)"},
               {.name = "max_iterations", .bind = &C::max_iterations, .default_value = "50", .min = 1, .max = 1000,
                .help = "iteration limit of the robust fit (status not_converged beyond it)"},
               {.name = "tolerance", .bind = &C::tolerance, .default_value = "0.005", .min = 1e-12, .max = 0.1,
