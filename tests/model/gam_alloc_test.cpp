@@ -106,7 +106,7 @@ TEST(GamAllocation, DetectDoesNotAllocateOnTheHotPath) {
   const DetectionOutput out{e, lo, hi, sc};
   for (const char* setting : {"loss=huber", "loss=bisquare", "transform=log1p"}) {
     const std::vector<std::string> settings{setting};
-    const auto det = make_gam_detector(settings, grid);
+    const auto det = testing::make_base_gam(settings, grid);
     auto ws = det->make_workspace();
     for (const auto window : {DetectionWindow::retrospective(730), DetectionWindow::forward(700, 730)}) {
       (void)det->detect({series[0], 0}, window, *ws, out);  // warm-up: a forward window builds its design once
