@@ -55,7 +55,7 @@ ParameterTable<GamConfig> build_table() {
                .help = "band scale times clip(MAD of the weekday's residuals / MAD of all, 0.5, 2) (1 when the weekday has < 8 "
                        "observed days): narrow on quiet days, wide on busy ones"},
               {.name = "run_score", .bind = B::choice(&C::run_score, {{"off", false}, {"on", true}}), .default_value = "on",
-               .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e (windows centred "
+               .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e, each clipped at +-10 (windows centred "
                        "when fitting the whole series, trailing within the scored period otherwise): catches sustained deviations"},
               {.name = "rules", .bind = B::choice(&C::rules, {{"off", false}, {"on", true}}), .default_value = "on",
                .help = "rule alerts, flagged whatever z (score +inf) and labelled with their kind: stuck meter, stopped reporting, "

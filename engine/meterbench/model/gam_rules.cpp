@@ -14,6 +14,10 @@ namespace meterbench {
 namespace {
 
 constexpr int kRunWindows[] = {3, 7};
+// Each signed score enters the run means clipped at this: a run score is for deviations too small to flag one
+// by one, and unclipped a single spike of 60 scales would flag its 3 neighbours on each side at z 12 (an
+// incident starting days before the spike).
+constexpr double kRunClip = 10.0;
 constexpr std::int64_t kStuckMinSteps = 4;
 constexpr double kStuckChance = 0.01;       // a run this long by chance in one series of 100
 constexpr double kStoppedDays = 7.0;
@@ -117,7 +121,7 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
     const double sc = out.score[k];
     const bool used = std::isfinite(sc) && !std::isnan(values[k]);
     const double sign = static_cast<double>(values[k]) < static_cast<double>(out.expected[k]) ? -1.0 : 1.0;
-    sum[i + 1] = sum[i] + (used ? sign * sc : 0.0);
+    sum[i + 1] = sum[i] + (used ? sign * std::min(sc, kRunClip) : 0.0);
     count[i + 1] = count[i] + (used ? 1.0 : 0.0);
   }
   for (std::int64_t i = 0; i < m; ++i) {

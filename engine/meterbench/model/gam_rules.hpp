@@ -19,8 +19,8 @@ struct GamPostWindow {
 };
 
 /// score_t = max(score_t, sqrt(w) |mean of e over the window of w steps|) for w = 3 and 7, e_t = the signed
-/// score (the sign of y_t - expected_t), over the observed steps with a finite score, when the window holds
-/// at least max(2, 2w/3) of them. `scratch` holds 2 (end - begin + 1) doubles.
+/// score (the sign of y_t - expected_t) clipped at +-10, over the observed steps with a finite score, when the
+/// window holds at least max(2, 2w/3) of them. `scratch` holds 2 (end - begin + 1) doubles.
 void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& window,
                    std::span<double> scratch);
 
