@@ -35,11 +35,11 @@ struct Series {
     return out;
   }
   std::vector<std::uint8_t> rule_kind;  // empty: the detector gives no kinds
-  // A rule alert of `kind` at t (score +inf), the value missing when `value` is NaN.
+  // A rule alert of `kind` at t (score 1000), the value missing when `value` is NaN.
   Series& rule(std::int64_t t, float value, AnomalyKind kind) {
     if (rule_kind.empty()) rule_kind.assign(observed.size(), 0);
     observed[static_cast<std::size_t>(t)] = value;
-    score[static_cast<std::size_t>(t)] = std::numeric_limits<float>::infinity();
+    score[static_cast<std::size_t>(t)] = 1000.0F;
     rule_kind[static_cast<std::size_t>(t)] = static_cast<std::uint8_t>(kind);
     return *this;
   }

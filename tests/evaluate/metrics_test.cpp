@@ -120,15 +120,15 @@ TEST(Evaluation, PointCountsIgnoreMissingSteps) {
   EXPECT_DOUBLE_EQ(r.flag_rate(), 2.0 / 9.0);
 }
 
-// A missing step the detector scored (a rule alert on a meter that stopped reporting: score +inf at a NaN
+// A missing step the detector scored (a rule alert on a meter that stopped reporting: score 1000 at a NaN
 // value) is a scored step: its flags make an alert that catches the stopped_reporting event there.
-// n = 12, stopped_reporting [8, 11] with the values missing; flags (score +inf) at 9-11: one true alert, recall 1.
+// n = 12, stopped_reporting [8, 11] with the values missing; flags (score 1000) at 9-11: one true alert, recall 1.
 TEST(Evaluation, FlaggedMissingStepsCount) {
   TestSeries s(12);
   s.event(AnomalyKind::stopped_reporting, 8, 11);
   for (std::size_t t = 8; t < 12; ++t) s.values[t] = kNaN;
   s.score[8] = kNaN;
-  s.flag({9, 10, 11}, std::numeric_limits<float>::infinity());
+  s.flag({9, 10, 11}, 1000.0F);
   std::vector<Alert> alerts;
   const EvaluationReport r = evaluate(small_config(), {s}, &alerts);
   EXPECT_EQ(r.counts.flagged_steps, 3);

@@ -42,8 +42,8 @@ struct DetectionWindow {
 };
 
 /// Caller-owned per-step outputs, each of grid.steps entries. Only [score_begin, score_end) is written.
-/// expected/lower/upper are in the series' units; score = |y - expected| / scale (NaN where y is NaN), or +inf
-/// at a rule alert (a detector's rule that flags a step whatever the threshold, possibly where y is NaN: a
+/// expected/lower/upper are in the series' units; score = |y - expected| / scale (NaN where y is NaN), or a
+/// large score at a rule alert (a detector's rule that flags a step whatever the threshold, possibly where y is NaN: a
 /// meter that stopped reporting).
 struct DetectionOutput {
   std::span<float> expected;

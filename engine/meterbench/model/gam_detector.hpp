@@ -48,7 +48,7 @@
 // the scored steps, trailing inside the scored period otherwise: a weekly run never reads past its week),
 // over windows with at least max(2, 2w/3) scored steps: a sustained deviation of 2 scales over a week scores 5.3.
 // Rules (rules=on, the default; gam_rules.hpp): stuck meter, stopped reporting (at the end of the scored
-// window, scoring the missing steps), unit error and zero run alerts score +inf, whatever z, and write their
+// window, scoring the missing steps), unit error and zero run alerts score at least 1000, above any z, and write their
 // AnomalyKind to DetectionOutput::kind.
 // - Floor (scale_floor): scale_floor x 1.4826 x the median |residual| over the observed steps
 //   whose value is above the fit window's minimum, when that minimum occurs more than once (a point mass:

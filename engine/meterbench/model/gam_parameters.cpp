@@ -58,7 +58,7 @@ ParameterTable<GamConfig> build_table() {
                .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e, each clipped at +-10 (windows centred "
                        "when fitting the whole series, trailing within the scored period otherwise): catches sustained deviations"},
               {.name = "rules", .bind = B::choice(&C::rules, {{"off", false}, {"on", true}}), .default_value = "on",
-               .help = "rule alerts, flagged whatever z (score +inf) and labelled with their kind: stuck meter, stopped reporting, "
+               .help = "rule alerts, flagged whatever z (score >= 1000) and labelled with their kind: stuck meter, stopped reporting, "
                        "unit error (x100 or /100 of the expected value), zero run after regular use"},
               {.name = "width", .bind = B::converted(&C::z, &normal_two_sided_quantile, &normal_two_sided_coverage),
                .default_value = "0.999999", .min = 0.5, .max = 0.999999, .rules = {.exclusive_with = "z"},

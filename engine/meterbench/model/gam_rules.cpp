@@ -25,7 +25,8 @@ constexpr double kRegularDays = 56.0;       // the history that must look regula
 constexpr double kRegularShare = 0.9;
 constexpr double kZeroRunDays = 3.0;
 constexpr double kUnitRatio = 100.0;        // x1000 and /1000 unit errors, with room for the expected value's error
-constexpr float kRuleScore = std::numeric_limits<float>::infinity();
+// A rule alert's score: above every z (at most 20), finite so that reports and JSON carry it as a number.
+constexpr float kRuleScore = 1000.0F;
 
 std::int64_t days_to_steps(double days, const TimeGrid& grid) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(days * static_cast<double>(kSecondsPerDay) /
@@ -34,7 +35,7 @@ std::int64_t days_to_steps(double days, const TimeGrid& grid) {
 
 void raise(const DetectionOutput& out, std::int64_t t, AnomalyKind kind) {
   const auto k = static_cast<std::size_t>(t);
-  out.score[k] = kRuleScore;
+  out.score[k] = std::isnan(out.score[k]) ? kRuleScore : std::max(out.score[k], kRuleScore);
   if (!out.kind.empty()) out.kind[k] = static_cast<std::uint8_t>(kind);
 }
 

@@ -24,7 +24,8 @@ struct GamPostWindow {
 void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& window,
                    std::span<double> scratch);
 
-/// The rule alerts of [begin, end) (score +inf, out.kind the AnomalyKind code when kinds are wanted):
+/// The rule alerts of [begin, end) (score raised to 1000, above any z; out.kind the AnomalyKind code when kinds are
+/// wanted):
 /// - stuck_meter: a run of identical non-zero observed values of at least max(4, L) steps, L the run length
 ///   that equal neighbours as frequent as in [history_begin, end) reach by chance once in 100 series; flagged
 ///   from the run's start once it is that long;
