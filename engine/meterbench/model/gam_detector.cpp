@@ -42,6 +42,7 @@ void GamWorkspace::ensure(const GamDesign& design) {
     yhatf_.resize(rows);
     observed_.resize(static_cast<std::size_t>(rows));
     residuals_.resize(static_cast<std::size_t>(rows));
+    start_y_.resize(static_cast<std::size_t>(rows));
     select_.resize(static_cast<std::size_t>(rows));
     pick_weight_.resize(static_cast<std::size_t>(rows));
     runs_.resize(static_cast<std::size_t>(rows + 1));

@@ -169,7 +169,6 @@ bool GamDetector::winsorise_start(std::int64_t n, GamWorkspace& ws) const {
   const double med = radix_median(ws.residuals_.data(), m, ws.select_.data());
   for (std::int64_t i = 0; i < m; ++i) ws.residuals_[static_cast<std::size_t>(i)] = static_cast<float>(std::abs(ws.residuals_[static_cast<std::size_t>(i)] - med));
   const double reach = kWinsorSd * absolute_deviation_scale(ws.residuals_.data(), m, ws.select_.data());
-  if (ws.start_y_.size() < static_cast<std::size_t>(n)) ws.start_y_.resize(static_cast<std::size_t>(n));
   bool clipped = false;
   for (std::int64_t i = 0; i < n; ++i) {
     const double y = ws.y_[i];
