@@ -52,7 +52,10 @@ class GamBandWriter {
 
   /// Step k: expected max(mu, least) (mu: the fit, in the fitted space), the band around it and the score
   /// |fitted(value) - expected| / scale (NaN where the value is; 0 or +inf at scale 0).
-  void write(std::size_t k, double mu, float value) const {
+  void write(std::size_t k, double mu, float value) const { write(k, mu, value, std::isnan(value) ? 0.0 : space_.to_fitted(value)); }
+
+  /// The same with the value already in the fitted space (`fitted`; unused where the value is NaN): the fit has it.
+  void write(std::size_t k, double mu, float value, double fitted) const {
     const std::size_t d = weekdays_ != nullptr ? static_cast<std::size_t>(GamWeekdayScale::weekday(grid_, static_cast<std::int64_t>(k))) : 0;
     const double scale = scale_[d];
     mu = std::max(mu, least_);
@@ -71,7 +74,7 @@ class GamBandWriter {
     if (std::isnan(value)) {
       out_.score[k] = kNaN;
     } else {
-      const double dev = std::abs(space_.to_fitted(value) - mu);
+      const double dev = std::abs(fitted - mu);
       out_.score[k] = static_cast<float>(scale > 0.0 ? dev / scale : (dev == 0.0 ? 0.0 : std::numeric_limits<double>::infinity()));
     }
   }

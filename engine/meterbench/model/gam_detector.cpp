@@ -1,6 +1,7 @@
 #include "meterbench/model/gam_detector.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "meterbench/core/check.hpp"
@@ -130,12 +131,14 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
     double mu = ws.level_;
     if (!ws.level_only_) {
       if (step >= design->fit_begin() && step < design->fit_end()) {
-        mu = ws.offset_ + ws.yhatf_[step - design->fit_begin()];
-      } else {
-        const int p = design->cols();
-        design->fill_row(step, std::span<double>(ws.row_.data(), static_cast<std::size_t>(p)));
-        mu = ws.offset_ + ws.row_.head(p).dot(ws.beta_.head(p));
+        const std::int64_t row = step - design->fit_begin();
+        mu = ws.offset_ + ws.yhatf_[row];
+        band.write(k, mu, series.values[k], ws.offset_ + ws.y_[row]);  // the fitted value: no transform again
+        continue;
       }
+      const int p = design->cols();
+      design->fill_row(step, std::span<double>(ws.row_.data(), static_cast<std::size_t>(p)));
+      mu = ws.offset_ + ws.row_.head(p).dot(ws.beta_.head(p));
     }
     band.write(k, mu, series.values[k]);
   }
@@ -183,19 +186,44 @@ void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, do
   ws.weekday_on_ = config_.weekday_scale && config_.weekly_order > 0 && grid_.step_seconds <= kSecondsPerDay && mad > 0.0;
   ws.weekdays_ = {};
   if (!ws.weekday_on_) return;
-  const std::int64_t fewest = kWeekdayFewestDays * kSecondsPerDay / grid_.step_seconds;
-  int weekday = GamWeekdayScale::weekday(grid_, first_step);
+  // Two passes: count each weekday's observed rows, then put its absolute residuals into its own stretch of
+  // ws.residuals_ (a day of sub-daily steps is consecutive).
   const std::int64_t per_day = kSecondsPerDay / grid_.step_seconds;
-  for (int d = 0; d < 7; ++d) {
-    std::int64_t m = 0;
+  const int first_weekday = GamWeekdayScale::weekday(grid_, first_step);
+  const std::int64_t first_in_day =
+      ((grid_.start_unix_seconds + first_step * grid_.step_seconds) % kSecondsPerDay + kSecondsPerDay) % kSecondsPerDay / grid_.step_seconds;
+  const auto each_row = [&](auto&& visit) {
+    int weekday = first_weekday;
+    std::int64_t step_in_day = first_in_day;
     for (std::int64_t i = 0; i < rows; ++i) {
-      if (!ws.observed_[static_cast<std::size_t>(i)]) continue;
-      const int wd = per_day == 1 ? static_cast<int>((weekday + i) % 7) : GamWeekdayScale::weekday(grid_, first_step + i);
-      if (wd == d) ws.residuals_[static_cast<std::size_t>(m++)] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+      visit(i, static_cast<std::size_t>(weekday));
+      if (++step_in_day == per_day) {
+        step_in_day = 0;
+        weekday = weekday == 6 ? 0 : weekday + 1;
+      }
     }
-    if (m < fewest) continue;
-    ws.weekdays_.factor[static_cast<std::size_t>(d)] =
-        std::clamp(absolute_deviation_scale(ws.residuals_.data(), m, ws.select_.data()) / mad, kWeekdayFactorLow, kWeekdayFactorHigh);
+  };
+  std::array<std::int64_t, 7> count{}, start{};
+  each_row([&](std::int64_t i, std::size_t d) { count[d] += ws.observed_[static_cast<std::size_t>(i)]; });
+  for (std::size_t d = 1; d < 7; ++d) start[d] = start[d - 1] + count[d - 1];
+  std::array<std::int64_t, 7> at = start;
+  float* r = ws.residuals_.data();
+  each_row([&](std::int64_t i, std::size_t d) {
+    if (!ws.observed_[static_cast<std::size_t>(i)]) return;
+    r[at[d]++] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+  });
+  const std::int64_t fewest = kWeekdayFewestDays * per_day;
+  for (std::size_t d = 0; d < 7; ++d) {
+    if (count[d] < fewest) continue;
+    const std::span<float> values(r + start[d], static_cast<std::size_t>(count[d]));
+    const double median = median_in_place(values, std::span<float>(ws.select_.data(), values.size()));
+    double scale = kMadToSigma * median;
+    if (!(median > 0.0)) {  // more than half exactly fitted: the scaled mean, as absolute_deviation_scale does
+      double sum = 0.0;
+      for (const float v : values) sum += v;
+      scale = kMeanAbsToSigma * sum / static_cast<double>(values.size());
+    }
+    ws.weekdays_.factor[d] = std::clamp(scale / mad, kWeekdayFactorLow, kWeekdayFactorHigh);
   }
 }
 

@@ -453,7 +453,7 @@ void GamDetector::score_rolling_week(const GamDesign& design, std::span<const fl
         mu = st.offset + ws.row_.head(p).dot(ws.beta_.head(p));
       }
     }
-    band.write(k, mu, values[k]);
+    band.write(k, mu, values[k], ws.y_[static_cast<Eigen::Index>(k)]);  // the series' fitted values, loaded once
   }
 }
 
