@@ -53,10 +53,19 @@ def run(cmd):
 
 
 def flags_from_alerts(items, path, src):
-    """The CLI's alert CSV as a flag array over each series' days."""
+    """The CLI's alert CSV (one row per flagged day, `date`) or incident CSV (one row per incident, `start` and
+    `end`: what `detect` writes) as a flag array over each series' days."""
     df = pd.read_csv(path)
     pos = {it['id']: (it['dates'][0], len(it['values'])) for it in items if it['source'] == src}
     flags = {k: np.zeros(n, bool) for k, (d0, n) in pos.items()}
+    if 'start' in df.columns:
+        for meter, start, end in zip(df['meter'], df['start'], df['end']):
+            d0, n = pos[str(meter)]
+            a = max((pd.Timestamp(str(start)[:10]) - d0).days, 0)
+            b = min((pd.Timestamp(str(end)[:10]) - d0).days, n - 1)
+            if a <= b:
+                flags[str(meter)][a:b + 1] = True
+        return flags
     if len(df):
         df['date'] = pd.to_datetime(df['date'])
         for meter, g in df.groupby('meter'):
