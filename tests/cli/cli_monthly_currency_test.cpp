@@ -46,6 +46,8 @@ TEST(CliMonthly, TheMonthlyUsageReportIngestsOntoAMonthGridAndGamFindsTheSpike) 
   EXPECT_TRUE(contains(r.output, "96 rows -> 2 series x 48 steps (2021-01-01 .. 2024-12-01)")) << r.output;
   r = run_cli("detect --data " + (dir / "m.h5").string() + " --model gam --min-impact 0 --out " + (dir / "incidents.csv").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Fitted, not the too-short fallback: four years of months carry the trend's changepoints and the yearly term.
+  EXPECT_TRUE(contains(r.output, "fit status ok 2")) << r.output;
   const std::string incidents = testing::read_file(dir / "incidents.csv");
   std::stringstream lines(incidents);
   std::string header, first;

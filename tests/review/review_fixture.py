@@ -1,5 +1,5 @@
 """What the tests of `meterbench review` share: a small ingested dataset whose customers include hostile names,
-its incidents (`meterbench detect`), and a review server started on a free port and stopped afterwards."""
+its incidents (`meterbench detect` at its defaults: the spike and surge are large enough for any sensible band), and a review server started on a free port and stopped afterwards."""
 import csv
 import datetime
 import json
@@ -38,7 +38,7 @@ def make_dataset(directory):
                     if 300 + 10 * c + 5 * m <= day < 303 + 10 * c + 5 * m:
                         q *= 6.0
                     if day == 200 + 3 * c:
-                        q *= 3.0
+                        q *= 8.0
                     w.writerow([customer, meter, (start + datetime.timedelta(days=day)).isoformat(), f"{q:.3f}", price])
     data = os.path.join(directory, "usage.h5")
     subprocess.run([cli(), "ingest", "--csv", usage, "--out", data], check=True, capture_output=True)

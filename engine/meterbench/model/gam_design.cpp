@@ -66,13 +66,14 @@ void gam_accumulate_cross_product(const GamDesign::RowMatrix& x, const std::uint
   flush();
 }
 
-int gam_changepoint_steps(const GamConfig& config, std::int64_t fit_begin, std::int64_t fit_end, std::int64_t* out) {
+int gam_changepoint_steps(const GamConfig& config, const TimeGrid& grid, std::int64_t fit_begin, std::int64_t fit_end, std::int64_t* out) {
   const std::int64_t n = fit_end - fit_begin;
+  const std::int64_t min_gap = grid.monthly() ? 6 : 1;
   int count = 0;
   for (int j = 1; j <= config.changepoints; ++j) {
     const auto offset = static_cast<std::int64_t>(std::llround(config.changepoint_range * static_cast<double>(n) * j / config.changepoints));
     if (offset < 1 || offset > n - 2) continue;
-    if (count > 0 && out[count - 1] >= fit_begin + offset) continue;
+    if (count > 0 && out[count - 1] + min_gap > fit_begin + offset) continue;
     out[count++] = fit_begin + offset;
   }
   return count;
@@ -92,9 +93,9 @@ GamDesign::GamDesign(const TimeGrid& grid, const GamConfig& config, std::int64_t
 
   // Changepoint candidates: evenly spaced on the grid over the first changepoint_range of the fit window,
   // at offsets round(range * n * j / C), j = 1..C; duplicates (short windows) are merged, and a
-  // changepoint needs at least one step on each side.
+  // changepoint needs at least one step on each side (months: half a year between two).
   changepoint_steps_.resize(static_cast<std::size_t>(std::max(0, config.changepoints)));
-  changepoint_steps_.resize(static_cast<std::size_t>(gam_changepoint_steps(config, fit_begin, fit_end, changepoint_steps_.data())));
+  changepoint_steps_.resize(static_cast<std::size_t>(gam_changepoint_steps(config, grid, fit_begin, fit_end, changepoint_steps_.data())));
   for (const auto s : changepoint_steps_) changepoint_t_.push_back(static_cast<double>(s - fit_begin) / static_cast<double>(n));
 
   GamColumns& c = columns_;

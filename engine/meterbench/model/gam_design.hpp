@@ -134,8 +134,9 @@ void gam_accumulate_cross_product(const GamDesign::RowMatrix& x, const std::uint
                                   std::int64_t begin, std::int64_t end, double sign, Eigen::MatrixXd& g, Eigen::MatrixXd& chunk);
 
 /// Changepoint steps of the fit window [fit_begin, fit_end) (as GamDesign places them) into out[0, count),
-/// returns count; `out` has room for config.changepoints entries. Allocation-free.
-int gam_changepoint_steps(const GamConfig& config, std::int64_t fit_begin, std::int64_t fit_end, std::int64_t* out);
+/// returns count; `out` has room for config.changepoints entries. On a monthly grid they are at least half a
+/// year apart (a few years of months cannot carry 25 slopes). Allocation-free.
+int gam_changepoint_steps(const GamConfig& config, const TimeGrid& grid, std::int64_t fit_begin, std::int64_t fit_end, std::int64_t* out);
 
 /// Effective Fourier orders on a grid: orders at or above the Nyquist limit alias and are capped.
 int gam_capped_order(int order, double period_days, const TimeGrid& grid);

@@ -249,7 +249,7 @@ FitStatus GamDetector::rolling_week_status(const GamDesign& design, std::int64_t
     const double step_days = static_cast<double>(grid_.step_seconds) / static_cast<double>(kSecondsPerDay);
     const int yearly_order = gam_capped_order(config_.yearly_order, 365.25, grid_);
     std::int64_t active = 2 + 2 * (cols.weekly_order + cols.monthly_order + cols.daily_order);
-    st.changepoints = gam_changepoint_steps(config_, 0, s, cp);
+    st.changepoints = gam_changepoint_steps(config_, grid_, 0, s, cp);
     st.span_days = static_cast<double>(st.last - st.first + 1) * step_days;
     const int yo = static_cast<double>(s) * step_days >= config_.yearly_min_days ? yearly_order : 0;
     if (st.count == s) return active + st.changepoints + 2 * yo;
