@@ -49,15 +49,19 @@ double regular_share(std::span<const float> values, std::int64_t from, std::int6
   return static_cast<double>(seen) / static_cast<double>(to - from);
 }
 
+// Forward windows (a weekly run) see only the past: the habit comes from the history before the scored period,
+// and a run is flagged from the step it becomes long enough, not back to its start, so a week's flags never
+// depend on the weeks after it.
 void stuck_meter(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& w) {
-  const std::int64_t n = w.end - w.history_begin;
+  const std::int64_t habit_end = w.centred ? w.end : w.begin;
+  const std::int64_t n = habit_end - w.history_begin;
   if (n < 2) return;
   const auto equal_to_previous = [&](std::int64_t t) {
     const float a = values[static_cast<std::size_t>(t - 1)], b = values[static_cast<std::size_t>(t)];
     return a == b && b != 0.0F;  // false when either is NaN
   };
   std::int64_t equal = 0;
-  for (std::int64_t t = w.history_begin + 1; t < w.end; ++t) equal += equal_to_previous(t) ? 1 : 0;
+  for (std::int64_t t = w.history_begin + 1; t < habit_end; ++t) equal += equal_to_previous(t) ? 1 : 0;
   const double p_equal = std::max(static_cast<double>(equal) / static_cast<double>(n - 1), 1e-4);
   if (p_equal >= 1.0) return;  // a constant series: nothing is stuck against its own habit
   const double chance_run = std::ceil(1.0 + pmath::log(kStuckChance / static_cast<double>(n)) / pmath::log(p_equal));
@@ -66,18 +70,38 @@ void stuck_meter(std::span<const float> values, const DetectionOutput& out, cons
   for (std::int64_t t = w.history_begin + 1; t < w.end; ++t) {
     run = equal_to_previous(t) ? run + 1 : 1;
     if (run < length) continue;
-    for (std::int64_t s = run == length ? t - run + 1 : t; s <= t; ++s)
+    for (std::int64_t s = run == length && w.centred ? t - run + 1 : t; s <= t; ++s)
       if (s >= w.begin) raise(out, s, AnomalyKind::stuck_meter);
   }
 }
 
+// Looking back over a whole series, a gap that ends was an outage, not a stop: only the gap reaching the end
+// counts. A weekly run cannot know whether a gap will end: every gap under way for 7 days counts.
 void stopped_reporting(std::span<const float> values, const TimeGrid& grid, const DetectionOutput& out, const GamPostWindow& w) {
-  std::int64_t gap_start = w.end;
-  while (gap_start > w.history_begin && std::isnan(values[static_cast<std::size_t>(gap_start - 1)])) --gap_start;
   const std::int64_t stopped = days_to_steps(kStoppedDays, grid), regular = days_to_steps(kRegularDays, grid);
-  if (w.end - gap_start < stopped || gap_start - regular < w.history_begin) return;
-  if (regular_share(values, gap_start - regular, gap_start, false) < kRegularShare) return;
-  for (std::int64_t t = std::max(gap_start + stopped - 1, w.begin); t < w.end; ++t) raise(out, t, AnomalyKind::stopped_reporting);
+  const auto flag_gap = [&](std::int64_t gap_start, std::int64_t gap_end) {
+    if (gap_end - gap_start < stopped || gap_start - regular < w.history_begin) return;
+    if (regular_share(values, gap_start - regular, gap_start, false) < kRegularShare) return;
+    for (std::int64_t t = std::max(gap_start + stopped - 1, w.begin); t < gap_end; ++t) raise(out, t, AnomalyKind::stopped_reporting);
+  };
+  const auto missing = [&](std::int64_t t) { return std::isnan(values[static_cast<std::size_t>(t)]); };
+  if (w.centred) {
+    std::int64_t gap_start = w.end;
+    while (gap_start > w.history_begin && missing(gap_start - 1)) --gap_start;
+    flag_gap(gap_start, w.end);
+    return;
+  }
+  for (std::int64_t t = w.begin; t < w.end;) {
+    if (!missing(t)) {
+      ++t;
+      continue;
+    }
+    std::int64_t gap_start = t, gap_end = t;
+    while (gap_start > w.history_begin && missing(gap_start - 1)) --gap_start;  // under way before the period
+    while (gap_end < w.end && missing(gap_end)) ++gap_end;
+    flag_gap(gap_start, gap_end);
+    t = gap_end;
+  }
 }
 
 void zero_runs(std::span<const float> values, const TimeGrid& grid, const DetectionOutput& out, const GamPostWindow& w) {

@@ -27,10 +27,10 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
 /// The rule alerts of [begin, end) (score raised to 1000, above any z; out.kind the AnomalyKind code when kinds are
 /// wanted):
 /// - stuck_meter: a run of identical non-zero observed values of at least max(4, L) steps, L the run length
-///   that equal neighbours as frequent as in [history_begin, end) reach by chance once in 100 series; flagged
-///   from the run's start once it is that long;
-/// - stopped_reporting: a gap of at least 7 days reaching `end` after >= 90% of the 56 days before it observed;
-///   flagged from its 7th day;
+///   that equal neighbours as frequent as in [history_begin, end) (forward: [history_begin, begin)) reach by
+///   chance once in 100 series; flagged from the run's start once it is that long (forward: from that step on);
+/// - stopped_reporting: a gap of at least 7 days reaching `end` (forward: any gap, as a weekly run cannot know
+///   whether it will end) after >= 90% of the 56 days before it observed; flagged from its 7th day;
 /// - unit_error: an observed value >= 100 x max(expected, typical, 1) (`typical`: the median positive value of the
 ///   history), or positive and <= max(expected, 1) / 100;
 /// - dropped_reporting: >= 3 days of observed zeros after 56 days with >= 90% observed non-zero; flagged from
