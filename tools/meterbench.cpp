@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   cli::add_sweep_command(app, common);
   cli::add_models_command(app, common);
   cli::add_capacity_command(app, common);
+  cli::add_sample_export_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,5 +15,6 @@ void add_report_command(CLI::App& app, CommonOptions& common);
 void add_sweep_command(CLI::App& app, CommonOptions& common);
 void add_models_command(CLI::App& app, CommonOptions& common);
 void add_capacity_command(CLI::App& app, CommonOptions& common);
+void add_sample_export_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace meterbench::cli
