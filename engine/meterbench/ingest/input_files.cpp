@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -65,12 +66,13 @@ std::string read_gzip(const fs::path& path) {
   return text;
 }
 
-// The whole text of one input (a regular file is mapped, not copied, by the caller when it is alone).
-std::string read_input(const fs::path& path) {
-  if (path == "-") return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-  if (is_gzip(path)) return read_gzip(path);
-  const MappedFile file(path);
-  return std::string(file.text());
+// The whole text of one input: a plain file stays mapped (copying it cost as much as parsing it), stdin and
+// gzip are read into `storage`.
+std::string_view read_input(const fs::path& path, std::optional<MappedFile>& mapped, std::string& storage) {
+  if (path == "-") storage.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  else if (is_gzip(path)) storage = read_gzip(path);
+  else return mapped.emplace(path).text();
+  return storage;
 }
 
 std::string display_name(const fs::path& path) { return path == "-" ? "<stdin>" : path.string(); }
@@ -133,7 +135,9 @@ void MergedInput::write_merge(const std::vector<fs::path>& inputs) {
   std::vector<std::string_view> fields;
   for (const fs::path& input : inputs) {
     const std::string name = display_name(input);
-    const std::string text = read_input(input);
+    std::optional<MappedFile> mapped;
+    std::string storage;
+    const std::string_view text = read_input(input, mapped, storage);
     CsvScanner scanner(text, name);
     if (!scanner.next(fields)) throw CsvError(fmt::format("{}: the file is empty (expected a header: customer,meter,date,quantity[,price])", name));
     const std::vector<std::string> header(fields.begin(), fields.end());
@@ -146,7 +150,7 @@ void MergedInput::write_merge(const std::vector<fs::path>& inputs) {
                                  name, fmt::join(header, ","), fmt::join(first_header, ","), segments_.front().name));
     }
     segments_.push_back({merged_line, scanner.next_line(), name});
-    const std::string_view data = std::string_view(text).substr(scanner.offset());
+    const std::string_view data = text.substr(scanner.offset());
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     merged_line += std::count(data.begin(), data.end(), '\n');
     if (!data.empty() && data.back() != '\n') {
