@@ -46,11 +46,11 @@ constexpr std::array<MeterSpec, 13> kCatalog = {{
     {"Analytics API Calls", "SaaS", "Northwind Insights", "1K Calls", 0.5, 2, 400, MeterNoise::counts, "Microsoft.SaaS/resources", "saas", "Northwind Analytics", "northwind-insights-saas"},
 }};
 
-// Names are "<company> <legal form>": short enough that name|subscription stays within 63 bytes.
+// Names are "<company> <legal form>[ <round>]": short enough that name|subscription stays within 63 bytes.
 constexpr std::array<std::string_view, 25> kCompanies = {
     "Contoso", "Fabrikam", "Northwind", "Adventure Works", "Tailspin Toys", "Wingtip Toys", "Litware", "Proseware",
     "Woodgrove Bank", "Alpine Ski House", "Blue Yonder", "Coho Winery", "Fourth Coffee", "Relecloud", "Trey Research",
-    "VanArsdel", "Lucerne Publishing", "Margie's Travel", "Humongous Ins.", "Southridge Video", "Datum", "Wide World",
+    "VanArsdel", "Lucerne Press", "Margie's Travel", "Humongous Ins.", "Southridge Video", "Datum", "Wide World",
     "Lamna Healthcare", "Munson's Pickles", "Best For You"};
 constexpr std::array<std::string_view, 12> kLegalForms = {"Ltd", "GmbH", "Inc.", "SA", "BV", "LLC", "AG", "Oy", "KK", "Pty", "AB", "SpA"};
 constexpr std::array<std::string_view, 10> kLocations = {"westeurope", "northeurope", "eastus", "eastus2", "westus2",
