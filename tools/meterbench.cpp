@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   cli::add_capacity_command(app, common);
   cli::add_inject_command(app, common);
   cli::add_review_command(app, common);
+  cli::add_sample_export_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,5 +17,6 @@ void add_models_command(CLI::App& app, CommonOptions& common);
 void add_capacity_command(CLI::App& app, CommonOptions& common);
 void add_inject_command(CLI::App& app, CommonOptions& common);
 void add_review_command(CLI::App& app, CommonOptions& common);
+void add_sample_export_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace meterbench::cli

@@ -7,9 +7,15 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 
 #include <fmt/format.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace meterbench {
 
@@ -51,6 +57,56 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
 }
 
+namespace {
+
+// The first position at or after `from` holding one of the bytes Cs (text.size() when none), 16 or 8 bytes at a
+// time: most of an export is field text, and byte loops and short memchr calls there were most of the parse time.
+template <char... Cs>
+std::size_t find_first_of_bytes(std::string_view text, std::size_t from) {
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  std::size_t i = from;
+#if defined(__SSE2__)  // part of every x86-64 CPU: 16 bytes at a time
+  for (; i + 16 <= n; i += 16) {
+    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const int hits = _mm_movemask_epi8((_mm_cmpeq_epi8(block, _mm_set1_epi8(Cs)) | ...));
+    if (hits != 0) return i + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(hits)));
+  }
+#endif
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    // A byte of `word` equal to c sets its high bit here; a false hit can only follow a true one in the same word.
+    const auto bytes_equal = [](std::uint64_t word, char c) {
+      const std::uint64_t x = word ^ (kOnes * static_cast<unsigned char>(c));
+      return (x - kOnes) & ~x & kHighs;
+    };
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, p + i, 8);
+      const std::uint64_t hits = (bytes_equal(word, Cs) | ...);
+      if (hits != 0) return i + static_cast<std::size_t>(std::countr_zero(hits) / 8);
+    }
+  }
+  for (; i < n; ++i)
+    if (((p[i] == Cs) || ...)) return i;
+  return n;
+}
+
+// `raw` (a quoted field's text) with each doubled quote made one, appended a run at a time.
+void append_unescaped(std::string& out, std::string_view raw) {
+  for (std::size_t i = 0; i < raw.size();) {
+    const std::size_t q = find_first_of_bytes<'"'>(raw, i);
+    if (q == raw.size()) {
+      out.append(raw.substr(i));
+      return;
+    }
+    out.append(raw.substr(i, q + 1 - i));
+    i = q + 2;
+  }
+}
+
+}  // namespace
+
 bool CsvScanner::next(std::vector<std::string_view>& fields) {
   fields.clear();
   unescaped_used_ = 0;
@@ -68,9 +124,9 @@ bool CsvScanner::next(std::vector<std::string_view>& fields) {
       const std::size_t begin = ++pos_;
       bool doubled = false;
       for (;;) {
-        const std::size_t q = text_.find('"', pos_);
-        if (q == std::string_view::npos) throw CsvError(fmt::format("{}:{}: unterminated quoted field", source_, record_line_));
-        for (std::size_t i = pos_; i < q; ++i) next_line_ += text_[i] == '\n';
+        const std::size_t q = find_first_of_bytes<'"'>(text_, pos_);
+        if (q == n) throw CsvError(fmt::format("{}:{}: unterminated quoted field", source_, record_line_));
+        next_line_ += std::count(text_.begin() + static_cast<std::ptrdiff_t>(pos_), text_.begin() + static_cast<std::ptrdiff_t>(q), '\n');
         if (q + 1 < n && text_[q + 1] == '"') {
           doubled = true;
           pos_ = q + 2;
@@ -82,10 +138,7 @@ bool CsvScanner::next(std::vector<std::string_view>& fields) {
           if (unescaped_used_ == unescaped_.size()) unescaped_.emplace_back();
           std::string& s = unescaped_[unescaped_used_++];
           s.clear();
-          for (std::size_t i = 0; i < raw.size(); ++i) {
-            s += raw[i];
-            if (raw[i] == '"') ++i;
-          }
+          append_unescaped(s, raw);
           raw = s;
         }
         fields.push_back(raw);
@@ -95,7 +148,7 @@ bool CsvScanner::next(std::vector<std::string_view>& fields) {
       }
     } else {
       const std::size_t begin = pos_;
-      while (pos_ < n && text_[pos_] != ',' && text_[pos_] != '\n' && text_[pos_] != '\r') ++pos_;
+      pos_ = find_first_of_bytes<',', '\n', '\r'>(text_, pos_);
       fields.push_back(text_.substr(begin, pos_ - begin));
     }
     if (pos_ < n && text_[pos_] == ',') {
