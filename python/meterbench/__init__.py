@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import _core
 from ._core import DatasetError, EngineError, Error, InputError, OutputError, __version__, set_log_level
-from ._frames import Dataset, dataset_from_core, frame_to_dataset, long_frame, write_dataset_file
+from ._frames import USAGE_COLUMNS, Dataset, dataset_from_core, frame_to_dataset, long_frame, write_dataset_file
 
 __all__ = ["Error", "InputError", "DatasetError", "OutputError", "EngineError", "Dataset", "frame_to_dataset", "read_dataset",
            "write_dataset", "generate", "inject", "detect", "fit", "backtest", "sweep", "models", "BacktestResult", "SweepResult", "set_log_level"]
@@ -102,6 +102,8 @@ def _incidents_frame(columns: dict) -> pd.DataFrame:
     """The engine's incident columns as the CLI's table: start and end as UTC timestamps."""
     frame = pd.DataFrame({name: columns[name] for name in INCIDENT_COLUMNS if name != "currency"})
     frame.insert(INCIDENT_COLUMNS.index("currency"), "currency", columns["currency"])
+    for at, name in enumerate(columns.get("dimensions", [])):  # kept dimensions follow meter, as in the CLI's file
+        frame.insert(2 + at, name, columns[name])
     for name in ("start", "end"):
         frame[name] = pd.to_datetime(frame[name] * 1_000_000_000, utc=True)
     return frame
@@ -116,6 +118,10 @@ def _incidents_from_json(document: dict) -> pd.DataFrame:
     for name in ("days", "observed_total", "expected_total", "impact", "peak_score"):
         columns[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype=np.float64)
     columns["currency"] = rows[0]["currency"] if rows else "USD"
+    known = set(INCIDENT_COLUMNS)
+    columns["dimensions"] = [name for name in (rows[0] if rows else {}) if name not in known]
+    for name in columns["dimensions"]:
+        columns[name] = [row[name] for row in rows]
     return _incidents_frame(columns)
 
 
@@ -128,9 +134,26 @@ def _timestamp_text(when) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _with_kept_columns(incidents: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame's other columns as `ingest --keep` carries them: each series' values of its latest row (by date,
+    then row order), as text after meter."""
+    kept = [c for c in frame.columns if c not in USAGE_COLUMNS]
+    if not kept:
+        return incidents
+    rows = frame.assign(_when=pd.to_datetime(frame["date"], utc=True)).sort_values("_when", kind="stable")
+    latest = rows.groupby(["customer", "meter"], observed=True, sort=False).tail(1)
+    keys = list(zip(latest["customer"].astype(str), latest["meter"].astype(str)))
+    at = list(zip(incidents["customer"], incidents["meter"]))
+    for offset, name in enumerate(kept):
+        text = {k: ("" if pd.isna(v) else str(v)) for k, v in zip(keys, latest[name])}
+        incidents.insert(2 + offset, str(name), [text.get(k, "") for k in at])
+    return incidents
+
+
 def detect(frame, model: str = "gam", params: dict | None = None, min_impact: float = 100.0, since=None, by=None,
            last: int = 0, step: str = "1d", threads: int = 0) -> pd.DataFrame:
-    """`meterbench detect` on a usage frame (customer, meter, date, quantity[, price]), a Dataset or a dataset
+    """`meterbench detect` on a usage frame (customer, meter, date, quantity[, price], other columns kept as
+    `ingest --keep` keeps them), a Dataset or a dataset
     path: one row per incident with the CLI's columns and rows (start and end as UTC timestamps, numbers at full
     precision), largest |impact| first. `since` (a date or timestamp): fit on the history before it and score
     from it on (`--since`); `by` ("customer" or "meter"): sum the series per value of that dimension first
@@ -140,6 +163,8 @@ def detect(frame, model: str = "gam", params: dict | None = None, min_impact: fl
         found = _core.detect(data, model, _settings(params), float(min_impact), int(last),
                              "" if since is None else _timestamp_text(since), "" if by is None else str(by), threads)
     incidents = _incidents_frame(found["incidents"])
+    if isinstance(frame, pd.DataFrame) and by is None:
+        incidents = _with_kept_columns(incidents, frame)
     incidents.attrs["model"] = model
     incidents.attrs["parameters"] = dict(found["parameters"])
     incidents.attrs["fit_status"] = found["fit_status"]

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,18 @@ py::dict incident_columns(const DetectedIncidents& detected) {
   d["impact"] = impact;
   d["currency"] = detected.currency;
   d["peak_score"] = peak;
+  // Kept dimensions (ingest --keep), after meter in the CLI's order: their names in "dimensions".
+  py::list names;
+  for (std::size_t c = 0; c < detected.incidents.dimension_names.size(); ++c) {
+    py::list values(n);
+    for (py::ssize_t i = 0; i < n; ++i) {
+      const std::span<const std::string> v = detected.incidents.dimensions_of(rows[static_cast<std::size_t>(i)].series_index);
+      values[static_cast<std::size_t>(i)] = c < v.size() ? v[c] : std::string();
+    }
+    d[py::str(detected.incidents.dimension_names[c])] = values;
+    names.append(detected.incidents.dimension_names[c]);
+  }
+  d["dimensions"] = names;
   return d;
 }
 

@@ -161,3 +161,19 @@ def test_inject_into_a_frame_equals_cli(generated, tmp_path):
     np.testing.assert_array_equal(injected.values, cli.values)
     np.testing.assert_array_equal(injected.labels, cli.labels)
     pd.testing.assert_frame_equal(injected.events, cli.events)
+
+def test_detect_keeps_the_frames_other_columns_as_ingest_keep_does(generated, tmp_path):
+    frame = mb.read_dataset(generated).to_frame()
+    frame["region"] = np.where(frame["customer"].astype(str) < "c", "west", "east")
+    frame["offer"] = "std"
+    iso_csv(frame, tmp_path / "usage.csv")
+    run_cli("ingest", "--csv", tmp_path / "usage.csv", "--keep", "region,offer", "--out", tmp_path / "usage.h5")
+    run_cli("detect", "--data", tmp_path / "usage.h5", "--out", tmp_path / "incidents.csv")
+    cli_csv = pd.read_csv(tmp_path / "incidents.csv", dtype=str)
+
+    incidents = mb.detect(frame)
+
+    assert list(incidents.columns[:4]) == ["customer", "meter", "region", "offer"]
+    assert list(incidents.columns) == list(cli_csv.columns)
+    assert incidents[["customer", "meter", "region", "offer"]].values.tolist() == \
+        cli_csv[["customer", "meter", "region", "offer"]].values.tolist()

@@ -105,5 +105,35 @@ TEST(CliLongIds, LongIdsReachEveryOutputWhole) {
   EXPECT_TRUE(contains(testing::read_file(dir / "incidents.csv"), "\n" + customer + "," + meter + ",spike,2024-02-20,"));
 }
 
+// Kept dimensions reach every incident row after customer and meter: detect's CSV and JSON, backtest's alerts.csv.
+TEST(CliKeptDimensions, EveryIncidentRowCarriesTheSeriesKeptDimensions) {
+  ScratchDir dir;
+  std::string csv = "Customer,Meter,Date,Qty,Price,MeterName,Region\n";
+  for (int d = 1; d <= 28; ++d) {
+    const std::string day = "2024-02-" + std::string(d < 10 ? "0" : "") + std::to_string(d);
+    // The latest row's name wins: the meter was renamed on the 28th.
+    const std::string name = d == 28 ? "\"D2 v3, renamed\"" : "D2 v3";
+    csv += "acme,vm1," + day + "," + std::to_string(d == 20 ? 900 : 100 + d % 3) + ",2," + name + ",westeurope\n";
+    csv += "acme,disk," + day + "," + std::to_string(50 + d % 2) + ",1,P10 Disk,eastus\n";
+  }
+  testing::write_file(dir / "u.csv", csv);
+  auto r = run_cli("ingest --csv " + (dir / "u.csv").string() + " --map customer=Customer,meter=Meter,date=Date,quantity=Qty,price=Price" +
+                   " --keep MeterName,Region --out " + (dir / "u.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("detect --data " + (dir / "u.h5").string() + " --min-impact 0 --out " + (dir / "i.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string incidents = testing::read_file(dir / "i.csv");
+  EXPECT_TRUE(incidents.starts_with("customer,meter,MeterName,Region,kind,start,end,")) << incidents;
+  EXPECT_TRUE(contains(incidents, "\nacme,vm1,\"D2 v3, renamed\",westeurope,spike,2024-02-20,")) << incidents;
+  r = run_cli("detect --data " + (dir / "u.h5").string() + " --min-impact 0 --out " + (dir / "i.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(testing::read_file(dir / "i.json"), "\"Region\": \"westeurope\"")) << testing::read_file(dir / "i.json");
+  r = run_cli("backtest --data " + (dir / "u.h5").string() + " --min-impact 0 --out " + (dir / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string alerts = testing::read_file(dir / "run" / "alerts.csv");
+  EXPECT_TRUE(alerts.starts_with("customer,meter,MeterName,Region,kind,")) << alerts;
+  EXPECT_TRUE(contains(alerts, "\nacme,vm1,\"D2 v3, renamed\",westeurope,spike,2024-02-20,")) << alerts;
+}
+
 }  // namespace
 }  // namespace meterbench

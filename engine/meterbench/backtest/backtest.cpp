@@ -25,8 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// alerts.csv: detect's incident columns, then when the weekly run raises the incident and whether it is a true event.
-const std::string kAlertsHeader = std::string(kIncidentCsvColumns) + ",raised_at,true_event\n";
 
 void validate(const BacktestOptions& options) {
   validate_pass_options(options.weeks, options.block_series, options.impact_filter_usd);
@@ -72,7 +70,8 @@ class MainPassFiles {
     alerts_csv_.close();
     if (scale_out_ != nullptr && !join) return;
     OutputFile sorted(temp_ / "alerts.csv");
-    sorted << kAlertsHeader;
+    // detect's incident columns, then when the weekly run raises the incident and whether it is a true event.
+    sorted << incident_csv_header(info_.dimensions) << ",raised_at,true_event\n";
     write_keyed_rows_in_order(join ? scale_out_->alert_parts() : std::vector{alerts_path_}, sorted);
     sorted.close();
     if (!join) std::filesystem::remove(alerts_path_);

@@ -20,12 +20,15 @@ void append_incident_rows(const SeriesBlock& b, std::int64_t i, const DetectionO
   const SeriesRecord& record = b.series[static_cast<std::size_t>(i)];
   incidents.clear();
   find_incidents(scored_series(b, i, out, first_scored), filter, incidents);
+  std::vector<std::string> dimensions;
+  if (!incidents.empty())
+    for (std::size_t d = 0; d < b.dimensions.columns; ++d) dimensions.emplace_back(b.dimension(i, d));
   std::size_t a = 0;
   for (const Incident& f : incidents) {
     while (a < alerts.size() && alerts[a].start < f.start) ++a;
     METERBENCH_CHECK(a < alerts.size() && alerts[a].start == f.start && alerts[a].end == f.end);
     append_incident_sort_key(text, f);
-    append_incident_csv(text, f, record, times.grid(), currency);
+    append_incident_csv(text, f, record, dimensions, times.grid(), currency);
     text += ',';
     times.append(text, alerts[a].raised_at);
     text += !labelled ? ",unknown\n" : alerts[a].overlaps_event ? ",true\n" : ",false\n";

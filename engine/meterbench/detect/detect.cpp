@@ -66,8 +66,13 @@ class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
                      });
   }
   void write(const SeriesBlock& b, DetectBlockState& block) override {
-    for (const Incident& f : block.incidents)
-      incidents_.series.try_emplace(f.series_index, b.series[static_cast<std::size_t>(static_cast<std::int64_t>(f.series_index) - b.first_series)]);
+    for (const Incident& f : block.incidents) {
+      const std::int64_t i = static_cast<std::int64_t>(f.series_index) - b.first_series;
+      incidents_.series.try_emplace(f.series_index, b.series[static_cast<std::size_t>(i)]);
+      if (b.dimensions.columns == 0 || incidents_.dimensions.contains(f.series_index)) continue;
+      std::vector<std::string>& values = incidents_.dimensions[f.series_index];
+      for (std::size_t d = 0; d < b.dimensions.columns; ++d) values.emplace_back(b.dimension(i, d));
+    }
     incidents_.rows.insert(incidents_.rows.end(), block.incidents.begin(), block.incidents.end());
   }
 
@@ -94,13 +99,21 @@ void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
   const auto rows = static_cast<std::uint64_t>(incidents.rows.size());
   bytes.append(reinterpret_cast<const char*>(&rows), sizeof(rows));
   bytes.append(reinterpret_cast<const char*>(incidents.rows.data()), incidents.rows.size() * sizeof(Incident));
+  const auto append_text = [&](std::string_view text) {
+    const auto size = static_cast<std::uint64_t>(text.size());
+    bytes.append(reinterpret_cast<const char*>(&size), sizeof(size));
+    bytes.append(text);
+  };
   for (const auto& [index, record] : incidents.series) {
     bytes.append(reinterpret_cast<const char*>(&index), sizeof(index));
     record.append_to(bytes);
+    const std::span<const std::string> values = incidents.dimensions_of(index);
+    for (std::size_t d = 0; d < incidents.dimension_names.size(); ++d) append_text(d < values.size() ? values[d] : std::string_view());
   }
   const std::vector<std::string> all = scale_out.group().gather(bytes, 0);
   incidents.rows.clear();
   incidents.series.clear();
+  incidents.dimensions.clear();
   for (const std::string& part : all) {
     std::uint64_t n = 0;
     std::memcpy(&n, part.data(), sizeof(n));
@@ -115,6 +128,14 @@ void gather_incidents(const ScaleOut& scale_out, IncidentCollector& incidents) {
       std::memcpy(&index, part.data() + at, sizeof(index));
       at = record.read_from(part, at + sizeof(index));
       incidents.series.emplace(index, std::move(record));
+      if (incidents.dimension_names.empty()) continue;
+      std::vector<std::string>& values = incidents.dimensions[index];
+      for (std::size_t d = 0; d < incidents.dimension_names.size(); ++d) {
+        std::uint64_t size = 0;
+        std::memcpy(&size, part.data() + at, sizeof(size));
+        values.emplace_back(part.data() + at + sizeof(size), static_cast<std::size_t>(size));
+        at += sizeof(size) + static_cast<std::size_t>(size);
+      }
     }
   }
 }
@@ -192,6 +213,7 @@ DetectSummary detect_pass(const DetectOptions& options, ScaleOut* scale_out, con
   IncidentCollector incidents;
   incidents.filter = {.z = detector->flag_threshold(), .min_abs_impact = options.min_impact_usd};
   incidents.score_begin = window.first_scored;
+  incidents.dimension_names = info.dimensions;
   if (options.last_days > 0) incidents.filter.first_end_step = grid.steps - options.last_days * kSecondsPerDay / grid.step_seconds;
   DetectWork work(*detector, window, incidents);
   FitStatusReducer reducer;

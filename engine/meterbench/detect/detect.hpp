@@ -4,6 +4,7 @@
 // thread fits and scores its blocks' series and keeps their incidents; the serial stage gathers them in series order.
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -28,6 +29,12 @@ struct IncidentCollector {
   IncidentFilter filter;
   std::vector<Incident> rows;
   std::unordered_map<std::uint64_t, SeriesRecord> series;
+  std::vector<std::string> dimension_names;  ///< the dataset's kept dimensions (ingest --keep), in its order
+  std::unordered_map<std::uint64_t, std::vector<std::string>> dimensions;  ///< their values per series with an incident
+  [[nodiscard]] std::span<const std::string> dimensions_of(std::uint64_t series_index) const {
+    const auto it = dimensions.find(series_index);
+    return it == dimensions.end() ? std::span<const std::string>() : std::span<const std::string>(it->second);
+  }
   /// Appends series i's incidents of a block that pass the filter to `into`.
   void collect(const SeriesBlock& block, std::int64_t i, const DetectionOutput& out, std::vector<Incident>& into) const;
   std::int64_t score_begin = 0;  ///< the first scored step (--since)

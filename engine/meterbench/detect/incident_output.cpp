@@ -27,11 +27,11 @@ std::string time_text(const TimeGrid& grid, std::int64_t step) {
 }
 
 void write_csv(std::ostream& out, const IncidentCollector& incidents, const TimeGrid& grid, const std::string& currency) {
-  out << kIncidentCsvColumns << '\n';
+  out << incident_csv_header(incidents.dimension_names) << '\n';
   std::string row;
   for (const Incident& f : incidents.rows) {
     row.clear();
-    append_incident_csv(row, f, incidents.series.at(f.series_index), grid, currency);
+    append_incident_csv(row, f, incidents.series.at(f.series_index), incidents.dimensions_of(f.series_index), grid, currency);
     row += '\n';
     out << row;
   }
@@ -41,7 +41,7 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
   nlohmann::json rows = nlohmann::json::array();
   for (const Incident& f : incidents.rows) {
     const SeriesRecord& s = incidents.series.at(f.series_index);
-    rows.push_back({{"customer", std::string(s.customer())},
+    nlohmann::json row = {{"customer", std::string(s.customer())},
                     {"meter", std::string(s.meter())},
                     {"kind", std::string(incident_kind_name(f.kind))},
                     {"start", time_text(grid, f.start)},
@@ -52,7 +52,10 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
                     {"expected_total", f.expected_total},
                     {"impact", std::isfinite(f.impact) ? nlohmann::json(f.impact) : nlohmann::json(nullptr)},
                     {"currency", provenance.currency},
-                    {"peak_score", f.peak_score}});
+                    {"peak_score", f.peak_score}};
+    const std::span<const std::string> values = incidents.dimensions_of(f.series_index);
+    for (std::size_t d = 0; d < values.size(); ++d) row[incidents.dimension_names[d]] = values[d];
+    rows.push_back(std::move(row));
   }
   const nlohmann::json document = {{"dataset", provenance.dataset},
                                    {"model", provenance.model},
@@ -64,11 +67,26 @@ void write_json(std::ostream& out, const IncidentCollector& incidents, const Tim
 
 }  // namespace
 
-void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord& s, const TimeGrid& grid, std::string_view currency) {
+std::string incident_csv_header(std::span<const std::string> dimensions) {
+  std::string header = "customer,meter,";
+  for (const std::string& d : dimensions) {
+    append_csv_text(header, d);
+    header += ',';
+  }
+  header += std::string_view(kIncidentCsvColumns).substr(std::string_view("customer,meter,").size());
+  return header;
+}
+
+void append_incident_csv(std::string& row, const Incident& f, const SeriesRecord& s, std::span<const std::string> dimensions,
+                         const TimeGrid& grid, std::string_view currency) {
   append_csv_text(row, s.customer());
   row += ',';
   append_csv_text(row, s.meter());
   row += ',';
+  for (const std::string& value : dimensions) {
+    append_csv_text(row, value);
+    row += ',';
+  }
   row += incident_kind_name(f.kind);
   row += ',';
   append_utc_time(row, grid.time_at(f.start));

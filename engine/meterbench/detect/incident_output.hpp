@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +44,11 @@ inline constexpr const char* kIncidentCsvColumns =
     "customer,meter,kind,start,end,days,direction,observed_total,expected_total,impact,currency,peak_score";
 
 /// Appends the kIncidentCsvColumns cells of an incident of `series` (no line break).
-void append_incident_csv(std::string& row, const Incident& incident, const SeriesRecord& series, const TimeGrid& grid,
-                         std::string_view currency);
+/// The header of incident rows: customer, meter, then the dataset's kept dimensions (ingest --keep), then the rest.
+std::string incident_csv_header(std::span<const std::string> dimensions);
+/// One incident row (no line break); `dimensions`: the series' kept dimension values, in the dataset's order.
+void append_incident_csv(std::string& row, const Incident& incident, const SeriesRecord& series, std::span<const std::string> dimensions,
+                         const TimeGrid& grid, std::string_view currency);
 
 /// Files of rows that each start with append_incident_sort_key's key (rows formatted apart, e.g. by several
 /// processes): writes the rows to `out` in the key's order (that of sort_by_impact), without their keys, and
