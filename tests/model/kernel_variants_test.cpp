@@ -5,6 +5,8 @@
 // awkward lengths, NaN gaps, every loss and the log1p transform. On a CPU without AVX2 only the baseline exists and the test is skipped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +18,8 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_design.hpp"
+#include "meterbench/core/portable_math.hpp"
+#include "meterbench/model/gam_band.hpp"
 #include "meterbench/model/gam_kernels.hpp"
 #include "meterbench/model/gam_packed.hpp"
 #include "meterbench/model/gam_detector.hpp"
@@ -201,6 +205,60 @@ TEST_F(KernelVariants, GamFitsRetrospectiveAndWeekly) {
     }
   }
   EXPECT_GT(checked, 100);
+}
+
+}  // namespace
+}  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+// The log-scale kernels: both variants and the scalar functions they stand for (pmath::log1p for the fitted
+// values; gam_log_band_step, the band writer's formula, with pmath::exp) give the same bits, specials included.
+TEST_F(KernelVariants, LogScaleKernelsMatchEachOtherAndTheScalarFunctions) {
+  Rng rng(stream_key(16, 5));
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (std::int64_t n : {1, 3, 4, 5, 7, 8, 17, 365, 730}) {
+    std::vector<float> values(static_cast<std::size_t>(n)), yhat(values.size());
+    std::vector<double> y(values.size()), scale(values.size()), down(values.size()), up(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double pick = rng.uniform();
+      values[i] = pick < 0.1 ? nan : pick < 0.13 ? 0.0F : pick < 0.15 ? -0.0F : pick < 0.17 ? -3.0F : pick < 0.18 ? inf
+                : static_cast<float>(std::exp(rng.normal() * 8.0));
+      yhat[i] = static_cast<float>(rng.normal() * (pick < 0.05 ? 400.0 : 5.0));  // exp overflows and underflows too
+      y[i] = rng.normal() * 5.0;
+      scale[i] = pick > 0.97 ? 0.0 : rng.uniform(0.05, 1.0);
+      down[i] = pmath::exp(-12.0 * scale[i]);
+      up[i] = pmath::exp(12.0 * scale[i]);
+    }
+    const double unit = rng.uniform(0.01, 50.0), offset = rng.normal();
+    const auto fitted = [&] {
+      std::vector<double> out(values.size());
+      gam_log1p_values(values.data(), n, unit, out.data());
+      return out;
+    };
+    const auto [base_u, avx2_u] = under_both(fitted);
+    EXPECT_TRUE(same_bits(base_u, avx2_u)) << "gam_log1p_values n=" << n;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double want = std::isnan(values[i]) ? 0.0 : pmath::log1p(std::max(static_cast<double>(values[i]), 0.0) / unit);
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(base_u[i]), std::bit_cast<std::uint64_t>(want)) << "value " << values[i];
+    }
+    const auto band = [&] {
+      std::vector<float> out(4 * values.size());
+      const auto m = values.size();
+      gam_log_band(yhat.data(), y.data(), offset, values.data(), scale.data(), down.data(), up.data(), n, unit, 0.0,
+                   out.data(), out.data() + m, out.data() + 2 * m, out.data() + 3 * m);
+      return out;
+    };
+    const auto [base_b, avx2_b] = under_both(band);
+    EXPECT_TRUE(same_bits(base_b, avx2_b)) << "gam_log_band n=" << n;
+    std::vector<float> scalar(base_b.size());
+    const auto m = values.size();
+    for (std::size_t i = 0; i < m; ++i)
+      gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], scale[i], down[i], up[i], unit,
+                        0.0, scalar[i], scalar[m + i], scalar[2 * m + i], scalar[3 * m + i]);
+    EXPECT_TRUE(same_bits(base_b, scalar)) << "gam_log_band against the scalar step, n=" << n;
+  }
 }
 
 }  // namespace

@@ -30,4 +30,13 @@ void gam_huber_rhs(const double* y, const float* yhat, const std::uint8_t* obser
 void gam_score_fitted(const float* yhat, const float* values, std::int64_t count, double offset, double least,
                       double half, double inv_s, float* expected, float* lower, float* upper, float* score);
 
+/// The band and score of `count` steps of a log-space fit (gam_log_band_step in gam_band.hpp, step i with
+/// mu = offset + yhat[i], fitted = offset + y[i], its scale and band factors scale[i], down[i], up[i]).
+void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* scale,
+                  const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
+                  float* lower, float* upper, float* score);
+
+/// out[i] = pmath::log1p(max(values[i], 0) / unit) (0 where values[i] is NaN), i < n.
+void gam_log1p_values(const float* values, std::int64_t n, double unit, double* out);
+
 }  // namespace meterbench

@@ -1,0 +1,64 @@
+// The array kernels of the `gam` detector's log scale (gam_kernels.hpp): the fitted values of a series and its
+// band mapped back to units, by the branch-free pmath::lanes functions. This file is compiled with
+// -fno-trapping-math (engine/CMakeLists.txt): without it GCC keeps each select of those functions a branch (a
+// comparison or a division might raise a floating-point exception it must not speculate) and no loop vectorises.
+// The flag changes no value: the kernels compute the bits of the scalar functions (tests/model/kernel_variants_test.cpp).
+#include <algorithm>
+
+#include "meterbench/core/kernels.hpp"
+#include "meterbench/core/portable_math_lanes.hpp"
+#include "meterbench/model/gam_band.hpp"
+#include "meterbench/model/gam_kernels.hpp"
+
+namespace meterbench {
+
+namespace {
+
+[[gnu::always_inline]] inline void log_band_body(const float* __restrict yhat, const double* __restrict y, double offset,
+    const float* __restrict values, const double* __restrict scale, const double* __restrict down,
+    const double* __restrict up, std::int64_t count, double unit, double least, float* __restrict expected,
+    float* __restrict lower, float* __restrict upper, float* __restrict score) {
+  for (std::int64_t i = 0; i < count; ++i)
+    gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], scale[i], down[i], up[i], unit,
+                      least, expected[i], lower[i], upper[i], score[i]);
+}
+__attribute__((target("avx2"))) void log_band_avx2(const float* yhat, const double* y, double offset,
+    const float* values, const double* scale, const double* down, const double* up, std::int64_t count, double unit,
+    double least, float* expected, float* lower, float* upper, float* score) {
+  log_band_body(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score);
+}
+void log_band_baseline(const float* yhat, const double* y, double offset, const float* values, const double* scale,
+    const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
+    float* lower, float* upper, float* score) {
+  log_band_body(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score);
+}
+
+[[gnu::always_inline]] inline void log1p_values_body(const float* __restrict values, std::int64_t n, double unit,
+                                                     double* __restrict out) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double v = values[i];
+    const double u = pmath::lanes::log1p_nonnegative(std::max(v, 0.0) / unit);
+    out[i] = v != v ? 0.0 : u;
+  }
+}
+__attribute__((target("avx2"))) void log1p_values_avx2(const float* values, std::int64_t n, double unit, double* out) {
+  log1p_values_body(values, n, unit, out);
+}
+void log1p_values_baseline(const float* values, std::int64_t n, double unit, double* out) {
+  log1p_values_body(values, n, unit, out);
+}
+
+}  // namespace
+
+void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* scale,
+                  const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
+                  float* lower, float* upper, float* score) {
+  kernels::use_avx2() ? log_band_avx2(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score)
+      : log_band_baseline(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score);
+}
+
+void gam_log1p_values(const float* values, std::int64_t n, double unit, double* out) {
+  kernels::use_avx2() ? log1p_values_avx2(values, n, unit, out) : log1p_values_baseline(values, n, unit, out);
+}
+
+}  // namespace meterbench
