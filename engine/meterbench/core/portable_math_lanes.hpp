@@ -112,12 +112,13 @@ inline constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.99999999994094
 [[gnu::always_inline]] inline double exp(double x) {
   using namespace detail;
   constexpr double kOverflow = 7.09782712893383973096e+02, kUnderflow = -7.45133219101941108420e+02;
-  const double xc = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);  // NaN passes: fixed at the end
-  const double kd = xc * k128ByLn2 + kRoundShift;
-  // k + 2048 * 128 >= 0: unsigned shifts give floor(k / 128) + 2048 and k mod 128.
+  // Outside [kUnderflow, kOverflow] (and for NaN) the steps below compute garbage, in range (the table index is
+  // 7 bits), and the last select replaces it.
+  const double kd = x * k128ByLn2 + kRoundShift;
+  // In range, k + 2048 * 128 >= 0: unsigned shifts give floor(k / 128) + 2048 and k mod 128.
   const std::uint64_t kb = bits_of_double(kd) - bits_of_double(kRoundShift) + (std::uint64_t{2048} << 7);
   const double fk = kd - kRoundShift;  // exact
-  const double r = (xc - fk * kLn2By128Hi) - fk * kLn2By128Lo;  // the first difference is exact
+  const double r = (x - fk * kLn2By128Hi) - fk * kLn2By128Lo;  // the first difference is exact
   const double p = r + r * r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120))));
   const std::uint64_t j = kb & 127;
   const double hi = kExp2Table[j][0], lo = kExp2Table[j][1];
@@ -128,7 +129,7 @@ inline constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.99999999994094
   // loop from vectorising.
   const double twice = x + x;
   const double special = x > kOverflow ? std::numeric_limits<double>::infinity() : (x < kUnderflow ? 0.0 : twice);
-  const bool in_range = (x == xc) & (x >= kUnderflow) & (x <= kOverflow);
+  const bool in_range = (x >= kUnderflow) & (x <= kOverflow);
   return in_range ? e : special;
 }
 
