@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "meterbench/model/gam_band.hpp"
 #include "meterbench/model/gam_kernels.hpp"
 #include "meterbench/model/gam_packed.hpp"
+#include "meterbench/model/gam_rules.hpp"
 #include "meterbench/model/gam_detector.hpp"
 #include "model/gam_test_support.hpp"
 
@@ -258,6 +260,72 @@ TEST_F(KernelVariants, LogScaleKernelsMatchEachOtherAndTheScalarFunctions) {
       gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], scale[i], down[i], up[i], unit,
                         0.0, scalar[i], scalar[m + i], scalar[2 * m + i], scalar[3 * m + i]);
     EXPECT_TRUE(same_bits(base_b, scalar)) << "gam_log_band against the scalar step, n=" << n;
+  }
+}
+
+}  // namespace
+}  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+// The run score as written before its kernel: every window cut at the range's ends, step by step.
+void run_score_reference(std::span<const float> values, std::vector<float>& score, const std::vector<float>& expected,
+                         const GamPostWindow& w) {
+  const std::int64_t m = w.end - w.begin;
+  std::vector<double> sum(static_cast<std::size_t>(m + 1)), count(sum.size());
+  for (std::int64_t i = 0; i < m; ++i) {
+    const auto k = static_cast<std::size_t>(w.begin + i);
+    const double sc = score[k];
+    const bool used = std::isfinite(sc) && !std::isnan(values[k]);
+    const double sign = static_cast<double>(values[k]) < static_cast<double>(expected[k]) ? -1.0 : 1.0;
+    sum[i + 1] = sum[i] + (used ? sign * std::min(sc, 10.0) : 0.0);
+    count[i + 1] = count[i] + (used ? 1.0 : 0.0);
+  }
+  for (std::int64_t i = 0; i < m; ++i) {
+    const auto k = static_cast<std::size_t>(w.begin + i);
+    if (std::isnan(score[k])) continue;
+    double best = score[k];
+    for (const int width : {3, 7}) {
+      const std::int64_t a = std::max<std::int64_t>(0, w.centred ? i - width / 2 : i - width + 1);
+      const std::int64_t b = std::min<std::int64_t>(m, w.centred ? i + width / 2 + 1 : i + 1);
+      const double c = count[b] - count[a];
+      if (c < std::max(2.0, static_cast<double>((2 * width) / 3))) continue;
+      best = std::max(best, std::sqrt(static_cast<double>(width)) * std::abs((sum[b] - sum[a]) / c));
+    }
+    score[k] = static_cast<float>(best);
+  }
+}
+
+// The run score's interior steps go through gam_run_windows: both variants give the bits of the step-by-step
+// form, for centred and trailing windows, ranges shorter than a window, NaN and infinite scores and missing values.
+TEST_F(KernelVariants, RunScoreMatchesTheStepByStepForm) {
+  Rng rng(stream_key(16, 6));
+  for (std::int64_t n : {1, 2, 3, 6, 7, 8, 9, 30, 365}) {
+    for (const bool centred : {true, false}) {
+      std::vector<float> values(static_cast<std::size_t>(n)), expected(values.size()), score(values.size());
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const double pick = rng.uniform();
+        values[i] = pick < 0.1 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(rng.normal() * 3.0);
+        expected[i] = static_cast<float>(rng.normal());
+        score[i] = pick < 0.15 ? std::numeric_limits<float>::quiet_NaN()
+                 : pick < 0.17 ? std::numeric_limits<float>::infinity() : static_cast<float>(std::abs(rng.normal()) * 4.0);
+      }
+      const std::int64_t begin = n > 2 ? 1 : 0;
+      const GamPostWindow window{.history_begin = 0, .begin = begin, .end = n, .centred = centred};
+      std::vector<float> want = score;
+      run_score_reference(values, want, expected, window);
+      const auto run = [&] {
+        std::vector<float> s = score, lower(values.size()), upper(values.size()), e = expected;
+        std::vector<double> scratch(static_cast<std::size_t>(2 * (n + 1)));
+        const DetectionOutput out{.expected = e, .lower = lower, .upper = upper, .score = s};
+        gam_run_score(values, out, window, scratch);
+        return s;
+      };
+      const auto [base, avx2] = under_both(run);
+      EXPECT_TRUE(same_bits(base, avx2)) << "n=" << n << " centred=" << centred;
+      EXPECT_TRUE(same_bits(base, want)) << "n=" << n << " centred=" << centred;
+    }
   }
 }
 

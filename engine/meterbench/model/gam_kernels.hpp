@@ -39,4 +39,17 @@ void gam_log_band(const float* yhat, const double* y, double offset, const float
 /// out[i] = pmath::log1p(max(values[i], 0) / unit) (0 where values[i] is NaN), i < n.
 void gam_log1p_values(const float* values, std::int64_t n, double unit, double* out);
 
+/// The two windows of the run score (gam_rules.hpp): window w of step i covers the prefix-sum indices
+/// [i - before[w], i + after[w]); it counts when it holds at least need[w] used steps; root[w] = sqrt(its width).
+struct GamRunWindows {
+  std::int64_t before[2], after[2];
+  double root[2], need[2];
+};
+
+/// The run score at the steps [lo, hi) of a scored range whose windows lie inside it: score[i] = max(score[i],
+/// root[w] |(sum[b] - sum[a]) / (count[b] - count[a])|) over the windows w = [a, b) that count; NaN stays NaN.
+/// sum and count are prefix sums over the range (index i: the steps before i).
+void gam_run_windows(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
+                     const GamRunWindows& windows);
+
 }  // namespace meterbench

@@ -8,6 +8,7 @@
 #include "meterbench/core/anomaly.hpp"
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/portable_math.hpp"
+#include "meterbench/model/gam_kernels.hpp"
 
 namespace meterbench {
 
@@ -127,19 +128,35 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
     sum[i + 1] = sum[i] + (used ? sign * std::min(sc, kRunClip) : 0.0);
     count[i + 1] = count[i] + (used ? 1.0 : 0.0);
   }
-  for (std::int64_t i = 0; i < m; ++i) {
+  GamRunWindows windows{};
+  std::int64_t first_inside = 0, last_after = 0;  // the steps [first_inside, m - last_after) have whole windows
+  for (std::size_t j = 0; j < 2; ++j) {
+    const int width = kRunWindows[j];
+    windows.before[j] = w.centred ? width / 2 : width - 1;
+    windows.after[j] = w.centred ? width / 2 + 1 : 1;
+    windows.root[j] = std::sqrt(static_cast<double>(width));
+    windows.need[j] = std::max(2.0, static_cast<double>((2 * width) / 3));
+    first_inside = std::max(first_inside, windows.before[j]);
+    last_after = std::max(last_after, windows.after[j] - 1);
+  }
+  // The edges, where windows are cut at the range's ends; the rest by the vectorised kernel (the same operations).
+  const auto edge = [&](std::int64_t i) {
     const auto k = static_cast<std::size_t>(w.begin + i);
-    if (std::isnan(out.score[k])) continue;
+    if (std::isnan(out.score[k])) return;
     double best = out.score[k];
-    for (const int width : kRunWindows) {
-      const std::int64_t a = std::max<std::int64_t>(0, w.centred ? i - width / 2 : i - width + 1);
-      const std::int64_t b = std::min<std::int64_t>(m, w.centred ? i + width / 2 + 1 : i + 1);
+    for (std::size_t j = 0; j < 2; ++j) {
+      const std::int64_t a = std::max<std::int64_t>(0, i - windows.before[j]);
+      const std::int64_t b = std::min<std::int64_t>(m, i + windows.after[j]);
       const double c = count[b] - count[a];
-      if (c < std::max(2.0, static_cast<double>((2 * width) / 3))) continue;
-      best = std::max(best, std::sqrt(static_cast<double>(width)) * std::abs((sum[b] - sum[a]) / c));
+      if (c < windows.need[j]) continue;
+      best = std::max(best, windows.root[j] * std::abs((sum[b] - sum[a]) / c));
     }
     out.score[k] = static_cast<float>(best);
-  }
+  };
+  const std::int64_t lo = std::min(first_inside, m), hi = std::max(lo, m - last_after);
+  for (std::int64_t i = 0; i < lo; ++i) edge(i);
+  gam_run_windows(sum, count, out.score.data() + w.begin, lo, hi, windows);
+  for (std::int64_t i = hi; i < m; ++i) edge(i);
 }
 
 void gam_rule_alerts(std::span<const float> values, const TimeGrid& grid, double typical, const DetectionOutput& out,

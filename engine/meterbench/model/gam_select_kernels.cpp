@@ -1,9 +1,10 @@
-// The array kernels of the `gam` detector's log scale (gam_kernels.hpp): the fitted values of a series and its
-// band mapped back to units, by the branch-free pmath::lanes functions. This file is compiled with
+// The array kernels of the `gam` detector made of selects (gam_kernels.hpp): the fitted values of a series on
+// the log scale and its band mapped back to units, by the branch-free pmath::lanes functions, and the run score. This file is compiled with
 // -fno-trapping-math (engine/CMakeLists.txt): without it GCC keeps each select of those functions a branch (a
 // comparison or a division might raise a floating-point exception it must not speculate) and no loop vectorises.
 // The flag changes no value: the kernels compute the bits of the scalar functions (tests/model/kernel_variants_test.cpp).
 #include <algorithm>
+#include <cmath>
 
 #include "meterbench/core/kernels.hpp"
 #include "meterbench/core/portable_math_lanes.hpp"
@@ -48,7 +49,38 @@ void log1p_values_baseline(const float* values, std::int64_t n, double unit, dou
   log1p_values_body(values, n, unit, out);
 }
 
+[[gnu::always_inline]] inline void run_windows_body(const double* __restrict sum, const double* __restrict count,
+    float* __restrict score, std::int64_t lo, std::int64_t hi, const GamRunWindows& windows) {
+  const std::int64_t a0 = windows.before[0], b0 = windows.after[0], a1 = windows.before[1], b1 = windows.after[1];
+  const double root0 = windows.root[0], root1 = windows.root[1], need0 = windows.need[0], need1 = windows.need[1];
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const float s = score[i];
+    double best = s;
+    const double c0 = count[i + b0] - count[i - a0];
+    const double mean0 = root0 * std::abs((sum[i + b0] - sum[i - a0]) / c0);
+    best = c0 >= need0 ? std::max(best, mean0) : best;
+    const double c1 = count[i + b1] - count[i - a1];
+    const double mean1 = root1 * std::abs((sum[i + b1] - sum[i - a1]) / c1);
+    best = c1 >= need1 ? std::max(best, mean1) : best;
+    score[i] = s != s ? s : static_cast<float>(best);
+  }
+}
+__attribute__((target("avx2"))) void run_windows_avx2(const double* sum, const double* count, float* score,
+    std::int64_t lo, std::int64_t hi, const GamRunWindows& windows) {
+  run_windows_body(sum, count, score, lo, hi, windows);
+}
+void run_windows_baseline(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
+    const GamRunWindows& windows) {
+  run_windows_body(sum, count, score, lo, hi, windows);
+}
+
 }  // namespace
+
+void gam_run_windows(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
+                     const GamRunWindows& windows) {
+  kernels::use_avx2() ? run_windows_avx2(sum, count, score, lo, hi, windows)
+      : run_windows_baseline(sum, count, score, lo, hi, windows);
+}
 
 void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* scale,
                   const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
