@@ -46,6 +46,11 @@ struct GamRunWindows {
   double root[2], need[2];
 };
 
+/// The run score's terms of m steps: term[i] = +-min(score[i], clip) (the sign of values[i] - expected[i], + when
+/// equal) and used[i] = 1 when the score is finite and the value observed, else both 0.
+void gam_run_terms(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
+                   double* term, double* used);
+
 /// The run score at the steps [lo, hi) of a scored range whose windows lie inside it: score[i] = max(score[i],
 /// root[w] |(sum[b] - sum[a]) / (count[b] - count[a])|) over the windows w = [a, b) that count; NaN stays NaN.
 /// sum and count are prefix sums over the range (index i: the steps before i).

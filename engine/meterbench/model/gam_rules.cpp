@@ -120,13 +120,12 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
   double* sum = scratch.data();
   double* count = sum + m + 1;
   sum[0] = count[0] = 0.0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const auto k = static_cast<std::size_t>(w.begin + i);
-    const double sc = out.score[k];
-    const bool used = std::isfinite(sc) && !std::isnan(values[k]);
-    const double sign = static_cast<double>(values[k]) < static_cast<double>(out.expected[k]) ? -1.0 : 1.0;
-    sum[i + 1] = sum[i] + (used ? sign * std::min(sc, kRunClip) : 0.0);
-    count[i + 1] = count[i] + (used ? 1.0 : 0.0);
+  const auto first = static_cast<std::size_t>(w.begin);
+  gam_run_terms(values.data() + first, out.expected.data() + first, out.score.data() + first, m, kRunClip, sum + 1,
+                count + 1);
+  for (std::int64_t i = 0; i < m; ++i) {  // the terms, in place, into prefix sums
+    sum[i + 1] += sum[i];
+    count[i + 1] += count[i];
   }
   GamRunWindows windows{};
   std::int64_t first_inside = 0, last_after = 0;  // the steps [first_inside, m - last_after) have whole windows

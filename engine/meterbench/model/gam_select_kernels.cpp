@@ -5,6 +5,7 @@
 // The flag changes no value: the kernels compute the bits of the scalar functions (tests/model/kernel_variants_test.cpp).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "meterbench/core/kernels.hpp"
 #include "meterbench/core/portable_math_lanes.hpp"
@@ -49,6 +50,26 @@ void log1p_values_baseline(const float* values, std::int64_t n, double unit, dou
   log1p_values_body(values, n, unit, out);
 }
 
+[[gnu::always_inline]] inline void run_terms_body(const float* __restrict values, const float* __restrict expected,
+    const float* __restrict score, std::int64_t m, double clip, double* __restrict term, double* __restrict used) {
+  for (std::int64_t i = 0; i < m; ++i) {
+    const double sc = score[i], v = values[i];
+    const bool use = (std::abs(sc) <= std::numeric_limits<double>::max()) & (v == v);  // finite score, observed value
+    const double clipped = std::min(sc, clip);
+    const double signed_term = v < static_cast<double>(expected[i]) ? -clipped : clipped;
+    term[i] = use ? signed_term : 0.0;
+    used[i] = use ? 1.0 : 0.0;
+  }
+}
+__attribute__((target("avx2"))) void run_terms_avx2(const float* values, const float* expected, const float* score,
+    std::int64_t m, double clip, double* term, double* used) {
+  run_terms_body(values, expected, score, m, clip, term, used);
+}
+void run_terms_baseline(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
+    double* term, double* used) {
+  run_terms_body(values, expected, score, m, clip, term, used);
+}
+
 [[gnu::always_inline]] inline void run_windows_body(const double* __restrict sum, const double* __restrict count,
     float* __restrict score, std::int64_t lo, std::int64_t hi, const GamRunWindows& windows) {
   const std::int64_t a0 = windows.before[0], b0 = windows.after[0], a1 = windows.before[1], b1 = windows.after[1];
@@ -75,6 +96,12 @@ void run_windows_baseline(const double* sum, const double* count, float* score, 
 }
 
 }  // namespace
+
+void gam_run_terms(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
+                   double* term, double* used) {
+  kernels::use_avx2() ? run_terms_avx2(values, expected, score, m, clip, term, used)
+      : run_terms_baseline(values, expected, score, m, clip, term, used);
+}
 
 void gam_run_windows(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
                      const GamRunWindows& windows) {
