@@ -217,7 +217,7 @@ void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, do
   for (std::size_t d = 0; d < 7; ++d) {
     if (count[d] < fewest) continue;
     const std::span<float> values(r + start[d], static_cast<std::size_t>(count[d]));
-    const double median = median_in_place(values, std::span<float>(ws.select_.data(), values.size()));
+    const double median = radix_median(values.data(), count[d], ws.select_.data());
     double scale = kMadToSigma * median;
     if (!(median > 0.0)) {  // more than half exactly fitted: the scaled mean, as absolute_deviation_scale does
       double sum = 0.0;
