@@ -166,7 +166,9 @@ std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, s
   constexpr int kBits = 12;
   constexpr std::pair<int, int> kSteps[] = {{20, 12}, {12, 8}, {4, 8}, {0, 4}};
   // Kept all-zero between calls (the used range is cleared after each), so no 16 KiB clear per call.
-  alignas(64) static thread_local std::array<std::uint32_t, std::size_t{1} << kBits> counts{};
+  // Two histograms, even and odd positions: crowded values hit one bucket again and again, and each increment
+  // would wait for the previous one's store.
+  alignas(64) static thread_local std::array<std::uint32_t, std::size_t{1} << kBits> counts{}, counts_odd{};
   METERBENCH_CHECK(0 <= k && k < m);
   auto* keys = reinterpret_cast<std::uint32_t*>(scratch);
   for (std::int64_t i = 0; i < m; ++i) keys[i] = order_key(data[i]);
@@ -176,12 +178,22 @@ std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, s
     if (inside <= 16) break;
     const std::uint32_t mask = (std::uint32_t{1} << bits) - 1;
     std::uint32_t lo = mask, hi = 0;
-    for (std::int64_t i = 0; i < inside; ++i) {
-      const std::uint32_t b = (keys[i] >> shift) & mask;
+    std::int64_t pair = 0;
+    for (; pair + 1 < inside; pair += 2) {
+      const std::uint32_t b = (keys[pair] >> shift) & mask, b_odd = (keys[pair + 1] >> shift) & mask;
+      ++counts[b];
+      ++counts_odd[b_odd];
+      lo = std::min(lo, std::min(b, b_odd));
+      hi = std::max(hi, std::max(b, b_odd));
+    }
+    if (pair < inside) {
+      const std::uint32_t b = (keys[pair] >> shift) & mask;
       ++counts[b];
       lo = std::min(lo, b);
       hi = std::max(hi, b);
     }
+    for (std::uint32_t b = lo; b <= hi; ++b) counts[b] += counts_odd[b];
+    std::memset(&counts_odd[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
     std::uint32_t bucket = lo;
     std::int64_t before = 0;
     while (before + counts[bucket] <= r) before += counts[bucket++];
