@@ -331,3 +331,36 @@ TEST_F(KernelVariants, RunScoreMatchesTheStepByStepForm) {
 
 }  // namespace
 }  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+// The unit-error flags: both variants flag the steps the rule's test flags, NaN values and expected values included.
+TEST_F(KernelVariants, UnitErrorFlagsMatchTheRule) {
+  Rng rng(stream_key(16, 8));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (std::int64_t n : {1, 5, 31, 33, 256, 730}) {
+    std::vector<float> values(static_cast<std::size_t>(n)), expected(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double pick = rng.uniform();
+      expected[i] = pick < 0.05 ? nan : static_cast<float>(std::exp(rng.normal() * 3.0));
+      values[i] = pick > 0.9 ? nan : static_cast<float>(expected[i] * std::exp(rng.normal() * 4.0) - (pick < 0.1 ? 1.0F : 0.0F));
+    }
+    const double typical = rng.uniform(0.5, 20.0);
+    const auto flags = [&] {
+      std::vector<std::uint8_t> f(values.size());
+      gam_unit_error_flags(values.data(), expected.data(), n, 100.0, typical, f.data());
+      return f;
+    };
+    const auto [base, avx2] = under_both(flags);
+    EXPECT_TRUE(same_bits(base, avx2)) << "n=" << n;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double v = values[i], level = std::max(static_cast<double>(expected[i]), 1.0);
+      const bool want = v >= 100.0 * std::max(level, typical) || (v > 0.0 && v * 100.0 <= level);
+      EXPECT_EQ(base[i], want ? 1 : 0) << "value " << v << " expected " << expected[i];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace meterbench

@@ -51,6 +51,11 @@ struct GamRunWindows {
 void gam_run_terms(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
                    double* term, double* used);
 
+/// The unit-error test of the rules (gam_rules.hpp) at m steps: flag[i] = 1 when values[i] >= ratio x max(level,
+/// typical) or 0 < values[i] x ratio <= level, level = max(expected[i], 1) (a NaN value or expected: 0).
+void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double ratio, double typical,
+                          std::uint8_t* flag);
+
 /// The run score at the steps [lo, hi) of a scored range whose windows lie inside it: score[i] = max(score[i],
 /// root[w] |(sum[b] - sum[a]) / (count[b] - count[a])|) over the windows w = [a, b) that count; NaN stays NaN.
 /// sum and count are prefix sums over the range (index i: the steps before i).

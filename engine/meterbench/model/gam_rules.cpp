@@ -102,11 +102,14 @@ void zero_runs(std::span<const float> values, const TimeGrid& grid, const Detect
 // Up against the usual usage as well as the expected value: on an intermittent series the expected value sits
 // near 0 between bursts, and every ordinary burst would be a x100 "unit error".
 void unit_errors(std::span<const float> values, double typical, const DetectionOutput& out, const GamPostWindow& w) {
-  for (std::int64_t t = w.begin; t < w.end; ++t) {
-    const auto k = static_cast<std::size_t>(t);
-    const double v = values[k];
-    const double level = std::max(static_cast<double>(out.expected[k]), 1.0);  // false for NaN values: no alert
-    if (v >= kUnitRatio * std::max(level, typical) || (v > 0.0 && v * kUnitRatio <= level)) raise(out, t, AnomalyKind::unit_error);
+  constexpr std::int64_t kChunk = 256;  // flags tested by the vectorised kernel a chunk at a time, on the stack
+  std::uint8_t flag[kChunk];
+  for (std::int64_t c = w.begin; c < w.end; c += kChunk) {
+    const std::int64_t count = std::min(kChunk, w.end - c);
+    const auto k = static_cast<std::size_t>(c);
+    gam_unit_error_flags(values.data() + k, out.expected.data() + k, count, kUnitRatio, typical, flag);
+    for (std::int64_t i = 0; i < count; ++i)
+      if (flag[i]) raise(out, c + i, AnomalyKind::unit_error);
   }
 }
 

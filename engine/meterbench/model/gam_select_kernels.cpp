@@ -70,6 +70,24 @@ void run_terms_baseline(const float* values, const float* expected, const float*
   run_terms_body(values, expected, score, m, clip, term, used);
 }
 
+[[gnu::always_inline]] inline void unit_error_body(const float* __restrict values, const float* __restrict expected,
+    std::int64_t m, double ratio, double typical, std::uint8_t* __restrict flag) {
+  for (std::int64_t i = 0; i < m; ++i) {
+    const double v = values[i];
+    const double level = std::max(static_cast<double>(expected[i]), 1.0);  // false for NaN values: no alert
+    const bool up = v >= ratio * std::max(level, typical), down = (v > 0.0) & (v * ratio <= level);
+    flag[i] = static_cast<std::uint8_t>(up | down);
+  }
+}
+__attribute__((target("avx2"))) void unit_error_avx2(const float* values, const float* expected, std::int64_t m,
+    double ratio, double typical, std::uint8_t* flag) {
+  unit_error_body(values, expected, m, ratio, typical, flag);
+}
+void unit_error_baseline(const float* values, const float* expected, std::int64_t m, double ratio, double typical,
+    std::uint8_t* flag) {
+  unit_error_body(values, expected, m, ratio, typical, flag);
+}
+
 [[gnu::always_inline]] inline void run_windows_body(const double* __restrict sum, const double* __restrict count,
     float* __restrict score, std::int64_t lo, std::int64_t hi, const GamRunWindows& windows) {
   const std::int64_t a0 = windows.before[0], b0 = windows.after[0], a1 = windows.before[1], b1 = windows.after[1];
@@ -101,6 +119,12 @@ void gam_run_terms(const float* values, const float* expected, const float* scor
                    double* term, double* used) {
   kernels::use_avx2() ? run_terms_avx2(values, expected, score, m, clip, term, used)
       : run_terms_baseline(values, expected, score, m, clip, term, used);
+}
+
+void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double ratio, double typical,
+                          std::uint8_t* flag) {
+  kernels::use_avx2() ? unit_error_avx2(values, expected, m, ratio, typical, flag)
+      : unit_error_baseline(values, expected, m, ratio, typical, flag);
 }
 
 void gam_run_windows(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
