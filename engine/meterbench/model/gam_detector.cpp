@@ -200,19 +200,28 @@ void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, do
   ws.weekday_on_ = config_.weekday_scale && config_.weekly_order > 0 && grid_.step_seconds <= kSecondsPerDay && mad > 0.0;
   ws.weekdays_ = {};
   if (!ws.weekday_on_) return;
-  // Two passes: count each weekday's observed rows, then put its absolute residuals into its own stretch of
-  // ws.residuals_ (a day of sub-daily steps is consecutive).
+  // One pass, weekday after weekday: each weekday's absolute residuals (its days are every 7th, and a day of
+  // sub-daily steps is consecutive) go into its own stretch of ws.residuals_, in row order, compacted without a
+  // branch (an unobserved row's value is overwritten by the next one).
   const std::int64_t per_day = kSecondsPerDay / grid_.step_seconds;
-  const auto each_row = [&](auto&& visit) { GamWeekdayScale::each_step(grid_, first_step, rows, visit); };
+  const int first_weekday = GamWeekdayScale::weekday(grid_, first_step);
+  const std::int64_t first_in_day =
+      ((grid_.start_unix_seconds + first_step * grid_.step_seconds) % kSecondsPerDay + kSecondsPerDay) % kSecondsPerDay / grid_.step_seconds;
   std::array<std::int64_t, 7> count{}, start{};
-  each_row([&](std::int64_t i, std::size_t d) { count[d] += ws.observed_[static_cast<std::size_t>(i)]; });
-  for (std::size_t d = 1; d < 7; ++d) start[d] = start[d - 1] + count[d - 1];
-  std::array<std::int64_t, 7> at = start;
   float* r = ws.residuals_.data();
-  each_row([&](std::int64_t i, std::size_t d) {
-    if (!ws.observed_[static_cast<std::size_t>(i)]) return;
-    r[at[d]++] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
-  });
+  std::int64_t at = 0;
+  for (std::size_t d = 0; d < 7; ++d) {
+    start[d] = at;
+    for (std::int64_t day = (static_cast<std::int64_t>(d) - first_weekday + 7) % 7; day * per_day - first_in_day < rows; day += 7) {
+      const std::int64_t lo = std::max<std::int64_t>(0, day * per_day - first_in_day);
+      const std::int64_t hi = std::min(rows, (day + 1) * per_day - first_in_day);
+      for (std::int64_t i = lo; i < hi; ++i) {
+        r[at] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+        at += ws.observed_[static_cast<std::size_t>(i)];
+      }
+    }
+    count[d] = at - start[d];
+  }
   const std::int64_t fewest = kWeekdayFewestDays * per_day;
   for (std::size_t d = 0; d < 7; ++d) {
     if (count[d] < fewest) continue;
