@@ -5,10 +5,13 @@
 // awkward lengths, NaN gaps, every loss and the log1p transform. On a CPU without AVX2 only the baseline exists and the test is skipped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,8 +19,11 @@
 #include "meterbench/core/random.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/gam_design.hpp"
+#include "meterbench/core/portable_math.hpp"
+#include "meterbench/model/gam_band.hpp"
 #include "meterbench/model/gam_kernels.hpp"
 #include "meterbench/model/gam_packed.hpp"
+#include "meterbench/model/gam_rules.hpp"
 #include "meterbench/model/gam_detector.hpp"
 #include "model/gam_test_support.hpp"
 
@@ -201,6 +207,159 @@ TEST_F(KernelVariants, GamFitsRetrospectiveAndWeekly) {
     }
   }
   EXPECT_GT(checked, 100);
+}
+
+}  // namespace
+}  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+// The log-scale kernels: both variants and the scalar functions they stand for (pmath::log1p for the fitted
+// values; gam_log_band_step, the band writer's formula, with pmath::exp) give the same bits, specials included.
+TEST_F(KernelVariants, LogScaleKernelsMatchEachOtherAndTheScalarFunctions) {
+  Rng rng(stream_key(16, 5));
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (std::int64_t n : {1, 3, 4, 5, 7, 8, 17, 365, 730}) {
+    std::vector<float> values(static_cast<std::size_t>(n)), yhat(values.size());
+    std::vector<double> y(values.size()), scale(values.size()), down(values.size()), up(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double pick = rng.uniform();
+      values[i] = pick < 0.1 ? nan : pick < 0.13 ? 0.0F : pick < 0.15 ? -0.0F : pick < 0.17 ? -3.0F : pick < 0.18 ? inf
+                : static_cast<float>(std::exp(rng.normal() * 8.0));
+      yhat[i] = static_cast<float>(rng.normal() * (pick < 0.05 ? 400.0 : 5.0));  // exp overflows and underflows too
+      y[i] = rng.normal() * 5.0;
+      scale[i] = pick > 0.97 ? 0.0 : rng.uniform(0.05, 1.0);
+      down[i] = pmath::exp(-12.0 * scale[i]);
+      up[i] = pmath::exp(12.0 * scale[i]);
+    }
+    const double unit = rng.uniform(0.01, 50.0), offset = rng.normal();
+    const auto fitted = [&] {
+      std::vector<double> out(values.size());
+      gam_log1p_values(values.data(), n, unit, out.data());
+      return out;
+    };
+    const auto [base_u, avx2_u] = under_both(fitted);
+    EXPECT_TRUE(same_bits(base_u, avx2_u)) << "gam_log1p_values n=" << n;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double want = std::isnan(values[i]) ? 0.0 : pmath::log1p(std::max(static_cast<double>(values[i]), 0.0) / unit);
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(base_u[i]), std::bit_cast<std::uint64_t>(want)) << "value " << values[i];
+    }
+    const auto band = [&] {
+      std::vector<float> out(4 * values.size());
+      const auto m = values.size();
+      gam_log_band(yhat.data(), y.data(), offset, values.data(), scale.data(), down.data(), up.data(), n, unit, 0.0,
+                   out.data(), out.data() + m, out.data() + 2 * m, out.data() + 3 * m);
+      return out;
+    };
+    const auto [base_b, avx2_b] = under_both(band);
+    EXPECT_TRUE(same_bits(base_b, avx2_b)) << "gam_log_band n=" << n;
+    std::vector<float> scalar(base_b.size());
+    const auto m = values.size();
+    for (std::size_t i = 0; i < m; ++i)
+      gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], scale[i], down[i], up[i], unit,
+                        0.0, scalar[i], scalar[m + i], scalar[2 * m + i], scalar[3 * m + i]);
+    EXPECT_TRUE(same_bits(base_b, scalar)) << "gam_log_band against the scalar step, n=" << n;
+  }
+}
+
+}  // namespace
+}  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+// The run score as written before its kernel: every window cut at the range's ends, step by step.
+void run_score_reference(std::span<const float> values, std::vector<float>& score, const std::vector<float>& expected,
+                         const GamPostWindow& w) {
+  const std::int64_t m = w.end - w.begin;
+  std::vector<double> sum(static_cast<std::size_t>(m + 1)), count(sum.size());
+  for (std::int64_t i = 0; i < m; ++i) {
+    const auto k = static_cast<std::size_t>(w.begin + i);
+    const double sc = score[k];
+    const bool used = std::isfinite(sc) && !std::isnan(values[k]);
+    const double sign = static_cast<double>(values[k]) < static_cast<double>(expected[k]) ? -1.0 : 1.0;
+    sum[i + 1] = sum[i] + (used ? sign * std::min(sc, 10.0) : 0.0);
+    count[i + 1] = count[i] + (used ? 1.0 : 0.0);
+  }
+  for (std::int64_t i = 0; i < m; ++i) {
+    const auto k = static_cast<std::size_t>(w.begin + i);
+    if (std::isnan(score[k])) continue;
+    double best = score[k];
+    for (const int width : {3, 7}) {
+      const std::int64_t a = std::max<std::int64_t>(0, w.centred ? i - width / 2 : i - width + 1);
+      const std::int64_t b = std::min<std::int64_t>(m, w.centred ? i + width / 2 + 1 : i + 1);
+      const double c = count[b] - count[a];
+      if (c < std::max(2.0, static_cast<double>((2 * width) / 3))) continue;
+      best = std::max(best, std::sqrt(static_cast<double>(width)) * std::abs((sum[b] - sum[a]) / c));
+    }
+    score[k] = static_cast<float>(best);
+  }
+}
+
+// The run score's interior steps go through gam_run_windows: both variants give the bits of the step-by-step
+// form, for centred and trailing windows, ranges shorter than a window, NaN and infinite scores and missing values.
+TEST_F(KernelVariants, RunScoreMatchesTheStepByStepForm) {
+  Rng rng(stream_key(16, 6));
+  for (std::int64_t n : {1, 2, 3, 6, 7, 8, 9, 30, 365}) {
+    for (const bool centred : {true, false}) {
+      std::vector<float> values(static_cast<std::size_t>(n)), expected(values.size()), score(values.size());
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const double pick = rng.uniform();
+        values[i] = pick < 0.1 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(rng.normal() * 3.0);
+        expected[i] = static_cast<float>(rng.normal());
+        score[i] = pick < 0.15 ? std::numeric_limits<float>::quiet_NaN()
+                 : pick < 0.17 ? std::numeric_limits<float>::infinity() : static_cast<float>(std::abs(rng.normal()) * 4.0);
+      }
+      const std::int64_t begin = n > 2 ? 1 : 0;
+      const GamPostWindow window{.history_begin = 0, .begin = begin, .end = n, .centred = centred};
+      std::vector<float> want = score;
+      run_score_reference(values, want, expected, window);
+      const auto run = [&] {
+        std::vector<float> s = score, lower(values.size()), upper(values.size()), e = expected;
+        std::vector<double> scratch(static_cast<std::size_t>(2 * (n + 1)));
+        const DetectionOutput out{.expected = e, .lower = lower, .upper = upper, .score = s};
+        gam_run_score(values, out, window, scratch);
+        return s;
+      };
+      const auto [base, avx2] = under_both(run);
+      EXPECT_TRUE(same_bits(base, avx2)) << "n=" << n << " centred=" << centred;
+      EXPECT_TRUE(same_bits(base, want)) << "n=" << n << " centred=" << centred;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace meterbench
+
+namespace meterbench {
+namespace {
+
+// The unit-error flags: both variants flag the steps the rule's test flags, NaN values and expected values included.
+TEST_F(KernelVariants, UnitErrorFlagsMatchTheRule) {
+  Rng rng(stream_key(16, 8));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (std::int64_t n : {1, 5, 31, 33, 256, 730}) {
+    std::vector<float> values(static_cast<std::size_t>(n)), expected(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double pick = rng.uniform();
+      expected[i] = pick < 0.05 ? nan : static_cast<float>(std::exp(rng.normal() * 3.0));
+      values[i] = pick > 0.9 ? nan : static_cast<float>(expected[i] * std::exp(rng.normal() * 4.0) - (pick < 0.1 ? 1.0F : 0.0F));
+    }
+    const double typical = rng.uniform(0.5, 20.0);
+    const auto flags = [&] {
+      std::vector<std::uint8_t> f(values.size());
+      gam_unit_error_flags(values.data(), expected.data(), n, 100.0, typical, f.data());
+      return f;
+    };
+    const auto [base, avx2] = under_both(flags);
+    EXPECT_TRUE(same_bits(base, avx2)) << "n=" << n;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double v = values[i], level = std::max(static_cast<double>(expected[i]), 1.0);
+      const bool want = v >= 100.0 * std::max(level, typical) || (v > 0.0 && v * 100.0 <= level);
+      EXPECT_EQ(base[i], want ? 1 : 0) << "value " << v << " expected " << expected[i];
+    }
+  }
 }
 
 }  // namespace

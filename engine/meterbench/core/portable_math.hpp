@@ -14,7 +14,8 @@
 // Methods (standard ones, implemented here):
 //   exp         x = (128 m + j) ln2/128 + r with ln2/128 in two parts (k ln2_hi exact), |r| <= ln2/256;
 //               2^(j/128) from a double-double table, exp(r) - 1 by a short Taylor polynomial; 2^m through the
-//               exponent bits.
+//               exponent bits, as 2^floor(m/2) 2^(m - floor(m/2)) (one rounding for a subnormal result). Without
+//               a branch (core/portable_math_lanes.hpp, which array kernels use for the same bits; log1p too).
 //   expm1       x = k ln2 + r, |r| <= ln2/2; expm1(r) by the rational form r + r c / (2 - c), c = r - r^2 P(r^2)
 //               (Remez coefficients as published with Sun's fdlibm), the rounding error of r carried along.
 //   log, log1p  x = 2^k m with m in [sqrt(2)/2, sqrt(2)), f = m - 1, s = f / (2 + f), log(1 + f) = 2 atanh(s) by

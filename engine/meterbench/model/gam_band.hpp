@@ -7,10 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <span>
 
 #include "meterbench/core/portable_math.hpp"
+#include "meterbench/core/portable_math_lanes.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/gam_kernels.hpp"
 
 namespace meterbench {
 
@@ -27,6 +30,22 @@ struct GamSpace {
 /// The band scale's factor per weekday (Monday = 0) of the steps of a grid.
 struct GamWeekdayScale {
   std::array<double, 7> factor{1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0};
+  /// visit(i, weekday) for the steps first_step + i, i < count, without a division per step (a day of sub-daily
+  /// steps is consecutive).
+  template <typename Visit>
+  static void each_step(const TimeGrid& grid, std::int64_t first_step, std::int64_t count, Visit&& visit) {
+    const std::int64_t per_day = grid.step_seconds <= kSecondsPerDay ? kSecondsPerDay / grid.step_seconds : 1;
+    int day = weekday(grid, first_step);
+    std::int64_t in_day =
+        ((grid.start_unix_seconds + first_step * grid.step_seconds) % kSecondsPerDay + kSecondsPerDay) % kSecondsPerDay / grid.step_seconds;
+    for (std::int64_t i = 0; i < count; ++i) {
+      visit(i, static_cast<std::size_t>(day));
+      if (++in_day >= per_day) {
+        in_day = 0;
+        day = day == 6 ? 0 : day + 1;
+      }
+    }
+  }
   [[nodiscard]] static int weekday(const TimeGrid& grid, std::int64_t step) {
     const std::int64_t t = grid.start_unix_seconds + step * grid.step_seconds;
     std::int64_t day = t / kSecondsPerDay;
@@ -34,6 +53,26 @@ struct GamWeekdayScale {
     return static_cast<int>(((day + 3) % 7 + 7) % 7);  // 1970-01-01 was a Thursday
   }
 };
+
+/// One step of the band of a log-space fit, the one formula of GamBandWriter and of the array kernel
+/// gam_log_band (gam_kernels.hpp), written without a branch so that the kernel vectorises: mu = max(fit,
+/// least), e = exp(mu); expected c (e - 1), lower c (e down - 1), upper c (e up - 1), each at least 0 (down and
+/// up = exp(-+z scale): one exp per step instead of three); score |fitted - mu| / scale (NaN where the value is;
+/// 0 or +inf at scale 0).
+[[gnu::always_inline]] inline void gam_log_band_step(double mu, double fitted, float value, double scale, double down,
+                                                     double up, double unit, double least, float& expected,
+                                                     float& lower, float& upper, float& score) {
+  mu = std::max(mu, least);
+  const double e = pmath::lanes::exp(mu);
+  expected = static_cast<float>(std::max(0.0, unit * (e - 1.0)));
+  lower = static_cast<float>(std::max(0.0, unit * (e * down - 1.0)));
+  upper = static_cast<float>(std::max(0.0, unit * (e * up - 1.0)));
+  const double dev = std::abs(fitted - mu);
+  const double zero_scale = dev == 0.0 ? 0.0 : std::numeric_limits<double>::infinity();
+  const double ratio = dev / scale;  // computed and then selected: a conditional division keeps the loop scalar
+  const auto sc = static_cast<float>(scale > 0.0 ? ratio : zero_scale);
+  score = value != value ? std::numeric_limits<float>::quiet_NaN() : sc;
+}
 
 class GamBandWriter {
  public:
@@ -58,25 +97,39 @@ class GamBandWriter {
   void write(std::size_t k, double mu, float value, double fitted) const {
     const std::size_t d = weekdays_ != nullptr ? static_cast<std::size_t>(GamWeekdayScale::weekday(grid_, static_cast<std::int64_t>(k))) : 0;
     const double scale = scale_[d];
-    mu = std::max(mu, least_);
-    double expected = mu, lower = std::max(mu - z_ * scale, least_), upper = mu + z_ * scale;
     if (space_.log) {
-      // expm1(mu -+ z s) = (1 + expm1(mu)) exp(-+z s) - 1: one expm1 per step instead of three.
-      const double e = pmath::expm1(mu);
-      const double c = space_.unit;
-      expected = std::max(0.0, c * e);
-      lower = std::max(0.0, c * ((1.0 + e) * band_down_[d] - 1.0));
-      upper = std::max(0.0, c * ((1.0 + e) * band_up_[d] - 1.0));
+      gam_log_band_step(mu, fitted, value, scale, band_down_[d], band_up_[d], space_.unit, least_, out_.expected[k],
+                        out_.lower[k], out_.upper[k], out_.score[k]);
+      return;
     }
-    out_.expected[k] = static_cast<float>(expected);
-    out_.lower[k] = static_cast<float>(lower);
-    out_.upper[k] = static_cast<float>(upper);
+    mu = std::max(mu, least_);
+    out_.expected[k] = static_cast<float>(mu);
+    out_.lower[k] = static_cast<float>(std::max(mu - z_ * scale, least_));
+    out_.upper[k] = static_cast<float>(mu + z_ * scale);
     if (std::isnan(value)) {
       out_.score[k] = kNaN;
     } else {
       const double dev = std::abs(fitted - mu);
       out_.score[k] = static_cast<float>(scale > 0.0 ? dev / scale : (dev == 0.0 ? 0.0 : std::numeric_limits<double>::infinity()));
     }
+  }
+
+  /// Steps [k, k + count) inside the fit window of a log-space fit, by the array kernel: mu = offset + yhat[i],
+  /// fitted = offset + y[i]. `scratch` holds 3 count doubles (each step's scale and band factors).
+  void write_log_run(std::size_t k, std::int64_t count, const float* yhat, const double* y, double offset,
+                     const float* values, std::span<double> scratch) const {
+    double* scale = scratch.data();
+    double* down = scale + count;
+    double* up = down + count;
+    const auto fill = [&](std::int64_t i, std::size_t d) {
+      scale[i] = scale_[d];
+      down[i] = band_down_[d];
+      up[i] = band_up_[d];
+    };
+    if (weekdays_ != nullptr) GamWeekdayScale::each_step(grid_, static_cast<std::int64_t>(k), count, fill);
+    else for (std::int64_t i = 0; i < count; ++i) fill(i, 0);
+    gam_log_band(yhat, y, offset, values + k, scale, down, up, count, space_.unit, least_, out_.expected.data() + k,
+                 out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
   }
 
   /// Step k of a series without a fit (all_missing): NaN everywhere.

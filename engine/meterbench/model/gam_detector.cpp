@@ -78,6 +78,7 @@ std::unique_ptr<DetectorWorkspace> GamDetector::make_workspace() const {
   ws->observed_before_.resize(static_cast<std::size_t>(grid_.steps + 1));
   ws->changepoint_scratch_.resize(static_cast<std::size_t>(std::max(0, config_.changepoints)));
   ws->post_scratch_.resize(static_cast<std::size_t>(2 * (grid_.steps + 1)));
+  ws->band_scratch_.resize(static_cast<std::size_t>(3 * grid_.steps));
   return ws;
 }
 
@@ -122,6 +123,16 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
     }
   }
   const GamBandWriter band = band_writer(out, s, least, ws);
+  if (status != FitStatus::all_missing && !ws.level_only_ && ws.space_.log) {
+    // Log-space fit: the steps inside the fit window by the array kernel (the same bits as band.write).
+    const std::int64_t end = std::min(window.score_end, design->fit_end());
+    if (step < end && step >= design->fit_begin()) {
+      const std::int64_t row = step - design->fit_begin();
+      band.write_log_run(static_cast<std::size_t>(step), end - step, ws.yhatf_.data() + row, ws.y_.data() + row,
+                         ws.offset_, series.values.data(), ws.band_scratch_);
+      step = end;
+    }
+  }
   for (; step < window.score_end; ++step) {
     const auto k = static_cast<std::size_t>(step);
     if (status == FitStatus::all_missing) {
@@ -189,37 +200,33 @@ void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, do
   ws.weekday_on_ = config_.weekday_scale && config_.weekly_order > 0 && grid_.step_seconds <= kSecondsPerDay && mad > 0.0;
   ws.weekdays_ = {};
   if (!ws.weekday_on_) return;
-  // Two passes: count each weekday's observed rows, then put its absolute residuals into its own stretch of
-  // ws.residuals_ (a day of sub-daily steps is consecutive).
+  // One pass, weekday after weekday: each weekday's absolute residuals (its days are every 7th, and a day of
+  // sub-daily steps is consecutive) go into its own stretch of ws.residuals_, in row order, compacted without a
+  // branch (an unobserved row's value is overwritten by the next one).
   const std::int64_t per_day = kSecondsPerDay / grid_.step_seconds;
   const int first_weekday = GamWeekdayScale::weekday(grid_, first_step);
   const std::int64_t first_in_day =
       ((grid_.start_unix_seconds + first_step * grid_.step_seconds) % kSecondsPerDay + kSecondsPerDay) % kSecondsPerDay / grid_.step_seconds;
-  const auto each_row = [&](auto&& visit) {
-    int weekday = first_weekday;
-    std::int64_t step_in_day = first_in_day;
-    for (std::int64_t i = 0; i < rows; ++i) {
-      visit(i, static_cast<std::size_t>(weekday));
-      if (++step_in_day == per_day) {
-        step_in_day = 0;
-        weekday = weekday == 6 ? 0 : weekday + 1;
+  std::array<std::int64_t, 7> count{}, start{};
+  float* r = ws.residuals_.data();
+  std::int64_t at = 0;
+  for (std::size_t d = 0; d < 7; ++d) {
+    start[d] = at;
+    for (std::int64_t day = (static_cast<std::int64_t>(d) - first_weekday + 7) % 7; day * per_day - first_in_day < rows; day += 7) {
+      const std::int64_t lo = std::max<std::int64_t>(0, day * per_day - first_in_day);
+      const std::int64_t hi = std::min(rows, (day + 1) * per_day - first_in_day);
+      for (std::int64_t i = lo; i < hi; ++i) {
+        r[at] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+        at += ws.observed_[static_cast<std::size_t>(i)];
       }
     }
-  };
-  std::array<std::int64_t, 7> count{}, start{};
-  each_row([&](std::int64_t i, std::size_t d) { count[d] += ws.observed_[static_cast<std::size_t>(i)]; });
-  for (std::size_t d = 1; d < 7; ++d) start[d] = start[d - 1] + count[d - 1];
-  std::array<std::int64_t, 7> at = start;
-  float* r = ws.residuals_.data();
-  each_row([&](std::int64_t i, std::size_t d) {
-    if (!ws.observed_[static_cast<std::size_t>(i)]) return;
-    r[at[d]++] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
-  });
+    count[d] = at - start[d];
+  }
   const std::int64_t fewest = kWeekdayFewestDays * per_day;
   for (std::size_t d = 0; d < 7; ++d) {
     if (count[d] < fewest) continue;
     const std::span<float> values(r + start[d], static_cast<std::size_t>(count[d]));
-    const double median = median_in_place(values, std::span<float>(ws.select_.data(), values.size()));
+    const double median = radix_median(values.data(), count[d], ws.select_.data());
     double scale = kMadToSigma * median;
     if (!(median > 0.0)) {  // more than half exactly fitted: the scaled mean, as absolute_deviation_scale does
       double sum = 0.0;

@@ -207,6 +207,7 @@ class GamWorkspace final : public DetectorWorkspace {
   bool weekday_on_ = false;   // whether they apply to the current fit
   std::vector<double> start_y_;      // winsorised values of the robust start
   std::vector<double> post_scratch_;  // prefix sums of the run score (2 (steps + 1))
+  std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 steps)
 };
 
 class GamDetector final : public Detector {

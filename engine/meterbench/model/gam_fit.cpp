@@ -82,6 +82,7 @@ GamDetector::WindowSummary GamDetector::load_fit_window(const GamDesign& design,
   const std::int64_t fb = design.fit_begin();
   std::int64_t observed = 0, first = -1, last = -1;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo, sum = 0.0;
+  if (ws.space_.log) gam_log1p_values(values.data() + fb, n, ws.space_.unit, ws.y_.data());  // the same bits as to_fitted
   for (std::int64_t i = 0; i < n; ++i) {
     const float v = values[static_cast<std::size_t>(fb + i)];
     if (std::isnan(v)) {
@@ -89,7 +90,7 @@ GamDetector::WindowSummary GamDetector::load_fit_window(const GamDesign& design,
       ws.observed_[i] = 0;
       continue;
     }
-    const double u = ws.space_.to_fitted(v);
+    const double u = ws.space_.log ? ws.y_[i] : static_cast<double>(v);
     ws.y_[i] = u;
     ws.observed_[i] = 1;
     ++observed;

@@ -8,6 +8,7 @@
 #include "meterbench/core/check.hpp"
 #include "meterbench/model/gam_band.hpp"
 #include "meterbench/model/gam_detector.hpp"
+#include "meterbench/model/gam_kernels.hpp"
 #include "meterbench/model/gam_packed.hpp"
 
 namespace meterbench {
@@ -211,10 +212,12 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
 void GamDetector::load_rolling_series(std::span<const float> values, GamWorkspace& ws) const {
   std::int64_t* before = ws.observed_before_.data();
   before[0] = 0;
+  const auto n = static_cast<std::int64_t>(values.size());
+  if (ws.space_.log) gam_log1p_values(values.data(), n, ws.space_.unit, ws.y_.data());  // the bits of to_fitted, 0 at gaps
   for (std::size_t i = 0; i < values.size(); ++i) {
     const float v = values[i];
     const bool obs = !std::isnan(v);
-    ws.y_[static_cast<Eigen::Index>(i)] = obs ? ws.space_.to_fitted(v) : 0.0;
+    if (!ws.space_.log) ws.y_[static_cast<Eigen::Index>(i)] = obs ? static_cast<double>(v) : 0.0;
     ws.observed_[i] = obs ? 1 : 0;
     before[i + 1] = before[i] + (obs ? 1 : 0);
   }

@@ -8,6 +8,7 @@
 #include "meterbench/core/anomaly.hpp"
 #include "meterbench/core/check.hpp"
 #include "meterbench/core/portable_math.hpp"
+#include "meterbench/model/gam_kernels.hpp"
 
 namespace meterbench {
 
@@ -125,11 +126,14 @@ void zero_runs(std::span<const float> values, const TimeGrid& grid, const Detect
 // Up against the usual usage as well as the expected value: on an intermittent series the expected value sits
 // near 0 between bursts, and every ordinary burst would be a x100 "unit error".
 void unit_errors(std::span<const float> values, double typical, const DetectionOutput& out, const GamPostWindow& w) {
-  for (std::int64_t t = w.begin; t < w.end; ++t) {
-    const auto k = static_cast<std::size_t>(t);
-    const double v = values[k];
-    const double level = std::max(static_cast<double>(out.expected[k]), 1.0);  // false for NaN values: no alert
-    if (v >= kUnitRatio * std::max(level, typical) || (v > 0.0 && v * kUnitRatio <= level)) raise(out, t, AnomalyKind::unit_error);
+  constexpr std::int64_t kChunk = 256;  // flags tested by the vectorised kernel a chunk at a time, on the stack
+  std::uint8_t flag[kChunk];
+  for (std::int64_t c = w.begin; c < w.end; c += kChunk) {
+    const std::int64_t count = std::min(kChunk, w.end - c);
+    const auto k = static_cast<std::size_t>(c);
+    gam_unit_error_flags(values.data() + k, out.expected.data() + k, count, kUnitRatio, typical, flag);
+    for (std::int64_t i = 0; i < count; ++i)
+      if (flag[i]) raise(out, c + i, AnomalyKind::unit_error);
   }
 }
 
@@ -143,27 +147,42 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
   double* sum = scratch.data();
   double* count = sum + m + 1;
   sum[0] = count[0] = 0.0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const auto k = static_cast<std::size_t>(w.begin + i);
-    const double sc = out.score[k];
-    const bool used = std::isfinite(sc) && !std::isnan(values[k]);
-    const double sign = static_cast<double>(values[k]) < static_cast<double>(out.expected[k]) ? -1.0 : 1.0;
-    sum[i + 1] = sum[i] + (used ? sign * std::min(sc, kRunClip) : 0.0);
-    count[i + 1] = count[i] + (used ? 1.0 : 0.0);
+  const auto first = static_cast<std::size_t>(w.begin);
+  gam_run_terms(values.data() + first, out.expected.data() + first, out.score.data() + first, m, kRunClip, sum + 1,
+                count + 1);
+  for (std::int64_t i = 0; i < m; ++i) {  // the terms, in place, into prefix sums
+    sum[i + 1] += sum[i];
+    count[i + 1] += count[i];
   }
-  for (std::int64_t i = 0; i < m; ++i) {
+  GamRunWindows windows{};
+  std::int64_t first_inside = 0, last_after = 0;  // the steps [first_inside, m - last_after) have whole windows
+  for (std::size_t j = 0; j < 2; ++j) {
+    const int width = kRunWindows[j];
+    windows.before[j] = w.centred ? width / 2 : width - 1;
+    windows.after[j] = w.centred ? width / 2 + 1 : 1;
+    windows.root[j] = std::sqrt(static_cast<double>(width));
+    windows.need[j] = std::max(2.0, static_cast<double>((2 * width) / 3));
+    first_inside = std::max(first_inside, windows.before[j]);
+    last_after = std::max(last_after, windows.after[j] - 1);
+  }
+  // The edges, where windows are cut at the range's ends; the rest by the vectorised kernel (the same operations).
+  const auto edge = [&](std::int64_t i) {
     const auto k = static_cast<std::size_t>(w.begin + i);
-    if (std::isnan(out.score[k])) continue;
+    if (std::isnan(out.score[k])) return;
     double best = out.score[k];
-    for (const int width : kRunWindows) {
-      const std::int64_t a = std::max<std::int64_t>(0, w.centred ? i - width / 2 : i - width + 1);
-      const std::int64_t b = std::min<std::int64_t>(m, w.centred ? i + width / 2 + 1 : i + 1);
+    for (std::size_t j = 0; j < 2; ++j) {
+      const std::int64_t a = std::max<std::int64_t>(0, i - windows.before[j]);
+      const std::int64_t b = std::min<std::int64_t>(m, i + windows.after[j]);
       const double c = count[b] - count[a];
-      if (c < std::max(2.0, static_cast<double>((2 * width) / 3))) continue;
-      best = std::max(best, std::sqrt(static_cast<double>(width)) * std::abs((sum[b] - sum[a]) / c));
+      if (c < windows.need[j]) continue;
+      best = std::max(best, windows.root[j] * std::abs((sum[b] - sum[a]) / c));
     }
     out.score[k] = static_cast<float>(best);
-  }
+  };
+  const std::int64_t lo = std::min(first_inside, m), hi = std::max(lo, m - last_after);
+  for (std::int64_t i = 0; i < lo; ++i) edge(i);
+  gam_run_windows(sum, count, out.score.data() + w.begin, lo, hi, windows);
+  for (std::int64_t i = hi; i < m; ++i) edge(i);
 }
 
 void gam_rule_alerts(std::span<const float> values, const TimeGrid& grid, double typical, const DetectionOutput& out,

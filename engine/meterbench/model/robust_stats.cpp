@@ -154,39 +154,61 @@ inline double from_order_key(std::uint32_t key) {
 }  // namespace
 
 // The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN), exactly,
-// by one radix step: a histogram of the top 12 bits of the order keys (1/8-octave buckets) finds the bucket
-// of rank k, one branch-free pass gathers that bucket (a few percent of the values) and the largest key
-// below it, and only the bucket is ranked: by counting when it is small, else by nth_element. Comparisons
-// of random residuals are unpredictable branches, which this avoids, unlike sampling-based selection and
-// std::nth_element. `scratch` holds m floats.
+// by radix steps on the order keys: a histogram of the top 12 bits (1/8-octave buckets) finds the bucket of
+// rank k, one branch-free pass gathers that bucket and the largest key below it, and the bucket is ranked the
+// same way on its next 8 bits, 8 more and the last 4, until it is small enough to rank by counting.
+// Comparisons of random residuals are unpredictable branches, which this avoids, unlike sampling-based
+// selection and std::nth_element; and values that crowd into a few buckets (a series' values about its level)
+// cost one more pass over the bucket, not a sort of it. `scratch` holds m floats.
 std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, std::int64_t k, float* scratch) {
-  constexpr int kBits = 12, kShift = 32 - kBits;
+  // (shift, bits) of each radix step: the top 12 bits, then 8, 8 and the last 4 (few buckets to scan in a
+  // bucket of a few hundred keys).
+  constexpr int kBits = 12;
+  constexpr std::pair<int, int> kSteps[] = {{20, 12}, {12, 8}, {4, 8}, {0, 4}};
   // Kept all-zero between calls (the used range is cleared after each), so no 16 KiB clear per call.
-  alignas(64) static thread_local std::array<std::uint32_t, std::size_t{1} << kBits> counts{};
+  // Two histograms, even and odd positions: crowded values hit one bucket again and again, and each increment
+  // would wait for the previous one's store.
+  alignas(64) static thread_local std::array<std::uint32_t, std::size_t{1} << kBits> counts{}, counts_odd{};
   METERBENCH_CHECK(0 <= k && k < m);
   auto* keys = reinterpret_cast<std::uint32_t*>(scratch);
-  std::uint32_t lo = ~0u, hi = 0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const std::uint32_t key = order_key(data[i]), b = key >> kShift;
-    keys[i] = key;
-    ++counts[b];
-    lo = std::min(lo, b);
-    hi = std::max(hi, b);
+  for (std::int64_t i = 0; i < m; ++i) keys[i] = order_key(data[i]);
+  std::int64_t inside = m, r = k;  // the keys still in play, keys[0, inside), and the rank wanted among them
+  std::uint32_t below_max = 0;     // the largest key known to rank below x_(k) (0: none yet)
+  for (const auto& [shift, bits] : kSteps) {
+    if (inside <= 16) break;
+    const std::uint32_t mask = (std::uint32_t{1} << bits) - 1;
+    std::uint32_t lo = mask, hi = 0;
+    std::int64_t pair = 0;
+    for (; pair + 1 < inside; pair += 2) {
+      const std::uint32_t b = (keys[pair] >> shift) & mask, b_odd = (keys[pair + 1] >> shift) & mask;
+      ++counts[b];
+      ++counts_odd[b_odd];
+      lo = std::min(lo, std::min(b, b_odd));
+      hi = std::max(hi, std::max(b, b_odd));
+    }
+    if (pair < inside) {
+      const std::uint32_t b = (keys[pair] >> shift) & mask;
+      ++counts[b];
+      lo = std::min(lo, b);
+      hi = std::max(hi, b);
+    }
+    for (std::uint32_t b = lo; b <= hi; ++b) counts[b] += counts_odd[b];
+    std::memset(&counts_odd[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
+    std::uint32_t bucket = lo;
+    std::int64_t before = 0;
+    while (before + counts[bucket] <= r) before += counts[bucket++];
+    std::memset(&counts[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
+    std::int64_t kept = 0;
+    for (std::int64_t i = 0; i < inside; ++i) {
+      const std::uint32_t key = keys[i], b = (key >> shift) & mask;
+      keys[kept] = key;
+      kept += b == bucket ? 1 : 0;
+      below_max = std::max(below_max, b < bucket ? key : 0u);
+    }
+    inside = kept;
+    r -= before;
   }
-  std::uint32_t bucket = lo;
-  std::int64_t before = 0;
-  while (before + counts[bucket] <= k) before += counts[bucket++];
-  std::memset(&counts[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
-  std::int64_t inside = 0;
-  std::uint32_t below_max = 0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const std::uint32_t key = keys[i], b = key >> kShift;
-    keys[inside] = key;
-    inside += b == bucket ? 1 : 0;
-    below_max = std::max(below_max, b < bucket ? key : 0u);
-  }
-  const std::int64_t r = k - before;  // rank inside the bucket
-  std::uint32_t xk = 0, xprev = below_max;  // x_(k-1) is the bucket's rank r-1, or the largest key below it
+  std::uint32_t xk = keys[0], xprev = below_max;  // after the last bits every key left is the same
   if (inside <= 16) {
     for (std::int64_t a = 0; a < inside; ++a) {
       const std::uint32_t v = keys[a];
@@ -195,10 +217,8 @@ std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, s
       xk = rank == r ? v : xk;
       xprev = rank == r - 1 ? v : xprev;
     }
-  } else {
-    std::nth_element(keys, keys + r, keys + inside);
-    xk = keys[r];
-    if (r > 0) xprev = *std::max_element(keys, keys + r);
+  } else if (r > 0) {
+    xprev = xk;
   }
   if (k == 0) xprev = xk;
   return {from_order_key(xprev), from_order_key(xk)};
