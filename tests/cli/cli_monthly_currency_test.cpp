@@ -53,7 +53,7 @@ TEST(CliMonthly, TheMonthlyUsageReportIngestsOntoAMonthGridAndGamFindsTheSpike) 
   std::string header, first;
   std::getline(lines, header);
   std::getline(lines, first);
-  EXPECT_TRUE(first.starts_with("Contoso,D2 v3,spike,2024-05-01,2024-05-01,")) << incidents;
+  EXPECT_TRUE(first.starts_with("Contoso,D2 v3,Compute,Hours,Enterprise,spike,2024-05-01,2024-05-01,")) << incidents;  // kept dimensions after meter
   // The yearly cycle is fitted, not flagged: no other incident of Contoso or Fabrikam outside the spike month.
   for (std::string line; std::getline(lines, line);) EXPECT_TRUE(contains(line, "2024-05-01")) << incidents;
 }
