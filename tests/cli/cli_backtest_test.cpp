@@ -38,10 +38,10 @@ TEST_F(CliBacktest, GamBeatsRandomByAWideMarginOnTheDefaultScenario) {
   const auto& m = s["metrics"];
   const auto& random = s["baseline_random"]["metrics"];
   // Same flag rate, so the margins are the detector's skill alone: a detector no better than chance fails
-  // every line. Measured when written (1,000 series): event F1 0.34 vs 0.13, dollar recall 0.79 vs 0.20,
-  // AUC-PR 0.22 vs 0.09 (the share of labelled steps). Event recall was 0.57 at the old z = 2.576 and is 0.47
-  // at the shipped z = 3.5, which trades recall for half the false alerts (results/README.md).
-  EXPECT_GT(m["event"]["recall"].get<double>(), 0.4);
+  // every line. Measured at the defaults chosen on real usage (z 12, log1p_relative, rules; 1,000 series): event
+  // F1 0.32 vs 0.12, precision 0.50, recall 0.23, dollar recall 0.69 vs 0.05, AUC-PR 0.24 vs 0.09 (the share of
+  // labelled steps). At the former defaults (z 3.5, fitted as it is) recall was 0.46 at 5x the false alerts.
+  EXPECT_GT(m["event"]["recall"].get<double>(), 0.2);
   EXPECT_GT(m["event"]["f1"].get<double>(), 2.0 * random["event"]["f1"].get<double>());
   EXPECT_GT(m["dollar_recall"].get<double>(), 2.5 * random["dollar_recall"].get<double>());
   EXPECT_GT(m["auc_pr"].get<double>(), 2.0 * random["auc_pr"].get<double>());

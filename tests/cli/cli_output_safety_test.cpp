@@ -200,8 +200,8 @@ TEST_F(CliOutputSafety, SigtermAndSigintRemoveTheStagedOutput) {
 // A full disk (here a file-size limit: writes fail with EFBIG once it is reached, SIGXFSZ ignored).
 TEST_F(CliOutputSafety, AFailedWriteNamesTheReasonAndLeavesNothingStaged) {
   const std::string limit = "trap '' XFSZ; ulimit -f 8; ";  // 8 KiB
-  const auto detect = run_command(limit + METERBENCH_CLI + " detect --data " + data().string() + " --out " + (dir / "flags.csv").string() +
-                                  " --log-level warn");
+  const auto detect = run_command(limit + METERBENCH_CLI + " detect --data " + data().string() + " --set z=2 --out " +
+                                  (dir / "flags.csv").string() + " --log-level warn");  // z 2: enough incidents to pass the limit
   EXPECT_EQ(detect.exit_code, 1) << detect.output;
   EXPECT_TRUE(contains(detect.output, "cannot write '")) << detect.output;
   EXPECT_TRUE(contains(detect.output, "File too large")) << detect.output;

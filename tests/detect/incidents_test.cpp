@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "meterbench/core/anomaly.hpp"
 #include "meterbench/detect/incidents.hpp"
 
 namespace meterbench {
@@ -32,10 +33,37 @@ struct Series {
   }
   std::vector<Incident> incidents(double price = 2.0, IncidentFilter filter = {.z = 3.0}) const {
     std::vector<Incident> out;
-    find_incidents({.series_index = 7, .observed = observed, .expected = expected, .score = score, .price = price}, filter, out);
+    find_incidents({.series_index = 7, .observed = observed, .expected = expected, .score = score, .rule_kind = rule_kind, .price = price},
+                   filter, out);
     return out;
   }
+  std::vector<std::uint8_t> rule_kind;  // empty: the detector gives no kinds
+  // A rule alert of `kind` at t (score 1000), the value missing when `value` is NaN.
+  Series& rule(std::int64_t t, float value, AnomalyKind kind) {
+    if (rule_kind.empty()) rule_kind.assign(observed.size(), 0);
+    observed[static_cast<std::size_t>(t)] = value;
+    score[static_cast<std::size_t>(t)] = 1000.0F;
+    rule_kind[static_cast<std::size_t>(t)] = static_cast<std::uint8_t>(kind);
+    return *this;
+  }
 };
+
+// Contract: a rule alert names its incident's kind, and flagged missing steps (a meter that stopped reporting)
+// belong to the incident as usage 0, so its impact is the expected usage no longer billed.
+TEST(DetectIncidents, RuleAlertsNameTheKindAndFlaggedGapsCount) {
+  Series s;
+  for (std::int64_t t = 30; t < 40; ++t) s.rule(t, kMissing, AnomalyKind::stopped_reporting);
+  for (std::int64_t t = 10; t < 16; ++t) s.rule(t, 80.0F, AnomalyKind::stuck_meter);
+  const auto found = s.incidents();
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].kind, IncidentKind::stuck_meter);
+  EXPECT_EQ(incident_kind_name(found[0].kind), "stuck_meter");
+  EXPECT_EQ(found[1].kind, IncidentKind::stopped_reporting);
+  EXPECT_EQ(found[1].start, 30);
+  EXPECT_EQ(found[1].end, 39);
+  EXPECT_DOUBLE_EQ(found[1].observed_total, 0.0);
+  EXPECT_DOUBLE_EQ(found[1].impact, -1000.0 * 2.0);
+}
 
 TEST(DetectIncidents, AThreeDayUnitErrorIsOneIncidentWithTheSummedImpact) {
   const auto found = Series().flag(10, 100000.0F).flag(11, 90000.0F).flag(12, 110000.0F).incidents();

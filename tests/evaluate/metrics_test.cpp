@@ -120,6 +120,25 @@ TEST(Evaluation, PointCountsIgnoreMissingSteps) {
   EXPECT_DOUBLE_EQ(r.flag_rate(), 2.0 / 9.0);
 }
 
+// A missing step the detector scored (a rule alert on a meter that stopped reporting: score 1000 at a NaN
+// value) is a scored step: its flags make an alert that catches the stopped_reporting event there.
+// n = 12, stopped_reporting [8, 11] with the values missing; flags (score 1000) at 9-11: one true alert, recall 1.
+TEST(Evaluation, FlaggedMissingStepsCount) {
+  TestSeries s(12);
+  s.event(AnomalyKind::stopped_reporting, 8, 11);
+  for (std::size_t t = 8; t < 12; ++t) s.values[t] = kNaN;
+  s.score[8] = kNaN;
+  s.flag({9, 10, 11}, 1000.0F);
+  std::vector<Alert> alerts;
+  const EvaluationReport r = evaluate(small_config(), {s}, &alerts);
+  EXPECT_EQ(r.counts.flagged_steps, 3);
+  EXPECT_EQ(r.counts.events.events, 1);
+  EXPECT_EQ(r.counts.events.caught, 1);
+  EXPECT_EQ(r.counts.alerts.total, 1);
+  EXPECT_EQ(r.counts.alerts.true_alerts, 1);
+  ASSERT_EQ(alerts.size(), 1u);
+}
+
 // n = 20, k = 2. Events: A spike [0,1] (series start), B dip [5,6] and C spike [7,8] (adjacent), F unit_error
 // [12,15] and G double_counting [14,16] (overlapping), E spike [19,19] (last step).
 // Flags 1, 6-7, 16, 19 -> alerts {1}, [6,7] (spans B and C), {16}, {19}: all true, precision 4/4.

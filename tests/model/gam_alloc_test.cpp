@@ -68,7 +68,8 @@ namespace meterbench {
 namespace {
 
 // Contract: after one warm-up call per window, detect() allocates nothing, for every route: fully observed
-// (shared factorisation), scattered gaps (imputation), a long gap (own factorisation), bisquare, log1p, the
+// (shared factorisation), scattered gaps (imputation), a long gap (own factorisation), bisquare, log1p,
+// log1p_relative, the robust start, weekday scale, run score and rules, the
 // forward window (cached design), the too_short / constant / all_missing paths, and detect_rolling.
 TEST(GamAllocation, DetectDoesNotAllocateOnTheHotPath) {
 #if !METERBENCH_COUNT_MALLOC
@@ -104,9 +105,10 @@ TEST(GamAllocation, DetectDoesNotAllocateOnTheHotPath) {
   }
   std::vector<float> e(730), lo(730), hi(730), sc(730);
   const DetectionOutput out{e, lo, hi, sc};
-  for (const char* setting : {"loss=huber", "loss=bisquare", "transform=log1p"}) {
+  for (const char* setting : {"loss=huber", "loss=bisquare", "transform=log1p", "transform=log1p_relative", "robust_start=on",
+                              "weekday_scale=on", "run_score=on", "rules=on"}) {
     const std::vector<std::string> settings{setting};
-    const auto det = make_gam_detector(settings, grid);
+    const auto det = testing::make_base_gam(settings, grid);
     auto ws = det->make_workspace();
     for (const auto window : {DetectionWindow::retrospective(730), DetectionWindow::forward(700, 730)}) {
       (void)det->detect({series[0], 0}, window, *ws, out);  // warm-up: a forward window builds its design once

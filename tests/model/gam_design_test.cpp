@@ -369,7 +369,7 @@ TEST(GamGolden, SquaredLossMatchesIndependentHouseholderReference) {
   const TimeGrid grid{kStart, kSecondsPerDay, 150};
   for (const double missing : {0.0, 0.03}) {
     const auto y = golden_series(grid, missing);
-    const auto det = make_gam_detector(
+    const auto det = testing::make_base_gam(
         settings({"loss=squared", "changepoints=6", "changepoint_range=0.8", "changepoint_penalty=0.02", "seasonality_penalty=0.005",
                   "weekly_order=3", "monthly_order=2", "tolerance=1e-10", "max_iterations=500"}),
         grid);
@@ -400,12 +400,15 @@ TEST(GamParameters, SpecsAreCompleteAndDefaultsValid) {
                                "transform", "z", "width"})
     EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
   const GamConfig c = gam_config_from_settings({});
-  EXPECT_DOUBLE_EQ(c.z, 3.5);  // chosen by tools/defaults_study.py (results/README.md)
+  EXPECT_DOUBLE_EQ(c.z, 12.0);  // chosen on real usage backgrounds (results/README.md)
+  EXPECT_EQ(c.transform, GamConfig::Transform::log1p_relative);
+  EXPECT_TRUE(c.rules && c.weekday_scale && c.run_score && !c.robust_start);
   const ParameterSpec* width = nullptr;
   for (const auto& s : specs)
     if (s.name == "width") width = &s;
   ASSERT_NE(width, nullptr);
-  EXPECT_NEAR(normal_two_sided_quantile(std::stod(width->default_value)), c.z, 1e-8) << "z and width disagree by default";
+  // z 12 lies beyond the widths a normal quantile can name in double precision: width's default is its largest value.
+  EXPECT_EQ(width->default_value, "0.999999");
   EXPECT_EQ(c.loss, GamConfig::Loss::huber);
   EXPECT_EQ(c.changepoints, 25);
 }
@@ -416,7 +419,7 @@ TEST(GamParameters, WidthMapsToTwoSidedNormalQuantile) {
   EXPECT_NEAR(gam_config_from_settings(settings({"width=0.8"})).z, 1.2815515655446004, 1e-12);
   EXPECT_NEAR(gam_config_from_settings(settings({"width=0.999"})).z, 3.2905267314918945, 1e-11);
   EXPECT_DOUBLE_EQ(gam_config_from_settings(settings({"z=3"})).z, 3.0);
-  const auto det = make_gam_detector(settings({"width=0.95"}), {kStart, kSecondsPerDay, 100});
+  const auto det = testing::make_base_gam(settings({"width=0.95"}), {kStart, kSecondsPerDay, 100});
   for (const auto& [name, value] : det->parameters())
     if (name == "z") {
       EXPECT_EQ(value.substr(0, 6), "1.9599");
@@ -433,7 +436,8 @@ TEST(GamParameters, InvalidSettingsThrowExactMessages) {
   EXPECT_EQ(expect_invalid(settings({"loss=l1"})), "gam: parameter 'loss' has value 'l1' (expected one of huber, bisquare, squared)");
   EXPECT_EQ(expect_invalid(settings({"bogus=1"})),
             "gam: unknown parameter 'bogus' (known: changepoints, changepoint_range, changepoint_penalty, weekly_order, yearly_order, "
-            "yearly_min_days, monthly_order, daily_order, seasonality_penalty, loss, huber_c, bisquare_c, transform, z, width, "
+            "yearly_min_days, monthly_order, daily_order, seasonality_penalty, loss, huber_c, bisquare_c, transform, z, robust_start, "
+            "weekday_scale, run_score, rules, width, "
             "max_iterations, tolerance, min_observed, scale_floor)");
   EXPECT_EQ(expect_invalid(settings({"scale_floor=1.5"})),
             "gam: parameter 'scale_floor' has value '1.5', out of range (expected number in [0, 1])");

@@ -79,7 +79,7 @@ double rms(const std::vector<float>& a, const std::vector<double>& b, const std:
 // hinge columns.)
 TEST(GamDetector, NoiseFreeSeriesRecoversKnownCoefficients) {
   for (const char* loss : {"loss=squared", "loss=huber"}) {
-    const auto det = make_gam_detector(settings({loss, "changepoint_penalty=0", "seasonality_penalty=0", "changepoints=8"}), kDaily730);
+    const auto det = testing::make_base_gam(settings({loss, "changepoint_penalty=0", "seasonality_penalty=0", "changepoints=8"}), kDaily730);
     const auto& gam = dynamic_cast<const GamDetector&>(*det);
     const GamDesign& d = gam.retrospective_design();
     const auto p = static_cast<std::size_t>(d.cols());
@@ -120,7 +120,7 @@ TEST(GamDetector, NoiseFreeSeriesRecoversKnownCoefficients) {
 // project's own deterministic generator), with the default robust (Huber) fit.
 TEST(GamDetector, GaussianNoiseBandsHaveNominalCoverage) {
   for (const auto& [width, lo, hi] : {std::tuple{"width=0.99", 0.985, 0.995}, std::tuple{"width=0.95", 0.945, 0.955}}) {
-    const auto det = make_gam_detector(settings({width}), kDaily730);
+    const auto det = testing::make_base_gam(settings({width}), kDaily730);
     auto ws = det->make_workspace();
     Outputs out(730);
     std::int64_t covered = 0, total = 0;
@@ -162,18 +162,18 @@ TEST(GamDetector, RobustFitIgnoresOutliersWhereLeastSquaresBends) {
     }
     return std::pair{std::sqrt(s / static_cast<double>(a.size())), worst};
   };
-  const auto huber = make_gam_detector({}, kDaily730);
+  const auto huber = testing::make_base_gam({}, kDaily730);
   const auto reference = run(*huber, clean);
   const auto robust = run(*huber, dirty);
   const auto [robust_rms, robust_worst] = rms_between(robust.out.expected, reference.out.expected);
   EXPECT_LT(robust_rms, 0.35 * sigma);
   EXPECT_LT(robust_worst, 1.0 * sigma);
 
-  const auto bisquare = run(*make_gam_detector(settings({"loss=bisquare"}), kDaily730), dirty);
+  const auto bisquare = run(*testing::make_base_gam(settings({"loss=bisquare"}), kDaily730), dirty);
   EXPECT_EQ(bisquare.status, FitStatus::ok);
   EXPECT_LT(rms_between(bisquare.out.expected, reference.out.expected).first, 0.2 * sigma);
 
-  const auto squared = run(*make_gam_detector(settings({"loss=squared"}), kDaily730), dirty);
+  const auto squared = run(*testing::make_base_gam(settings({"loss=squared"}), kDaily730), dirty);
   EXPECT_GT(rms_between(squared.out.expected, reference.out.expected).first, 0.6 * sigma);
 
   // The outliers score far outside the robust band.
@@ -199,7 +199,7 @@ TEST(GamDetector, NinetyDayGapsKeepFitQualityAndLeakNoNaN) {
     truth[i] = signal(kDaily730, static_cast<std::int64_t>(i), level, 0.1);
     full[i] = static_cast<float>(truth[i] + sigma * rng.normal());
   }
-  const auto det = make_gam_detector({}, kDaily730);
+  const auto det = testing::make_base_gam({}, kDaily730);
   const auto base = run(*det, full);
   ASSERT_EQ(base.status, FitStatus::ok);
   for (const std::size_t gap_start : {std::size_t{300}, std::size_t{0}, std::size_t{640}}) {
@@ -229,7 +229,7 @@ TEST(GamDetector, ForwardScheduleExtrapolatesTrendAndSeasonality) {
     const double t = static_cast<double>(i);
     y[i] = static_cast<float>(100.0 + 0.1 * t + 10.0 * std::sin(2.0 * std::numbers::pi * grid.days_at(static_cast<std::int64_t>(i)) / 7.0));
   }
-  const auto det = make_gam_detector({}, grid);
+  const auto det = testing::make_base_gam({}, grid);
   auto ws = det->make_workspace();
   Outputs out(400);
   std::fill(out.expected.begin(), out.expected.end(), -1.0f);
@@ -258,7 +258,7 @@ TEST(GamDetector, Log1pTransformMapsBandBackToUnits) {
   for (std::size_t i = 0; i < 730; ++i)
     y[i] = static_cast<float>(std::exp(std::log(signal(kDaily730, static_cast<std::int64_t>(i), 50.0, 0.0)) + 0.2 * rng.normal()));
   y[100] = 0.0f;
-  const auto res = run(*make_gam_detector(settings({"transform=log1p"}), kDaily730), y);
+  const auto res = run(*testing::make_base_gam(settings({"transform=log1p"}), kDaily730), y);
   ASSERT_EQ(res.status, FitStatus::ok);
   int covered = 0;
   for (std::size_t i = 0; i < 730; ++i) {
@@ -274,7 +274,7 @@ TEST(GamDetector, Log1pTransformMapsBandBackToUnits) {
 // Contract: every status path fills outputs as documented in gam_detector.hpp.
 TEST(GamDetector, AllMissingSeriesReportsAllMissingWithNaNOutputs) {
   const std::vector<float> y(730, static_cast<float>(kNaN));
-  const auto res = run(*make_gam_detector({}, kDaily730), y);
+  const auto res = run(*testing::make_base_gam({}, kDaily730), y);
   EXPECT_EQ(res.status, FitStatus::all_missing);
   for (std::size_t i = 0; i < 730; ++i) EXPECT_TRUE(std::isnan(res.out.expected[i]) && std::isnan(res.out.score[i]));
 }
@@ -283,7 +283,7 @@ TEST(GamDetector, TooShortSeriesFallsBackToMedianAndMad) {
   std::vector<float> y(730, static_cast<float>(kNaN));
   for (std::size_t i = 0; i < 20; ++i) y[700 + i] = static_cast<float>(10 + (i % 5));  // 20 observed < min_observed 28
   y[705] = 100.0f;
-  const auto res = run(*make_gam_detector({}, kDaily730), y);
+  const auto res = run(*testing::make_base_gam({}, kDaily730), y);
   EXPECT_EQ(res.status, FitStatus::too_short);
   for (std::size_t i = 0; i < 730; ++i) {
     EXPECT_FLOAT_EQ(res.out.expected[i], 12.0f);  // median of the observed values
@@ -296,13 +296,13 @@ TEST(GamDetector, TooShortSeriesFallsBackToMedianAndMad) {
   // and dropped; intercept, trend, weekly 6, yearly 20, monthly 4 stay).
   std::vector<float> y2(730, static_cast<float>(kNaN));
   for (std::size_t i = 0; i < 730; i += 12) y2[i] = static_cast<float>(i % 7);
-  EXPECT_EQ(run(*make_gam_detector({}, kDaily730), y2).status, FitStatus::too_short);
+  EXPECT_EQ(run(*testing::make_base_gam({}, kDaily730), y2).status, FitStatus::too_short);
 }
 
 TEST(GamDetector, ConstantSeriesReportsConstantWithZeroWidthBand) {
   std::vector<float> y(730, 42.0f);
   y[5] = static_cast<float>(kNaN);
-  const auto res = run(*make_gam_detector({}, kDaily730), y);
+  const auto res = run(*testing::make_base_gam({}, kDaily730), y);
   EXPECT_EQ(res.status, FitStatus::constant);
   for (std::size_t i = 0; i < 730; ++i) {
     EXPECT_EQ(res.out.expected[i], 42.0f);
@@ -318,7 +318,7 @@ TEST(GamDetector, ConstantSeriesReportsConstantWithZeroWidthBand) {
 TEST(GamDetector, ZeroOnlySeriesReportsConstant) {
   const std::vector<float> y(730, 0.0f);
   for (const char* transform : {"transform=none", "transform=log1p"}) {
-    const auto res = run(*make_gam_detector(settings({transform}), kDaily730), y);
+    const auto res = run(*testing::make_base_gam(settings({transform}), kDaily730), y);
     EXPECT_EQ(res.status, FitStatus::constant) << transform;
     for (std::size_t i = 0; i < 730; ++i) {
       EXPECT_EQ(res.out.expected[i], 0.0f);
@@ -328,7 +328,7 @@ TEST(GamDetector, ZeroOnlySeriesReportsConstant) {
   // A forward window after a zero-only history: any usage is infinitely surprising, never NaN.
   std::vector<float> y2(730, 0.0f);
   y2[729] = 3.0f;
-  const auto fwd = run(*make_gam_detector({}, kDaily730), y2, DetectionWindow::forward(700, 730));
+  const auto fwd = run(*testing::make_base_gam({}, kDaily730), y2, DetectionWindow::forward(700, 730));
   EXPECT_EQ(fwd.status, FitStatus::constant);
   EXPECT_TRUE(std::isinf(fwd.out.score[729]));
 }
@@ -340,7 +340,7 @@ TEST(GamDetector, IterationLimitReportsNotConvergedWithFilledOutputs) {
     y[i] = static_cast<float>(signal(kDaily730, static_cast<std::int64_t>(i), 100.0, 0.0) + 3.0 * rng.normal());
     if (i % 17 == 0) y[i] += 80.0f;
   }
-  const auto res = run(*make_gam_detector(settings({"max_iterations=1"}), kDaily730), y);
+  const auto res = run(*testing::make_base_gam(settings({"max_iterations=1"}), kDaily730), y);
   EXPECT_EQ(res.status, FitStatus::not_converged);
   for (std::size_t i = 0; i < 730; ++i)
     ASSERT_TRUE(std::isfinite(res.out.expected[i]) && std::isfinite(res.out.lower[i]) && std::isfinite(res.out.upper[i]) &&
@@ -352,7 +352,7 @@ TEST(GamDetector, IterationLimitReportsNotConvergedWithFilledOutputs) {
 TEST(GamDetector, DegenerateWindowsReportStatusesInsteadOfFailing) {
   std::vector<float> y(730, 5.0f);
   for (std::size_t i = 0; i < 730; ++i) y[i] = static_cast<float>(i % 3);
-  const auto det = make_gam_detector(settings({"changepoint_penalty=0", "seasonality_penalty=0", "min_observed=2"}), kDaily730);
+  const auto det = testing::make_base_gam(settings({"changepoint_penalty=0", "seasonality_penalty=0", "min_observed=2"}), kDaily730);
   EXPECT_EQ(run(*det, y, DetectionWindow{100, 103, 103, 110}).status, FitStatus::too_short);
   EXPECT_EQ(run(*det, y, DetectionWindow{100, 100, 100, 110}).status, FitStatus::all_missing);
 }
@@ -360,7 +360,7 @@ TEST(GamDetector, DegenerateWindowsReportStatusesInsteadOfFailing) {
 // Contract: detect() is a pure function of (series, window): reusing one workspace across different series,
 // grids' windows and statuses gives bit-identical outputs to a fresh workspace.
 TEST(GamDetector, WorkspaceReuseIsDeterministic) {
-  const auto det = make_gam_detector({}, kDaily730);
+  const auto det = testing::make_base_gam({}, kDaily730);
   Rng rng(stream_key(8, 8));
   std::vector<std::vector<float>> series;
   for (int s = 0; s < 4; ++s) {
@@ -400,7 +400,7 @@ TEST(GamDetector, HourlyGridFitsDailyCycle) {
     y[static_cast<std::size_t>(i)] = static_cast<float>(50.0 + 20.0 * std::sin(2.0 * std::numbers::pi * day_phase) +
                                                         5.0 * std::cos(4.0 * std::numbers::pi * day_phase));
   }
-  const auto res = run(*make_gam_detector({}, grid), y);
+  const auto res = run(*testing::make_base_gam({}, grid), y);
   EXPECT_EQ(res.status, FitStatus::ok);
   for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(res.out.expected[i], y[i], 0.005 * 50.0) << i;
 }

@@ -97,7 +97,7 @@ void compare(const Pair& r, double z, bool log1p, Agreement& acc) {
 }
 
 void check_accuracy(const std::vector<std::string>& settings, int series, double missing) {
-  const auto det = make_gam_detector(settings, kDaily730);
+  const auto det = testing::make_base_gam(settings, kDaily730);
   ASSERT_TRUE(det->reuses_work_across_periods());
   const double z = det->flag_threshold();
   const bool log1p = std::find(settings.begin(), settings.end(), "transform=log1p") != settings.end();
@@ -135,11 +135,33 @@ TEST(GamRolling, MatchesIndependentWeeklyFitsNoGaps) { check_accuracy({}, 16, 0.
 TEST(GamRolling, MatchesIndependentWeeklyFitsLog1p) { check_accuracy({"transform=log1p"}, 16, 0.02); }
 TEST(GamRolling, MatchesIndependentWeeklyFitsSquared) { check_accuracy({"loss=squared"}, 16, 0.02); }
 
+// The shipped defaults (log1p_relative with c from the history before the first scored week, weekday scale,
+// the run score over trailing windows inside each week, the rules): flags agree with the independent weekly fits
+// on >= 98% of the scored steps.
+TEST(GamRolling, ShippedDefaultsFlagAsIndependentWeeklyFits) {
+  const auto det = make_gam_detector({}, kDaily730);
+  ASSERT_TRUE(det->reuses_work_across_periods());
+  const double z = det->flag_threshold();
+  auto ws = det->make_workspace();
+  std::int64_t steps = 0, agree = 0;
+  for (int s = 0; s < 16; ++s) {
+    const auto y = make_series(static_cast<std::uint64_t>(300 + s), 0.02, s % 4 == 1);
+    const Pair r = run_both(*det, y, *ws);
+    EXPECT_EQ(r.rolling, r.independent) << "series " << s;
+    for (std::size_t i = kFirst; i < 730; ++i) {
+      if (std::isnan(r.b.score[i]) && std::isnan(r.a.score[i])) continue;
+      ++steps;
+      agree += (r.a.score[i] > z) == (r.b.score[i] > z) ? 1 : 0;
+    }
+  }
+  EXPECT_GE(static_cast<double>(agree) / static_cast<double>(steps), 0.98);
+}
+
 // Status paths: weeks whose history is all missing, too short or constant get exactly detect()'s outputs
 // (NaN; median and MAD of the observed values; a zero-width band at the value), and the first non-ok status
 // is returned, as the independent schedule returns it.
 TEST(GamRolling, StatusPathsMatchIndependentFits) {
-  const auto det = make_gam_detector({}, kDaily730);
+  const auto det = testing::make_base_gam({}, kDaily730);
   auto ws = det->make_workspace();
   const auto base = make_series(7, 0.0, false);
   const auto expect_same_in = [](const Pair& r, std::size_t begin, std::size_t end, const char* what) {
@@ -200,7 +222,7 @@ TEST(GamRolling, StatusPathsMatchIndependentFits) {
 
 // Only the scored weeks [first_scored, steps) are written; a NaN step scores NaN; a partial last week.
 TEST(GamRolling, WritesOnlyTheScoredWeeks) {
-  const auto det = make_gam_detector({}, kDaily730);
+  const auto det = testing::make_base_gam({}, kDaily730);
   auto ws = det->make_workspace();
   auto y = make_series(11, 0.02, true);
   y[700] = kNaNf;
@@ -221,7 +243,7 @@ TEST(GamRolling, WritesOnlyTheScoredWeeks) {
 // Reusing a workspace across series (and across detect() calls between them) is bit-identical.
 TEST(GamRolling, WorkspaceReuseIsBitIdentical) {
   for (const char* setting : {"loss=huber", "transform=log1p"}) {
-    const auto det = make_gam_detector(std::vector<std::string>{setting}, kDaily730);
+    const auto det = testing::make_base_gam(std::vector<std::string>{setting}, kDaily730);
     const auto a = make_series(21, 0.02, true), b = make_series(22, 0.05, false);
     auto fresh = det->make_workspace();
     OutputBuffers first(730);
@@ -245,7 +267,7 @@ TEST(GamRolling, WorkspaceReuseIsBitIdentical) {
 
 // loss=bisquare keeps the independent schedule (and says so).
 TEST(GamRolling, BisquareUsesIndependentFits) {
-  const auto det = make_gam_detector(std::vector<std::string>{"loss=bisquare"}, kDaily730);
+  const auto det = testing::make_base_gam(std::vector<std::string>{"loss=bisquare"}, kDaily730);
   EXPECT_FALSE(det->reuses_work_across_periods());
   auto ws = det->make_workspace();
   const auto y = make_series(5, 0.02, false);

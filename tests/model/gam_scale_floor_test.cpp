@@ -31,7 +31,7 @@ struct Result {
 };
 
 Result detect(const std::vector<std::string>& settings, const std::vector<float>& y) {
-  const auto det = make_gam_detector(settings, kDaily730);
+  const auto det = testing::make_base_gam(settings, kDaily730);
   auto ws = det->make_workspace();
   Result r;
   r.status = det->detect({y, 0}, DetectionWindow::retrospective(730), *ws, r.out.view());
@@ -40,7 +40,7 @@ Result detect(const std::vector<std::string>& settings, const std::vector<float>
 }
 
 Result detect_weekly(const std::vector<std::string>& settings, const std::vector<float>& y) {
-  const auto det = make_gam_detector(settings, kDaily730);
+  const auto det = testing::make_base_gam(settings, kDaily730);
   auto ws = det->make_workspace();
   Result r;
   r.status = det->detect_rolling({y, 0}, kWeeklyFirst, 7, *ws, r.out.view());
@@ -103,7 +103,7 @@ void expect_consistent(const Result& r, const std::vector<float>& y, double z, b
 // zero days (about the mean usage), not the bursts. A planted spike of 10x the burst level, on an active
 // or on a zero day, is flagged in both schedules, and nothing else is.
 TEST(GamScaleFloor, IntermittentBurstsAreNotAlertsButA10xSpikeIs) {
-  const double z = make_gam_detector({}, kDaily730)->flag_threshold();
+  const double z = testing::make_base_gam({}, kDaily730)->flag_threshold();
   for (std::uint64_t seed = 1; seed <= 6; ++seed) {
     const double active = 0.08 + 0.06 * static_cast<double>(seed - 1);
     auto y = intermittent(seed, active, 1000.0);
@@ -138,7 +138,7 @@ TEST(GamScaleFloor, IntermittentBurstsAreNotAlertsButA10xSpikeIs) {
 // Contract: the point mass need not be 0. A committed baseline of 200 a day with bursts on 10% of days
 // gets the same floor (its repeated minimum is 200), and a spike of 10x the burst height is flagged.
 TEST(GamScaleFloor, CommittedBaselineWithBursts) {
-  const double z = make_gam_detector({}, kDaily730)->flag_threshold();
+  const double z = testing::make_base_gam({}, kDaily730)->flag_threshold();
   auto y = intermittent(21, 0.1, 800.0, 200.0);
   const Result floored = detect({}, y);
   const Result old = detect({"scale_floor=0"}, y);
@@ -155,7 +155,7 @@ TEST(GamScaleFloor, CommittedBaselineWithBursts) {
 // deviation, about the mean usage, flags every burst) its bursts are not alerts, and a 10x spike is.
 TEST(GamScaleFloor, TooShortFallbackIsFloored) {
   const std::vector<std::string> short_fit = {"min_observed=300"}, short_old = {"min_observed=300", "scale_floor=0"};
-  const double z = make_gam_detector(short_fit, kDaily730)->flag_threshold();
+  const double z = testing::make_base_gam(short_fit, kDaily730)->flag_threshold();
   auto y = intermittent(31, 0.12, 500.0);
   for (std::size_t i = 0; i < y.size(); ++i)
     if (i < 500 || i >= 700) y[i] = kNaNf;
@@ -174,7 +174,7 @@ TEST(GamScaleFloor, TooShortFallbackIsFloored) {
 // counts (whose old lower bound was negative on most days), both schedules, both transforms, with and
 // without the floor. A series with a negative value is not clamped.
 TEST(GamScaleFloor, BandIsClampedAtZeroOnNonNegativeSeries) {
-  const double z = make_gam_detector({}, kDaily730)->flag_threshold();
+  const double z = testing::make_base_gam({}, kDaily730)->flag_threshold();
   std::vector<float> poisson(730);
   Rng rng(stream_key(41, 3));
   for (auto& v : poisson) v = static_cast<float>(rng.poisson(3.0 + (rng.bernoulli(0.02) ? 15.0 : 0.0)));
@@ -183,7 +183,7 @@ TEST(GamScaleFloor, BandIsClampedAtZeroOnNonNegativeSeries) {
   for (const auto& y : series) {
     for (const std::vector<std::string>& settings : {std::vector<std::string>{}, std::vector<std::string>{"scale_floor=0"},
                                                     std::vector<std::string>{"transform=log1p"}}) {
-      const double zz = make_gam_detector(settings, kDaily730)->flag_threshold();
+      const double zz = testing::make_base_gam(settings, kDaily730)->flag_threshold();
       expect_consistent(detect(settings, y), y, zz, true, 0, "retrospective");
       expect_consistent(detect_weekly(settings, y), y, zz, true, kWeeklyFirst, "weekly");
     }

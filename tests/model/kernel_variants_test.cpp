@@ -168,7 +168,7 @@ TEST_F(KernelVariants, GamFitsRetrospectiveAndWeekly) {
   for (std::int64_t steps : {97, 365, 371, 730, 733}) {
     const TimeGrid grid{testing::kStart, kSecondsPerDay, steps};
     for (const char* setting : {"loss=huber", "loss=squared", "loss=bisquare", "transform=log1p"}) {
-      const auto det = make_gam_detector(testing::settings({setting}), grid);
+      const auto det = testing::make_base_gam(testing::settings({setting}), grid);
       for (int s = 0; s < 3; ++s) {
         Rng rng(stream_key(2027, static_cast<std::uint64_t>(steps * 10 + s)));
         const double level = rng.uniform(5.0, 5000.0);

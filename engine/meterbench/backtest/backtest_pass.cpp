@@ -67,6 +67,7 @@ void BacktestWork::process(const SeriesBlock& b, BacktestBlockState& block, Thre
   block.alerts_text.clear();
   std::vector<Alert>* const alerts = outputs_.alerts_csv != nullptr ? &block.alerts : nullptr;
   const IncidentFilter filter{.z = config_.z, .merge_gap_steps = config_.merge_gap_steps, .min_abs_impact = config_.impact_filter_usd};
+  block.outputs.keep_kinds = alerts != nullptr;  // a rule alert's kind names its incident row
   // bands.h5 needs every output of the block at once.
   detect_and_visit(detector_, *state.workspace, b, window_, outputs_.bands != nullptr, nan_fill_, block.outputs, block.status, slot.times,
                    [&](std::int64_t i, const DetectionOutput& out) {

@@ -25,6 +25,7 @@ ScoredSeries scored_series(const SeriesBlock& block, std::int64_t i, const Detec
           .observed = block.row(i),
           .expected = out.expected,
           .score = out.score,
+          .rule_kind = out.kind,
           .price = block.series[static_cast<std::size_t>(i)].price_per_unit,
           .score_begin = score_begin};
 }
@@ -55,6 +56,7 @@ class DetectWork final : public BlockWork<DetectThreadState, DetectBlockState> {
   void process(const SeriesBlock& b, DetectBlockState& block, ThreadSlots<DetectThreadState>& threads, BlockHashes& hashes) const override {
     ThreadSlot<DetectThreadState>& slot = threads.local();
     block.incidents.clear();
+    block.outputs.keep_kinds = true;  // a rule alert's kind names its incident
     detect_and_visit(detector_, *slot.state.workspace, b, window_, false, false, block.outputs, block.status, slot.times,
                      [&](std::int64_t i, const DetectionOutput& out) {
                        ++slot.state.status_counts[static_cast<std::size_t>(block.status[static_cast<std::size_t>(i)])];

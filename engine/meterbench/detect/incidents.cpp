@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "meterbench/core/anomaly.hpp"
+
 namespace meterbench {
 
 namespace {
@@ -69,10 +71,22 @@ IncidentKind classify(const Incident& incident, const IncidentCore& core, std::i
   return IncidentKind::level_shift;
 }
 
+// The incident kind of a detector's rule alert.
+IncidentKind kind_of_rule(AnomalyKind rule) {
+  switch (rule) {
+    case AnomalyKind::stuck_meter: return IncidentKind::stuck_meter;
+    case AnomalyKind::unit_error: return IncidentKind::unit_error;
+    case AnomalyKind::dropped_reporting:  // zeros after regular use, named as classify() names an all-zero run
+    case AnomalyKind::stopped_reporting: return IncidentKind::stopped_reporting;
+    default: return IncidentKind::level_shift;
+  }
+}
+
 // Accumulates the open incident of a series.
 struct OpenIncident {
   Incident incident;
   std::int64_t flagged_steps = 0;
+  std::uint8_t rule_kind = 0;  ///< the first rule alert's AnomalyKind code, 0 = none
   void add(std::int64_t t, float observed, float expected, float score) {
     if (flagged_steps == 0) incident.start = t;
     incident.end = t;
@@ -89,7 +103,8 @@ void close_incident(OpenIncident& open, const ScoredSeries& series, const Incide
   Incident& incident = open.incident;
   incident.series_index = series.series_index;
   incident.impact = (incident.observed_total - incident.expected_total) * series.price;
-  incident.kind = classify(incident, incident_core(incident, series, filter.z), open.flagged_steps, typical);
+  incident.kind = open.rule_kind != 0 ? kind_of_rule(static_cast<AnomalyKind>(open.rule_kind))
+                                      : classify(incident, incident_core(incident, series, filter.z), open.flagged_steps, typical);
   const bool recent = incident.end >= filter.first_end_step;
   const bool large = !std::isfinite(incident.impact) || std::fabs(incident.impact) >= filter.min_abs_impact;  // unknown impact is kept
   if (recent && large) into.push_back(incident);
@@ -105,6 +120,7 @@ std::string_view incident_kind_name(IncidentKind kind) {
     case IncidentKind::level_shift: return "level_shift";
     case IncidentKind::unit_error: return "unit_error";
     case IncidentKind::stopped_reporting: return "stopped_reporting";
+    case IncidentKind::stuck_meter: return "stuck_meter";
   }
   return "unknown";
 }
@@ -120,13 +136,18 @@ void find_incidents(const ScoredSeries& series, const IncidentFilter& filter, st
   for (std::int64_t t = first; t < steps; ++t) {
     const auto k = static_cast<std::size_t>(t);
     const float observed = series.observed[k];
-    if (std::isnan(observed)) {  // missing: bridged unless the run of missing steps is too long
+    const bool is_flagged = series.score[k] > filter.z;  // NaN scores are never flags
+    if (std::isnan(observed) && !is_flagged) {  // missing: bridged unless the run of missing steps is too long
       if (++missing_run > filter.merge_gap_steps) close_incident(open, series, filter, typical, into);
       continue;
     }
     missing_run = 0;
-    if (series.score[k] > filter.z) open.add(t, observed, series.expected[k], series.score[k]);  // NaN scores are never flags
-    else close_incident(open, series, filter, typical, into);
+    if (is_flagged) {
+      open.add(t, std::isnan(observed) ? 0.0F : observed, series.expected[k], series.score[k]);  // a flagged gap bills nothing
+      if (!series.rule_kind.empty() && series.rule_kind[k] != 0 && open.rule_kind == 0) open.rule_kind = series.rule_kind[k];
+    } else {
+      close_incident(open, series, filter, typical, into);
+    }
   }
   close_incident(open, series, filter, typical, into);
 }

@@ -10,7 +10,7 @@
 
 namespace meterbench {
 
-enum class IncidentKind : std::uint8_t { spike, dip, level_shift, unit_error, stopped_reporting };
+enum class IncidentKind : std::uint8_t { spike, dip, level_shift, unit_error, stopped_reporting, stuck_meter };
 
 /// The name written in the `kind` column.
 std::string_view incident_kind_name(IncidentKind kind);
@@ -31,6 +31,9 @@ struct Incident {
 struct ScoredSeries {
   std::uint64_t series_index = 0;
   std::span<const float> observed, expected, score;  ///< NaN observed = missing
+  /// The AnomalyKind code of the detector's rule alert at each step (0 = none); empty when it gives none.
+  /// A rule alert's kind names the incident; a missing step it flags (a meter that stopped) counts as usage 0.
+  std::span<const std::uint8_t> rule_kind = {};
   double price = 0.0;                                ///< per unit; NaN when unknown
   std::int64_t score_begin = 0;                      ///< first scored step; the steps before it are history, never flagged
 };

@@ -273,7 +273,9 @@ void EvaluationAccumulator::SeriesEvaluation::sweep_steps() {
     prefix_event[i + 1] = n_event;
     prefix_ignored[i + 1] = n_ignored;  // alert_of_step is written (and read) at flagged steps only
     const float v = values[ti];
-    if (std::isnan(v)) {
+    // A missing step is unscored, unless the detector scored it (a rule alert on a meter that stopped
+    // reporting): then it counts as a scored step, with no deviation.
+    if (std::isnan(v) && std::isnan(score[ti])) {
       prefix_observed[i + 1] = n_observed;
       deviation_prefix[i + 1] = dev_sum;
       rank_of_step[i] = -1;
@@ -510,9 +512,8 @@ void EvaluationAccumulator::SeriesEvaluation::add_event_outcomes(const EventReco
   double max_eligible = -std::numeric_limits<double>::infinity();
   for (std::int64_t t = ev.start; t <= last_eligible; ++t) {
     const std::int64_t raised = config.raised_at(t, b);
-    if (std::isnan(in.values[static_cast<std::size_t>(t)])) continue;
     const double sc = in.score[static_cast<std::size_t>(t)];
-    if (std::isnan(sc)) continue;
+    if (std::isnan(sc)) continue;  // missing steps included, unless the detector scored them (sweep_steps)
     max_eligible = std::max(max_eligible, sc);
     if (!(sc > z)) continue;
     if (!caught) {

@@ -42,12 +42,17 @@ struct DetectionWindow {
 };
 
 /// Caller-owned per-step outputs, each of grid.steps entries. Only [score_begin, score_end) is written.
-/// expected/lower/upper are in the series' units; score = |y - expected| / scale (NaN where y is NaN).
+/// expected/lower/upper are in the series' units; score = |y - expected| / scale (NaN where y is NaN), or a
+/// large score at a rule alert (a detector's rule that flags a step whatever the threshold, possibly where y is NaN: a
+/// meter that stopped reporting).
 struct DetectionOutput {
   std::span<float> expected;
   std::span<float> lower;
   std::span<float> upper;
   std::span<float> score;
+  /// Optional (empty: the caller doesn't want kinds): the AnomalyKind code of a rule alert at the step. The
+  /// caller fills it with 0 (none); a detector with rules writes the code of each rule alert it raises.
+  std::span<std::uint8_t> kind = {};
 };
 
 /// One series to detect on. `series_index` is its global index in the population (seeds `random`).

@@ -1,6 +1,7 @@
 #include "meterbench/model/gam_detector.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "meterbench/core/check.hpp"
@@ -14,6 +15,9 @@ namespace {
 
 constexpr int kChunk = 64;  // rows gathered per rank-k update
 constexpr std::int64_t kMaxPrefixBytes = std::int64_t{64} << 20;  // bound of the running X'X sums of the retrospective design
+constexpr double kRelativeLogShare = 0.05;  // transform=log1p_relative: c = this x the median positive value
+constexpr std::int64_t kWeekdayFewestDays = 8;  // observed days of a weekday its factor needs
+constexpr double kWeekdayFactorLow = 0.5, kWeekdayFactorHigh = 2.0;
 
 }  // namespace
 
@@ -39,6 +43,7 @@ void GamWorkspace::ensure(const GamDesign& design) {
     yhatf_.resize(rows);
     observed_.resize(static_cast<std::size_t>(rows));
     residuals_.resize(static_cast<std::size_t>(rows));
+    start_y_.resize(static_cast<std::size_t>(rows));
     select_.resize(static_cast<std::size_t>(rows));
     pick_weight_.resize(static_cast<std::size_t>(rows));
     runs_.resize(static_cast<std::size_t>(rows + 1));
@@ -72,6 +77,7 @@ std::unique_ptr<DetectorWorkspace> GamDetector::make_workspace() const {
   auto ws = std::make_unique<GamWorkspace>(*retrospective_);
   ws->observed_before_.resize(static_cast<std::size_t>(grid_.steps + 1));
   ws->changepoint_scratch_.resize(static_cast<std::size_t>(std::max(0, config_.changepoints)));
+  ws->post_scratch_.resize(static_cast<std::size_t>(2 * (grid_.steps + 1)));
   return ws;
 }
 
@@ -104,7 +110,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
   // |y - expected| / scale and a point inside the band scores <= z (see the header, "Band").
   const double least = ws.nonnegative_ ? 0.0 : -std::numeric_limits<double>::infinity();
   std::int64_t step = window.score_begin;
-  if (status != FitStatus::all_missing && !ws.level_only_ && !config_.log1p && s > 0.0) {
+  if (status != FitStatus::all_missing && !ws.level_only_ && !ws.space_.log && !ws.weekday_on_ && s > 0.0) {
     // Common case, untransformed regression fit: the score steps inside the fit window in one tight loop.
     const std::int64_t end = std::min(window.score_end, design->fit_end());
     if (step < end && step >= design->fit_begin()) {
@@ -115,8 +121,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
       step = end;
     }
   }
-  const GamBandWriter band(out, config_.z, s, least, config_.log1p);
-  const auto transformed = [&](float v) { return transform(v); };
+  const GamBandWriter band = band_writer(out, s, least, ws);
   for (; step < window.score_end; ++step) {
     const auto k = static_cast<std::size_t>(step);
     if (status == FitStatus::all_missing) {
@@ -126,16 +131,100 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
     double mu = ws.level_;
     if (!ws.level_only_) {
       if (step >= design->fit_begin() && step < design->fit_end()) {
-        mu = ws.offset_ + ws.yhatf_[step - design->fit_begin()];
-      } else {
-        const int p = design->cols();
-        design->fill_row(step, std::span<double>(ws.row_.data(), static_cast<std::size_t>(p)));
-        mu = ws.offset_ + ws.row_.head(p).dot(ws.beta_.head(p));
+        const std::int64_t row = step - design->fit_begin();
+        mu = ws.offset_ + ws.yhatf_[row];
+        band.write(k, mu, series.values[k], ws.offset_ + ws.y_[row]);  // the fitted value: no transform again
+        continue;
+      }
+      const int p = design->cols();
+      design->fill_row(step, std::span<double>(ws.row_.data(), static_cast<std::size_t>(p)));
+      mu = ws.offset_ + ws.row_.head(p).dot(ws.beta_.head(p));
+    }
+    band.write(k, mu, series.values[k]);
+  }
+  if (!out.kind.empty())
+    std::fill(out.kind.begin() + window.score_begin, out.kind.begin() + window.score_end, std::uint8_t{0});
+  if (status != FitStatus::all_missing)
+    post_score(series.values,
+               {.history_begin = window.fit_begin, .begin = window.score_begin, .end = window.score_end,
+                .centred = window.score_end <= window.fit_end},
+               ws, out);
+  return status;
+}
+
+void GamDetector::post_score(std::span<const float> values, const GamPostWindow& window, GamWorkspace& ws,
+                             const DetectionOutput& out) const {
+  if (config_.run_score) {
+    const auto needed = static_cast<std::size_t>(2 * (window.end - window.begin + 1));
+    if (ws.post_scratch_.size() < needed) ws.post_scratch_.resize(needed);  // sized by make_workspace for any window
+    gam_run_score(values, out, window, ws.post_scratch_);
+  }
+  if (config_.rules) gam_rule_alerts(values, grid_, out, window);
+}
+
+void GamDetector::choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const {
+  ws.space_ = {};
+  if (config_.transform == GamConfig::Transform::none) return;
+  ws.space_.log = true;
+  if (config_.transform == GamConfig::Transform::log1p) return;
+  // log1p(y / c), c = 0.05 x the median of the positive values: the log's bend sits at the same place relative
+  // to every series' level, whatever its unit (log1p(y) is nearly linear for values of 0.01 and nearly log
+  // for values of 1,000).
+  std::int64_t m = 0;
+  for (std::int64_t t = begin; t < end; ++t) {
+    const float v = values[static_cast<std::size_t>(t)];
+    if (v < 0.0F) {  // net usage, credits: fitted as it is
+      ws.space_.log = false;
+      return;
+    }
+    if (v > 0.0F) ws.residuals_[static_cast<std::size_t>(m++)] = v;
+  }
+  if (m > 0) ws.space_.unit = kRelativeLogShare * radix_median(ws.residuals_.data(), m, ws.select_.data());
+}
+
+void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, double offset, double mad, GamWorkspace& ws) const {
+  ws.weekday_on_ = config_.weekday_scale && config_.weekly_order > 0 && grid_.step_seconds <= kSecondsPerDay && mad > 0.0;
+  ws.weekdays_ = {};
+  if (!ws.weekday_on_) return;
+  // Two passes: count each weekday's observed rows, then put its absolute residuals into its own stretch of
+  // ws.residuals_ (a day of sub-daily steps is consecutive).
+  const std::int64_t per_day = kSecondsPerDay / grid_.step_seconds;
+  const int first_weekday = GamWeekdayScale::weekday(grid_, first_step);
+  const std::int64_t first_in_day =
+      ((grid_.start_unix_seconds + first_step * grid_.step_seconds) % kSecondsPerDay + kSecondsPerDay) % kSecondsPerDay / grid_.step_seconds;
+  const auto each_row = [&](auto&& visit) {
+    int weekday = first_weekday;
+    std::int64_t step_in_day = first_in_day;
+    for (std::int64_t i = 0; i < rows; ++i) {
+      visit(i, static_cast<std::size_t>(weekday));
+      if (++step_in_day == per_day) {
+        step_in_day = 0;
+        weekday = weekday == 6 ? 0 : weekday + 1;
       }
     }
-    band.write(k, mu, series.values[k], transformed);
+  };
+  std::array<std::int64_t, 7> count{}, start{};
+  each_row([&](std::int64_t i, std::size_t d) { count[d] += ws.observed_[static_cast<std::size_t>(i)]; });
+  for (std::size_t d = 1; d < 7; ++d) start[d] = start[d - 1] + count[d - 1];
+  std::array<std::int64_t, 7> at = start;
+  float* r = ws.residuals_.data();
+  each_row([&](std::int64_t i, std::size_t d) {
+    if (!ws.observed_[static_cast<std::size_t>(i)]) return;
+    r[at[d]++] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
+  });
+  const std::int64_t fewest = kWeekdayFewestDays * per_day;
+  for (std::size_t d = 0; d < 7; ++d) {
+    if (count[d] < fewest) continue;
+    const std::span<float> values(r + start[d], static_cast<std::size_t>(count[d]));
+    const double median = median_in_place(values, std::span<float>(ws.select_.data(), values.size()));
+    double scale = kMadToSigma * median;
+    if (!(median > 0.0)) {  // more than half exactly fitted: the scaled mean, as absolute_deviation_scale does
+      double sum = 0.0;
+      for (const float v : values) sum += v;
+      scale = kMeanAbsToSigma * sum / static_cast<double>(values.size());
+    }
+    ws.weekdays_.factor[d] = std::clamp(scale / mad, kWeekdayFactorLow, kWeekdayFactorHigh);
   }
-  return status;
 }
 
 // The median of the observed values of ws.y_[0, rows) and their robust scale about it, floored.

@@ -1,7 +1,9 @@
 #pragma once
 // `gam`: a robust trend + seasonality regression (prophet's additive model, fitted in closed form).
 //
-// Model (in the transformed space u = y, or u = log1p(max(y, 0)) with transform=log1p):
+// Model (in the fitted space: u = y (transform=none), log1p(max(y, 0)) (log1p), or log1p(y / c) (log1p_relative,
+// the default; c = 0.05 x the median of the fit window's positive values, so the log bends at the same place
+// relative to every series' level whatever its unit; a series with a negative value is fitted as it is):
 //   u(t) = b0 + k t + sum_j d_j max(t - tau_j, 0) + weekly + yearly + monthly (billing cycle) + daily
 // with t = (step - fit_begin) / n over the fit window of n steps, changepoint hinges tau_j spread over its
 // first changepoint_range, and Fourier terms on the calendar (see GamDesign). Columns are standardised over
@@ -29,8 +31,25 @@
 // Products X beta run in single precision through the calendar structure (GamDesign::predict); X'y, Gram
 // matrices and solves run in double.
 //
+// Robust start (robust_start=on; off by default): the least-squares start fits the values winsorised at 5
+// robust sd about their median, and the Huber scale is re-estimated at every iteration until it moves by less
+// than the tolerance, then held. Why: with the scale from the plain least-squares residuals, a 3-day x1000
+// unit error on a series fitted as it is bends the start across the whole year and sets a scale so wide that
+// the burst is never clipped (expected swinging 0..3,000 on a level of 620). On the real-usage study it gains
+// nothing on the log scale (results/model16.md), hence off.
+//
 // Band: expected +/- z * scale, scale = max(1.4826 * median |residual| of the final fit, floor) (robust; in
-// the transformed space). Score = |u - expected| / scale, in the transformed space; NaN where y is NaN.
+// the fitted space), times a weekday factor with weekday_scale=on (the default, grids of a day or finer):
+// clip(MAD of the weekday's residuals / MAD of all, 0.5, 2), 1 for a weekday with fewer than 8 observed days,
+// so that a customer quiet at weekends gets a narrow band there and a wide one on busy days.
+// Score = |u - expected| / scale, in the fitted space; NaN where y is NaN. With run_score=on (the default) it is
+// max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the signed scores e, each clipped at +-10 so that one
+// spike does not flag its neighbours (windows centred when the fit covers
+// the scored steps, trailing inside the scored period otherwise: a weekly run never reads past its week),
+// over windows with at least max(2, 2w/3) scored steps: a sustained deviation of 2 scales over a week scores 5.3.
+// Rules (rules=on, the default; gam_rules.hpp): stuck meter, stopped reporting (at the end of the scored
+// window, scoring the missing steps), unit error and zero run alerts score at least 1000, above any z, and write their
+// AnomalyKind to DetectionOutput::kind.
 // - Floor (scale_floor): scale_floor x 1.4826 x the median |residual| over the observed steps
 //   whose value is above the fit window's minimum, when that minimum occurs more than once (a point mass:
 //   the zero days of intermittent usage, a committed baseline); no floor otherwise. On a series that is 0
@@ -47,7 +66,7 @@
 //   the fit onto the possible values and is never further from any of them; a band reaching below 0 only
 //   misleads the reader (the reference service's yellow band never does). A series with a negative value
 //   (net usage, credits) is left unclamped.
-// With log1p the band is mapped back by expm1 (so lower, expected >= 0). Outside the fit window (forward
+// With a log space the band is mapped back by c x expm1 (so lower, expected >= 0). Outside the fit window (forward
 // schedule) the trend continues with its last slope (prophet's extrapolation without trend uncertainty), the
 // seasonal terms follow the calendar and the scale is the fit's.
 //
@@ -56,8 +75,9 @@
 // design (gam_design.hpp); the vectorised loops (gam_kernels.hpp) and packed Cholesky (gam_packed.hpp); medians
 // and MADs (robust_stats.hpp).
 //
-// Shipped defaults (z 3.5, transform none, Huber, 25 changepoints, scale_floor 0.3) were chosen by the sweeps of
-// tools/defaults_study.py on realistic populations and checked on real series: results/README.md, "Shipped defaults".
+// Shipped defaults: the fit (Huber, 25 changepoints, scale_floor 0.3) chosen by the sweeps of tools/defaults_study.py
+// (results/README.md, "Shipped defaults"); transform log1p_relative, weekday_scale, run_score, rules and z 12 chosen
+// on real usage backgrounds with injected anomalies (tools/real_usage_study; results/model16.md).
 //
 // Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
 // - Changepoint j (at step c_j, segment [c_j, c_{j+1}) with c_{C+1} = fit end) is dropped (its delta fixed
@@ -89,6 +109,8 @@
 // - Statuses all_missing / constant / too_short are decided per week exactly as detect() decides them on
 //   [0, s_k) (same counts and active columns of its own design), with its fallback outputs; the first
 //   non-ok status is returned.
+// - Fitted space: c of log1p_relative from the observed values before the first scored week; the weekday factors
+//   are re-estimated at each full refit; the run score and the rules run on each week as on a forward window.
 // - Per week: the week's X'X (cached per design; its missing rows downdated), X'(u - offset) and Huber clip
 //   corrections of its new rows (clipped against the current fit at the held clip scale) are added, and the
 //   penalised normal equations are solved from last week's coefficients by conjugate gradients
@@ -109,8 +131,10 @@
 #include "meterbench/core/portable_math.hpp"
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/gam_band.hpp"
 #include "meterbench/model/gam_design.hpp"
 #include "meterbench/model/gam_parameters.hpp"
+#include "meterbench/model/gam_rules.hpp"
 #include "meterbench/model/parameters.hpp"
 
 namespace meterbench {
@@ -177,6 +201,11 @@ class GamWorkspace final : public DetectorWorkspace {
   bool level_only_ = false;  // outputs come from level_ instead of the regression
   bool nonnegative_ = false; // every observed (transformed) value of the fit window is >= 0: outputs clamped at 0
   int iterations_ = 0;
+  GamSpace space_;            // the fitted space of the series (transform)
+  GamWeekdayScale weekdays_;  // the band scale's weekday factors (weekday_scale)
+  bool weekday_on_ = false;   // whether they apply to the current fit
+  std::vector<double> start_y_;      // winsorised values of the robust start
+  std::vector<double> post_scratch_;  // prefix sums of the run score (2 (steps + 1))
 };
 
 class GamDetector final : public Detector {
@@ -237,6 +266,7 @@ class GamDetector final : public Detector {
   /// ws.active_, and the route; returns the count of active columns.
   std::int64_t choose_columns(const GamDesign& design, const WindowSummary& window, GamWorkspace& ws, FitRoute& route) const;
   void least_squares_start(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const;
+  bool winsorise_start(std::int64_t rows, GamWorkspace& ws) const;
   /// Huber's iteration with modified residuals and Anderson acceleration; returns whether it converged.
   bool huber_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route, GamWorkspace& ws) const;
   /// The Anderson (secant) step from the plain step just solved; `have_prev` once the map is fixed.
@@ -254,10 +284,16 @@ class GamDetector final : public Detector {
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
   [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
-  /// The fitted space: y, or log1p(max(y, 0)) with transform=log1p. Inline: it runs once per step.
-  [[nodiscard]] double transform(float value) const {
-    const double v = value;
-    return config_.log1p ? pmath::log1p(std::max(v, 0.0)) : v;
+  /// The fitted space of a series (transform) from its observed values in [begin, end) into ws.space_.
+  void choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const;
+  /// The weekday factors of the band scale (weekday_scale) from the residuals |y - offset - fit| of the observed
+  /// rows [0, rows) of ws (row i at step first_step + i) and their robust scale `mad`, into ws.weekdays_.
+  void weekday_factors(std::int64_t first_step, std::int64_t rows, double offset, double mad, GamWorkspace& ws) const;
+  /// The run score and the rule alerts over the scored steps, after the band (gam_rules.hpp).
+  void post_score(std::span<const float> values, const GamPostWindow& window, GamWorkspace& ws, const DetectionOutput& out) const;
+  /// The band writer of the current series' fit with band scale `scale`.
+  [[nodiscard]] GamBandWriter band_writer(const DetectionOutput& out, double scale, double least, const GamWorkspace& ws) const {
+    return {out, config_.z, scale, least, ws.space_, grid_, ws.weekday_on_ ? &ws.weekdays_ : nullptr};
   }
 
   // The rolling schedule (gam_rolling.cpp), in its phases.

@@ -16,6 +16,7 @@ namespace meterbench {
 namespace {
 
 constexpr int kScaleUpdates = 1;   // Huber iterations that re-estimate the MAD scale before it is held
+constexpr double kWinsorSd = 5.0;  // robust start: values beyond this many robust sd of their median are clipped
 constexpr double kMaxExtrapolation = 10.0;  // bound of the Anderson step (a contraction rate of 0.9 needs 9)
 
 }  // namespace
@@ -27,7 +28,9 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   ws.iterations_ = 0;
   ws.scale_ = 0.0;
   ws.offset_ = 0.0;
+  ws.weekday_on_ = false;
 
+  choose_space(values, design.fit_begin(), design.fit_end(), ws);
   const WindowSummary window = load_fit_window(design, values, ws);
   FitRoute route;
   const FitStatus status = window_status(window.observed, window.lo, window.hi,
@@ -66,7 +69,9 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     if (config_.loss == GamConfig::Loss::bisquare) converged = bisquare_iterations(design, window.observed, route, ws);
   }
   const std::int64_t m = collect_residuals(design, window.observed, ws);
-  ws.scale_ = floored_scale(ws, n, lo, robust_scale(ws, m, false));
+  const double mad = robust_scale(ws, m, false);
+  ws.scale_ = floored_scale(ws, n, lo, mad);
+  weekday_factors(design.fit_begin(), n, 0.0, mad, ws);
   return converged ? FitStatus::ok : FitStatus::not_converged;
 }
 
@@ -84,7 +89,7 @@ GamDetector::WindowSummary GamDetector::load_fit_window(const GamDesign& design,
       ws.observed_[i] = 0;
       continue;
     }
-    const double u = transform(v);
+    const double u = ws.space_.to_fitted(v);
     ws.y_[i] = u;
     ws.observed_[i] = 1;
     ++observed;
@@ -139,12 +144,39 @@ void GamDetector::least_squares_start(const GamDesign& design, const FitRoute& r
   const std::int64_t n = design.rows();
   design.cross(std::span<const double>(ws.y_.data(), static_cast<std::size_t>(n)), ws.b_, ws.cross_scratch_);
   ws.beta_.setZero();
-  ws.rhs_ = ws.b_ * (1.0 / static_cast<double>(n));
+  if (config_.robust_start && winsorise_start(n, ws)) {
+    design.cross(std::span<const double>(ws.start_y_.data(), static_cast<std::size_t>(n)), ws.rhs_, ws.cross_scratch_);
+    ws.rhs_ *= 1.0 / static_cast<double>(n);
+  } else {
+    ws.rhs_ = ws.b_ * (1.0 / static_cast<double>(n));
+  }
   ws.rhs_prev_.setZero();
   solve(design, route.shared, true, ws);
   ws.beta_ = ws.beta_next_;
   ws.gbeta_ = ws.rhs_;  // G beta, kept along the iterations (the accelerated iterates are not solves)
   predict_fit(design, ws);
+}
+
+// The robust start's values: the observed values (and 0 at gaps, as in ws.y_) clipped to their median +- 5
+// robust sd into ws.start_y_, so that a few gross outliers (a x1000 unit error) do not drag the least-squares
+// start, and with it the first residual scale, across the whole series. Returns false when nothing is clipped
+// (the start is then the plain least-squares one).
+bool GamDetector::winsorise_start(std::int64_t n, GamWorkspace& ws) const {
+  std::int64_t m = 0;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (ws.observed_[static_cast<std::size_t>(i)]) ws.residuals_[static_cast<std::size_t>(m++)] = static_cast<float>(ws.y_[i]);
+  if (m == 0) return false;
+  const double med = radix_median(ws.residuals_.data(), m, ws.select_.data());
+  for (std::int64_t i = 0; i < m; ++i) ws.residuals_[static_cast<std::size_t>(i)] = static_cast<float>(std::abs(ws.residuals_[static_cast<std::size_t>(i)] - med));
+  const double reach = kWinsorSd * absolute_deviation_scale(ws.residuals_.data(), m, ws.select_.data());
+  bool clipped = false;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double y = ws.y_[i];
+    const double c = ws.observed_[static_cast<std::size_t>(i)] ? std::clamp(y, med - reach, med + reach) : y;
+    clipped = clipped || c != y;
+    ws.start_y_[static_cast<std::size_t>(i)] = c;
+  }
+  return clipped;
 }
 
 // Huber by modified residuals: rows whose residual exceeds c*s take the clipped residual, and imputed
@@ -164,8 +196,15 @@ bool GamDetector::huber_iterations(const GamDesign& design, std::int64_t observe
   const double inv_rows = 1.0 / static_cast<double>(n);
   const bool squared = config_.loss == GamConfig::Loss::squared;
   double s = 0.0;
+  // The iteration whose scale is the held one (robust_start: the first whose re-estimate moved the scale by
+  // less than the tolerance; else kScaleUpdates - 1).
+  int held_from = config_.robust_start ? config_.max_iterations : kScaleUpdates - 1;
   for (int it = 0; it < config_.max_iterations; ++it) {
-    if (it < kScaleUpdates) s = robust_scale(ws, collect_residuals(design, observed, ws), false);
+    if (it <= held_from) {
+      const double previous = s;
+      s = robust_scale(ws, collect_residuals(design, observed, ws), false);
+      if (it > 0 && std::abs(s - previous) <= config_.tolerance * previous) held_from = it;
+    }
     if (s <= route.floor && !route.impute) return true;  // exact fit: nothing to down-weight
     const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * s;
     ws.rhs_ = ws.b_;
@@ -176,12 +215,12 @@ bool GamDetector::huber_iterations(const GamDesign& design, std::int64_t observe
     ws.tmp_ = ws.rhs_ - ws.gbeta_;         // G delta
     ws.iterations_ = it + 1;
     const double change = std::sqrt(std::max(0.0, ws.delta_.dot(ws.tmp_)));
-    if (change <= std::max(config_.tolerance * s, route.floor) && (it + 1 >= kScaleUpdates || squared)) {
+    if (change <= std::max(config_.tolerance * s, route.floor) && (it >= held_from || squared)) {
       ws.beta_ = ws.beta_next_;
       predict_fit(design, ws);
       return true;
     }
-    anderson_step(it > 0 && it >= kScaleUpdates, ws);  // the map is fixed once the scale is held
+    anderson_step(it > held_from, ws);  // the map is fixed once the scale is held
     predict_fit(design, ws);
   }
   return false;

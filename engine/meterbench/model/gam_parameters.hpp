@@ -12,6 +12,9 @@ namespace meterbench {
 /// gam_config_from_settings({}) gives the shipped configuration.
 struct GamConfig {
   enum class Loss { huber, bisquare, squared };
+  /// The fitted space: y; log1p(max(y, 0)); or log1p(y / c) with c a share of the series' typical positive
+  /// value (unit-free; a series with a negative value is fitted as it is).
+  enum class Transform { none, log1p, log1p_relative };
   int changepoints;             ///< candidate changepoints
   double changepoint_range;     ///< fraction of the fit window the candidates spread over
   double changepoint_penalty;   ///< ridge penalty on standardised changepoint deltas
@@ -24,8 +27,12 @@ struct GamConfig {
   Loss loss;                    ///< robust loss of the IRLS fit
   double huber_c;               ///< Huber tuning constant, in units of the robust scale
   double bisquare_c;            ///< bisquare tuning constant, in units of the robust scale
-  bool log1p;                   ///< fit log1p(max(y, 0)) instead of y
+  Transform transform;          ///< the fitted space
   double z;                     ///< band half-width in units of the scale (the flag threshold)
+  bool robust_start;            ///< start from a fit to the winsorised values and re-estimate the Huber scale while iterating
+  bool weekday_scale;           ///< band scale times a factor per weekday (GamDetector, "Band")
+  bool run_score;               ///< score also sustained deviations: the mean over 3 and 7 steps (GamDetector, "Score")
+  bool rules;                   ///< rule alerts (stuck meter, stopped reporting, unit error, zero run), whatever z
   int max_iterations;           ///< IRLS iteration limit
   double tolerance;             ///< convergence: RMS change of the fit below tolerance x scale
   int min_observed;             ///< fewest observed steps in the fit window worth a fit

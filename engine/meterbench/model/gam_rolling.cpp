@@ -171,6 +171,8 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
   const std::int64_t last_start = first_scored + (steps - 1 - first_scored) / period * period;
   const GamDesign& design = rolling_design_for(first_scored, period, last_start, ws);
   ws.ensure(design);
+  ws.weekday_on_ = false;
+  choose_space(series.values, 0, first_scored, ws);  // the history before the first week: no step sees its future
   load_rolling_series(series.values, ws);
   ws.rolling_sum_.setZero();
   ws.rolling_sq_.setZero();
@@ -191,7 +193,11 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
       status = st.fit_status;
     }
     if (worst == FitStatus::ok) worst = status;
-    score_rolling_week(design, series.values, s, std::min(s + period, steps), st, ws, out);
+    const std::int64_t e = std::min(s + period, steps);
+    score_rolling_week(design, series.values, s, e, st, ws, out);
+    if (!out.kind.empty()) std::fill(out.kind.begin() + s, out.kind.begin() + e, std::uint8_t{0});
+    if (st.mode != RollingState::Mode::missing)
+      post_score(series.values, {.history_begin = 0, .begin = s, .end = e, .centred = false}, ws, out);
   }
   const bool regression = st.mode == RollingState::Mode::regression;
   ws.level_only_ = !regression;
@@ -208,7 +214,7 @@ void GamDetector::load_rolling_series(std::span<const float> values, GamWorkspac
   for (std::size_t i = 0; i < values.size(); ++i) {
     const float v = values[i];
     const bool obs = !std::isnan(v);
-    ws.y_[static_cast<Eigen::Index>(i)] = obs ? transform(v) : 0.0;
+    ws.y_[static_cast<Eigen::Index>(i)] = obs ? ws.space_.to_fitted(v) : 0.0;
     ws.observed_[i] = obs ? 1 : 0;
     before[i + 1] = before[i] + (obs ? 1 : 0);
   }
@@ -362,6 +368,7 @@ void GamDetector::rolling_refresh(const GamDesign& design, std::int64_t s, Rolli
   const bool converged = rolling_refit(design, s, st.offset, st.floor, st.since_refit > kRollingRefreshWeeks, st.clip, ws);
   st.clip = robust_scale(ws, rolling_residuals(s, st.offset, ws), false);  // the fit's own scale: the floor widens the band, not the fit
   st.band = floored_scale(ws, s, st.lo, st.clip);
+  weekday_factors(0, s, st.offset, st.clip, ws);
   st.fit_status = converged ? FitStatus::ok : FitStatus::not_converged;
   st.since_refit = 0;
 }
@@ -427,8 +434,8 @@ void GamDetector::score_rolling_week(const GamDesign& design, std::span<const fl
                                      const RollingState& st, GamWorkspace& ws, const DetectionOutput& out) const {
   const bool regression = st.mode == RollingState::Mode::regression;
   const double least = st.lo >= 0.0 ? 0.0 : -std::numeric_limits<double>::infinity();
-  const GamBandWriter band(out, config_.z, regression ? st.band : st.scale, least, config_.log1p);
-  const auto transformed = [&](float v) { return transform(v); };
+  if (!regression) ws.weekday_on_ = false;
+  const GamBandWriter band = band_writer(out, regression ? st.band : st.scale, least, ws);
   const auto& x = design.matrix();
   const int p = design.cols();
   for (std::int64_t step = s; step < e; ++step) {
@@ -446,7 +453,7 @@ void GamDetector::score_rolling_week(const GamDesign& design, std::span<const fl
         mu = st.offset + ws.row_.head(p).dot(ws.beta_.head(p));
       }
     }
-    band.write(k, mu, values[k], transformed);
+    band.write(k, mu, values[k], ws.y_[static_cast<Eigen::Index>(k)]);  // the series' fitted values, loaded once
   }
 }
 

@@ -28,6 +28,10 @@ void detect_series(const Detector& detector, DetectorWorkspace& workspace, const
   const auto input_of = [&](std::int64_t i) { return SeriesInput{b.row(i), static_cast<std::uint64_t>(b.first_series + i)}; };
   const std::int64_t end = first + count;
   std::fill(status.begin(), status.end(), FitStatus::ok);
+  for (std::int64_t i = first; i < end; ++i) {  // the rows are reused: kinds a detector doesn't write read as none
+    const std::span<std::uint8_t> kind = outputs.row(i - out_first).kind;
+    std::fill(kind.begin(), kind.end(), std::uint8_t{0});
+  }
   if (window.period == 0) {
     // One fit over the whole grid; only the evaluated steps are scored (the random baseline of a weekly run
     // fits like a retrospective one but is evaluated on the scheduled weeks only).

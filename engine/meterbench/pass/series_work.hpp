@@ -19,6 +19,8 @@ namespace meterbench {
 /// Detector outputs of a block, count x steps each, row-major by series.
 struct BlockOutputs {
   std::vector<float> expected, lower, upper, score;
+  std::vector<std::uint8_t> kind;  ///< rule alerts' AnomalyKind codes (DetectionOutput::kind), when keep_kinds
+  bool keep_kinds = false;         ///< set before resize() by a caller that reads the kinds
   /// `nan_fill`: steps no detector writes read as NaN (needed only where unscored steps are shown).
   void resize(std::int64_t count, std::int64_t steps, bool nan_fill = true) {
     const auto n = static_cast<std::size_t>(count * steps);
@@ -30,12 +32,14 @@ struct BlockOutputs {
         v->resize(n);
       }
     }
+    kind.assign(keep_kinds ? n : 0, 0);
     steps_ = steps;
   }
   [[nodiscard]] DetectionOutput row(std::int64_t i) {
     const auto t = static_cast<std::size_t>(steps_);
     const auto at = static_cast<std::size_t>(i) * t;
-    return {{expected.data() + at, t}, {lower.data() + at, t}, {upper.data() + at, t}, {score.data() + at, t}};
+    return {{expected.data() + at, t}, {lower.data() + at, t}, {upper.data() + at, t}, {score.data() + at, t},
+            keep_kinds ? std::span<std::uint8_t>(kind.data() + at, t) : std::span<std::uint8_t>()};
   }
 
  private:

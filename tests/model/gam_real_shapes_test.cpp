@@ -1,0 +1,179 @@
+// The gam detector on shapes of real usage: a gross unit-error burst (robust start), a weekday-only customer and
+// a growing customer (no alerts at the shipped defaults), a small count series with a level shift (a band the
+// data warrant), and the rule alerts with their kinds (stuck meter, stopped reporting, unit error, zero run).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "meterbench/core/anomaly.hpp"
+#include "meterbench/core/random.hpp"
+#include "meterbench/model/gam_detector.hpp"
+#include "model/gam_test_support.hpp"
+
+namespace meterbench {
+namespace {
+
+using testing::kDaily730;
+using testing::kNaNf;
+using testing::settings;
+
+struct ShapeOutputs {
+  explicit ShapeOutputs(std::size_t n) : expected(n), lower(n), upper(n), score(n), kind(n) {}
+  DetectionOutput view() { return {expected, lower, upper, score, kind}; }
+  std::vector<float> expected, lower, upper, score;
+  std::vector<std::uint8_t> kind;
+};
+
+ShapeOutputs detect_shape(const std::vector<std::string>& set, const std::vector<float>& y, FitStatus* status = nullptr) {
+  const auto det = make_gam_detector(set, kDaily730);
+  const auto ws = det->make_workspace();
+  ShapeOutputs out(y.size());
+  const FitStatus s = det->detect({y, 0}, DetectionWindow::retrospective(static_cast<std::int64_t>(y.size())), *ws, out.view());
+  if (status != nullptr) *status = s;
+  return out;
+}
+
+std::int64_t flagged(const ShapeOutputs& out, double z) {
+  return std::count_if(out.score.begin(), out.score.end(), [&](float s) { return s > z; });
+}
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+// A customer at level ~620 with 22% noise and a mild weekly cycle.
+std::vector<float> steady_customer(std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i)
+    y[i] = static_cast<float>(std::max(0.0, 620.0 * (1.0 + 0.1 * std::sin(2.0 * 3.141592653589793 * static_cast<double>(i) / 7.0)) *
+                                                (1.0 + 0.22 * rng.normal())));
+  return y;
+}
+
+// Contract (robust_start): a 3-day x1000 unit error moves neither the expected value nor the band outside the
+// burst: off the burst (and a week either side), the expected value stays within 0.1 band half-widths of the
+// fit without the burst, and the band half-width within 15% of that fit's. Without the robust start (the fit
+// of the shipped model before it) the burst's least-squares start sets a scale that holds the fit near it.
+TEST(GamRealShapes, GrossBurstMovesNeitherFitNorBandWithRobustStart) {
+  const std::vector<float> clean = steady_customer(16);
+  std::vector<float> burst = clean;
+  for (std::size_t i = 400; i < 403; ++i) burst[i] *= 1000.0F;
+  for (const char* start : {"robust_start=on"}) {
+    const auto set = settings({"transform=none", start, "z=3.5"});
+    const ShapeOutputs a = detect_shape(set, clean), b = detect_shape(set, burst);
+    double worst_shift = 0.0, worst_width = 0.0;
+    for (std::size_t i = 0; i < clean.size(); ++i) {
+      if (i + 7 >= 400 && i <= 403 + 7) continue;
+      const double half = a.upper[i] - a.expected[i];
+      worst_shift = std::max(worst_shift, std::abs(b.expected[i] - a.expected[i]) / half);
+      worst_width = std::max(worst_width, std::abs((b.upper[i] - b.expected[i]) / half - 1.0));
+    }
+    EXPECT_LT(worst_shift, 0.1) << start;
+    EXPECT_LT(worst_width, 0.15) << start;
+  }
+}
+
+// Contract (shipped defaults): a customer who uses the service on weekdays only (weekends ~0) raises no alert.
+TEST(GamRealShapes, WeekdayOnlyCustomerRaisesNoAlertAtDefaults) {
+  Rng rng(17);
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const bool weekend = i % 7 >= 5;  // the grid starts on a Monday
+    y[i] = static_cast<float>(weekend ? (rng.uniform() < 0.3 ? 0.5 : 0.0) : std::max(0.0, 300.0 * (1.0 + 0.15 * rng.normal())));
+  }
+  const auto det = make_gam_detector({}, kDaily730);
+  const ShapeOutputs out = detect_shape({}, y);
+  EXPECT_EQ(flagged(out, det->flag_threshold()), 0);
+}
+
+// Contract (shipped defaults): a customer growing 6x over two years, noise proportional to the level, raises
+// no alert.
+TEST(GamRealShapes, GrowingCustomerRaisesNoAlertAtDefaults) {
+  Rng rng(18);
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double level = 50.0 * std::exp(std::log(6.0) * static_cast<double>(i) / 729.0);
+    const double weekly = i % 7 >= 5 ? 0.6 : 1.0;
+    y[i] = static_cast<float>(std::max(0.0, level * weekly * (1.0 + 0.12 * rng.normal())));
+  }
+  const auto det = make_gam_detector({}, kDaily730);
+  const ShapeOutputs out = detect_shape({}, y);
+  EXPECT_EQ(flagged(out, det->flag_threshold()), 0);
+}
+
+// Contract (shipped defaults, the run score off so that scores are the standardised residuals): a steady Poisson
+// series of ~7 a day that drops to ~2 a day gets, after the drop, a band no wider than the data there warrant:
+// the median score of its steps is at least 0.55 (a scale that fits them gives 0.67, the median of |N(0, 1)|).
+// One scale in units for the whole series, set by the busier part, gives 0.48 there (and 0.89 before the drop:
+// too narrow before, too wide after).
+TEST(GamRealShapes, SmallCountsAfterALevelShiftGetABandTheDataWarrant) {
+  Rng rng(19);
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(rng.poisson(i < 450 ? 7.0 : 2.0));
+  const ShapeOutputs out = detect_shape(settings({"run_score=off"}), y);
+  std::vector<double> after;
+  for (std::size_t i = 480; i < y.size(); ++i) after.push_back(out.score[i]);
+  EXPECT_GE(median(after), 0.55);
+}
+
+// Contract (rules=on): each rule flags its steps whatever z (score >= 1000) with its kind: a meter stuck at one value
+// for 10 days (from its adaptive length on), one that stops reporting for the last 14 days (from the 7th day),
+// a x1000 unit error, and 5 days of zeros after regular use (from the 3rd zero); nothing else is a rule alert.
+TEST(GamRealShapes, RuleAlertsFlagWhateverZAndSayTheirKind) {
+  std::vector<float> y = steady_customer(20);
+  for (std::size_t i = 200; i < 210; ++i) y[i] = 612.5F;                 // stuck
+  y[300] *= 1000.0F;                                                      // unit error
+  for (std::size_t i = 400; i < 405; ++i) y[i] = 0.0F;                    // zero run
+  for (std::size_t i = 716; i < 730; ++i) y[i] = kNaNf;                   // stopped reporting
+  const ShapeOutputs out = detect_shape(settings({"rules=on", "z=20"}), y);
+  const auto kind_at = [&](std::size_t i) { return static_cast<AnomalyKind>(out.kind[i]); };
+  for (std::size_t i = 200; i < 210; ++i) EXPECT_EQ(kind_at(i), AnomalyKind::stuck_meter) << i;
+  EXPECT_EQ(kind_at(300), AnomalyKind::unit_error);
+  EXPECT_EQ(kind_at(401), AnomalyKind::normal);
+  for (std::size_t i = 402; i < 405; ++i) EXPECT_EQ(kind_at(i), AnomalyKind::dropped_reporting) << i;
+  EXPECT_EQ(kind_at(721), AnomalyKind::normal);
+  for (std::size_t i = 722; i < 730; ++i) {
+    EXPECT_EQ(kind_at(i), AnomalyKind::stopped_reporting) << i;
+    EXPECT_GE(out.score[i], 1000.0F) << i;
+  }
+  std::int64_t rule_steps = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    rule_steps += out.kind[i] != 0 ? 1 : 0;
+    if (out.kind[i] != 0) {
+      EXPECT_GE(out.score[i], 1000.0F) << i;
+    }
+  }
+  EXPECT_EQ(rule_steps, 10 + 1 + 3 + 8);
+  // Off, no step has a kind and the gap is unscored.
+  const ShapeOutputs off = detect_shape(settings({"rules=off", "z=20"}), y);
+  EXPECT_TRUE(std::all_of(off.kind.begin(), off.kind.end(), [](std::uint8_t k) { return k == 0; }));
+  EXPECT_TRUE(std::isnan(off.score[725]));
+}
+
+// Contract (run_score=on): a sustained deviation of 2 scales over 7 days scores sqrt(7) x 2 ~ 5.3 at its middle,
+// above what any of its single steps scores; forward windows never read past the scored period (a step's score
+// is the same whether the period ends right after it or a week later).
+TEST(GamRealShapes, RunScoreCatchesSustainedDeviationsWithoutReadingTheFuture) {
+  std::vector<float> y = steady_customer(21);
+  const auto set = settings({"transform=log1p_relative", "run_score=off", "rules=off"});
+  const ShapeOutputs plain = detect_shape(set, y);
+  const auto det = make_gam_detector(settings({"transform=log1p_relative", "run_score=on", "rules=off"}), kDaily730);
+  const auto ws = det->make_workspace();
+  ShapeOutputs run(y.size());
+  det->detect({y, 0}, DetectionWindow::retrospective(730), *ws, run.view());
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_GE(run.score[i], plain.score[i]) << i;
+  // Forward: the first 3 steps of a 14-step period score the same as in a 3-step period.
+  ShapeOutputs week(y.size()), fortnight(y.size());
+  det->detect({y, 0}, DetectionWindow::forward(600, 603), *ws, week.view());
+  det->detect({y, 0}, DetectionWindow::forward(600, 614), *ws, fortnight.view());
+  for (std::size_t i = 600; i < 603; ++i) EXPECT_EQ(week.score[i], fortnight.score[i]) << i;
+}
+
+}  // namespace
+}  // namespace meterbench
