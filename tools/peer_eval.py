@@ -175,6 +175,8 @@ def prophet(args):
             pd.DataFrame({'ds': dates, 'y': ds.values[i]}).to_csv(p, index=False, na_rep='NA')
     if not args.score_only:
         subprocess.run(['nice', '-n', '10', 'Rscript', os.path.join(HERE, 'real_usage_study', 'prophet_band.R'), ind, outd], check=True)
+    if args.score_only:  # a run cut short: score the series prophet has finished
+        rows = [i for i in rows if os.path.exists(os.path.join(outd, f'{i:07d}.csv'))]
     counts = []
     for i in rows:
         p = os.path.join(outd, f'{i:07d}.csv')
@@ -208,7 +210,7 @@ def main():
     q.add_argument('--work', required=True)
     q.add_argument('--half', choices=['tuning', 'test'])
     q.add_argument('--limit', type=int, default=0, help='only the first N series of the half (0 = all)')
-    q.add_argument('--score-only', action='store_true', help='score the bands written so far, without running R')
+    q.add_argument('--score-only', action='store_true', help='score the series whose band is written, without running R')
     args = p.parse_args()
     score_bands(args) if args.cmd == 'score' else prophet(args)
 
