@@ -156,6 +156,22 @@ TEST(GamRealShapes, RuleAlertsFlagWhateverZAndSayTheirKind) {
   EXPECT_TRUE(std::isnan(off.score[725]));
 }
 
+// Contract (rules=on): on an intermittent series (0 on most days, bursts of ~500 on one day in twenty) the expected
+// value sits near 0, yet an ordinary burst is no unit error: the x100 test is also against the usual positive
+// value. A burst x1000 still is.
+TEST(GamRealShapes, IntermittentBurstsAreNoUnitErrors) {
+  Rng rng(22);
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = rng.uniform() < 0.05 ? static_cast<float>(500.0 * (1.0 + 0.3 * rng.normal())) : 0.0F;
+  y[600] = 500000.0F;
+  const ShapeOutputs out = detect_shape(settings({"rules=on"}), y);
+  for (std::size_t i = 0; i < y.size(); ++i)
+    if (i != 600) {
+      EXPECT_NE(static_cast<AnomalyKind>(out.kind[i]), AnomalyKind::unit_error) << i;
+    }
+  EXPECT_EQ(static_cast<AnomalyKind>(out.kind[600]), AnomalyKind::unit_error);
+}
+
 // Contract (run_score=on): a sustained deviation of 2 scales over 7 days scores sqrt(7) x 2 ~ 5.3 at its middle,
 // above what any of its single steps scores; forward windows never read past the scored period (a step's score
 // is the same whether the period ends right after it or a week later).

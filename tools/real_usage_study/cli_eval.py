@@ -25,7 +25,7 @@ from sweep import BAND, r_band
 
 ZG = ['3', '3.5', '4', '4.5', '5', '6', '7', '8', '10']
 FAMILIES = {
-    'gam none (CLI)': [('gam', [f'z={z}']) for z in ZG],
+    'gam none (CLI)': [('gam', ['transform=none', f'z={z}']) for z in ZG],
     'gam log1p (CLI)': [('gam', ['transform=log1p', f'z={z}']) for z in ZG],
     'gam shipped (CLI)': [('gam', [f'z={z}']) for z in ['4', '6', '8', '10', '12', '14', '16', '20']],
     'seasonal-mad (CLI)': [('seasonal-mad', [f'z={z}']) for z in ['3.5', '4.75', '6', '7', '8', '10', '12', '15', '20']],
@@ -55,21 +55,24 @@ def run(cmd):
 
 
 def flags_from_alerts(items, path, src):
-    """The CLI's alerts as a flag array over each series' days: detect's incidents (start,end: every day of
-    [start, end] flagged; its inner days are flags or at most 2 missing days), or one row per flagged date."""
+    """The CLI's alert CSV (one row per flagged day, `date`) or incident CSV (one row per incident, `start` and
+    `end`: what `detect` writes) as a flag array over each series' days."""
     df = pd.read_csv(path)
     pos = {it['id']: (it['dates'][0], len(it['values'])) for it in items if it['source'] == src}
     flags = {k: np.zeros(n, bool) for k, (d0, n) in pos.items()}
+    if 'start' in df.columns:
+        for meter, start, end in zip(df['meter'], df['start'], df['end']):
+            d0, n = pos[str(meter)]
+            a = max((pd.Timestamp(str(start)[:10]) - d0).days, 0)
+            b = min((pd.Timestamp(str(end)[:10]) - d0).days, n - 1)
+            if a <= b:
+                flags[str(meter)][a:b + 1] = True
+        return flags
     if len(df):
-        incidents = 'start' in df.columns and 'end' in df.columns
+        df['date'] = pd.to_datetime(df['date'])
         for meter, g in df.groupby('meter'):
             d0, n = pos[str(meter)]
-            if incidents:
-                first = (pd.to_datetime(g['start']) - d0).dt.days.to_numpy()
-                last = (pd.to_datetime(g['end']) - d0).dt.days.to_numpy()
-                i = np.concatenate([np.arange(a, b + 1) for a, b in zip(first, last)])
-            else:
-                i = (pd.to_datetime(g['date']) - d0).dt.days.to_numpy()
+            i = (g['date'] - d0).dt.days.to_numpy()
             flags[str(meter)][i[(i >= 0) & (i < n)]] = True
     return flags
 

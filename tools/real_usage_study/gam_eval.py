@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pandas as pd
 import protocol as P
-from cli_eval import run, alert_file
+from cli_eval import run, alert_file, flags_from_alerts
 from sweep import BAND
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,21 +26,6 @@ def add_args(parser):
     parser.add_argument('--variants', default=os.path.join(HERE, 'gam_variants.json'))
     parser.add_argument('--families', default='', help='comma-separated family names (default: all)')
     parser.add_argument('--tag', default='gam', help='name of this run (a binary or a branch)')
-
-
-def flags_from_incidents(items, path, src):
-    """The CLI's incident CSV (start, end per row) as a flag array over each series' days."""
-    df = pd.read_csv(path)
-    pos = {it['id']: (it['dates'][0], len(it['values'])) for it in items if it['source'] == src}
-    flags = {k: np.zeros(n, bool) for k, (d0, n) in pos.items()}
-    for meter, start, end in zip(df.get('meter', []), df.get('start', []), df.get('end', [])):
-        d0, n = pos[str(meter)]
-        a = (pd.Timestamp(start[:10]) - d0).days
-        b = (pd.Timestamp(end[:10]) - d0).days
-        a, b = max(a, 0), min(b, n - 1)
-        if a <= b:
-            flags[str(meter)][a:b + 1] = True
-    return flags
 
 
 def detect(args, items, workdir, src, sets):
@@ -57,7 +42,7 @@ def detect(args, items, workdir, src, sets):
         for s in sets:
             cmd += ['--set', s]
         run(cmd)
-    return flags_from_incidents(items, out, src)
+    return flags_from_alerts(items, out, src)
 
 
 def main(args):

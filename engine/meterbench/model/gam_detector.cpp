@@ -159,27 +159,30 @@ void GamDetector::post_score(std::span<const float> values, const GamPostWindow&
     if (ws.post_scratch_.size() < needed) ws.post_scratch_.resize(needed);  // sized by make_workspace for any window
     gam_run_score(values, out, window, ws.post_scratch_);
   }
-  if (config_.rules) gam_rule_alerts(values, grid_, out, window);
+  if (config_.rules) gam_rule_alerts(values, grid_, ws.typical_positive_, out, window);
 }
 
 void GamDetector::choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const {
   ws.space_ = {};
-  if (config_.transform == GamConfig::Transform::none) return;
-  ws.space_.log = true;
-  if (config_.transform == GamConfig::Transform::log1p) return;
-  // log1p(y / c), c = 0.05 x the median of the positive values: the log's bend sits at the same place relative
-  // to every series' level, whatever its unit (log1p(y) is nearly linear for values of 0.01 and nearly log
-  // for values of 1,000).
+  ws.typical_positive_ = 0.0;
+  const bool relative = config_.transform == GamConfig::Transform::log1p_relative;
+  ws.space_.log = config_.transform != GamConfig::Transform::none;
+  if (!relative && !config_.rules) return;
+  // The median of the positive values: the series' usual usage when it is used. log1p_relative takes
+  // c = 0.05 x it, so that the log's bend sits at the same place relative to every series' level, whatever its
+  // unit (log1p(y) is nearly linear for values of 0.01 and nearly log for values of 1,000); the unit-error rule
+  // compares with it too (an intermittent series' expected value is near 0 while its bursts are not).
   std::int64_t m = 0;
+  bool negative = false;
   for (std::int64_t t = begin; t < end; ++t) {
     const float v = values[static_cast<std::size_t>(t)];
-    if (v < 0.0F) {  // net usage, credits: fitted as it is
-      ws.space_.log = false;
-      return;
-    }
+    negative = negative || v < 0.0F;
     if (v > 0.0F) ws.residuals_[static_cast<std::size_t>(m++)] = v;
   }
-  if (m > 0) ws.space_.unit = kRelativeLogShare * radix_median(ws.residuals_.data(), m, ws.select_.data());
+  if (m > 0) ws.typical_positive_ = radix_median(ws.residuals_.data(), m, ws.select_.data());
+  if (!relative) return;
+  if (negative) ws.space_.log = false;  // net usage, credits: fitted as it is
+  else if (m > 0) ws.space_.unit = kRelativeLogShare * ws.typical_positive_;
 }
 
 void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, double offset, double mad, GamWorkspace& ws) const {

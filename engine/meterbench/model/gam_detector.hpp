@@ -202,6 +202,7 @@ class GamWorkspace final : public DetectorWorkspace {
   bool nonnegative_ = false; // every observed (transformed) value of the fit window is >= 0: outputs clamped at 0
   int iterations_ = 0;
   GamSpace space_;            // the fitted space of the series (transform)
+  double typical_positive_ = 0.0;  // median positive value of the fit window (log1p_relative, rules), 0 when none
   GamWeekdayScale weekdays_;  // the band scale's weekday factors (weekday_scale)
   bool weekday_on_ = false;   // whether they apply to the current fit
   std::vector<double> start_y_;      // winsorised values of the robust start
@@ -284,7 +285,8 @@ class GamDetector final : public Detector {
   [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
   [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
-  /// The fitted space of a series (transform) from its observed values in [begin, end) into ws.space_.
+  /// The fitted space of a series (transform) from its observed values in [begin, end) into ws.space_, and their
+  /// typical positive value into ws.typical_positive_.
   void choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const;
   /// The weekday factors of the band scale (weekday_scale) from the residuals |y - offset - fit| of the observed
   /// rows [0, rows) of ws (row i at step first_step + i) and their robust scale `mad`, into ws.weekdays_.

@@ -98,12 +98,14 @@ void zero_runs(std::span<const float> values, const TimeGrid& grid, const Detect
   }
 }
 
-void unit_errors(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& w) {
+// Up against the usual usage as well as the expected value: on an intermittent series the expected value sits
+// near 0 between bursts, and every ordinary burst would be a x100 "unit error".
+void unit_errors(std::span<const float> values, double typical, const DetectionOutput& out, const GamPostWindow& w) {
   for (std::int64_t t = w.begin; t < w.end; ++t) {
     const auto k = static_cast<std::size_t>(t);
     const double v = values[k];
     const double level = std::max(static_cast<double>(out.expected[k]), 1.0);  // false for NaN values: no alert
-    if (v >= kUnitRatio * level || (v > 0.0 && v * kUnitRatio <= level)) raise(out, t, AnomalyKind::unit_error);
+    if (v >= kUnitRatio * std::max(level, typical) || (v > 0.0 && v * kUnitRatio <= level)) raise(out, t, AnomalyKind::unit_error);
   }
 }
 
@@ -140,11 +142,12 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
   }
 }
 
-void gam_rule_alerts(std::span<const float> values, const TimeGrid& grid, const DetectionOutput& out, const GamPostWindow& w) {
+void gam_rule_alerts(std::span<const float> values, const TimeGrid& grid, double typical, const DetectionOutput& out,
+                     const GamPostWindow& w) {
   if (w.end <= w.begin) return;
   stuck_meter(values, out, w);
   zero_runs(values, grid, out, w);
-  unit_errors(values, out, w);  // after stuck: a value stuck at x1000 is a unit error first
+  unit_errors(values, typical, out, w);  // after stuck: a value stuck at x1000 is a unit error first
   stopped_reporting(values, grid, out, w);
 }
 
