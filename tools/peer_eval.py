@@ -138,7 +138,7 @@ def metrics(counts):
     p = tot.true_alerts / (tot.true_alerts + tot.false_alerts) if tot.true_alerts + tot.false_alerts else float('nan')
     r = tot.caught / tot.events if tot.events else float('nan')
     f1 = 2 * p * r / (p + r) if p + r > 0 else 0.0
-    fa = tot.false_alerts / (tot.covered_steps / STEPS_PER_WEEK) * 1000.0
+    fa = float(tot.false_alerts) * 1000.0 * STEPS_PER_WEEK / float(tot.covered_steps)  # report.cpp's order of operations
     return dict(series=len(counts), events=int(tot.events), caught=int(tot.caught), true_alerts=int(tot.true_alerts),
                 false_alerts=int(tot.false_alerts), precision=p, recall=r, f1=f1, false_alerts_per_1000_series_weeks=fa)
 
