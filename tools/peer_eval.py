@@ -12,7 +12,7 @@ alert on a meter that stopped reporting). With --half, only the series of that h
 hash of customer and meter) count.
 
 Subcommands:
-  score   DATA BANDS --z Z [--half test]   score a backtest's flags from its bands.h5 (--save-bands); compare
+  score   DATA BANDS --z Z [--half test] [--rows-of WORK]   score a backtest's flags from its bands.h5 (--save-bands); compare
                                            with its summary.json (--summary) to check this scorer
   prophet DATA --work DIR [--half test]    export each series to DIR/in/<row>.csv (ds,y; NA = missing), run
                                            tools/real_usage_study/prophet_band.R (prophet defaults, 0.99
@@ -146,8 +146,11 @@ def metrics(counts):
 def score_bands(args):
     ds = Dataset(args.data)
     bands = h5py.File(args.bands, 'r')['score']
+    rows = ds.rows(args.half)
+    if args.rows_of:  # the series a (partial) prophet run finished, to compare on the same series
+        rows = [i for i in rows if os.path.exists(os.path.join(args.rows_of, 'band', f'{i:07d}.csv'))]
     counts = []
-    for i in ds.rows(args.half):
+    for i in rows:
         v = ds.values[i].astype(np.float64)
         s = bands[i].astype(np.float64)
         counts.append(score_series(v, s, args.z, ds.series_events(i)))
@@ -205,6 +208,7 @@ def main():
     s.add_argument('--z', type=float, required=True)
     s.add_argument('--half', choices=['tuning', 'test'])
     s.add_argument('--summary', help="the backtest's summary.json, to compare")
+    s.add_argument('--rows-of', metavar='WORK', help='only the series whose prophet band is in WORK/band (of `prophet --work WORK`)')
     q = sub.add_parser('prophet')
     q.add_argument('data')
     q.add_argument('--work', required=True)
