@@ -51,6 +51,10 @@ def parse_args():
                    help='also run `meterbench sweep` of MODEL over this grid on each source (repeatable; several '
                         'grids of one model make their Cartesian product), e.g. gam:transform=none,log1p; prints '
                         'the chosen point and its test-half metrics')
+    p.add_argument('--objective', default='event_f1', help='objective of --sweep (default: %(default)s)')
+    p.add_argument('--budget', type=float, default=None, help='--budget of --sweep (false alerts per 1,000 series-weeks)')
+    p.add_argument('--labelled', action='append', default=[], metavar='NAME=PATH',
+                   help='also evaluate this labelled dataset (e.g. a generated scenario) as source NAME (repeatable)')
     p.add_argument('--threads', type=int, default=2)
     return p.parse_args()
 
@@ -119,9 +123,11 @@ def backtest(args, source, labelled, model):
 
 
 def sweep(args, source, labelled, model, grids):
-    out = os.path.join(args.out, source, f'sweep_{model}_seed{args.seed}')
+    out = os.path.join(args.out, source, f'sweep_{model}_{args.objective}_seed{args.seed}')
     cmd = [args.cli, 'sweep', '--data', labelled, '--model', model, '--out', out, '--force', '--no-baseline', '--min-impact', '0',
-           '--threads', str(args.threads)]
+           '--threads', str(args.threads), '--objective', args.objective, '--max-minutes', '0']
+    if args.budget is not None:
+        cmd += ['--budget', str(args.budget)]
     for g in grids:
         cmd += ['--grid', g]
     run(cmd)
@@ -151,8 +157,11 @@ def main():
         model, _, grid = spec.partition(':')
         grids.setdefault(model, []).append(grid)
     rows, sweeps = [], []
-    for source in args.sources.split(','):
-        labelled = prepare(args, source, int(replicates.get(source, 1)))
+    datasets = [(source, None) for source in args.sources.split(',') if source]
+    datasets += [tuple(kv.split('=', 1)) for kv in args.labelled]
+    for source, given in datasets:
+        labelled = given if given else prepare(args, source, int(replicates.get(source, 1)))
+        os.makedirs(os.path.join(args.out, source), exist_ok=True)
         for model in args.models.split(','):
             rows.append(backtest(args, source, labelled, model))
         for model, model_grids in grids.items():

@@ -234,6 +234,10 @@ TEST_F(SweepTest, BestIsTheTuningHalfArgmaxAndItsTestMetricsEqualAnIndependentRu
   EXPECT_EQ(std::stoul(rows[top_row][0]), best["point"].get<std::size_t>());
   EXPECT_EQ(std::stod(rows[top_row][4]), best["z"].get<double>());
   EXPECT_GT(top, 0.2);  // the default population is far from random at its best point
+  // The curve reaches the top of gam's z range (20), past the evaluation's default curve (12).
+  double curve_top = 0.0;
+  for (std::size_t i = 1; i < rows.size(); ++i) curve_top = std::max(curve_top, std::stod(rows[i][4]));
+  EXPECT_EQ(curve_top, 20.0);
 
   // The honest numbers: both halves equal an independent fit-and-evaluate of their series at (point, z).
   const Independent test = evaluate_half(data(), best, SplitHalf::test);

@@ -6,8 +6,9 @@ For each seed and source: write the injected set as a CSV, `meterbench ingest` i
 Each family is scored as it is and with the model-free rule layer of proto.model_free_rules (stuck meter,
 stopped reporting, unit error, zero run) OR-ed into its flags, to separate the model's margin from the
 rules'. The setting is chosen on the tuning half (max F1 within 100 false alerts per 1,000 series-weeks; and,
-at a budget of 30, the best R_band) and scored on the test half. The shipped defaults (gam z 3.5, seasonal-mad
-z 4.75, stl-esd) are also scored untuned, averaged over both halves.
+at a budget of 30, the best R_band) and scored on the test half. The shipped defaults (gam: log1p_relative, rules,
+weekday scale, run score, z 16.75; seasonal-mad z 4.75; stl-esd) are also scored untuned, averaged over both halves.
+The gam families 'none' and 'log1p' change only the transform (the rules, weekday scale and run score stay on).
 
 Writes <out>/cli/s<seed>/ (CSVs, HDF5 files and alert CSVs; an existing alert CSV is reused),
 <out>/cli_raw.csv (one row per family, source, seed and fold), <out>/cli_summary.csv (means per family and
@@ -24,13 +25,14 @@ from sweep import BAND, r_band
 
 ZG = ['3', '3.5', '4', '4.5', '5', '6', '7', '8', '10']
 FAMILIES = {
-    'gam none (CLI)': [('gam', [f'z={z}']) for z in ZG],
+    'gam none (CLI)': [('gam', ['transform=none', f'z={z}']) for z in ZG],
     'gam log1p (CLI)': [('gam', ['transform=log1p', f'z={z}']) for z in ZG],
+    'gam shipped (CLI)': [('gam', [f'z={z}']) for z in ['4', '6', '8', '10', '12', '14', '16.75', '20']],
     'seasonal-mad (CLI)': [('seasonal-mad', [f'z={z}']) for z in ['3.5', '4.75', '6', '7', '8', '10', '12', '15', '20']],
     'stl-esd (CLI)': [('stl-esd', [])] + [('stl-esd', [f'max_anoms={m}'] + ([f'alpha={a}'] if a else []))
                                           for m in ['0.02', '0.01', '0.005', '0.002'] for a in [None, '0.001']],
 }
-DEFAULTS = {'gam defaults (CLI, z 3.5)': 'gam[z=3.5]', 'seasonal-mad defaults (CLI)': 'seasonal-mad[z=4.75]',
+DEFAULTS = {'gam defaults (CLI, z 16.75)': 'gam[z=16.75]', 'seasonal-mad defaults (CLI)': 'seasonal-mad[z=4.75]',
             'stl-esd defaults (CLI)': 'stl-esd'}
 METRICS = ['R_band', 'P', 'R', 'F1', 'FA_per_1k_sw'] + ['R_' + k for k in P.KINDS]
 

@@ -76,8 +76,9 @@
 // and MADs (robust_stats.hpp).
 //
 // Shipped defaults: the fit (Huber, 25 changepoints, scale_floor 0.3) chosen by the sweeps of tools/defaults_study.py
-// (results/README.md, "Shipped defaults"); transform log1p_relative, weekday_scale, run_score, rules and z 12 chosen
-// on real usage backgrounds with injected anomalies (tools/real_usage_study; results/model16.md).
+// (results/README.md, "Shipped defaults"); transform log1p_relative, weekday_scale, run_score and rules chosen on
+// real usage backgrounds with injected anomalies (tools/real_usage_study; results/model16.md), z 16.75 by
+// `meterbench sweep` on them (tools/choose_defaults.py; results/defaults16.md).
 //
 // Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
 // - Changepoint j (at step c_j, segment [c_j, c_{j+1}) with c_{C+1} = fit end) is dropped (its delta fixed

@@ -46,7 +46,7 @@ ParameterTable<GamConfig> build_table() {
                .default_value = "log1p_relative",
                .help = "fitted space: none; log1p = log1p(max(y, 0)); log1p_relative = log1p(y / c), c = 0.05 x the median of "
                        "the series' positive values (unit-free; a series with a negative value is fitted as it is); bands are mapped back"},
-              {.name = "z", .bind = &C::z, .default_value = "12", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
+              {.name = "z", .bind = &C::z, .default_value = "16.75", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
                .role = ParameterRole::flag_threshold, .help = "band half-width in units of the scale"},
               {.name = "robust_start", .bind = B::choice(&C::robust_start, {{"off", false}, {"on", true}}), .default_value = "off",
                .help = "start the robust fit from the values winsorised at 5 robust sd about their median, and re-estimate the "

@@ -407,10 +407,13 @@ std::vector<GridAxis> validated_axes(const SweepOptions& options) {
   return axes;
 }
 
-// The highest threshold a point's curve may hold: the range of the detector's flag threshold, so the best z can be --set.
-double max_settable_z(std::string_view model) {
+// The highest threshold a point's curve holds: the top of the detector's flag-threshold range (so the best z can
+// be --set and a model whose range reaches past the evaluation's default curve is swept over it), at most
+// kSweepCurveZMax (a wider range, e.g. up to 100, would only add rows of thresholds that flag nothing).
+constexpr double kSweepCurveZMax = 20.0;
+double curve_z_max_for(std::string_view model) {
   const ParameterSpec* threshold = flag_threshold_spec(detector_parameter_specs(model));
-  return threshold != nullptr ? threshold->max : 12.0;
+  return threshold != nullptr ? std::min(threshold->max, kSweepCurveZMax) : 12.0;
 }
 
 // The settings that reproduce a point at the chosen threshold z: the point's own, but those setting the flag
@@ -469,7 +472,7 @@ void validate(const SweepOptions& options) {
 std::vector<Point> build_points(const SweepOptions& options, const std::vector<std::vector<std::string>>& grid_settings, const TimeGrid& grid,
                                 ScoredWindow window) {
   std::vector<Point> points;
-  const double z_cap = max_settable_z(options.model);
+  const double curve_top = curve_z_max_for(options.model);
   for (std::size_t p = 0; p < grid_settings.size(); ++p) {
     Point point;
     point.settings = options.settings;
@@ -481,7 +484,7 @@ std::vector<Point> build_points(const SweepOptions& options, const std::vector<s
       throw std::invalid_argument(fmt::format("grid point {} ({}): {}", p, fmt::join(grid_settings[p], ", "), e.what()));
     }
     point.config = evaluation_config(*point.detector, grid, window, options.delay_tolerance_days, options.impact_filter_usd);
-    point.config.curve_z_max = std::min(point.config.curve_z_max, z_cap);
+    point.config.curve_z_max = curve_top;
     points.push_back(std::move(point));
   }
   return points;
