@@ -16,7 +16,7 @@ namespace {
 
 constexpr int kRunWindows[] = {3, 7};
 // Each signed score enters the run means clipped at this: a run score is for deviations too small to flag one
-// by one, and unclipped a single spike of 60 scales would flag its 3 neighbours on each side at z 12 (an
+// by one, and unclipped a single spike of 60 scales would flag its 3 neighbours on each side at the default z (an
 // incident starting days before the spike).
 constexpr double kRunClip = 10.0;
 constexpr std::int64_t kStuckMinSteps = 4;
