@@ -21,7 +21,7 @@ def cli():
 
 
 def make_dataset(directory):
-    """Three customers x two meters, 400 days of daily usage with a weekly cycle, a spike and a 3-day surge each;
+    """Three customers x two meters, 400 days of daily usage with a weekly cycle, a spike and a 5-day surge each;
     contoso's price is so low that its incidents are below the 100 USD default filter."""
     usage = os.path.join(directory, "usage.csv")
     start = datetime.date(2024, 1, 1)
@@ -31,11 +31,11 @@ def make_dataset(directory):
         for c, customer in enumerate(CUSTOMERS):
             for m, meter in enumerate(["compute-hours", "storage-gb"]):
                 base = 1000.0 * (c + 1) * (m + 1)
-                price = "0.001" if customer == "contoso" else "0.5"  # its incidents are below the 100 USD default
+                price = "0.0005" if customer == "contoso" else "0.5"  # its incidents are below the 100 USD default
                 for day in range(400):
                     noise = (day * 7919 + 31 * c + 17 * m) % 101 / 100.0 - 0.5  # deterministic, +-0.5
                     q = base * (1.0 + 0.2 * math.sin(2 * math.pi * day / 7) + 0.25 * noise)
-                    if 300 + 10 * c + 5 * m <= day < 303 + 10 * c + 5 * m:
+                    if 300 + 10 * c + 5 * m <= day < 305 + 10 * c + 5 * m:
                         q *= 6.0
                     if day == 200 + 3 * c:
                         q *= 8.0
