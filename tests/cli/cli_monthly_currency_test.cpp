@@ -135,5 +135,32 @@ TEST(CliKeptDimensions, EveryIncidentRowCarriesTheSeriesKeptDimensions) {
   EXPECT_TRUE(contains(alerts, "\nacme,vm1,\"D2 v3, renamed\",westeurope,spike,2024-02-20,")) << alerts;
 }
 
+// `detect --by` a kept dimension: the series summed per value of it, the rows naming the value in its column.
+TEST(CliKeptDimensions, ByAKeptDimensionRollsUpPerValueAndNamesIt) {
+  ScratchDir dir;
+  std::string csv = "Customer,Meter,Date,Qty,Price,Region\n";
+  for (int d = 1; d <= 28; ++d) {
+    const std::string day = "2024-02-" + std::string(d < 10 ? "0" : "") + std::to_string(d);
+    // Two west meters of two customers (acme's spikes on the 20th) and one east meter.
+    csv += "acme,vm1," + day + "," + std::to_string(d == 20 ? 900 : 100 + d % 3) + ",2,west\n";
+    csv += "beta,vm2," + day + "," + std::to_string(200 + d % 2) + ",1,west\n";
+    csv += "beta,disk," + day + "," + std::to_string(50 + d % 2) + ",1,east\n";
+  }
+  testing::write_file(dir / "u.csv", csv);
+  auto r = run_cli("ingest --csv " + (dir / "u.csv").string() + " --map customer=Customer,meter=Meter,date=Date,quantity=Qty,price=Price" +
+                   " --keep Region --out " + (dir / "u.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("detect --data " + (dir / "u.h5").string() + " --by Region --min-impact 0 --out " + (dir / "r.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, ": 2 series,")) << r.output;  // east and west
+  const std::string rows = testing::read_file(dir / "r.csv");
+  EXPECT_TRUE(rows.starts_with("customer,meter,Region,kind,")) << rows;
+  EXPECT_TRUE(contains(rows, "\n*,Region=west,west,spike,2024-02-20,")) << rows;
+  r = run_cli("detect --data " + (dir / "u.h5").string() + " --by Continent --out " + (dir / "x.csv").string());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.output, "--by 'Continent': not a dimension of the dataset (known: customer, meter, Region)")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.csv"));
+}
+
 }  // namespace
 }  // namespace meterbench

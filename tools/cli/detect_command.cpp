@@ -30,7 +30,7 @@ struct DetectCommand {
     cmd->add_option("--since", options.since,
                     "Monitoring: fit on the history before DATE (a step of the grid) and score from DATE on, as a weekly production run")
         ->type_name("DATE");
-    cmd->add_option("--by", options.by, "Sum the series per customer or per meter before detecting (one incident for a customer's whole bill)")
+    cmd->add_option("--by", options.by, "Sum the series per customer, per meter or per value of a kept dimension before detecting (one incident for a customer's whole bill)")
         ->type_name("DIMENSION");
     cmd->add_option("--format", options.format, "csv or json (default: from --out's extension, .json is json, else csv)");
     add_run_options(*cmd, pass, "incidents file (- writes to standard output)");

@@ -25,18 +25,35 @@ constexpr std::int64_t kReadSeries = 4096;
 
 }  // namespace
 
-std::vector<std::string> rollup_dimensions() { return {"customer", "meter"}; }
+std::vector<std::string> rollup_dimensions(const DatasetInfo& info) {
+  std::vector<std::string> names{"customer", "meter"};
+  names.insert(names.end(), info.dimensions.begin(), info.dimensions.end());
+  return names;
+}
 
-std::string_view dimension_value(const SeriesRecord& series, std::string_view dimension) {
-  if (dimension == "customer") return series.customer();
-  if (dimension == "meter") return series.meter();
-  throw std::invalid_argument(fmt::format("--by '{}': not a dimension of the dataset (known: {})", dimension, fmt::join(rollup_dimensions(), ", ")));
+DimensionColumn::DimensionColumn(const DatasetInfo& info, std::string_view dimension) {
+  if (dimension == "customer") {
+    customer_ = true;
+    return;
+  }
+  if (dimension == "meter") return;
+  const auto at = std::find(info.dimensions.begin(), info.dimensions.end(), dimension);
+  if (at == info.dimensions.end())
+    throw std::invalid_argument(
+        fmt::format("--by '{}': not a dimension of the dataset (known: {})", dimension, fmt::join(rollup_dimensions(info), ", ")));
+  column_ = at - info.dimensions.begin();
+}
+
+std::string_view DimensionColumn::value(const SeriesBlock& block, std::int64_t i) const {
+  if (column_ >= 0) return block.dimension(i, static_cast<std::size_t>(column_));
+  const SeriesRecord& record = block.series[static_cast<std::size_t>(i)];
+  return customer_ ? record.customer() : record.meter();
 }
 
 RollUpSummary write_rolled_up_dataset(const std::filesystem::path& data, std::string_view dimension, const std::filesystem::path& out) {
-  (void)dimension_value(SeriesRecord{}, dimension);  // an unknown dimension is refused before any reading
   DatasetReader reader(data);
   const DatasetInfo& info = reader.info();
+  const DimensionColumn by(info, dimension);  // an unknown dimension is refused before any reading
   const auto steps = static_cast<std::size_t>(info.grid.steps);
   // Pass 1: which members have a price, per group (a group sums costs only when all of them do).
   // Pass 2 sums; both read in series order, so the sums' bits do not depend on anything else.
@@ -47,7 +64,7 @@ RollUpSummary write_rolled_up_dataset(const std::filesystem::path& data, std::st
       reader.read(first, std::min(kReadSeries, info.series_count - first), block);
       for (std::int64_t i = 0; i < block.count; ++i) {
         const SeriesRecord& record = block.series[static_cast<std::size_t>(i)];
-        const std::string_view key = dimension_value(record, dimension);
+        const std::string_view key = by.value(block, i);
         const double price = record.price_per_unit;
         if (pass == 0) {
           auto [at, added] = groups.try_emplace(std::string(key));
@@ -74,6 +91,8 @@ RollUpSummary write_rolled_up_dataset(const std::filesystem::path& data, std::st
   rolled.has_labels = false;
   rolled.source = "rolled up";
   rolled.scenario = fmt::format("detect --by {} of {}", dimension, data.string());
+  rolled.dimensions.clear();
+  if (by.kept()) rolled.dimensions.emplace_back(dimension);
   DatasetWriter writer(out, rolled);
   RollUpSummary summary;
   summary.groups = rolled.series_count;
@@ -83,6 +102,7 @@ RollUpSummary write_rolled_up_dataset(const std::filesystem::path& data, std::st
     const std::int64_t count = std::min<std::int64_t>(kReadSeries, rolled.series_count - index);
     block.reset(index, count, info.grid.steps, false);
     block.events.clear();
+    block.dimensions.clear(by.kept() ? 1 : 0);
     for (std::int64_t i = 0; i < count; ++i, ++next) {
       const auto& [key, g] = *next;
       const std::span<float> row = block.row(i);
@@ -90,7 +110,11 @@ RollUpSummary write_rolled_up_dataset(const std::filesystem::path& data, std::st
         row[t] = g.observed[t] != 0 ? static_cast<float>(g.sum[t]) : std::numeric_limits<float>::quiet_NaN();
       SeriesRecord& record = block.series[static_cast<std::size_t>(i)];
       record = {};
-      record.set_ids(dimension == "customer" ? std::string_view(key) : kAllMembers, dimension == "meter" ? std::string_view(key) : kAllMembers);
+      if (by.kept())  // ids must name one series: the meter column says which group, as DIMENSION=value
+        record.set_ids(kAllMembers, fmt::format("{}={}", dimension, key));
+      else
+        record.set_ids(dimension == "customer" ? std::string_view(key) : kAllMembers, dimension == "meter" ? std::string_view(key) : kAllMembers);
+      if (by.kept()) block.dimensions.push(key);
       record.price_per_unit = g.priced ? 1.0 : std::numeric_limits<double>::quiet_NaN();
       record.noise_scale = std::numeric_limits<double>::quiet_NaN();
       summary.priced_groups += g.priced ? 1 : 0;
@@ -103,7 +127,6 @@ RollUpSummary write_rolled_up_dataset(const std::filesystem::path& data, std::st
 }
 
 RolledUpDataset::RolledUpDataset(const std::filesystem::path& data, std::string_view dimension, const std::filesystem::path& beside) {
-  (void)dimension_value(SeriesRecord{}, dimension);
   const std::filesystem::path base = beside.empty() ? std::filesystem::temp_directory_path() / "meterbench-detect" : beside;
   const std::filesystem::path rolled = base.parent_path() / (base.filename().string() + ".rollup.h5");
   remove_stale_staged_outputs(rolled);

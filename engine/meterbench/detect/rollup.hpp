@@ -10,7 +10,9 @@
 //   1 per currency unit, so an incident's totals are in the currency and its impact is exact: the sum of the
 //   members' (observed - expected) x price cannot be recovered after summing quantities, and a customer's meters
 //   have different units. When some member has no price, the roll-up sums quantities and its impact is unknown.
-// - The roll-up's ids: the value under its dimension, `*` under the others (customer `acme`, meter `*`).
+// - The roll-up's ids: the value under its dimension, `*` under the others (customer `acme`, meter `*`). By a kept
+//   dimension (ingest --keep, e.g. Region): customer `*`, meter `Region=west`, and the rolled-up dataset keeps that
+//   one dimension, so every incident row also names its value in the dimension's column.
 // - Sums are accumulated in double in series order, then stored as float: the same bits for any thread count.
 #include <cstdint>
 #include <filesystem>
@@ -24,11 +26,22 @@
 
 namespace meterbench {
 
-/// The dimensions `--by` accepts: customer and meter (a dataset's kept dimensions join them by name).
-std::vector<std::string> rollup_dimensions();
+/// The dimensions `--by` accepts on a dataset: customer, meter and its kept dimensions, by name.
+std::vector<std::string> rollup_dimensions(const DatasetInfo& info);
 
-/// A series' value of a dimension. Throws std::invalid_argument naming the dimension and the known ones.
-std::string_view dimension_value(const SeriesRecord& series, std::string_view dimension);
+/// Which column of a dataset a `--by` dimension reads. Throws std::invalid_argument naming the dimension and the
+/// known ones when the dataset has no such dimension.
+class DimensionColumn {
+ public:
+  DimensionColumn(const DatasetInfo& info, std::string_view dimension);
+  /// The value of series i of a block.
+  [[nodiscard]] std::string_view value(const SeriesBlock& block, std::int64_t i) const;
+  [[nodiscard]] bool kept() const { return column_ >= 0; }
+
+ private:
+  bool customer_ = false;
+  std::int64_t column_ = -1;  ///< index among the kept dimensions, -1 for customer and meter
+};
 
 /// The id a roll-up shows under each column: its value under its own dimension, `*` elsewhere.
 inline constexpr std::string_view kAllMembers = "*";
