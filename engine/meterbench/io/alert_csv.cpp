@@ -156,7 +156,7 @@ char* write_csv_text(char* out, std::string_view text) {
   unsigned special = 0;  // without early exit or memchr calls: ids are short
   for (const char c : text) special |= static_cast<unsigned>((c == ',') | (c == '"') | (c == '\n') | (c == '\r'));
   if (special == 0) {
-    std::memcpy(out, text.data(), text.size());
+    if (!text.empty()) std::memcpy(out, text.data(), text.size());  // an empty view may hold a null pointer
     return out + text.size();
   }
   *out++ = '"';
