@@ -158,8 +158,10 @@ std::size_t run_of(std::string_view text, char quote) {
 }
 
 // TOML allows non-ASCII text only inside strings and comments. toml++ 3.3.0 (Debian) reaches an unreachable
-// branch (undefined behaviour) on some non-ASCII characters elsewhere, so they are refused before it parses.
-void refuse_non_ascii_outside_strings(std::string_view text, const std::string& source) {
+// branch (undefined behaviour) on some non-ASCII characters outside them, and on a malformed value its error
+// message scans on across quotes, so a string is no shelter either: scenarios (whose strings are all ASCII
+// words, dates and steps) take non-ASCII text in comments only, refused elsewhere before toml++ parses.
+void refuse_non_ascii_outside_comments(std::string_view text, const std::string& source) {
   enum class State { code, comment, basic, literal, multi_basic, multi_literal } state = State::code;
   std::int64_t line = 1;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -171,10 +173,10 @@ void refuse_non_ascii_outside_strings(std::string_view text, const std::string& 
       continue;
     }
     const bool escape = c == '\\' && i + 1 < text.size() && text[i + 1] != '\n';  // a line-ending backslash counts its line
+    if (state != State::comment && static_cast<unsigned char>(c) >= 0x80)
+      throw ScenarioError(fmt::format("{}:{}: a non-ASCII character outside a comment (scenario files take them only in comments)", source, line));
     switch (state) {
       case State::code:
-        if (static_cast<unsigned char>(c) >= 0x80)
-          throw ScenarioError(fmt::format("{}:{}: a non-ASCII character outside a string or comment (TOML allows them only there)", source, line));
         if (c == '#') {
           state = State::comment;
         } else if (rest.starts_with("\"\"\"") || rest.starts_with("'''")) {
@@ -211,7 +213,7 @@ void refuse_non_ascii_outside_strings(std::string_view text, const std::string& 
 }  // namespace
 
 Scenario parse_scenario(const std::string& text, const std::string& source, ScenarioPurpose purpose) {
-  refuse_non_ascii_outside_strings(text, source);
+  refuse_non_ascii_outside_comments(text, source);
   toml::table root;
   try {
     root = toml::parse(text, source);
