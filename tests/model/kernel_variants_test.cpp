@@ -222,16 +222,17 @@ TEST_F(KernelVariants, LogScaleKernelsMatchEachOtherAndTheScalarFunctions) {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   for (std::int64_t n : {1, 3, 4, 5, 7, 8, 17, 365, 730}) {
     std::vector<float> values(static_cast<std::size_t>(n)), yhat(values.size());
-    std::vector<double> y(values.size()), scale(values.size()), down(values.size()), up(values.size());
+    std::vector<double> y(values.size()), inv_scale(values.size()), down(values.size()), up(values.size());
     for (std::size_t i = 0; i < values.size(); ++i) {
       const double pick = rng.uniform();
       values[i] = pick < 0.1 ? nan : pick < 0.13 ? 0.0F : pick < 0.15 ? -0.0F : pick < 0.17 ? -3.0F : pick < 0.18 ? inf
                 : static_cast<float>(std::exp(rng.normal() * 8.0));
       yhat[i] = static_cast<float>(rng.normal() * (pick < 0.05 ? 400.0 : 5.0));  // exp overflows and underflows too
       y[i] = rng.normal() * 5.0;
-      scale[i] = pick > 0.97 ? 0.0 : rng.uniform(0.05, 1.0);
-      down[i] = pmath::exp(-12.0 * scale[i]);
-      up[i] = pmath::exp(12.0 * scale[i]);
+      const double scale = pick > 0.97 ? 0.0 : rng.uniform(0.05, 1.0);
+      inv_scale[i] = scale > 0.0 ? 1.0 / scale : inf;
+      down[i] = pmath::exp(-12.0 * scale);
+      up[i] = pmath::exp(12.0 * scale);
     }
     const double unit = rng.uniform(0.01, 50.0), offset = rng.normal();
     const auto fitted = [&] {
@@ -248,7 +249,7 @@ TEST_F(KernelVariants, LogScaleKernelsMatchEachOtherAndTheScalarFunctions) {
     const auto band = [&] {
       std::vector<float> out(4 * values.size());
       const auto m = values.size();
-      gam_log_band(yhat.data(), y.data(), offset, values.data(), scale.data(), down.data(), up.data(), n, unit, 0.0,
+      gam_log_band(yhat.data(), y.data(), offset, values.data(), inv_scale.data(), down.data(), up.data(), n, unit, 0.0,
                    out.data(), out.data() + m, out.data() + 2 * m, out.data() + 3 * m);
       return out;
     };
@@ -257,7 +258,7 @@ TEST_F(KernelVariants, LogScaleKernelsMatchEachOtherAndTheScalarFunctions) {
     std::vector<float> scalar(base_b.size());
     const auto m = values.size();
     for (std::size_t i = 0; i < m; ++i)
-      gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], scale[i], down[i], up[i], unit,
+      gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], inv_scale[i], down[i], up[i], unit,
                         0.0, scalar[i], scalar[m + i], scalar[2 * m + i], scalar[3 * m + i]);
     EXPECT_TRUE(same_bits(base_b, scalar)) << "gam_log_band against the scalar step, n=" << n;
   }
@@ -269,18 +270,18 @@ TEST_F(KernelVariants, LogScaleKernelsMatchEachOtherAndTheScalarFunctions) {
 namespace meterbench {
 namespace {
 
-// The run score as written before its kernel: every window cut at the range's ends, step by step.
+// The run score step by step: every window cut at the range's ends, its terms summed in step order.
 void run_score_reference(std::span<const float> values, std::vector<float>& score, const std::vector<float>& expected,
                          const GamPostWindow& w) {
   const std::int64_t m = w.end - w.begin;
-  std::vector<double> sum(static_cast<std::size_t>(m + 1)), count(sum.size());
+  std::vector<double> term(static_cast<std::size_t>(m)), used(term.size());
   for (std::int64_t i = 0; i < m; ++i) {
     const auto k = static_cast<std::size_t>(w.begin + i);
     const double sc = score[k];
-    const bool used = std::isfinite(sc) && !std::isnan(values[k]);
+    const bool use = std::isfinite(sc) && !std::isnan(values[k]);
     const double sign = static_cast<double>(values[k]) < static_cast<double>(expected[k]) ? -1.0 : 1.0;
-    sum[i + 1] = sum[i] + (used ? sign * std::min(sc, 10.0) : 0.0);
-    count[i + 1] = count[i] + (used ? 1.0 : 0.0);
+    term[static_cast<std::size_t>(i)] = use ? sign * std::min(sc, 10.0) : 0.0;
+    used[static_cast<std::size_t>(i)] = use ? 1.0 : 0.0;
   }
   for (std::int64_t i = 0; i < m; ++i) {
     const auto k = static_cast<std::size_t>(w.begin + i);
@@ -289,15 +290,19 @@ void run_score_reference(std::span<const float> values, std::vector<float>& scor
     for (const int width : {3, 7}) {
       const std::int64_t a = std::max<std::int64_t>(0, w.centred ? i - width / 2 : i - width + 1);
       const std::int64_t b = std::min<std::int64_t>(m, w.centred ? i + width / 2 + 1 : i + 1);
-      const double c = count[b] - count[a];
+      double s = 0.0, c = 0.0;
+      for (std::int64_t t = a; t < b; ++t) {
+        s += term[static_cast<std::size_t>(t)];
+        c += used[static_cast<std::size_t>(t)];
+      }
       if (c < std::max(2.0, static_cast<double>((2 * width) / 3))) continue;
-      best = std::max(best, std::sqrt(static_cast<double>(width)) * std::abs((sum[b] - sum[a]) / c));
+      best = std::max(best, std::abs(s) * (std::sqrt(static_cast<double>(width)) / c));
     }
     score[k] = static_cast<float>(best);
   }
 }
 
-// The run score's interior steps go through gam_run_windows: both variants give the bits of the step-by-step
+// The run score goes through gam_run_windows: both variants give the bits of the step-by-step
 // form, for centred and trailing windows, ranges shorter than a window, NaN and infinite scores and missing values.
 TEST_F(KernelVariants, RunScoreMatchesTheStepByStepForm) {
   Rng rng(stream_key(16, 6));
@@ -317,7 +322,7 @@ TEST_F(KernelVariants, RunScoreMatchesTheStepByStepForm) {
       run_score_reference(values, want, expected, window);
       const auto run = [&] {
         std::vector<float> s = score, lower(values.size()), upper(values.size()), e = expected;
-        std::vector<double> scratch(static_cast<std::size_t>(2 * (n + 1)));
+        std::vector<double> scratch(static_cast<std::size_t>(gam_run_score_scratch(n)));
         const DetectionOutput out{.expected = e, .lower = lower, .upper = upper, .score = s};
         gam_run_score(values, out, window, scratch);
         return s;

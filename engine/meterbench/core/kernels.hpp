@@ -7,9 +7,26 @@
 // variants compute the same bits: neither contracts a multiply-add (-ffp-contract=off, and target("avx2") does not
 // enable FMA), and the vectoriser may not reorder floating-point sums without -ffast-math;
 // tests/model/kernel_variants_test.cpp checks it on every kernel. force_level() is for tests and benchmarks.
+#include <cstring>
 #include <string_view>
 
 namespace meterbench::kernels {
+
+// Four doubles as one vector (GCC's vector extension): element-wise operations, so a sum kept in four lanes rounds
+// the same in the AVX2 build (one register) and the baseline one (two halves). The helpers are always inlined, so
+// the vector-passing ABI that GCC warns about (-Wpsabi) never applies.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+using Lanes4 = double __attribute__((vector_size(32)));
+[[gnu::always_inline]] inline Lanes4 load4(const double* p) {
+  Lanes4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void store4(double* p, const Lanes4& v) { std::memcpy(p, &v, sizeof v); }
+/// The lanes' total, as (0 + 1) + (2 + 3).
+[[gnu::always_inline]] inline double lanes_total(const Lanes4& lane) { return (lane[0] + lane[1]) + (lane[2] + lane[3]); }
+#pragma GCC diagnostic pop
 
 enum class Level { baseline, avx2 };
 

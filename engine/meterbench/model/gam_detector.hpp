@@ -40,7 +40,8 @@
 //
 // Band: expected +/- z * scale, scale = max(1.4826 * median |residual| of the final fit, floor) (robust; in
 // the fitted space), times a weekday factor with weekday_scale=on (the default, grids of a day or finer):
-// clip(MAD of the weekday's residuals / MAD of all, 0.5, 2), 1 for a weekday with fewer than 8 observed days,
+// clip(mean of min(|residual|, 3 scales) over the weekday / over all days, 0.5, 2) (a winsorised mean absolute
+// residual: robust enough for a clipped ratio, and one pass), 1 for a weekday with fewer than 8 observed days,
 // so that a customer quiet at weekends gets a narrow band there and a wide one on busy days.
 // Score = |u - expected| / scale, in the fitted space; NaN where y is NaN. With run_score=on (the default) it is
 // max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the signed scores e, each clipped at +-10 so that one
@@ -179,6 +180,7 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<double> inv_diag_;  // 1 / its diagonal
   std::vector<double> packed_;    // that Gram matrix, packed (bisquare and the rolling schedule)
   std::vector<std::int64_t> runs_;  // missing (or observed) runs [begin, end) of the fit window (build_gram)
+  std::vector<std::int64_t> short_rows_;  // the rows of the short ones among them
   Eigen::VectorXd b_, rhs_, rhs_prev_, beta_, beta_next_, delta_, tmp_, row_;
   Eigen::VectorXd gbeta_, g_prev_, rhs_last_, f_prev_, gf_prev_;  // Anderson acceleration of the Huber iteration
   std::vector<std::uint8_t> active_;
@@ -207,8 +209,8 @@ class GamWorkspace final : public DetectorWorkspace {
   GamWeekdayScale weekdays_;  // the band scale's weekday factors (weekday_scale)
   bool weekday_on_ = false;   // whether they apply to the current fit
   std::vector<double> start_y_;      // winsorised values of the robust start
-  std::vector<double> post_scratch_;  // prefix sums of the run score (2 (steps + 1))
-  std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 steps)
+  std::vector<double> post_scratch_;  // the run score's terms (gam_run_score_scratch)
+  std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 steps); the weekday factors' lanes
 };
 
 class GamDetector final : public Detector {
@@ -277,14 +279,15 @@ class GamDetector final : public Detector {
   /// Bisquare IRLS from the Huber fit at its fixed scale; returns whether it converged.
   bool bisquare_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route, GamWorkspace& ws) const;
   void predict_fit(const GamDesign& design, GamWorkspace& ws) const;
-  /// Absolute residuals of the observed rows into ws.residuals_ (for the scale), branch-free; returns their count.
+  /// Absolute residuals of the rows into ws.residuals_ (+inf where unobserved: robust_scale's layout); returns how
+  /// many rows are observed.
   std::int64_t collect_residuals(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void build_gram_from_prefix(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void pack_gram(const GamDesign& design, double scale, GamWorkspace& ws) const;
   void finish_gram(const GamDesign& design, GamWorkspace& ws) const;
   void solve(const GamDesign& design, bool shared, bool same_gram, GamWorkspace& ws) const;
-  [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t observed, bool centred) const;
+  [[nodiscard]] double robust_scale(GamWorkspace& ws, std::int64_t rows, std::int64_t observed, bool centred) const;
   /// The band scale: `scale` raised to its floor (scale_floor; see the header comment, "Band").
   [[nodiscard]] double floored_scale(GamWorkspace& ws, std::int64_t rows, double lo, double scale) const;
   /// The fitted space of a series (transform) from its observed values in [begin, end) into ws.space_, and their

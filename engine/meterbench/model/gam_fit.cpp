@@ -53,9 +53,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   // products below carry errors relative to the series' variation, not to its level.
   const double offset = window.sum / static_cast<double>(window.observed);
   ws.offset_ = offset;
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (ws.observed_[i]) ws.y_[i] -= offset;
-  }
+  gam_centre(ws.y_.data(), ws.observed_.data(), n, offset);
   const double lo = window.lo - offset;
   const double hi = window.hi - offset;
   // Convergence floor for exact fits: changes below 1e-6 of the data's range count as none (the products
@@ -69,7 +67,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     if (config_.loss == GamConfig::Loss::bisquare) converged = bisquare_iterations(design, window.observed, route, ws);
   }
   const std::int64_t m = collect_residuals(design, window.observed, ws);
-  const double mad = robust_scale(ws, m, false);
+  const double mad = robust_scale(ws, n, m, false);
   ws.scale_ = floored_scale(ws, n, lo, mad);
   weekday_factors(design.fit_begin(), n, 0.0, mad, ws);
   return converged ? FitStatus::ok : FitStatus::not_converged;
@@ -79,28 +77,14 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
 GamDetector::WindowSummary GamDetector::load_fit_window(const GamDesign& design, std::span<const float> values,
                                                         GamWorkspace& ws) const {
   const std::int64_t n = design.rows();
-  const std::int64_t fb = design.fit_begin();
-  std::int64_t observed = 0, first = -1, last = -1;
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo, sum = 0.0;
-  if (ws.space_.log) gam_log1p_values(values.data() + fb, n, ws.space_.unit, ws.y_.data());  // the same bits as to_fitted
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float v = values[static_cast<std::size_t>(fb + i)];
-    if (std::isnan(v)) {
-      ws.y_[i] = 0.0;
-      ws.observed_[i] = 0;
-      continue;
-    }
-    const double u = ws.space_.log ? ws.y_[i] : static_cast<double>(v);
-    ws.y_[i] = u;
-    ws.observed_[i] = 1;
-    ++observed;
-    if (first < 0) first = i;
-    last = i;
-    lo = std::min(lo, u);
-    hi = std::max(hi, u);
-    sum += u;
-  }
-  return {.observed = observed, .first = first, .last = last, .lo = lo, .hi = hi, .sum = sum};
+  const float* window = values.data() + design.fit_begin();
+  if (ws.space_.log) gam_log1p_values(window, n, ws.space_.unit, ws.y_.data());  // the same bits as to_fitted
+  const GamWindowTotals totals = gam_window_totals(window, n, ws.space_.log, ws.y_.data(), ws.observed_.data());
+  std::int64_t first = 0, last = n - 1;
+  while (first < n && !ws.observed_[first]) ++first;
+  while (last >= 0 && !ws.observed_[last]) --last;
+  if (totals.observed == 0) first = last = -1;
+  return {.observed = totals.observed, .first = first, .last = last, .lo = totals.lo, .hi = totals.hi, .sum = totals.sum};
 }
 
 std::int64_t GamDetector::choose_columns(const GamDesign& design, const WindowSummary& window, GamWorkspace& ws,
@@ -189,7 +173,7 @@ bool GamDetector::winsorise_start(std::int64_t n, GamWorkspace& ws) const {
 // Anderson acceleration (depth 1, in the G inner product) then extrapolates along the last two steps:
 // for a contraction dominated by one slow direction it removes that direction in one step. It changes
 // only where the iteration goes, not its fixed point or the stopping rule (the G-norm of the plain step
-// g(beta) - beta below tolerance * s); the converged iterate is the plain step, as without it.
+// g(beta) - beta below tolerance * s). The iterate that passes the test is the fit.
 bool GamDetector::huber_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route,
                                    GamWorkspace& ws) const {
   const std::int64_t n = design.rows();
@@ -203,7 +187,7 @@ bool GamDetector::huber_iterations(const GamDesign& design, std::int64_t observe
   for (int it = 0; it < config_.max_iterations; ++it) {
     if (it <= held_from) {
       const double previous = s;
-      s = robust_scale(ws, collect_residuals(design, observed, ws), false);
+      s = robust_scale(ws, n, collect_residuals(design, observed, ws), false);
       if (it > 0 && std::abs(s - previous) <= config_.tolerance * previous) held_from = it;
     }
     if (s <= route.floor && !route.impute) return true;  // exact fit: nothing to down-weight
@@ -216,11 +200,9 @@ bool GamDetector::huber_iterations(const GamDesign& design, std::int64_t observe
     ws.tmp_ = ws.rhs_ - ws.gbeta_;         // G delta
     ws.iterations_ = it + 1;
     const double change = std::sqrt(std::max(0.0, ws.delta_.dot(ws.tmp_)));
-    if (change <= std::max(config_.tolerance * s, route.floor) && (it >= held_from || squared)) {
-      ws.beta_ = ws.beta_next_;
-      predict_fit(design, ws);
-      return true;
-    }
+    // Converged: the current iterate is kept (its fitted values are at hand); the plain step would move them by
+    // less than the tolerance, and predicting it again would cost as much as the iteration's own work.
+    if (change <= std::max(config_.tolerance * s, route.floor) && (it >= held_from || squared)) return true;
     anderson_step(it > held_from, ws);  // the map is fixed once the scale is held
     predict_fit(design, ws);
   }
@@ -257,7 +239,7 @@ bool GamDetector::bisquare_iterations(const GamDesign& design, std::int64_t obse
   const std::int64_t n = design.rows();
   const auto& x = design.matrix();
   const double inv_rows = 1.0 / static_cast<double>(n);
-  const double s = robust_scale(ws, collect_residuals(design, observed, ws), false);
+  const double s = robust_scale(ws, n, collect_residuals(design, observed, ws), false);
   const double cs = config_.bisquare_c * s;
   bool converged = s <= route.floor;
   for (int it = 0; it < config_.max_iterations && !converged; ++it) {
@@ -295,60 +277,53 @@ void GamDetector::predict_fit(const GamDesign& design, GamWorkspace& ws) const {
   design.predict(ws.beta_, std::span<float>(ws.yhatf_.data(), static_cast<std::size_t>(design.rows())), ws.predict_scratch_);
 }
 
-std::int64_t GamDetector::collect_residuals(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const {
-  const std::int64_t n = design.rows();
-  float* out = ws.residuals_.data();
-  if (observed == n) {  // nothing to skip: a vectorised loop
-    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(std::abs(ws.y_[i] - ws.yhatf_[i]));
-    return n;
-  }
-  std::int64_t m = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    out[m] = static_cast<float>(std::abs(ws.y_[i] - ws.yhatf_[i]));
-    m += ws.observed_[i];
-  }
-  return m;
+std::int64_t GamDetector::collect_residuals(const GamDesign& design, std::int64_t /*observed*/, GamWorkspace& ws) const {
+  return gam_abs_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), design.rows(), 0.0, ws.residuals_.data());
 }
 
-// Robust scale of ws.residuals_[0, m): 1.4826 x the median absolute value (MAD about 0, as MASS::rlm takes
-// it for regression residuals: the fit is their centre), or about their median when `centred` (for raw
-// values); falls back to the scaled mean absolute deviation when more than half are equal, and is 0 only
-// when all are.
-double GamDetector::robust_scale(GamWorkspace& ws, std::int64_t m, bool centred) const {
+// Robust scale of the m observed values among ws.residuals_[0, rows) (+inf at the other rows, which rank last, so
+// that no compaction is needed): 1.4826 x the median absolute value (MAD about 0, as MASS::rlm takes it for
+// regression residuals: the fit is their centre), or about their median when `centred` (for raw values); falls
+// back to the scaled mean absolute deviation when more than half are equal, and is 0 only when all are.
+double GamDetector::robust_scale(GamWorkspace& ws, std::int64_t rows, std::int64_t m, bool centred) const {
   float* r = ws.residuals_.data();
+  const auto median = [&] {
+    const auto [lower, upper] = radix_select_pair(r, rows, m / 2, ws.select_.data());
+    return m % 2 == 1 ? upper : 0.5 * (lower + upper);
+  };
   if (centred) {
-    const double med = radix_median(r, m, ws.select_.data());
-    for (std::int64_t i = 0; i < m; ++i) r[i] = static_cast<float>(std::abs(r[i] - med));
+    const double med = median();
+    for (std::int64_t i = 0; i < rows; ++i) r[i] = static_cast<float>(std::abs(r[i] - med));  // +inf stays
   }  // else the caller stored absolute values already
-  return absolute_deviation_scale(r, m, ws.select_.data());
+  const double mad = median();
+  if (mad > 0.0) return kMadToSigma * mad;
+  double mean_abs = 0.0;  // in row order, as over the observed values alone
+  for (std::int64_t i = 0; i < rows; ++i) mean_abs += r[i] < std::numeric_limits<float>::infinity() ? r[i] : 0.0F;
+  return kMeanAbsToSigma * mean_abs / static_cast<double>(m);
 }
 
 // The band scale: max(scale, scale_floor x 1.4826 x the median absolute residual at the rows above the
 // series' minimum `lo`), when that minimum repeats (a point mass: the zero days of intermittent usage, a
-// committed baseline). ws.residuals_ holds the absolute residuals of the observed rows of ws.y_[0, n), in
-// order (ws.y_ in the space of `lo`); they are compacted in place. Why: when half the steps sit at the point
-// mass, their residuals are all about -fit there, so the MAD measures the fit's distance from the point
+// committed baseline). ws.residuals_ holds the absolute residuals of the rows of ws.y_[0, n) (+inf where
+// unobserved; ws.y_ in the space of `lo`); the kept ones are compacted in place. Why: when half the steps sit at
+// the point mass, their residuals are all about -fit there, so the MAD measures the fit's distance from the point
 // mass, not how usage varies when it happens, and every ordinary burst scores high. Without a repeated
 // minimum the rows above it are all but one and the floor is skipped, so regular series keep their scale
 // exactly. Cost: two passes, and a selection only when the floor binds (a count decides that exactly).
 double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, double lo, double scale) const {
   if (!(config_.scale_floor > 0.0)) return scale;
-  std::int64_t at_min = 0;  // vectorised: most series have no repeated minimum
-  for (std::int64_t i = 0; i < n; ++i) at_min += ws.observed_[static_cast<std::size_t>(i)] & (ws.y_[i] == lo ? 1 : 0);
-  if (at_min <= 1) return scale;
+  if (gam_count_equal(ws.y_.data(), ws.observed_.data(), n, lo) <= 1) return scale;  // most series: no repeated minimum
   // The floor exceeds the scale exactly when the median of the kept residuals exceeds t, i.e. when more
   // than half of them do (for an even count: at least the upper middle one; then the median decides).
   const double t = scale / (config_.scale_floor * kMadToSigma);
   float* r = ws.residuals_.data();
-  std::int64_t seen = 0, kept = 0, above = 0;
+  std::int64_t kept = 0, above = 0;
   for (std::int64_t i = 0; i < n; ++i) {  // branch-free: r[kept] is rewritten or unused when not kept
-    const std::int64_t o = ws.observed_[static_cast<std::size_t>(i)];
-    const float v = r[std::min(seen, n - 1)];
+    const float v = r[i];
     r[kept] = v;
-    const std::int64_t keep = o & (ws.y_[i] != lo ? 1 : 0);
+    const std::int64_t keep = ws.observed_[static_cast<std::size_t>(i)] & (ws.y_[i] != lo ? 1 : 0);
     kept += keep;
     above += keep & (v > t ? 1 : 0);
-    seen += o;
   }
   if (kept == 0 || above < (kept + 1) / 2) return scale;
   return std::max(scale, config_.scale_floor * kMadToSigma * radix_median(r, kept, ws.select_.data()));
@@ -376,18 +351,21 @@ void GamDetector::build_gram(const GamDesign& design, std::int64_t observed, Gam
 
 // build_gram from the running sums of X'X: X'X of the observed rows = X'X - sum over missing runs [a, b) of
 // (P_b - P_a) (or the sum over observed runs when most are missing), in packed lower triangles, scaled by 1/n.
+// A run of a few rows subtracts their outer products instead: two prefix rows are read from a table of megabytes
+// (a cache miss each), a few rows of X sit in cache, and scattered single missing days are the common case.
 void GamDetector::build_gram_from_prefix(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const {
+  constexpr std::int64_t kShortRun = 4;  // runs up to this long by rank-one updates
   const std::int64_t n = design.rows();
+  const int p = design.cols();
   const double inv_rows = 1.0 / static_cast<double>(n);
   const bool downdate = n - observed <= observed;  // as build_gram decides
   const double* prefix = design.prefix_cross_product(0);
-  // Two runs per pass and the scaling in the last one: every entry adds its runs in row order and is then
-  // scaled, as one run per pass would, but the triangle is written about half as often.
   const std::int64_t t = design.packed_size();
   const std::uint8_t wanted = downdate ? 0 : 1;
   const double sign = downdate ? -1.0 : 1.0;
-  std::int64_t* runs = ws.runs_.data();  // [begin, end) pairs
-  std::int64_t count = 0;
+  std::int64_t* runs = ws.runs_.data();  // [begin, end) pairs of the long runs
+  std::int64_t* rows = ws.short_rows_.data();
+  std::int64_t count = 0, short_count = 0;
   for (std::int64_t a = 0; a < n;) {
     if (ws.observed_[a] != wanted) {
       ++a;
@@ -395,37 +373,32 @@ void GamDetector::build_gram_from_prefix(const GamDesign& design, std::int64_t o
     }
     std::int64_t b = a + 1;
     while (b < n && ws.observed_[b] == wanted) ++b;
-    runs[2 * count] = a;
-    runs[2 * count + 1] = b;
-    ++count;
+    if (b - a <= kShortRun) {
+      for (std::int64_t i = a; i < b; ++i) rows[short_count++] = i;
+    } else {
+      runs[2 * count] = a;
+      runs[2 * count + 1] = b;
+      ++count;
+    }
     a = b;
   }
   double* out = ws.lower_.data();
-  const double* in = prefix + n * t;
-  if (!downdate) {
-    std::fill_n(out, t, 0.0);
-    in = out;
-  }
-  std::int64_t r = 0;
-  do {
-    const std::int64_t take = std::min<std::int64_t>(2, count - r);
-    const double scale = r + take >= count ? inv_rows : 1.0;  // x 1.0 is exact
-    if (take == 2) {
-      const double* pa0 = prefix + runs[2 * r] * t;
-      const double* pb0 = prefix + runs[2 * r + 1] * t;
+  if (downdate) std::copy_n(prefix + n * t, t, out);
+  else std::fill_n(out, t, 0.0);
+  // Two long runs per pass: every entry adds its runs in row order, but the triangle is written half as often.
+  for (std::int64_t r = 0; r < count; r += 2) {
+    const double* pa0 = prefix + runs[2 * r] * t;
+    const double* pb0 = prefix + runs[2 * r + 1] * t;
+    if (r + 1 < count) {
       const double* pa1 = prefix + runs[2 * r + 2] * t;
       const double* pb1 = prefix + runs[2 * r + 3] * t;
-      for (std::int64_t e = 0; e < t; ++e) out[e] = ((in[e] + sign * (pb0[e] - pa0[e])) + sign * (pb1[e] - pa1[e])) * scale;
-    } else if (take == 1) {
-      const double* pa0 = prefix + runs[2 * r] * t;
-      const double* pb0 = prefix + runs[2 * r + 1] * t;
-      for (std::int64_t e = 0; e < t; ++e) out[e] = (in[e] + sign * (pb0[e] - pa0[e])) * scale;
+      for (std::int64_t e = 0; e < t; ++e) out[e] = (out[e] + sign * (pb0[e] - pa0[e])) + sign * (pb1[e] - pa1[e]);
     } else {
-      for (std::int64_t e = 0; e < t; ++e) out[e] = in[e] * scale;
+      for (std::int64_t e = 0; e < t; ++e) out[e] += sign * (pb0[e] - pa0[e]);
     }
-    in = out;
-    r += take;
-  } while (r < count);
+  }
+  gam_packed_rank_update(out, p, design.matrix().data(), rows, short_count, sign);
+  for (std::int64_t e = 0; e < t; ++e) out[e] *= inv_rows;
   finish_gram(design, ws);
 }
 

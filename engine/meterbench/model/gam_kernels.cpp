@@ -71,6 +71,63 @@ void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k, const d
 
 namespace {
 
+// The helpers below take and return kernels::Lanes4 inside always-inlined code (see core/kernels.hpp, -Wpsabi).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+using kernels::Lanes4, kernels::lanes_total, kernels::load4;
+
+// Columns four at a time: each column's lane sums form a chain of dependent additions, and four chains keep the
+// adder busy where one would wait on each addition.
+[[gnu::always_inline]] inline void dot_columns_body(const double* __restrict cols, std::int64_t n, std::int64_t k,
+                                                    const double* __restrict y, double* __restrict out) {
+  const std::int64_t whole = n - n % 4;
+  std::int64_t j = 0;
+  for (; j + 4 <= k; j += 4) {
+    const double* c0 = cols + j * n;
+    const double *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;
+    Lanes4 s0 = {0.0, 0.0, 0.0, 0.0}, s1 = s0, s2 = s0, s3 = s0;
+    for (std::int64_t i = 0; i < whole; i += 4) {
+      const Lanes4 yi = load4(y + i);
+      s0 += load4(c0 + i) * yi;
+      s1 += load4(c1 + i) * yi;
+      s2 += load4(c2 + i) * yi;
+      s3 += load4(c3 + i) * yi;
+    }
+    for (std::int64_t i = whole; i < n; ++i) {
+      s0[i - whole] += c0[i] * y[i];
+      s1[i - whole] += c1[i] * y[i];
+      s2[i - whole] += c2[i] * y[i];
+      s3[i - whole] += c3[i] * y[i];
+    }
+    out[j] = lanes_total(s0);
+    out[j + 1] = lanes_total(s1);
+    out[j + 2] = lanes_total(s2);
+    out[j + 3] = lanes_total(s3);
+  }
+  for (; j < k; ++j) {
+    const double* c0 = cols + j * n;
+    Lanes4 s0 = {0.0, 0.0, 0.0, 0.0};
+    for (std::int64_t i = 0; i < whole; i += 4) s0 += load4(c0 + i) * load4(y + i);
+    for (std::int64_t i = whole; i < n; ++i) s0[i - whole] += c0[i] * y[i];
+    out[j] = lanes_total(s0);
+  }
+}
+__attribute__((target("avx2"))) void dot_columns_avx2(const double* cols, std::int64_t n, std::int64_t k, const double* y, double* out) {
+  dot_columns_body(cols, n, k, y, out);
+}
+void dot_columns_baseline(const double* cols, std::int64_t n, std::int64_t k, const double* y, double* out) {
+  dot_columns_body(cols, n, k, y, out);
+}
+#pragma GCC diagnostic pop
+
+}  // namespace
+
+void gam_dot_columns(const double* cols, std::int64_t n, std::int64_t k, const double* y, double* out) {
+  kernels::use_avx2() ? dot_columns_avx2(cols, n, k, y, out) : dot_columns_baseline(cols, n, k, y, out);
+}
+
+namespace {
+
 // out[i] = float(base + slope i) + v0[i0[i]] + v1[i1[i]] over [begin, end) for the first `terms` (<= 2) lookups,
 // each addition in float as in separate passes. The row index converts from int32 (rows < 2^31), which
 // vectorises, unlike int64; compiled for AVX2 (gathers) and the baseline.

@@ -12,6 +12,10 @@ namespace meterbench {
 void gam_add_columns(const float* cols, std::int64_t n, std::int64_t k, const float* b, float* out);
 void gam_add_columns(const double* cols, std::int64_t n, std::int64_t k, const double* b, double* out);
 
+/// out[j] = sum_i cols[j * n + i] * y[i] for j < k (column-major cols): each sum in four lanes (row i into lane
+/// i mod 4, the lanes added as (0 + 1) + (2 + 3)), four columns per pass over y.
+void gam_dot_columns(const double* cols, std::int64_t n, std::int64_t k, const double* y, double* out);
+
 /// The piecewise-linear sweep of GamDesign::predict: out[i] = float(base + slope i) + v0[i0[i]] + v1[i1[i]] over
 /// [begin, end) for the first `terms` (<= 2) lookups v[t][idx[t][i]], each addition in float as in separate passes
 /// (rows < 2^31).
@@ -31,19 +35,43 @@ void gam_score_fitted(const float* yhat, const float* values, std::int64_t count
                       double half, double inv_s, float* expected, float* lower, float* upper, float* score);
 
 /// The band and score of `count` steps of a log-space fit (gam_log_band_step in gam_band.hpp, step i with
-/// mu = offset + yhat[i], fitted = offset + y[i], its scale and band factors scale[i], down[i], up[i]).
-void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* scale,
+/// mu = offset + yhat[i], fitted = offset + y[i], its inverse scale and band factors inv_scale[i], down[i], up[i]).
+void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* inv_scale,
                   const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
                   float* lower, float* upper, float* score);
 
 /// out[i] = pmath::log1p(max(values[i], 0) / unit) (0 where values[i] is NaN), i < n.
 void gam_log1p_values(const float* values, std::int64_t n, double unit, double* out);
 
-/// The two windows of the run score (gam_rules.hpp): window w of step i covers the prefix-sum indices
-/// [i - before[w], i + after[w]); it counts when it holds at least need[w] used steps; root[w] = sqrt(its width).
+/// Totals of the observed steps of a fit window (gam_window_totals).
+struct GamWindowTotals {
+  double lo, hi, sum;
+  std::int64_t observed;
+};
+/// The fit window's values into y (the fitted values already there when `in_place`, else values[i] as doubles; 0 where
+/// values[i] is NaN) and observed (0 or 1), with the lowest, highest and sum of the observed ones: the sum in four
+/// lanes (step i into lane i mod 4, the lanes added as (0 + 1) + (2 + 3)), so that it is not one chain of additions.
+GamWindowTotals gam_window_totals(const float* values, std::int64_t n, bool in_place, double* y, std::uint8_t* observed);
+
+/// out[i] = |y[i] - offset - yhat[i]| (in float) where observed[i], else +inf (so that it ranks above every
+/// residual: the order statistics of the observed ones are those of all n), i < n; returns how many are observed.
+std::int64_t gam_abs_residuals(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,
+                               double offset, float* out);
+/// sum[l] = sum_j min(r[l + j block], cap) and count[l] = how many are finite (+inf: unobserved, skipped), l < block:
+/// the rows' sums by position in a repeating block, element by element over the block (so the loop vectorises).
+void gam_block_sums(const float* r, std::int64_t n, std::int64_t block, double cap, double* sum, double* count);
+/// y[i] -= offset where observed[i] (0 or 1), i < n.
+void gam_centre(double* y, const std::uint8_t* observed, std::int64_t n, double offset);
+/// How many observed rows have y[i] == value, i < n.
+std::int64_t gam_count_equal(const double* y, const std::uint8_t* observed, std::int64_t n, double value);
+
+/// The two windows of the run score (gam_rules.hpp), 3 and 7 steps wide: window w of step i covers the steps
+/// [i - before[w], i - before[w] + width[w]); factor[w][c] = sqrt(width) / c for a window holding c used steps when
+/// c reaches the window's least count, else 0 (the window does not count).
+inline constexpr int kGamRunWidths[2] = {3, 7};
 struct GamRunWindows {
-  std::int64_t before[2], after[2];
-  double root[2], need[2];
+  std::int64_t before[2];
+  double factor[2][8];
 };
 
 /// The run score's terms of m steps: term[i] = +-min(score[i], clip) (the sign of values[i] - expected[i], + when
@@ -56,10 +84,9 @@ void gam_run_terms(const float* values, const float* expected, const float* scor
 void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double ratio, double typical,
                           std::uint8_t* flag);
 
-/// The run score at the steps [lo, hi) of a scored range whose windows lie inside it: score[i] = max(score[i],
-/// root[w] |(sum[b] - sum[a]) / (count[b] - count[a])|) over the windows w = [a, b) that count; NaN stays NaN.
-/// sum and count are prefix sums over the range (index i: the steps before i).
-void gam_run_windows(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
-                     const GamRunWindows& windows);
+/// The run score at m steps: score[i] = max(score[i], |s_w| factor[w][c_w]) over both windows w, s_w and c_w the
+/// sums of term and used over the window's steps in step order (term[-before] .. term[m + 6] readable: zeros outside
+/// the scored range); NaN stays NaN.
+void gam_run_windows(const double* term, const double* used, float* score, std::int64_t m, const GamRunWindows& windows);
 
 }  // namespace meterbench

@@ -169,6 +169,47 @@ void gam_packed_solve(const double* __restrict factor, const double* __restrict 
       : gam_packed_solve_baseline(factor, inv_diag, p, x);
 }
 
+namespace {
+
+[[gnu::always_inline]] inline void rank_update_body(double* __restrict a, std::int64_t p, const double* __restrict x,
+    const std::int64_t* rows, std::int64_t count, double sign) {
+  std::int64_t k = 0;
+  for (; k + 4 <= count; k += 4) {
+    const double *x0 = x + rows[k] * p, *x1 = x + rows[k + 1] * p, *x2 = x + rows[k + 2] * p, *x3 = x + rows[k + 3] * p;
+    double* col = a;
+    for (std::int64_t j = 0; j < p; ++j) {
+      const double f0 = sign * x0[j], f1 = sign * x1[j], f2 = sign * x2[j], f3 = sign * x3[j];
+      for (std::int64_t i = 0; i < p - j; ++i)
+        col[i] = (((col[i] + f0 * x0[j + i]) + f1 * x1[j + i]) + f2 * x2[j + i]) + f3 * x3[j + i];
+      col += p - j;
+    }
+  }
+  for (; k < count; ++k) {
+    const double* x0 = x + rows[k] * p;
+    double* col = a;
+    for (std::int64_t j = 0; j < p; ++j) {
+      const double f0 = sign * x0[j];
+      for (std::int64_t i = 0; i < p - j; ++i) col[i] += f0 * x0[j + i];
+      col += p - j;
+    }
+  }
+}
+__attribute__((target("avx2"))) void rank_update_avx2(double* a, std::int64_t p, const double* x,
+    const std::int64_t* rows, std::int64_t count, double sign) {
+  rank_update_body(a, p, x, rows, count, sign);
+}
+void rank_update_baseline(double* a, std::int64_t p, const double* x, const std::int64_t* rows, std::int64_t count,
+    double sign) {
+  rank_update_body(a, p, x, rows, count, sign);
+}
+
+}  // namespace
+
+void gam_packed_rank_update(double* a, std::int64_t p, const double* x, const std::int64_t* rows, std::int64_t count,
+                            double sign) {
+  kernels::use_avx2() ? rank_update_avx2(a, p, x, rows, count, sign) : rank_update_baseline(a, p, x, rows, count, sign);
+}
+
 void gam_packed_symv(const double* a, std::int64_t p, const double* x, double* y) {
   std::fill_n(y, p, 0.0);
   for (std::int64_t j = 0; j < p; ++j) {

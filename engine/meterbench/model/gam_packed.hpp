@@ -17,6 +17,10 @@ int gam_packed_cholesky(double* a, std::int64_t p, double* inv_diag);
 /// x <- A^-1 x from gam_packed_cholesky's factor: L y = x (forward, axpys along columns of L), then L' x = y
 /// (backward, dot products along them, in four fixed lanes).
 void gam_packed_solve(const double* factor, const double* inv_diag, std::int64_t p, double* x);
+/// A += sign x_r x_r' for the rows r = rows[0, count) of the row-major matrix x (p columns), in that order: four
+/// rows per pass over A, each entry adding them one after the other (as one row per pass would).
+void gam_packed_rank_update(double* a, std::int64_t p, const double* x, const std::int64_t* rows, std::int64_t count,
+                            double sign);
 /// y = A x for a packed symmetric A.
 void gam_packed_symv(const double* a, std::int64_t p, const double* x, double* y);
 

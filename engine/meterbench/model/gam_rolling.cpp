@@ -73,13 +73,7 @@ void GamDetector::rolling_factor(const GamDesign& design, std::int64_t rows, Gam
 }
 
 std::int64_t GamDetector::rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws) const {
-  std::int64_t m = 0;
-  float* out = ws.residuals_.data();
-  for (std::int64_t i = 0; i < end; ++i) {  // branch-free: out[m] is rewritten when row i is missing
-    out[m] = static_cast<float>(std::abs(ws.y_[i] - offset - ws.yhatf_[i]));
-    m += ws.observed_[static_cast<std::size_t>(i)];
-  }
-  return m;
+  return gam_abs_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), end, offset, ws.residuals_.data());
 }
 
 void GamDetector::rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const {
@@ -93,7 +87,7 @@ bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, doubl
   const double inv_rows = 1.0 / static_cast<double>(end);
   rolling_factor(design, end, ws);
   predict_fit(design, ws);
-  if (estimate_clip) clip_scale = robust_scale(ws, rolling_residuals(end, offset, ws), false);
+  if (estimate_clip) clip_scale = robust_scale(ws, end, rolling_residuals(end, offset, ws), false);
   const bool squared = config_.loss == GamConfig::Loss::squared;
   for (int it = 0; it < config_.max_iterations; ++it) {
     if (clip_scale <= floor) return true;
@@ -369,7 +363,7 @@ void GamDetector::rolling_slide(const GamDesign& design, std::int64_t s, Rolling
 // scale of the last refit (the MAD of the converged residuals, held since).
 void GamDetector::rolling_refresh(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const {
   const bool converged = rolling_refit(design, s, st.offset, st.floor, st.since_refit > kRollingRefreshWeeks, st.clip, ws);
-  st.clip = robust_scale(ws, rolling_residuals(s, st.offset, ws), false);  // the fit's own scale: the floor widens the band, not the fit
+  st.clip = robust_scale(ws, s, rolling_residuals(s, st.offset, ws), false);  // the fit's own scale: the floor widens the band, not the fit
   st.band = floored_scale(ws, s, st.lo, st.clip);
   weekday_factors(0, s, st.offset, st.clip, ws);
   st.fit_status = converged ? FitStatus::ok : FitStatus::not_converged;

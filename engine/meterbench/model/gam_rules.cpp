@@ -14,7 +14,6 @@ namespace meterbench {
 
 namespace {
 
-constexpr int kRunWindows[] = {3, 7};
 // Each signed score enters the run means clipped at this: a run score is for deviations too small to flag one
 // by one, and unclipped a single spike of 60 scales would flag its 3 neighbours on each side at the default z (an
 // incident starting days before the spike).
@@ -61,12 +60,18 @@ void stuck_meter(std::span<const float> values, const DetectionOutput& out, cons
     const float a = values[static_cast<std::size_t>(t - 1)], b = values[static_cast<std::size_t>(t)];
     return a == b && b != 0.0F;  // false when either is NaN
   };
-  std::int64_t equal = 0;
-  for (std::int64_t t = w.history_begin + 1; t < habit_end; ++t) equal += equal_to_previous(t) ? 1 : 0;
+  const auto count_equal = [&](std::int64_t from, std::int64_t to) {  // vectorised: no early exit
+    std::int64_t equal = 0;
+    for (std::int64_t t = from; t < to; ++t) equal += equal_to_previous(t) ? 1 : 0;
+    return equal;
+  };
+  const std::int64_t equal = count_equal(w.history_begin + 1, habit_end);
   const double p_equal = std::max(static_cast<double>(equal) / static_cast<double>(n - 1), 1e-4);
   if (p_equal >= 1.0) return;  // a constant series: nothing is stuck against its own habit
   const double chance_run = std::ceil(1.0 + pmath::log(kStuckChance / static_cast<double>(n)) / pmath::log(p_equal));
   const std::int64_t length = std::max<std::int64_t>(kStuckMinSteps, static_cast<std::int64_t>(std::min(chance_run, 1e15)));
+  // A run of `length` equal values needs length - 1 equal neighbours: most series have far fewer, and skip the scan.
+  if (equal + count_equal(std::max(habit_end, w.history_begin + 1), w.end) < length - 1) return;
   std::int64_t run = 1;
   for (std::int64_t t = w.history_begin + 1; t < w.end; ++t) {
     run = equal_to_previous(t) ? run + 1 : 1;
@@ -107,7 +112,11 @@ void stopped_reporting(std::span<const float> values, const TimeGrid& grid, cons
 
 void zero_runs(std::span<const float> values, const TimeGrid& grid, const DetectionOutput& out, const GamPostWindow& w) {
   const std::int64_t shortest = days_to_steps(kZeroRunDays, grid), regular = days_to_steps(kRegularDays, grid);
-  for (std::int64_t t = std::max(w.history_begin, w.begin - shortest + 1); t < w.end;) {
+  const std::int64_t from = std::max(w.history_begin, w.begin - shortest + 1);
+  std::int64_t zeros = 0;  // vectorised: most series have no zero in the range, and skip the scan
+  for (std::int64_t t = from; t < w.end; ++t) zeros += values[static_cast<std::size_t>(t)] == 0.0F ? 1 : 0;
+  if (zeros == 0) return;
+  for (std::int64_t t = from; t < w.end;) {
     if (values[static_cast<std::size_t>(t)] != 0.0F) {  // NaN too
       ++t;
       continue;
@@ -132,6 +141,7 @@ void unit_errors(std::span<const float> values, double typical, const DetectionO
     const std::int64_t count = std::min(kChunk, w.end - c);
     const auto k = static_cast<std::size_t>(c);
     gam_unit_error_flags(values.data() + k, out.expected.data() + k, count, kUnitRatio, typical, flag);
+    if (std::find(flag, flag + count, std::uint8_t{1}) == flag + count) continue;  // the usual case: none
     for (std::int64_t i = 0; i < count; ++i)
       if (flag[i]) raise(out, c + i, AnomalyKind::unit_error);
   }
@@ -142,47 +152,25 @@ void unit_errors(std::span<const float> values, double typical, const DetectionO
 void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& w, std::span<double> scratch) {
   const std::int64_t m = w.end - w.begin;
   if (m <= 0) return;
-  METERBENCH_CHECK(static_cast<std::int64_t>(scratch.size()) >= 2 * (m + 1));
-  // Prefix sums of the signed scores and of their count over [begin, end).
-  double* sum = scratch.data();
-  double* count = sum + m + 1;
-  sum[0] = count[0] = 0.0;
+  METERBENCH_CHECK(static_cast<std::int64_t>(scratch.size()) >= gam_run_score_scratch(m));
+  // The signed scores and their use flags over [begin, end), with zeros either side where windows reach past it.
+  double* term = scratch.data() + kRunPad;
+  double* used = term + m + 2 * kRunPad;
+  std::fill_n(term - kRunPad, kRunPad, 0.0);
+  std::fill_n(term + m, kRunPad, 0.0);
+  std::fill_n(used - kRunPad, kRunPad, 0.0);
+  std::fill_n(used + m, kRunPad, 0.0);
   const auto first = static_cast<std::size_t>(w.begin);
-  gam_run_terms(values.data() + first, out.expected.data() + first, out.score.data() + first, m, kRunClip, sum + 1,
-                count + 1);
-  for (std::int64_t i = 0; i < m; ++i) {  // the terms, in place, into prefix sums
-    sum[i + 1] += sum[i];
-    count[i + 1] += count[i];
-  }
+  gam_run_terms(values.data() + first, out.expected.data() + first, out.score.data() + first, m, kRunClip, term, used);
   GamRunWindows windows{};
-  std::int64_t first_inside = 0, last_after = 0;  // the steps [first_inside, m - last_after) have whole windows
   for (std::size_t j = 0; j < 2; ++j) {
-    const int width = kRunWindows[j];
+    const int width = kGamRunWidths[j];
     windows.before[j] = w.centred ? width / 2 : width - 1;
-    windows.after[j] = w.centred ? width / 2 + 1 : 1;
-    windows.root[j] = std::sqrt(static_cast<double>(width));
-    windows.need[j] = std::max(2.0, static_cast<double>((2 * width) / 3));
-    first_inside = std::max(first_inside, windows.before[j]);
-    last_after = std::max(last_after, windows.after[j] - 1);
+    const int need = std::max(2, (2 * width) / 3);
+    for (int c = 0; c < 8; ++c)
+      windows.factor[j][c] = c >= need && c <= width ? std::sqrt(static_cast<double>(width)) / static_cast<double>(c) : 0.0;
   }
-  // The edges, where windows are cut at the range's ends; the rest by the vectorised kernel (the same operations).
-  const auto edge = [&](std::int64_t i) {
-    const auto k = static_cast<std::size_t>(w.begin + i);
-    if (std::isnan(out.score[k])) return;
-    double best = out.score[k];
-    for (std::size_t j = 0; j < 2; ++j) {
-      const std::int64_t a = std::max<std::int64_t>(0, i - windows.before[j]);
-      const std::int64_t b = std::min<std::int64_t>(m, i + windows.after[j]);
-      const double c = count[b] - count[a];
-      if (c < windows.need[j]) continue;
-      best = std::max(best, windows.root[j] * std::abs((sum[b] - sum[a]) / c));
-    }
-    out.score[k] = static_cast<float>(best);
-  };
-  const std::int64_t lo = std::min(first_inside, m), hi = std::max(lo, m - last_after);
-  for (std::int64_t i = 0; i < lo; ++i) edge(i);
-  gam_run_windows(sum, count, out.score.data() + w.begin, lo, hi, windows);
-  for (std::int64_t i = hi; i < m; ++i) edge(i);
+  gam_run_windows(term, used, out.score.data() + w.begin, m, windows);
 }
 
 void gam_rule_alerts(std::span<const float> values, const TimeGrid& grid, double typical, const DetectionOutput& out,

@@ -12,27 +12,31 @@
 #include "meterbench/model/gam_band.hpp"
 #include "meterbench/model/gam_kernels.hpp"
 
+// kernels::Lanes4 is passed between always-inlined helpers only (core/kernels.hpp); GCC would warn about the ABI of
+// the vector type when their instantiations are emitted, at the end of the file.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace meterbench {
 
 namespace {
 
 [[gnu::always_inline]] inline void log_band_body(const float* __restrict yhat, const double* __restrict y, double offset,
-    const float* __restrict values, const double* __restrict scale, const double* __restrict down,
+    const float* __restrict values, const double* __restrict inv_scale, const double* __restrict down,
     const double* __restrict up, std::int64_t count, double unit, double least, float* __restrict expected,
     float* __restrict lower, float* __restrict upper, float* __restrict score) {
   for (std::int64_t i = 0; i < count; ++i)
-    gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], scale[i], down[i], up[i], unit,
+    gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], inv_scale[i], down[i], up[i], unit,
                       least, expected[i], lower[i], upper[i], score[i]);
 }
 __attribute__((target("avx2"))) void log_band_avx2(const float* yhat, const double* y, double offset,
-    const float* values, const double* scale, const double* down, const double* up, std::int64_t count, double unit,
+    const float* values, const double* inv_scale, const double* down, const double* up, std::int64_t count, double unit,
     double least, float* expected, float* lower, float* upper, float* score) {
-  log_band_body(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score);
+  log_band_body(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score);
 }
-void log_band_baseline(const float* yhat, const double* y, double offset, const float* values, const double* scale,
+void log_band_baseline(const float* yhat, const double* y, double offset, const float* values, const double* inv_scale,
     const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
     float* lower, float* upper, float* score) {
-  log_band_body(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score);
+  log_band_body(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score);
 }
 
 [[gnu::always_inline]] inline void log1p_values_body(const float* __restrict values, std::int64_t n, double unit,
@@ -88,29 +92,151 @@ void unit_error_baseline(const float* values, const float* expected, std::int64_
   unit_error_body(values, expected, m, ratio, typical, flag);
 }
 
-[[gnu::always_inline]] inline void run_windows_body(const double* __restrict sum, const double* __restrict count,
-    float* __restrict score, std::int64_t lo, std::int64_t hi, const GamRunWindows& windows) {
-  const std::int64_t a0 = windows.before[0], b0 = windows.after[0], a1 = windows.before[1], b1 = windows.after[1];
-  const double root0 = windows.root[0], root1 = windows.root[1], need0 = windows.need[0], need1 = windows.need[1];
-  for (std::int64_t i = lo; i < hi; ++i) {
+[[gnu::always_inline]] inline std::int64_t abs_residuals_body(const double* __restrict y, const float* __restrict yhat,
+    const std::uint8_t* __restrict observed, std::int64_t n, double offset, float* __restrict out) {
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto r = static_cast<float>(std::abs(y[i] - offset - yhat[i]));
+    out[i] = observed[i] != 0 ? r : std::numeric_limits<float>::infinity();
+    count += observed[i];
+  }
+  return count;
+}
+__attribute__((target("avx2"))) std::int64_t abs_residuals_avx2(const double* y, const float* yhat,
+    const std::uint8_t* observed, std::int64_t n, double offset, float* out) {
+  return abs_residuals_body(y, yhat, observed, n, offset, out);
+}
+std::int64_t abs_residuals_baseline(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,
+                                    double offset, float* out) {
+  return abs_residuals_body(y, yhat, observed, n, offset, out);
+}
+
+[[gnu::always_inline]] inline void block_sums_body(const float* __restrict r, std::int64_t n, std::int64_t block,
+    double cap, double* __restrict sum, double* __restrict count) {
+  std::fill_n(sum, block, 0.0);
+  std::fill_n(count, block, 0.0);
+  for (std::int64_t i = 0; i < n; i += block) {
+    const std::int64_t len = std::min(block, n - i);
+    const float* ri = r + i;
+    for (std::int64_t l = 0; l < len; ++l) {
+      const double v = ri[l];
+      const bool seen = v < std::numeric_limits<double>::infinity();
+      sum[l] += seen ? std::min(v, cap) : 0.0;
+      count[l] += seen ? 1.0 : 0.0;
+    }
+  }
+}
+__attribute__((target("avx2"))) void block_sums_avx2(const float* r, std::int64_t n, std::int64_t block, double cap,
+                                                     double* sum, double* count) {
+  block_sums_body(r, n, block, cap, sum, count);
+}
+void block_sums_baseline(const float* r, std::int64_t n, std::int64_t block, double cap, double* sum, double* count) {
+  block_sums_body(r, n, block, cap, sum, count);
+}
+
+[[gnu::always_inline]] inline void centre_body(double* __restrict y, const std::uint8_t* __restrict observed,
+                                               std::int64_t n, double offset) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = observed[i] != 0 ? y[i] - offset : y[i];
+}
+__attribute__((target("avx2"))) void centre_avx2(double* y, const std::uint8_t* observed, std::int64_t n, double offset) {
+  centre_body(y, observed, n, offset);
+}
+void centre_baseline(double* y, const std::uint8_t* observed, std::int64_t n, double offset) { centre_body(y, observed, n, offset); }
+
+[[gnu::always_inline]] inline std::int64_t count_equal_body(const double* __restrict y,
+    const std::uint8_t* __restrict observed, std::int64_t n, double value) {
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < n; ++i) count += (observed[i] != 0) & (y[i] == value) ? 1 : 0;
+  return count;
+}
+__attribute__((target("avx2"))) std::int64_t count_equal_avx2(const double* y, const std::uint8_t* observed, std::int64_t n,
+                                                               double value) {
+  return count_equal_body(y, observed, n, value);
+}
+std::int64_t count_equal_baseline(const double* y, const std::uint8_t* observed, std::int64_t n, double value) {
+  return count_equal_body(y, observed, n, value);
+}
+
+template <bool InPlace>
+[[gnu::always_inline]] inline GamWindowTotals window_totals_body(const float* __restrict values, std::int64_t n,
+    double* __restrict y, std::uint8_t* __restrict observed) {
+  using kernels::Lanes4;
+  constexpr double inf = std::numeric_limits<double>::infinity(), kNaN = std::numeric_limits<double>::quiet_NaN();
+  Lanes4 lo = {inf, inf, inf, inf}, hi = -lo, sum = {0.0, 0.0, 0.0, 0.0}, count = sum;
+  const Lanes4 zero = sum, one = {1.0, 1.0, 1.0, 1.0};
+  const auto step = [&](const Lanes4& v, const Lanes4& fitted) {  // four steps: values v (as doubles), fitted when InPlace
+    const auto o = v == v;
+    const Lanes4 u = InPlace ? fitted : v;
+    const Lanes4 kept = o ? u : zero;
+    lo = o & (u < lo) ? u : lo;
+    hi = o & (u > hi) ? u : hi;
+    sum += kept;
+    count += o ? one : zero;
+    return kept;
+  };
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const Lanes4 v = {values[i], values[i + 1], values[i + 2], values[i + 3]};
+    kernels::store4(y + i, step(v, InPlace ? kernels::load4(y + i) : zero));
+    for (int l = 0; l < 4; ++l) observed[i + l] = values[i + l] == values[i + l] ? 1 : 0;
+  }
+  if (i < n) {  // the tail as the first lanes of one more step, the others NaN (unobserved: they change nothing)
+    Lanes4 v = {kNaN, kNaN, kNaN, kNaN}, fitted = zero;
+    for (std::int64_t l = 0; i + l < n; ++l) {
+      v[l] = values[i + l];
+      if (InPlace) fitted[l] = y[i + l];
+    }
+    const Lanes4 kept = step(v, fitted);
+    for (std::int64_t l = 0; i + l < n; ++l) {
+      y[i + l] = kept[l];
+      observed[i + l] = values[i + l] == values[i + l] ? 1 : 0;
+    }
+  }
+  return {.lo = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3])),
+          .hi = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3])),
+          .sum = kernels::lanes_total(sum),
+          .observed = static_cast<std::int64_t>(kernels::lanes_total(count))};
+}
+__attribute__((target("avx2"))) GamWindowTotals window_totals_avx2(const float* values, std::int64_t n, bool in_place,
+    double* y, std::uint8_t* observed) {
+  return in_place ? window_totals_body<true>(values, n, y, observed) : window_totals_body<false>(values, n, y, observed);
+}
+GamWindowTotals window_totals_baseline(const float* values, std::int64_t n, bool in_place, double* y,
+    std::uint8_t* observed) {
+  return in_place ? window_totals_body<true>(values, n, y, observed) : window_totals_body<false>(values, n, y, observed);
+}
+
+// Each window's sums term by term in step order (no running sums: a chain of dependent additions is slower than a
+// few independent ones per step, and a difference of running sums rounds worse).
+template <int Width>
+[[gnu::always_inline]] inline double window_sum(const double* __restrict x, std::int64_t i) {
+  double s = x[i];
+  for (int k = 1; k < Width; ++k) s += x[i + k];
+  return s;
+}
+[[gnu::always_inline]] inline void run_windows_body(const double* __restrict term, const double* __restrict used,
+    float* __restrict score, std::int64_t m, const GamRunWindows& windows) {
+  const std::int64_t a0 = windows.before[0], a1 = windows.before[1];
+  const double* __restrict factor0 = windows.factor[0];
+  const double* __restrict factor1 = windows.factor[1];
+  for (std::int64_t i = 0; i < m; ++i) {
     const float s = score[i];
-    double best = s;
-    const double c0 = count[i + b0] - count[i - a0];
-    const double mean0 = root0 * std::abs((sum[i + b0] - sum[i - a0]) / c0);
-    best = c0 >= need0 ? std::max(best, mean0) : best;
-    const double c1 = count[i + b1] - count[i - a1];
-    const double mean1 = root1 * std::abs((sum[i + b1] - sum[i - a1]) / c1);
-    best = c1 >= need1 ? std::max(best, mean1) : best;
+    // The window's used count picks its factor (a table lookup, not a division per window and step).
+    const auto c0 = static_cast<std::int32_t>(window_sum<kGamRunWidths[0]>(used, i - a0));
+    const auto c1 = static_cast<std::int32_t>(window_sum<kGamRunWidths[1]>(used, i - a1));
+    const double run0 = std::abs(window_sum<kGamRunWidths[0]>(term, i - a0)) * factor0[c0];
+    const double run1 = std::abs(window_sum<kGamRunWidths[1]>(term, i - a1)) * factor1[c1];
+    const double best = std::max(std::max(static_cast<double>(s), run0), run1);
     score[i] = s != s ? s : static_cast<float>(best);
   }
 }
-__attribute__((target("avx2"))) void run_windows_avx2(const double* sum, const double* count, float* score,
-    std::int64_t lo, std::int64_t hi, const GamRunWindows& windows) {
-  run_windows_body(sum, count, score, lo, hi, windows);
+__attribute__((target("avx2"))) void run_windows_avx2(const double* term, const double* used, float* score,
+    std::int64_t m, const GamRunWindows& windows) {
+  run_windows_body(term, used, score, m, windows);
 }
-void run_windows_baseline(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
+void run_windows_baseline(const double* term, const double* used, float* score, std::int64_t m,
     const GamRunWindows& windows) {
-  run_windows_body(sum, count, score, lo, hi, windows);
+  run_windows_body(term, used, score, m, windows);
 }
 
 }  // namespace
@@ -127,17 +253,38 @@ void gam_unit_error_flags(const float* values, const float* expected, std::int64
       : unit_error_baseline(values, expected, m, ratio, typical, flag);
 }
 
-void gam_run_windows(const double* sum, const double* count, float* score, std::int64_t lo, std::int64_t hi,
-                     const GamRunWindows& windows) {
-  kernels::use_avx2() ? run_windows_avx2(sum, count, score, lo, hi, windows)
-      : run_windows_baseline(sum, count, score, lo, hi, windows);
+void gam_run_windows(const double* term, const double* used, float* score, std::int64_t m, const GamRunWindows& windows) {
+  kernels::use_avx2() ? run_windows_avx2(term, used, score, m, windows) : run_windows_baseline(term, used, score, m, windows);
 }
 
-void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* scale,
+void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* inv_scale,
                   const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
                   float* lower, float* upper, float* score) {
-  kernels::use_avx2() ? log_band_avx2(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score)
-      : log_band_baseline(yhat, y, offset, values, scale, down, up, count, unit, least, expected, lower, upper, score);
+  kernels::use_avx2() ? log_band_avx2(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score)
+      : log_band_baseline(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score);
+}
+
+std::int64_t gam_abs_residuals(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,
+                               double offset, float* out) {
+  return kernels::use_avx2() ? abs_residuals_avx2(y, yhat, observed, n, offset, out)
+                             : abs_residuals_baseline(y, yhat, observed, n, offset, out);
+}
+
+void gam_block_sums(const float* r, std::int64_t n, std::int64_t block, double cap, double* sum, double* count) {
+  kernels::use_avx2() ? block_sums_avx2(r, n, block, cap, sum, count) : block_sums_baseline(r, n, block, cap, sum, count);
+}
+
+void gam_centre(double* y, const std::uint8_t* observed, std::int64_t n, double offset) {
+  kernels::use_avx2() ? centre_avx2(y, observed, n, offset) : centre_baseline(y, observed, n, offset);
+}
+
+std::int64_t gam_count_equal(const double* y, const std::uint8_t* observed, std::int64_t n, double value) {
+  return kernels::use_avx2() ? count_equal_avx2(y, observed, n, value) : count_equal_baseline(y, observed, n, value);
+}
+
+GamWindowTotals gam_window_totals(const float* values, std::int64_t n, bool in_place, double* y, std::uint8_t* observed) {
+  return kernels::use_avx2() ? window_totals_avx2(values, n, in_place, y, observed)
+                             : window_totals_baseline(values, n, in_place, y, observed);
 }
 
 void gam_log1p_values(const float* values, std::int64_t n, double unit, double* out) {

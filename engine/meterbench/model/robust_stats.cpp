@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <utility>
 
+#include <immintrin.h>
+
 #include "meterbench/core/check.hpp"
+#include "meterbench/core/kernels.hpp"
 
 namespace meterbench {
 
@@ -151,64 +155,141 @@ inline double from_order_key(std::uint32_t key) {
   return v;
 }
 
+
+// One compaction pass of radix_select_pair: keeps, in order, the keys[0, n) whose bucket (key - lo) >> shift is
+// `bucket`, and returns how many; raises below_max to the largest key of a lower bucket and sets the kept keys'
+// range [kept_lo, kept_hi]. Written in place (a kept key moves down, never past one not yet read).
+struct Compacted {
+  std::int64_t kept;
+  std::uint32_t below_max, kept_lo, kept_hi;
+};
+
+[[gnu::always_inline]] inline void compact_tail(std::uint32_t* keys, std::int64_t from, std::int64_t n, std::uint32_t lo,
+                                                int shift, std::uint32_t bucket, Compacted& c) {
+  for (std::int64_t i = from; i < n; ++i) {  // branch-free: keys[kept] is rewritten until kept
+    const std::uint32_t key = keys[i], b = (key - lo) >> shift;
+    const bool keep = b == bucket;
+    keys[c.kept] = key;
+    c.kept += keep ? 1 : 0;
+    c.below_max = std::max(c.below_max, b < bucket ? key : 0u);
+    c.kept_lo = std::min(c.kept_lo, keep ? key : ~0u);
+    c.kept_hi = std::max(c.kept_hi, keep ? key : 0u);
+  }
+}
+
+Compacted compact_baseline(std::uint32_t* keys, std::int64_t n, std::uint32_t lo, int shift, std::uint32_t bucket) {
+  Compacted c{0, 0, ~0u, 0};
+  compact_tail(keys, 0, n, lo, shift, bucket, c);
+  return c;
+}
+
+// For each 8-bit mask: the lanes whose bit is set, in order, then the rest (a left-pack permutation).
+struct LeftPack {
+  std::array<std::array<std::uint32_t, 8>, 256> lanes{};
+  std::array<std::uint8_t, 256> count{};
+  constexpr LeftPack() {
+    for (unsigned mask = 0; mask < 256; ++mask) {
+      unsigned k = 0;
+      for (unsigned lane = 0; lane < 8; ++lane)
+        if ((mask >> lane) & 1U) lanes[mask][k++] = lane;
+      count[mask] = static_cast<std::uint8_t>(k);
+      for (unsigned lane = 0; k < 8; ++lane)
+        if (!((mask >> lane) & 1U)) lanes[mask][k++] = lane;
+    }
+  }
+};
+constexpr LeftPack kLeftPack{};
+
+// Eight keys per step: the kept ones packed to the front by a permutation and stored at the write position (the
+// lanes after them are rewritten by the next step). The same keys in the same order as compact_baseline.
+__attribute__((target("avx2"))) Compacted compact_avx2(std::uint32_t* keys, std::int64_t n, std::uint32_t lo, int shift,
+                                                       std::uint32_t bucket) {
+  const __m256i vlo = _mm256_set1_epi32(static_cast<int>(lo));
+  const __m128i vshift = _mm_cvtsi32_si128(shift);
+  const __m256i vbucket = _mm256_set1_epi32(static_cast<int>(bucket));  // buckets < 2^12: signed compares are exact
+  __m256i below = _mm256_setzero_si256(), kept_lo = _mm256_set1_epi32(-1), kept_hi = _mm256_setzero_si256();
+  std::int64_t kept = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i key = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + i));
+    const __m256i b = _mm256_srl_epi32(_mm256_sub_epi32(key, vlo), vshift);
+    const __m256i keep = _mm256_cmpeq_epi32(b, vbucket);
+    below = _mm256_max_epu32(below, _mm256_and_si256(_mm256_cmpgt_epi32(vbucket, b), key));
+    kept_lo = _mm256_min_epu32(kept_lo, _mm256_or_si256(key, _mm256_xor_si256(keep, _mm256_set1_epi32(-1))));
+    kept_hi = _mm256_max_epu32(kept_hi, _mm256_and_si256(key, keep));
+    const auto mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(keep)));
+    const __m256i order = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLeftPack.lanes[mask].data()));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(keys + kept), _mm256_permutevar8x32_epi32(key, order));
+    kept += kLeftPack.count[mask];
+  }
+  alignas(32) std::uint32_t lanes[3][8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes[0]), below);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes[1]), kept_lo);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes[2]), kept_hi);
+  Compacted c{kept, 0, ~0u, 0};
+  for (int l = 0; l < 8; ++l) {
+    c.below_max = std::max(c.below_max, lanes[0][l]);
+    c.kept_lo = std::min(c.kept_lo, lanes[1][l]);
+    c.kept_hi = std::max(c.kept_hi, lanes[2][l]);
+  }
+  compact_tail(keys, i, n, lo, shift, bucket, c);
+  return c;
+}
+
 }  // namespace
 
-// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN), exactly,
-// by radix steps on the order keys: a histogram of the top 12 bits (1/8-octave buckets) finds the bucket of
-// rank k, one branch-free pass gathers that bucket and the largest key below it, and the bucket is ranked the
-// same way on its next 8 bits, 8 more and the last 4, until it is small enough to rank by counting.
-// Comparisons of random residuals are unpredictable branches, which this avoids, unlike sampling-based
-// selection and std::nth_element; and values that crowd into a few buckets (a series' values about its level)
-// cost one more pass over the bucket, not a sort of it. `scratch` holds m floats.
+// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN), exactly, by
+// radix steps on the order keys fitted to the range they span: the keys' range [lo, hi] is cut into at most 4,096
+// buckets (key - lo) >> shift (monotone in the key, so whole buckets rank below or above x_(k)), a histogram finds
+// the bucket of rank k, one branch-free pass keeps that bucket's keys (and the largest key below it), and the
+// bucket is cut again over its own range until at most 16 keys or one value remain, which are ranked by counting.
+// Comparisons of random residuals are unpredictable branches, which this avoids, unlike sampling-based selection
+// and std::nth_element; fitting the buckets to the range makes a bucket hold a handful of values whether they
+// spread over octaves (residuals) or crowd around a level (usage values), so one step usually suffices.
 std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, std::int64_t k, float* scratch) {
-  // (shift, bits) of each radix step: the top 12 bits, then 8, 8 and the last 4 (few buckets to scan in a
-  // bucket of a few hundred keys).
   constexpr int kBits = 12;
-  constexpr std::pair<int, int> kSteps[] = {{20, 12}, {12, 8}, {4, 8}, {0, 4}};
-  // Kept all-zero between calls (the used range is cleared after each), so no 16 KiB clear per call.
-  // Two histograms, even and odd positions: crowded values hit one bucket again and again, and each increment
-  // would wait for the previous one's store.
+  // Kept all-zero between calls (the used range is cleared after each), so no 16 KiB clear per call. Two
+  // histograms, even and odd positions: crowded values hit one bucket again and again, and each increment would
+  // wait for the previous one's store.
   alignas(64) static thread_local std::array<std::uint32_t, std::size_t{1} << kBits> counts{}, counts_odd{};
   METERBENCH_CHECK(0 <= k && k < m);
   auto* keys = reinterpret_cast<std::uint32_t*>(scratch);
-  for (std::int64_t i = 0; i < m; ++i) keys[i] = order_key(data[i]);
+  std::uint32_t lo = ~0u, hi = 0;
+  for (std::int64_t i = 0; i < m; ++i) {
+    const std::uint32_t key = order_key(data[i]);
+    keys[i] = key;
+    lo = std::min(lo, key);
+    hi = std::max(hi, key);
+  }
   std::int64_t inside = m, r = k;  // the keys still in play, keys[0, inside), and the rank wanted among them
   std::uint32_t below_max = 0;     // the largest key known to rank below x_(k) (0: none yet)
-  for (const auto& [shift, bits] : kSteps) {
-    if (inside <= 16) break;
-    const std::uint32_t mask = (std::uint32_t{1} << bits) - 1;
-    std::uint32_t lo = mask, hi = 0;
+  // About one bucket per two keys (at least 256): fewer buckets to clear and scan when few keys are left.
+  const auto bits_for = [&](std::int64_t count) { return std::clamp(static_cast<int>(std::bit_width(static_cast<std::uint64_t>(count))), 8, kBits); };
+  while (inside > 16 && lo < hi) {
+    const int shift = std::max(0, static_cast<int>(std::bit_width(hi - lo)) - bits_for(inside));
     std::int64_t pair = 0;
     for (; pair + 1 < inside; pair += 2) {
-      const std::uint32_t b = (keys[pair] >> shift) & mask, b_odd = (keys[pair + 1] >> shift) & mask;
-      ++counts[b];
-      ++counts_odd[b_odd];
-      lo = std::min(lo, std::min(b, b_odd));
-      hi = std::max(hi, std::max(b, b_odd));
+      ++counts[(keys[pair] - lo) >> shift];
+      ++counts_odd[(keys[pair + 1] - lo) >> shift];
     }
-    if (pair < inside) {
-      const std::uint32_t b = (keys[pair] >> shift) & mask;
-      ++counts[b];
-      lo = std::min(lo, b);
-      hi = std::max(hi, b);
-    }
-    for (std::uint32_t b = lo; b <= hi; ++b) counts[b] += counts_odd[b];
-    std::memset(&counts_odd[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
-    std::uint32_t bucket = lo;
+    if (pair < inside) ++counts[(keys[pair] - lo) >> shift];
+    const std::uint32_t top = (hi - lo) >> shift;
+    std::uint32_t bucket = 0;
     std::int64_t before = 0;
-    while (before + counts[bucket] <= r) before += counts[bucket++];
-    std::memset(&counts[lo], 0, (hi - lo + 1) * sizeof(std::uint32_t));
-    std::int64_t kept = 0;
-    for (std::int64_t i = 0; i < inside; ++i) {
-      const std::uint32_t key = keys[i], b = (key >> shift) & mask;
-      keys[kept] = key;
-      kept += b == bucket ? 1 : 0;
-      below_max = std::max(below_max, b < bucket ? key : 0u);
+    while (before + counts[bucket] + counts_odd[bucket] <= r) {
+      before += counts[bucket] + counts_odd[bucket];
+      ++bucket;
     }
-    inside = kept;
+    std::memset(counts.data(), 0, (top + 1) * sizeof(std::uint32_t));
+    std::memset(counts_odd.data(), 0, (top + 1) * sizeof(std::uint32_t));
+    const Compacted c = kernels::use_avx2() ? compact_avx2(keys, inside, lo, shift, bucket)
+                                            : compact_baseline(keys, inside, lo, shift, bucket);
+    below_max = std::max(below_max, c.below_max);
+    inside = c.kept;
     r -= before;
+    lo = c.kept_lo;
+    hi = c.kept_hi;
   }
-  std::uint32_t xk = keys[0], xprev = below_max;  // after the last bits every key left is the same
+  std::uint32_t xk = keys[0], xprev = below_max;  // with one value left, every key left is it
   if (inside <= 16) {
     for (std::int64_t a = 0; a < inside; ++a) {
       const std::uint32_t v = keys[a];

@@ -35,10 +35,10 @@ double mad_in_place(std::span<double> values, double center);
 /// scale floors, which must never vanish on a non-constant series nor follow one huge outlier.
 double nonzero_median_abs_deviation(std::span<double> values, double center);
 
-/// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN, 0 <= k < m),
-/// exactly, by one radix step over the float bits, leaving `data` as it is; `scratch` holds m floats. For the
-/// thousands of residuals of a regression fit, where nth_element's comparisons of random residuals are
-/// unpredictable branches.
+/// The order statistics x_(k-1) and x_(k) (0-based; both x_(0) when k == 0) of data[0, m) (no NaN; +inf allowed,
+/// 0 <= k < m), exactly, by radix steps over the float bits fitted to the range they span, leaving `data` as it
+/// is; `scratch` holds m floats. For the hundreds of residuals of a regression fit, where nth_element's comparisons
+/// of random residuals are unpredictable branches.
 std::pair<double, double> radix_select_pair(const float* data, std::int64_t m, std::int64_t k, float* scratch);
 
 /// Median of data[0, m) (m > 0; the mean of the two middle values when m is even) by radix_select_pair.
