@@ -69,9 +69,10 @@ std::int64_t gam_count_equal(const double* y, const std::uint8_t* observed, std:
 /// [i - before[w], i - before[w] + width[w]); factor[w][c] = sqrt(width) / c for a window holding c used steps when
 /// c reaches the window's least count, else 0 (the window does not count).
 inline constexpr int kGamRunWidths[2] = {3, 7};
+inline constexpr int kGamRunMaxWidth = kGamRunWidths[0] > kGamRunWidths[1] ? kGamRunWidths[0] : kGamRunWidths[1];
 struct GamRunWindows {
   std::int64_t before[2];
-  double factor[2][8];
+  double factor[2][kGamRunMaxWidth + 1];
 };
 
 /// The run score's terms of m steps: term[i] = +-min(score[i], clip) (the sign of values[i] - expected[i], + when

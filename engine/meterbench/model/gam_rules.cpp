@@ -167,7 +167,7 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
     const int width = kGamRunWidths[j];
     windows.before[j] = w.centred ? width / 2 : width - 1;
     const int need = std::max(2, (2 * width) / 3);
-    for (int c = 0; c < 8; ++c)
+    for (int c = 0; c <= kGamRunMaxWidth; ++c)
       windows.factor[j][c] = c >= need && c <= width ? std::sqrt(static_cast<double>(width)) / static_cast<double>(c) : 0.0;
   }
   gam_run_windows(term, used, out.score.data() + w.begin, m, windows);

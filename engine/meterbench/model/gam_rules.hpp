@@ -7,6 +7,7 @@
 
 #include "meterbench/core/time_grid.hpp"
 #include "meterbench/model/detector.hpp"
+#include "meterbench/model/gam_kernels.hpp"
 
 namespace meterbench {
 
@@ -21,7 +22,7 @@ struct GamPostWindow {
 /// score_t = max(score_t, sqrt(w) |mean of e over the window of w steps|) for w = 3 and 7, e_t = the signed
 /// score (the sign of y_t - expected_t) clipped at +-10, over the observed steps with a finite score, when the
 /// window holds at least max(2, 2w/3) of them. `scratch` holds gam_run_score_scratch(end - begin) doubles.
-inline constexpr std::int64_t kRunPad = 6;  // steps a window reaches past either end of the scored range
+inline constexpr std::int64_t kRunPad = kGamRunMaxWidth - 1;  // steps a window reaches past either end of the scored range
 inline std::int64_t gam_run_score_scratch(std::int64_t steps) { return 2 * (steps + 2 * kRunPad); }
 void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& window,
                    std::span<double> scratch);
