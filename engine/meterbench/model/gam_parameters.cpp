@@ -52,7 +52,7 @@ ParameterTable<GamConfig> build_table() {
                .help = "start the robust fit from the values winsorised at 5 robust sd about their median, and re-estimate the "
                        "Huber scale at every iteration until it settles (a few gross outliers then move neither fit nor band)"},
               {.name = "weekday_scale", .bind = B::choice(&C::weekday_scale, {{"off", false}, {"on", true}}), .default_value = "on",
-               .help = "band scale times clip(winsorised mean |residual| of the weekday / of all days, 0.5, 2) (1 when the weekday has < 8 "
+               .help = "band scale times clip(winsorised mean abs(residual) of the weekday / of all days, 0.5, 2) (1 when the weekday has < 8 "
                        "observed days): narrow on quiet days, wide on busy ones"},
               {.name = "run_score", .bind = B::choice(&C::run_score, {{"off", false}, {"on", true}}), .default_value = "on",
                .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e, each clipped at +-10 (windows centred "
