@@ -211,6 +211,8 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<double> start_y_;      // winsorised values of the robust start
   std::vector<double> post_scratch_;  // the run score's terms (gam_run_score_scratch)
   std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 steps); the weekday factors' lanes
+  std::vector<double> adapted_scratch_;  // local_scale, count_band: each scored step's fit, fitted value and local factor
+  bool counts_ = false;       // count_band applies to the current series (small counts)
 };
 
 class GamDetector final : public Detector {
@@ -302,6 +304,24 @@ class GamDetector final : public Detector {
   [[nodiscard]] GamBandWriter band_writer(const DetectionOutput& out, double scale, double least, const GamWorkspace& ws) const {
     return {out, config_.z, scale, least, ws.space_, grid_, ws.weekday_on_ ? &ws.weekdays_ : nullptr};
   }
+
+  // The adapted band (gam_local_scale.cpp): local_scale and count_band, when either is on.
+  [[nodiscard]] bool adapted_band() const { return config_.local_scale || config_.count_band; }
+  /// Steps per block of the local scale's windows: a week of the grid (1 on grids coarser than a day).
+  [[nodiscard]] std::int64_t local_block() const;
+  /// Whether the observed values of [begin, end) are small counts (count_band), into ws.counts_.
+  void choose_count_band(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const;
+  /// The local scale of the absolute residuals ws.residuals_[a, c) as a factor of the series' scale `series`.
+  double local_factor(GamWorkspace& ws, std::int64_t a, std::int64_t c, double series) const;
+  /// detect()'s band and score of the scored steps of a regression fit, adapted.
+  void detect_adapted_band(const GamDesign& design, std::span<const float> values, const DetectionWindow& window, double least,
+                           GamWorkspace& ws, const DetectionOutput& out) const;
+  /// The local factor of rolling week s from the trailing weeks of its history (coefficients ws.beta_).
+  double rolling_local_factor(const GamDesign& design, std::int64_t s, double offset, double series, GamWorkspace& ws) const;
+  /// Writes steps [begin, end) from their fit `mu`, fitted value and local factor (indexed from begin).
+  void write_adapted_band(const GamBandWriter& band, std::span<const float> values, std::int64_t begin, std::int64_t end,
+                          const double* mu, const double* fitted, const double* factor, const GamWorkspace& ws,
+                          const DetectionOutput& out) const;
 
   // The rolling schedule (gam_rolling.cpp), in its phases.
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;
