@@ -113,8 +113,9 @@ class GamBandWriter {
   void write_at_scale(std::size_t k, double mu, float value, double fitted, double scale) const {
     if (space_.log) {
       const double inv_scale = scale > 0.0 ? 1.0 / scale : std::numeric_limits<double>::infinity();
-      gam_log_band_step(mu, fitted, value, inv_scale, pmath::exp(-z_ * scale), pmath::exp(z_ * scale), space_.unit, least_,
-                        out_.expected[k], out_.lower[k], out_.upper[k], out_.score[k]);
+      const double up = pmath::exp(z_ * scale);  // one exp per step: the lower factor is its inverse
+      gam_log_band_step(mu, fitted, value, inv_scale, 1.0 / up, up, space_.unit, least_, out_.expected[k], out_.lower[k],
+                        out_.upper[k], out_.score[k]);
       return;
     }
     write_plain(k, mu, value, fitted, scale);

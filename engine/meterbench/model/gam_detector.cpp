@@ -82,7 +82,10 @@ std::unique_ptr<DetectorWorkspace> GamDetector::make_workspace() const {
   ws->changepoint_scratch_.resize(static_cast<std::size_t>(std::max(0, config_.changepoints)));
   ws->post_scratch_.resize(static_cast<std::size_t>(gam_run_score_scratch(grid_.steps)));
   ws->band_scratch_.resize(static_cast<std::size_t>(3 * grid_.steps));
-  if (adapted_band()) ws->adapted_scratch_.resize(static_cast<std::size_t>(3 * grid_.steps));
+  if (adapted_band()) {
+    ws->adapted_scratch_.resize(static_cast<std::size_t>(3 * grid_.steps));
+    ws->local_weeks_.resize(static_cast<std::size_t>(std::max<std::int64_t>(grid_.steps / local_block() + 2, config_.local_weeks + 1)));
+  }
   return ws;
 }
 

@@ -212,6 +212,7 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<double> post_scratch_;  // the run score's terms (gam_run_score_scratch)
   std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 steps); the weekday factors' lanes
   std::vector<double> adapted_scratch_;  // local_scale, count_band: each scored step's fit, fitted value and local factor
+  std::vector<double> local_weeks_;  // local_scale: the median absolute residual of each week (NaN: too sparse)
   bool counts_ = false;       // count_band applies to the current series (small counts)
 };
 
@@ -311,8 +312,12 @@ class GamDetector final : public Detector {
   [[nodiscard]] std::int64_t local_block() const;
   /// Whether the observed values of [begin, end) are small counts (count_band), into ws.counts_.
   void choose_count_band(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const;
-  /// The local scale of the absolute residuals ws.residuals_[a, c) as a factor of the series' scale `series`.
-  double local_factor(GamWorkspace& ws, std::int64_t a, std::int64_t c, double series) const;
+  /// The median of the observed absolute residuals ws.residuals_[a, c); NaN when fewer than half are observed.
+  double week_median(GamWorkspace& ws, std::int64_t a, std::int64_t c) const;
+  /// The local scale of the weekly medians ws.local_weeks_[wa, wc) as a factor of the series' scale `series`.
+  double local_factor(GamWorkspace& ws, std::int64_t wa, std::int64_t wc, double series) const;
+  /// That factor from the median of `medians` weekly medians of a window of `weeks` weeks (1 when too few).
+  [[nodiscard]] double local_factor_of(double median, std::int64_t medians, std::int64_t weeks, double series) const;
   /// detect()'s band and score of the scored steps of a regression fit, adapted.
   void detect_adapted_band(const GamDesign& design, std::span<const float> values, const DetectionWindow& window, double least,
                            GamWorkspace& ws, const DetectionOutput& out) const;
