@@ -30,6 +30,7 @@ class PoissonTails {
  private:
   [[nodiscard]] double log_pmf(std::int64_t k) const;
   double lambda_, log_lambda_;
+  const double* log_factorial_;  // log k! below the table's end
 };
 
 }  // namespace meterbench
