@@ -70,6 +70,31 @@
 // With a log space the band is mapped back by c x expm1 (so lower, expected >= 0). Outside the fit window (forward
 // schedule) the trend continues with its last slope (prophet's extrapolation without trend uncertainty), the
 // seasonal terms follow the calendar and the scale is the fit's.
+// - Local scale (local_scale=on; off by default; gam_local_scale.cpp): the band scale of a step is
+//   max(local_floor x the series' band scale, 1.4826 x m) times the weekday factor, m the median of the weekly median
+//   |residual| of the local_weeks weeks about the step's week (weeks of the grid from the fit window's start, a
+//   week's median only when half its steps are observed; the window shifted inside the fit window when the fit
+//   covers the scored steps, else the weeks up to the step's week: a forward window's horizon and each rolling week
+//   read the trailing local_weeks weeks of their history, with the current coefficients); the series' scale when
+//   fewer than max(2, local_weeks / 4) weeks have a median. The score is |u - expected| / that scale. Why weekly
+//   medians: a week's median is median-unbiased for its population's, so their median estimates the window's at
+//   one 7-value sorting network per week and a sliding sorted window, not a selection per week. Why off: on the
+//   real-usage backgrounds it helps London households a little (F1 +0.003 at z 16.75 retrospectively, +0.014 in
+//   the weekly schedule, fewer false alerts) and costs page views (-0.057 at z 16.75) and the generated scenario
+//   (test half at the best z -0.047); gam_bench 45 us instead of 29 per 730-day series (results/scale16.md).
+// - Count band (count_band=on; off by default): on a small-count series (every observed value of the fit window,
+//   or of the history before the first rolling week, a non-negative integer, at least one positive, their median
+//   positive value <= 20) the band at a step is the Poisson quantile interval about the expected value lambda
+//   (the fit mapped back, at least 0.05) at the normal tail Q(z) of each side: lower = the least k with
+//   P(X <= k) >= Q(z), upper = the least k with P(X > k) < Q(z) (integers, lower >= 0), and the score is the
+//   normal equivalent Q^-1 of the value's one-sided tail beyond lambda, so that it is > z exactly outside the band
+//   (kept so exactly against the rounding of the inversion) and a sweep's z keeps its meaning. Tails in log space
+//   (gam_count_band.hpp). Why Poisson, not negative binomial: no dispersion to estimate, and z keeps a meaning on
+//   any series; overdispersed counts then get a band too narrow (more false alerts at a given z). Why off: no series
+//   of the real backgrounds qualifies (kWh, page views and bike counts in the hundreds); on a generated small-count
+//   population (results/scale16_small_counts.toml) it gains F1 +0.054 on the test half at the best z (+0.011 at z
+//   16.75) with more false alerts, and the shipped z, a band half-width in scales, is far wider as a Poisson tail.
+//   Too_short and constant series keep the fallback band.
 //
 // Code: this class and the workspace (gam_detector.cpp: detect, the status rules, the level fallback); the fit
 // (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp); the calendar
