@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -201,6 +202,8 @@ TEST(GamCountBand, TailsAndNormalEquivalents) {
   double tail = 0.0;
   for (int k = 40; k < 200; ++k) tail += std::exp(-3.0 + k * std::log(3.0) - std::lgamma(k + 1.0));
   EXPECT_NEAR(tails.log_upper(40), std::log(tail), 1e-9);
+  EXPECT_EQ(tails.score(1e30), std::numeric_limits<double>::infinity()) << "a value beyond any count";
+  EXPECT_EQ(tails.score(3.0), 0.0);
   std::int64_t lower = 0, upper = 0;
   tails.band(normal_log_upper_tail(16.75), lower, upper);
   EXPECT_EQ(lower, 0);

@@ -147,6 +147,7 @@ void PoissonTails::band(double log_q, std::int64_t& lower, std::int64_t& upper) 
 }
 
 double PoissonTails::score(double value) const {
+  if (!(value < 0x1p53)) return std::numeric_limits<double>::infinity();  // beyond any count a tail sum can tell apart
   if (value > lambda_) return normal_equivalent(log_upper(static_cast<std::int64_t>(std::ceil(value))));
   if (value < lambda_) return value < 0.0 ? kInf : normal_equivalent(log_lower(static_cast<std::int64_t>(std::floor(value))));
   return 0.0;

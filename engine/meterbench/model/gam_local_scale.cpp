@@ -17,6 +17,7 @@ namespace {
 
 constexpr double kSmallCountMedian = 20.0;  // count_band: the median positive value of a small-count series is at most this
 constexpr double kCountLeast = 0.05;        // count_band: the Poisson mean is at least this (a mean of 0 bands every 1 as impossible)
+constexpr double kCountMost = 1e5;          // count_band: no Poisson band beyond this mean (its walks grow with sqrt(mean))
 
 // The median of v[0, m) (0 < m <= kRankedMost; the mean of the two middle values when m is even), by ranks: each
 // value's rank from m branch-free comparisons (ties broken by position), so that a few values cost no mispredicted
@@ -63,6 +64,7 @@ class SlidingMedian {
     while (sorted_[static_cast<std::size_t>(j)] != v) ++j;
     for (--m_; j < m_; ++j) sorted_[static_cast<std::size_t>(j)] = sorted_[static_cast<std::size_t>(j + 1)];
   }
+  void clear() { m_ = 0; }
   [[nodiscard]] std::int64_t count() const { return m_; }
   [[nodiscard]] double median() const {
     const auto mid = static_cast<std::size_t>(m_ / 2);
@@ -192,14 +194,23 @@ void GamDetector::detect_adapted_band(const GamDesign& design, std::span<const f
         if (centred) {  // local_weeks weeks about the step's week, shifted inside the fit window
           wa = week - span / 2;
           wc = wa + span;
-          if (wa < 0) wc -= wa, wa = 0;
-          if (wc > weeks) wa -= wc - weeks, wc = weeks;
+          if (wa < 0) {
+            wc -= wa;
+            wa = 0;
+          }
+          if (wc > weeks) {
+            wa -= wc - weeks;
+            wc = weeks;
+          }
           wa = std::max<std::int64_t>(wa, 0);
         } else {  // trailing: the weeks up to the step's week, inside the history
           wc = week + 1;
           wa = std::max<std::int64_t>(0, wc - span);
         }
-        if (wa >= in_c) in_a = in_c = wa;  // a jump past the window (scored steps start late): start afresh
+        if (wa >= in_c) {  // past the window (the first scored week, or a jump): start afresh
+          window_medians.clear();
+          in_a = in_c = wa;
+        }
         for (; in_c < wc; ++in_c) window_medians.add(ws.local_weeks_[static_cast<std::size_t>(in_c)]);
         for (; in_a < wa; ++in_a) window_medians.remove(ws.local_weeks_[static_cast<std::size_t>(in_a)]);
         const std::int64_t kept = window_medians.count();
@@ -247,6 +258,7 @@ void GamDetector::write_adapted_band(const GamBandWriter& band, std::span<const 
     band.write_at_scale(k, mu[i], values[k], fitted[i], band.step_scale(k) * factor[i]);
     if (!ws.counts_) continue;
     const double lambda = std::max<double>(out.expected[k], kCountLeast);
+    if (!(lambda <= kCountMost)) continue;  // a fit far outside its counts (extrapolated): the writer's band stays
     const PoissonTails tails(lambda);
     if (lambda != last_lambda) tails.band(log_q, lower, upper);
     last_lambda = lambda;
