@@ -149,6 +149,23 @@ class GamBandWriter {
                  out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
   }
 
+  /// write_log_run with each step's scale times factor[i] (local_scale): the bits of write_at_scale, by the array kernel.
+  /// `scratch` holds 3 count doubles.
+  void write_log_run_scaled(std::size_t k, std::int64_t count, const float* yhat, const double* y, double offset,
+                            const float* values, const double* factor, std::span<double> scratch) const {
+    double* inv_scale = scratch.data();
+    double* down = inv_scale + count;
+    double* up = down + count;
+    GamWeekdayScale::each_step(grid_, static_cast<std::int64_t>(k), count, [&](std::int64_t i, std::size_t d) {
+      const double scale = scale_[weekdays_ != nullptr ? d : 0] * factor[i];
+      inv_scale[i] = scale > 0.0 ? 1.0 / scale : std::numeric_limits<double>::infinity();
+      up[i] = pmath::exp(z_ * scale);
+      down[i] = 1.0 / up[i];
+    });
+    gam_log_band(yhat, y, offset, values + k, inv_scale, down, up, count, space_.unit, least_, out_.expected.data() + k,
+                 out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
+  }
+
   /// Step k of a series without a fit (all_missing): NaN everywhere.
   void write_missing(std::size_t k) const {
     out_.expected[k] = out_.lower[k] = out_.upper[k] = out_.score[k] = kNaN;

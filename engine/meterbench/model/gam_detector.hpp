@@ -97,7 +97,8 @@
 //   Too_short and constant series keep the fallback band.
 //
 // Code: this class and the workspace (gam_detector.cpp: detect, the status rules, the level fallback); the fit
-// (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp); the calendar
+// (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp), with the local
+// scale and the count band (gam_local_scale.cpp, gam_count_band.hpp); the calendar
 // design (gam_design.hpp); the vectorised loops (gam_kernels.hpp) and packed Cholesky (gam_packed.hpp); medians
 // and MADs (robust_stats.hpp).
 //
@@ -349,9 +350,11 @@ class GamDetector final : public Detector {
   /// The local factor of rolling week s from the trailing weeks of its history (coefficients ws.beta_).
   double rolling_local_factor(const GamDesign& design, std::int64_t s, double offset, double series, GamWorkspace& ws) const;
   /// Writes steps [begin, end) from their fit `mu`, fitted value and local factor (indexed from begin).
-  void write_adapted_band(const GamBandWriter& band, std::span<const float> values, std::int64_t begin, std::int64_t end,
-                          const double* mu, const double* fitted, const double* factor, const GamWorkspace& ws,
-                          const DetectionOutput& out) const;
+  void write_scaled_steps(const GamBandWriter& band, std::span<const float> values, std::int64_t begin, std::int64_t end,
+                          const double* mu, const double* fitted, const double* factor) const;
+  /// The Poisson band and score of steps [begin, end) of a small-count series (ws.counts_) about the written expected.
+  void write_count_band(std::span<const float> values, std::int64_t begin, std::int64_t end, const GamWorkspace& ws,
+                        const DetectionOutput& out) const;
 
   // The rolling schedule (gam_rolling.cpp), in its phases.
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;

@@ -220,7 +220,17 @@ void GamDetector::detect_adapted_band(const GamDesign& design, std::span<const f
       factor[i] = f;
     }
   }
-  write_adapted_band(band_writer(out, ws.scale_, least, ws), values, begin, window.score_end, mu, fitted, factor, ws, out);
+  const GamBandWriter band = band_writer(out, ws.scale_, least, ws);
+  std::int64_t fit_from = std::clamp(fb, begin, window.score_end), fit_to = std::clamp(fb + n, fit_from, window.score_end);
+  if (ws.space_.log && fit_to > fit_from) {  // the steps inside the fit window by the array kernel (write_at_scale's bits)
+    band.write_log_run_scaled(static_cast<std::size_t>(fit_from), fit_to - fit_from, ws.yhatf_.data() + (fit_from - fb),
+                              ws.y_.data() + (fit_from - fb), ws.offset_, values.data(), factor + (fit_from - begin), ws.band_scratch_);
+  } else {
+    fit_from = fit_to = begin;
+  }
+  write_scaled_steps(band, values, begin, fit_from, mu, fitted, factor);
+  write_scaled_steps(band, values, fit_to, window.score_end, mu + (fit_to - begin), fitted + (fit_to - begin), factor + (fit_to - begin));
+  write_count_band(values, begin, window.score_end, ws, out);
 }
 
 // The rolling schedule's local factor of week s: the trailing local_weeks weeks of its history, with the residuals
@@ -242,21 +252,28 @@ double GamDetector::rolling_local_factor(const GamDesign& design, std::int64_t s
   return local_factor(ws, 0, weeks, series);
 }
 
-// Steps [begin, end) at their own scale (the writer's weekday scale times factor[k - begin]); on a small-count
-// series the band and score are then replaced by the Poisson ones about the expected value.
-void GamDetector::write_adapted_band(const GamBandWriter& band, std::span<const float> values, std::int64_t begin, std::int64_t end,
-                                     const double* mu, const double* fitted, const double* factor, const GamWorkspace& ws,
-                                     const DetectionOutput& out) const {
-  const double log_q = ws.counts_ ? normal_log_upper_tail(config_.z) : 0.0;
+// Steps [begin, end) at their own scale: the writer's weekday scale times factor[step - begin].
+void GamDetector::write_scaled_steps(const GamBandWriter& band, std::span<const float> values, std::int64_t begin, std::int64_t end,
+                                     const double* mu, const double* fitted, const double* factor) const {
+  for (std::int64_t step = begin; step < end; ++step) {
+    const auto k = static_cast<std::size_t>(step);
+    const std::int64_t i = step - begin;
+    band.write_at_scale(k, mu[i], values[k], fitted[i], band.step_scale(k) * factor[i]);
+  }
+}
+
+// On a small-count series, the band and score of steps [begin, end) replaced by the Poisson ones about the expected
+// value the writer wrote.
+void GamDetector::write_count_band(std::span<const float> values, std::int64_t begin, std::int64_t end, const GamWorkspace& ws,
+                                   const DetectionOutput& out) const {
+  if (!ws.counts_) return;
+  const double log_q = normal_log_upper_tail(config_.z);
   const auto z = static_cast<float>(config_.z);
   const float above_z = std::nextafter(z, std::numeric_limits<float>::infinity());
   double last_lambda = -1.0;
   std::int64_t lower = 0, upper = 0;
   for (std::int64_t step = begin; step < end; ++step) {
     const auto k = static_cast<std::size_t>(step);
-    const std::int64_t i = step - begin;
-    band.write_at_scale(k, mu[i], values[k], fitted[i], band.step_scale(k) * factor[i]);
-    if (!ws.counts_) continue;
     const double lambda = std::max<double>(out.expected[k], kCountLeast);
     if (!(lambda <= kCountMost)) continue;  // a fit far outside its counts (extrapolated): the writer's band stays
     const PoissonTails tails(lambda);

@@ -463,7 +463,8 @@ void GamDetector::score_rolling_week(const GamDesign& design, std::span<const fl
   if (adapted == nullptr) return;
   const double factor = config_.local_scale ? rolling_local_factor(design, s, st.offset, st.band, ws) : 1.0;
   std::fill_n(adapted + 2 * count, count, factor);
-  write_adapted_band(band, values, s, e, adapted, adapted + count, adapted + 2 * count, ws, out);
+  write_scaled_steps(band, values, s, e, adapted, adapted + count, adapted + 2 * count);
+  write_count_band(values, s, e, ws, out);
 }
 
 }  // namespace meterbench
