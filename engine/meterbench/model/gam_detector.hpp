@@ -81,7 +81,7 @@
 //   one 7-value sorting network per week and a sliding sorted window, not a selection per week. Why off: on the
 //   real-usage backgrounds it helps London households a little (F1 +0.003 at z 16.75 retrospectively, +0.014 in
 //   the weekly schedule, fewer false alerts) and costs page views (-0.057 at z 16.75) and the generated scenario
-//   (test half at the best z -0.047); gam_bench 45 us instead of 29 per 730-day series (results/scale16.md).
+//   (test half at the best z -0.047); gam_bench 38 us instead of 29 per 730-day series (results/scale16.md).
 // - Count band (count_band=on; off by default): on a small-count series (every observed value of the fit window,
 //   or of the history before the first rolling week, a non-negative integer, at least one positive, their median
 //   positive value <= 20) the band at a step is the Poisson quantile interval about the expected value lambda
