@@ -132,8 +132,7 @@ std::vector<float> poisson_counts(std::uint64_t seed, double level) {
 
 // Contract: on a Poisson series at level 3 the count band has integer bounds, lower never below 0, a score
 // above z exactly outside the band, and covers the clean points near its nominal level: at z = 2 (two-sided
-// 95.4%) Poisson intervals are conservative, between 95% and 99.5%; the shipped log-space band covers far fewer
-// or far more. In the weekly schedule too.
+// 95.4%) Poisson intervals are conservative, between 95% and 99.5%. In the weekly schedule and a forward window too.
 TEST(GamCountBand, PoissonAtLevelThreeIntegerBoundsAndCoverage) {
   for (std::uint64_t seed = 1; seed <= 3; ++seed) {
     const auto y = poisson_counts(seed, 3.0);
@@ -154,6 +153,16 @@ TEST(GamCountBand, PoissonAtLevelThreeIntegerBoundsAndCoverage) {
       const double coverage = static_cast<double>(inside) / static_cast<double>(n);
       EXPECT_GT(coverage, 0.95) << "seed " << seed << (weekly ? " weekly" : "");
       EXPECT_LT(coverage, 0.995) << "seed " << seed << (weekly ? " weekly" : "");
+    }
+    // A forward window (history [0, 700), horizon [700, 730)): the same contract on the horizon.
+    const auto det = testing::make_base_gam(testing::settings({"count_band=on", "transform=log1p_relative", "z=2"}), kDaily730);
+    auto ws = det->make_workspace();
+    OutputBuffers fwd(730, kNaNf);
+    det->detect({y, 0}, DetectionWindow::forward(700, 730), *ws, fwd.view());
+    for (std::size_t k = 700; k < 730; ++k) {
+      ASSERT_EQ(fwd.upper[k], std::floor(fwd.upper[k])) << "forward step " << k;
+      ASSERT_EQ(fwd.lower[k], std::floor(fwd.lower[k])) << "forward step " << k;
+      ASSERT_EQ(y[k] >= fwd.lower[k] && y[k] <= fwd.upper[k], fwd.score[k] <= 2.0F) << "forward step " << k;
     }
     const OutputBuffers off = band_of({"transform=log1p_relative", "z=2"}, y);
     EXPECT_NE(off.upper[100], std::floor(off.upper[100])) << "the default band is not on the count scale";
