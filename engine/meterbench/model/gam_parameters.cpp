@@ -73,7 +73,7 @@ ParameterTable<GamConfig> build_table() {
                .help = "lower bound of the band scale, as a share of the robust scale of the residuals at steps above the series' "
                        "minimum when that minimum repeats (the zero days of intermittent usage); 0 = off"},
               {.name = "local_scale", .bind = B::choice(&C::local_scale, {{"off", false}, {"on", true}}), .default_value = "off",
-               .help = "band scale local in time: max(local_floor x the series' scale, 1.4826 x the median of the weekly median |residual| "
+               .help = "band scale local in time: max(local_floor x the series' scale, 1.4826 x the median of the weekly median abs(residual) "
                        "over local_weeks weeks about the step's week (centred when fitting the whole series, trailing inside the history "
                        "otherwise)), times the weekday factor"},
               {.name = "local_weeks", .bind = &C::local_weeks, .default_value = "8", .min = 2, .max = 52,
