@@ -122,6 +122,25 @@ TEST(GamLocalScale, ForwardWindowUsesTheTrailingWeeks) {
   EXPECT_GT(median_half_width(on, 700, 730), 2.0 * median_half_width(off, 700, 730));
 }
 
+// Contract: on an hourly grid (weeks of 168 steps) the local scale follows a noise change as on a daily one: sd 1
+// for 45 days, then 4.
+TEST(GamLocalScale, HourlyGridFollowsANoiseChange) {
+  const TimeGrid hourly{testing::kStart, 3600, 90 * 24};
+  Rng rng(stream_key(9, 16));
+  std::vector<float> y(static_cast<std::size_t>(hourly.steps));
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(100.0 + (i < 45 * 24 ? 1.0 : 4.0) * rng.normal());
+  const auto run = [&](const std::vector<std::string>& settings) {
+    const auto det = testing::make_base_gam(settings, hourly);
+    auto ws = det->make_workspace();
+    OutputBuffers out(hourly.steps, kNaNf);
+    det->detect({y, 0}, DetectionWindow::retrospective(hourly.steps), *ws, out.view());
+    return out;
+  };
+  const OutputBuffers off = run({}), on = run({"local_scale=on", "local_floor=0.1", "local_weeks=2"});
+  EXPECT_NEAR(median_half_width(off, 24 * 70, 24 * 88) / median_half_width(off, 24 * 2, 24 * 20), 1.0, 1e-6);
+  EXPECT_GT(median_half_width(on, 24 * 70, 24 * 88) / median_half_width(on, 24 * 2, 24 * 20), 2.5);
+}
+
 // Poisson counts at `level` (0 before step 0 of nothing: a steady series).
 std::vector<float> poisson_counts(std::uint64_t seed, double level) {
   Rng rng(stream_key(seed, 17));
