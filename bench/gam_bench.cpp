@@ -211,6 +211,7 @@ void BM_GamDaily730Bisquare(benchmark::State& state) {
   run_gam(state, {kStart, meterbench::kSecondsPerDay, 730}, {"loss=bisquare"});
 }
 void BM_GamDaily730Log1p(benchmark::State& state) { run_gam(state, {kStart, meterbench::kSecondsPerDay, 730}, {"transform=log1p"}); }
+void BM_GamDaily730LocalScale(benchmark::State& state) { run_gam(state, {kStart, meterbench::kSecondsPerDay, 730}, {"local_scale=on"}); }
 
 void BM_GamDaily730Weekly52Rolling(benchmark::State& state) { run_rolling(state, true); }
 void BM_GamDaily730Weekly52Independent(benchmark::State& state) { run_rolling(state, false); }
@@ -221,6 +222,7 @@ BENCHMARK(BM_GamDaily730NoGaps)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GamDaily730ForwardWeek)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GamDaily730Bisquare)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GamDaily730Log1p)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GamDaily730LocalScale)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GamDaily730Weekly52Rolling)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GamDaily730Weekly52Independent)->Unit(benchmark::kMillisecond)->UseRealTime();
 

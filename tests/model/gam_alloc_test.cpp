@@ -88,7 +88,7 @@ TEST(GamAllocation, DetectDoesNotAllocateOnTheHotPath) {
 
   const TimeGrid grid{parse_utc_timestamp("2021-01-04"), kSecondsPerDay, 730};
   std::vector<std::vector<float>> series;
-  for (int s = 0; s < 6; ++s) {
+  for (int s = 0; s < 7; ++s) {
     Rng rng(stream_key(31, static_cast<std::uint64_t>(s)));
     std::vector<float> y(730);
     for (std::size_t i = 0; i < 730; ++i) {
@@ -100,13 +100,14 @@ TEST(GamAllocation, DetectDoesNotAllocateOnTheHotPath) {
       if (s == 3) y[i] = i < 700 ? std::numeric_limits<float>::quiet_NaN() : y[i];  // too short
       if (s == 4) y[i] = 7.0f;                                                      // constant
       if (s == 5) y[i] = std::numeric_limits<float>::quiet_NaN();                   // all missing
+      if (s == 6) y[i] = std::floor(y[i] / 20.0f);                                  // small counts (count_band)
     }
     series.push_back(std::move(y));
   }
   std::vector<float> e(730), lo(730), hi(730), sc(730);
   const DetectionOutput out{e, lo, hi, sc};
   for (const char* setting : {"loss=huber", "loss=bisquare", "transform=log1p", "transform=log1p_relative", "robust_start=on",
-                              "weekday_scale=on", "run_score=on", "rules=on"}) {
+                              "weekday_scale=on", "run_score=on", "rules=on", "local_scale=on", "count_band=on"}) {
     const std::vector<std::string> settings{setting};
     const auto det = testing::make_base_gam(settings, grid);
     auto ws = det->make_workspace();

@@ -101,16 +101,24 @@ class GamBandWriter {
                         out_.lower[k], out_.upper[k], out_.score[k]);
       return;
     }
-    mu = std::max(mu, least_);
-    out_.expected[k] = static_cast<float>(mu);
-    out_.lower[k] = static_cast<float>(std::max(mu - z_ * scale, least_));
-    out_.upper[k] = static_cast<float>(mu + z_ * scale);
-    if (std::isnan(value)) {
-      out_.score[k] = kNaN;
-    } else {
-      const double dev = std::abs(fitted - mu);
-      out_.score[k] = static_cast<float>(scale > 0.0 ? dev / scale : (dev == 0.0 ? 0.0 : std::numeric_limits<double>::infinity()));
+    write_plain(k, mu, value, fitted, scale);
+  }
+
+  /// The band scale of step k: the series' scale times its weekday's factor.
+  [[nodiscard]] double step_scale(std::size_t k) const {
+    return scale_[weekdays_ != nullptr ? static_cast<std::size_t>(GamWeekdayScale::weekday(grid_, static_cast<std::int64_t>(k))) : 0];
+  }
+
+  /// write() with a band scale of the step's own (local_scale): the same formulas at `scale`.
+  void write_at_scale(std::size_t k, double mu, float value, double fitted, double scale) const {
+    if (space_.log) {
+      const double inv_scale = scale > 0.0 ? 1.0 / scale : std::numeric_limits<double>::infinity();
+      const double up = pmath::exp(z_ * scale);  // one exp per step: the lower factor is its inverse
+      gam_log_band_step(mu, fitted, value, inv_scale, 1.0 / up, up, space_.unit, least_, out_.expected[k], out_.lower[k],
+                        out_.upper[k], out_.score[k]);
+      return;
     }
+    write_plain(k, mu, value, fitted, scale);
   }
 
   /// Steps [k, k + count) inside the fit window of a log-space fit, by the array kernel: mu = offset + yhat[i],
@@ -141,12 +149,42 @@ class GamBandWriter {
                  out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
   }
 
+  /// write_log_run with each step's scale times factor[i] (local_scale): the bits of write_at_scale, by the array kernel.
+  /// `scratch` holds 3 count doubles.
+  void write_log_run_scaled(std::size_t k, std::int64_t count, const float* yhat, const double* y, double offset,
+                            const float* values, const double* factor, std::span<double> scratch) const {
+    double* inv_scale = scratch.data();
+    double* down = inv_scale + count;
+    double* up = down + count;
+    GamWeekdayScale::each_step(grid_, static_cast<std::int64_t>(k), count, [&](std::int64_t i, std::size_t d) {
+      const double scale = scale_[weekdays_ != nullptr ? d : 0] * factor[i];
+      inv_scale[i] = scale > 0.0 ? 1.0 / scale : std::numeric_limits<double>::infinity();
+      up[i] = pmath::exp(z_ * scale);
+      down[i] = 1.0 / up[i];
+    });
+    gam_log_band(yhat, y, offset, values + k, inv_scale, down, up, count, space_.unit, least_, out_.expected.data() + k,
+                 out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
+  }
+
   /// Step k of a series without a fit (all_missing): NaN everywhere.
   void write_missing(std::size_t k) const {
     out_.expected[k] = out_.lower[k] = out_.upper[k] = out_.score[k] = kNaN;
   }
 
  private:
+  void write_plain(std::size_t k, double mu, float value, double fitted, double scale) const {
+    mu = std::max(mu, least_);
+    out_.expected[k] = static_cast<float>(mu);
+    out_.lower[k] = static_cast<float>(std::max(mu - z_ * scale, least_));
+    out_.upper[k] = static_cast<float>(mu + z_ * scale);
+    if (std::isnan(value)) {
+      out_.score[k] = kNaN;
+    } else {
+      const double dev = std::abs(fitted - mu);
+      out_.score[k] = static_cast<float>(scale > 0.0 ? dev / scale : (dev == 0.0 ? 0.0 : std::numeric_limits<double>::infinity()));
+    }
+  }
+
   static constexpr auto kNaN = static_cast<float>(std::numeric_limits<double>::quiet_NaN());
   DetectionOutput out_;
   double z_, least_;

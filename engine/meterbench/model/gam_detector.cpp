@@ -82,6 +82,10 @@ std::unique_ptr<DetectorWorkspace> GamDetector::make_workspace() const {
   ws->changepoint_scratch_.resize(static_cast<std::size_t>(std::max(0, config_.changepoints)));
   ws->post_scratch_.resize(static_cast<std::size_t>(gam_run_score_scratch(grid_.steps)));
   ws->band_scratch_.resize(static_cast<std::size_t>(3 * grid_.steps));
+  if (adapted_band()) {
+    ws->adapted_scratch_.resize(static_cast<std::size_t>(3 * grid_.steps));
+    ws->local_weeks_.resize(static_cast<std::size_t>(std::max<std::int64_t>(grid_.steps / local_block() + 2, config_.local_weeks + 1)));
+  }
   return ws;
 }
 
@@ -114,6 +118,10 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
   // |y - expected| / scale and a point inside the band scores <= z (see the header, "Band").
   const double least = ws.nonnegative_ ? 0.0 : -std::numeric_limits<double>::infinity();
   std::int64_t step = window.score_begin;
+  if (status != FitStatus::all_missing && !ws.level_only_ && adapted_band()) {  // local_scale, count_band: gam_local_scale.cpp
+    detect_adapted_band(*design, series.values, window, least, ws, out);
+    step = window.score_end;
+  }
   if (status != FitStatus::all_missing && !ws.level_only_ && !ws.space_.log && !ws.weekday_on_ && s > 0.0) {
     // Common case, untransformed regression fit: the score steps inside the fit window in one tight loop.
     const std::int64_t end = std::min(window.score_end, design->fit_end());

@@ -70,9 +70,35 @@
 // With a log space the band is mapped back by c x expm1 (so lower, expected >= 0). Outside the fit window (forward
 // schedule) the trend continues with its last slope (prophet's extrapolation without trend uncertainty), the
 // seasonal terms follow the calendar and the scale is the fit's.
+// - Local scale (local_scale=on; off by default; gam_local_scale.cpp): the band scale of a step is
+//   max(local_floor x the series' band scale, 1.4826 x m) times the weekday factor, m the median of the weekly median
+//   |residual| of the local_weeks weeks about the step's week (weeks of the grid from the fit window's start, a
+//   week's median only when half its steps are observed; the window shifted inside the fit window when the fit
+//   covers the scored steps, else the weeks up to the step's week: a forward window's horizon and each rolling week
+//   read the trailing local_weeks weeks of their history, with the current coefficients); the series' scale when
+//   fewer than max(2, local_weeks / 4) weeks have a median. The score is |u - expected| / that scale. Why weekly
+//   medians: a week's median is median-unbiased for its population's, so their median estimates the window's at
+//   one 7-value sorting network per week and a sliding sorted window, not a selection per week. Why off: on the
+//   real-usage backgrounds it helps London households a little (F1 +0.003 at z 16.75 retrospectively, +0.014 in
+//   the weekly schedule, fewer false alerts) and costs page views (-0.057 at z 16.75) and the generated scenario
+//   (test half at the best z -0.047); gam_bench 38 us instead of 29 per 730-day series (results/scale16.md).
+// - Count band (count_band=on; off by default): on a small-count series (every observed value of the fit window,
+//   or of the history before the first rolling week, a non-negative integer, at least one positive, their median
+//   positive value <= 20) the band at a step is the Poisson quantile interval about the expected value lambda
+//   (the fit mapped back, at least 0.05) at the normal tail Q(z) of each side: lower = the least k with
+//   P(X <= k) >= Q(z), upper = the least k with P(X > k) < Q(z) (integers, lower >= 0), and the score is the
+//   normal equivalent Q^-1 of the value's one-sided tail beyond lambda, so that it is > z exactly outside the band
+//   (kept so exactly against the rounding of the inversion) and a sweep's z keeps its meaning. Tails in log space
+//   (gam_count_band.hpp). Why Poisson, not negative binomial: no dispersion to estimate, and z keeps a meaning on
+//   any series; overdispersed counts then get a band too narrow (more false alerts at a given z). Why off: no series
+//   of the real backgrounds qualifies (kWh, page views and bike counts in the hundreds); on a generated small-count
+//   population (results/scale16_small_counts.toml) it gains F1 +0.054 on the test half at the best z (+0.011 at z
+//   16.75) with more false alerts, and the shipped z, a band half-width in scales, is far wider as a Poisson tail.
+//   Too_short and constant series keep the fallback band.
 //
 // Code: this class and the workspace (gam_detector.cpp: detect, the status rules, the level fallback); the fit
-// (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp); the calendar
+// (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp), with the local
+// scale and the count band (gam_local_scale.cpp, gam_count_band.hpp); the calendar
 // design (gam_design.hpp); the vectorised loops (gam_kernels.hpp) and packed Cholesky (gam_packed.hpp); medians
 // and MADs (robust_stats.hpp).
 //
@@ -211,6 +237,9 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<double> start_y_;      // winsorised values of the robust start
   std::vector<double> post_scratch_;  // the run score's terms (gam_run_score_scratch)
   std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 steps); the weekday factors' lanes
+  std::vector<double> adapted_scratch_;  // local_scale, count_band: each scored step's fit, fitted value and local factor
+  std::vector<double> local_weeks_;  // local_scale: the median absolute residual of each week (NaN: too sparse)
+  bool counts_ = false;       // count_band applies to the current series (small counts)
 };
 
 class GamDetector final : public Detector {
@@ -302,6 +331,30 @@ class GamDetector final : public Detector {
   [[nodiscard]] GamBandWriter band_writer(const DetectionOutput& out, double scale, double least, const GamWorkspace& ws) const {
     return {out, config_.z, scale, least, ws.space_, grid_, ws.weekday_on_ ? &ws.weekdays_ : nullptr};
   }
+
+  // The adapted band (gam_local_scale.cpp): local_scale and count_band, when either is on.
+  [[nodiscard]] bool adapted_band() const { return config_.local_scale || config_.count_band; }
+  /// Steps per block of the local scale's windows: a week of the grid (1 on grids coarser than a day).
+  [[nodiscard]] std::int64_t local_block() const;
+  /// Whether the observed values of [begin, end) are small counts (count_band), into ws.counts_.
+  void choose_count_band(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const;
+  /// The median of the observed absolute residuals ws.residuals_[a, c); NaN when fewer than half are observed.
+  double week_median(GamWorkspace& ws, std::int64_t a, std::int64_t c) const;
+  /// The local scale of the weekly medians ws.local_weeks_[wa, wc) as a factor of the series' scale `series`.
+  double local_factor(GamWorkspace& ws, std::int64_t wa, std::int64_t wc, double series) const;
+  /// That factor from the median of `medians` weekly medians of a window of `weeks` weeks (1 when too few).
+  [[nodiscard]] double local_factor_of(double median, std::int64_t medians, std::int64_t weeks, double series) const;
+  /// detect()'s band and score of the scored steps of a regression fit, adapted.
+  void detect_adapted_band(const GamDesign& design, std::span<const float> values, const DetectionWindow& window, double least,
+                           GamWorkspace& ws, const DetectionOutput& out) const;
+  /// The local factor of rolling week s from the trailing weeks of its history (coefficients ws.beta_).
+  double rolling_local_factor(const GamDesign& design, std::int64_t s, double offset, double series, GamWorkspace& ws) const;
+  /// Writes steps [begin, end) from their fit `mu`, fitted value and local factor (indexed from begin).
+  void write_scaled_steps(const GamBandWriter& band, std::span<const float> values, std::int64_t begin, std::int64_t end,
+                          const double* mu, const double* fitted, const double* factor) const;
+  /// The Poisson band and score of steps [begin, end) of a small-count series (ws.counts_) about the written expected.
+  void write_count_band(std::span<const float> values, std::int64_t begin, std::int64_t end, const GamWorkspace& ws,
+                        const DetectionOutput& out) const;
 
   // The rolling schedule (gam_rolling.cpp), in its phases.
   const GamDesign& rolling_design_for(std::int64_t first_scored, std::int64_t period, std::int64_t last_start, GamWorkspace& ws) const;

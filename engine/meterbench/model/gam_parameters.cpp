@@ -72,6 +72,17 @@ ParameterTable<GamConfig> build_table() {
               {.name = "scale_floor", .bind = &C::scale_floor, .default_value = "0.3", .min = 0, .max = 1,
                .help = "lower bound of the band scale, as a share of the robust scale of the residuals at steps above the series' "
                        "minimum when that minimum repeats (the zero days of intermittent usage); 0 = off"},
+              {.name = "local_scale", .bind = B::choice(&C::local_scale, {{"off", false}, {"on", true}}), .default_value = "off",
+               .help = "band scale local in time: max(local_floor x the series' scale, 1.4826 x the median of the weekly median abs(residual) "
+                       "over local_weeks weeks about the step's week (centred when fitting the whole series, trailing inside the history "
+                       "otherwise)), times the weekday factor"},
+              {.name = "local_weeks", .bind = &C::local_weeks, .default_value = "8", .min = 2, .max = 52,
+               .help = "weeks of residuals the local scale (local_scale=on) reads"},
+              {.name = "local_floor", .bind = &C::local_floor, .default_value = "0.5", .min = 0, .max = 1,
+               .help = "lower bound of the local scale (local_scale=on), as a share of the series' band scale"},
+              {.name = "count_band", .bind = B::choice(&C::count_band, {{"off", false}, {"on", true}}), .default_value = "off",
+               .help = "small counts (non-negative integers, median positive value <= 20): band = Poisson quantiles about the expected "
+                       "value at the normal tail of z (integers, lower >= 0), score = the normal equivalent of the tail probability"},
           }};
 }
 

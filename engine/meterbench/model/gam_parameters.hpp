@@ -37,6 +37,10 @@ struct GamConfig {
   double tolerance;             ///< convergence: RMS change of the fit below tolerance x scale
   int min_observed;             ///< fewest observed steps in the fit window worth a fit
   double scale_floor;           ///< band scale floor, share of the MAD of residuals above the series' minimum (GamDetector)
+  bool local_scale;             ///< band scale local in time: the robust scale of the residuals within local_weeks (GamDetector, "Band")
+  int local_weeks;              ///< weeks of residuals the local scale reads
+  double local_floor;           ///< local scale at least this share of the series' band scale
+  bool count_band;              ///< small counts: Poisson quantile band on the count scale (GamDetector, "Band")
 };
 
 /// The table of gam's parameters (see parameters.hpp), bound to GamConfig.

@@ -168,6 +168,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
   ws.ensure(design);
   ws.weekday_on_ = false;
   choose_space(series.values, 0, first_scored, ws);  // the history before the first week: no step sees its future
+  choose_count_band(series.values, 0, first_scored, ws);
   load_rolling_series(series.values, ws);
   ws.rolling_sum_.setZero();
   ws.rolling_sq_.setZero();
@@ -435,6 +436,8 @@ void GamDetector::score_rolling_week(const GamDesign& design, std::span<const fl
   const GamBandWriter band = band_writer(out, regression ? st.band : st.scale, least, ws);
   const auto& x = design.matrix();
   const int p = design.cols();
+  double* adapted = regression && adapted_band() ? ws.adapted_scratch_.data() : nullptr;  // mu, fitted, factor per step
+  const std::int64_t count = e - s;
   for (std::int64_t step = s; step < e; ++step) {
     const auto k = static_cast<std::size_t>(step);
     if (st.mode == RollingState::Mode::missing) {
@@ -450,8 +453,18 @@ void GamDetector::score_rolling_week(const GamDesign& design, std::span<const fl
         mu = st.offset + ws.row_.head(p).dot(ws.beta_.head(p));
       }
     }
+    if (adapted != nullptr) {
+      adapted[step - s] = mu;
+      adapted[count + step - s] = ws.y_[static_cast<Eigen::Index>(k)];
+      continue;
+    }
     band.write(k, mu, values[k], ws.y_[static_cast<Eigen::Index>(k)]);  // the series' fitted values, loaded once
   }
+  if (adapted == nullptr) return;
+  const double factor = config_.local_scale ? rolling_local_factor(design, s, st.offset, st.band, ws) : 1.0;
+  std::fill_n(adapted + 2 * count, count, factor);
+  write_scaled_steps(band, values, s, e, adapted, adapted + count, adapted + 2 * count);
+  write_count_band(values, s, e, ws, out);
 }
 
 }  // namespace meterbench
