@@ -18,7 +18,7 @@
 // Huber loss without refactorisation; the scale s = 1.4826 * median |residual| (the MAD about the fit, as in
 // MASS::rlm) is estimated from the least-squares residuals and then held, which makes the iteration a
 // contraction, accelerated by a depth-1 Anderson (secant) step; it stops when the RMS change of the fitted
-// values a plain step would make is below tolerance * s. Bisquare continues
+// values a plain step would make is below tolerance * s, and keeps the iterate that passed the test. Bisquare continues
 // from the Huber fit with weighted IRLS at a fixed scale (the Gram matrix re-accumulated per iteration:
 // several times slower). Missing steps are absent rows, handled by one of two exact routes:
 //  - few and scattered (<= 10% of the window and <= 20% of every changepoint segment, no column dropped):
@@ -27,7 +27,8 @@
 //  - otherwise the Gram matrix of the observed rows is formed (the shared X'X downdated by the missing rows,
 //    or re-accumulated from the observed rows when most are missing) and factorised once for the series. The
 //    retrospective design keeps running sums of X'X over its rows (10 MiB for 730 days x 57 columns), so a
-//    missing run of any length costs one packed p x p difference (GamDesign::prefix_cross_product).
+//    missing run of any length costs one packed p x p difference (GamDesign::prefix_cross_product); runs of up to 4
+//    rows are taken out by rank-one downdates from the rows of X instead (in cache, where the sums are not).
 // Products X beta run in single precision through the calendar structure (GamDesign::predict); X'y, Gram
 // matrices and solves run in double.
 //
