@@ -303,15 +303,15 @@ class GamDetector final : public Detector {
   void least_squares_start(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const;
   bool winsorise_start(std::int64_t rows, GamWorkspace& ws) const;
   /// Huber's iteration with modified residuals and Anderson acceleration; returns whether it converged.
-  bool huber_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route, GamWorkspace& ws) const;
+  bool huber_iterations(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const;
   /// The Anderson (secant) step from the plain step just solved; `have_prev` once the map is fixed.
   void anderson_step(bool have_prev, GamWorkspace& ws) const;
   /// Bisquare IRLS from the Huber fit at its fixed scale; returns whether it converged.
-  bool bisquare_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route, GamWorkspace& ws) const;
+  bool bisquare_iterations(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const;
   void predict_fit(const GamDesign& design, GamWorkspace& ws) const;
   /// Absolute residuals of the rows into ws.residuals_ (+inf where unobserved: robust_scale's layout); returns how
   /// many rows are observed.
-  std::int64_t collect_residuals(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
+  std::int64_t collect_residuals(const GamDesign& design, GamWorkspace& ws) const;
   void build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void build_gram_from_prefix(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void pack_gram(const GamDesign& design, double scale, GamWorkspace& ws) const;

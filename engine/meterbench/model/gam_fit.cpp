@@ -63,10 +63,10 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   least_squares_start(design, route, ws);
   bool converged = config_.loss == GamConfig::Loss::squared && !route.impute;
   if (!converged) {
-    converged = huber_iterations(design, window.observed, route, ws);
-    if (config_.loss == GamConfig::Loss::bisquare) converged = bisquare_iterations(design, window.observed, route, ws);
+    converged = huber_iterations(design, route, ws);
+    if (config_.loss == GamConfig::Loss::bisquare) converged = bisquare_iterations(design, route, ws);
   }
-  const std::int64_t m = collect_residuals(design, window.observed, ws);
+  const std::int64_t m = collect_residuals(design, ws);
   const double mad = robust_scale(ws, n, m, false);
   ws.scale_ = floored_scale(ws, n, lo, mad);
   weekday_factors(design.fit_begin(), n, 0.0, mad, ws);
@@ -174,8 +174,7 @@ bool GamDetector::winsorise_start(std::int64_t n, GamWorkspace& ws) const {
 // for a contraction dominated by one slow direction it removes that direction in one step. It changes
 // only where the iteration goes, not its fixed point or the stopping rule (the G-norm of the plain step
 // g(beta) - beta below tolerance * s). The iterate that passes the test is the fit.
-bool GamDetector::huber_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route,
-                                   GamWorkspace& ws) const {
+bool GamDetector::huber_iterations(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const {
   const std::int64_t n = design.rows();
   const int p = design.cols();
   const double inv_rows = 1.0 / static_cast<double>(n);
@@ -187,7 +186,7 @@ bool GamDetector::huber_iterations(const GamDesign& design, std::int64_t observe
   for (int it = 0; it < config_.max_iterations; ++it) {
     if (it <= held_from) {
       const double previous = s;
-      s = robust_scale(ws, n, collect_residuals(design, observed, ws), false);
+      s = robust_scale(ws, n, collect_residuals(design, ws), false);
       if (it > 0 && std::abs(s - previous) <= config_.tolerance * previous) held_from = it;
     }
     if (s <= route.floor && !route.impute) return true;  // exact fit: nothing to down-weight
@@ -234,12 +233,11 @@ void GamDetector::anderson_step(bool have_prev, GamWorkspace& ws) const {
 
 // Bisquare IRLS from the Huber fit at its (fixed) scale; every row's weight changes, so the Gram matrix is
 // re-accumulated each iteration.
-bool GamDetector::bisquare_iterations(const GamDesign& design, std::int64_t observed, const FitRoute& route,
-                                      GamWorkspace& ws) const {
+bool GamDetector::bisquare_iterations(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const {
   const std::int64_t n = design.rows();
   const auto& x = design.matrix();
   const double inv_rows = 1.0 / static_cast<double>(n);
-  const double s = robust_scale(ws, n, collect_residuals(design, observed, ws), false);
+  const double s = robust_scale(ws, n, collect_residuals(design, ws), false);
   const double cs = config_.bisquare_c * s;
   bool converged = s <= route.floor;
   for (int it = 0; it < config_.max_iterations && !converged; ++it) {
@@ -277,7 +275,7 @@ void GamDetector::predict_fit(const GamDesign& design, GamWorkspace& ws) const {
   design.predict(ws.beta_, std::span<float>(ws.yhatf_.data(), static_cast<std::size_t>(design.rows())), ws.predict_scratch_);
 }
 
-std::int64_t GamDetector::collect_residuals(const GamDesign& design, std::int64_t /*observed*/, GamWorkspace& ws) const {
+std::int64_t GamDetector::collect_residuals(const GamDesign& design, GamWorkspace& ws) const {
   return gam_abs_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), design.rows(), 0.0, ws.residuals_.data());
 }
 
