@@ -155,7 +155,6 @@ inline double from_order_key(std::uint32_t key) {
   return v;
 }
 
-
 // One compaction pass of radix_select_pair: keeps, in order, the keys[0, n) whose bucket (key - lo) >> shift is
 // `bucket`, and returns how many; raises below_max to the largest key of a lower bucket and sets the kept keys'
 // range [kept_lo, kept_hi]. Written in place (a kept key moves down, never past one not yet read).
