@@ -172,6 +172,34 @@ TEST(GamRealShapes, IntermittentBurstsAreNoUnitErrors) {
   EXPECT_EQ(static_cast<AnomalyKind>(out.kind[600]), AnomalyKind::unit_error);
 }
 
+// Contract (rules=on): a household meter in use at ~0.5 kWh a day for a year, then idle (0, or a standby reading of
+// 0.001-0.01 kWh, on alternate days at random) gets no unit error on its tiny readings, which sit near its expected
+// value there, while a reading /1000 on a day of use is one. The former rule (positive and <= max(expected, 1) / 100)
+// read every reading under 0.01 as a /1000 unit error, whatever the meter's level (real London households: 30 of
+// the 66 false alerts at the defaults).
+TEST(GamRealShapes, TinyReadingsOfAnIdleMeterAreNoUnitErrors) {
+  Rng rng(23);
+  std::vector<float> y(730);
+  std::size_t tiny = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (i < 365) {
+      y[i] = static_cast<float>(0.5 * (1.0 + 0.2 * rng.normal()));
+    } else {
+      y[i] = rng.uniform() < 0.5 ? 0.0F : static_cast<float>(rng.uniform(0.001, 0.01));
+      tiny += y[i] > 0.0F ? 1 : 0;
+    }
+  }
+  ASSERT_GE(tiny, 100U);
+  constexpr std::size_t kErrorDay = 200;
+  y[kErrorDay] /= 1000.0F;
+  const ShapeOutputs out = detect_shape(settings({"rules=on"}), y);
+  for (std::size_t i = 0; i < y.size(); ++i)
+    if (i != kErrorDay) {
+      EXPECT_NE(static_cast<AnomalyKind>(out.kind[i]), AnomalyKind::unit_error) << i << " value " << y[i] << " expected " << out.expected[i];
+    }
+  EXPECT_EQ(static_cast<AnomalyKind>(out.kind[kErrorDay]), AnomalyKind::unit_error);
+}
+
 // Contract (run_score=on): a sustained deviation of 2 scales over 7 days scores sqrt(7) x 2 ~ 5.3 at its middle,
 // above what any of its single steps scores; forward windows never read past the scored period (a step's score
 // is the same whether the period ends right after it or a week later).

@@ -80,10 +80,10 @@ struct GamRunWindows {
 void gam_run_terms(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
                    double* term, double* used);
 
-/// The unit-error test of the rules (gam_rules.hpp) at m steps: flag[i] = 1 when values[i] >= ratio x max(level,
-/// typical) or 0 < values[i] x ratio <= level, level = max(expected[i], 1) (a NaN value or expected: 0).
-void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double ratio, double typical,
-                          std::uint8_t* flag);
+/// The unit-error test of the rules (gam_rules.hpp) at m steps: flag[i] = 1 when values[i] >= up_ratio x
+/// max(expected[i], typical, 1) or 0 < values[i] x down_ratio <= expected[i] (a NaN value or expected: 0).
+void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double up_ratio, double down_ratio,
+                          double typical, std::uint8_t* flag);
 
 /// The run score at m steps: score[i] = max(score[i], |s_w| factor[w][c_w]) over both windows w, s_w and c_w the
 /// sums of term and used over the window's steps in step order (term[-before] .. term[m + 6] readable: zeros outside

@@ -35,7 +35,7 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
 /// - stopped_reporting: a gap of at least 7 days reaching `end` (forward: any gap, as a weekly run cannot know
 ///   whether it will end) after >= 90% of the 56 days before it observed; flagged from its 7th day;
 /// - unit_error: an observed value >= 100 x max(expected, typical, 1) (`typical`: the median positive value of the
-///   history), or positive and <= max(expected, 1) / 100;
+///   history), or positive and <= expected / 300;
 /// - dropped_reporting: >= 3 days of observed zeros after 56 days with >= 90% observed non-zero; flagged from
 ///   the 3rd zero.
 /// Day counts are converted to steps of the grid (at least 1 step).

@@ -75,21 +75,21 @@ void run_terms_baseline(const float* values, const float* expected, const float*
 }
 
 [[gnu::always_inline]] inline void unit_error_body(const float* __restrict values, const float* __restrict expected,
-    std::int64_t m, double ratio, double typical, std::uint8_t* __restrict flag) {
+    std::int64_t m, double up_ratio, double down_ratio, double typical, std::uint8_t* __restrict flag) {
   for (std::int64_t i = 0; i < m; ++i) {
-    const double v = values[i];
-    const double level = std::max(static_cast<double>(expected[i]), 1.0);  // false for NaN values: no alert
-    const bool up = v >= ratio * std::max(level, typical), down = (v > 0.0) & (v * ratio <= level);
+    const double v = values[i], e = expected[i];
+    const double level = std::max(e, 1.0);  // false for NaN values: no alert
+    const bool up = v >= up_ratio * std::max(level, typical), down = (v > 0.0) & (v * down_ratio <= e);  // NaN e: false
     flag[i] = static_cast<std::uint8_t>(up | down);
   }
 }
 __attribute__((target("avx2"))) void unit_error_avx2(const float* values, const float* expected, std::int64_t m,
-    double ratio, double typical, std::uint8_t* flag) {
-  unit_error_body(values, expected, m, ratio, typical, flag);
+    double up_ratio, double down_ratio, double typical, std::uint8_t* flag) {
+  unit_error_body(values, expected, m, up_ratio, down_ratio, typical, flag);
 }
-void unit_error_baseline(const float* values, const float* expected, std::int64_t m, double ratio, double typical,
-    std::uint8_t* flag) {
-  unit_error_body(values, expected, m, ratio, typical, flag);
+void unit_error_baseline(const float* values, const float* expected, std::int64_t m, double up_ratio, double down_ratio,
+    double typical, std::uint8_t* flag) {
+  unit_error_body(values, expected, m, up_ratio, down_ratio, typical, flag);
 }
 
 [[gnu::always_inline]] inline std::int64_t abs_residuals_body(const double* __restrict y, const float* __restrict yhat,
@@ -247,10 +247,10 @@ void gam_run_terms(const float* values, const float* expected, const float* scor
       : run_terms_baseline(values, expected, score, m, clip, term, used);
 }
 
-void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double ratio, double typical,
-                          std::uint8_t* flag) {
-  kernels::use_avx2() ? unit_error_avx2(values, expected, m, ratio, typical, flag)
-      : unit_error_baseline(values, expected, m, ratio, typical, flag);
+void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double up_ratio, double down_ratio,
+                          double typical, std::uint8_t* flag) {
+  kernels::use_avx2() ? unit_error_avx2(values, expected, m, up_ratio, down_ratio, typical, flag)
+      : unit_error_baseline(values, expected, m, up_ratio, down_ratio, typical, flag);
 }
 
 void gam_run_windows(const double* term, const double* used, float* score, std::int64_t m, const GamRunWindows& windows) {
