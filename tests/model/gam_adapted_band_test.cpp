@@ -1,6 +1,7 @@
-// Tests of gam's adapted band options: a band scale local in time (local_scale) and the Poisson band of small
-// counts (count_band), on the retrospective fit, a forward window and the weekly rolling schedule; and the
-// tails and normal equivalents the count band is computed from.
+// Tests of gam's adapted band options: a band scale local in time (local_scale), the Poisson band of small
+// counts (count_band) and a band scale as wide as the residuals' tails (tail_scale), on the retrospective fit, a
+// forward window and the weekly rolling schedule; and the tails and normal equivalents the count band is computed
+// from.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -31,6 +32,15 @@ OutputBuffers band_of(const std::vector<std::string>& settings, const std::vecto
   OutputBuffers out(730, kNaNf);
   if (weekly) det->detect_rolling({y, 0}, kWeeklyFirst, 7, *ws, out.view());
   else det->detect({y, 0}, DetectionWindow::retrospective(730), *ws, out.view());
+  return out;
+}
+
+// The band of a forward window: fit on [0, 700), score the 30 steps after it.
+OutputBuffers forward_band(const std::vector<std::string>& settings, const std::vector<float>& y) {
+  const auto det = testing::make_base_gam(settings, kDaily730);
+  auto ws = det->make_workspace();
+  OutputBuffers out(730, kNaNf);
+  det->detect({y, 0}, DetectionWindow::forward(700, 730), *ws, out.view());
   return out;
 }
 
@@ -111,15 +121,69 @@ TEST(GamLocalScale, WeeklyScheduleNeverReadsItsFuture) {
 // whose last 8 weeks are loud gets a wider horizon band than the series' scale gives.
 TEST(GamLocalScale, ForwardWindowUsesTheTrailingWeeks) {
   const auto y = noisy_level(5, [](std::int64_t i) { return i < 600 ? 1.0 : 4.0; });
-  const auto run = [&](const std::vector<std::string>& settings) {
-    const auto det = testing::make_base_gam(settings, kDaily730);
-    auto ws = det->make_workspace();
-    OutputBuffers out(730, kNaNf);
-    det->detect({y, 0}, DetectionWindow::forward(700, 730), *ws, out.view());
-    return out;
-  };
-  const OutputBuffers off = run({}), on = run({"local_scale=on"});
+  const OutputBuffers off = forward_band({}, y), on = forward_band({"local_scale=on"}, y);
   EXPECT_GT(median_half_width(on, 700, 730), 2.0 * median_half_width(off, 700, 730));
+}
+
+// A level of 100 with contaminated normal noise: sd 1, and sd `wild` on one day in `every` (heavy tails about a
+// narrow middle, like a household's weeks away or page views' news days).
+std::vector<float> heavy_tailed(std::uint64_t seed, double wild, int every) {
+  Rng rng(stream_key(seed, 17));
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double sd = rng.uniform() * every < 1.0 ? wild : 1.0;
+    y[i] = static_cast<float>(100.0 + sd * rng.normal());
+  }
+  return y;
+}
+
+// numpy's default quantile (linear between order statistics) of v at q.
+double linear_quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double at = q * static_cast<double>(v.size() - 1);
+  const auto below = static_cast<std::size_t>(at);
+  return v[below] + (at - static_cast<double>(below)) * (v[std::min(below + 1, v.size() - 1)] - v[below]);
+}
+
+// Contract (tail_scale=on): the band scale is max(1.4826 x the median |residual|, the 95th percentile of |residual| /
+// 1.96), the residuals those of the final fit. With one day in seven at 6x the noise the tails bind: the band is
+// more than 1.5x as wide as the MAD band (off), which is 1.4826 x the median |residual| (the base model: fitted as
+// it is, no weekday factor).
+TEST(GamTailScale, ScaleIsTheLargerOfTheMadAndTheTails) {
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const auto y = heavy_tailed(seed, 6.0, 7);
+    const OutputBuffers off = band_of({}, y), on = band_of({"tail_scale=on"}, y);
+    std::vector<double> abs_residual;
+    for (std::size_t i = 0; i < y.size(); ++i) abs_residual.push_back(std::abs(static_cast<double>(y[i]) - on.expected[i]));
+    const double mad_scale = 1.482602218505602 * linear_quantile(abs_residual, 0.5);
+    const double tail = linear_quantile(abs_residual, 0.95) / 1.959963984540054;
+    const double on_scale = (on.upper[100] - on.expected[100]) / 3.5, off_scale = (off.upper[100] - off.expected[100]) / 3.5;
+    EXPECT_GT(tail, 1.5 * mad_scale) << "seed " << seed << ": the tails bind";
+    EXPECT_NEAR(on_scale, std::max(mad_scale, tail), 2e-3 * on_scale) << "seed " << seed;
+    EXPECT_NEAR(off_scale, mad_scale, 2e-3 * off_scale) << "seed " << seed;
+    EXPECT_GT(on_scale, 1.5 * off_scale) << "seed " << seed;
+    for (std::size_t i = 0; i < y.size(); i += 97) ASSERT_EQ(on.expected[i], off.expected[i]) << "the fit is the same";
+  }
+}
+
+// Contract (tail_scale=on): a series with normal noise keeps about its MAD band (their ratio within [1, 1.08]: the
+// 95th percentile of |N(0, 1)| is 1.96).
+TEST(GamTailScale, NormalNoiseKeepsItsMadBand) {
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const auto y = noisy_level(seed, [](std::int64_t) { return 2.0; });
+    const double ratio = median_half_width(band_of({"tail_scale=on"}, y), 0, 730) / median_half_width(band_of({}, y), 0, 730);
+    EXPECT_GE(ratio, 1.0) << "seed " << seed;
+    EXPECT_LE(ratio, 1.08) << "seed " << seed;
+  }
+}
+
+// Contract (tail_scale=on): the weekly schedule widens the band of a heavy-tailed series too (its refits take the
+// tail scale of their history), and a forward window scores its horizon with the tail scale of its fit window.
+TEST(GamTailScale, WeeklyScheduleAndForwardWindowsWidenToo) {
+  const auto y = heavy_tailed(4, 6.0, 7);
+  EXPECT_GT(median_half_width(band_of({"tail_scale=on"}, y, true), kWeeklyFirst, 730),
+            1.5 * median_half_width(band_of({}, y, true), kWeeklyFirst, 730));
+  EXPECT_GT(median_half_width(forward_band({"tail_scale=on"}, y), 700, 730), 1.5 * median_half_width(forward_band({}, y), 700, 730));
 }
 
 // Contract: on an hourly grid (weeks of 168 steps) the local scale follows a noise change as on a daily one: sd 1

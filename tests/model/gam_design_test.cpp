@@ -438,7 +438,7 @@ TEST(GamParameters, InvalidSettingsThrowExactMessages) {
             "gam: unknown parameter 'bogus' (known: changepoints, changepoint_range, changepoint_penalty, weekly_order, yearly_order, "
             "yearly_min_days, monthly_order, daily_order, seasonality_penalty, loss, huber_c, bisquare_c, transform, z, robust_start, "
             "weekday_scale, run_score, rules, width, "
-            "max_iterations, tolerance, min_observed, scale_floor, local_scale, local_weeks, local_floor, count_band)");
+            "max_iterations, tolerance, min_observed, scale_floor, local_scale, local_weeks, local_floor, count_band, tail_scale)");
   EXPECT_EQ(expect_invalid(settings({"local_weeks=1"})),
             "gam: parameter 'local_weeks' has value '1', out of range (expected integer in [2, 52])");
   EXPECT_EQ(expect_invalid(settings({"scale_floor=1.5"})),

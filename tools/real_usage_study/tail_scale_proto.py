@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The next lever found for the issue's kind mix, kept so that it can be repeated: a band scale that knows the
-series' tails.
+"""A band scale that knows the series' tails, measured on the study's sets (the engine's `tail_scale=on` computes
+the same widening from its own residuals; off by default: results/README.md, "A tail-aware band scale").
 
 gam's band scale is 1.4826 x the MAD of its residuals: it ignores how often a series deviates by a lot, so one z
 must serve light-tailed page views and London households with weeks away. This prototype widens a series' band by
@@ -13,7 +13,7 @@ does). z is chosen per fold on the tuning half (best mean F1 over the sources) a
 
 OUT is a study folder (run_study.py --steps cli with the same --kinds builds its sets). Prints, per z, F1 per
 source over both halves, then the test halves at the z chosen on the tuning halves, with and without the tail
-scale. Result: results/README.md, "On the issue's own kind mix".
+scale.
 """
 import os
 import sys

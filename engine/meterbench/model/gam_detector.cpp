@@ -246,6 +246,31 @@ void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, do
   }
 }
 
+// Why the 95th percentile: the MAD says how wide the middle of the residuals is, not how often a series deviates
+// by a lot (London households with weeks away, page views with news days), so one z had to sit at the widest
+// series' tails. 1.96 = the 95th percentile of |N(0, 1)|: a normal series keeps its MAD scale. Over the weekday
+// factor, so that a busy weekday's wide residuals do not widen the quiet days twice.
+double GamDetector::tail_scale(std::int64_t first_step, std::int64_t rows, double offset, double scale, GamWorkspace& ws) const {
+  constexpr double kTailShare = 0.95;
+  constexpr double kNormalTail = 1.959963984540054;  // the 95th percentile of |N(0, 1)|
+  constexpr std::int64_t kFewest = 20;               // observed rows a 95th percentile needs (one beyond it)
+  float* r = ws.residuals_.data();
+  gam_abs_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), rows, offset, r);  // +inf where unobserved
+  if (ws.weekday_on_)
+    GamWeekdayScale::each_step(grid_, first_step, rows, [&](std::int64_t i, std::size_t d) {
+      r[i] = static_cast<float>(r[i] / ws.weekdays_.factor[d]);
+    });
+  std::int64_t m = 0;
+  for (std::int64_t i = 0; i < rows; ++i) m += ws.observed_[static_cast<std::size_t>(i)] != 0 ? 1 : 0;
+  if (m < kFewest) return scale;
+  // numpy's default quantile: linear between the order statistics about position q (m - 1).
+  const double at = kTailShare * static_cast<double>(m - 1);
+  const auto below = static_cast<std::int64_t>(at);
+  const auto [lower, upper] = radix_select_pair(r, rows, below + 1, ws.select_.data());
+  const double q = lower + (at - static_cast<double>(below)) * (upper - lower);
+  return std::max(scale, q / kNormalTail);
+}
+
 // The median of the observed values of ws.y_[0, rows) and their robust scale about it, floored.
 double GamDetector::level_fallback(GamWorkspace& ws, std::int64_t rows, double lo, double& scale) const {
   float* r = ws.residuals_.data();  // the observed values, +inf at the other rows (robust_scale's layout)

@@ -96,6 +96,14 @@
 //   population (results/scale16_small_counts.toml) it gains F1 +0.054 on the test half at the best z (+0.011 at z
 //   16.75) with more false alerts, and the shipped z, a band half-width in scales, is far wider as a Poisson tail.
 //   Too_short and constant series keep the fallback band.
+// - Tail scale (tail_scale=on; off by default): the band scale is max(the scale above, q95 / 1.96), q95 the 95th
+//   percentile of |residual| / the weekday factor over the fit's observed rows (at least 20; the rolling schedule at
+//   each full refit), 1.96 that of |N(0, 1)|. Why: the MAD says how wide the middle of the residuals is, not how
+//   often a series deviates by a lot, so one z has to sit at the widest series' tails (London households with weeks
+//   away, page views with news days) and catches no 4-10 sigma spike on a light-tailed one. Why off: on the real
+//   backgrounds it lets z fall from 16.75 to 8-12 and gains on London households (+0.06 event F1 on the kind
+//   mix at z 8), but no z gains on both kind mixes at once (page views lose 0.02 on ours at z 9-10;
+//   results/README.md, "A tail-aware band scale").
 //
 // Code: this class and the workspace (gam_detector.cpp: detect, the status rules, the level fallback); the fit
 // (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp), with the local
@@ -326,6 +334,9 @@ class GamDetector final : public Detector {
   /// The weekday factors of the band scale (weekday_scale) from the residuals |y - offset - fit| of the observed
   /// rows [0, rows) of ws (row i at step first_step + i) and their robust scale `mad`, into ws.weekdays_.
   void weekday_factors(std::int64_t first_step, std::int64_t rows, double offset, double mad, GamWorkspace& ws) const;
+  /// The band scale `scale` raised to the tail scale (tail_scale=on): the 95th percentile of |y - offset - fit| /
+  /// the weekday factor over the observed rows [0, rows) of ws (row i at step first_step + i), over 1.96.
+  [[nodiscard]] double tail_scale(std::int64_t first_step, std::int64_t rows, double offset, double scale, GamWorkspace& ws) const;
   /// The run score and the rule alerts over the scored steps, after the band (gam_rules.hpp).
   void post_score(std::span<const float> values, const GamPostWindow& window, GamWorkspace& ws, const DetectionOutput& out) const;
   /// The band writer of the current series' fit with band scale `scale`.

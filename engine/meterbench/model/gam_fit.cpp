@@ -70,6 +70,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   const double mad = robust_scale(ws, n, m, false);
   ws.scale_ = floored_scale(ws, n, lo, mad);
   weekday_factors(design.fit_begin(), n, 0.0, mad, ws);
+  if (config_.tail_scale) ws.scale_ = tail_scale(design.fit_begin(), n, 0.0, ws.scale_, ws);
   return converged ? FitStatus::ok : FitStatus::not_converged;
 }
 

@@ -83,6 +83,9 @@ ParameterTable<GamConfig> build_table() {
               {.name = "count_band", .bind = B::choice(&C::count_band, {{"off", false}, {"on", true}}), .default_value = "off",
                .help = "small counts (non-negative integers, median positive value <= 20): band = Poisson quantiles about the expected "
                        "value at the normal tail of z (integers, lower >= 0), score = the normal equivalent of the tail probability"},
+              {.name = "tail_scale", .bind = B::choice(&C::tail_scale, {{"off", false}, {"on", true}}), .default_value = "off",
+               .help = "band scale at least the 95th percentile of abs(residual) (over the weekday factor) / 1.96: a series that often "
+                       "deviates by a lot gets a band as wide as its tails, a light-tailed one keeps its MAD band"},
           }};
 }
 
