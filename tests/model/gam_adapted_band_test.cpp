@@ -125,14 +125,15 @@ TEST(GamLocalScale, ForwardWindowUsesTheTrailingWeeks) {
   EXPECT_GT(median_half_width(on, 700, 730), 2.0 * median_half_width(off, 700, 730));
 }
 
-// A level of 100 with contaminated normal noise: sd 1, and sd `wild` on one day in `every` (heavy tails about a
-// narrow middle, like a household's weeks away or page views' news days).
-std::vector<float> heavy_tailed(std::uint64_t seed, double wild, int every) {
+// A level of 100 with contaminated normal noise: sd 1, and on one day in `every` a deviation of sd `wild`, only
+// upwards when `up_only` (heavy tails about a narrow middle, like page views' news days or a household's weeks away).
+std::vector<float> heavy_tailed(std::uint64_t seed, double wild, int every, bool up_only = false) {
   Rng rng(stream_key(seed, 17));
   std::vector<float> y(730);
   for (std::size_t i = 0; i < y.size(); ++i) {
-    const double sd = rng.uniform() * every < 1.0 ? wild : 1.0;
-    y[i] = static_cast<float>(100.0 + sd * rng.normal());
+    const bool burst = rng.uniform() * every < 1.0;
+    const double e = rng.normal();
+    y[i] = static_cast<float>(100.0 + (burst ? wild * (up_only ? std::abs(e) : e) : e));
   }
   return y;
 }
@@ -145,35 +146,70 @@ double linear_quantile(std::vector<double> v, double q) {
   return v[below] + (at - static_cast<double>(below)) * (v[std::min(below + 1, v.size() - 1)] - v[below]);
 }
 
-// Contract (tail_scale=on): the band scale is max(1.4826 x the median |residual|, the 95th percentile of |residual| /
-// 1.96), the residuals those of the final fit. With one day in seven at 6x the noise the tails bind: the band is
-// more than 1.5x as wide as the MAD band (off), which is 1.4826 x the median |residual| (the base model: fitted as
-// it is, no weekday factor).
-TEST(GamTailScale, ScaleIsTheLargerOfTheMadAndTheTails) {
+// Contract (tail_scale=on): each side of the band is z x max(1.4826 x the median |residual|, the 95th percentile of
+// that side's residuals / 1.96) wide, the residuals those of the final fit (the base model: fitted as it is, no
+// weekday factor, z 3.5). With one day in seven at 6x the noise both tails bind: each side more than 1.2x as wide as
+// the MAD band (off), which is 1.4826 x the median |residual| on both sides. The fit itself does not change.
+TEST(GamTailScale, EachSideIsAsWideAsItsTails) {
   for (std::uint64_t seed = 1; seed <= 3; ++seed) {
     const auto y = heavy_tailed(seed, 6.0, 7);
     const OutputBuffers off = band_of({}, y), on = band_of({"tail_scale=on"}, y);
-    std::vector<double> abs_residual;
-    for (std::size_t i = 0; i < y.size(); ++i) abs_residual.push_back(std::abs(static_cast<double>(y[i]) - on.expected[i]));
-    const double mad_scale = 1.482602218505602 * linear_quantile(abs_residual, 0.5);
-    const double tail = linear_quantile(abs_residual, 0.95) / 1.959963984540054;
-    const double on_scale = (on.upper[100] - on.expected[100]) / 3.5, off_scale = (off.upper[100] - off.expected[100]) / 3.5;
-    EXPECT_GT(tail, 1.5 * mad_scale) << "seed " << seed << ": the tails bind";
-    EXPECT_NEAR(on_scale, std::max(mad_scale, tail), 2e-3 * on_scale) << "seed " << seed;
-    EXPECT_NEAR(off_scale, mad_scale, 2e-3 * off_scale) << "seed " << seed;
-    EXPECT_GT(on_scale, 1.5 * off_scale) << "seed " << seed;
+    std::vector<double> all, above, below;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double r = static_cast<double>(y[i]) - on.expected[i];
+      all.push_back(std::abs(r));
+      (r > 0.0 ? above : below).push_back(std::abs(r));
+    }
+    const double mad_scale = 1.482602218505602 * linear_quantile(all, 0.5);
+    const double up = std::max(mad_scale, linear_quantile(above, 0.95) / 1.959963984540054);
+    const double down = std::max(mad_scale, linear_quantile(below, 0.95) / 1.959963984540054);
+    const double on_up = (on.upper[100] - on.expected[100]) / 3.5, on_down = (on.expected[100] - on.lower[100]) / 3.5;
+    const double off_up = (off.upper[100] - off.expected[100]) / 3.5, off_down = (off.expected[100] - off.lower[100]) / 3.5;
+    EXPECT_NEAR(on_up, up, 2e-3 * up) << "seed " << seed;
+    EXPECT_NEAR(on_down, down, 2e-3 * down) << "seed " << seed;
+    EXPECT_NEAR(off_up, mad_scale, 2e-3 * mad_scale) << "seed " << seed;
+    EXPECT_NEAR(off_down, mad_scale, 2e-3 * mad_scale) << "seed " << seed;
+    EXPECT_GT(on_up, 1.2 * off_up) << "seed " << seed;
+    EXPECT_GT(on_down, 1.2 * off_down) << "seed " << seed;
     for (std::size_t i = 0; i < y.size(); i += 97) ASSERT_EQ(on.expected[i], off.expected[i]) << "the fit is the same";
   }
 }
 
-// Contract (tail_scale=on): a series with normal noise keeps about its MAD band (their ratio within [1, 1.08]: the
-// 95th percentile of |N(0, 1)| is 1.96).
+// Contract (tail_scale=on): a series whose bursts only go up gets a wide upper side and keeps about its MAD band
+// below (within 10%), so a drop of 5 MAD scales is flagged while the band above is wider than that; a step scores
+// above z exactly when its value is outside the band, on either side (each side scores against its own scale).
+TEST(GamTailScale, OneSidedTailsWidenOnlyTheirSide) {
+  auto y = heavy_tailed(5, 6.0, 7, true);
+  const OutputBuffers off = band_of({}, y);
+  const double mad_scale = (off.upper[300] - off.expected[300]) / 3.5;
+  y[300] = static_cast<float>(off.expected[300] - 5.0 * mad_scale);
+  const OutputBuffers on = band_of({"tail_scale=on"}, y);
+  const double on_up = (on.upper[100] - on.expected[100]) / 3.5, on_down = (on.expected[100] - on.lower[100]) / 3.5;
+  EXPECT_GT(on_up, 1.5 * mad_scale);
+  EXPECT_LE(on_down, 1.1 * mad_scale);
+  EXPECT_GT(on.score[300], 3.5F) << "the drop is flagged";
+  EXPECT_GT(on_up, 5.0 * mad_scale / 3.5) << "a rise of 5 scales would not be";
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const bool outside = y[i] > on.upper[i] || y[i] < on.lower[i];
+    const bool near_edge = std::abs(y[i] - on.upper[i]) < 1e-4F || std::abs(y[i] - on.lower[i]) < 1e-4F;
+    if (!near_edge) {
+      EXPECT_EQ(on.score[i] > 3.5F, outside) << "step " << i << " score " << on.score[i];
+    }
+  }
+}
+
+// Contract (tail_scale=on): a series with normal noise keeps about its MAD band (their ratio within [1, 1.1] on each
+// side: the 95th percentile of |N(0, 1)| and of either half of N(0, 1) is 1.96).
 TEST(GamTailScale, NormalNoiseKeepsItsMadBand) {
   for (std::uint64_t seed = 1; seed <= 3; ++seed) {
     const auto y = noisy_level(seed, [](std::int64_t) { return 2.0; });
-    const double ratio = median_half_width(band_of({"tail_scale=on"}, y), 0, 730) / median_half_width(band_of({}, y), 0, 730);
-    EXPECT_GE(ratio, 1.0) << "seed " << seed;
-    EXPECT_LE(ratio, 1.08) << "seed " << seed;
+    const OutputBuffers off = band_of({}, y), on = band_of({"tail_scale=on"}, y);
+    const double up = (on.upper[100] - on.expected[100]) / (off.upper[100] - off.expected[100]);
+    const double down = (on.expected[100] - on.lower[100]) / (off.expected[100] - off.lower[100]);
+    EXPECT_GE(up, 1.0) << "seed " << seed;
+    EXPECT_LE(up, 1.1) << "seed " << seed;
+    EXPECT_GE(down, 1.0) << "seed " << seed;
+    EXPECT_LE(down, 1.1) << "seed " << seed;
   }
 }
 

@@ -400,14 +400,14 @@ TEST(GamParameters, SpecsAreCompleteAndDefaultsValid) {
                                "transform", "z", "width"})
     EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
   const GamConfig c = gam_config_from_settings({});
-  EXPECT_DOUBLE_EQ(c.z, 16.75);  // chosen by sweep on real usage backgrounds (results/defaults16.md)
+  EXPECT_DOUBLE_EQ(c.z, 7.0);  // chosen by sweep on real usage backgrounds with the tail scale (results/README.md)
   EXPECT_EQ(c.transform, GamConfig::Transform::log1p_relative);
-  EXPECT_TRUE(c.rules && c.weekday_scale && c.run_score && !c.robust_start);
+  EXPECT_TRUE(c.rules && c.weekday_scale && c.run_score && c.tail_scale && !c.robust_start);
   const ParameterSpec* width = nullptr;
   for (const auto& s : specs)
     if (s.name == "width") width = &s;
   ASSERT_NE(width, nullptr);
-  // z 16.75 lies beyond the widths a normal quantile can name in double precision: width's default is its largest value.
+  // z 7 lies beyond the widths width's range names (0.999999 is z 4.89): width's default is its largest value.
   EXPECT_EQ(width->default_value, "0.999999");
   EXPECT_EQ(c.loss, GamConfig::Loss::huber);
   EXPECT_EQ(c.changepoints, 25);

@@ -9,7 +9,8 @@ import pandas as pd
 import protocol as P
 import sweep as S
 
-CLI_ROWS = [('gam, shipped defaults (CLI, z 16.75)', 'gam defaults (CLI, z 16.75)'),
+CLI_ROWS = [('gam, shipped defaults (CLI, z 7)', 'gam defaults (CLI, z 7)'),
+            ('gam, defaults before the tail scale (CLI, z 16.75)', 'gam defaults before the tail scale (CLI, z 16.75)'),
             ('gam shipped (CLI), z tuned', 'gam shipped (CLI)'),
             ('stl-esd defaults (CLI)', 'stl-esd defaults (CLI)'),
             ('seasonal-mad defaults (CLI)', 'seasonal-mad defaults (CLI)'),

@@ -7,6 +7,8 @@
 // variants compute the same bits: neither contracts a multiply-add (-ffp-contract=off, and target("avx2") does not
 // enable FMA), and the vectoriser may not reorder floating-point sums without -ffast-math;
 // tests/model/kernel_variants_test.cpp checks it on every kernel. force_level() is for tests and benchmarks.
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 
@@ -27,6 +29,24 @@ using Lanes4 = double __attribute__((vector_size(32)));
 /// The lanes' total, as (0 + 1) + (2 + 3).
 [[gnu::always_inline]] inline double lanes_total(const Lanes4& lane) { return (lane[0] + lane[1]) + (lane[2] + lane[3]); }
 #pragma GCC diagnostic pop
+
+/// For each 8-bit mask: the lanes whose bit is set, in order, then the rest (a left-pack permutation for
+/// _mm256_permutevar8x32), and how many bits are set.
+struct LeftPack {
+  std::array<std::array<std::uint32_t, 8>, 256> lanes{};
+  std::array<std::uint8_t, 256> count{};
+  constexpr LeftPack() {
+    for (unsigned mask = 0; mask < 256; ++mask) {
+      unsigned k = 0;
+      for (unsigned lane = 0; lane < 8; ++lane)
+        if ((mask >> lane) & 1U) lanes[mask][k++] = lane;
+      count[mask] = static_cast<std::uint8_t>(k);
+      for (unsigned lane = 0; k < 8; ++lane)
+        if (!((mask >> lane) & 1U)) lanes[mask][k++] = lane;
+    }
+  }
+};
+inline constexpr LeftPack kLeftPack{};
 
 enum class Level { baseline, avx2 };
 

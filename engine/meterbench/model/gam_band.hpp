@@ -56,10 +56,11 @@ struct GamWeekdayScale {
 
 /// One step of the band of a log-space fit, the one formula of GamBandWriter and of the array kernel
 /// gam_log_band (gam_kernels.hpp), written without a branch so that the kernel vectorises: mu = max(fit,
-/// least), e = exp(mu); expected c (e - 1), lower c (e down - 1), upper c (e up - 1), each at least 0 (down and
-/// up = exp(-+z scale): one exp per step instead of three); score |fitted - mu| x inv_scale (inv_scale = 1 / scale,
-/// +inf at scale 0: a multiplication per step instead of a division; NaN where the value is; 0 where fitted = mu).
-[[gnu::always_inline]] inline void gam_log_band_step(double mu, double fitted, float value, double inv_scale,
+/// least), e = exp(mu); expected c (e - 1), lower c (e down - 1), upper c (e up - 1), each at least 0 (down =
+/// exp(-z scale_down), up = exp(z scale_up): one exp per step instead of three); score |fitted - mu| x inv_up at
+/// or above mu, x inv_down below it (inv = 1 / that side's scale, +inf at scale 0: a multiplication per step
+/// instead of a division; NaN where the value is; 0 where fitted = mu).
+[[gnu::always_inline]] inline void gam_log_band_step(double mu, double fitted, float value, double inv_up, double inv_down,
                                                      double down, double up, double unit, double least,
                                                      float& expected, float& lower, float& upper, float& score) {
   mu = std::max(mu, least);
@@ -68,6 +69,7 @@ struct GamWeekdayScale {
   lower = static_cast<float>(std::max(0.0, unit * (e * down - 1.0)));
   upper = static_cast<float>(std::max(0.0, unit * (e * up - 1.0)));
   const double dev = std::abs(fitted - mu);
+  const double inv_scale = fitted >= mu ? inv_up : inv_down;
   const auto sc = static_cast<float>(dev == 0.0 ? 0.0 : dev * inv_scale);  // 0 x inf would be NaN
   score = value != value ? std::numeric_limits<float>::quiet_NaN() : sc;
 }
@@ -76,15 +78,19 @@ class GamBandWriter {
  public:
   /// `scale` is the band scale (times `weekdays`' factor of the step's weekday when given), `least` the lowest
   /// expected value (0 on a non-negative history, else -inf); with a log space the band is mapped back by
-  /// unit x expm1.
+  /// unit x expm1. The band's upper side is `up` x that scale wide, its lower side `down` x (tail_scale; 1 and 1
+  /// otherwise), and a value scores against the scale of its side.
   GamBandWriter(const DetectionOutput& out, double z, double scale, double least, const GamSpace& space,
-                const TimeGrid& grid, const GamWeekdayScale* weekdays)
-      : out_(out), z_(z), least_(least), space_(space), grid_(grid), weekdays_(weekdays) {
+                const TimeGrid& grid, const GamWeekdayScale* weekdays, double up = 1.0, double down = 1.0)
+      : out_(out), z_(z), least_(least), up_(up), down_(down), ratio_(up / down), space_(space), grid_(grid),
+        weekdays_(weekdays) {
     for (std::size_t d = 0; d < (weekdays != nullptr ? 7U : 1U); ++d) {
       scale_[d] = scale * (weekdays != nullptr ? weekdays->factor[d] : 1.0);
-      inv_scale_[d] = scale_[d] > 0.0 ? 1.0 / scale_[d] : std::numeric_limits<double>::infinity();
-      band_down_[d] = space.log ? pmath::exp(-z * scale_[d]) : 0.0;
-      band_up_[d] = space.log ? pmath::exp(z * scale_[d]) : 0.0;
+      const double scale_up = scale_[d] * up, scale_down = scale_[d] * down;
+      inv_up_[d] = scale_up > 0.0 ? 1.0 / scale_up : std::numeric_limits<double>::infinity();
+      inv_down_[d] = inv_up_[d] * ratio_;  // as the array kernel forms it
+      band_down_[d] = space.log ? pmath::exp(-z * scale_down) : 0.0;
+      band_up_[d] = space.log ? pmath::exp(z * scale_up) : 0.0;
     }
   }
 
@@ -95,16 +101,15 @@ class GamBandWriter {
   /// The same with the value already in the fitted space (`fitted`; unused where the value is NaN): the fit has it.
   void write(std::size_t k, double mu, float value, double fitted) const {
     const std::size_t d = weekdays_ != nullptr ? static_cast<std::size_t>(GamWeekdayScale::weekday(grid_, static_cast<std::int64_t>(k))) : 0;
-    const double scale = scale_[d];
     if (space_.log) {
-      gam_log_band_step(mu, fitted, value, inv_scale_[d], band_down_[d], band_up_[d], space_.unit, least_, out_.expected[k],
-                        out_.lower[k], out_.upper[k], out_.score[k]);
+      gam_log_band_step(mu, fitted, value, inv_up_[d], inv_down_[d], band_down_[d], band_up_[d], space_.unit, least_,
+                        out_.expected[k], out_.lower[k], out_.upper[k], out_.score[k]);
       return;
     }
-    write_plain(k, mu, value, fitted, scale);
+    write_plain(k, mu, value, fitted, scale_[d]);
   }
 
-  /// The band scale of step k: the series' scale times its weekday's factor.
+  /// The band scale of step k: the series' scale times its weekday's factor (before the sides' factors).
   [[nodiscard]] double step_scale(std::size_t k) const {
     return scale_[weekdays_ != nullptr ? static_cast<std::size_t>(GamWeekdayScale::weekday(grid_, static_cast<std::int64_t>(k))) : 0];
   }
@@ -112,9 +117,9 @@ class GamBandWriter {
   /// write() with a band scale of the step's own (local_scale): the same formulas at `scale`.
   void write_at_scale(std::size_t k, double mu, float value, double fitted, double scale) const {
     if (space_.log) {
-      const double inv_scale = scale > 0.0 ? 1.0 / scale : std::numeric_limits<double>::infinity();
-      const double up = pmath::exp(z_ * scale);  // one exp per step: the lower factor is its inverse
-      gam_log_band_step(mu, fitted, value, inv_scale, 1.0 / up, up, space_.unit, least_, out_.expected[k], out_.lower[k],
+      double inv_up = 0.0, inv_down = 0.0, down = 0.0, up = 0.0;
+      log_factors(scale, inv_up, inv_down, down, up);
+      gam_log_band_step(mu, fitted, value, inv_up, inv_down, down, up, space_.unit, least_, out_.expected[k], out_.lower[k],
                         out_.upper[k], out_.score[k]);
       return;
     }
@@ -122,14 +127,14 @@ class GamBandWriter {
   }
 
   /// Steps [k, k + count) inside the fit window of a log-space fit, by the array kernel: mu = offset + yhat[i],
-  /// fitted = offset + y[i]. `scratch` holds 3 count doubles (each step's inverse scale and band factors).
+  /// fitted = offset + y[i]. `scratch` holds 3 count doubles (each step's inverse scale above and band factors).
   void write_log_run(std::size_t k, std::int64_t count, const float* yhat, const double* y, double offset,
                      const float* values, std::span<double> scratch) const {
-    double* inv_scale = scratch.data();
-    double* down = inv_scale + count;
+    double* inv_up = scratch.data();
+    double* down = inv_up + count;
     double* up = down + count;
     const auto fill = [&](std::int64_t i, std::size_t d) {
-      inv_scale[i] = inv_scale_[d];
+      inv_up[i] = inv_up_[d];
       down[i] = band_down_[d];
       up[i] = band_up_[d];
     };
@@ -142,28 +147,26 @@ class GamBandWriter {
     else fill(0, 0);
     for (std::int64_t done = head; done < count;) {
       const std::int64_t copy = std::min(done, count - done);
-      for (double* a : {inv_scale, down, up}) std::copy_n(a, copy, a + done);
+      for (double* a : {inv_up, down, up}) std::copy_n(a, copy, a + done);
       done += copy;
     }
-    gam_log_band(yhat, y, offset, values + k, inv_scale, down, up, count, space_.unit, least_, out_.expected.data() + k,
-                 out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
+    gam_log_band(yhat, y, offset, values + k, inv_up, ratio_, down, up, count, space_.unit, least_,
+                 out_.expected.data() + k, out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
   }
 
   /// write_log_run with each step's scale times factor[i] (local_scale): the bits of write_at_scale, by the array kernel.
   /// `scratch` holds 3 count doubles.
   void write_log_run_scaled(std::size_t k, std::int64_t count, const float* yhat, const double* y, double offset,
                             const float* values, const double* factor, std::span<double> scratch) const {
-    double* inv_scale = scratch.data();
-    double* down = inv_scale + count;
+    double* inv_up = scratch.data();
+    double* down = inv_up + count;
     double* up = down + count;
     GamWeekdayScale::each_step(grid_, static_cast<std::int64_t>(k), count, [&](std::int64_t i, std::size_t d) {
-      const double scale = scale_[weekdays_ != nullptr ? d : 0] * factor[i];
-      inv_scale[i] = scale > 0.0 ? 1.0 / scale : std::numeric_limits<double>::infinity();
-      up[i] = pmath::exp(z_ * scale);
-      down[i] = 1.0 / up[i];
+      double inv_down = 0.0;
+      log_factors(scale_[weekdays_ != nullptr ? d : 0] * factor[i], inv_up[i], inv_down, down[i], up[i]);
     });
-    gam_log_band(yhat, y, offset, values + k, inv_scale, down, up, count, space_.unit, least_, out_.expected.data() + k,
-                 out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
+    gam_log_band(yhat, y, offset, values + k, inv_up, ratio_, down, up, count, space_.unit, least_,
+                 out_.expected.data() + k, out_.lower.data() + k, out_.upper.data() + k, out_.score.data() + k);
   }
 
   /// Step k of a series without a fit (all_missing): NaN everywhere.
@@ -172,26 +175,37 @@ class GamBandWriter {
   }
 
  private:
+  // The log band's factors at a step of band scale `scale` (before the sides' factors). Symmetric, one exp: the
+  // lower factor is the upper's inverse, as before the sides had factors.
+  void log_factors(double scale, double& inv_up, double& inv_down, double& down, double& up) const {
+    const double scale_up = scale * up_, scale_down = scale * down_;
+    inv_up = scale_up > 0.0 ? 1.0 / scale_up : std::numeric_limits<double>::infinity();
+    inv_down = inv_up * ratio_;
+    up = pmath::exp(z_ * scale_up);
+    down = up_ == down_ ? 1.0 / up : pmath::exp(-z_ * scale_down);
+  }
+
   void write_plain(std::size_t k, double mu, float value, double fitted, double scale) const {
     mu = std::max(mu, least_);
+    const double scale_up = scale * up_, scale_down = scale * down_;
     out_.expected[k] = static_cast<float>(mu);
-    out_.lower[k] = static_cast<float>(std::max(mu - z_ * scale, least_));
-    out_.upper[k] = static_cast<float>(mu + z_ * scale);
+    out_.lower[k] = static_cast<float>(std::max(mu - z_ * scale_down, least_));
+    out_.upper[k] = static_cast<float>(mu + z_ * scale_up);
     if (std::isnan(value)) {
       out_.score[k] = kNaN;
     } else {
-      const double dev = std::abs(fitted - mu);
-      out_.score[k] = static_cast<float>(scale > 0.0 ? dev / scale : (dev == 0.0 ? 0.0 : std::numeric_limits<double>::infinity()));
+      const double dev = std::abs(fitted - mu), side = fitted >= mu ? scale_up : scale_down;
+      out_.score[k] = static_cast<float>(side > 0.0 ? dev / side : (dev == 0.0 ? 0.0 : std::numeric_limits<double>::infinity()));
     }
   }
 
   static constexpr auto kNaN = static_cast<float>(std::numeric_limits<double>::quiet_NaN());
   DetectionOutput out_;
-  double z_, least_;
+  double z_, least_, up_, down_, ratio_;  // ratio_: inverse scale below over above
   GamSpace space_;
   const TimeGrid& grid_;
   const GamWeekdayScale* weekdays_;
-  std::array<double, 7> scale_{}, inv_scale_{}, band_down_{}, band_up_{};
+  std::array<double, 7> scale_{}, inv_up_{}, inv_down_{}, band_down_{}, band_up_{};
 };
 
 }  // namespace meterbench

@@ -43,12 +43,14 @@
 // the fitted space), times a weekday factor with weekday_scale=on (the default, grids of a day or finer):
 // clip(mean of min(|residual|, 3 scales) over the weekday / over all days, 0.5, 2) (a winsorised mean absolute
 // residual: robust enough for a clipped ratio, and one pass), 1 for a weekday with fewer than 8 observed days,
-// so that a customer quiet at weekends gets a narrow band there and a wide one on busy days.
-// Score = |u - expected| / scale, in the fitted space; NaN where y is NaN. With run_score=on (the default) it is
-// max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the signed scores e, each clipped at +-10 so that one
-// spike does not flag its neighbours (windows centred when the fit covers
-// the scored steps, trailing inside the scored period otherwise: a weekly run never reads past its week),
-// over windows with at least max(2, 2w/3) scored steps: a sustained deviation of 2 scales over a week scores 5.3.
+// so that a customer quiet at weekends gets a narrow band there and a wide one on busy days; each side widened
+// to its tails with tail_scale=on (the default; "Tail scale" below).
+// Score = |u - expected| / scale (the scale of its side), in the fitted space; NaN where y is NaN. With
+// run_score=on (the default) it is max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the signed scores e,
+// each clipped at +-10, over the steps not already beyond z, so that a spike flags no ordinary neighbour (windows
+// centred when the fit covers the scored steps, trailing inside the scored period otherwise: a weekly run never
+// reads past its week), over windows with at least max(2, 2w/3) such steps: a sustained deviation of 2 scales over
+// a week scores 5.3.
 // Rules (rules=on, the default; gam_rules.hpp): stuck meter, stopped reporting (at the end of the scored
 // window, scoring the missing steps), unit error and zero run alerts score at least 1000, above any z, and write their
 // AnomalyKind to DetectionOutput::kind.
@@ -96,14 +98,16 @@
 //   population (results/scale16_small_counts.toml) it gains F1 +0.054 on the test half at the best z (+0.011 at z
 //   16.75) with more false alerts, and the shipped z, a band half-width in scales, is far wider as a Poisson tail.
 //   Too_short and constant series keep the fallback band.
-// - Tail scale (tail_scale=on; off by default): the band scale is max(the scale above, q95 / 1.96), q95 the 95th
-//   percentile of |residual| / the weekday factor over the fit's observed rows (at least 20; the rolling schedule at
-//   each full refit), 1.96 that of |N(0, 1)|. Why: the MAD says how wide the middle of the residuals is, not how
-//   often a series deviates by a lot, so one z has to sit at the widest series' tails (London households with weeks
-//   away, page views with news days) and catches no 4-10 sigma spike on a light-tailed one. Why off: on the real
-//   backgrounds it lets z fall from 16.75 to 8-12 and gains on London households (+0.06 event F1 on the issue's kind
-//   mix at z 8), but no z gains on both kind mixes at once (page views lose 0.02 on ours at z 9-10;
-//   results/README.md, "A tail-aware band scale").
+// - Tail scale (tail_scale=on, the default): each side of the band has its own scale, max(the scale above,
+//   q95 / 1.96), q95 the 95th percentile of that side's residuals (above, or below as magnitudes) over the weekday
+//   factor over the fit's observed rows (1 for a side with fewer than 20; the rolling schedule at each full refit),
+//   1.96 that of |N(0, 1)| and of either half of it: a normal series keeps its MAD band. A value scores against
+//   the scale of its side, so score > z still means outside the band. Why: the MAD says how wide the middle of the
+//   residuals is, not how often a series deviates by a lot nor in which direction (page views have news days
+//   above, London households weeks away below), so one z had to sit at the widest series' tails (z 16.75) and
+//   caught no 4-10 sigma spike on a light-tailed series or side. Measured (results/README.md, "A band as wide as
+//   each side's tails"): with z 7 event F1 rises on every real source and on both kind mixes (the issue's: London
+//   0.57 -> 0.63, page views 0.54 -> 0.61 on test halves), and on the generated scenario.
 //
 // Code: this class and the workspace (gam_detector.cpp: detect, the status rules, the level fallback); the fit
 // (gam_fit.cpp); the rolling schedule (gam_rolling.cpp); the band and score writer (gam_band.hpp), with the local
@@ -113,8 +117,8 @@
 //
 // Shipped defaults: the fit (Huber, 25 changepoints, scale_floor 0.3) chosen by the sweeps of tools/defaults_study.py
 // (results/README.md, "Shipped defaults"); transform log1p_relative, weekday_scale, run_score and rules chosen on
-// real usage backgrounds with injected anomalies (tools/real_usage_study; results/model16.md), z 16.75 by
-// `meterbench sweep` on them (tools/choose_defaults.py; results/defaults16.md).
+// real usage backgrounds with injected anomalies (tools/real_usage_study; results/model16.md); tail_scale and z 7
+// by `meterbench sweep` on them, with both kind mixes (tools/choose_defaults.py; results/README.md).
 //
 // Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
 // - Changepoint j (at step c_j, segment [c_j, c_{j+1}) with c_{C+1} = fit end) is dropped (its delta fixed
@@ -205,6 +209,7 @@ class GamWorkspace final : public DetectorWorkspace {
   std::vector<double> cross_scratch_;
   std::vector<std::uint8_t> observed_;
   std::vector<float> residuals_;  // observed residuals, for the MAD
+  std::vector<float> signed_residuals_;  // tail_scale: the signed residuals of the final fit (0 where unobserved)
   std::vector<float> select_;     // selection scratch
   std::vector<double> pick_weight_;  // weights of the rows in the Huber right-hand side
   std::vector<std::int32_t> pick_rows_;  // the rows with a nonzero weight
@@ -243,9 +248,10 @@ class GamWorkspace final : public DetectorWorkspace {
   double typical_positive_ = 0.0;  // median positive value of the fit window (log1p_relative, rules), 0 when none
   GamWeekdayScale weekdays_;  // the band scale's weekday factors (weekday_scale)
   bool weekday_on_ = false;   // whether they apply to the current fit
+  double tail_up_ = 1.0, tail_down_ = 1.0;  // tail_scale: each side's band scale over the series' (>= 1)
   std::vector<double> start_y_;      // winsorised values of the robust start
   std::vector<double> post_scratch_;  // the run score's terms (gam_run_score_scratch)
-  std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 steps); the weekday factors' lanes
+  std::vector<double> band_scratch_;  // per-step scale and band factors of the log band (3 per step); the weekday factors' lanes
   std::vector<double> adapted_scratch_;  // local_scale, count_band: each scored step's fit, fitted value and local factor
   std::vector<double> local_weeks_;  // local_scale: the median absolute residual of each week (NaN: too sparse)
   bool counts_ = false;       // count_band applies to the current series (small counts)
@@ -317,9 +323,10 @@ class GamDetector final : public Detector {
   /// Bisquare IRLS from the Huber fit at its fixed scale; returns whether it converged.
   bool bisquare_iterations(const GamDesign& design, const FitRoute& route, GamWorkspace& ws) const;
   void predict_fit(const GamDesign& design, GamWorkspace& ws) const;
-  /// Absolute residuals of the rows into ws.residuals_ (+inf where unobserved: robust_scale's layout); returns how
+  /// Absolute residuals of the rows into ws.residuals_ (+inf where unobserved: robust_scale's layout), and with
+  /// `signed_too` the signed ones into ws.signed_residuals_ (0 where unobserved: the tail factors'); returns how
   /// many rows are observed.
-  std::int64_t collect_residuals(const GamDesign& design, GamWorkspace& ws) const;
+  std::int64_t collect_residuals(const GamDesign& design, GamWorkspace& ws, bool signed_too = false) const;
   void build_gram(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void build_gram_from_prefix(const GamDesign& design, std::int64_t observed, GamWorkspace& ws) const;
   void pack_gram(const GamDesign& design, double scale, GamWorkspace& ws) const;
@@ -332,16 +339,19 @@ class GamDetector final : public Detector {
   /// typical positive value into ws.typical_positive_.
   void choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const;
   /// The weekday factors of the band scale (weekday_scale) from the residuals |y - offset - fit| of the observed
-  /// rows [0, rows) of ws (row i at step first_step + i) and their robust scale `mad`, into ws.weekdays_.
-  void weekday_factors(std::int64_t first_step, std::int64_t rows, double offset, double mad, GamWorkspace& ws) const;
-  /// The band scale `scale` raised to the tail scale (tail_scale=on): the 95th percentile of |y - offset - fit| /
-  /// the weekday factor over the observed rows [0, rows) of ws (row i at step first_step + i), over 1.96.
-  [[nodiscard]] double tail_scale(std::int64_t first_step, std::int64_t rows, double offset, double scale, GamWorkspace& ws) const;
+  /// rows [0, rows) of ws (row i at step first_step + i), in ws.residuals_ (+inf where unobserved: as
+  /// collect_residuals and rolling_residuals leave them), and their robust scale `mad`, into ws.weekdays_.
+  void weekday_factors(std::int64_t first_step, std::int64_t rows, double mad, GamWorkspace& ws) const;
+  /// The factors of each side of the band (tail_scale=on) into ws.tail_up_ and ws.tail_down_: max(1, the 95th
+  /// percentile of that side's residuals / 1.96 / `scale`), over the observed rows [0, rows) of ws, from
+  /// ws.signed_residuals_ (as the fit's last collect_residuals or rolling_residuals wrote them); 1 for a side with
+  /// fewer than 20 residuals.
+  void tail_factors(std::int64_t rows, double scale, GamWorkspace& ws) const;
   /// The run score and the rule alerts over the scored steps, after the band (gam_rules.hpp).
   void post_score(std::span<const float> values, const GamPostWindow& window, GamWorkspace& ws, const DetectionOutput& out) const;
   /// The band writer of the current series' fit with band scale `scale`.
   [[nodiscard]] GamBandWriter band_writer(const DetectionOutput& out, double scale, double least, const GamWorkspace& ws) const {
-    return {out, config_.z, scale, least, ws.space_, grid_, ws.weekday_on_ ? &ws.weekdays_ : nullptr};
+    return {out, config_.z, scale, least, ws.space_, grid_, ws.weekday_on_ ? &ws.weekdays_ : nullptr, ws.tail_up_, ws.tail_down_};
   }
 
   // The adapted band (gam_local_scale.cpp): local_scale and count_band, when either is on.
@@ -396,7 +406,7 @@ class GamDetector final : public Detector {
   /// and triangular solves spend their time setting up tiny blocks).
   void rolling_factor(const GamDesign& design, std::int64_t rows, GamWorkspace& ws) const;
   /// Absolute residuals of the observed rows before `end` (values less `offset`) into ws.residuals_; their count.
-  std::int64_t rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws) const;
+  std::int64_t rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws, bool signed_too = false) const;
   /// v <- G^-1 v with the last rolling_factor.
   void rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const;
   /// Huber iterations of the rolling fit over the observed rows before `end`, from ws.beta_, with the clip

@@ -29,6 +29,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   ws.scale_ = 0.0;
   ws.offset_ = 0.0;
   ws.weekday_on_ = false;
+  ws.tail_up_ = ws.tail_down_ = 1.0;
 
   choose_space(values, design.fit_begin(), design.fit_end(), ws);
   const WindowSummary window = load_fit_window(design, values, ws);
@@ -66,11 +67,11 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     converged = huber_iterations(design, route, ws);
     if (config_.loss == GamConfig::Loss::bisquare) converged = bisquare_iterations(design, route, ws);
   }
-  const std::int64_t m = collect_residuals(design, ws);
+  const std::int64_t m = collect_residuals(design, ws, config_.tail_scale);
   const double mad = robust_scale(ws, n, m, false);
   ws.scale_ = floored_scale(ws, n, lo, mad);
-  weekday_factors(design.fit_begin(), n, 0.0, mad, ws);
-  if (config_.tail_scale) ws.scale_ = tail_scale(design.fit_begin(), n, 0.0, ws.scale_, ws);
+  weekday_factors(design.fit_begin(), n, mad, ws);
+  if (config_.tail_scale) tail_factors(n, ws.scale_, ws);
   return converged ? FitStatus::ok : FitStatus::not_converged;
 }
 
@@ -276,7 +277,10 @@ void GamDetector::predict_fit(const GamDesign& design, GamWorkspace& ws) const {
   design.predict(ws.beta_, std::span<float>(ws.yhatf_.data(), static_cast<std::size_t>(design.rows())), ws.predict_scratch_);
 }
 
-std::int64_t GamDetector::collect_residuals(const GamDesign& design, GamWorkspace& ws) const {
+std::int64_t GamDetector::collect_residuals(const GamDesign& design, GamWorkspace& ws, bool signed_too) const {
+  if (signed_too)
+    return gam_abs_and_signed_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), design.rows(), 0.0,
+                                        ws.residuals_.data(), ws.signed_residuals_.data());
   return gam_abs_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), design.rows(), 0.0, ws.residuals_.data());
 }
 
@@ -304,7 +308,8 @@ double GamDetector::robust_scale(GamWorkspace& ws, std::int64_t rows, std::int64
 // The band scale: max(scale, scale_floor x 1.4826 x the median absolute residual at the rows above the
 // series' minimum `lo`), when that minimum repeats (a point mass: the zero days of intermittent usage, a
 // committed baseline). ws.residuals_ holds the absolute residuals of the rows of ws.y_[0, n) (+inf where
-// unobserved; ws.y_ in the space of `lo`); the kept ones are compacted in place. Why: when half the steps sit at
+// unobserved; ws.y_ in the space of `lo`) and keeps them (the weekday factors read them next); the kept ones are
+// compacted into the selection scratch. Why: when half the steps sit at
 // the point mass, their residuals are all about -fit there, so the MAD measures the fit's distance from the point
 // mass, not how usage varies when it happens, and every ordinary burst scores high. Without a repeated
 // minimum the rows above it are all but one and the floor is skipped, so regular series keep their scale
@@ -315,17 +320,18 @@ double GamDetector::floored_scale(GamWorkspace& ws, std::int64_t n, double lo, d
   // The floor exceeds the scale exactly when the median of the kept residuals exceeds t, i.e. when more
   // than half of them do (for an even count: at least the upper middle one; then the median decides).
   const double t = scale / (config_.scale_floor * kMadToSigma);
-  float* r = ws.residuals_.data();
+  const float* r = ws.residuals_.data();
+  float* kept_r = ws.select_.data() + n;  // select_ holds 3 x rows + 16: the median's scratch below
   std::int64_t kept = 0, above = 0;
-  for (std::int64_t i = 0; i < n; ++i) {  // branch-free: r[kept] is rewritten or unused when not kept
+  for (std::int64_t i = 0; i < n; ++i) {  // branch-free: kept_r[kept] is rewritten or unused when not kept
     const float v = r[i];
-    r[kept] = v;
+    kept_r[kept] = v;
     const std::int64_t keep = ws.observed_[static_cast<std::size_t>(i)] & (ws.y_[i] != lo ? 1 : 0);
     kept += keep;
     above += keep & (v > t ? 1 : 0);
   }
   if (kept == 0 || above < (kept + 1) / 2) return scale;
-  return std::max(scale, config_.scale_floor * kMadToSigma * radix_median(r, kept, ws.select_.data()));
+  return std::max(scale, config_.scale_floor * kMadToSigma * radix_median(kept_r, kept, ws.select_.data()));
 }
 
 // Penalised Gram matrix of the observed rows (divided by the window's rows), with inactive columns replaced by

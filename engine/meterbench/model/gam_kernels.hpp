@@ -4,6 +4,7 @@
 // results do not depend on the machine (tests/model/kernel_variants_test.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace meterbench {
 
@@ -35,10 +36,11 @@ void gam_score_fitted(const float* yhat, const float* values, std::int64_t count
                       double half, double inv_s, float* expected, float* lower, float* upper, float* score);
 
 /// The band and score of `count` steps of a log-space fit (gam_log_band_step in gam_band.hpp, step i with
-/// mu = offset + yhat[i], fitted = offset + y[i], its inverse scale and band factors inv_scale[i], down[i], up[i]).
-void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* inv_scale,
-                  const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
-                  float* lower, float* upper, float* score);
+/// mu = offset + yhat[i], fitted = offset + y[i], its inverse scales and band factors inv_up[i], inv_up[i] x ratio
+/// (below the expected value), down[i], up[i]).
+void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* inv_up,
+                  double ratio, const double* down, const double* up, std::int64_t count, double unit, double least,
+                  float* expected, float* lower, float* upper, float* score);
 
 /// out[i] = pmath::log1p(max(values[i], 0) / unit) (0 where values[i] is NaN), i < n.
 void gam_log1p_values(const float* values, std::int64_t n, double unit, double* out);
@@ -52,6 +54,25 @@ struct GamWindowTotals {
 /// values[i] is NaN) and observed (0 or 1), with the lowest, highest and sum of the observed ones: the sum in four
 /// lanes (step i into lane i mod 4, the lanes added as (0 + 1) + (2 + 3)), so that it is not one chain of additions.
 GamWindowTotals gam_window_totals(const float* values, std::int64_t n, bool in_place, double* y, std::uint8_t* observed);
+
+/// Counts of the tail factors' two sides (gam_side_counts).
+struct GamSideCounts {
+  std::int64_t above = 0, below = 0;                // residuals > 0, < 0
+  std::int64_t above_beyond = 0, below_beyond = 0;  // residuals > t, < -t
+};
+
+/// How many of r[0, n) are above 0, below 0, above t and below -t.
+GamSideCounts gam_side_counts(const float* r, std::int64_t n, float t);
+
+/// The tail factors' candidates: the values r[i] > keep_up, in order, into up, and the magnitudes -r[i] > keep_down
+/// into down; returns how many of each. up and down hold n + 8 floats (whole vectors are stored).
+std::pair<std::int64_t, std::int64_t> gam_tail_candidates(const float* r, std::int64_t n, float keep_up, float keep_down,
+                                                          float* up, float* down);
+
+/// gam_abs_residuals into out, and the signed residuals y[i] - offset - yhat[i] (in float; 0 where unobserved) into
+/// signed_out, in one pass (the tail factors read them).
+std::int64_t gam_abs_and_signed_residuals(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,
+                                          double offset, float* out, float* signed_out);
 
 /// out[i] = |y[i] - offset - yhat[i]| (in float) where observed[i], else +inf (so that it ranks above every
 /// residual: the order statistics of the observed ones are those of all n), i < n; returns how many are observed.
@@ -76,9 +97,9 @@ struct GamRunWindows {
 };
 
 /// The run score's terms of m steps: term[i] = +-min(score[i], clip) (the sign of values[i] - expected[i], + when
-/// equal) and used[i] = 1 when the score is finite and the value observed, else both 0.
+/// equal) and used[i] = 1 when the score is at most limit and the value observed, else both 0.
 void gam_run_terms(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
-                   double* term, double* used);
+                   double limit, double* term, double* used);
 
 /// The unit-error test of the rules (gam_rules.hpp) at m steps: flag[i] = 1 when values[i] >= up_ratio x
 /// max(expected[i], typical, 1) or 0 < values[i] x down_ratio <= expected[i] (a NaN value or expected: 0).

@@ -46,7 +46,7 @@ ParameterTable<GamConfig> build_table() {
                .default_value = "log1p_relative",
                .help = "fitted space: none; log1p = log1p(max(y, 0)); log1p_relative = log1p(y / c), c = 0.05 x the median of "
                        "the series' positive values (unit-free; a series with a negative value is fitted as it is); bands are mapped back"},
-              {.name = "z", .bind = &C::z, .default_value = "16.75", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
+              {.name = "z", .bind = &C::z, .default_value = "7", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
                .role = ParameterRole::flag_threshold, .help = "band half-width in units of the scale"},
               {.name = "robust_start", .bind = B::choice(&C::robust_start, {{"off", false}, {"on", true}}), .default_value = "off",
                .help = "start the robust fit from the values winsorised at 5 robust sd about their median, and re-estimate the "
@@ -55,8 +55,9 @@ ParameterTable<GamConfig> build_table() {
                .help = "band scale times clip(winsorised mean abs(residual) of the weekday / of all days, 0.5, 2) (1 when the weekday has < 8 "
                        "observed days): narrow on quiet days, wide on busy ones"},
               {.name = "run_score", .bind = B::choice(&C::run_score, {{"off", false}, {"on", true}}), .default_value = "on",
-               .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e, each clipped at +-10 (windows centred "
-                       "when fitting the whole series, trailing within the scored period otherwise): catches sustained deviations"},
+               .help = "score = max(|e_t|, sqrt(3) |mean_3 e|, sqrt(7) |mean_7 e|) of the standardised residuals e, each clipped at +-10, "
+                       "over the steps not beyond z (windows centred when fitting the whole series, trailing within the scored period "
+                       "otherwise): catches sustained deviations"},
               {.name = "rules", .bind = B::choice(&C::rules, {{"off", false}, {"on", true}}), .default_value = "on",
                .help = "rule alerts, flagged whatever z (score >= 1000) and labelled with their kind: stuck meter, stopped reporting, "
                        "unit error (x100 of the expected and of the usual positive value, or positive and /300 of the expected), zero run after regular use"},
@@ -83,9 +84,10 @@ ParameterTable<GamConfig> build_table() {
               {.name = "count_band", .bind = B::choice(&C::count_band, {{"off", false}, {"on", true}}), .default_value = "off",
                .help = "small counts (non-negative integers, median positive value <= 20): band = Poisson quantiles about the expected "
                        "value at the normal tail of z (integers, lower >= 0), score = the normal equivalent of the tail probability"},
-              {.name = "tail_scale", .bind = B::choice(&C::tail_scale, {{"off", false}, {"on", true}}), .default_value = "off",
-               .help = "band scale at least the 95th percentile of abs(residual) (over the weekday factor) / 1.96: a series that often "
-                       "deviates by a lot gets a band as wide as its tails, a light-tailed one keeps its MAD band"},
+              {.name = "tail_scale", .bind = B::choice(&C::tail_scale, {{"off", false}, {"on", true}}), .default_value = "on",
+               .help = "each side of the band at least the 95th percentile of that side's residuals (over the weekday factor) / 1.96 "
+                       "wide: a series that often deviates by a lot, up or down, gets that side as wide as its tail; a light-tailed side "
+                       "keeps the MAD band"},
           }};
 }
 

@@ -41,7 +41,7 @@ struct GamConfig {
   int local_weeks;              ///< weeks of residuals the local scale reads
   double local_floor;           ///< local scale at least this share of the series' band scale
   bool count_band;              ///< small counts: Poisson quantile band on the count scale (GamDetector, "Band")
-  bool tail_scale;              ///< band scale at least the 95th percentile of |residual| / 1.96 (GamDetector, "Band")
+  bool tail_scale;              ///< each side of the band as wide as its residuals' 95th percentile / 1.96 (GamDetector, "Tail scale")
 };
 
 /// The table of gam's parameters (see parameters.hpp), bound to GamConfig.

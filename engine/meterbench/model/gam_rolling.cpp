@@ -72,7 +72,10 @@ void GamDetector::rolling_factor(const GamDesign& design, std::int64_t rows, Gam
   METERBENCH_CHECK(gam_packed_cholesky(ws.lower_.data(), p, ws.inv_diag_.data()) < 0);
 }
 
-std::int64_t GamDetector::rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws) const {
+std::int64_t GamDetector::rolling_residuals(std::int64_t end, double offset, GamWorkspace& ws, bool signed_too) const {
+  if (signed_too)
+    return gam_abs_and_signed_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), end, offset, ws.residuals_.data(),
+                                        ws.signed_residuals_.data());
   return gam_abs_residuals(ws.y_.data(), ws.yhatf_.data(), ws.observed_.data(), end, offset, ws.residuals_.data());
 }
 
@@ -167,6 +170,7 @@ FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t fi
   const GamDesign& design = rolling_design_for(first_scored, period, last_start, ws);
   ws.ensure(design);
   ws.weekday_on_ = false;
+  ws.tail_up_ = ws.tail_down_ = 1.0;
   choose_space(series.values, 0, first_scored, ws);  // the history before the first week: no step sees its future
   choose_count_band(series.values, 0, first_scored, ws);
   load_rolling_series(series.values, ws);
@@ -364,10 +368,10 @@ void GamDetector::rolling_slide(const GamDesign& design, std::int64_t s, Rolling
 // scale of the last refit (the MAD of the converged residuals, held since).
 void GamDetector::rolling_refresh(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const {
   const bool converged = rolling_refit(design, s, st.offset, st.floor, st.since_refit > kRollingRefreshWeeks, st.clip, ws);
-  st.clip = robust_scale(ws, s, rolling_residuals(s, st.offset, ws), false);  // the fit's own scale: the floor widens the band, not the fit
+  st.clip = robust_scale(ws, s, rolling_residuals(s, st.offset, ws, config_.tail_scale), false);  // the fit's own scale: the floor widens the band, not the fit
   st.band = floored_scale(ws, s, st.lo, st.clip);
-  weekday_factors(0, s, st.offset, st.clip, ws);
-  if (config_.tail_scale) st.band = tail_scale(0, s, st.offset, st.band, ws);
+  weekday_factors(0, s, st.clip, ws);
+  if (config_.tail_scale) tail_factors(s, st.band, ws);
   st.fit_status = converged ? FitStatus::ok : FitStatus::not_converged;
   st.since_refit = 0;
 }
@@ -433,7 +437,10 @@ void GamDetector::score_rolling_week(const GamDesign& design, std::span<const fl
                                      const RollingState& st, GamWorkspace& ws, const DetectionOutput& out) const {
   const bool regression = st.mode == RollingState::Mode::regression;
   const double least = st.lo >= 0.0 ? 0.0 : -std::numeric_limits<double>::infinity();
-  if (!regression) ws.weekday_on_ = false;
+  if (!regression) {
+    ws.weekday_on_ = false;
+    ws.tail_up_ = ws.tail_down_ = 1.0;
+  }
   const GamBandWriter band = band_writer(out, regression ? st.band : st.scale, least, ws);
   const auto& x = design.matrix();
   const int p = design.cols();

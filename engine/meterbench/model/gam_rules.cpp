@@ -154,7 +154,8 @@ void unit_errors(std::span<const float> values, double typical, const DetectionO
 
 }  // namespace
 
-void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& w, std::span<double> scratch) {
+void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& w, double z,
+                   std::span<double> scratch) {
   const std::int64_t m = w.end - w.begin;
   if (m <= 0) return;
   METERBENCH_CHECK(static_cast<std::int64_t>(scratch.size()) >= gam_run_score_scratch(m));
@@ -166,7 +167,7 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
   std::fill_n(used - kRunPad, kRunPad, 0.0);
   std::fill_n(used + m, kRunPad, 0.0);
   const auto first = static_cast<std::size_t>(w.begin);
-  gam_run_terms(values.data() + first, out.expected.data() + first, out.score.data() + first, m, kRunClip, term, used);
+  gam_run_terms(values.data() + first, out.expected.data() + first, out.score.data() + first, m, kRunClip, z, term, used);
   GamRunWindows windows{};
   for (std::size_t j = 0; j < 2; ++j) {
     const int width = kGamRunWidths[j];

@@ -20,11 +20,13 @@ struct GamPostWindow {
 };
 
 /// score_t = max(score_t, sqrt(w) |mean of e over the window of w steps|) for w = 3 and 7, e_t = the signed
-/// score (the sign of y_t - expected_t) clipped at +-10, over the observed steps with a finite score, when the
-/// window holds at least max(2, 2w/3) of them. `scratch` holds gam_run_score_scratch(end - begin) doubles.
+/// score (the sign of y_t - expected_t) clipped at +-10, over the observed steps with a score at most z (a step
+/// beyond z is flagged on its own, and would flag its ordinary neighbours through the windows: a 3-day x1000 unit
+/// error would report 5 days), when the window holds at least max(2, 2w/3) of them. `scratch` holds
+/// gam_run_score_scratch(end - begin) doubles.
 inline constexpr std::int64_t kRunPad = kGamRunMaxWidth - 1;  // steps a window reaches past either end of the scored range
 inline std::int64_t gam_run_score_scratch(std::int64_t steps) { return 2 * (steps + 2 * kRunPad); }
-void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& window,
+void gam_run_score(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& window, double z,
                    std::span<double> scratch);
 
 /// The rule alerts of [begin, end) (score raised to 1000, above any z; out.kind the AnomalyKind code when kinds are

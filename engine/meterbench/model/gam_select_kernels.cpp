@@ -3,9 +3,12 @@
 // -fno-trapping-math (engine/CMakeLists.txt): without it GCC keeps each select of those functions a branch (a
 // comparison or a division might raise a floating-point exception it must not speculate) and no loop vectorises.
 // The flag changes no value: the kernels compute the bits of the scalar functions (tests/model/kernel_variants_test.cpp).
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "meterbench/core/kernels.hpp"
 #include "meterbench/core/portable_math_lanes.hpp"
@@ -21,22 +24,22 @@ namespace meterbench {
 namespace {
 
 [[gnu::always_inline]] inline void log_band_body(const float* __restrict yhat, const double* __restrict y, double offset,
-    const float* __restrict values, const double* __restrict inv_scale, const double* __restrict down,
+    const float* __restrict values, const double* __restrict inv_up, double ratio, const double* __restrict down,
     const double* __restrict up, std::int64_t count, double unit, double least, float* __restrict expected,
     float* __restrict lower, float* __restrict upper, float* __restrict score) {
   for (std::int64_t i = 0; i < count; ++i)
-    gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], inv_scale[i], down[i], up[i], unit,
-                      least, expected[i], lower[i], upper[i], score[i]);
+    gam_log_band_step(offset + static_cast<double>(yhat[i]), offset + y[i], values[i], inv_up[i], inv_up[i] * ratio, down[i],
+                      up[i], unit, least, expected[i], lower[i], upper[i], score[i]);
 }
 __attribute__((target("avx2"))) void log_band_avx2(const float* yhat, const double* y, double offset,
-    const float* values, const double* inv_scale, const double* down, const double* up, std::int64_t count, double unit,
-    double least, float* expected, float* lower, float* upper, float* score) {
-  log_band_body(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score);
+    const float* values, const double* inv_up, double ratio, const double* down, const double* up,
+    std::int64_t count, double unit, double least, float* expected, float* lower, float* upper, float* score) {
+  log_band_body(yhat, y, offset, values, inv_up, ratio, down, up, count, unit, least, expected, lower, upper, score);
 }
-void log_band_baseline(const float* yhat, const double* y, double offset, const float* values, const double* inv_scale,
-    const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
-    float* lower, float* upper, float* score) {
-  log_band_body(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score);
+void log_band_baseline(const float* yhat, const double* y, double offset, const float* values, const double* inv_up,
+    double ratio, const double* down, const double* up, std::int64_t count, double unit, double least,
+    float* expected, float* lower, float* upper, float* score) {
+  log_band_body(yhat, y, offset, values, inv_up, ratio, down, up, count, unit, least, expected, lower, upper, score);
 }
 
 [[gnu::always_inline]] inline void log1p_values_body(const float* __restrict values, std::int64_t n, double unit,
@@ -55,10 +58,11 @@ void log1p_values_baseline(const float* values, std::int64_t n, double unit, dou
 }
 
 [[gnu::always_inline]] inline void run_terms_body(const float* __restrict values, const float* __restrict expected,
-    const float* __restrict score, std::int64_t m, double clip, double* __restrict term, double* __restrict used) {
+    const float* __restrict score, std::int64_t m, double clip, double limit, double* __restrict term,
+    double* __restrict used) {
   for (std::int64_t i = 0; i < m; ++i) {
     const double sc = score[i], v = values[i];
-    const bool use = (std::abs(sc) <= std::numeric_limits<double>::max()) & (v == v);  // finite score, observed value
+    const bool use = (sc <= limit) & (v == v);  // a score at most limit (so finite, not NaN), an observed value
     const double clipped = std::min(sc, clip);
     const double signed_term = v < static_cast<double>(expected[i]) ? -clipped : clipped;
     term[i] = use ? signed_term : 0.0;
@@ -66,12 +70,12 @@ void log1p_values_baseline(const float* values, std::int64_t n, double unit, dou
   }
 }
 __attribute__((target("avx2"))) void run_terms_avx2(const float* values, const float* expected, const float* score,
-    std::int64_t m, double clip, double* term, double* used) {
-  run_terms_body(values, expected, score, m, clip, term, used);
+    std::int64_t m, double clip, double limit, double* term, double* used) {
+  run_terms_body(values, expected, score, m, clip, limit, term, used);
 }
 void run_terms_baseline(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
-    double* term, double* used) {
-  run_terms_body(values, expected, score, m, clip, term, used);
+    double limit, double* term, double* used) {
+  run_terms_body(values, expected, score, m, clip, limit, term, used);
 }
 
 [[gnu::always_inline]] inline void unit_error_body(const float* __restrict values, const float* __restrict expected,
@@ -90,6 +94,80 @@ __attribute__((target("avx2"))) void unit_error_avx2(const float* values, const 
 void unit_error_baseline(const float* values, const float* expected, std::int64_t m, double up_ratio, double down_ratio,
     double typical, std::uint8_t* flag) {
   unit_error_body(values, expected, m, up_ratio, down_ratio, typical, flag);
+}
+
+[[gnu::always_inline]] inline GamSideCounts side_counts_body(const float* __restrict r, std::int64_t n, float t) {
+  std::int64_t above = 0, below = 0, above_beyond = 0, below_beyond = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = r[i];
+    above += v > 0.0F ? 1 : 0;
+    below += v < 0.0F ? 1 : 0;
+    above_beyond += v > t ? 1 : 0;
+    below_beyond += v < -t ? 1 : 0;
+  }
+  return {above, below, above_beyond, below_beyond};
+}
+__attribute__((target("avx2"))) GamSideCounts side_counts_avx2(const float* r, std::int64_t n, float t) {
+  return side_counts_body(r, n, t);
+}
+GamSideCounts side_counts_baseline(const float* r, std::int64_t n, float t) { return side_counts_body(r, n, t); }
+
+[[gnu::always_inline]] inline void tail_candidates_tail(const float* __restrict r, std::int64_t from, std::int64_t n,
+    float keep_up, float keep_down, float* __restrict up, float* __restrict down, std::int64_t& c_up, std::int64_t& c_down) {
+  for (std::int64_t i = from; i < n; ++i) {  // branch-free: a slot is rewritten until kept
+    const float v = r[i];
+    up[c_up] = v;
+    down[c_down] = -v;
+    c_up += v > keep_up ? 1 : 0;
+    c_down += -v > keep_down ? 1 : 0;
+  }
+}
+std::pair<std::int64_t, std::int64_t> tail_candidates_baseline(const float* r, std::int64_t n, float keep_up, float keep_down,
+                                                               float* up, float* down) {
+  std::int64_t c_up = 0, c_down = 0;
+  tail_candidates_tail(r, 0, n, keep_up, keep_down, up, down, c_up, c_down);
+  return {c_up, c_down};
+}
+// Eight values per step, each side's kept lanes packed to the front by a permutation and stored at its write
+// position (the lanes after them are rewritten by the next step): the same values in the same order as the baseline.
+__attribute__((target("avx2"))) std::pair<std::int64_t, std::int64_t> tail_candidates_avx2(const float* r, std::int64_t n,
+    float keep_up, float keep_down, float* up, float* down) {
+  const __m256 limit_up = _mm256_set1_ps(keep_up), limit_down = _mm256_set1_ps(keep_down), sign = _mm256_set1_ps(-0.0F);
+  std::int64_t c_up = 0, c_down = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(r + i), negated = _mm256_xor_ps(v, sign);
+    const auto mask_up = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, limit_up, _CMP_GT_OQ)));
+    const auto mask_down = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(negated, limit_down, _CMP_GT_OQ)));
+    const __m256i order_up = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kernels::kLeftPack.lanes[mask_up].data()));
+    const __m256i order_down = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kernels::kLeftPack.lanes[mask_down].data()));
+    _mm256_storeu_ps(up + c_up, _mm256_permutevar8x32_ps(v, order_up));
+    _mm256_storeu_ps(down + c_down, _mm256_permutevar8x32_ps(negated, order_down));
+    c_up += kernels::kLeftPack.count[mask_up];
+    c_down += kernels::kLeftPack.count[mask_down];
+  }
+  tail_candidates_tail(r, i, n, keep_up, keep_down, up, down, c_up, c_down);
+  return {c_up, c_down};
+}
+
+[[gnu::always_inline]] inline std::int64_t abs_and_signed_residuals_body(const double* __restrict y,
+    const float* __restrict yhat, const std::uint8_t* __restrict observed, std::int64_t n, double offset,
+    float* __restrict out, float* __restrict signed_out) {
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto r = static_cast<float>(y[i] - offset - yhat[i]);
+    out[i] = observed[i] != 0 ? std::abs(r) : std::numeric_limits<float>::infinity();
+    signed_out[i] = observed[i] != 0 ? r : 0.0F;
+    count += observed[i];
+  }
+  return count;
+}
+__attribute__((target("avx2"))) std::int64_t abs_and_signed_residuals_avx2(const double* y, const float* yhat,
+    const std::uint8_t* observed, std::int64_t n, double offset, float* out, float* signed_out) {
+  return abs_and_signed_residuals_body(y, yhat, observed, n, offset, out, signed_out);
+}
+std::int64_t abs_and_signed_residuals_baseline(const double* y, const float* yhat, const std::uint8_t* observed,
+    std::int64_t n, double offset, float* out, float* signed_out) {
+  return abs_and_signed_residuals_body(y, yhat, observed, n, offset, out, signed_out);
 }
 
 [[gnu::always_inline]] inline std::int64_t abs_residuals_body(const double* __restrict y, const float* __restrict yhat,
@@ -242,9 +320,9 @@ void run_windows_baseline(const double* term, const double* used, float* score, 
 }  // namespace
 
 void gam_run_terms(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
-                   double* term, double* used) {
-  kernels::use_avx2() ? run_terms_avx2(values, expected, score, m, clip, term, used)
-      : run_terms_baseline(values, expected, score, m, clip, term, used);
+                   double limit, double* term, double* used) {
+  kernels::use_avx2() ? run_terms_avx2(values, expected, score, m, clip, limit, term, used)
+                      : run_terms_baseline(values, expected, score, m, clip, limit, term, used);
 }
 
 void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double up_ratio, double down_ratio,
@@ -257,11 +335,27 @@ void gam_run_windows(const double* term, const double* used, float* score, std::
   kernels::use_avx2() ? run_windows_avx2(term, used, score, m, windows) : run_windows_baseline(term, used, score, m, windows);
 }
 
-void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* inv_scale,
-                  const double* down, const double* up, std::int64_t count, double unit, double least, float* expected,
-                  float* lower, float* upper, float* score) {
-  kernels::use_avx2() ? log_band_avx2(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score)
-      : log_band_baseline(yhat, y, offset, values, inv_scale, down, up, count, unit, least, expected, lower, upper, score);
+void gam_log_band(const float* yhat, const double* y, double offset, const float* values, const double* inv_up,
+                  double ratio, const double* down, const double* up, std::int64_t count, double unit, double least,
+                  float* expected, float* lower, float* upper, float* score) {
+  kernels::use_avx2() ? log_band_avx2(yhat, y, offset, values, inv_up, ratio, down, up, count, unit, least, expected, lower, upper, score)
+                      : log_band_baseline(yhat, y, offset, values, inv_up, ratio, down, up, count, unit, least, expected, lower, upper, score);
+}
+
+GamSideCounts gam_side_counts(const float* r, std::int64_t n, float t) {
+  return kernels::use_avx2() ? side_counts_avx2(r, n, t) : side_counts_baseline(r, n, t);
+}
+
+std::pair<std::int64_t, std::int64_t> gam_tail_candidates(const float* r, std::int64_t n, float keep_up, float keep_down,
+                                                          float* up, float* down) {
+  return kernels::use_avx2() ? tail_candidates_avx2(r, n, keep_up, keep_down, up, down)
+                             : tail_candidates_baseline(r, n, keep_up, keep_down, up, down);
+}
+
+std::int64_t gam_abs_and_signed_residuals(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,
+                                          double offset, float* out, float* signed_out) {
+  return kernels::use_avx2() ? abs_and_signed_residuals_avx2(y, yhat, observed, n, offset, out, signed_out)
+                             : abs_and_signed_residuals_baseline(y, yhat, observed, n, offset, out, signed_out);
 }
 
 std::int64_t gam_abs_residuals(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,

@@ -182,22 +182,7 @@ Compacted compact_baseline(std::uint32_t* keys, std::int64_t n, std::uint32_t lo
   return c;
 }
 
-// For each 8-bit mask: the lanes whose bit is set, in order, then the rest (a left-pack permutation).
-struct LeftPack {
-  std::array<std::array<std::uint32_t, 8>, 256> lanes{};
-  std::array<std::uint8_t, 256> count{};
-  constexpr LeftPack() {
-    for (unsigned mask = 0; mask < 256; ++mask) {
-      unsigned k = 0;
-      for (unsigned lane = 0; lane < 8; ++lane)
-        if ((mask >> lane) & 1U) lanes[mask][k++] = lane;
-      count[mask] = static_cast<std::uint8_t>(k);
-      for (unsigned lane = 0; k < 8; ++lane)
-        if (!((mask >> lane) & 1U)) lanes[mask][k++] = lane;
-    }
-  }
-};
-constexpr LeftPack kLeftPack{};
+using kernels::kLeftPack;
 
 // Eight keys per step: the kept ones packed to the front by a permutation and stored at the write position (the
 // lanes after them are rewritten by the next step). The same keys in the same order as compact_baseline.
