@@ -343,6 +343,71 @@ TEST_F(KernelVariants, RunScoreMatchesTheStepByStepForm) {
 namespace meterbench {
 namespace {
 
+// The tail factors' kernels: the absolute and signed residuals in one pass give gam_abs_residuals' bits and the
+// signed values (0 where unobserved); both variants count the sides alike and pack the same candidates in the same
+// order as a plain filter of the values, at every length (the vector loop and its scalar tail).
+TEST_F(KernelVariants, TailKernelsMatchEachOtherAndTheirDefinitions) {
+  Rng rng(stream_key(16, 9));
+  for (std::int64_t n : {1, 7, 8, 9, 31, 365, 730}) {
+    std::vector<double> y(static_cast<std::size_t>(n));
+    std::vector<float> yhat(y.size());
+    std::vector<std::uint8_t> observed(y.size());
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      y[i] = rng.normal() * (rng.uniform() < 0.1 ? 8.0 : 1.0);
+      yhat[i] = static_cast<float>(rng.normal() * 0.1);
+      observed[i] = rng.uniform() < 0.9 ? 1 : 0;
+    }
+    const double offset = 0.25;
+    const auto both = [&] {
+      std::vector<float> abs_r(y.size()), signed_r(y.size());
+      const std::int64_t m = gam_abs_and_signed_residuals(y.data(), yhat.data(), observed.data(), n, offset, abs_r.data(), signed_r.data());
+      abs_r.push_back(static_cast<float>(m));
+      abs_r.insert(abs_r.end(), signed_r.begin(), signed_r.end());
+      return abs_r;
+    };
+    const auto [base, avx2] = under_both(both);
+    EXPECT_TRUE(same_bits(base, avx2)) << "n=" << n;
+    std::vector<float> abs_only(y.size());
+    const std::int64_t m = gam_abs_residuals(y.data(), yhat.data(), observed.data(), n, offset, abs_only.data());
+    EXPECT_EQ(static_cast<std::int64_t>(base[static_cast<std::size_t>(n)]), m);
+    EXPECT_EQ(std::memcmp(base.data(), abs_only.data(), abs_only.size() * sizeof(float)), 0) << "n=" << n;
+    const std::vector<float> r(base.begin() + n + 1, base.end());
+    for (std::size_t i = 0; i < r.size(); ++i)
+      EXPECT_EQ(r[i], observed[i] ? static_cast<float>(y[i] - offset - yhat[i]) : 0.0F) << i;
+    const float t = 1.5F, keep_up = 1.2F, keep_down = 1.5F;
+    const auto [count_base, count_avx2] = under_both([&] {
+      const GamSideCounts c = gam_side_counts(r.data(), n, t);
+      return std::vector<std::int64_t>{c.above, c.below, c.above_beyond, c.below_beyond};
+    });
+    EXPECT_EQ(count_base, count_avx2) << "n=" << n;
+    std::vector<std::int64_t> want_counts(4, 0);
+    std::vector<float> want_up, want_down;
+    for (const float v : r) {
+      want_counts[0] += v > 0.0F ? 1 : 0;
+      want_counts[1] += v < 0.0F ? 1 : 0;
+      want_counts[2] += v > t ? 1 : 0;
+      want_counts[3] += v < -t ? 1 : 0;
+      if (v > keep_up) want_up.push_back(v);
+      if (-v > keep_down) want_down.push_back(-v);
+    }
+    EXPECT_EQ(count_base, want_counts) << "n=" << n;
+    const auto [pack_base, pack_avx2] = under_both([&] {
+      std::vector<float> up(r.size() + 8), down(r.size() + 8);
+      const auto [c_up, c_down] = gam_tail_candidates(r.data(), n, keep_up, keep_down, up.data(), down.data());
+      up.resize(static_cast<std::size_t>(c_up));
+      down.resize(static_cast<std::size_t>(c_down));
+      up.insert(up.end(), down.begin(), down.end());
+      up.push_back(static_cast<float>(c_up));
+      return up;
+    });
+    EXPECT_TRUE(same_bits(pack_base, pack_avx2)) << "n=" << n;
+    std::vector<float> want = want_up;
+    want.insert(want.end(), want_down.begin(), want_down.end());
+    want.push_back(static_cast<float>(want_up.size()));
+    EXPECT_TRUE(same_bits(pack_base, want)) << "n=" << n;
+  }
+}
+
 // The unit-error flags: both variants flag the steps the rule's test flags, NaN values and expected values included.
 TEST_F(KernelVariants, UnitErrorFlagsMatchTheRule) {
   Rng rng(stream_key(16, 8));
