@@ -59,12 +59,23 @@ class Dataset:
         self.f = h5py.File(path, 'r')
         self.values = self.f['values']
         series = self.f['series'][:]
-        self.ids = [(bytes(s['customer_id']).rstrip(b'\0'), bytes(s['meter_id']).rstrip(b'\0')) for s in series]
+        self.ids = self.series_ids(series)
         self.first_event = series['first_event'].astype(np.int64)
         self.event_count = series['event_count'].astype(np.int64)
         self.events = self.f['events'][:]
         self.start = pd.Timestamp(self.f.attrs['start'].decode())
         self.steps = int(self.f.attrs['steps'])
+
+    def series_ids(self, series):
+        """(customer, meter) of each series as bytes: format 3's text table, or format 2's fixed 64-byte fields."""
+        if 'series_text' not in self.f:
+            return [(bytes(s['customer_id']).rstrip(b'\0'), bytes(s['meter_id']).rstrip(b'\0')) for s in series]
+        width = len(self.f.attrs['series_text_columns'])
+        starts = self.f['series_text_offsets'][:].astype(np.int64)
+        text = self.f['series_text'][:].tobytes()
+        ends = np.append(starts[1:], len(text))
+        return [(text[starts[i * width]:ends[i * width]], text[starts[i * width + 1]:ends[i * width + 1]])
+                for i in range(len(series))]
 
     def rows(self, half):
         return [i for i, (c, m) in enumerate(self.ids) if half is None or split_half(c, m) == half]
