@@ -256,7 +256,7 @@ void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, do
 // below), so one z had to sit at the widest series' tails and caught no 4-10 sigma spike on a light-tailed one.
 // 1.96 = the 95th percentile of |N(0, 1)| (and of either half of N(0, 1)): a normal series keeps its MAD band.
 // Of the residuals as they are, not over the weekday factor: as good on the real backgrounds (event F1 within
-// 0.01 on both kind mixes, results/README.md), and one pass fewer.
+// 0.02 per source on both kind mixes at z 6-9, results/README.md), and one pass fewer.
 void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws) const {
   constexpr double kTailShare = 0.95;
   constexpr double kNormalTail = 1.959963984540054;  // the 95th percentile of |N(0, 1)|
@@ -274,16 +274,16 @@ void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws
   const float* r = ws.signed_residuals_.data();
   const GamSideCounts n = gam_side_counts(r, rows, t);
   // numpy's default quantile, linear between the order statistics x_(k) and x_(k + 1) about position q (m - 1).
+  const auto rank_k = [](std::int64_t m) { return static_cast<std::int64_t>(kTailShare * static_cast<double>(m - 1)); };
   const auto settled = [&](std::int64_t m, std::int64_t beyond) {  // factor 1: x_(k + 1) <= t, or too few
-    return m < kFewest || static_cast<std::int64_t>(kTailShare * static_cast<double>(m - 1)) + 1 < m - beyond;
+    return m < kFewest || rank_k(m) + 1 < m - beyond;
   };
   if (settled(n.above, n.above_beyond) && settled(n.below, n.below_beyond)) return;  // the usual case: normal tails
   // x_(k) is the top-th largest value of its side, top = m - k (about 5% of the side). Each side's candidates: its
   // values beyond t when at least top are (both order statistics are then among them), else beyond 0.9 t (x_(k)
   // is then nearly always among them). select_ holds 3 x rows + 16: the selection scratch, then each side's
   // candidates.
-  const auto top_of = [&](std::int64_t m) { return m - static_cast<std::int64_t>(kTailShare * static_cast<double>(m - 1)); };
-  const auto keep_of = [&](std::int64_t m, std::int64_t beyond) { return beyond >= top_of(m) ? t : 0.9F * t; };
+  const auto keep_of = [&](std::int64_t m, std::int64_t beyond) { return beyond >= m - rank_k(m) ? t : 0.9F * t; };
   const float keep_up = keep_of(n.above, n.above_beyond), keep_down = keep_of(n.below, n.below_beyond);
   float* kept_up = ws.select_.data() + rows;
   float* kept_down = kept_up + rows + 8;
@@ -291,8 +291,7 @@ void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws
   const auto factor = [&](std::int64_t m, std::int64_t beyond, float* kept, std::int64_t c, float keep, float sign) {
     if (settled(m, beyond)) return 1.0;
     const double at = kTailShare * static_cast<double>(m - 1);
-    const auto k = static_cast<std::int64_t>(at);
-    const std::int64_t top = m - k;
+    const std::int64_t k = rank_k(m), top = m - k;
     double lower = 0.0, upper = 0.0;
     if (c < top) {  // rare: x_(k) <= 0.9 t < t < x_(k + 1), the least kept; x_(k) the largest at or below 0.9 t
       float below_max = -std::numeric_limits<float>::infinity();

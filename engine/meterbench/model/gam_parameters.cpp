@@ -85,7 +85,7 @@ ParameterTable<GamConfig> build_table() {
                .help = "small counts (non-negative integers, median positive value <= 20): band = Poisson quantiles about the expected "
                        "value at the normal tail of z (integers, lower >= 0), score = the normal equivalent of the tail probability"},
               {.name = "tail_scale", .bind = B::choice(&C::tail_scale, {{"off", false}, {"on", true}}), .default_value = "on",
-               .help = "each side of the band at least the 95th percentile of that side's residuals (over the weekday factor) / 1.96 "
+               .help = "each side of the band at least the 95th percentile of that side's residuals / 1.96 "
                        "wide: a series that often deviates by a lot, up or down, gets that side as wide as its tail; a light-tailed side "
                        "keeps the MAD band"},
           }};
