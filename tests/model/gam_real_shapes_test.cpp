@@ -156,6 +156,23 @@ TEST(GamRealShapes, RuleAlertsFlagWhateverZAndSayTheirKind) {
   EXPECT_TRUE(std::isnan(off.score[725]));
 }
 
+// Contract (rules=on): a silence longer than all the reporting before it has ended, not stopped (a source whose
+// export ends years before the rest of the dataset's, a retired meter): no stopped-reporting alert. A silence as long
+// as the reporting before it is one, counted from the first report, however late the series starts.
+TEST(GamRealShapes, ASilenceLongerThanTheReportingBeforeItIsNoStop) {
+  const auto stopped_steps = [](std::size_t first, std::size_t last) {
+    std::vector<float> y = steady_customer(24);
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (i < first || i >= last) y[i] = kNaNf;
+    const ShapeOutputs out = detect_shape(settings({"rules=on"}), y);
+    return std::count(out.kind.begin(), out.kind.end(), static_cast<std::uint8_t>(AnomalyKind::stopped_reporting));
+  };
+  EXPECT_EQ(stopped_steps(0, 200), 0);             // 200 days of reports, 530 silent
+  EXPECT_EQ(stopped_steps(0, 365), 365 - 6);       // as long as the reporting: a stop, flagged from its 7th day
+  EXPECT_EQ(stopped_steps(400, 600), 130 - 6);     // 200 days of reports from day 400, 130 silent
+  EXPECT_EQ(stopped_steps(400, 530), 0);           // 130 days of reports, 200 silent
+}
+
 // Contract (rules=on): on an intermittent series (0 on most days, bursts of ~500 on one day in twenty) the expected
 // value sits near 0, yet an ordinary burst is no unit error: the x100 test is also against the usual positive
 // value. A burst x1000 still is.

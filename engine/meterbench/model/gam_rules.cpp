@@ -87,14 +87,21 @@ void stuck_meter(std::span<const float> values, const DetectionOutput& out, cons
 
 // Looking back over a whole series, a gap that ends was an outage, not a stop: only the gap reaching the end
 // counts. A weekly run cannot know whether a gap will end: every gap under way for 7 days counts.
+// A silence longer than all the reporting before it has ended, not stopped: the series of a source whose export
+// ends years before the rest of the dataset's, a meter retired long ago. Alerting it would put years of "missing
+// usage" at the top of every incident list, and on an export mixing sources of different spans it is one false
+// alert per series of the shorter ones.
 void stopped_reporting(std::span<const float> values, const TimeGrid& grid, const DetectionOutput& out, const GamPostWindow& w) {
   const std::int64_t stopped = days_to_steps(kStoppedDays, grid), regular = days_to_steps(kRegularDays, grid);
+  const auto missing = [&](std::int64_t t) { return std::isnan(values[static_cast<std::size_t>(t)]); };
   const auto flag_gap = [&](std::int64_t gap_start, std::int64_t gap_end) {
     if (gap_end - gap_start < stopped || gap_start - regular < w.history_begin) return;
     if (regular_share(values, gap_start - regular, gap_start, false) < kRegularShare) return;
+    std::int64_t first = w.history_begin;  // the first report: the 56 regular days before the gap end its search
+    while (missing(first)) ++first;
+    if (gap_end - gap_start > gap_start - first) return;
     for (std::int64_t t = std::max(gap_start + stopped - 1, w.begin); t < gap_end; ++t) raise(out, t, AnomalyKind::stopped_reporting);
   };
-  const auto missing = [&](std::int64_t t) { return std::isnan(values[static_cast<std::size_t>(t)]); };
   if (w.centred) {
     std::int64_t gap_start = w.end;
     while (gap_start > w.history_begin && missing(gap_start - 1)) --gap_start;

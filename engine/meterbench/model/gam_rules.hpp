@@ -35,7 +35,8 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
 ///   that equal neighbours as frequent as in [history_begin, end) (forward: [history_begin, begin)) reach by
 ///   chance once in 100 series; flagged from the run's start once it is that long (forward: from that step on);
 /// - stopped_reporting: a gap of at least 7 days reaching `end` (forward: any gap, as a weekly run cannot know
-///   whether it will end) after >= 90% of the 56 days before it observed; flagged from its 7th day;
+///   whether it will end) after >= 90% of the 56 days before it observed, and no longer than the reporting before
+///   it (from the first observed step of the history: a longer silence has ended, not stopped); flagged from its 7th day;
 /// - unit_error: an observed value >= 100 x max(expected, typical, 1) (`typical`: the median positive value of the
 ///   history), or positive and <= expected / 300;
 /// - dropped_reporting: >= 3 days of observed zeros after 56 days with >= 90% observed non-zero; flagged from
