@@ -49,8 +49,9 @@ TEST(GamDesign, ColumnLayoutFollowsGridAndWindow) {
   EXPECT_EQ(daily.columns().daily_order, 0);
   EXPECT_EQ(daily.cols(), 2 + 25 + 6 + 20 + 4);
 
-  const GamDesign short_daily({kStart, kSecondsPerDay, 730}, config, 0, 365);
-  EXPECT_EQ(short_daily.columns().yearly_order, 0) << "a 365-day window is below yearly_min_days = 548";
+  const GamDesign short_daily({kStart, kSecondsPerDay, 730}, config, 0, 729);
+  EXPECT_EQ(short_daily.columns().yearly_order, 0) << "a 729-day window is below yearly_min_days = 730";
+  EXPECT_EQ(short_daily.cols(), 2 + 25 + 6 + 4);
 
   GamConfig high = config;
   high.weekly_order = 10;

@@ -23,14 +23,15 @@ inline std::vector<std::string> settings(std::initializer_list<const char*> item
 
 /// The settings of the base model the fit's own tests check (the robust regression and its band, before the
 /// real-usage layer of the shipped defaults: fitted as it is, one band scale (no weekday factor, no tail scale),
-/// plain score, no rules, z 3.5),
+/// plain score, no rules, z 3.5, and the yearly term from 1.5 years of history, so that their 2-year series fit it),
 /// for every one of those names the given settings don't set.
 inline std::vector<std::string> base_model(std::span<const std::string> given) {
   std::vector<std::string> out(given.begin(), given.end());
   const auto sets = [&](const std::string& name) {
     return std::any_of(given.begin(), given.end(), [&](const std::string& s) { return s.rfind(name + "=", 0) == 0; });
   };
-  for (const char* base : {"transform=none", "weekday_scale=off", "run_score=off", "rules=off", "tail_scale=off", "z=3.5"}) {
+  for (const char* base : {"transform=none", "weekday_scale=off", "run_score=off", "rules=off", "tail_scale=off", "z=3.5",
+                           "yearly_min_days=548"}) {
     const std::string text = base;
     const std::string name = text.substr(0, text.find('='));
     if (!sets(name) && !(name == "z" && sets("width"))) out.push_back(text);

@@ -118,15 +118,21 @@
 // Shipped defaults: the fit (Huber, 25 changepoints, scale_floor 0.3) chosen by the sweeps of tools/defaults_study.py
 // (results/README.md, "Shipped defaults"); transform log1p_relative, weekday_scale, run_score and rules chosen on
 // real usage backgrounds with injected anomalies (tools/real_usage_study; results/model16.md); tail_scale and z 7
-// by `meterbench sweep` on them, with both kind mixes (tools/choose_defaults.py; results/README.md).
+// by `meterbench sweep` on them, with both kind mixes (tools/choose_defaults.py; results/README.md); yearly_min_days
+// 730 by the study's grid on them (tools/real_usage_study/grid_study.py; results/README.md).
 //
 // Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
 // - Changepoint j (at step c_j, segment [c_j, c_{j+1}) with c_{C+1} = fit end) is dropped (its delta fixed
 //   at 0, i.e. merged into the previous segment) when fewer than half of its segment's steps, or fewer than 2,
 //   are observed.
 // - The yearly term is in the design when the fit window spans >= yearly_min_days, and used for a series
-//   when its observed history (first to last observed step) spans >= yearly_min_days (default 548 = 1.5
-//   years; prophet uses 730).
+//   when its observed history (first to last observed step) spans >= yearly_min_days (default 730 = 2 years,
+//   as prophet). Why two cycles: fitted to less, its 20 Fourier columns learn that year's own weather and events
+//   and bend with an anomaly (households and page views with 1.5-2 years: 65% of an injected 2-6 week level shift
+//   absorbed, 24% of a double counting; without the term the changepoint trend follows the season and absorbs 21%
+//   and 6%). Two cycles still let it absorb about half of a level shift, but it then knows the season: from 3
+//   years instead, the bike data's lower band reached 0 and its 2012 hurricane day went unflagged on 21 of 30
+//   replicates, for no injected event caught more (results/README.md, "The yearly term from 2 years of history").
 // - Statuses: all_missing (no observed step in the fit window: outputs NaN); constant (all observed values
 //   equal, incl. all zero: band of width 0 at that value, score 0 where equal and +inf elsewhere);
 //   too_short (fewer than max(min_observed, 2 x active columns) observed steps: falls back to the median

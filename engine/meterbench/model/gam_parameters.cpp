@@ -25,7 +25,7 @@ ParameterTable<GamConfig> build_table() {
                .help = "Fourier order of the weekly term (0 = off; capped at the grid's Nyquist limit)"},
               {.name = "yearly_order", .bind = &C::yearly_order, .default_value = "10", .min = 0, .max = 40,
                .help = "Fourier order of the yearly term (0 = off)"},
-              {.name = "yearly_min_days", .bind = &C::yearly_min_days, .default_value = "548", .min = 0, .max = 36500,
+              {.name = "yearly_min_days", .bind = &C::yearly_min_days, .default_value = "730", .min = 0, .max = 36500,
                .help = "observed history (days, first to last observed step) a series needs for the yearly term (prophet: 730)"},
               {.name = "monthly_order", .bind = &C::monthly_order, .default_value = "2", .min = 0, .max = 10,
                .help = "Fourier order of the billing-cycle term, phase (day_of_month - 1) / days_in_month (0 = off)"},
