@@ -175,6 +175,48 @@ TEST(GamTailScale, EachSideIsAsWideAsItsTails) {
   }
 }
 
+// Contract (tail_scale=on): a 5-week shift of 6 noise sd is 10% of its side's residuals and would set that side's
+// 95th percentile itself; as an episode (a 6-week window holding half of the side's top 5% residuals, at least 4)
+// its steps score against the side's scale without the window's residuals, and are flagged, while every step outside
+// keeps the band of all the residuals. Each width is checked against a direct computation from the fit's residuals.
+TEST(GamTailScale, AnEpisodeDoesNotWidenItsOwnBand) {
+  constexpr std::size_t kFrom = 400, kTo = 435, kWindow = 42;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    auto y = noisy_level(seed, [](std::int64_t) { return 1.0; });
+    for (std::size_t i = kFrom; i < kTo; ++i) y[i] += 6.0F;
+    const OutputBuffers on = band_of({"tail_scale=on", "yearly_order=0"}, y);  // no yearly term to bend with the shift
+    std::vector<double> all, above, above_outside;
+    std::size_t first_top = y.size();
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double r = static_cast<double>(y[i]) - on.expected[i];
+      all.push_back(std::abs(r));
+      if (r > 0.0) above.push_back(r);
+    }
+    const double mad_scale = 1.482602218505602 * linear_quantile(all, 0.5);
+    const double q95 = linear_quantile(above, 0.95);
+    for (std::size_t i = 0; i < y.size(); ++i)  // the episode starts at the first top residual of the shift
+      if (i >= kFrom && i < kTo && static_cast<double>(y[i]) - on.expected[i] >= q95 && first_top == y.size()) first_top = i;
+    ASSERT_LT(first_top, kFrom + 7) << "seed " << seed;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double r = static_cast<double>(y[i]) - on.expected[i];
+      if (r > 0.0 && (i < first_top || i >= first_top + kWindow)) above_outside.push_back(r);
+    }
+    const double whole = std::max(mad_scale, q95 / 1.959963984540054);
+    const double without = std::max(mad_scale, linear_quantile(above_outside, 0.95) / 1.959963984540054);
+    ASSERT_GT(whole, 1.5 * without) << "seed " << seed << ": the shift sets the side's tail";
+    const auto half_width = [&](std::size_t i) { return (on.upper[i] - on.expected[i]) / 3.5; };
+    EXPECT_NEAR(half_width(100), whole, 2e-3 * whole) << "seed " << seed << ": outside the episode, the whole side";
+    EXPECT_NEAR(half_width(first_top + 10), without, 2e-3 * without) << "seed " << seed << ": inside, without it";
+    std::size_t flagged = 0, by_whole = 0;
+    for (std::size_t i = kFrom; i < kTo; ++i) {
+      flagged += on.score[i] > 3.5F ? 1 : 0;
+      by_whole += static_cast<double>(y[i]) - on.expected[i] > 3.5 * whole ? 1 : 0;
+    }
+    EXPECT_GE(flagged, 20U) << "seed " << seed << ": most of the shift is flagged";
+    EXPECT_LE(by_whole, 5U) << "seed " << seed << ": against the band it set, little of it would be";
+  }
+}
+
 // Contract (tail_scale=on): a series whose bursts only go up gets a wide upper side and keeps about its MAD band
 // below (within 10%), so a drop of 5 MAD scales is flagged while the band above is wider than that; a step scores
 // above z exactly when its value is outside the band, on either side (each side scores against its own scale).

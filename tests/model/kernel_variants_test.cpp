@@ -405,6 +405,18 @@ TEST_F(KernelVariants, TailKernelsMatchEachOtherAndTheirDefinitions) {
     want.insert(want.end(), want_down.begin(), want_down.end());
     want.push_back(static_cast<float>(want_up.size()));
     EXPECT_TRUE(same_bits(pack_base, want)) << "n=" << n;
+    for (const float sign : {1.0F, -1.0F}) {
+      const auto [rows_base, rows_avx2] = under_both([&] {
+        std::vector<std::int32_t> rows(r.size() + 8);
+        rows.resize(static_cast<std::size_t>(gam_rows_at_least(r.data(), n, sign, t, rows.data())));
+        return rows;
+      });
+      EXPECT_EQ(rows_base, rows_avx2) << "n=" << n << " sign " << sign;
+      std::vector<std::int32_t> want_rows;
+      for (std::size_t i = 0; i < r.size(); ++i)
+        if (sign * r[i] >= t) want_rows.push_back(static_cast<std::int32_t>(i));
+      EXPECT_EQ(rows_base, want_rows) << "n=" << n << " sign " << sign;
+    }
   }
 }
 

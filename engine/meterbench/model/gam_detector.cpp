@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <tuple>
 
 #include "meterbench/core/check.hpp"
@@ -23,6 +24,7 @@ constexpr double kRelativeLogShare = 0.05;  // transform=log1p_relative: c = thi
 constexpr std::int64_t kWeekdayFewestDays = 8;  // observed days of a weekday its factor needs
 constexpr double kWeekdayFactorLow = 0.5, kWeekdayFactorHigh = 2.0;
 constexpr double kWeekdayWinsor = 3.0;  // absolute residuals enter the weekday factors capped at this many scales
+constexpr std::int64_t kEpisodeDays = 42;  // tail_scale: the longest episode that does not widen its own band (6 weeks)
 
 }  // namespace
 
@@ -139,14 +141,38 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
     }
   }
   const GamBandWriter band = band_writer(out, s, least, ws);
+  // tail_scale: a fitted step inside a side's episode scores against that side's band without the episode (see the
+  // header comment, "Tail scale"); the writers of those steps are made when first needed.
+  const bool episodes = status != FitStatus::all_missing && !ws.level_only_ &&
+                        (ws.episode_up_.end > ws.episode_up_.begin || ws.episode_down_.end > ws.episode_down_.begin);
+  std::array<std::optional<GamBandWriter>, 3> episode_bands;  // inside the episode above, below, both
+  const auto band_at = [&](std::int64_t row) -> const GamBandWriter& {
+    const int which = episodes ? (ws.episode_up_.holds(row) ? 1 : 0) + (ws.episode_down_.holds(row) ? 2 : 0) : 0;
+    if (which == 0) return band;
+    std::optional<GamBandWriter>& w = episode_bands[static_cast<std::size_t>(which - 1)];
+    if (!w)
+      w.emplace(out, config_.z, s, least, ws.space_, grid_, ws.weekday_on_ ? &ws.weekdays_ : nullptr,
+                (which & 1) != 0 ? ws.episode_up_.factor : ws.tail_up_, (which & 2) != 0 ? ws.episode_down_.factor : ws.tail_down_);
+    return *w;
+  };
   if (status != FitStatus::all_missing && !ws.level_only_ && ws.space_.log) {
-    // Log-space fit: the steps inside the fit window by the array kernel (the same bits as band.write).
+    // Log-space fit: the steps inside the fit window by the array kernel (the same bits as band.write), in runs
+    // between the episodes' edges.
     const std::int64_t end = std::min(window.score_end, design->fit_end());
-    if (step < end && step >= design->fit_begin()) {
-      const std::int64_t row = step - design->fit_begin();
-      band.write_log_run(static_cast<std::size_t>(step), end - step, ws.yhatf_.data() + row, ws.y_.data() + row,
-                         ws.offset_, series.values.data(), ws.band_scratch_);
-      step = end;
+    if (step >= design->fit_begin()) {
+      while (step < end) {
+        std::int64_t next = end;
+        if (episodes)
+          for (const GamTailEpisode* e : {&ws.episode_up_, &ws.episode_down_})
+            for (const std::int64_t edge : {e->begin, e->end}) {
+              const std::int64_t at = design->fit_begin() + edge;
+              next = at > step && at < next ? at : next;
+            }
+        const std::int64_t row = step - design->fit_begin();
+        band_at(row).write_log_run(static_cast<std::size_t>(step), next - step, ws.yhatf_.data() + row, ws.y_.data() + row,
+                                   ws.offset_, series.values.data(), ws.band_scratch_);
+        step = next;
+      }
     }
   }
   for (; step < window.score_end; ++step) {
@@ -160,7 +186,7 @@ FitStatus GamDetector::detect(const SeriesInput& series, const DetectionWindow& 
       if (step >= design->fit_begin() && step < design->fit_end()) {
         const std::int64_t row = step - design->fit_begin();
         mu = ws.offset_ + ws.yhatf_[row];
-        band.write(k, mu, series.values[k], ws.offset_ + ws.y_[row]);  // the fitted value: no transform again
+        band_at(row).write(k, mu, series.values[k], ws.offset_ + ws.y_[row]);  // the fitted value: no transform again
         continue;
       }
       const int p = design->cols();
@@ -257,11 +283,12 @@ void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, do
 // 1.96 = the 95th percentile of |N(0, 1)| (and of either half of N(0, 1)): a normal series keeps its MAD band.
 // Of the residuals as they are, not over the weekday factor: as good on the real backgrounds (event F1 within
 // 0.02 per source on both kind mixes at z 6-9, results/README.md), and one pass fewer.
-void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws) const {
+void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws, bool episodes) const {
   constexpr double kTailShare = 0.95;
   constexpr double kNormalTail = 1.959963984540054;  // the 95th percentile of |N(0, 1)|
   constexpr std::int64_t kFewest = 20;               // residuals of a side its 95th percentile needs (one beyond it)
   ws.tail_up_ = ws.tail_down_ = 1.0;
+  ws.episode_up_ = ws.episode_down_ = {};
   if (!(scale > 0.0)) return;
   // A side's factor exceeds 1 exactly when its 95th percentile exceeds t = 1.96 x scale: one vectorised pass
   // counts each side and its values beyond t, which settles most sides (factor 1); the others select among their
@@ -288,7 +315,11 @@ void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws
   float* kept_up = ws.select_.data() + rows;
   float* kept_down = kept_up + rows + 8;
   const auto [c_up, c_down] = gam_tail_candidates(r, rows, keep_up, keep_down, kept_up, kept_down);
-  const auto factor = [&](std::int64_t m, std::int64_t beyond, float* kept, std::int64_t c, float keep, float sign) {
+  // A side's factor from its m residuals (beyond of them beyond t), c candidates `kept` beyond `keep`, and rows
+  // [skip_begin, skip_end) left out (none of them among the candidates); x_(k) into `least_top`.
+  const auto factor = [&](std::int64_t m, std::int64_t beyond, float* kept, std::int64_t c, float keep, float sign,
+                          std::int64_t skip_begin, std::int64_t skip_end, float& least_top) {
+    least_top = std::numeric_limits<float>::infinity();
     if (settled(m, beyond)) return 1.0;
     const double at = kTailShare * static_cast<double>(m - 1);
     const std::int64_t k = rank_k(m), top = m - k;
@@ -296,7 +327,7 @@ void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws
     if (c < top) {  // rare: x_(k) <= 0.9 t < t < x_(k + 1), the least kept; x_(k) the largest at or below 0.9 t
       float below_max = -std::numeric_limits<float>::infinity();
       for (std::int64_t i = 0; i < rows; ++i) {
-        const float v = sign * r[i];
+        const float v = i >= skip_begin && i < skip_end ? 0.0F : sign * r[i];
         below_max = v > 0.0F && !(v > keep) ? std::max(below_max, v) : below_max;
       }
       lower = below_max;
@@ -306,10 +337,52 @@ void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws
       upper = kept[top - 2];
       lower = *std::max_element(kept + (top - 1), kept + c);
     }
+    least_top = static_cast<float>(lower);
     return std::max(1.0, (lower + (at - static_cast<double>(k)) * (upper - lower)) / kNormalTail / scale);
   };
-  ws.tail_up_ = factor(n.above, n.above_beyond, kept_up, c_up, keep_up, 1.0F);
-  ws.tail_down_ = factor(n.below, n.below_beyond, kept_down, c_down, keep_down, -1.0F);
+  float least_up = 0.0F, least_down = 0.0F;
+  ws.tail_up_ = factor(n.above, n.above_beyond, kept_up, c_up, keep_up, 1.0F, 0, 0, least_up);
+  ws.tail_down_ = factor(n.below, n.below_beyond, kept_down, c_down, keep_down, -1.0F, 0, 0, least_down);
+  if (!episodes) return;
+  // The episode of a side whose factor exceeds 1: the 6-week window holding the most of its top residuals (those
+  // at least x_(k)), when it holds half of them and at least 4, and the side's factor without the window's
+  // residuals (kept when lower). A band must not be as wide as the episode it scores: a 5-week level shift is 10% of its side's
+  // residuals over two years and set that side's 95th percentile itself (results/README.md, "A band not widened
+  // by the episode it scores").
+  const std::int64_t length = std::max<std::int64_t>(1, (kEpisodeDays * kSecondsPerDay + grid_.step_seconds - 1) / grid_.step_seconds);
+  const auto episode = [&](std::int64_t m, std::int64_t beyond, float least_top, float sign, float* kept, float* other,
+                           double whole) {
+    std::int32_t* top = ws.pick_rows_.data();  // free after the fit (rows + 8): the rows of the top residuals, in order
+    const std::int64_t count = gam_rows_at_least(r, rows, sign, least_top, top);
+    std::int64_t best = 0, begin = 0;
+    for (std::int64_t a = 0, b = 0; a < count; ++a) {
+      while (b < count && top[b] < top[a] + length) ++b;
+      if (b - a > best) best = b - a, begin = top[a];
+    }
+    // An episode that sets the side's tail, not the clusters of autocorrelated noise: half of them, and at least 4.
+    if (best < std::max<std::int64_t>(4, (count + 1) / 2)) return GamTailEpisode{};
+    const std::int64_t end = std::min(rows, begin + length);
+    const GamSideCounts in = gam_side_counts(r + begin, end - begin, t);
+    const std::int64_t m_out = m - (sign > 0.0F ? in.above : in.below);
+    const std::int64_t beyond_out = beyond - (sign > 0.0F ? in.above_beyond : in.below_beyond);
+    // The side's candidates outside the window, in order (the other side's are discarded into `other`).
+    const float keep = keep_of(m_out, beyond_out), none = std::numeric_limits<float>::infinity();
+    const float keep_up_out = sign > 0.0F ? keep : none, keep_down_out = sign > 0.0F ? none : keep;
+    float* up_out = sign > 0.0F ? kept : other;
+    float* down_out = sign > 0.0F ? other : kept;
+    const auto [before_up, before_down] = gam_tail_candidates(r, begin, keep_up_out, keep_down_out, up_out, down_out);
+    const std::int64_t before = sign > 0.0F ? before_up : before_down;
+    const auto [after_up, after_down] = gam_tail_candidates(r + end, rows - end, keep_up_out, keep_down_out,
+                                                            up_out + (sign > 0.0F ? before : 0), down_out + (sign > 0.0F ? 0 : before));
+    const std::int64_t c = before + (sign > 0.0F ? after_up : after_down);
+    float unused = 0.0F;
+    const double without = factor(m_out, beyond_out, kept, c, keep, sign, begin, end, unused);
+    return without < whole ? GamTailEpisode{begin, end, without} : GamTailEpisode{};
+  };
+  // Each side's candidates are spent: the up side's search discards into the down side's buffer, and then the down
+  // side's into the up side's.
+  if (ws.tail_up_ > 1.0) ws.episode_up_ = episode(n.above, n.above_beyond, least_up, 1.0F, kept_up, kept_down, ws.tail_up_);
+  if (ws.tail_down_ > 1.0) ws.episode_down_ = episode(n.below, n.below_beyond, least_down, -1.0F, kept_down, kept_up, ws.tail_down_);
 }
 
 // The median of the observed values of ws.y_[0, rows) and their robust scale about it, floored.

@@ -30,6 +30,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   ws.offset_ = 0.0;
   ws.weekday_on_ = false;
   ws.tail_up_ = ws.tail_down_ = 1.0;
+  ws.episode_up_ = ws.episode_down_ = {};
 
   choose_space(values, design.fit_begin(), design.fit_end(), ws);
   const WindowSummary window = load_fit_window(design, values, ws);
@@ -71,7 +72,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   const double mad = robust_scale(ws, n, m, false);
   ws.scale_ = floored_scale(ws, n, lo, mad);
   weekday_factors(design.fit_begin(), n, mad, ws);
-  if (config_.tail_scale) tail_factors(n, ws.scale_, ws);
+  if (config_.tail_scale) tail_factors(n, ws.scale_, ws, true);
   return converged ? FitStatus::ok : FitStatus::not_converged;
 }
 

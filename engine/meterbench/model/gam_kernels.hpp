@@ -69,6 +69,10 @@ GamSideCounts gam_side_counts(const float* r, std::int64_t n, float t);
 std::pair<std::int64_t, std::int64_t> gam_tail_candidates(const float* r, std::int64_t n, float keep_up, float keep_down,
                                                           float* up, float* down);
 
+/// The rows i of r[0, n) with sign x r[i] >= limit (sign +1 or -1), in order, into rows (n + 8 ints: whole vectors
+/// are stored); returns how many.
+std::int64_t gam_rows_at_least(const float* r, std::int64_t n, float sign, float limit, std::int32_t* rows);
+
 /// gam_abs_residuals into out, and the signed residuals y[i] - offset - yhat[i] (in float; 0 where unobserved) into
 /// signed_out, in one pass (the tail factors read them).
 std::int64_t gam_abs_and_signed_residuals(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,

@@ -87,7 +87,8 @@ ParameterTable<GamConfig> build_table() {
               {.name = "tail_scale", .bind = B::choice(&C::tail_scale, {{"off", false}, {"on", true}}), .default_value = "on",
                .help = "each side of the band at least the 95th percentile of that side's residuals / 1.96 "
                        "wide: a series that often deviates by a lot, up or down, gets that side as wide as its tail; a light-tailed side "
-                       "keeps the MAD band"},
+                       "keeps the MAD band; a fitted step inside an episode that holds half of the side's top 5% residuals within 6 weeks "
+                       "gets the side's width without it"},
           }};
 }
 

@@ -371,7 +371,7 @@ void GamDetector::rolling_refresh(const GamDesign& design, std::int64_t s, Rolli
   st.clip = robust_scale(ws, s, rolling_residuals(s, st.offset, ws, config_.tail_scale), false);  // the fit's own scale: the floor widens the band, not the fit
   st.band = floored_scale(ws, s, st.lo, st.clip);
   weekday_factors(0, s, st.clip, ws);
-  if (config_.tail_scale) tail_factors(s, st.band, ws);
+  if (config_.tail_scale) tail_factors(s, st.band, ws, false);
   st.fit_status = converged ? FitStatus::ok : FitStatus::not_converged;
   st.since_refit = 0;
 }

@@ -149,6 +149,38 @@ __attribute__((target("avx2"))) std::pair<std::int64_t, std::int64_t> tail_candi
   return {c_up, c_down};
 }
 
+// The rows i of r[0, n) with sign x r[i] >= limit, in order (sign +1 or -1).
+[[gnu::always_inline]] inline void rows_at_least_tail(const float* __restrict r, std::int64_t from, std::int64_t n, float sign,
+                                                      float limit, std::int32_t* __restrict rows, std::int64_t& count) {
+  for (std::int64_t i = from; i < n; ++i) {  // branch-free: a slot is rewritten until kept
+    rows[count] = static_cast<std::int32_t>(i);
+    count += sign * r[i] >= limit ? 1 : 0;
+  }
+}
+std::int64_t rows_at_least_baseline(const float* r, std::int64_t n, float sign, float limit, std::int32_t* rows) {
+  std::int64_t count = 0;
+  rows_at_least_tail(r, 0, n, sign, limit, rows, count);
+  return count;
+}
+// Eight rows per step, the kept lanes' indices packed to the front by a permutation (as tail_candidates_avx2).
+__attribute__((target("avx2"))) std::int64_t rows_at_least_avx2(const float* r, std::int64_t n, float sign, float limit,
+                                                                std::int32_t* rows) {
+  const __m256 bound = _mm256_set1_ps(limit), factor = _mm256_set1_ps(sign);
+  __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i eight = _mm256_set1_epi32(8);
+  std::int64_t count = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(r + i), factor);
+    const auto mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, bound, _CMP_GE_OQ)));
+    const __m256i order = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kernels::kLeftPack.lanes[mask].data()));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows + count), _mm256_permutevar8x32_epi32(index, order));
+    count += kernels::kLeftPack.count[mask];
+    index = _mm256_add_epi32(index, eight);
+  }
+  rows_at_least_tail(r, i, n, sign, limit, rows, count);
+  return count;
+}
+
 [[gnu::always_inline]] inline std::int64_t abs_and_signed_residuals_body(const double* __restrict y,
     const float* __restrict yhat, const std::uint8_t* __restrict observed, std::int64_t n, double offset,
     float* __restrict out, float* __restrict signed_out) {
@@ -350,6 +382,10 @@ std::pair<std::int64_t, std::int64_t> gam_tail_candidates(const float* r, std::i
                                                           float* up, float* down) {
   return kernels::use_avx2() ? tail_candidates_avx2(r, n, keep_up, keep_down, up, down)
                              : tail_candidates_baseline(r, n, keep_up, keep_down, up, down);
+}
+
+std::int64_t gam_rows_at_least(const float* r, std::int64_t n, float sign, float limit, std::int32_t* rows) {
+  return kernels::use_avx2() ? rows_at_least_avx2(r, n, sign, limit, rows) : rows_at_least_baseline(r, n, sign, limit, rows);
 }
 
 std::int64_t gam_abs_and_signed_residuals(const double* y, const float* yhat, const std::uint8_t* observed, std::int64_t n,
