@@ -96,10 +96,15 @@ TEST(DetectIncidents, KindsFollowTheShape) {
   EXPECT_EQ(found[0].kind, IncidentKind::spike);
   EXPECT_EQ(found[0].end, 7);
   EXPECT_EQ(found[1].kind, IncidentKind::stopped_reporting);
-  found = Series().flag(5, 0.5F).incidents();  // /1000 of the expected usage
+  found = Series().flag(5, 0.1F).incidents();  // /1000 of the expected usage
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].kind, IncidentKind::unit_error);
   EXPECT_FALSE(found[0].over());
+  // A near-outage at 1/200 of the usual use (the bike data's 2012 hurricane day) is a dip, not a unit mix-up.
+  found = Series().flag(5, 0.1F).flag(20, 0.5F).incidents();
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].kind, IncidentKind::unit_error);
+  EXPECT_EQ(found[1].kind, IncidentKind::dip);
 }
 
 TEST(DetectIncidents, MissingStepsUpToTheMergeGapBridgeARunAndObservedOnesEndIt) {
