@@ -346,10 +346,11 @@ void GamDetector::tail_factors(std::int64_t rows, double scale, GamWorkspace& ws
   if (!episodes) return;
   // The episode of a side whose factor exceeds 1: the 6-week window holding the most of its top residuals (those
   // at least x_(k)), when it holds half of them and at least 4, and the side's factor without the window's
-  // residuals (kept when lower). A band must not be as wide as the episode it scores: a 5-week level shift is 10% of its side's
-  // residuals over two years and set that side's 95th percentile itself (results/README.md, "A band not widened
-  // by the episode it scores").
-  const std::int64_t length = std::max<std::int64_t>(1, (kEpisodeDays * kSecondsPerDay + grid_.step_seconds - 1) / grid_.step_seconds);
+  // residuals (kept when lower). A band must not be as wide as the episode it scores: a 5-week level shift is 10%
+  // of its side's residuals over two years and set that side's 95th percentile itself (results/README.md, "A band
+  // not widened by the episode it scores").
+  const std::int64_t length =
+      std::max<std::int64_t>(1, (kEpisodeDays * kSecondsPerDay + grid_.step_seconds - 1) / grid_.step_seconds);
   const auto episode = [&](std::int64_t m, std::int64_t beyond, float least_top, float sign, float* kept, float* other,
                            double whole) {
     std::int32_t* top = ws.pick_rows_.data();  // free after the fit (rows + 8): the rows of the top residuals, in order

@@ -115,7 +115,8 @@
 //   shift is 10% of its side's residuals over two years, so it set that side's 95th percentile itself and scored
 //   about 2 scales (not one injected positive level shift of 47 was flagged on the mix). Why half: the top
 //   residuals of autocorrelated noise cluster in 6-week windows by the handful; an anomaly that sets the tail holds
-//   most of them. Forward windows and the weekly schedule score steps outside their fit and keep the whole side's.
+//   most of them. Forward windows and the weekly schedule score steps outside their fit and keep the whole side's;
+//   local_scale and count_band write their own band, without episodes.
 //   Measured (results/README.md, "A band not widened by the episode it scores"): issue's mix London 0.640 -> 0.677,
 //   page views 0.602 -> 0.637.
 //
