@@ -129,6 +129,13 @@ constexpr std::optional<AnomalyKind> anomaly_kind_from_string(std::string_view n
     if (row.name == name) return row.kind;
   return std::nullopt;
 }
+/// A unit error (a unit mix-up such as MB reported as GB) reads about x1000 or /1000 of the usual use: at least
+/// kUnitErrorUpRatio times it, or at most 1 / kUnitErrorDownRatio of it. x100 leaves room for the usual value's own
+/// error; /300 for a day 3x busier than usual, so that a near-outage at 1/100-1/300 (a storm) and a tiny reading of a
+/// meter that idles near 0 are no unit errors (real London households: 30 of 66 false alerts under /100). gam's rule
+/// (gam_rules.cpp) and detect's incident kind (incidents.cpp) read both.
+inline constexpr double kUnitErrorUpRatio = 100.0;
+inline constexpr double kUnitErrorDownRatio = 300.0;
 /// True for kinds whose effect outlasts their labelled window (the level, slope or pattern stays changed).
 constexpr bool is_persistent(AnomalyKind kind) { return traits(kind).persistent; }
 /// True for kinds a scenario can inject.

@@ -12,11 +12,6 @@ namespace meterbench {
 
 namespace {
 
-// Observed about x1000 or /1000 of the expected usage: a unit mix-up (e.g. MB reported as GB) rather than a
-// change in use. x100 leaves room for the expected value's own error; /300 also for a day 3x busier than usual, and
-// names a near-outage at 1/100-1/300 of usual use (a storm) a dip, as gam's unit-error rule does (gam_rules.cpp).
-constexpr double kUnitErrorRatio = 100.0;
-constexpr double kUnitErrorDownRatio = 300.0;
 // Spikes and dips last one or two steps; longer runs on one side are level shifts.
 constexpr std::int64_t kShortestLevelShiftSteps = 3;
 
@@ -35,7 +30,8 @@ double typical_usage(const ScoredSeries& series, double z) {
   return *middle;
 }
 
-bool far_apart(double a, double b) { return a > 0.0 && b > 0.0 && (a > kUnitErrorRatio * b || a * kUnitErrorDownRatio < b); }
+// Observed about x1000 or /1000 of the usual use (core/anomaly.hpp): a unit mix-up rather than a change in use.
+bool far_apart(double a, double b) { return a > 0.0 && b > 0.0 && (a > kUnitErrorUpRatio * b || a * kUnitErrorDownRatio < b); }
 
 // The incident's core: its flagged steps that deviate from the expected value by at least half the largest
 // deviation. The shape is read from the core, because a retrospective fit pulled by a spike flags a few small

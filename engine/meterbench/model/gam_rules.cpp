@@ -24,11 +24,6 @@ constexpr double kStoppedDays = 7.0;
 constexpr double kRegularDays = 56.0;       // the history that must look regular before a stop or a zero run
 constexpr double kRegularShare = 0.9;
 constexpr double kZeroRunDays = 3.0;
-constexpr double kUnitRatio = 100.0;        // x1000 unit errors, with room for the expected value's error
-// /1000 unit errors: room for a day 3x busier than expected. Not /100 of max(expected, 1) as before: a day at 1/100
-// of the expected is a near-outage (a storm), which real usage has, and a tiny positive reading of a kWh meter
-// that idles near 0 is its habit (real backgrounds: 30 of London's 66 false alerts at the defaults).
-constexpr double kUnitDownRatio = 300.0;
 // A rule alert's score: above every z (at most 20), finite so that reports and JSON carry it as a number.
 constexpr float kRuleScore = 1000.0F;
 
@@ -152,7 +147,7 @@ void unit_errors(std::span<const float> values, double typical, const DetectionO
   for (std::int64_t c = w.begin; c < w.end; c += kChunk) {
     const std::int64_t count = std::min(kChunk, w.end - c);
     const auto k = static_cast<std::size_t>(c);
-    gam_unit_error_flags(values.data() + k, out.expected.data() + k, count, kUnitRatio, kUnitDownRatio, typical, flag);
+    gam_unit_error_flags(values.data() + k, out.expected.data() + k, count, kUnitErrorUpRatio, kUnitErrorDownRatio, typical, flag);
     if (std::find(flag, flag + count, std::uint8_t{1}) == flag + count) continue;  // the usual case: none
     for (std::int64_t i = 0; i < count; ++i)
       if (flag[i]) raise(out, c + i, AnomalyKind::unit_error);
