@@ -156,6 +156,66 @@ TEST(GamRealShapes, RuleAlertsFlagWhateverZAndSayTheirKind) {
   EXPECT_TRUE(std::isnan(off.score[725]));
 }
 
+// A count series at ~200 a day with a quiet season (days 300-419) at ~2, where equal neighbours come 10x as often.
+std::vector<float> count_with_quiet_season(std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(rng.poisson(i >= 300 && i < 420 ? 2.0 : 200.0));
+  return y;
+}
+
+std::vector<std::size_t> steps_of_kind(const ShapeOutputs& out, AnomalyKind kind) {
+  std::vector<std::size_t> steps;
+  for (std::size_t i = 0; i < out.kind.size(); ++i)
+    if (static_cast<AnomalyKind>(out.kind[i]) == kind) steps.push_back(i);
+  return steps;
+}
+
+// Contract (rules=on): a stuck meter is a run of equal values that the series' habit, or its habit over the 56
+// days before the run if that repeats more, makes rarer than once in 100 series. In a quiet season at ~2 a day
+// (equal non-zero neighbours on about one day in five) six 1s in a row are chance, fourteen 2s a stuck meter; the
+// series' habit alone (equal neighbours on one day in fourteen, the busy days' one in fifty with the quiet season's)
+// flags runs of 6, the six 1s too.
+TEST(GamRealShapes, AStuckMeterIsJudgedAgainstTheRecentHabitToo) {
+  std::vector<float> y = count_with_quiet_season(25);
+  y[369] = 3.0F;
+  for (std::size_t i = 370; i < 376; ++i) y[i] = 1.0F;   // chance in the quiet season
+  y[376] = 3.0F;
+  for (std::size_t i = 395; i < 409; ++i) y[i] = 2.0F;   // stuck
+  y[394] = 4.0F, y[409] = 4.0F;
+  const ShapeOutputs out = detect_shape(settings({"rules=on"}), y);
+  std::vector<std::size_t> stuck_run(14);
+  for (std::size_t i = 0; i < stuck_run.size(); ++i) stuck_run[i] = 395 + i;
+  EXPECT_EQ(steps_of_kind(out, AnomalyKind::stuck_meter), stuck_run);
+}
+
+// Contract (rules=on): a run of zeros after regular use is dropped reporting from the length that the share of
+// zeros over the 56 days before it makes rarer than once in 100 series (at least 3 days): at ~3 a day (0 on one
+// day in twenty) that is 4 days, so 3 zeros are chance and a week of them is flagged from its 4th day. Neither
+// rule's lengths depend on how long before the series' first report its grid starts (1,095 steps here).
+TEST(GamRealShapes, AZeroRunIsJudgedAgainstHowOftenTheSeriesIsZero) {
+  Rng rng(26);
+  std::vector<float> y(730);
+  for (float& v : y) v = static_cast<float>(std::max<std::int64_t>(1, rng.poisson(3.0)));
+  for (std::size_t i = 150; i < 730; i += 20) y[i] = 0.0F;  // one day in twenty, away from the runs
+  y[200] = y[201] = y[202] = 0.0F;                           // chance
+  for (std::size_t i = 500; i < 507; ++i) y[i] = 0.0F;       // dropped reporting
+  for (std::size_t i = 400; i < 405; ++i) y[i] = 2.0F;       // stuck for 5 days: chance at ~3 a day
+  const ShapeOutputs out = detect_shape(settings({"rules=on"}), y);
+  EXPECT_EQ(steps_of_kind(out, AnomalyKind::dropped_reporting), (std::vector<std::size_t>{503, 504, 505, 506}));
+  EXPECT_TRUE(steps_of_kind(out, AnomalyKind::stuck_meter).empty());
+
+  constexpr std::size_t kLead = 1095;
+  std::vector<float> late(kLead, kNaNf);
+  late.insert(late.end(), y.begin(), y.end());
+  const TimeGrid grid{kDaily730.start_unix_seconds, kSecondsPerDay, static_cast<std::int64_t>(late.size())};
+  const auto det = make_gam_detector(settings({"rules=on"}), grid);
+  const auto ws = det->make_workspace();
+  ShapeOutputs padded(late.size());
+  det->detect({late, 0}, DetectionWindow::retrospective(static_cast<std::int64_t>(late.size())), *ws, padded.view());
+  EXPECT_EQ(std::vector<std::uint8_t>(padded.kind.begin() + kLead, padded.kind.end()), out.kind);
+}
+
 // Contract (rules=on): a silence longer than all the reporting before it has ended, not stopped (a source whose
 // export ends years before the rest of the dataset's, a retired meter): no stopped-reporting alert. A silence as long
 // as the reporting before it is one, counted from the first report, however late the series starts.

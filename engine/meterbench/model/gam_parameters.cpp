@@ -59,8 +59,10 @@ ParameterTable<GamConfig> build_table() {
                        "over the steps not beyond z (windows centred when fitting the whole series, trailing within the scored period "
                        "otherwise): catches sustained deviations"},
               {.name = "rules", .bind = B::choice(&C::rules, {{"off", false}, {"on", true}}), .default_value = "on",
-               .help = "rule alerts, flagged whatever z (score >= 1000) and labelled with their kind: stuck meter, stopped reporting "
-                       "(a final silence of 7 days or more, after regular reporting and no longer than it), unit error (x100 of the expected and of the usual positive value, or positive and /300 of the expected), zero run after regular use"},
+               .help = "rule alerts, flagged whatever z (score >= 1000) and labelled with their kind: stuck meter (a run of equal values rarer "
+                       "than once in 100 series, by the series' habit or the 56 days' before it, whichever repeats more), stopped reporting "
+                       "(a final silence of 7 days or more, after regular reporting and no longer than it), unit error (x100 of the expected and of the usual positive value, or positive and /300 of the expected), "
+                       "zero run after regular use (at least 3 days, and rarer than once in 100 series by the share of zeros of the 56 days before it)"},
               {.name = "width", .bind = B::converted(&C::z, &normal_two_sided_quantile, &normal_two_sided_coverage),
                .default_value = "0.999999", .min = 0.5, .max = 0.999999, .rules = {.exclusive_with = "z"},
                .help = "band coverage under normal noise; sets z = two-sided normal quantile (at most 0.999999, z 4.89: set z for wider bands)"},

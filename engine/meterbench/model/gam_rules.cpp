@@ -48,12 +48,32 @@ double regular_share(std::span<const float> values, std::int64_t from, std::int6
   return static_cast<double>(seen) / static_cast<double>(to - from);
 }
 
+// Steps from the first to the last observed one in [from, to): the places a run can take in a series, which on a
+// dataset's grid may start or end long before the grid does.
+std::int64_t reported_span(std::span<const float> values, std::int64_t from, std::int64_t to) {
+  while (from < to && std::isnan(values[static_cast<std::size_t>(from)])) ++from;
+  while (to > from && std::isnan(values[static_cast<std::size_t>(to - 1)])) --to;
+  return to - from;
+}
+
+// The shortest run that `p`, the chance of each step continuing it, makes as rare as one in 100 series of
+// `history` steps: p^steps * history <= kStuckChance (p floored: a habit never seen is not impossible).
+std::int64_t chance_run_steps(double p, std::int64_t history) {
+  p = std::max(p, 1e-4);
+  history = std::max<std::int64_t>(history, 1);
+  if (p >= 1.0) return std::numeric_limits<std::int64_t>::max();
+  const double steps = std::ceil(pmath::log(kStuckChance / static_cast<double>(history)) / pmath::log(p));
+  return static_cast<std::int64_t>(std::min(steps, 1e15));
+}
+
 // Forward windows (a weekly run) see only the past: the habit comes from the history before the scored period,
 // and a run is flagged from the step it becomes long enough, not back to its start, so a week's flags never
 // depend on the weeks after it.
-void stuck_meter(std::span<const float> values, const DetectionOutput& out, const GamPostWindow& w) {
+// The habit is the series' and the 56 days' before the run, whichever repeats more: small counts repeat by chance
+// far more in a quiet season (a page at 1-5 views a day shows five 1s in a row) than over their whole history.
+void stuck_meter(std::span<const float> values, const TimeGrid& grid, const DetectionOutput& out, const GamPostWindow& w) {
   const std::int64_t habit_end = w.centred ? w.end : w.begin;
-  const std::int64_t n = habit_end - w.history_begin;
+  const std::int64_t n = reported_span(values, w.history_begin, habit_end);
   if (n < 2) return;
   const auto equal_to_previous = [&](std::int64_t t) {
     const float a = values[static_cast<std::size_t>(t - 1)], b = values[static_cast<std::size_t>(t)];
@@ -64,18 +84,27 @@ void stuck_meter(std::span<const float> values, const DetectionOutput& out, cons
     for (std::int64_t t = from; t < to; ++t) equal += equal_to_previous(t) ? 1 : 0;
     return equal;
   };
+  const auto share_equal = [&](std::int64_t from, std::int64_t to) {
+    return to - from > 0 ? static_cast<double>(count_equal(from, to)) / static_cast<double>(to - from) : 0.0;
+  };
   const std::int64_t equal = count_equal(w.history_begin + 1, habit_end);
-  const double p_equal = std::max(static_cast<double>(equal) / static_cast<double>(n - 1), 1e-4);
-  if (p_equal >= 1.0) return;  // a constant series: nothing is stuck against its own habit
-  const double chance_run = std::ceil(1.0 + pmath::log(kStuckChance / static_cast<double>(n)) / pmath::log(p_equal));
-  const std::int64_t length = std::max<std::int64_t>(kStuckMinSteps, static_cast<std::int64_t>(std::min(chance_run, 1e15)));
+  const double p_series = static_cast<double>(equal) / static_cast<double>(n - 1);
+  if (p_series >= 1.0) return;  // a constant series: nothing is stuck against its own habit
   // A run of `length` equal values needs length - 1 equal neighbours: most series have far fewer, and skip the scan.
+  const std::int64_t length = std::max(kStuckMinSteps, 1 + chance_run_steps(p_series, n));
   if (equal + count_equal(std::max(habit_end, w.history_begin + 1), w.end) < length - 1) return;
-  std::int64_t run = 1;
+  const std::int64_t recent = days_to_steps(kRegularDays, grid);
+  std::int64_t run = 1, needed = length;
   for (std::int64_t t = w.history_begin + 1; t < w.end; ++t) {
     run = equal_to_previous(t) ? run + 1 : 1;
     if (run < length) continue;
-    for (std::int64_t s = run == length && w.centred ? t - run + 1 : t; s <= t; ++s)
+    if (run == length) {  // the run's own recent habit, from the pairs before its first step
+      const std::int64_t start = t - run + 1;
+      const double p_recent = share_equal(std::max(w.history_begin + 1, start - recent), start);
+      needed = std::max(length, 1 + chance_run_steps(std::max(p_series, p_recent), n));
+    }
+    if (run < needed) continue;
+    for (std::int64_t s = run == needed && w.centred ? t - run + 1 : t; s <= t; ++s)
       if (s >= w.begin) raise(out, s, AnomalyKind::stuck_meter);
   }
 }
@@ -132,8 +161,14 @@ void zero_runs(std::span<const float> values, const TimeGrid& grid, const Detect
     // A run already under way when the window starts: its start lies before it.
     std::int64_t i = t;
     while (i > w.history_begin && values[static_cast<std::size_t>(i - 1)] == 0.0F) --i;
-    if (j - i >= shortest && i - regular >= w.history_begin && regular_share(values, i - regular, i, true) >= kRegularShare)
-      for (std::int64_t s = std::max(i + shortest - 1, w.begin); s < j; ++s) raise(out, s, AnomalyKind::dropped_reporting);
+    if (j - i >= shortest && i - regular >= w.history_begin && regular_share(values, i - regular, i, true) >= kRegularShare) {
+      // Zeros as common as in the regular days before the run make runs of them by chance: a small count at ~2.5
+      // a day is 0 on one day in twelve, and three 0s in a row come by chance in two two-year series of five.
+      const double p_zero = 1.0 - regular_share(values, i - regular, i, true) / regular_share(values, i - regular, i, false);
+      const std::int64_t needed = std::max(shortest, chance_run_steps(p_zero, reported_span(values, w.history_begin, w.centred ? w.end : w.begin)));
+      if (j - i >= needed)
+        for (std::int64_t s = std::max(i + needed - 1, w.begin); s < j; ++s) raise(out, s, AnomalyKind::dropped_reporting);
+    }
     t = j;
   }
 }
@@ -184,7 +219,7 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
 void gam_rule_alerts(std::span<const float> values, const TimeGrid& grid, double typical, const DetectionOutput& out,
                      const GamPostWindow& w) {
   if (w.end <= w.begin) return;
-  stuck_meter(values, out, w);
+  stuck_meter(values, grid, out, w);
   zero_runs(values, grid, out, w);
   unit_errors(values, typical, out, w);  // after stuck: a value stuck at x1000 is a unit error first
   stopped_reporting(values, grid, out, w);

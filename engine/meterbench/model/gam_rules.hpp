@@ -32,15 +32,17 @@ void gam_run_score(std::span<const float> values, const DetectionOutput& out, co
 /// The rule alerts of [begin, end) (score raised to 1000, above any z; out.kind the AnomalyKind code when kinds are
 /// wanted):
 /// - stuck_meter: a run of identical non-zero observed values of at least max(4, L) steps, L the run length
-///   that equal neighbours as frequent as in [history_begin, end) (forward: [history_begin, begin)) reach by
-///   chance once in 100 series; flagged from the run's start once it is that long (forward: from that step on);
+///   that equal neighbours as frequent as in [history_begin, end) (forward: [history_begin, begin)), or as in
+///   the 56 days before the run where they are more frequent, reach by chance once in 100 series (of the
+///   series' reported span); flagged from the run's start once it is that long (forward: from that step on);
 /// - stopped_reporting: a gap of at least 7 days reaching `end` (forward: any gap, as a weekly run cannot know
 ///   whether it will end) after >= 90% of the 56 days before it observed, and no longer than the reporting before
 ///   it (from the first observed step of the history: a longer silence has ended, not stopped); flagged from its 7th day;
 /// - unit_error: an observed value >= 100 x max(expected, typical, 1) (`typical`: the median positive value of the
 ///   history), or positive and <= expected / 300;
-/// - dropped_reporting: >= 3 days of observed zeros after 56 days with >= 90% observed non-zero; flagged from
-///   the 3rd zero.
+/// - dropped_reporting: a run of observed zeros after 56 days with >= 90% observed non-zero, at least 3 days
+///   long and as long as zeros as frequent as in those 56 days make by chance once in 100 series; flagged
+///   from that zero on.
 /// Day counts are converted to steps of the grid (at least 1 step).
 void gam_rule_alerts(std::span<const float> values, const TimeGrid& grid, double typical, const DetectionOutput& out,
                      const GamPostWindow& window);
