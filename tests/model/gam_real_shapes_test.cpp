@@ -156,6 +156,42 @@ TEST(GamRealShapes, RuleAlertsFlagWhateverZAndSayTheirKind) {
   EXPECT_TRUE(std::isnan(off.score[725]));
 }
 
+// A customer growing 4x over two years with noise of constant size (`relative` = false) or in proportion to its
+// level, on a mild weekly cycle.
+std::vector<float> growing_customer(std::uint64_t seed, bool relative) {
+  Rng rng(seed);
+  std::vector<float> y(730);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double level = 100.0 * std::exp(std::log(4.0) * static_cast<double>(i) / 729.0) * (i % 7 >= 5 ? 0.9 : 1.0);
+    y[i] = static_cast<float>(std::max(0.0, level + (relative ? 0.1 * level : 20.0) * rng.normal()));
+  }
+  return y;
+}
+
+bool same_outputs(const ShapeOutputs& a, const ShapeOutputs& b) {
+  return a.expected == b.expected && a.lower == b.lower && a.upper == b.upper && a.kind == b.kind &&
+         std::equal(a.score.begin(), a.score.end(), b.score.begin(), [](float x, float y) { return x == y || (std::isnan(x) && std::isnan(y)); });
+}
+
+// Contract (transform=auto, the default): a series whose spread stays the same while its level grows 4x is fitted
+// as it is, one whose spread grows with its level in logs (log1p_relative), and one whose level spans less than
+// 2x in logs too (no telling); a 3-day x1000 unit error on the first does not change its choice (values capped at
+// 10x the usual one, medians of the blocks' thirds). Each output equals that of the explicit transform, bit for bit.
+TEST(GamRealShapes, AutoTransformFitsAdditiveNoiseAsItIsAndProportionalNoiseInLogs) {
+  const auto with = [](const char* transform, const std::vector<float>& y) {
+    return detect_shape({std::string("transform=") + transform}, y);
+  };
+  std::vector<float> additive = growing_customer(27, false);
+  EXPECT_TRUE(same_outputs(with("auto", additive), with("none", additive)));
+  EXPECT_FALSE(same_outputs(with("auto", additive), with("log1p_relative", additive)));
+  const std::vector<float> proportional = growing_customer(28, true);
+  EXPECT_TRUE(same_outputs(with("auto", proportional), with("log1p_relative", proportional)));
+  const std::vector<float> flat = steady_customer(29);
+  EXPECT_TRUE(same_outputs(with("auto", flat), with("log1p_relative", flat)));
+  for (std::size_t i = 400; i < 403; ++i) additive[i] *= 1000.0F;
+  EXPECT_TRUE(same_outputs(with("auto", additive), with("none", additive)));
+}
+
 // A count series at ~200 a day with a quiet season (days 300-419) at ~2, where equal neighbours come 10x as often.
 std::vector<float> count_with_quiet_season(std::uint64_t seed) {
   Rng rng(seed);

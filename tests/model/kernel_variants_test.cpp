@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -443,6 +444,38 @@ TEST_F(KernelVariants, UnitErrorFlagsMatchTheRule) {
       const double v = values[i], e = expected[i], level = std::max(e, 1.0);
       const bool want = v >= 100.0 * std::max(level, typical) || (v > 0.0 && v * 300.0 <= e);
       EXPECT_EQ(base[i], want ? 1 : 0) << "value " << v << " expected " << expected[i];
+    }
+  }
+}
+
+// The spread sums of transform=auto: both variants give the bits of the 8-lane definition (step t into lane t mod 8,
+// the pair (t - 1, t) into lane (t - 1) mod 8, the lanes added in order), NaN and capped values included.
+TEST_F(KernelVariants, SpreadSumsMatchTheirLaneDefinition) {
+  Rng rng(stream_key(16, 9));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (std::int64_t n : {1, 7, 8, 9, 28, 31, 672}) {
+    std::vector<float> p(static_cast<std::size_t>(n));
+    for (float& v : p) v = rng.uniform() < 0.1 ? nan : static_cast<float>(std::exp(rng.normal() * 2.0));
+    const float cap = 5.0F;
+    for (const bool moves_too : {false, true}) {
+      const auto [base, avx2] = under_both([&] {
+        const GamSpreadSums s = gam_spread_sums(p.data(), n, cap, moves_too);
+        return std::vector<float>{s.sum, s.seen, s.moves, s.pairs};
+      });
+      EXPECT_TRUE(same_bits(base, avx2)) << "n=" << n;
+      std::array<float, 8> sum{}, seen{}, moves{}, pairs{};
+      for (std::int64_t t = 0; t < n; ++t) {
+        const float v = p[static_cast<std::size_t>(t)];
+        if (std::isnan(v)) continue;
+        sum[static_cast<std::size_t>(t % 8)] += std::min(v, cap);
+        seen[static_cast<std::size_t>(t % 8)] += 1.0F;
+        if (!moves_too || t == 0 || std::isnan(p[static_cast<std::size_t>(t - 1)])) continue;
+        moves[static_cast<std::size_t>((t - 1) % 8)] += std::abs(std::min(v, cap) - std::min(p[static_cast<std::size_t>(t - 1)], cap));
+        pairs[static_cast<std::size_t>((t - 1) % 8)] += 1.0F;
+      }
+      std::vector<float> want(4, 0.0F);
+      for (std::size_t l = 0; l < 8; ++l) want[0] += sum[l], want[1] += seen[l], want[2] += moves[l], want[3] += pairs[l];
+      EXPECT_TRUE(same_bits(base, want)) << "n=" << n << " moves " << moves_too;
     }
   }
 }

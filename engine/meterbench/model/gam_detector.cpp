@@ -25,6 +25,67 @@ constexpr std::int64_t kWeekdayFewestDays = 8;  // observed days of a weekday it
 constexpr double kWeekdayFactorLow = 0.5, kWeekdayFactorHigh = 2.0;
 constexpr double kWeekdayWinsor = 3.0;  // absolute residuals enter the weekday factors capped at this many scales
 constexpr std::int64_t kEpisodeDays = 42;  // tail_scale: the longest episode that does not widen its own band (6 weeks)
+// transform=auto: blocks of 4 weeks (whole weeks: the weekly cycle is inside every block), values capped at this
+// many times the usual positive value (a x1000 unit error is one block's outlier, not its level), at most this many
+// blocks (longer windows get longer blocks), levels at least 2x apart, and the slope that splits log from as-is.
+constexpr std::int64_t kSpreadBlockDays = 28;
+constexpr double kSpreadCap = 10.0;
+constexpr std::size_t kSpreadMaxBlocks = 128;
+constexpr std::size_t kSpreadFewestBlocks = 6;
+constexpr double kSpreadLevelRange = 2.0;
+constexpr double kSpreadSlopeForLog = 0.5;
+
+// How the spread of a series grows with its level: the slope of log(mean |difference between neighbours|) on
+// log(mean value) across blocks of [begin, end), each with half its steps and a quarter of its pairs observed, from
+// the medians of its lowest and highest thirds by level
+// (robust to a block made odd by an anomaly); NaN when fewer than kSpreadFewestBlocks blocks qualify or their levels
+// span less than kSpreadLevelRange (the usual case, and then the only pass made).
+double spread_level_slope(std::span<const float> values, std::int64_t begin, std::int64_t end, std::int64_t block, double cap) {
+  block = std::max(block, (end - begin + static_cast<std::int64_t>(kSpreadMaxBlocks) - 1) / static_cast<std::int64_t>(kSpreadMaxBlocks));
+  const auto capf = static_cast<float>(std::min(cap, static_cast<double>(std::numeric_limits<float>::max())));
+  const float half = 0.5F * static_cast<float>(block), quarter = 0.25F * static_cast<float>(block);
+  std::array<std::pair<float, float>, kSpreadMaxBlocks> blocks;  // (level, spread), or (level, block number) in the first pass
+  std::size_t n = 0;
+  const auto spans_the_range = [&] {
+    float lowest = std::numeric_limits<float>::infinity(), highest = 0.0F;
+    for (std::size_t i = 0; i < n; ++i) lowest = std::min(lowest, blocks[i].first), highest = std::max(highest, blocks[i].first);
+    return n >= kSpreadFewestBlocks && static_cast<double>(highest) >= kSpreadLevelRange * static_cast<double>(lowest);
+  };
+  // The levels first: most series span less than the range, and need no second pass.
+  for (std::int64_t a = begin; a + block <= end && n < blocks.size(); a += block) {
+    const GamSpreadSums b = gam_spread_sums(values.data() + a, block, capf, false);
+    if (b.seen >= half && b.sum > 0.0F) blocks[n++] = {b.sum / b.seen, static_cast<float>((a - begin) / block)};
+  }
+  if (!spans_the_range()) return std::numeric_limits<double>::quiet_NaN();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const GamSpreadSums b = gam_spread_sums(values.data() + begin + static_cast<std::int64_t>(blocks[i].second) * block, block, capf, true);
+    if (b.pairs >= quarter && b.moves > 0.0F) blocks[kept++] = {blocks[i].first, b.moves / b.pairs};
+  }
+  n = kept;
+  if (!spans_the_range()) return std::numeric_limits<double>::quiet_NaN();
+  const std::size_t third = n / 3;
+  const auto by_level = [](const auto& x, const auto& y) { return x.first < y.first || (x.first == y.first && x.second < y.second); };
+  const auto first = blocks.begin(), last = blocks.begin() + static_cast<std::ptrdiff_t>(n);
+  std::nth_element(first, first + static_cast<std::ptrdiff_t>(third), last, by_level);
+  std::nth_element(first + static_cast<std::ptrdiff_t>(third), last - static_cast<std::ptrdiff_t>(third), last, by_level);
+  // The (lower) median level and spread of a third: the log of a median is the median of the logs.
+  const auto medians = [&](std::ptrdiff_t from) {
+    std::array<float, kSpreadMaxBlocks> level, spread;  // the first `third` are written
+    for (std::size_t i = 0; i < third; ++i) {
+      level[i] = blocks[static_cast<std::size_t>(from) + i].first;
+      spread[i] = blocks[static_cast<std::size_t>(from) + i].second;
+    }
+    const auto mid = static_cast<std::ptrdiff_t>((third - 1) / 2);
+    std::nth_element(level.begin(), level.begin() + mid, level.begin() + static_cast<std::ptrdiff_t>(third));
+    std::nth_element(spread.begin(), spread.begin() + mid, spread.begin() + static_cast<std::ptrdiff_t>(third));
+    return std::pair{pmath::log(static_cast<double>(level[static_cast<std::size_t>(mid)])),
+                     pmath::log(static_cast<double>(spread[static_cast<std::size_t>(mid)]))};
+  };
+  const auto [level_low, spread_low] = medians(0);
+  const auto [level_high, spread_high] = medians(static_cast<std::ptrdiff_t>(n - third));
+  return level_high > level_low ? (spread_high - spread_low) / (level_high - level_low) : std::numeric_limits<double>::quiet_NaN();
+}
 
 }  // namespace
 
@@ -49,7 +110,7 @@ void GamWorkspace::ensure(const GamDesign& design) {
     y_.resize(rows);
     yhatf_.resize(rows);
     observed_.resize(static_cast<std::size_t>(rows));
-    residuals_.resize(static_cast<std::size_t>(rows));
+    residuals_.resize(static_cast<std::size_t>(rows + 8));  // choose_space packs into it by whole vectors
     signed_residuals_.resize(static_cast<std::size_t>(rows));
     start_y_.resize(static_cast<std::size_t>(rows));
     select_.resize(static_cast<std::size_t>(3 * rows + 16));  // and the tail factors' two sides of candidates
@@ -218,26 +279,29 @@ void GamDetector::post_score(std::span<const float> values, const GamPostWindow&
 void GamDetector::choose_space(std::span<const float> values, std::int64_t begin, std::int64_t end, GamWorkspace& ws) const {
   ws.space_ = {};
   ws.typical_positive_ = 0.0;
-  const bool relative = config_.transform == GamConfig::Transform::log1p_relative;
+  const bool automatic = config_.transform == GamConfig::Transform::automatic;
+  const bool relative = config_.transform == GamConfig::Transform::log1p_relative || automatic;
   ws.space_.log = config_.transform != GamConfig::Transform::none;
   if (!relative && !config_.rules) return;
   // The median of the positive values: the series' usual usage when it is used. log1p_relative takes
   // c = 0.05 x it, so that the log's bend sits at the same place relative to every series' level, whatever its
   // unit (log1p(y) is nearly linear for values of 0.01 and nearly log for values of 1,000); the unit-error rule
   // compares with it too (an intermittent series' expected value is near 0 while its bursts are not).
-  std::int64_t m = 0;
-  std::int64_t negative = 0;
-  float* positive = ws.residuals_.data();
-  for (std::int64_t t = begin; t < end; ++t) {  // compacted without a branch: a slot is rewritten until kept
-    const float v = values[static_cast<std::size_t>(t)];
-    negative += v < 0.0F ? 1 : 0;
-    positive[m] = v;
-    m += v > 0.0F ? 1 : 0;
-  }
+  // The positive values packed into residuals_, the negative ones (only counted) into the selection scratch
+  // past the rows radix_median uses.
+  const auto [m, negative] = gam_tail_candidates(values.data() + begin, end - begin, 0.0F, 0.0F, ws.residuals_.data(),
+                                                 ws.select_.data() + (end - begin));
   if (m > 0) ws.typical_positive_ = radix_median(ws.residuals_.data(), m, ws.select_.data());
   if (!relative) return;
   if (negative > 0) ws.space_.log = false;  // net usage, credits: fitted as it is
   else if (m > 0) ws.space_.unit = kRelativeLogShare * ws.typical_positive_;
+  // A spread that grows slower than the square root of the level (Box-Cox lambda above 1/2) is nearer additive
+  // noise than multiplicative: the log would narrow the band where usage is high and widen it where it is low.
+  if (automatic && ws.space_.log && grid_.step_seconds <= kSecondsPerDay) {
+    const double slope = spread_level_slope(values, begin, end, kSpreadBlockDays * (kSecondsPerDay / grid_.step_seconds),
+                                            kSpreadCap * ws.typical_positive_);
+    ws.space_.log = !(slope < kSpreadSlopeForLog);  // NaN (no telling): the log
+  }
 }
 
 void GamDetector::weekday_factors(std::int64_t first_step, std::int64_t rows, double mad, GamWorkspace& ws) const {

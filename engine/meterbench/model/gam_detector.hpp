@@ -1,9 +1,10 @@
 #pragma once
 // `gam`: a robust trend + seasonality regression (prophet's additive model, fitted in closed form).
 //
-// Model (in the fitted space: u = y (transform=none), log1p(max(y, 0)) (log1p), or log1p(y / c) (log1p_relative,
-// the default; c = 0.05 x the median of the fit window's positive values, so the log bends at the same place
-// relative to every series' level whatever its unit; a series with a negative value is fitted as it is):
+// Model (in the fitted space: u = y (transform=none), log1p(max(y, 0)) (log1p), or log1p(y / c) (log1p_relative;
+// c = 0.05 x the median of the fit window's positive values, so the log bends at the same place relative to every
+// series' level whatever its unit; a series with a negative value is fitted as it is), or per series one of y and
+// log1p(y / c) (auto, the default; "Transform" below):
 //   u(t) = b0 + k t + sum_j d_j max(t - tau_j, 0) + weekly + yearly + monthly (billing cycle) + daily
 // with t = (step - fit_begin) / n over the fit window of n steps, changepoint hinges tau_j spread over its
 // first changepoint_range, and Fourier terms on the calendar (see GamDesign). Columns are standardised over
@@ -127,10 +128,24 @@
 // and MADs (robust_stats.hpp).
 //
 // Shipped defaults: the fit (Huber, 25 changepoints, scale_floor 0.3) chosen by the sweeps of tools/defaults_study.py
-// (results/README.md, "Shipped defaults"); transform log1p_relative, weekday_scale, run_score and rules chosen on
+// (results/README.md, "Shipped defaults"); transform (log1p_relative, then auto), weekday_scale, run_score and rules chosen on
 // real usage backgrounds with injected anomalies (tools/real_usage_study; results/model16.md); tail_scale and z 7
 // by `meterbench sweep` on them, with both kind mixes (tools/choose_defaults.py; results/README.md); yearly_min_days
 // 730 by the study's grid on them (tools/real_usage_study/grid_study.py; results/README.md).
+//
+// Transform (transform=auto, the default): a daily or finer series is fitted as it is when its spread grows slower
+// than the square root of its level, else as log1p_relative. The spread and level are the mean |difference between
+// observed neighbours| and the mean value of 4-week blocks of the fit window (values capped at 10x the usual positive
+// value; blocks with half their steps and a quarter of their pairs observed; at most 128 blocks), and the growth is
+// the slope of log spread on log level between the medians of the lowest and the highest third of the blocks by
+// level (robust to a block an anomaly made odd), decided only when there are 6 blocks and their levels span 2x (no
+// telling otherwise: the log). Why: the variance-stabilising choice per series (Box-Cox lambda from the
+// data: 1 for additive noise, 1/2 for counts, 0 for multiplicative), reduced to the two spaces the band writers
+// have, split at lambda = 1/2. Bike rentals (weather-driven swings of similar size at every level) lose recall in
+// logs, which narrow their busy days' band and widen their quiet days'; households and page views keep the log.
+// Measured (results/README.md, "A fitted space chosen per series"): issue's mix bikes 0.575 -> 0.65, small counts
+// 0.587 -> 0.61, households and page views within 0.005. Cost: one vectorised pass over the values (a second one
+// for the series whose levels span 2x).
 //
 // Per-series rules (documented here, tested in tests/model/gam_*_test.cpp):
 // - Changepoint j (at step c_j, segment [c_j, c_{j+1}) with c_{C+1} = fit end) is dropped (its delta fixed

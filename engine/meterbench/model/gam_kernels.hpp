@@ -105,6 +105,15 @@ struct GamRunWindows {
 void gam_run_terms(const float* values, const float* expected, const float* score, std::int64_t m, double clip,
                    double limit, double* term, double* used);
 
+/// Over p[0, n): the sum of the observed (non-NaN) values capped at `cap` and their count, and with `moves_too`
+/// the sum and count of |difference| between observed neighbours (capped; else 0). Each sum in 8 lanes (step t
+/// into lane t mod 8, the pair (t - 1, t) into lane (t - 1) mod 8), the lanes added in order. The blocks of
+/// transform=auto (GamDetector, "Transform").
+struct GamSpreadSums {
+  float sum = 0.0F, seen = 0.0F, moves = 0.0F, pairs = 0.0F;
+};
+GamSpreadSums gam_spread_sums(const float* p, std::int64_t n, float cap, bool moves_too);
+
 /// The unit-error test of the rules (gam_rules.hpp) at m steps: flag[i] = 1 when values[i] >= up_ratio x
 /// max(expected[i], typical, 1) or 0 < values[i] x down_ratio <= expected[i] (a NaN value or expected: 0).
 void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double up_ratio, double down_ratio,

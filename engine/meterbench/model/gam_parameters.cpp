@@ -42,10 +42,12 @@ ParameterTable<GamConfig> build_table() {
                .help = "bisquare constant in units of the robust scale"},
               {.name = "transform",
                .bind = B::choice(&C::transform, {{"none", C::Transform::none}, {"log1p", C::Transform::log1p},
-                                                 {"log1p_relative", C::Transform::log1p_relative}}),
-               .default_value = "log1p_relative",
+                                                 {"log1p_relative", C::Transform::log1p_relative}, {"auto", C::Transform::automatic}}),
+               .default_value = "auto",
                .help = "fitted space: none; log1p = log1p(max(y, 0)); log1p_relative = log1p(y / c), c = 0.05 x the median of "
-                       "the series' positive values (unit-free; a series with a negative value is fitted as it is); bands are mapped back"},
+                       "the series' positive values (unit-free; a series with a negative value is fitted as it is); auto = per series, "
+                       "none where the spread of its 28-day blocks grows slower than the square root of their level (over levels "
+                       "at least 2x apart), else log1p_relative; bands are mapped back"},
               {.name = "z", .bind = &C::z, .default_value = "7", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
                .role = ParameterRole::flag_threshold, .help = "band half-width in units of the scale"},
               {.name = "robust_start", .bind = B::choice(&C::robust_start, {{"off", false}, {"on", true}}), .default_value = "off",

@@ -12,9 +12,10 @@ namespace meterbench {
 /// gam_config_from_settings({}) gives the shipped configuration.
 struct GamConfig {
   enum class Loss { huber, bisquare, squared };
-  /// The fitted space: y; log1p(max(y, 0)); or log1p(y / c) with c a share of the series' typical positive
-  /// value (unit-free; a series with a negative value is fitted as it is).
-  enum class Transform { none, log1p, log1p_relative };
+  /// The fitted space: y; log1p(max(y, 0)); log1p(y / c) with c a share of the series' typical positive
+  /// value (unit-free; a series with a negative value is fitted as it is); or, per series, y where its spread
+  /// grows slower than the square root of its level, else log1p(y / c) (automatic; GamDetector, "Transform").
+  enum class Transform { none, log1p, log1p_relative, automatic };
   int changepoints;             ///< candidate changepoints
   double changepoint_range;     ///< fraction of the fit window the candidates spread over
   double changepoint_penalty;   ///< ridge penalty on standardised changepoint deltas

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -95,6 +96,52 @@ void unit_error_baseline(const float* values, const float* expected, std::int64_
     double typical, std::uint8_t* flag) {
   unit_error_body(values, expected, m, up_ratio, down_ratio, typical, flag);
 }
+
+// Eight floats as one vector (GCC's vector extension, as kernels::Lanes4): element-wise, so the sums kept in its
+// lanes round the same in the AVX2 build (one register) and the baseline one (two halves).
+using Floats8 = float __attribute__((vector_size(32)));
+[[gnu::always_inline]] inline Floats8 load8(const float* p) {
+  Floats8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+[[gnu::always_inline]] inline GamSpreadSums spread_sums_body(const float* __restrict p, std::int64_t n, float cap, bool moves_too) {
+  constexpr std::int64_t kLanes = 8;
+  const Floats8 zero{}, one = zero + 1.0F, capped = zero + cap;
+  Floats8 sum{}, seen{}, moves{}, pairs{};
+  // Step t into lane t mod 8 and the pair (t - 1, t) into lane (t - 1) mod 8: whole vectors, then the rest lane by lane.
+  std::int64_t t = 0;
+  for (; t + kLanes <= n; t += kLanes) {
+    const Floats8 v = load8(p + t);
+    const auto observed = v == v;
+    sum += observed ? (v < capped ? v : capped) : zero;
+    seen += observed ? one : zero;
+  }
+  for (std::int64_t l = 0; t < n; ++t, ++l)
+    if (p[t] == p[t]) sum[l] += std::min(p[t], cap), seen[l] += 1.0F;
+  for (t = moves_too ? 1 : n; t + kLanes <= n; t += kLanes) {
+    const Floats8 a = load8(p + t), b = load8(p + t - 1);
+    const auto observed = (a == a) & (b == b);
+    const Floats8 d = (a < capped ? a : capped) - (b < capped ? b : capped);
+    moves += observed ? (d < zero ? -d : d) : zero;
+    pairs += observed ? one : zero;
+  }
+  for (std::int64_t l = 0; t < n; ++t, ++l)
+    if (p[t] == p[t] && p[t - 1] == p[t - 1]) moves[l] += std::abs(std::min(p[t], cap) - std::min(p[t - 1], cap)), pairs[l] += 1.0F;
+  GamSpreadSums total;
+  for (std::int64_t l = 0; l < kLanes; ++l) {
+    total.sum += sum[l];
+    total.seen += seen[l];
+    total.moves += moves[l];
+    total.pairs += pairs[l];
+  }
+  return total;
+}
+__attribute__((target("avx2"))) GamSpreadSums spread_sums_avx2(const float* p, std::int64_t n, float cap, bool moves_too) {
+  return spread_sums_body(p, n, cap, moves_too);
+}
+GamSpreadSums spread_sums_baseline(const float* p, std::int64_t n, float cap, bool moves_too) { return spread_sums_body(p, n, cap, moves_too); }
 
 [[gnu::always_inline]] inline GamSideCounts side_counts_body(const float* __restrict r, std::int64_t n, float t) {
   std::int64_t above = 0, below = 0, above_beyond = 0, below_beyond = 0;
@@ -355,6 +402,10 @@ void gam_run_terms(const float* values, const float* expected, const float* scor
                    double limit, double* term, double* used) {
   kernels::use_avx2() ? run_terms_avx2(values, expected, score, m, clip, limit, term, used)
                       : run_terms_baseline(values, expected, score, m, clip, limit, term, used);
+}
+
+GamSpreadSums gam_spread_sums(const float* p, std::int64_t n, float cap, bool moves_too) {
+  return kernels::use_avx2() ? spread_sums_avx2(p, n, cap, moves_too) : spread_sums_baseline(p, n, cap, moves_too);
 }
 
 void gam_unit_error_flags(const float* values, const float* expected, std::int64_t m, double up_ratio, double down_ratio,
