@@ -37,9 +37,9 @@ constexpr double kSpreadSlopeForLog = 0.5;
 
 // How the spread of a series grows with its level: the slope of log(mean |difference between neighbours|) on
 // log(mean value) across blocks of [begin, end), each with half its steps and a quarter of its pairs observed, from
-// the medians of its lowest and highest thirds by level
-// (robust to a block made odd by an anomaly); NaN when fewer than kSpreadFewestBlocks blocks qualify or their levels
-// span less than kSpreadLevelRange (the usual case, and then the only pass made).
+// the medians of the lowest and the highest third of the blocks by level (robust to a block made odd by an
+// anomaly); NaN when fewer than kSpreadFewestBlocks blocks qualify or their levels span less than
+// kSpreadLevelRange (the usual case, and then the levels' pass is the only one made).
 double spread_level_slope(std::span<const float> values, std::int64_t begin, std::int64_t end, std::int64_t block, double cap) {
   block = std::max(block, (end - begin + static_cast<std::int64_t>(kSpreadMaxBlocks) - 1) / static_cast<std::int64_t>(kSpreadMaxBlocks));
   const auto capf = static_cast<float>(std::min(cap, static_cast<double>(std::numeric_limits<float>::max())));
