@@ -225,6 +225,19 @@ TEST(GamRealShapes, AStuckMeterIsJudgedAgainstTheRecentHabitToo) {
   EXPECT_EQ(steps_of_kind(out, AnomalyKind::stuck_meter), stuck_run);
 }
 
+// Contract (rules=on): a run whose 56 days before are all equal neighbours (a meter stuck at 5 for 70 days, then at
+// 7 for 10) is judged against a habit of always repeating: chance, not flagged, and no arithmetic overflows (the
+// sanitizer build aborts on one). The first run, rare by the series' habit, is a stuck meter from its start.
+TEST(GamRealShapes, ARunAfterDaysOfNothingButRepeatsIsJudgedWithoutOverflow) {
+  std::vector<float> y = steady_customer(30);
+  for (std::size_t i = 300; i < 370; ++i) y[i] = 5.0F;
+  for (std::size_t i = 370; i < 380; ++i) y[i] = 7.0F;
+  const ShapeOutputs out = detect_shape(settings({"rules=on"}), y);
+  std::vector<std::size_t> first_run(70);
+  for (std::size_t i = 0; i < first_run.size(); ++i) first_run[i] = 300 + i;
+  EXPECT_EQ(steps_of_kind(out, AnomalyKind::stuck_meter), first_run);
+}
+
 // Contract (rules=on): a run of zeros after regular use is dropped reporting from the length that the share of
 // zeros over the 56 days before it makes rarer than once in 100 series (at least 3 days): at ~3 a day (0 on one
 // day in twenty) that is 4 days, so 3 zeros are chance and a week of them is flagged from its 4th day. Neither

@@ -57,13 +57,15 @@ std::int64_t reported_span(std::span<const float> values, std::int64_t from, std
 }
 
 // The shortest run that `p`, the chance of each step continuing it, makes as rare as one in 100 series of
-// `history` steps: p^steps * history <= kStuckChance (p floored: a habit never seen is not impossible).
+// `history` steps: p^steps * history <= kStuckChance (p floored: a habit never seen is not impossible). A habit of
+// always continuing gives kNeverSteps, longer than any series and safe to add to.
+constexpr std::int64_t kNeverSteps = std::int64_t{1} << 50;
 std::int64_t chance_run_steps(double p, std::int64_t history) {
   p = std::max(p, 1e-4);
   history = std::max<std::int64_t>(history, 1);
-  if (p >= 1.0) return std::numeric_limits<std::int64_t>::max();
+  if (p >= 1.0) return kNeverSteps;
   const double steps = std::ceil(pmath::log(kStuckChance / static_cast<double>(history)) / pmath::log(p));
-  return static_cast<std::int64_t>(std::min(steps, 1e15));
+  return static_cast<std::int64_t>(std::min(steps, static_cast<double>(kNeverSteps)));
 }
 
 // Forward windows (a weekly run) see only the past: the habit comes from the history before the scored period,
