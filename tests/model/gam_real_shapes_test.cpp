@@ -56,27 +56,38 @@ std::vector<float> steady_customer(std::uint64_t seed) {
   return y;
 }
 
-// Contract (robust_start): a 3-day x1000 unit error moves neither the expected value nor the band outside the
-// burst: off the burst (and a week either side), the expected value stays within 0.1 band half-widths of the
-// fit without the burst, and the band half-width within 15% of that fit's. Without the robust start (the fit
-// of the shipped model before it) the burst's least-squares start sets a scale that holds the fit near it.
+// The largest shift of the expected value (in band half-widths of `a`) and change of the half-width (relative) of
+// `b` against `a`, off steps [from, to] and a week either side.
+struct BandChange {
+  double shift = 0.0, width = 0.0;
+};
+BandChange band_change(const ShapeOutputs& a, const ShapeOutputs& b, std::size_t from, std::size_t to) {
+  BandChange worst;
+  for (std::size_t i = 0; i < a.expected.size(); ++i) {
+    if (i + 7 >= from && i <= to + 7) continue;
+    const double half = a.upper[i] - a.expected[i];
+    worst.shift = std::max(worst.shift, std::abs(b.expected[i] - a.expected[i]) / half);
+    worst.width = std::max(worst.width, std::abs((b.upper[i] - b.expected[i]) / half - 1.0));
+  }
+  return worst;
+}
+
+// Contract (robust_start on, and auto on a series fitted as it is): a 3-day x1000 unit error moves neither the
+// expected value nor the band outside the burst: off the burst (and a week either side), the expected value stays
+// within 0.1 band half-widths of the fit without the burst, and the band half-width within 15% of that fit's.
+// Without the robust start (robust_start=off) the burst's least-squares start sets a scale that holds the fit near it.
 TEST(GamRealShapes, GrossBurstMovesNeitherFitNorBandWithRobustStart) {
   const std::vector<float> clean = steady_customer(16);
   std::vector<float> burst = clean;
   for (std::size_t i = 400; i < 403; ++i) burst[i] *= 1000.0F;
-  for (const char* start : {"robust_start=on"}) {
+  for (const char* start : {"robust_start=on", "robust_start=auto"}) {
     const auto set = settings({"transform=none", start, "z=3.5"});
-    const ShapeOutputs a = detect_shape(set, clean), b = detect_shape(set, burst);
-    double worst_shift = 0.0, worst_width = 0.0;
-    for (std::size_t i = 0; i < clean.size(); ++i) {
-      if (i + 7 >= 400 && i <= 403 + 7) continue;
-      const double half = a.upper[i] - a.expected[i];
-      worst_shift = std::max(worst_shift, std::abs(b.expected[i] - a.expected[i]) / half);
-      worst_width = std::max(worst_width, std::abs((b.upper[i] - b.expected[i]) / half - 1.0));
-    }
-    EXPECT_LT(worst_shift, 0.1) << start;
-    EXPECT_LT(worst_width, 0.15) << start;
+    const BandChange change = band_change(detect_shape(set, clean), detect_shape(set, burst), 400, 402);
+    EXPECT_LT(change.shift, 0.1) << start;
+    EXPECT_LT(change.width, 0.15) << start;
   }
+  const auto off = settings({"transform=none", "robust_start=off", "z=3.5"});
+  EXPECT_GT(band_change(detect_shape(off, clean), detect_shape(off, burst), 400, 402).width, 0.15);
 }
 
 // Contract (shipped defaults): a customer who uses the service on weekdays only (weekends ~0) raises no alert.
@@ -156,13 +167,13 @@ TEST(GamRealShapes, RuleAlertsFlagWhateverZAndSayTheirKind) {
   EXPECT_TRUE(std::isnan(off.score[725]));
 }
 
-// A customer growing 4x over two years with noise of constant size (`relative` = false) or in proportion to its
+// A customer growing 4x (`growth`) over two years with noise of constant size (`relative` = false) or in proportion to its
 // level, on a mild weekly cycle.
-std::vector<float> growing_customer(std::uint64_t seed, bool relative) {
+std::vector<float> growing_customer(std::uint64_t seed, bool relative, double growth = 4.0) {
   Rng rng(seed);
   std::vector<float> y(730);
   for (std::size_t i = 0; i < y.size(); ++i) {
-    const double level = 100.0 * std::exp(std::log(4.0) * static_cast<double>(i) / 729.0) * (i % 7 >= 5 ? 0.9 : 1.0);
+    const double level = 100.0 * std::exp(std::log(growth) * static_cast<double>(i) / 729.0) * (i % 7 >= 5 ? 0.9 : 1.0);
     y[i] = static_cast<float>(std::max(0.0, level + (relative ? 0.1 * level : 20.0) * rng.normal()));
   }
   return y;
@@ -190,6 +201,52 @@ TEST(GamRealShapes, AutoTransformFitsAdditiveNoiseAsItIsAndProportionalNoiseInLo
   EXPECT_TRUE(same_outputs(with("auto", flat), with("log1p_relative", flat)));
   for (std::size_t i = 400; i < 403; ++i) additive[i] *= 1000.0F;
   EXPECT_TRUE(same_outputs(with("auto", additive), with("none", additive)));
+}
+
+// Contract (shipped defaults): on a series that transform=auto fits as it is (a customer growing 4x with noise of
+// one size), a 3-day x1000 unit error moves neither the expected value nor the band off the burst (robust_start=auto
+// starts such a fit robustly), and is itself flagged. With robust_start=off the band widens by more than 15% all year.
+TEST(GamRealShapes, GrossBurstOnASeriesFittedAsItIsMovesNeitherFitNorBandAtDefaults) {
+  const std::vector<float> clean = growing_customer(31, false);
+  std::vector<float> burst = clean;
+  for (std::size_t i = 500; i < 503; ++i) burst[i] *= 1000.0F;
+  ASSERT_TRUE(same_outputs(detect_shape({}, clean), detect_shape({"transform=none"}, clean)));  // fitted as it is
+  const ShapeOutputs with_burst = detect_shape({}, burst);
+  const BandChange change = band_change(detect_shape({}, clean), with_burst, 500, 502);
+  EXPECT_LT(change.shift, 0.1);
+  EXPECT_LT(change.width, 0.15);
+  const auto det = make_gam_detector({}, kDaily730);
+  for (std::size_t i = 500; i < 503; ++i) EXPECT_GT(with_burst.score[i], det->flag_threshold()) << i;
+  const std::vector<std::string> off{"robust_start=off"};
+  EXPECT_GT(band_change(detect_shape(off, clean), detect_shape(off, burst), 500, 502).width, 0.15);
+}
+
+// The weekly schedule (detect_rolling) of the last 52 weeks.
+ShapeOutputs detect_weekly_shape(const std::vector<std::string>& set, const std::vector<float>& y) {
+  const auto det = make_gam_detector(set, kDaily730);
+  const auto ws = det->make_workspace();
+  ShapeOutputs out(y.size());
+  det->detect_rolling({y, 0}, testing::kWeeklyFirst, 7, *ws, out.view());
+  return out;
+}
+
+// Contract (shipped defaults, weekly schedule): the same burst in the history before the first scored week moves
+// neither the weekly fits nor their bands (the rolling fit starts robustly too); with robust_start=off it widens
+// them by more than 15%. The customer grows 16x over two years, so that its first year alone is fitted as it is.
+TEST(GamRealShapes, GrossBurstInTheHistoryMovesNeitherTheWeeklyFitsNorTheirBandsAtDefaults) {
+  const std::vector<float> clean = growing_customer(31, false, 16.0);
+  std::vector<float> burst = clean;
+  for (std::size_t i = 200; i < 203; ++i) burst[i] *= 1000.0F;
+  const auto scored_change = [&](const std::vector<std::string>& set) {
+    ShapeOutputs a = detect_weekly_shape(set, clean), b = detect_weekly_shape(set, burst);
+    for (ShapeOutputs* o : {&a, &b})  // only the scored weeks
+      for (std::size_t i = 0; i < static_cast<std::size_t>(testing::kWeeklyFirst); ++i) o->expected[i] = o->upper[i] = 0.0F;
+    return band_change(a, b, 0, static_cast<std::size_t>(testing::kWeeklyFirst) - 8);
+  };
+  const BandChange change = scored_change({});
+  EXPECT_LT(change.shift, 0.1);
+  EXPECT_LT(change.width, 0.15);
+  EXPECT_GT(scored_change({"robust_start=off"}).width, 0.15);
 }
 
 // A count series at ~200 a day with a quiet season (days 300-419) at ~2, where equal neighbours come 10x as often.

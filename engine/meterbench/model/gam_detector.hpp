@@ -33,12 +33,14 @@
 // Products X beta run in single precision through the calendar structure (GamDesign::predict); X'y, Gram
 // matrices and solves run in double.
 //
-// Robust start (robust_start=on; off by default): the least-squares start fits the values winsorised at 5
-// robust sd about their median, and the Huber scale is re-estimated at every iteration until it moves by less
-// than the tolerance, then held. Why: with the scale from the plain least-squares residuals, a 3-day x1000
-// unit error on a series fitted as it is bends the start across the whole year and sets a scale so wide that
-// the burst is never clipped (expected swinging 0..3,000 on a level of 620). On the real-usage study it gains
-// nothing on the log scale (results/model16.md), hence off.
+// Robust start (robust_start=auto, the default: on where the series is fitted as it is, off in logs): the
+// least-squares start fits the values winsorised at 5 robust sd about their median, and the Huber scale is
+// re-estimated at every iteration until it moves by less than the tolerance, then held. Why: with the scale from
+// the plain least-squares residuals, a 3-day x1000 unit error on a series fitted as it is bends the start across
+// the whole year and sets a scale so wide that the burst is never clipped (expected swinging 0..3,000 on a level
+// of 620; on the bike rentals, which transform=auto fits as they are, the band up to 2.4x as wide all year). In logs
+// the same burst is 7 log units over 3 of 730 rows and moves nothing: there it gains nothing on the real-usage
+// study (results/gam-real-usage.md) and would cost two selections and a product per series, hence not there.
 //
 // Band: expected +/- z * scale, scale = max(1.4826 * median |residual| of the final fit, floor) (robust; in
 // the fitted space), times a weekday factor with weekday_scale=on (the default, grids of a day or finer):
@@ -333,9 +335,14 @@ class GamDetector final : public Detector {
   struct FitRoute {
     bool shared = false;
     bool impute = false;
+    bool robust_start = false;  // robust_start on, or auto on a series fitted as it is
     double floor = 0.0;
   };
   struct RollingState;  // the state of detect_rolling carried from week to week (gam_rolling.cpp)
+  /// robust_start: the most Huber iterations that re-estimate the scale (where it never settles, the last one's is held).
+  static constexpr int kRobustScaleUpdates = 10;
+  /// Whether a fit starts robustly: robust_start on, or auto on a series fitted as it is (ws.space_ chosen).
+  [[nodiscard]] bool starts_robustly(const GamWorkspace& ws) const;
 
   // The status rules of a fit window, shared by detect() and detect_rolling() (see the header comment,
   // "Statuses"): all_missing, constant, too_short when fewer than max(min_observed, 2 x active columns) steps
@@ -453,9 +460,9 @@ class GamDetector final : public Detector {
   /// v <- G^-1 v with the last rolling_factor.
   void rolling_solve(const GamDesign& design, Eigen::VectorXd& v, GamWorkspace& ws) const;
   /// Huber iterations of the rolling fit over the observed rows before `end`, from ws.beta_, with the clip
-  /// scale estimated from the current residuals when `estimate_clip` (else the one given); refactorises
-  /// (rolling_factor). Returns whether it converged.
-  bool rolling_refit(const GamDesign& design, std::int64_t end, double offset, double floor, bool estimate_clip, double& clip_scale,
+  /// scale re-estimated from the current residuals in up to `clip_updates` iterations until it settles (0: the
+  /// one given is held); refactorises (rolling_factor). Returns whether it converged.
+  bool rolling_refit(const GamDesign& design, std::int64_t end, double offset, double floor, int clip_updates, double& clip_scale,
                      GamWorkspace& ws) const;
 
   GamConfig config_;

@@ -50,6 +50,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     return status;
   }
   if (!route.shared) build_gram(design, window.observed, ws);
+  route.robust_start = starts_robustly(ws);
 
   // Centre the observed values (the intercept absorbs the shift exactly), so that the single-precision
   // products below carry errors relative to the series' variation, not to its level.
@@ -74,6 +75,11 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   weekday_factors(design.fit_begin(), n, mad, ws);
   if (config_.tail_scale) tail_factors(n, ws.scale_, ws, true);
   return converged ? FitStatus::ok : FitStatus::not_converged;
+}
+
+bool GamDetector::starts_robustly(const GamWorkspace& ws) const {
+  return config_.robust_start == GamConfig::RobustStart::on ||
+         (config_.robust_start == GamConfig::RobustStart::automatic && !ws.space_.log);
 }
 
 // Loads the fit window: transformed values, 0 at gaps (so X'y sums observed rows only).
@@ -132,7 +138,7 @@ void GamDetector::least_squares_start(const GamDesign& design, const FitRoute& r
   const std::int64_t n = design.rows();
   design.cross(std::span<const double>(ws.y_.data(), static_cast<std::size_t>(n)), ws.b_, ws.cross_scratch_);
   ws.beta_.setZero();
-  if (config_.robust_start && winsorise_start(n, ws)) {
+  if (route.robust_start && winsorise_start(n, ws)) {
     design.cross(std::span<const double>(ws.start_y_.data(), static_cast<std::size_t>(n)), ws.rhs_, ws.cross_scratch_);
     ws.rhs_ *= 1.0 / static_cast<double>(n);
   } else {
@@ -184,8 +190,10 @@ bool GamDetector::huber_iterations(const GamDesign& design, const FitRoute& rout
   const bool squared = config_.loss == GamConfig::Loss::squared;
   double s = 0.0;
   // The iteration whose scale is the held one (robust_start: the first whose re-estimate moved the scale by
-  // less than the tolerance; else kScaleUpdates - 1).
-  int held_from = config_.robust_start ? config_.max_iterations : kScaleUpdates - 1;
+  // less than the tolerance, at the latest the kRobustScaleUpdates-th; else kScaleUpdates - 1). Why a latest:
+  // on intermittent usage the MAD can jump between the zero days and the bursts at every update, and the
+  // iteration would then never stop (its map changes with every scale).
+  int held_from = route.robust_start ? kRobustScaleUpdates - 1 : kScaleUpdates - 1;
   for (int it = 0; it < config_.max_iterations; ++it) {
     if (it <= held_from) {
       const double previous = s;

@@ -50,9 +50,12 @@ ParameterTable<GamConfig> build_table() {
                        "at least 2x apart), else log1p_relative; bands are mapped back"},
               {.name = "z", .bind = &C::z, .default_value = "7", .min = 0.1, .max = 20, .rules = {.exclusive_with = "width"},
                .role = ParameterRole::flag_threshold, .help = "band half-width in units of the scale"},
-              {.name = "robust_start", .bind = B::choice(&C::robust_start, {{"off", false}, {"on", true}}), .default_value = "off",
+              {.name = "robust_start",
+               .bind = B::choice(&C::robust_start, {{"off", C::RobustStart::off}, {"on", C::RobustStart::on}, {"auto", C::RobustStart::automatic}}),
+               .default_value = "auto",
                .help = "start the robust fit from the values winsorised at 5 robust sd about their median, and re-estimate the "
-                       "Huber scale at every iteration until it settles (a few gross outliers then move neither fit nor band)"},
+                       "Huber scale at every iteration until it settles (a few gross outliers then move neither fit nor band); auto = "
+                       "where the series is fitted as it is (in logs a x1000 burst is a few log units and cannot drag the fit)"},
               {.name = "weekday_scale", .bind = B::choice(&C::weekday_scale, {{"off", false}, {"on", true}}), .default_value = "on",
                .help = "band scale times clip(winsorised mean abs(residual) of the weekday / of all days, 0.5, 2) (1 when the weekday has < 8 "
                        "observed days): narrow on quiet days, wide on busy ones"},

@@ -16,6 +16,8 @@ struct GamConfig {
   /// value (unit-free; a series with a negative value is fitted as it is); or, per series, y where its spread
   /// grows slower than the square root of its level, else log1p(y / c) (automatic; GamDetector, "Transform").
   enum class Transform { none, log1p, log1p_relative, automatic };
+  /// The robust start: never, always, or where the series is fitted as it is (automatic; GamDetector, "Robust start").
+  enum class RobustStart { off, on, automatic };
   int changepoints;             ///< candidate changepoints
   double changepoint_range;     ///< fraction of the fit window the candidates spread over
   double changepoint_penalty;   ///< ridge penalty on standardised changepoint deltas
@@ -30,7 +32,7 @@ struct GamConfig {
   double bisquare_c;            ///< bisquare tuning constant, in units of the robust scale
   Transform transform;          ///< the fitted space
   double z;                     ///< band half-width in units of the scale (the flag threshold)
-  bool robust_start;            ///< start from a fit to the winsorised values and re-estimate the Huber scale while iterating
+  RobustStart robust_start;     ///< start from a fit to the winsorised values and re-estimate the Huber scale while iterating
   bool weekday_scale;           ///< band scale times a factor per weekday (GamDetector, "Band")
   bool run_score;               ///< score also sustained deviations: the mean over 3 and 7 steps (GamDetector, "Score")
   bool rules;                   ///< rule alerts (stuck meter, stopped reporting, unit error, zero run), whatever z

@@ -83,16 +83,21 @@ void GamDetector::rolling_solve(const GamDesign& design, Eigen::VectorXd& v, Gam
   gam_packed_solve(ws.lower_.data(), ws.inv_diag_.data(), design.cols(), v.data());
 }
 
-bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, double offset, double floor, bool estimate_clip,
+bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, double offset, double floor, int clip_updates,
                                 double& clip_scale, GamWorkspace& ws) const {
   const auto& x = design.matrix();
   const int p = design.cols();
   const double inv_rows = 1.0 / static_cast<double>(end);
   rolling_factor(design, end, ws);
   predict_fit(design, ws);
-  if (estimate_clip) clip_scale = robust_scale(ws, end, rolling_residuals(end, offset, ws), false);
   const bool squared = config_.loss == GamConfig::Loss::squared;
+  int held_from = clip_updates - 1;  // the iteration whose clip scale is held (as huber_iterations)
   for (int it = 0; it < config_.max_iterations; ++it) {
+    if (it <= held_from) {
+      const double previous = clip_scale;
+      clip_scale = robust_scale(ws, end, rolling_residuals(end, offset, ws), false);
+      if (it > 0 && std::abs(clip_scale - previous) <= config_.tolerance * previous) held_from = it;
+    }
     if (clip_scale <= floor) return true;
     const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * clip_scale;
     ws.rolling_corr_.setZero();
@@ -113,7 +118,7 @@ bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, doubl
     ws.beta_ = ws.beta_next_;
     ws.iterations_ += 1;
     predict_fit(design, ws);
-    if (change <= std::max(config_.tolerance * clip_scale, floor)) return true;
+    if (change <= std::max(config_.tolerance * clip_scale, floor) && it >= held_from) return true;
   }
   return false;
 }
@@ -152,7 +157,8 @@ struct GamDetector::RollingState {
 //    preconditioned with the last factorisation (refactorised when the active columns change or CG is
 //    slow). A full robust refit (refactorisation, Huber iterations to convergence over all rows, band scale
 //    = MAD of the final residuals, also the clip scale from then on; the first one takes the clip scale from
-//    the least-squares residuals, as fit() does) runs at the first regression week and every
+//    residuals of the start, as fit() does: least squares, or with a robust start least squares on the winsorised
+//    values and the scale re-estimated until it settles) runs at the first regression week and every
 //    kRollingRefreshWeeks periods; in between, the band scale is held.
 FitStatus GamDetector::detect_rolling(const SeriesInput& series, std::int64_t first_scored, std::int64_t period,
                                       DetectorWorkspace& workspace, const DetectionOutput& out) const {
@@ -333,7 +339,15 @@ void GamDetector::rolling_start(const GamDesign& design, std::int64_t s, Rolling
   for (std::int64_t i = 0; i < s; ++i)
     if (ws.observed_[static_cast<std::size_t>(i)]) ws.rolling_b_.noalias() += (ws.y_[i] - st.offset) * x.row(i).transpose();
   rolling_factor(design, s, ws);
-  ws.beta_ = ws.rolling_b_ / static_cast<double>(s);
+  // The robust start (starts_robustly, as fit() does): least squares on the values winsorised about their median.
+  if (starts_robustly(ws) && winsorise_start(s, ws)) {
+    ws.beta_.setZero();
+    for (std::int64_t i = 0; i < s; ++i)
+      if (ws.observed_[static_cast<std::size_t>(i)]) ws.beta_.noalias() += (ws.start_y_[static_cast<std::size_t>(i)] - st.offset) * x.row(i).transpose();
+    ws.beta_ /= static_cast<double>(s);
+  } else {
+    ws.beta_ = ws.rolling_b_ / static_cast<double>(s);
+  }
   for (int j = 0; j < p; ++j)
     if (!ws.rolling_active_[static_cast<std::size_t>(j)]) ws.beta_[j] = 0.0;
   rolling_solve(design, ws.beta_, ws);
@@ -364,10 +378,11 @@ void GamDetector::rolling_slide(const GamDesign& design, std::int64_t s, Rolling
   st.rows_in = s;
 }
 
-// The clip scale: the MAD of the least-squares residuals at the start (as fit() takes it), then the band
-// scale of the last refit (the MAD of the converged residuals, held since).
+// The clip scale: the MAD of the start's residuals (as fit() takes it: re-estimated until it settles after a robust
+// start), then the band scale of the last refit (the MAD of the converged residuals, held since).
 void GamDetector::rolling_refresh(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const {
-  const bool converged = rolling_refit(design, s, st.offset, st.floor, st.since_refit > kRollingRefreshWeeks, st.clip, ws);
+  const int clip_updates = st.since_refit > kRollingRefreshWeeks ? (starts_robustly(ws) ? kRobustScaleUpdates : 1) : 0;
+  const bool converged = rolling_refit(design, s, st.offset, st.floor, clip_updates, st.clip, ws);
   st.clip = robust_scale(ws, s, rolling_residuals(s, st.offset, ws, config_.tail_scale), false);  // the fit's own scale: the floor widens the band, not the fit
   st.band = floored_scale(ws, s, st.lo, st.clip);
   weekday_factors(0, s, st.clip, ws);
