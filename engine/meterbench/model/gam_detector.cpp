@@ -25,11 +25,10 @@ constexpr std::int64_t kWeekdayFewestDays = 8;  // observed days of a weekday it
 constexpr double kWeekdayFactorLow = 0.5, kWeekdayFactorHigh = 2.0;
 constexpr double kWeekdayWinsor = 3.0;  // absolute residuals enter the weekday factors capped at this many scales
 constexpr std::int64_t kEpisodeDays = 42;  // tail_scale: the longest episode that does not widen its own band (6 weeks)
-// transform=auto: blocks of 4 weeks (whole weeks: the weekly cycle is inside every block), values capped at this
-// many times the usual positive value (a x1000 unit error is one block's outlier, not its level), at most this many
+// transform=auto: blocks of 4 weeks (whole weeks: the weekly cycle is inside every block), values capped at
+// kGamGrossMultiple times the usual positive value (a x1000 unit error is one block's outlier, not its level), at most this many
 // blocks (longer windows get longer blocks), levels at least 2x apart, and the slope that splits log from as-is.
 constexpr std::int64_t kSpreadBlockDays = 28;
-constexpr double kSpreadCap = 10.0;
 constexpr std::size_t kSpreadMaxBlocks = 128;
 constexpr std::size_t kSpreadFewestBlocks = 6;
 constexpr double kSpreadLevelRange = 2.0;
@@ -282,12 +281,12 @@ void GamDetector::choose_space(std::span<const float> values, std::int64_t begin
   const bool automatic = config_.transform == GamConfig::Transform::automatic;
   const bool relative = config_.transform == GamConfig::Transform::log1p_relative || automatic;
   ws.space_.log = config_.transform != GamConfig::Transform::none;
-  if (!relative && !config_.rules) return;
+  if (!relative && !config_.rules && config_.robust_start != GamConfig::RobustStart::automatic) return;
   // The median of the positive values: the series' usual usage when it is used. log1p_relative takes
   // c = 0.05 x it, so that the log's bend sits at the same place relative to every series' level, whatever its
   // unit (log1p(y) is nearly linear for values of 0.01 and nearly log for values of 1,000); the unit-error rule
-  // compares with it too (an intermittent series' expected value is near 0 while its bursts are not).
-  // The positive values packed into residuals_, the negative ones (only counted) into the selection scratch
+  // compares with it too (an intermittent series' expected value is near 0 while its bursts are not), and
+  // robust_start=auto finds gross values by it. The positive values packed into residuals_, the negative ones (only counted) into the selection scratch
   // past the rows radix_median uses.
   const auto [m, negative] = gam_tail_candidates(values.data() + begin, end - begin, 0.0F, 0.0F, ws.residuals_.data(),
                                                  ws.select_.data() + (end - begin));
@@ -299,7 +298,7 @@ void GamDetector::choose_space(std::span<const float> values, std::int64_t begin
   // noise than multiplicative: the log would narrow the band where usage is high and widen it where it is low.
   if (automatic && ws.space_.log && grid_.step_seconds <= kSecondsPerDay) {
     const double slope = spread_level_slope(values, begin, end, kSpreadBlockDays * (kSecondsPerDay / grid_.step_seconds),
-                                            kSpreadCap * ws.typical_positive_);
+                                            kGamGrossMultiple * ws.typical_positive_);
     ws.space_.log = !(slope < kSpreadSlopeForLog);  // NaN (no telling): the log
   }
 }

@@ -33,14 +33,16 @@
 // Products X beta run in single precision through the calendar structure (GamDesign::predict); X'y, Gram
 // matrices and solves run in double.
 //
-// Robust start (robust_start=auto, the default: on where the series is fitted as it is, off in logs): the
-// least-squares start fits the values winsorised at 5 robust sd about their median, and the Huber scale is
-// re-estimated at every iteration until it moves by less than the tolerance, then held. Why: with the scale from
-// the plain least-squares residuals, a 3-day x1000 unit error on a series fitted as it is bends the start across
-// the whole year and sets a scale so wide that the burst is never clipped (expected swinging 0..3,000 on a level
-// of 620; on the bike rentals, which transform=auto fits as they are, the band up to 2.4x as wide all year). In logs
-// the same burst is 7 log units over 3 of 730 rows and moves nothing: there it gains nothing on the real-usage
-// study (results/gam-real-usage.md) and would cost two selections and a product per series, hence not there.
+// Robust start (robust_start=auto, the default: on where the series is fitted as it is and holds a gross value,
+// beyond kGamGrossMultiple times its usual positive value either way): the least-squares start fits the values
+// winsorised at 5 robust sd about their median, and the Huber scale is re-estimated at every iteration until it
+// moves by less than the tolerance (at most kRobustScaleUpdates times), then held. Why: with the scale from the
+// plain least-squares residuals, a 3-day x1000 unit error on a series fitted as it is bends the start across the
+// whole year and sets a scale so wide that the burst is never clipped (expected swinging 0..3,000 on a level of
+// 620; on the bike rentals, which transform=auto fits as they are, the band up to 2.4x as wide all year). Why
+// only then: in logs the same burst is 7 log units over 3 of 730 rows and moves nothing (the robust start gains
+// nothing there on the real-usage study, results/gam-real-usage.md), and without a gross value the least-squares
+// start is not dragged; the start's two selections and the scale's re-estimates would cost gam_bench 3%.
 //
 // Band: expected +/- z * scale, scale = max(1.4826 * median |residual| of the final fit, floor) (robust; in
 // the fitted space), times a weekday factor with weekday_scale=on (the default, grids of a day or finer):
@@ -215,6 +217,10 @@
 
 namespace meterbench {
 
+/// A value beyond this many times a series' usual positive value (either way) is a gross error, such as a x1000
+/// unit error, not usage: transform=auto caps values there, and robust_start=auto starts robustly when one occurs.
+inline constexpr double kGamGrossMultiple = 10.0;
+
 /// Builds the gam detector for a grid (parameters: gam_parameters.hpp).
 std::unique_ptr<Detector> make_gam_detector(std::span<const std::string> settings, const TimeGrid& grid);
 
@@ -335,14 +341,15 @@ class GamDetector final : public Detector {
   struct FitRoute {
     bool shared = false;
     bool impute = false;
-    bool robust_start = false;  // robust_start on, or auto on a series fitted as it is
+    bool robust_start = false;  // starts_robustly
     double floor = 0.0;
   };
   struct RollingState;  // the state of detect_rolling carried from week to week (gam_rolling.cpp)
   /// robust_start: the most Huber iterations that re-estimate the scale (where it never settles, the last one's is held).
   static constexpr int kRobustScaleUpdates = 10;
-  /// Whether a fit starts robustly: robust_start on, or auto on a series fitted as it is (ws.space_ chosen).
-  [[nodiscard]] bool starts_robustly(const GamWorkspace& ws) const;
+  /// Whether a fit starts robustly: robust_start on, or auto on a series fitted as it is (ws.space_ chosen) whose
+  /// values [lo, hi] (fitted space) reach beyond kGamGrossMultiple times its usual positive value.
+  [[nodiscard]] bool starts_robustly(const GamWorkspace& ws, double lo, double hi) const;
 
   // The status rules of a fit window, shared by detect() and detect_rolling() (see the header comment,
   // "Statuses"): all_missing, constant, too_short when fewer than max(min_observed, 2 x active columns) steps

@@ -50,7 +50,7 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
     return status;
   }
   if (!route.shared) build_gram(design, window.observed, ws);
-  route.robust_start = starts_robustly(ws);
+  route.robust_start = starts_robustly(ws, window.lo, window.hi);
 
   // Centre the observed values (the intercept absorbs the shift exactly), so that the single-precision
   // products below carry errors relative to the series' variation, not to its level.
@@ -77,9 +77,10 @@ FitStatus GamDetector::fit(const GamDesign& design, std::span<const float> value
   return converged ? FitStatus::ok : FitStatus::not_converged;
 }
 
-bool GamDetector::starts_robustly(const GamWorkspace& ws) const {
-  return config_.robust_start == GamConfig::RobustStart::on ||
-         (config_.robust_start == GamConfig::RobustStart::automatic && !ws.space_.log);
+bool GamDetector::starts_robustly(const GamWorkspace& ws, double lo, double hi) const {
+  if (config_.robust_start != GamConfig::RobustStart::automatic) return config_.robust_start == GamConfig::RobustStart::on;
+  const double gross = kGamGrossMultiple * ws.typical_positive_;
+  return !ws.space_.log && (hi > gross || lo < -gross);
 }
 
 // Loads the fit window: transformed values, 0 at gaps (so X'y sums observed rows only).

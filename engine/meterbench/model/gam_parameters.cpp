@@ -55,7 +55,8 @@ ParameterTable<GamConfig> build_table() {
                .default_value = "auto",
                .help = "start the robust fit from the values winsorised at 5 robust sd about their median, and re-estimate the "
                        "Huber scale at every iteration until it settles (a few gross outliers then move neither fit nor band); auto = "
-                       "where the series is fitted as it is (in logs a x1000 burst is a few log units and cannot drag the fit)"},
+                       "where the series is fitted as it is and holds a value beyond 10x its usual positive value either way (in logs a x1000 "
+                       "burst is a few log units and cannot drag the fit)"},
               {.name = "weekday_scale", .bind = B::choice(&C::weekday_scale, {{"off", false}, {"on", true}}), .default_value = "on",
                .help = "band scale times clip(winsorised mean abs(residual) of the weekday / of all days, 0.5, 2) (1 when the weekday has < 8 "
                        "observed days): narrow on quiet days, wide on busy ones"},

@@ -340,7 +340,7 @@ void GamDetector::rolling_start(const GamDesign& design, std::int64_t s, Rolling
     if (ws.observed_[static_cast<std::size_t>(i)]) ws.rolling_b_.noalias() += (ws.y_[i] - st.offset) * x.row(i).transpose();
   rolling_factor(design, s, ws);
   // The robust start (starts_robustly, as fit() does): least squares on the values winsorised about their median.
-  if (starts_robustly(ws) && winsorise_start(s, ws)) {
+  if (starts_robustly(ws, st.lo, st.hi) && winsorise_start(s, ws)) {
     ws.beta_.setZero();
     for (std::int64_t i = 0; i < s; ++i)
       if (ws.observed_[static_cast<std::size_t>(i)]) ws.beta_.noalias() += (ws.start_y_[static_cast<std::size_t>(i)] - st.offset) * x.row(i).transpose();
@@ -381,7 +381,7 @@ void GamDetector::rolling_slide(const GamDesign& design, std::int64_t s, Rolling
 // The clip scale: the MAD of the start's residuals (as fit() takes it: re-estimated until it settles after a robust
 // start), then the band scale of the last refit (the MAD of the converged residuals, held since).
 void GamDetector::rolling_refresh(const GamDesign& design, std::int64_t s, RollingState& st, GamWorkspace& ws) const {
-  const int clip_updates = st.since_refit > kRollingRefreshWeeks ? (starts_robustly(ws) ? kRobustScaleUpdates : 1) : 0;
+  const int clip_updates = st.since_refit > kRollingRefreshWeeks ? (starts_robustly(ws, st.lo, st.hi) ? kRobustScaleUpdates : 1) : 0;
   const bool converged = rolling_refit(design, s, st.offset, st.floor, clip_updates, st.clip, ws);
   st.clip = robust_scale(ws, s, rolling_residuals(s, st.offset, ws, config_.tail_scale), false);  // the fit's own scale: the floor widens the band, not the fit
   st.band = floored_scale(ws, s, st.lo, st.clip);
