@@ -197,6 +197,7 @@
 //   which is then also the clip scale) runs at the first regression week and every 6 weeks; in between,
 //   the band scale is held.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -347,6 +348,15 @@ class GamDetector final : public Detector {
   struct RollingState;  // the state of detect_rolling carried from week to week (gam_rolling.cpp)
   /// robust_start: the most Huber iterations that re-estimate the scale (where it never settles, the last one's is held).
   static constexpr int kRobustScaleUpdates = 10;
+  /// A scale re-estimated until it settles (huber_iterations, rolling_refit): at iteration `it` <= held_from,
+  /// scale = estimate(), held from `it` on once that moved it by at most the tolerance.
+  template <typename Estimate>
+  void update_scale(int it, int& held_from, double& scale, Estimate&& estimate) const {
+    if (it > held_from) return;
+    const double previous = scale;
+    scale = estimate();
+    if (it > 0 && std::abs(scale - previous) <= config_.tolerance * previous) held_from = it;
+  }
   /// Whether a fit starts robustly: robust_start on, or auto on a series fitted as it is (ws.space_ chosen) whose
   /// values [lo, hi] (fitted space) reach beyond kGamGrossMultiple times its usual positive value.
   [[nodiscard]] bool starts_robustly(const GamWorkspace& ws, double lo, double hi) const;

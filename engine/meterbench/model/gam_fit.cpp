@@ -196,11 +196,7 @@ bool GamDetector::huber_iterations(const GamDesign& design, const FitRoute& rout
   // iteration would then never stop (its map changes with every scale).
   int held_from = route.robust_start ? kRobustScaleUpdates - 1 : kScaleUpdates - 1;
   for (int it = 0; it < config_.max_iterations; ++it) {
-    if (it <= held_from) {
-      const double previous = s;
-      s = robust_scale(ws, n, collect_residuals(design, ws), false);
-      if (it > 0 && std::abs(s - previous) <= config_.tolerance * previous) held_from = it;
-    }
+    update_scale(it, held_from, s, [&] { return robust_scale(ws, n, collect_residuals(design, ws), false); });
     if (s <= route.floor && !route.impute) return true;  // exact fit: nothing to down-weight
     const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * s;
     ws.rhs_ = ws.b_;

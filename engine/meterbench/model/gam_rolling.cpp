@@ -93,11 +93,7 @@ bool GamDetector::rolling_refit(const GamDesign& design, std::int64_t end, doubl
   const bool squared = config_.loss == GamConfig::Loss::squared;
   int held_from = clip_updates - 1;  // the iteration whose clip scale is held (as huber_iterations)
   for (int it = 0; it < config_.max_iterations; ++it) {
-    if (it <= held_from) {
-      const double previous = clip_scale;
-      clip_scale = robust_scale(ws, end, rolling_residuals(end, offset, ws), false);
-      if (it > 0 && std::abs(clip_scale - previous) <= config_.tolerance * previous) held_from = it;
-    }
+    update_scale(it, held_from, clip_scale, [&] { return robust_scale(ws, end, rolling_residuals(end, offset, ws), false); });
     if (clip_scale <= floor) return true;
     const double cs = squared ? std::numeric_limits<double>::infinity() : config_.huber_c * clip_scale;
     ws.rolling_corr_.setZero();
@@ -335,19 +331,18 @@ void GamDetector::rolling_start(const GamDesign& design, std::int64_t s, Rolling
     gam_accumulate_cross_product(x, ws.observed_.data(), 1, 0, f, 1.0, ws.rolling_xtx_, ws.chunk_);
   }
   gam_accumulate_cross_product(x, ws.observed_.data(), 1, f, s, 1.0, ws.rolling_xtx_, ws.chunk_);
-  ws.rolling_b_.setZero();
-  for (std::int64_t i = 0; i < s; ++i)
-    if (ws.observed_[static_cast<std::size_t>(i)]) ws.rolling_b_.noalias() += (ws.y_[i] - st.offset) * x.row(i).transpose();
+  // X'(u - offset) over the observed rows before s.
+  const auto cross = [&](const auto& u, Eigen::VectorXd& out) {
+    out.setZero();
+    for (std::int64_t i = 0; i < s; ++i)
+      if (ws.observed_[static_cast<std::size_t>(i)]) out.noalias() += (u[static_cast<std::size_t>(i)] - st.offset) * x.row(i).transpose();
+  };
+  cross(ws.y_, ws.rolling_b_);
   rolling_factor(design, s, ws);
   // The robust start (starts_robustly, as fit() does): least squares on the values winsorised about their median.
-  if (starts_robustly(ws, st.lo, st.hi) && winsorise_start(s, ws)) {
-    ws.beta_.setZero();
-    for (std::int64_t i = 0; i < s; ++i)
-      if (ws.observed_[static_cast<std::size_t>(i)]) ws.beta_.noalias() += (ws.start_y_[static_cast<std::size_t>(i)] - st.offset) * x.row(i).transpose();
-    ws.beta_ /= static_cast<double>(s);
-  } else {
-    ws.beta_ = ws.rolling_b_ / static_cast<double>(s);
-  }
+  if (starts_robustly(ws, st.lo, st.hi) && winsorise_start(s, ws)) cross(ws.start_y_, ws.beta_);
+  else ws.beta_ = ws.rolling_b_;
+  ws.beta_ /= static_cast<double>(s);
   for (int j = 0; j < p; ++j)
     if (!ws.rolling_active_[static_cast<std::size_t>(j)]) ws.beta_[j] = 0.0;
   rolling_solve(design, ws.beta_, ws);
