@@ -26,8 +26,9 @@ constexpr double kWeekdayFactorLow = 0.5, kWeekdayFactorHigh = 2.0;
 constexpr double kWeekdayWinsor = 3.0;  // absolute residuals enter the weekday factors capped at this many scales
 constexpr std::int64_t kEpisodeDays = 42;  // tail_scale: the longest episode that does not widen its own band (6 weeks)
 // transform=auto: blocks of 4 weeks (whole weeks: the weekly cycle is inside every block), values capped at
-// kGamGrossMultiple times the usual positive value (a x1000 unit error is one block's outlier, not its level), at most this many
-// blocks (longer windows get longer blocks), levels at least 2x apart, and the slope that splits log from as-is.
+// kGamGrossMultiple times the usual positive value (a x1000 unit error is one block's outlier, not its level), at
+// most this many blocks (longer windows get longer blocks), levels at least 2x apart, and the slope that splits
+// log from as-is.
 constexpr std::int64_t kSpreadBlockDays = 28;
 constexpr std::size_t kSpreadMaxBlocks = 128;
 constexpr std::size_t kSpreadFewestBlocks = 6;
@@ -286,8 +287,8 @@ void GamDetector::choose_space(std::span<const float> values, std::int64_t begin
   // c = 0.05 x it, so that the log's bend sits at the same place relative to every series' level, whatever its
   // unit (log1p(y) is nearly linear for values of 0.01 and nearly log for values of 1,000); the unit-error rule
   // compares with it too (an intermittent series' expected value is near 0 while its bursts are not), and
-  // robust_start=auto finds gross values by it. The positive values packed into residuals_, the negative ones (only counted) into the selection scratch
-  // past the rows radix_median uses.
+  // robust_start=auto finds gross values by it. The positive values packed into residuals_, the negative ones
+  // (only counted) into the selection scratch past the rows radix_median uses.
   const auto [m, negative] = gam_tail_candidates(values.data() + begin, end - begin, 0.0F, 0.0F, ws.residuals_.data(),
                                                  ws.select_.data() + (end - begin));
   if (m > 0) ws.typical_positive_ = radix_median(ws.residuals_.data(), m, ws.select_.data());
